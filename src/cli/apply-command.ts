@@ -1,0 +1,170 @@
+import type { Command } from 'commander';
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import { UsageError } from '../core/errors.js';
+import { Redactor } from '../core/secret.js';
+import { runFleet, type HostWork } from '../engine/run.js';
+import { sshLink } from '../engine/ssh-link.js';
+import { hostFailed, type RunResult } from '../engine/results.js';
+import { loadInventory, parseExtraVars, selectHosts, type Host } from '../inventory/index.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
+import type { ResourceInstance } from '../resources/types.js';
+import { SshPool } from '../ssh/index.js';
+import { ListrProgress } from './output/listr-progress.js';
+import { plainLine, type ProgressEvent } from './output/plain.js';
+import { formatRecap } from './output/recap.js';
+import { sshOptionsFrom, addSshFlags, type SshFlags } from './ssh-flags.js';
+
+// Flags of `halyard apply`.
+interface ApplyFlags extends SshFlags {
+  inventory: string;
+  limit?: string;
+  extraVars: string[];
+  check: boolean;
+  diff: boolean;
+  forks: string;
+  serial?: string;
+  maxFailPercent?: string;
+  json: boolean;
+  verbose: boolean;
+  lockTimeout: string;
+}
+
+// `halyard apply PLAYBOOK -i INVENTORY`: converge hosts, or with --check report drift (exit 2).
+export function registerApplyCommand(program: Command, setExitCode: (code: ExitCodeValue) => void): void {
+  const apply = program
+    .command('apply')
+    .description('run a TypeScript playbook against an inventory')
+    .argument('<playbook>', 'playbook file (.ts), loaded directly')
+    .requiredOption('-i, --inventory <file>', 'inventory file (Ansible YAML/INI shape)')
+    .option('-l, --limit <pattern>', 'only these hosts/groups (globs, !exclude, &intersect)')
+    .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', collect, [])
+    .option('-C, --check', 'change nothing; report what would change (exit 2 when changes are pending)', false)
+    .option('-D, --diff', 'show unified diffs of files (secrets masked)', false)
+    .option('-f, --forks <n>', 'hosts run at once', '20')
+    .option('--serial <n|n%>', 'run hosts in batches of this size')
+    .option('--max-fail-percent <n>', 'stop starting batches once more than this % of a batch failed')
+    .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
+    .option('--json', 'print exactly one JSON document on stdout', false)
+    .option('-v, --verbose', 'also print unchanged tasks and phases', false);
+  addSshFlags(apply);
+  apply.action(async (playbookPath: string, flags: ApplyFlags) => {
+    const result = await applyPlaybook(playbookPath, flags);
+    setExitCode(exitCodeFor(result));
+  });
+}
+
+// Exit code of a finished run: 1 on any failure, 2 for pending changes in check mode, else 0.
+export function exitCodeFor(result: RunResult): ExitCodeValue {
+  const hosts = Object.values(result.hosts);
+  if (hosts.some(hostFailed)) return ExitCode.HostFailed;
+  if (result.check && hosts.some((host) => host.changed > 0)) return ExitCode.ChangesPending;
+  return ExitCode.Ok;
+}
+
+async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
+  const forks = positiveInt(flags.forks, '--forks');
+  const lockWaitSeconds = nonNegativeInt(flags.lockTimeout, '--lock-timeout');
+  const maxFailPercent = flags.maxFailPercent === undefined ? undefined : percent(flags.maxFailPercent);
+  if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
+    throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
+  }
+  const extraVars = parseExtraVars(flags.extraVars);
+  const inventory = await loadInventory(flags.inventory, { extraVars, ...(flags.limit ? { limit: flags.limit } : {}) });
+  const playbook = await loadPlaybook(playbookPath);
+  const hosts = hostsOfPlaybook(playbook, inventory);
+
+  const redactor = new Redactor();
+  for (const host of inventory.hosts) {
+    redactor.addAll(host.vars);
+    if (host.becomePassword) redactor.add(host.becomePassword);
+  }
+
+  const progress = !flags.json && process.stdout.isTTY && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
+  const out = flags.json ? process.stderr : process.stdout;
+  const onEvent = (event: ProgressEvent) => {
+    if (progress) return progress.onEvent(event);
+    const line = plainLine(event, { check: flags.check, verbose: flags.verbose });
+    if (line !== undefined && !flags.json) out.write(`${line}\n`);
+    if (!flags.json && flags.diff && event.type === 'task' && event.result.diff) out.write(event.result.diff.text);
+  };
+
+  const pool = new SshPool(sshOptionsFrom(flags));
+  progress?.start();
+  let result: RunResult;
+  try {
+    result = await runFleet(hosts, (host) => workOf(playbook, inventory, host), {
+      check: flags.check,
+      diff: flags.diff,
+      forks,
+      ...(flags.serial !== undefined ? { serial: flags.serial } : {}),
+      ...(maxFailPercent !== undefined ? { maxFailPercent } : {}),
+      lockWaitSeconds,
+      probeTimeoutMs: 120_000,
+      stepTimeoutMs: pool.options.commandTimeoutMs,
+      redactor,
+      connect: (host) => sshLink(pool, host),
+      onEvent,
+    });
+  } finally {
+    await progress?.stop();
+    await pool.closeAll();
+  }
+
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    if (progress && flags.diff) {
+      for (const [name, host] of Object.entries(result.hosts)) {
+        for (const task of host.tasks) if (task.diff) process.stdout.write(`${name}: ${task.diff.text}`);
+      }
+    }
+    process.stdout.write(`\n${formatRecap(result)}\n`);
+  }
+  return result;
+}
+
+// Hosts that at least one play targets, in inventory order.
+function hostsOfPlaybook(playbook: Playbook, inventory: Awaited<ReturnType<typeof loadInventory>>): Host[] {
+  const wanted = new Set<string>();
+  for (const play of playbook.plays) for (const host of selectHosts(inventory, play.hosts ?? 'all')) wanted.add(host.name);
+  return inventory.hosts.filter((host) => wanted.has(host.name));
+}
+
+// A host's tasks and handlers from every play that targets it (plays in order, one run per host).
+function workOf(playbook: Playbook, inventory: Awaited<ReturnType<typeof loadInventory>>, host: Host): HostWork {
+  const context: HostContext = { name: host.name, groups: host.groups, vars: host.vars, host };
+  const tasks: ResourceInstance[] = [];
+  const handlers = new Map<string, ResourceInstance[]>();
+  for (const play of playbook.plays) {
+    if (!selectHosts(inventory, play.hosts ?? 'all').some((candidate) => candidate.name === host.name)) continue;
+    tasks.push(...flattenTasks(play.tasks(context)));
+    const declared = play.handlers?.(context) ?? {};
+    for (const [name, value] of Object.entries(declared)) {
+      handlers.set(name, flattenTasks(Array.isArray(value) ? value : [value as ResourceInstance]));
+    }
+  }
+  return { tasks, handlers };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive whole number, got "${text}"`);
+  return value;
+}
+
+function nonNegativeInt(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${flag} must be a whole number of seconds, got "${text}"`);
+  return value;
+}
+
+function percent(text: string): number {
+  const value = Number(text.replace(/%$/, ''));
+  if (!Number.isFinite(value) || value < 0 || value > 100) throw new UsageError(`--max-fail-percent must be between 0 and 100, got "${text}"`);
+  return value;
+}

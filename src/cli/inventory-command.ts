@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { formatInventory, loadInventory, parseExtraVars } from '../inventory/index.js';
+
+// `halyard inventory list -i FILE [--json]`: hosts, groups and merged vars, secrets masked.
+export function registerInventoryCommands(program: Command): void {
+  const inventory = program.command('inventory').description('read and show inventories');
+  inventory
+    .command('list')
+    .description('print hosts, groups and vars (secrets masked)')
+    .requiredOption('-i, --inventory <file>', 'inventory file')
+    .option('-l, --limit <pattern>', 'only these hosts/groups')
+    .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--json', 'print JSON', false)
+    .action(async (flags: { inventory: string; limit?: string; extraVars: string[]; json: boolean }) => {
+      const loaded = await loadInventory(flags.inventory, {
+        extraVars: parseExtraVars(flags.extraVars),
+        ...(flags.limit ? { limit: flags.limit } : {}),
+      });
+      process.stdout.write(`${formatInventory(loaded, { json: flags.json }).replace(/\n?$/, '\n')}`);
+    });
+}

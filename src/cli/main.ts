@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { HalyardError } from '../core/errors.js';
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import { registerApplyCommand } from './apply-command.js';
+import { registerInventoryCommands } from './inventory-command.js';
+import { registerLabCommands } from './lab-command.js';
+
+// The halyard CLI: parses argv, runs one command, maps every error to one line and an exit code.
+export async function main(argv: string[]): Promise<void> {
+  let exitCode: ExitCodeValue = ExitCode.Ok;
+  const program = new Command()
+    .name('halyard')
+    .description('Typed, idempotent provisioning over SSH')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerApplyCommand(program, (code) => {
+    exitCode = code;
+  });
+  registerInventoryCommands(program);
+  registerLabCommands(program);
+  for (const command of program.commands) command.exitOverride();
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    exitCode = reportError(error);
+  }
+  process.exitCode = exitCode;
+}
+
+// Prints one line for a known error (no stack trace) and picks the exit code.
+function reportError(error: unknown): ExitCodeValue {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message; help and version are not errors.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
+    return ExitCode.Usage;
+  }
+  if (error instanceof HalyardError) {
+    process.stderr.write(`halyard: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`halyard: internal error: ${message}\n`);
+  if (process.env.HALYARD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return ExitCode.Internal;
+}

@@ -1,0 +1,32 @@
+import type { HostResult, RunResult } from '../../engine/results.js';
+import { hostFailed } from '../../engine/results.js';
+
+// The final per-host summary, Ansible's PLAY RECAP with halyard's exec count.
+export function formatRecap(result: RunResult): string {
+  const names = Object.keys(result.hosts);
+  const width = Math.max(4, ...names.map((name) => name.length));
+  const lines = [`RECAP${result.check ? ' (check mode: nothing was changed)' : ''}`];
+  for (const name of names) {
+    const host = result.hosts[name] as HostResult;
+    const verdict = host.unreachable ? 'UNREACHABLE' : hostFailed(host) ? 'FAILED' : host.changed > 0 ? (result.check ? 'DRIFTED' : 'CHANGED') : 'OK';
+    lines.push(
+      `${name.padEnd(width)}  ${verdict.padEnd(11)} ok=${host.ok} changed=${host.changed} failed=${host.failed} ` +
+        `skipped=${host.skipped} unreachable=${host.unreachable ? 1 : 0} execs=${host.execs}`,
+    );
+    if (host.error) lines.push(indent(`error: ${host.error}`, width + 2));
+    for (const task of host.tasks) {
+      if (task.status === 'failed' && task.error) lines.push(indent(`failed: ${task.name}: ${task.error}`, width + 2));
+    }
+  }
+  lines.push(`finished in ${(result.durationMs / 1000).toFixed(2)} s`);
+  return lines.join('\n');
+}
+
+// Indents every line of a possibly multi-line message.
+export function indent(text: string, columns: number): string {
+  const pad = ' '.repeat(columns);
+  return text
+    .split('\n')
+    .map((line) => pad + line)
+    .join('\n');
+}

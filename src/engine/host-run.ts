@@ -1,0 +1,231 @@
+import { HalyardError } from '../core/errors.js';
+import type { Redactor } from '../core/secret.js';
+import type { Fact } from '../facts/fact.js';
+import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from '../facts/probe-script.js';
+import { keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
+import { lockScript, parseLockOutcome, type LockOwner } from './lock.js';
+import { RemoteShell, type ShellTransport } from './remote-shell.js';
+import { summarize, type HostResult, type TaskResult } from './results.js';
+
+// A live connection to one host as the engine needs it; the SSH layer and tests provide it.
+export interface HostLink {
+  /** Starts the run's single long-lived `sh -s` (through sudo when the host says become). */
+  openShell(): Promise<ShellTransport>;
+  /** Remote executions made through this link so far. */
+  execCount(): number;
+}
+
+// Progress notifications for live output; never carry secret values.
+export type HostEvent =
+  | { type: 'phase'; host: string; phase: 'connecting' | 'probing' | 'applying' | 'handlers' }
+  | { type: 'task'; host: string; index: number; total: number; result: TaskResult };
+
+// How one host run behaves.
+export interface HostRunOptions {
+  check: boolean;
+  diff: boolean;
+  lockOwner: LockOwner;
+  lockWaitSeconds: number;
+  probeTimeoutMs: number;
+  stepTimeoutMs: number;
+  redactor: Redactor;
+  onEvent?: (event: HostEvent) => void;
+}
+
+interface TaskState {
+  task: ResourceInstance;
+  facts: Record<string, Fact<unknown>>;
+  plan?: Plan;
+  planError?: string;
+}
+
+// Runs one host's tasks: one probe (with the lock), pure plans, then only the steps that converge it.
+export async function runHost(
+  hostName: string,
+  link: HostLink,
+  tasks: ResourceInstance[],
+  handlers: Map<string, ResourceInstance[]>,
+  options: HostRunOptions,
+): Promise<HostResult> {
+  const emit = options.onEvent ?? (() => {});
+  const context: PlanContext = { diff: options.diff };
+  const results: TaskResult[] = [];
+  const redact = (text: string) => options.redactor.redact(text);
+
+  let shell: RemoteShell;
+  try {
+    emit({ type: 'phase', host: hostName, phase: 'connecting' });
+    shell = new RemoteShell(await link.openShell());
+  } catch (error) {
+    return summarize([], { unreachable: true, execs: link.execCount(), error: redact(errorText(error)) });
+  }
+
+  try {
+    emit({ type: 'phase', host: hostName, phase: 'probing' });
+    const states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
+    const firstFacts = uniqueFacts(states.flatMap((state) => Object.values(state.facts)));
+    const probe = buildProbeScript(firstFacts, shell.nonce);
+    const reply = await shell.request(`${lockScript(shell.nonce, options.lockOwner, options.lockWaitSeconds)}\n${probe}`, {
+      label: 'probe facts',
+      timeoutMs: options.probeTimeoutMs + options.lockWaitSeconds * 1000,
+      keepAll: true,
+    });
+    const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
+    if (!outcome.locked) {
+      const message =
+        outcome.reason === 'no-flock'
+          ? `cannot lock the host: ${outcome.holder}`
+          : `host is locked by another halyard run (${outcome.holder}); wait for it or pass --lock-timeout`;
+      throw new HalyardError('E_HOST_LOCKED', message);
+    }
+    let factValues: FactValues = parseProbeOutput(rest, firstFacts, shell.nonce);
+    for (const state of states) planTask(state, factValues, context);
+
+    const notified = new Set<string>();
+    const staleKeys: string[] = [];
+    let stopped = false;
+    if (!options.check) emit({ type: 'phase', host: hostName, phase: 'applying' });
+
+    for (const [index, state] of states.entries()) {
+      const started = Date.now();
+      const name = state.task.name;
+      if (stopped) {
+        record({ name, status: 'skipped', durationMs: 0, reason: 'an earlier task failed' }, index);
+        continue;
+      }
+      // Facts made stale by earlier changes are probed again, in one round trip for all remaining tasks.
+      if (!options.check && staleKeys.length > 0 && isStale(state, staleKeys)) {
+        const remaining = states.slice(index).filter((candidate) => isStale(candidate, staleKeys));
+        const facts = uniqueFacts(remaining.flatMap((candidate) => Object.values(candidate.facts)));
+        const again = await shell.request(buildProbeScript(facts, shell.nonce), {
+          label: 'probe facts again',
+          timeoutMs: options.probeTimeoutMs,
+          keepAll: true,
+        });
+        factValues = new Map([...factValues, ...parseProbeOutput(again.output, facts, shell.nonce)]);
+        for (const candidate of remaining) planTask(candidate, factValues, context);
+        staleKeys.length = 0;
+      }
+      const outcome = await settleTask(state, shell, options, redact);
+      const result: TaskResult = { name, durationMs: Date.now() - started, ...outcome };
+      record(result, index);
+      if (result.status === 'failed') stopped = true;
+      if (result.status === 'changed') {
+        for (const handler of state.task.notify) notified.add(handler);
+        staleKeys.push(...state.task.type.invalidates(state.task.desired));
+      }
+    }
+
+    if (!stopped && notified.size > 0) {
+      emit({ type: 'phase', host: hostName, phase: 'handlers' });
+      await runHandlers(handlers, notified, shell, options, context, redact, (result) => record(result, results.length));
+    }
+  } catch (error) {
+    const total = tasks.length;
+    // Tasks not reached are reported as skipped so the recap accounts for every task.
+    for (let index = results.filter((result) => !result.handler).length; index < total; index += 1) {
+      const task = tasks[index];
+      if (task) results.push({ name: task.name, status: 'skipped', durationMs: 0, reason: 'host failed' });
+    }
+    await shell.close(2_000);
+    return summarize(results, { unreachable: false, execs: link.execCount(), error: redact(errorText(error)) });
+  }
+  await shell.close();
+  return summarize(results, { unreachable: false, execs: link.execCount() });
+
+  function record(result: TaskResult, index: number): void {
+    results.push(result);
+    emit({ type: 'task', host: hostName, index, total: tasks.length, result });
+  }
+}
+
+// Plans or applies one task from its current plan.
+async function settleTask(
+  state: TaskState,
+  shell: RemoteShell,
+  options: HostRunOptions,
+  redact: (text: string) => string,
+): Promise<Omit<TaskResult, 'name' | 'durationMs'>> {
+  if (state.planError !== undefined) return { status: 'failed', error: redact(state.planError) };
+  const plan = state.plan;
+  if (!plan || plan.action === 'noop') return { status: 'ok', reason: plan?.reason ?? 'nothing to do' };
+  const shown = {
+    changes: plan.changes.map(redact),
+    ...(plan.diff ? { diff: { path: plan.diff.path, text: redact(plan.diff.text) } } : {}),
+  };
+  if (options.check) return { status: 'changed', ...shown };
+  for (const step of plan.steps) {
+    const reply = await shell.request(`(\n${step.script}\n) </dev/null 9>&- 2>&1`, {
+      label: step.label,
+      timeoutMs: options.stepTimeoutMs,
+    });
+    if (reply.exitCode !== 0) {
+      const tail = reply.output.trimEnd().split('\n').slice(-8).join('\n');
+      return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${reply.exitCode}${tail ? `\n${tail}` : ''}`) };
+    }
+  }
+  return { status: 'changed', ...shown };
+}
+
+// Runs notified handlers once each, in the order they were declared; each probes its own facts.
+async function runHandlers(
+  handlers: Map<string, ResourceInstance[]>,
+  notified: Set<string>,
+  shell: RemoteShell,
+  options: HostRunOptions,
+  context: PlanContext,
+  redact: (text: string) => string,
+  record: (result: TaskResult) => void,
+): Promise<void> {
+  for (const [handlerName, instances] of handlers) {
+    if (!notified.has(handlerName)) continue;
+    for (const task of instances) {
+      const started = Date.now();
+      const state: TaskState = { task, facts: safeFacts(task, context) };
+      const facts = uniqueFacts(Object.values(state.facts));
+      const reply = await shell.request(buildProbeScript(facts, shell.nonce), {
+        label: `probe facts for handler ${handlerName}`,
+        timeoutMs: options.probeTimeoutMs,
+        keepAll: true,
+      });
+      planTask(state, parseProbeOutput(reply.output, facts, shell.nonce), context);
+      const outcome = await settleTask(state, shell, options, redact);
+      record({ name: `handler: ${handlerName}`, durationMs: Date.now() - started, handler: true, ...outcome });
+      if (outcome.status === 'failed') return;
+    }
+  }
+  for (const name of notified) {
+    if (!handlers.has(name)) throw new HalyardError('E_UNKNOWN_HANDLER', `a task notified "${name}", but no handler has that name`);
+  }
+}
+
+function safeFacts(task: ResourceInstance, context: PlanContext): Record<string, Fact<unknown>> {
+  try {
+    return task.type.facts(task.desired, context);
+  } catch {
+    // The planner reports the same problem with a better message.
+    return {};
+  }
+}
+
+function planTask(state: TaskState, values: FactValues, context: PlanContext): void {
+  const facts: Record<string, unknown> = {};
+  for (const [name, fact] of Object.entries(state.facts)) facts[name] = values.get(fact.key);
+  try {
+    state.plan = state.task.type.plan(state.task.desired, facts, context);
+    state.planError = undefined;
+  } catch (error) {
+    state.plan = undefined;
+    state.planError = errorText(error);
+  }
+}
+
+function isStale(state: TaskState, staleKeys: string[]): boolean {
+  return Object.values(state.facts).some((fact) => staleKeys.some((pattern) => keyMatches(pattern, fact.key)));
+}
+
+// An error's message without a stack, for recaps.
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

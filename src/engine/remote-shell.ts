@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { CommandFailedError, CommandTimeoutError, HalyardError } from '../core/errors.js';
+import type { ExecResult } from '../ssh/types.js';
+
+// The streams of one long-lived remote `sh -s` (over SSH, or a local child in tests).
+export interface ShellTransport {
+  stdin: Writable;
+  stdout: Readable;
+  /** Resolves when the remote process ends. */
+  done: Promise<ExecResult>;
+}
+
+// The answer to one request sent into the shell: what it printed and its last exit status.
+export interface ShellReply {
+  output: string;
+  exitCode: number;
+}
+
+/** Bytes of output kept per request when only the tail matters (step logs). */
+const TAIL_BYTES = 64 * 1024;
+/** Bytes of output a probe may print before the run gives up on the host. */
+const MAX_PROBE_BYTES = 64 * 1024 * 1024;
+
+// One remote shell for a whole host run: a converged host is one exec and one round trip,
+// later requests (apply, re-probe, handlers) reuse the same process and its lock on fd 9.
+export class RemoteShell {
+  readonly #transport: ShellTransport;
+  readonly #nonce = randomBytes(8).toString('hex');
+  #buffer = '';
+  #bufferBytes = 0;
+  #requestCount = 0;
+  #waiter: (() => void) | undefined;
+  #ended: ExecResult | undefined;
+  #streamError: Error | undefined;
+
+  constructor(transport: ShellTransport) {
+    this.#transport = transport;
+    transport.stdout.setEncoding('utf8');
+    transport.stdout.on('data', (chunk: string) => {
+      this.#buffer += chunk;
+      this.#bufferBytes += chunk.length;
+      this.#waiter?.();
+    });
+    transport.stdin.on('error', (error: Error) => {
+      this.#streamError = error;
+      this.#waiter?.();
+    });
+    transport.done.then(
+      (result) => {
+        this.#ended = result;
+        this.#waiter?.();
+      },
+      (error: unknown) => {
+        this.#streamError = error instanceof Error ? error : new Error(String(error));
+        this.#waiter?.();
+      },
+    );
+  }
+
+  /** Random per run; markers carrying it cannot be forged by file content or command output. */
+  get nonce(): string {
+    return this.#nonce;
+  }
+
+  // Sends a script and waits for its end marker; keepAll keeps the whole output (probes), else the tail.
+  async request(script: string, options: { label: string; timeoutMs: number; keepAll?: boolean }): Promise<ShellReply> {
+    const id = ++this.#requestCount;
+    const marker = `\u001eHY:${this.#nonce}:DONE:${id}:`;
+    const framed = `${script}\nprintf '\\n\\036HY:%s:DONE:%s:%s\\n' ${this.#nonce} ${id} "$?"\n`;
+    this.#buffer = '';
+    this.#bufferBytes = 0;
+    this.#transport.stdin.write(framed);
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const at = this.#buffer.indexOf(marker);
+      if (at >= 0) {
+        const lineEnd = this.#buffer.indexOf('\n', at);
+        if (lineEnd >= 0) {
+          const exitCode = Number(this.#buffer.slice(at + marker.length, lineEnd));
+          // The framing printed one newline before the marker.
+          const output = this.#buffer.slice(0, at > 0 && this.#buffer[at - 1] === '\n' ? at - 1 : at);
+          this.#buffer = this.#buffer.slice(lineEnd + 1);
+          return { output, exitCode };
+        }
+      }
+      if (!options.keepAll && this.#buffer.length > 2 * TAIL_BYTES) {
+        // Keep only the tail, but never cut a marker that may be arriving.
+        this.#buffer = this.#buffer.slice(-TAIL_BYTES);
+      }
+      if (options.keepAll && this.#bufferBytes > MAX_PROBE_BYTES) {
+        throw new HalyardError('E_OUTPUT_TOO_LARGE', `${options.label}: output exceeded ${MAX_PROBE_BYTES} bytes`);
+      }
+      if (this.#ended) {
+        throw new CommandFailedError(options.label, { ...this.#ended, stderr: `${this.#ended.stderr}${this.#buffer.slice(-2000)}` });
+      }
+      if (this.#streamError) throw new HalyardError('E_CHANNEL', `${options.label}: ${this.#streamError.message}`, { cause: this.#streamError });
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new CommandTimeoutError(options.label, options.timeoutMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#waiter = () => {
+          clearTimeout(timer);
+          this.#waiter = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  // Ends the shell by closing its stdin, which also releases the host lock held on fd 9.
+  async close(timeoutMs = 10_000): Promise<ExecResult | undefined> {
+    if (!this.#transport.stdin.writableEnded) this.#transport.stdin.end('exit 0\n');
+    const timer = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
+    return Promise.race([this.#transport.done.catch(() => undefined), timer]);
+  }
+}

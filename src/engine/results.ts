@@ -1,0 +1,60 @@
+import type { FileDiff } from '../resources/types.js';
+
+// The outcome of one task on one host, as the recap and --json report it.
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+// One task's result on one host.
+export interface TaskResult {
+  name: string;
+  status: TaskStatus;
+  durationMs: number;
+  error?: string;
+  /** What changed (or would change in check mode), safe to print. */
+  changes?: string[];
+  /** Why nothing was done. */
+  reason?: string;
+  diff?: FileDiff;
+  handler?: boolean;
+}
+
+// One host's results for a run.
+export interface HostResult {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: boolean;
+  /** Remote command executions on this host during the run (connection set-up aside). */
+  execs: number;
+  tasks: TaskResult[];
+  /** Host-level error (unreachable, locked), safe to print. */
+  error?: string;
+}
+
+// The --json document.
+export interface RunResult {
+  ok: boolean;
+  durationMs: number;
+  check: boolean;
+  hosts: Record<string, HostResult>;
+}
+
+// Counts task statuses into a host result.
+export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; error?: string }): HostResult {
+  const count = (status: TaskStatus) => tasks.filter((task) => task.status === status).length;
+  return {
+    ok: count('ok'),
+    changed: count('changed'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    unreachable: extra.unreachable,
+    execs: extra.execs,
+    tasks,
+    ...(extra.error !== undefined ? { error: extra.error } : {}),
+  };
+}
+
+// Whether a host counts as failed for exit codes and --max-fail-percent.
+export function hostFailed(result: HostResult): boolean {
+  return result.unreachable || result.failed > 0 || result.error !== undefined;
+}

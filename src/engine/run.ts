@@ -1,0 +1,126 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Redactor } from '../core/secret.js';
+import type { Host } from '../inventory/types.js';
+import type { ResourceInstance } from '../resources/types.js';
+import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
+import { hostFailed, summarize, type HostResult, type RunResult } from './results.js';
+
+// A host's task list and handlers, as the playbook computed them for that host.
+export interface HostWork {
+  tasks: ResourceInstance[];
+  handlers: Map<string, ResourceInstance[]>;
+}
+
+// Everything a fleet run needs besides the hosts and their work.
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+  /** Hosts run at once. */
+  forks: number;
+  /** Batch size: a count or a percentage ("30%"); undefined runs all hosts as one batch. */
+  serial?: string;
+  /** Stop starting new batches once more than this percentage of a batch failed. */
+  maxFailPercent?: number;
+  lockWaitSeconds: number;
+  probeTimeoutMs: number;
+  stepTimeoutMs: number;
+  redactor: Redactor;
+  /** Opens the connection to a host; throws ConnectError when unreachable. */
+  connect(host: Host): Promise<HostLink & { close(): Promise<void> }>;
+  onEvent?: (event: HostEvent | { type: 'host-done'; host: string; result: HostResult }) => void;
+}
+
+// Runs every host in parallel (bounded by forks), batch by batch; a failing host never stops the others.
+export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork, options: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const lockOwner = {
+    runId: randomBytes(6).toString('hex'),
+    controller: hostname(),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  };
+  const results: Record<string, HostResult> = {};
+  const batches = splitBatches(hosts, options.serial);
+  let aborted: string | undefined;
+
+  for (const batch of batches) {
+    if (aborted) {
+      for (const host of batch) results[host.name] = summarize([], { unreachable: false, execs: 0, error: aborted });
+      continue;
+    }
+    await mapLimit(batch, Math.max(1, options.forks), async (host) => {
+      let result: HostResult;
+      let link: (HostLink & { close(): Promise<void> }) | undefined;
+      try {
+        const work = workFor(host);
+        try {
+          link = await options.connect(host);
+        } catch (error) {
+          result = summarize([], { unreachable: true, execs: 0, error: options.redactor.redact(errorText(error)) });
+          results[host.name] = result;
+          options.onEvent?.({ type: 'host-done', host: host.name, result });
+          return;
+        }
+        result = await runHost(host.name, link, work.tasks, work.handlers, {
+          check: options.check,
+          diff: options.diff,
+          lockOwner,
+          lockWaitSeconds: options.lockWaitSeconds,
+          probeTimeoutMs: options.probeTimeoutMs,
+          stepTimeoutMs: options.stepTimeoutMs,
+          redactor: options.redactor,
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        });
+      } catch (error) {
+        result = summarize([], { unreachable: false, execs: link?.execCount() ?? 0, error: options.redactor.redact(errorText(error)) });
+      } finally {
+        await link?.close().catch(() => {});
+      }
+      results[host.name] = result;
+      options.onEvent?.({ type: 'host-done', host: host.name, result });
+    });
+    const failed = batch.filter((host) => {
+      const result = results[host.name];
+      return result !== undefined && hostFailed(result);
+    }).length;
+    const failedPercent = (failed / batch.length) * 100;
+    if (batches.length > 1 && failed === batch.length) {
+      aborted = 'not run: every host of the previous batch failed';
+    } else if (options.maxFailPercent !== undefined && failedPercent > options.maxFailPercent) {
+      aborted = `not run: ${failed} of ${batch.length} hosts failed in the previous batch (over --max-fail-percent ${options.maxFailPercent})`;
+    }
+  }
+
+  const ordered: Record<string, HostResult> = {};
+  for (const host of hosts) {
+    const result = results[host.name];
+    if (result) ordered[host.name] = result;
+  }
+  const ok = Object.values(ordered).every((result) => !hostFailed(result));
+  return { ok, durationMs: Date.now() - started, check: options.check, hosts: ordered };
+}
+
+// Splits hosts into batches for --serial ("2" or "30%"); at least one host per batch.
+export function splitBatches<T>(hosts: T[], serial: string | undefined): T[][] {
+  if (serial === undefined || hosts.length === 0) return [hosts];
+  const match = /^(\d+)(%?)$/.exec(serial.trim());
+  if (!match) throw new Error(`--serial must be a number or a percentage, got "${serial}"`);
+  const amount = Number(match[1]);
+  const size = match[2] ? Math.max(1, Math.floor((hosts.length * amount) / 100)) : Math.max(1, amount);
+  const batches: T[][] = [];
+  for (let index = 0; index < hosts.length; index += size) batches.push(hosts.slice(index, index + size));
+  return batches;
+}
+
+// Runs fn over items with at most limit in flight.
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}

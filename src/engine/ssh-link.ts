@@ -1,0 +1,34 @@
+import type { Host } from '../inventory/types.js';
+import type { SshPool } from '../ssh/index.js';
+import type { ConnectTarget } from '../ssh/types.js';
+import type { HostLink } from './host-run.js';
+
+/** The run shell lives as long as the host run; each request inside it has its own timeout. */
+const RUN_SHELL_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+
+// What the SSH layer needs from an inventory host.
+export function connectTargetOf(host: Host): ConnectTarget {
+  return {
+    name: host.name,
+    address: host.address,
+    port: host.port,
+    user: host.user,
+    privateKeyFile: host.privateKeyFile,
+    become: host.become,
+    becomePassword: host.becomePassword,
+  };
+}
+
+// Connects to a host through the pool and exposes the engine's HostLink: one `sh -s` per run.
+export async function sshLink(pool: SshPool, host: Host): Promise<HostLink & { close(): Promise<void> }> {
+  const session = await pool.session(connectTargetOf(host));
+  const before = session.execCount;
+  return {
+    execCount: () => session.execCount - before,
+    async openShell() {
+      const stream = session.execStream({ label: `halyard run on ${host.name}`, script: 'exec sh -s', timeoutMs: RUN_SHELL_TIMEOUT_MS });
+      return { stdin: stream.stdin, stdout: stream.stdout, done: stream.done };
+    },
+    close: () => session.close(),
+  };
+}

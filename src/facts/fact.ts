@@ -1,0 +1,22 @@
+// A fact is a shell probe plus a pure parser (pyinfra's split): probes batch into one script.
+export interface Fact<T> {
+  /** Stable identity: two resources asking for the same key share one probe. */
+  readonly key: string;
+  /** POSIX sh that prints the fact on stdout. Values inside must go through quote(). */
+  readonly script: string;
+  /** Turns the probe's stdout and exit status into typed data; throws FactParseError on nonsense. */
+  parse(stdout: string, exitCode: number): T;
+}
+
+// A probe printed something its parser cannot read: a bug or an unexpected host.
+export class FactParseError extends Error {
+  constructor(key: string, detail: string) {
+    super(`cannot read fact ${key}: ${detail}`);
+    this.name = 'FactParseError';
+  }
+}
+
+// Builds a fact with its key, script and parser in one place.
+export function defineFact<T>(key: string, script: string, parse: (stdout: string, exitCode: number) => T): Fact<T> {
+  return { key, script, parse };
+}

@@ -1,0 +1,10 @@
+// The public API that playbooks and roles import as 'halyard'.
+export { Secret, isSecret, SECRET_MASK } from './core/secret.js';
+export { template, SecretText, type FileContent } from './core/template.js';
+export { quote } from './core/shell.js';
+export { definePlaybook, task, type TaskOptions } from './playbook/define.js';
+export { file, directory, absent, packages, user, group, service, command, type DesiredOf } from './playbook/tasks.js';
+export { roleVars, secretVar, describeRoleVars, z, type RoleVarDoc } from './playbook/role-vars.js';
+export type { Play, Playbook, HostContext, TaskList } from './playbook/types.js';
+export type { ResourceType, ResourceInstance, Plan, Step } from './resources/types.js';
+export type { Host, Inventory } from './inventory/types.js';

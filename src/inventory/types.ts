@@ -1,0 +1,36 @@
+import type { Secret } from '../core/secret.js';
+
+// One target machine, with everything needed to connect to it and the vars roles read.
+export interface Host {
+  /** Name in the inventory (what --limit, the recap and --json use). */
+  name: string;
+  /** Address to connect to (ansible_host / halyard_host, else the name). */
+  address: string;
+  port: number;
+  user: string | undefined;
+  privateKeyFile: string | undefined;
+  /** Run remote commands through sudo. */
+  become: boolean;
+  /** Password for sudo, sent on stdin only; undefined means NOPASSWD. */
+  becomePassword: Secret | undefined;
+  /** Every group the host belongs to, 'all' first, then ancestors before descendants. */
+  groups: string[];
+  /** Merged vars (see src/inventory/README precedence); secret-looking values are Secret. */
+  vars: Record<string, unknown>;
+}
+
+// A named group of hosts with its own vars and child groups.
+export interface Group {
+  name: string;
+  hosts: string[];
+  children: string[];
+  vars: Record<string, unknown>;
+}
+
+// The result of reading an inventory source.
+export interface Inventory {
+  /** The file (or EC2 spec) it was read from. */
+  source: string;
+  hosts: Host[];
+  groups: Map<string, Group>;
+}

@@ -1,0 +1,42 @@
+import { absentResource, type AbsentDesired } from '../resources/absent.js';
+import { commandResource } from '../resources/command.js';
+import { directoryResource, type DirectoryDesired } from '../resources/directory.js';
+import { fileResource, type FileDesired } from '../resources/file.js';
+import { groupResource } from '../resources/group.js';
+import { packagesResource } from '../resources/packages.js';
+import { serviceResource } from '../resources/service.js';
+import type { ResourceInstance, ResourceType } from '../resources/types.js';
+import { userResource } from '../resources/user.js';
+import { task, type TaskOptions } from './define.js';
+
+// The desired-state type of a resource kind.
+export type DesiredOf<T> = T extends ResourceType<infer D> ? D : never;
+
+// A file with exact content (text, bytes, a Secret or a template), owner, group and mode.
+export const file = (desired: FileDesired, options?: TaskOptions): ResourceInstance<FileDesired> => task(fileResource, desired, options);
+
+// A directory with owner, group and mode.
+export const directory = (desired: DirectoryDesired, options?: TaskOptions): ResourceInstance<DirectoryDesired> =>
+  task(directoryResource, desired, options);
+
+// A path that must not exist.
+export const absent = (desired: AbsentDesired, options?: TaskOptions): ResourceInstance<AbsentDesired> =>
+  task(absentResource, desired, options);
+
+// System packages present or absent (apt or dnf, chosen by facts).
+export const packages = (desired: DesiredOf<typeof packagesResource>, options?: TaskOptions) =>
+  task(packagesResource, desired, options);
+
+// A local user account.
+export const user = (desired: DesiredOf<typeof userResource>, options?: TaskOptions) => task(userResource, desired, options);
+
+// A local group.
+export const group = (desired: DesiredOf<typeof groupResource>, options?: TaskOptions) => task(groupResource, desired, options);
+
+// A systemd service: enabled, started, stopped, restarted.
+export const service = (desired: DesiredOf<typeof serviceResource>, options?: TaskOptions) =>
+  task(serviceResource, desired, options);
+
+// A command guarded by creates/removes/unless/onlyIf so reruns stay idempotent.
+export const command = (desired: DesiredOf<typeof commandResource>, options?: TaskOptions) =>
+  task(commandResource, desired, options);

@@ -1,0 +1,44 @@
+import type { Host } from '../inventory/types.js';
+import type { ResourceInstance } from '../resources/types.js';
+
+// What a play's task function sees of the host it is planning for.
+export interface HostContext {
+  name: string;
+  groups: readonly string[];
+  /** Merged inventory and extra vars; secret-looking values are Secret. */
+  vars: Readonly<Record<string, unknown>>;
+  host: Host;
+}
+
+// Nested arrays and false/undefined entries let roles compose with `...` and `cond && task`.
+export type TaskList = ReadonlyArray<ResourceInstance | TaskList | false | null | undefined>;
+
+// A play: which hosts, the tasks for each host, and the handlers tasks may notify.
+export interface Play {
+  name: string;
+  /** Host pattern (as --limit) inside the inventory; default 'all'. */
+  hosts?: string;
+  tasks(host: HostContext): TaskList;
+  /** Handlers by name, run once per host after its tasks, in declaration order. */
+  handlers?(host: HostContext): Record<string, ResourceInstance | TaskList>;
+}
+
+// A playbook file's default export.
+export interface Playbook {
+  name: string;
+  plays: Play[];
+}
+
+// Brand checked by the loader so a wrong default export gives a clear error.
+export const PLAYBOOK_BRAND = Symbol.for('halyard.playbook');
+
+// Flattens a TaskList, dropping false/null/undefined entries.
+export function flattenTasks(list: TaskList): ResourceInstance[] {
+  const out: ResourceInstance[] = [];
+  for (const entry of list) {
+    if (!entry) continue;
+    if (Array.isArray(entry)) out.push(...flattenTasks(entry as TaskList));
+    else out.push(entry as ResourceInstance);
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+import { createTwoFilesPatch } from 'diff';
+import { quote } from '../core/shell.js';
+import { contentBytes, contentForDisplay, contentIsSecret, contentSha256, type FileContent } from '../core/template.js';
+import { GUARD_FACTS } from '../facts/command.js';
+import { pathFact, type PathState } from '../facts/file.js';
+import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type Ownership } from './ownership.js';
+import { PlanError, type FileDiff, type Plan, type ResourceType, type Step } from './types.js';
+
+// A regular file with exact content and ownership, written atomically (temp file, chown, chmod, rename).
+export interface FileDesired extends Ownership {
+  path: string;
+  content: FileContent;
+  /** Treat the content as secret even when it holds no Secret value (no diff lines shown). */
+  sensitive?: boolean;
+}
+
+/** Mode for a new file when none is given. */
+const DEFAULT_NEW_FILE_MODE = '0644';
+
+// Shell that writes content to a temp file beside the target, sets ownership and renames it over.
+export function atomicWriteScript(path: string, content: Buffer, wanted: Ownership): string {
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  const base64 = content.toString('base64').replace(/(.{76})/g, '$1\n');
+  const finish = [...ownershipCommands('"$t"', wanted), `mv -f -- "$t" ${quote(path)}`];
+  return [
+    `t=$(mktemp ${quote(`${dir}/.halyard.XXXXXXXX`)}) || exit 1`,
+    `if base64 -d > "$t" <<'HALYARD_EOF'`,
+    base64,
+    'HALYARD_EOF',
+    `then ${finish.join(' && ')} || { rm -f -- "$t"; exit 1; }`,
+    `else rm -f -- "$t"; exit 1; fi`,
+  ].join('\n');
+}
+
+// The file resource kind.
+export const fileResource: ResourceType<FileDesired> = {
+  kind: 'file',
+  describe: (desired) => `file ${desired.path}`,
+  facts: (desired, context) => ({ path: pathFact(desired.path, { withContent: context.diff }) }),
+  // The path itself (its content fact too), its existence guard, and guard snippets that may read it.
+  invalidates: (desired) => [`path:${desired.path}`, `exists:${desired.path}`, GUARD_FACTS],
+  plan(desired, facts, context): Plan {
+    checkAbsolutePath(desired.path, 'file');
+    checkOwnership(desired);
+    const state = facts.path as PathState;
+    if (state.type !== 'absent' && state.type !== 'file') {
+      throw new PlanError(`${desired.path} is a ${state.type}, not a regular file; remove it first`);
+    }
+    const wantedSha = contentSha256(desired.content);
+    if (state.type === 'absent') {
+      const wanted = { ...desired, mode: desired.mode ?? DEFAULT_NEW_FILE_MODE };
+      return {
+        action: 'change',
+        changes: [`create ${desired.path} (${contentBytes(desired.content).length} bytes)`],
+        steps: [writeStep(desired, wanted)],
+        ...(context.diff ? { diff: fileDiff(desired, undefined) } : {}),
+      };
+    }
+    const drift = ownershipDrift(desired, state);
+    if (state.sha256 !== wantedSha) {
+      // Keep the current owner and mode unless the resource sets them, as Ansible's atomic_move does.
+      const wanted: Ownership = {
+        owner: desired.owner ?? state.uid,
+        group: desired.group ?? state.gid,
+        mode: desired.mode ?? state.mode,
+      };
+      return {
+        action: 'change',
+        changes: [`content of ${desired.path} differs (sha256 ${state.sha256?.slice(0, 12)} -> ${wantedSha.slice(0, 12)})`, ...drift],
+        steps: [writeStep(desired, wanted)],
+        ...(context.diff ? { diff: fileDiff(desired, state) } : {}),
+      };
+    }
+    if (drift.length > 0) {
+      const steps: Step[] = [{ label: `set ownership of ${desired.path}`, script: ownershipCommands(quote(desired.path), desired).join(' && ') }];
+      return { action: 'change', changes: drift, steps };
+    }
+    return { action: 'noop', reason: `${desired.path} already has this content, owner and mode` };
+  },
+};
+
+function writeStep(desired: FileDesired, wanted: Ownership): Step {
+  return { label: `write ${desired.path}`, script: atomicWriteScript(desired.path, contentBytes(desired.content), wanted) };
+}
+
+// A unified diff with secrets masked; secret or binary files get a one-line note instead of lines.
+export function fileDiff(desired: FileDesired, state: PathState | undefined): FileDiff {
+  const path = desired.path;
+  if (desired.sensitive || contentIsSecret(desired.content)) {
+    return { path, text: `--- ${path}\n+++ ${path}\n(content holds secrets; diff not shown)\n` };
+  }
+  const after = contentForDisplay(desired.content);
+  let before = '';
+  if (state && state.type === 'file') {
+    if (state.contentBase64 === undefined) return { path, text: `--- ${path}\n+++ ${path}\n(file too large to diff)\n` };
+    const bytes = Buffer.from(state.contentBase64, 'base64');
+    if (bytes.subarray(0, 8000).includes(0)) return { path, text: `--- ${path}\n+++ ${path}\n(binary content differs)\n` };
+    before = bytes.toString('utf8');
+  }
+  if (after === undefined) return { path, text: `--- ${path}\n+++ ${path}\n(binary content differs)\n` };
+  const text = createTwoFilesPatch(state && state.type === 'file' ? path : '/dev/null', path, before, after, '', '', { context: 3 });
+  return { path, text: text.replace(/^=+\n/m, '') };
+}

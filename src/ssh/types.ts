@@ -1,0 +1,88 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Secret } from '../core/secret.js';
+
+// What the SSH layer needs to reach one host.
+export interface ConnectTarget {
+  /** Inventory name, for messages. */
+  name: string;
+  address: string;
+  port: number;
+  user: string | undefined;
+  privateKeyFile: string | undefined;
+  become: boolean;
+  becomePassword: Secret | undefined;
+  /** True when the inventory set the port itself; by default only a port other than 22 beats ssh_config's Port. */
+  portExplicit?: boolean;
+}
+
+// Host-key trust policy, as in OpenSSH's StrictHostKeyChecking.
+export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
+
+// Options shared by every connection of a run.
+export interface SshOptions {
+  knownHostsFile: string;
+  hostKeyPolicy: HostKeyPolicy;
+  /** ~/.ssh/config path; undefined means the default, null disables it. */
+  sshConfigFile?: string | null;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  /** Most channels open at once on one connection (OpenSSH MaxSessions is 10). */
+  maxChannelsPerConnection: number;
+  /** Most connections being opened at once across the run (sshd MaxStartups). */
+  maxConcurrentHandshakes: number;
+}
+
+// One remote execution: a shell script sent on stdin to `sh -s` (never in argv).
+export interface ExecRequest {
+  /** Short description for errors and logs (never contains secret values). */
+  label: string;
+  /** The script; may contain secret values, which is why it travels on stdin. */
+  script: string;
+  /** Run through sudo when the host says become. Defaults to the host's setting. */
+  become?: boolean;
+  timeoutMs?: number;
+  /** Streamed output chunks, as they arrive. */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** Most stdout bytes kept in the result; more fails the command. Default 64 MiB. */
+  maxStdoutBytes?: number;
+}
+
+// A flat result, as zx/execa return: exitCode null means no status (treated as failure).
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+// A remote execution whose stdin/stdout are streams (backups, image shipping).
+export interface StreamExecRequest {
+  label: string;
+  /** Fixed script run by `sh -c` (it travels in argv, stdin carries the data): must hold no secret values. */
+  script: string;
+  become?: boolean;
+  timeoutMs?: number;
+}
+
+// A running streaming exec: write stdin with backpressure, read stdout, await done (its stdout is '').
+export interface ExecStream {
+  stdin: Writable;
+  stdout: Readable;
+  /** The last 64 KiB of stderr so far (sudo markers removed). */
+  stderrTail(): string;
+  done: Promise<ExecResult>;
+}
+
+// The engine's view of one host's SSH session; counts every remote exec.
+export interface HostSession {
+  readonly target: ConnectTarget;
+  /** Remote executions made so far through this session. */
+  readonly execCount: number;
+  exec(request: ExecRequest): Promise<ExecResult>;
+  /** Streams stdin/stdout (backups, image shipping); optional so test doubles may leave it out. */
+  execStream?(request: StreamExecRequest): ExecStream;
+  close(): Promise<void>;
+}

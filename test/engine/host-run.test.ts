@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Redactor, Secret } from '../../src/core/secret.js';
+import { template } from '../../src/core/template.js';
+import { runHost, type HostRunOptions } from '../../src/engine/host-run.js';
+import { task } from '../../src/playbook/define.js';
+import { directoryResource } from '../../src/resources/directory.js';
+import { fileResource } from '../../src/resources/file.js';
+import { localLink } from '../support/local-link.js';
+
+function options(overrides: Partial<HostRunOptions> = {}): HostRunOptions {
+  return {
+    check: false,
+    diff: false,
+    lockOwner: { runId: 'test', controller: 'vitest', pid: process.pid, startedAt: new Date().toISOString() },
+    lockWaitSeconds: 0,
+    probeTimeoutMs: 10_000,
+    stepTimeoutMs: 10_000,
+    redactor: new Redactor(),
+    ...overrides,
+  };
+}
+
+describe('runHost on a local shell', () => {
+  it('converges, then a rerun is all ok in one exec, and check mode reports drift without touching', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-engine-'));
+    const secret = new Secret('s3cr3t-value', 'db_password');
+    const tasks = [
+      task(directoryResource, { path: `${dir}/conf`, mode: '0750' }),
+      task(fileResource, { path: `${dir}/conf/app.env`, content: template`PASSWORD=${secret}\n`, mode: '0600' }, { notify: 'reload' }),
+      task(fileResource, { path: `${dir}/conf/plain.txt`, content: 'hello\n' }),
+    ];
+    const handlers = new Map([['reload', [task(fileResource, { path: `${dir}/reloaded`, content: 'yes\n' })]]]);
+
+    const first = await runHost('local', localLink(), tasks, handlers, options());
+    expect(first.error).toBeUndefined();
+    expect(first.changed).toBe(4);
+    expect(readFileSync(`${dir}/conf/app.env`, 'utf8')).toBe('PASSWORD=s3cr3t-value\n');
+    expect(statSync(`${dir}/conf/app.env`).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`${dir}/reloaded`, 'utf8')).toBe('yes\n');
+
+    const link = localLink();
+    const second = await runHost('local', link, tasks, handlers, options());
+    expect(second).toMatchObject({ changed: 0, ok: 3, failed: 0, execs: 1 });
+
+    writeFileSync(`${dir}/conf/plain.txt`, 'drifted\n');
+    const redactor = new Redactor();
+    redactor.add(secret);
+    const check = await runHost('local', localLink(), tasks, handlers, options({ check: true, diff: true, redactor }));
+    expect(check.changed).toBe(1);
+    expect(readFileSync(`${dir}/conf/plain.txt`, 'utf8')).toBe('drifted\n');
+    const diffText = check.tasks.find((t) => t.status === 'changed')?.diff?.text ?? '';
+    expect(diffText).toContain('-drifted');
+    expect(diffText).toContain('+hello');
+    expect(JSON.stringify(check)).not.toContain('s3cr3t-value');
+  });
+});
