@@ -1,0 +1,105 @@
+import { InventoryError } from '../core/errors.js';
+
+// One inventory host key after `name:port` and `[01:03]` ranges are taken apart.
+export interface HostPattern {
+  names: string[];
+  /** Port written after the name (`db1:2222`), which Ansible treats as ansible_port. */
+  port: number | undefined;
+}
+
+/** Most hosts one range may expand to; more is almost surely a typo like [1:100000]. */
+export const MAX_RANGE_HOSTS = 10_000;
+
+const RANGE = /\[([A-Za-z0-9]*):([A-Za-z0-9]*)(?::([0-9]*))?\]/;
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+// Reads a host key as Ansible does: optional `:port` suffix, then `web[01:03].example.com` ranges.
+export function parseHostPattern(key: string, where: { file: string; line: number | undefined }): HostPattern {
+  if (key.trim() === '') {
+    throw new InventoryError('E_INVENTORY_ADDRESS', 'empty host name', where);
+  }
+  if (/\s/.test(key)) {
+    throw new InventoryError('E_INVENTORY_ADDRESS', `host name ${JSON.stringify(key)} contains whitespace`, where);
+  }
+  const { name, port } = splitPort(key, where);
+  const names = expandRanges(name, where);
+  if (names.length > MAX_RANGE_HOSTS) {
+    throw new InventoryError(
+      'E_INVENTORY_RANGE',
+      `host range ${JSON.stringify(key)} expands to ${names.length} hosts (at most ${MAX_RANGE_HOSTS})`,
+      where,
+    );
+  }
+  return { names, port };
+}
+
+// `db1:2222` -> db1 and port 2222; a bare IPv6 address (several colons) has no port suffix.
+function splitPort(key: string, where: { file: string; line: number | undefined }): { name: string; port?: number } {
+  const match = /^(.+):([0-9]+)$/.exec(key);
+  if (!match) return { name: key };
+  const name = match[1] ?? key;
+  const withoutRanges = name.replace(/\[[^\]]*\]/g, '');
+  if (withoutRanges.includes(':')) return { name: key };
+  const port = Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InventoryError('E_INVENTORY_PORT', `port ${match[2]} in host ${JSON.stringify(key)} is out of range 1-65535`, where);
+  }
+  return { name, port };
+}
+
+function expandRanges(name: string, where: { file: string; line: number | undefined }): string[] {
+  const match = RANGE.exec(name);
+  if (!match) return [name];
+  const head = name.slice(0, match.index);
+  const tail = name.slice(match.index + match[0].length);
+  const values = rangeValues(match[1] ?? '', match[2] ?? '', match[3], match[0], where);
+  const tails = expandRanges(tail, where);
+  const names: string[] = [];
+  for (const value of values) {
+    for (const rest of tails) {
+      names.push(`${head}${value}${rest}`);
+      if (names.length > MAX_RANGE_HOSTS) return names;
+    }
+  }
+  return names;
+}
+
+function rangeValues(
+  begin: string,
+  end: string,
+  stepText: string | undefined,
+  written: string,
+  where: { file: string; line: number | undefined },
+): string[] {
+  const bad = (why: string): InventoryError =>
+    new InventoryError('E_INVENTORY_RANGE', `host range ${written} ${why}`, where);
+  const step = stepText === undefined || stepText === '' ? 1 : Number(stepText);
+  if (!Number.isInteger(step) || step < 1) throw bad('needs a positive step');
+  if (end === '') throw bad('needs an end value');
+  const start = begin === '' ? '0' : begin;
+
+  if (/^[A-Za-z]$/.test(start) && /^[A-Za-z]$/.test(end)) {
+    const from = LETTERS.indexOf(start);
+    const to = LETTERS.indexOf(end);
+    if (from > to) throw bad('runs backwards');
+    const letters: string[] = [];
+    for (let index = from; index <= to; index += step) letters.push(LETTERS[index] ?? '');
+    return letters;
+  }
+  if (!/^[0-9]+$/.test(start) || !/^[0-9]+$/.test(end)) {
+    throw bad('must be numbers ([01:10]) or single letters ([a:f])');
+  }
+  const padded = start.length > 1 && start.startsWith('0');
+  if (padded && start.length !== end.length) throw bad('needs begin and end of the same width');
+  const from = Number(start);
+  const to = Number(end);
+  if (from > to) throw bad('runs backwards');
+  if ((to - from) / step + 1 > MAX_RANGE_HOSTS) {
+    throw bad(`expands to more than ${MAX_RANGE_HOSTS} hosts`);
+  }
+  const numbers: string[] = [];
+  for (let value = from; value <= to; value += step) {
+    numbers.push(padded ? String(value).padStart(start.length, '0') : String(value));
+  }
+  return numbers;
+}

@@ -1,0 +1,108 @@
+import { InventoryError } from '../core/errors.js';
+import { checkConnectionVars, describeType, type VarsLocation } from './connection-vars.js';
+
+/** The var that lists more var names to treat as secrets (beside the name pattern and `!secret`). */
+export const SECRET_VARS_DIRECTIVE = 'halyard_secret_vars';
+
+// One `vars:` block (group vars, one host entry's vars, or the extra vars) as written.
+export interface VarsBlock {
+  values: Record<string, unknown>;
+  location: VarsLocation;
+}
+
+// A host as the file declares it: every group entry that names it may add vars.
+export interface RawHost {
+  name: string;
+  line: number | undefined;
+  /** Host vars blocks in file order; later blocks win. */
+  varsBlocks: VarsBlock[];
+}
+
+// A `children:` entry, kept with its line so a cycle can be reported where it closes.
+export interface ChildEdge {
+  name: string;
+  line: number | undefined;
+}
+
+// A group as the file declares it; a group named in several places is one group.
+export interface RawGroup {
+  name: string;
+  line: number | undefined;
+  /** Hosts listed directly in this group, in file order. */
+  hosts: string[];
+  children: ChildEdge[];
+  /** Group vars blocks in file order; later blocks win. */
+  varsBlocks: VarsBlock[];
+}
+
+// What every reader (YAML, INI) produces: groups and hosts before precedence, secrets and limits.
+export class RawInventory {
+  readonly groups = new Map<string, RawGroup>();
+  readonly hosts = new Map<string, RawHost>();
+  /** Var names listed in any `halyard_secret_vars`; they are secret everywhere in the inventory. */
+  readonly secretVarNames = new Set<string>();
+
+  constructor(readonly file: string) {
+    this.group('all', undefined);
+  }
+
+  /** The group of that name, created on first mention. */
+  group(name: string, line: number | undefined): RawGroup {
+    let group = this.groups.get(name);
+    if (!group) {
+      group = { name, line, hosts: [], children: [], varsBlocks: [] };
+      this.groups.set(name, group);
+    }
+    return group;
+  }
+
+  /** Makes `hostName` a member of `groupName`, adding host vars when the entry has any. */
+  addHost(groupName: string, hostName: string, line: number | undefined, vars?: VarsBlock): void {
+    const group = this.group(groupName, line);
+    if (!group.hosts.includes(hostName)) group.hosts.push(hostName);
+    let host = this.hosts.get(hostName);
+    if (!host) {
+      host = { name: hostName, line, varsBlocks: [] };
+      this.hosts.set(hostName, host);
+    }
+    if (vars && Object.keys(vars.values).length > 0) host.varsBlocks.push(vars);
+  }
+
+  /** Records `child` under `parent` (once). */
+  addChild(parentName: string, childName: string, line: number | undefined): void {
+    const parent = this.group(parentName, line);
+    this.group(childName, line);
+    if (!parent.children.some((edge) => edge.name === childName)) parent.children.push({ name: childName, line });
+  }
+
+  addGroupVars(groupName: string, vars: VarsBlock): void {
+    this.group(groupName, undefined).varsBlocks.push(vars);
+  }
+
+  /**
+   * Checks one vars block as written (connection var types, `halyard_secret_vars`) and takes the
+   * secret-name directive out of it, so every reader validates vars the same way.
+   */
+  varsBlock(values: Record<string, unknown>, location: VarsLocation): VarsBlock {
+    checkConnectionVars(values, location);
+    const kept = { ...values };
+    if (SECRET_VARS_DIRECTIVE in kept) {
+      for (const name of readSecretVarNames(kept[SECRET_VARS_DIRECTIVE], location)) this.secretVarNames.add(name);
+      delete kept[SECRET_VARS_DIRECTIVE];
+    }
+    return { values: kept, location };
+  }
+}
+
+// `halyard_secret_vars: [a, b]` (or "a,b" from INI and -e); anything else is a type error.
+export function readSecretVarNames(value: unknown, location: VarsLocation): string[] {
+  if (value === null || value === undefined) return [];
+  if (typeof value === 'string') return value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (Array.isArray(value) && value.every((name) => typeof name === 'string')) return value as string[];
+  const prefix = location.file === undefined && location.context ? `${location.context}: ` : '';
+  throw new InventoryError(
+    'E_INVENTORY_TYPE',
+    `${prefix}${SECRET_VARS_DIRECTIVE} must be a list of var names, got ${describeType(value)}`,
+    { file: location.file, line: location.lineOf(SECRET_VARS_DIRECTIVE) },
+  );
+}

@@ -1,0 +1,138 @@
+import {
+  LineCounter,
+  isScalar,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type ScalarTag,
+  type Tags,
+  type YAMLError,
+} from 'yaml';
+import { InventoryError } from '../core/errors.js';
+import { Secret, SECRET_MASK, isSecret } from '../core/secret.js';
+import { TAGGED_SECRET_LABEL } from './secrets.js';
+
+// `!secret` marks one value as a Secret whatever its var is called.
+export const secretTag: ScalarTag = {
+  tag: '!secret',
+  identify: (value) => isSecret(value),
+  resolve: (text) => new Secret(text, TAGGED_SECRET_LABEL),
+  stringify: () => SECRET_MASK,
+};
+
+const YAML_BOOL = 'tag:yaml.org,2002:bool';
+const YAML_TIMESTAMP = 'tag:yaml.org,2002:timestamp';
+// PyYAML's booleans (what Ansible reads); yaml's own 1.1 schema also takes y/n, which PyYAML does not.
+const PYYAML_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
+const PYYAML_FALSE = /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
+
+// YAML 1.1 as PyYAML reads it, so a file Ansible accepts means the same here; dates stay strings.
+function ansibleCompatibleTags(tags: Tags): Tags {
+  const adjusted: Tags = [];
+  for (const tag of tags) {
+    if (typeof tag === 'string') {
+      adjusted.push(tag);
+      continue;
+    }
+    if (tag.tag === YAML_TIMESTAMP) continue;
+    if (tag.tag === YAML_BOOL && 'test' in tag && tag.test) {
+      const isTrue = tag.test.test('true');
+      adjusted.push({ ...tag, test: isTrue ? PYYAML_TRUE : PYYAML_FALSE } as ScalarTag);
+      continue;
+    }
+    adjusted.push(tag);
+  }
+  adjusted.push(secretTag);
+  return adjusted;
+}
+
+// A parsed YAML file that still knows where each node was written.
+export interface YamlSource {
+  file: string;
+  doc: Document.Parsed;
+  /** 1-based line of a node (or of the start of a pair's key), undefined when unknown. */
+  lineOf(node: Node | null | undefined): number | undefined;
+}
+
+// Error codes used when a YAML file is broken; inventories and extra-vars files differ.
+export interface YamlErrorCodes {
+  syntax: string;
+  tag: string;
+}
+
+const INVENTORY_CODES: YamlErrorCodes = { syntax: 'E_INVENTORY_SYNTAX', tag: 'E_INVENTORY_TAG' };
+
+// Parses YAML text for halyard (PyYAML-compatible 1.1, `!secret`, merge keys) or throws one-line errors.
+export function parseYamlSource(text: string, file: string, codes: YamlErrorCodes = INVENTORY_CODES): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    keepSourceTokens: true,
+    uniqueKeys: false, // duplicates are reported by the readers, which know whether a key is a host
+    version: '1.1',
+    customTags: ansibleCompatibleTags,
+    merge: true,
+    prettyErrors: true,
+  });
+  const firstError = doc.errors[0];
+  if (firstError) {
+    throw new InventoryError(codes.syntax, `YAML syntax error: ${firstSentence(firstError)}`, {
+      file,
+      line: firstError.linePos?.[0].line,
+    });
+  }
+  const unresolvedTag = doc.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED');
+  if (unresolvedTag) {
+    throw new InventoryError(codes.tag, describeUnresolvedTag(unresolvedTag), {
+      file,
+      line: unresolvedTag.linePos?.[0].line,
+    });
+  }
+  return {
+    file,
+    doc,
+    lineOf(node) {
+      const offset = node?.range?.[0];
+      return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+    },
+  };
+}
+
+// yaml's messages carry "at line N, column M:" and a source excerpt; keep the first sentence only.
+function firstSentence(error: YAMLError): string {
+  const firstLine = error.message.split('\n')[0] ?? error.message;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+function describeUnresolvedTag(warning: YAMLError): string {
+  const tag = /Unresolved tag: (\S+)/.exec(warning.message)?.[1] ?? 'tag';
+  if (tag === '!secret') return '!secret must tag a single value (a string), not a mapping or a list';
+  if (tag === '!vault') return '!vault values (Ansible Vault) are not supported; use !secret or an AWS secret';
+  return `unsupported YAML tag ${JSON.stringify(tag)} (halyard knows !secret)`;
+}
+
+// Rejects a key written twice in any mapping inside `node` (the readers parse with uniqueKeys off
+// so they can name host duplicates themselves; nested var values are checked here).
+export function assertUniqueKeys(node: Node, source: YamlSource, code: string): void {
+  visit(node, {
+    Map(_, map) {
+      const seen = new Map<string, number | undefined>();
+      for (const pair of map.items) {
+        const key = pair.key;
+        if (!isScalar(key) || key.value === '<<') continue;
+        const name = String(key.value);
+        const line = source.lineOf(key);
+        if (seen.has(name)) {
+          const first = seen.get(name);
+          throw new InventoryError(
+            code,
+            `key ${JSON.stringify(name)} is written twice in the same mapping${first ? ` (first at line ${first})` : ''}`,
+            { file: source.file, line },
+          );
+        }
+        seen.set(name, line);
+      }
+    },
+  });
+}

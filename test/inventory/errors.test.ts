@@ -1,0 +1,141 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InventoryError } from '../../src/core/errors.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { loadInventory } from '../../src/inventory/index.js';
+import { tempFiles } from './temp-files.js';
+
+const files = tempFiles();
+
+interface BadInventory {
+  label: string;
+  code: string;
+  /** Line the message must name; null when the error has no line (file-level). */
+  line: number | null;
+  content: string;
+  /** File name (extension chooses YAML or INI). */
+  name?: string;
+  /** Text the message must contain besides file:line. */
+  mentions?: string;
+}
+
+const BAD_INVENTORIES: BadInventory[] = [
+  { label: 'YAML syntax error', code: 'E_INVENTORY_SYNTAX', line: 3, content: 'all:\n  hosts:\n    a: b: c\n', mentions: 'YAML syntax error' },
+  { label: 'tab indentation', code: 'E_INVENTORY_SYNTAX', line: 2, content: 'all:\n\thosts:\n' },
+  {
+    label: 'unknown key in a group',
+    code: 'E_INVENTORY_UNKNOWN_KEY',
+    line: 4,
+    content: 'all:\n  children:\n    web:\n      hostz:\n        w1:\n',
+    mentions: 'did you mean "hosts"?',
+  },
+  { label: 'port is not a number', code: 'E_INVENTORY_TYPE', line: 4, content: 'all:\n  hosts:\n    a:\n      ansible_port: abc\n', mentions: 'ansible_port' },
+  { label: 'hosts written as a list', code: 'E_INVENTORY_TYPE', line: 2, content: 'all:\n  hosts: [a, b]\n', mentions: 'hosts of group "all"' },
+  { label: 'children written as a list', code: 'E_INVENTORY_TYPE', line: 2, content: 'all:\n  children: [a, b]\n' },
+  { label: 'host vars given as a string', code: 'E_INVENTORY_TYPE', line: 3, content: 'all:\n  hosts:\n    web1: 10.0.0.1\n' },
+  { label: 'top level is a list', code: 'E_INVENTORY_TYPE', line: 1, content: '- a\n- b\n' },
+  { label: 'become is not a boolean', code: 'E_INVENTORY_TYPE', line: 3, content: 'all:\n  vars:\n    ansible_become: maybe\n  hosts: {a: }\n' },
+  { label: 'halyard_secret_vars is not a list', code: 'E_INVENTORY_TYPE', line: 1, content: 'halyard_secret_vars: {a: 1}\nall:\n  hosts: {a: }\n' },
+  { label: 'empty host name', code: 'E_INVENTORY_ADDRESS', line: 3, content: 'all:\n  hosts:\n    "":\n' },
+  { label: 'host name with whitespace', code: 'E_INVENTORY_ADDRESS', line: 3, content: 'all:\n  hosts:\n    "web 1":\n' },
+  { label: 'empty ansible_host', code: 'E_INVENTORY_ADDRESS', line: 4, content: 'all:\n  hosts:\n    a:\n      ansible_host: ""\n' },
+  { label: 'address with whitespace', code: 'E_INVENTORY_ADDRESS', line: 4, content: 'all:\n  hosts:\n    a:\n      halyard_host: "10.0.0.1 10.0.0.2"\n' },
+  { label: 'host defined twice in one group', code: 'E_INVENTORY_DUPLICATE_HOST', line: 4, content: 'all:\n  hosts:\n    a:\n    a:\n', mentions: 'first at line 3' },
+  { label: 'nested key written twice', code: 'E_INVENTORY_DUPLICATE_KEY', line: 6, content: 'all:\n  hosts:\n    a:\n      app:\n        port: 1\n        port: 2\n' },
+  { label: 'misspelt children', code: 'E_INVENTORY_UNKNOWN_KEY', line: 2, content: 'all:\n  childs:\n    web:\n', mentions: 'did you mean "children"?' },
+  { label: 'var written twice', code: 'E_INVENTORY_DUPLICATE_KEY', line: 4, content: 'all:\n  vars:\n    x: 1\n    x: 2\n  hosts: {a: }\n' },
+  {
+    label: 'cyclic children',
+    code: 'E_INVENTORY_CYCLE',
+    line: 9,
+    content: 'all:\n  children:\n    a:\n      hosts: {h: }\n      children:\n        b:\n    b:\n      children:\n        a:\n',
+    mentions: 'a -> b -> a',
+  },
+  { label: 'group that is its own child', code: 'E_INVENTORY_CYCLE', line: 4, content: 'loop:\n  hosts: {h: }\n  children:\n    loop:\n', mentions: 'loop -> loop' },
+  { label: 'all as a child', code: 'E_INVENTORY_CYCLE', line: 4, content: 'web:\n  hosts: {h: }\n  children:\n    all:\n', mentions: 'all -> web -> all' },
+  { label: 'empty file', code: 'E_INVENTORY_EMPTY', line: null, content: '' },
+  { label: 'groups but no hosts', code: 'E_INVENTORY_EMPTY', line: null, content: 'all:\n  children:\n    web:\n      vars: {x: 1}\n' },
+  { label: 'port out of range', code: 'E_INVENTORY_PORT', line: 4, content: 'all:\n  hosts:\n    a:\n      ansible_port: 70000\n', mentions: '1-65535' },
+  { label: 'port suffix out of range', code: 'E_INVENTORY_PORT', line: 3, content: 'all:\n  hosts:\n    a:99999:\n' },
+  { label: 'host range that runs backwards', code: 'E_INVENTORY_RANGE', line: 3, content: 'all:\n  hosts:\n    web[3:1]:\n' },
+  { label: 'Ansible Vault value', code: 'E_INVENTORY_TAG', line: 3, content: 'all:\n  vars:\n    db: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n  hosts: {a: }\n' },
+  { label: '!secret on a mapping', code: 'E_INVENTORY_TAG', line: 3, content: 'all:\n  vars:\n    db: !secret {a: 1}\n  hosts: {a: }\n' },
+  { label: 'group name with whitespace', code: 'E_INVENTORY_GROUP_NAME', line: 1, content: '"web servers":\n  hosts: {a: }\n' },
+  { label: 'ec2 inventory (not yet)', code: 'E_INVENTORY_KIND', line: 1, content: 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n', mentions: 'ec2 inventories are not supported yet' },
+  { label: 'kind: ec2 (not yet)', code: 'E_INVENTORY_KIND', line: 2, content: '# fleet\nkind: ec2\n' },
+  { label: 'unknown plugin', code: 'E_INVENTORY_KIND', line: 1, content: 'plugin: gcp_compute\n' },
+  { label: 'INI unknown section kind', code: 'E_INVENTORY_UNKNOWN_KEY', line: 3, content: '[web]\nw1\n[web:varz]\nx=1\n', name: 'hosts.ini', mentions: 'did you mean "vars"?' },
+  { label: 'INI host listed twice', code: 'E_INVENTORY_DUPLICATE_HOST', line: 3, content: '[web]\nw1\nw1 x=1\n', name: 'hosts.ini' },
+  { label: 'INI vars line without =', code: 'E_INVENTORY_SYNTAX', line: 4, content: '[web]\nw1\n[web:vars]\njust-a-word\n', name: 'hosts.ini' },
+  { label: 'INI bad port', code: 'E_INVENTORY_TYPE', line: 2, content: '[web]\nw1 ansible_port=ssh\n', name: 'hosts.ini' },
+  { label: 'INI cycle', code: 'E_INVENTORY_CYCLE', line: 6, content: '[a]\nh\n[a:children]\nb\n[b:children]\na\n', name: 'hosts.ini', mentions: 'a -> b -> a' },
+];
+
+async function loadError(path: string): Promise<InventoryError> {
+  try {
+    await loadInventory(path, {});
+  } catch (error) {
+    if (error instanceof InventoryError) return error;
+    throw error;
+  }
+  throw new Error(`${path} loaded without an error`);
+}
+
+function expectOneLine(error: InventoryError): void {
+  expect(error.message).not.toContain('\n');
+  expect(error.message.length).toBeGreaterThan(0);
+  expect(error.exitCode).toBe(ExitCode.InputError);
+  expect(error.exitCode).toBe(65);
+}
+
+describe('bad inventories', () => {
+  it('has a table of at least 10 cases', () => {
+    expect(BAD_INVENTORIES.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(BAD_INVENTORIES)('$label -> $code', async ({ label, code, line, content, name, mentions }) => {
+    const path = files.write(name ?? `${label}.yml`, content);
+    const error = await loadError(path);
+    expect(error.code).toBe(code);
+    expectOneLine(error);
+    expect(error.file).toBe(path);
+    if (line === null) {
+      expect(error.line).toBeUndefined();
+      expect(error.message.startsWith(`${path}: `)).toBe(true);
+    } else {
+      expect(error.line).toBe(line);
+      expect(error.message.startsWith(`${path}:${line}: `)).toBe(true);
+    }
+    if (mentions) expect(error.message).toContain(mentions);
+  });
+
+  it('reports a missing file as E_INVENTORY_READ', async () => {
+    const path = join(files.dir, 'does-not-exist.yml');
+    const error = await loadError(path);
+    expect(error.code).toBe('E_INVENTORY_READ');
+    expectOneLine(error);
+    expect(error.message).toBe(`${path}: cannot read inventory (no such file)`);
+  });
+
+  it('reports a directory as E_INVENTORY_READ', async () => {
+    const error = await loadError(files.dir);
+    expect(error.code).toBe('E_INVENTORY_READ');
+    expectOneLine(error);
+  });
+
+  it('never echoes a bad become password in the message', async () => {
+    const path = files.write('bad-pw.yml', 'all:\n  hosts:\n    a:\n      ansible_become_password: [do-not-print-me]\n');
+    const error = await loadError(path);
+    expect(error.code).toBe('E_INVENTORY_TYPE');
+    expect(error.message).not.toContain('do-not-print-me');
+  });
+
+  it('names extra vars in errors about -e values', async () => {
+    const path = files.write('fine.yml', 'all:\n  hosts: {a: }\n');
+    await expect(loadInventory(path, { extraVars: { ansible_port: 'abc' } })).rejects.toMatchObject({
+      code: 'E_INVENTORY_TYPE',
+      message: 'extra vars (-e): ansible_port must be a port number, got "abc"',
+      exitCode: 65,
+    });
+  });
+});
