@@ -19,7 +19,8 @@ const DEFAULT_NEW_FILE_MODE = '0644';
 
 // Shell that writes content to a temp file beside the target, sets ownership and renames it over.
 export function atomicWriteScript(path: string, content: Buffer, wanted: Ownership): string {
-  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  // '' for a file in '/', so the temp file is "/.halyard.X", not "//.halyard.X".
+  const dir = path.slice(0, path.lastIndexOf('/'));
   const base64 = content.toString('base64').replace(/(.{76})/g, '$1\n');
   const finish = [...ownershipCommands('"$t"', wanted), `mv -f -- "$t" ${quote(path)}`];
   return [

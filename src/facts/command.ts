@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { quote } from '../core/shell.js';
+import { FactParseError, defineFact, type Fact } from './fact.js';
+
+/** Invalidation pattern for every guard snippet status: any change may flip what a snippet sees. */
+export const GUARD_FACTS = 'status:*';
+
+// Where and with what environment a guard snippet runs.
+export interface GuardOptions {
+  chdir?: string;
+  env?: Record<string, string>;
+}
+
+// The fact "does this path exist" (a dangling symlink counts), without hashing it as pathFact would.
+export function existsFact(path: string): Fact<boolean> {
+  const p = quote(path);
+  const key = `exists:${path}`;
+  return defineFact(key, `if [ -e ${p} ] || [ -L ${p} ]; then echo yes; else echo no; fi`, (stdout, exitCode) =>
+    parseExists(key, stdout, exitCode),
+  );
+}
+
+// Pure parser for existsFact output.
+export function parseExists(key: string, stdout: string, exitCode: number): boolean {
+  const answer = stdout.trim();
+  if (exitCode !== 0 || (answer !== 'yes' && answer !== 'no')) throw new FactParseError(key, `unexpected output ${JSON.stringify(stdout)} (exit ${exitCode})`);
+  return answer === 'yes';
+}
+
+// Shell lines that enter a directory and export variables before a command; values are quoted.
+export function preludeLines(options: GuardOptions): string[] {
+  const lines: string[] = [];
+  if (options.chdir !== undefined) lines.push(`cd -- ${quote(options.chdir)} || exit 1`);
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`);
+    lines.push(`export ${name}=${quote(value)}`);
+  }
+  return lines;
+}
+
+// The fact "exit status of a guard snippet": runs it in its own sh (output discarded) and reports only the status.
+export function commandStatusFact(snippet: string, options: GuardOptions = {}): Fact<number> {
+  const extra = options.chdir !== undefined || (options.env && Object.keys(options.env).length > 0);
+  // The key names the snippet; where and with what env it runs only adds a digest (env values stay out of keys).
+  const digest = extra ? `:${createHash('sha256').update(JSON.stringify([options.chdir ?? null, options.env ?? {}])).digest('hex').slice(0, 12)}` : '';
+  const key = `status:${snippet}${digest}`;
+  // A separate sh keeps a snippet with a syntax error, an `exit` or unbalanced quotes from breaking the probe batch.
+  const script = [
+    `(`,
+    ...preludeLines(options).map((line) => `  ${line}`),
+    `  exec sh -c ${quote(snippet)}`,
+    `) </dev/null >/dev/null 2>&1`,
+    `printf 'status %s\\n' "$?"`,
+  ].join('\n');
+  return defineFact(key, script, (stdout, exitCode) => parseCommandStatus(key, stdout, exitCode));
+}
+
+// Pure parser for commandStatusFact output.
+export function parseCommandStatus(key: string, stdout: string, exitCode: number): number {
+  const match = /^status (\d+)$/m.exec(stdout);
+  if (exitCode !== 0 || !match) throw new FactParseError(key, `unexpected output ${JSON.stringify(stdout)} (exit ${exitCode})`);
+  return Number(match[1]);
+}

@@ -1,0 +1,43 @@
+import { absentResource } from './absent.js';
+import { commandResource } from './command.js';
+import { directoryResource } from './directory.js';
+import { fileResource } from './file.js';
+import { groupResource } from './group.js';
+import { packagesResource } from './packages.js';
+import { serviceResource } from './service.js';
+import type { ResourceType } from './types.js';
+import { userResource } from './user.js';
+
+export { absentResource, type AbsentDesired } from './absent.js';
+export { commandResource, renderCommandArgv, type CommandDesired } from './command.js';
+export { directoryResource, parentsOf, type DirectoryDesired } from './directory.js';
+export { atomicWriteScript, fileDiff, fileResource, type FileDesired } from './file.js';
+export { groupResource, type GroupDesired } from './group.js';
+export { type Ownership } from './ownership.js';
+export { APT_LISTS_MAX_AGE_SECONDS, aptUpdateReason, checkPackageName, packagesResource, type PackagesDesired } from './packages.js';
+export { serviceResource, type ServiceDesired } from './service.js';
+export { PlanError, keyMatches, type FileDiff, type Plan, type PlanContext, type ResourceInstance, type ResourceType, type Step } from './types.js';
+export { ACCOUNT_NAME, checkAccountId, checkAccountName, userResource, type UserDesired } from './user.js';
+
+// Every resource kind by its kind name (what playbooks and JSON results call it).
+export const resourceTypes = {
+  file: fileResource,
+  directory: directoryResource,
+  absent: absentResource,
+  packages: packagesResource,
+  user: userResource,
+  group: groupResource,
+  service: serviceResource,
+  command: commandResource,
+} as const;
+
+// A kind name: 'file' | 'directory' | ... .
+export type ResourceKind = keyof typeof resourceTypes;
+
+// The desired-state type of a kind, e.g. DesiredOf<'user'> is UserDesired.
+export type DesiredOf<K extends ResourceKind> = (typeof resourceTypes)[K] extends ResourceType<infer D> ? D : never;
+
+// Looks up a kind by name; undefined for an unknown kind.
+export function resourceTypeOf(kind: string): ResourceType<unknown> | undefined {
+  return Object.hasOwn(resourceTypes, kind) ? (resourceTypes[kind as ResourceKind] as unknown as ResourceType<unknown>) : undefined;
+}
