@@ -52,6 +52,7 @@ export interface ExecRequest {
 // A flat result, as zx/execa return: exitCode null means no status (treated as failure).
 export interface ExecResult {
   exitCode: number | null;
+  /** Node-style signal name ('SIGKILL') when the remote process was killed, else null. */
   signal: string | null;
   stdout: string;
   stderr: string;

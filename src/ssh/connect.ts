@@ -1,0 +1,351 @@
+import type { Duplex, Readable } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { ConnectError, HalyardError, HostKeyError } from '../core/errors.js';
+import { planAuthentication } from './auth.js';
+import { knownKeyTypesFor, readKnownHostsFile, verifyHostKey } from './known-hosts.js';
+import type { Semaphore } from './semaphore.js';
+import type { ChannelOpener, RemoteChannel } from './session.js';
+import { resolveEndpoint, type ResolvedEndpoint, type SshConfigFile } from './ssh-config.js';
+import type { ConnectTarget, SshOptions } from './types.js';
+
+/** What opening a connection needs besides the target: run-wide options and shared state. */
+export interface ConnectContext {
+  options: SshOptions;
+  sshConfig: SshConfigFile;
+  /** Bounds connections being opened at once across the run (sshd MaxStartups). */
+  handshakes: Semaphore;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+}
+
+// Maps a connect failure to a stable code from its `code`/`level` properties, never from its English text.
+export function classifyConnectError(error: unknown): string {
+  const { code, level, reason } = (error ?? {}) as { code?: unknown; level?: unknown; reason?: unknown };
+  if (error instanceof HalyardError) return error.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'E_CONNECT_REFUSED';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return 'E_DNS';
+    case 'ETIMEDOUT':
+      return 'E_CONNECT_TIMEOUT';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EHOSTDOWN':
+      return 'E_HOST_UNREACHABLE';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'E_CONNECTION_RESET';
+    default:
+      break;
+  }
+  switch (level) {
+    case 'client-timeout':
+      return 'E_CONNECT_TIMEOUT';
+    case 'client-authentication':
+      return 'E_AUTH_FAILED';
+    case 'client-dns':
+      return 'E_DNS';
+    case 'handshake':
+    case 'protocol':
+      return 'E_HANDSHAKE';
+    default:
+      break;
+  }
+  // A jump host could not open the forwarded TCP connection (SSH_OPEN_CONNECT_FAILED).
+  if (reason === 2) return 'E_CONNECT_REFUSED';
+  return 'E_CONNECT';
+}
+
+// A live SSH connection (and any jump connections under it) that opens exec channels.
+export class SshConnection implements ChannelOpener {
+  readonly endpoint: ResolvedEndpoint;
+  readonly #client: Client;
+  /** Jump connections, first hop first; closed after the final one. */
+  readonly #jumps: Client[];
+  #closed = false;
+
+  constructor(endpoint: ResolvedEndpoint, client: Client, jumps: Client[]) {
+    this.endpoint = endpoint;
+    this.#client = client;
+    this.#jumps = jumps;
+    client.on('close', () => {
+      this.#closed = true;
+    });
+    // Errors after ready (keepalive timeout, reset) end the connection; exec channels then close without status.
+    client.on('error', () => {
+      this.#closed = true;
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  openChannel(command: string): Promise<RemoteChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) {
+        reject(new ConnectError('E_CONNECTION_LOST', `connection to ${describeEndpoint(this.endpoint)} is closed`));
+        return;
+      }
+      try {
+        this.#client.exec(command, {}, (error, channel) => {
+          if (error) {
+            reject(new ConnectError('E_CHANNEL_OPEN', `cannot open a channel on ${describeEndpoint(this.endpoint)}: ${error.message}`, { cause: error }));
+            return;
+          }
+          resolve(adaptChannel(channel));
+        });
+      } catch (error) {
+        reject(new ConnectError('E_CONNECTION_LOST', `connection to ${describeEndpoint(this.endpoint)} is not usable`, { cause: error }));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    // A second close (session, then pool) must not wait for a 'close' event that already fired.
+    if (this.#closed) return;
+    const clients = [this.#client, ...[...this.#jumps].reverse()];
+    await Promise.all(clients.map((client) => endClient(client)));
+    this.#closed = true;
+  }
+}
+
+function endClient(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    // Not unref'd: the CLI must not exit while a close is still pending.
+    const timer = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, 2_000);
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.end();
+  });
+}
+
+// Wraps an ssh2 channel; exit and close are recorded from the start so a listener added late still hears them.
+function adaptChannel(channel: ClientChannel): RemoteChannel {
+  let exit: [number | null, string | null] | undefined;
+  let closed = false;
+  const exitListeners: Array<(code: number | null, signal: string | null) => void> = [];
+  const closeListeners: Array<() => void> = [];
+  channel.once('exit', (code: number | null, signal?: string) => {
+    exit = typeof code === 'number' ? [code, null] : [null, signal ?? null];
+    for (const listener of exitListeners) listener(...exit);
+  });
+  channel.once('close', () => {
+    closed = true;
+    for (const listener of closeListeners) listener();
+  });
+  return {
+    stdin: channel,
+    stdout: channel,
+    stderr: channel.stderr,
+    onExit: (listener) => {
+      if (exit) listener(...exit);
+      else exitListeners.push(listener);
+    },
+    onClose: (listener) => {
+      if (closed) listener();
+      else closeListeners.push(listener);
+    },
+    signal: (name) => signalChannel(channel, name),
+    close: () => {
+      try {
+        channel.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  };
+}
+
+/** The ssh2 internals needed to send a `signal` request after our EOF (ssh2's public method refuses then). */
+interface ChannelInternals {
+  outgoing?: { id?: number; state?: string };
+  _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+}
+
+// Asks sshd to signal the session's process. Our stdin is already closed (EOF) by then, and ssh2's public
+// `signal()` refuses after EOF although the protocol allows it, so this falls back to ssh2's protocol object.
+function signalChannel(channel: ClientChannel, name: string): void {
+  try {
+    if (channel.writable) {
+      channel.signal(name);
+      return;
+    }
+    const internals = channel as unknown as ChannelInternals;
+    const state = internals.outgoing?.state;
+    const id = internals.outgoing?.id;
+    const protocol = internals._client?._protocol;
+    if ((state === 'open' || state === 'eof') && typeof id === 'number' && typeof protocol?.signal === 'function') {
+      protocol.signal(id, name);
+    }
+  } catch {
+    // The channel may already be gone; closing it is what matters.
+  }
+}
+
+function describeEndpoint(endpoint: Pick<ResolvedEndpoint, 'host' | 'port' | 'user'>): string {
+  return `${endpoint.user}@${endpoint.host}:${endpoint.port}`;
+}
+
+// The inventory side of the merge: port 22 counts as "not set" unless the target says it was explicit.
+export function endpointFor(target: ConnectTarget, context: Pick<ConnectContext, 'sshConfig' | 'home'>): ResolvedEndpoint {
+  const portExplicit = target.portExplicit ?? target.port !== 22;
+  return resolveEndpoint(
+    context.sshConfig,
+    {
+      alias: target.address,
+      user: target.user,
+      port: portExplicit ? target.port : undefined,
+      privateKeyFile: target.privateKeyFile,
+    },
+    context.home,
+  );
+}
+
+// Opens a verified, authenticated connection to a target, through its ProxyJump hosts if any.
+export async function openConnection(target: ConnectTarget, context: ConnectContext): Promise<SshConnection> {
+  const endpoint = endpointFor(target, context);
+  const jumps: Client[] = [];
+  try {
+    let sock: Duplex | undefined;
+    for (const hop of endpoint.jumps) {
+      const client = await connectHop(hop, hop.alias, sock, context);
+      jumps.push(client);
+      sock = await forwardTo(client, hop, endpoint.jumps[jumps.length] ?? endpoint);
+    }
+    const client = await connectHop(endpoint, target.name, sock, context);
+    return new SshConnection(endpoint, client, jumps);
+  } catch (error) {
+    for (const client of jumps.reverse()) client.destroy();
+    throw error;
+  }
+}
+
+function forwardTo(jump: Client, jumpEndpoint: ResolvedEndpoint, next: Pick<ResolvedEndpoint, 'host' | 'port' | 'user'>): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    jump.forwardOut('127.0.0.1', 0, next.host, next.port, (error, stream) => {
+      if (error) {
+        reject(
+          new ConnectError(
+            classifyConnectError(error),
+            `jump host ${describeEndpoint(jumpEndpoint)} cannot reach ${next.host}:${next.port}: ${error.message}`,
+            { cause: error },
+          ),
+        );
+        return;
+      }
+      resolve(stream);
+    });
+  });
+}
+
+// Host-key algorithms to ask for: types known_hosts already holds for this host first, as OpenSSH does.
+export function preferredHostKeyAlgorithms(knownTypes: readonly string[]): string[] {
+  const algorithms: string[] = [];
+  for (const type of knownTypes) {
+    if (type === 'ssh-rsa') algorithms.push('rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa');
+    else if (type === 'ssh-ed25519' || /^ecdsa-sha2-nistp(256|384|521)$/.test(type)) algorithms.push(type);
+  }
+  return algorithms;
+}
+
+async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duplex | undefined, context: ConnectContext): Promise<Client> {
+  const { options } = context;
+  const auth = await planAuthentication(endpoint, context.env, context.home);
+  const knownTypes =
+    options.hostKeyPolicy === 'off' ? [] : knownKeyTypesFor(await readKnownHostsFile(options.knownHostsFile), endpoint.host, endpoint.port);
+  const preferred = preferredHostKeyAlgorithms(knownTypes);
+
+  return context.handshakes.run(
+    () =>
+      new Promise<Client>((resolve, reject) => {
+        const client = new Client();
+        let hostKeyProblem: Error | undefined;
+        let settled = false;
+        const fail = (error: unknown): void => {
+          if (settled) return;
+          settled = true;
+          client.destroy();
+          reject(toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped));
+        };
+        client.once('ready', () => {
+          if (settled) return;
+          settled = true;
+          resolve(client);
+        });
+        client.on('error', fail);
+        client.once('close', () => fail(new ConnectError('E_CONNECTION_CLOSED', 'the server closed the connection during the handshake')));
+
+        const config: ConnectConfig = {
+          host: endpoint.host,
+          port: endpoint.port,
+          username: endpoint.user,
+          readyTimeout: options.connectTimeoutMs,
+          keepaliveInterval: options.keepaliveIntervalMs,
+          keepaliveCountMax: 3,
+          authHandler: auth.methods,
+          // No hostHash: the verifier gets the raw key blob and checks it before authentication starts.
+          hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+            verifyHostKey({
+              knownHostsFile: options.knownHostsFile,
+              policy: options.hostKeyPolicy,
+              hostLabel: label,
+              host: endpoint.host,
+              port: endpoint.port,
+              keyBlob: key,
+            }).then(
+              () => verify(true),
+              (error: unknown) => {
+                hostKeyProblem =
+                  error instanceof HostKeyError
+                    ? error
+                    : new ConnectError('E_KNOWN_HOSTS', `cannot use ${options.knownHostsFile}: ${(error as Error).message}`, { cause: error });
+                verify(false);
+              },
+            );
+          },
+        };
+        if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
+        if (sock) config.sock = sock as Readable;
+        try {
+          client.connect(config);
+        } catch (error) {
+          fail(error);
+        }
+      }),
+  );
+}
+
+function toConnectError(error: unknown, endpoint: ResolvedEndpoint, label: string, sources: string[], skipped: string[]): ConnectError {
+  if (error instanceof ConnectError) return error;
+  const code = classifyConnectError(error);
+  const where = `${label === endpoint.host ? '' : `${label}: `}${describeEndpoint(endpoint)}`;
+  const message = (error as Error)?.message ?? String(error);
+  let detail: string;
+  switch (code) {
+    case 'E_AUTH_FAILED':
+      detail = `authentication failed (offered: ${sources.join(', ') || 'nothing'})${skipped.length ? `; skipped: ${skipped.join('; ')}` : ''}`;
+      break;
+    case 'E_CONNECT_REFUSED':
+      detail = 'connection refused (is sshd running and the port right?)';
+      break;
+    case 'E_CONNECT_TIMEOUT':
+      detail = `no answer in time (${message})`;
+      break;
+    case 'E_DNS':
+      detail = `cannot resolve the host name (${message})`;
+      break;
+    default:
+      detail = message;
+  }
+  return new ConnectError(code, `${where}: ${detail}`, { cause: error });
+}

@@ -1,0 +1,266 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { HostKeyError } from '../core/errors.js';
+import type { HostKeyPolicy } from './types.js';
+
+/** One key line of a known_hosts file (comments and blank lines are skipped). */
+export interface KnownHostEntry {
+  /** 1-based line number, for messages that point at the line to fix. */
+  line: number;
+  marker: 'revoked' | 'cert-authority' | undefined;
+  /** Host patterns of a plain entry (`web1,10.0.0.5,[web1]:2222`, `*.example.com`, `!bad`). */
+  patterns: string[] | undefined;
+  /** Salt and HMAC-SHA1 of a hashed entry (`|1|salt|hash`). */
+  hashed: { salt: Buffer; hash: Buffer } | undefined;
+  keyType: string;
+  keyBlob: Buffer;
+}
+
+/** What known_hosts says about a key a host presented. */
+export type HostKeyVerdict =
+  | { status: 'match'; line: number }
+  | { status: 'mismatch'; line: number }
+  | { status: 'revoked'; line: number }
+  | { status: 'unknown' };
+
+// The name OpenSSH looks up and records: `host` on port 22, `[host]:port` otherwise.
+export function knownHostsName(host: string, port: number): string {
+  const lower = host.toLowerCase();
+  return port === 22 ? lower : `[${lower}]:${port}`;
+}
+
+// Parses known_hosts text; malformed lines are skipped as OpenSSH does, never fatal.
+export function parseKnownHosts(text: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index += 1) {
+    const entry = parseKnownHostsLine(lines[index] ?? '', index + 1);
+    if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
+// Parses one known_hosts line, or returns undefined for comments, blanks and malformed lines.
+export function parseKnownHostsLine(rawLine: string, lineNumber: number): KnownHostEntry | undefined {
+  const trimmed = rawLine.trim();
+  if (trimmed === '' || trimmed.startsWith('#')) return undefined;
+  const fields = trimmed.split(/[ \t]+/);
+  let marker: KnownHostEntry['marker'];
+  if (fields[0]?.startsWith('@')) {
+    const name = fields.shift();
+    if (name === '@revoked') marker = 'revoked';
+    else if (name === '@cert-authority') marker = 'cert-authority';
+    else return undefined;
+  }
+  const [hostField, keyType, keyBase64] = fields;
+  if (!hostField || !keyType || !keyBase64) return undefined;
+  const keyBlob = Buffer.from(keyBase64, 'base64');
+  if (keyBlob.length === 0) return undefined;
+  // A key blob starts with its own type; a line whose two disagree is corrupt.
+  if (keyTypeOfBlob(keyBlob) !== keyType) return undefined;
+
+  if (hostField.startsWith('|')) {
+    const hashed = parseHashedHost(hostField);
+    if (!hashed) return undefined;
+    return { line: lineNumber, marker, patterns: undefined, hashed, keyType, keyBlob };
+  }
+  return { line: lineNumber, marker, patterns: hostField.split(','), hashed: undefined, keyType, keyBlob };
+}
+
+function parseHashedHost(field: string): { salt: Buffer; hash: Buffer } | undefined {
+  const parts = field.split('|');
+  // ['', '1', salt, hash]
+  if (parts.length !== 4 || parts[1] !== '1' || !parts[2] || !parts[3]) return undefined;
+  const salt = Buffer.from(parts[2], 'base64');
+  const hash = Buffer.from(parts[3], 'base64');
+  if (salt.length !== 20 || hash.length !== 20) return undefined;
+  return { salt, hash };
+}
+
+// Hashes a known_hosts name the way `ssh-keygen -H` does: `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
+export function hashKnownHostsName(name: string, salt: Buffer = randomBytes(20)): string {
+  const hash = createHmac('sha1', salt).update(name).digest();
+  return `|1|${salt.toString('base64')}|${hash.toString('base64')}`;
+}
+
+// True when an entry names this host and port (patterns with wildcards and `!negation`, or a hashed name).
+export function entryMatchesHost(entry: KnownHostEntry, host: string, port: number): boolean {
+  const name = knownHostsName(host, port);
+  if (entry.hashed) {
+    const hash = createHmac('sha1', entry.hashed.salt).update(name).digest();
+    return timingSafeEqual(hash, entry.hashed.hash);
+  }
+  let matched = false;
+  for (const pattern of entry.patterns ?? []) {
+    const negated = pattern.startsWith('!');
+    const body = (negated ? pattern.slice(1) : pattern).toLowerCase();
+    if (!globMatches(body, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+
+// OpenSSH host pattern matching: `*` any run of characters, `?` exactly one.
+function globMatches(pattern: string, text: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === text;
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`, 's').test(text);
+}
+
+// Decides what known_hosts says about a key: revoked beats match, match beats a same-type mismatch.
+export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
+  const keyType = keyTypeOfBlob(keyBlob);
+  let mismatchLine: number | undefined;
+  let matchLine: number | undefined;
+  for (const entry of entries) {
+    if (entry.marker === 'cert-authority') continue;
+    if (!entryMatchesHost(entry, host, port)) continue;
+    const sameKey = entry.keyBlob.equals(keyBlob);
+    if (entry.marker === 'revoked') {
+      if (sameKey) return { status: 'revoked', line: entry.line };
+      continue;
+    }
+    if (sameKey) matchLine ??= entry.line;
+    else if (entry.keyType === keyType) mismatchLine ??= entry.line;
+  }
+  if (matchLine !== undefined) return { status: 'match', line: matchLine };
+  if (mismatchLine !== undefined) return { status: 'mismatch', line: mismatchLine };
+  return { status: 'unknown' };
+}
+
+// Key types known_hosts holds for a host, so the client can ask for those first (as OpenSSH does).
+export function knownKeyTypesFor(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+  const types: string[] = [];
+  for (const entry of entries) {
+    if (entry.marker !== undefined || !entryMatchesHost(entry, host, port)) continue;
+    if (!types.includes(entry.keyType)) types.push(entry.keyType);
+  }
+  return types;
+}
+
+// Reads the key type from an SSH wire-format public key: its first length-prefixed string.
+export function keyTypeOfBlob(keyBlob: Buffer): string {
+  if (keyBlob.length < 4) return '';
+  const length = keyBlob.readUInt32BE(0);
+  if (length === 0 || length > 64 || 4 + length > keyBlob.length) return '';
+  return keyBlob.subarray(4, 4 + length).toString('latin1');
+}
+
+// The fingerprint OpenSSH prints: `SHA256:` and unpadded base64 of the key blob's SHA-256.
+export function fingerprintSha256(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+// One known_hosts line for a host key, in the `[host]:port` form when the port is not 22.
+export function formatKnownHostsLine(host: string, port: number, keyBlob: Buffer, options: { hash?: boolean } = {}): string {
+  const name = knownHostsName(host, port);
+  const hostField = options.hash ? hashKnownHostsName(name) : name;
+  return `${hostField} ${keyTypeOfBlob(keyBlob)} ${keyBlob.toString('base64')}`;
+}
+
+// Reads and parses a known_hosts file; a missing file is an empty one.
+export async function readKnownHostsFile(file: string): Promise<KnownHostEntry[]> {
+  try {
+    return parseKnownHosts(await readFile(file, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+// Appends one line with a single O_APPEND write (never a partial line), creating the dir 0700 and file 0600.
+export async function appendKnownHost(file: string, host: string, port: number, keyBlob: Buffer): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const handle = await open(file, 'a+', 0o600);
+  try {
+    const { size } = await handle.stat();
+    let prefix = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    await handle.appendFile(`${prefix}${formatKnownHostsLine(host, port, keyBlob)}\n`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where a host key came from, for messages. */
+export interface HostKeyCheckRequest {
+  knownHostsFile: string;
+  policy: HostKeyPolicy;
+  /** Inventory name, for messages. */
+  hostLabel: string;
+  host: string;
+  port: number;
+  keyBlob: Buffer;
+}
+
+// Serializes accept-new writes per file so parallel first connections record a key once.
+const fileQueues = new Map<string, Promise<unknown>>();
+
+function inFileQueue<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const previous = fileQueues.get(file) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const settled = next.catch(() => undefined);
+  fileQueues.set(file, settled);
+  void settled.then(() => {
+    if (fileQueues.get(file) === settled) fileQueues.delete(file);
+  });
+  return next;
+}
+
+// Applies the host-key policy to a presented key; throws HostKeyError to refuse, records it under accept-new.
+export async function verifyHostKey(request: HostKeyCheckRequest): Promise<'match' | 'recorded' | 'unchecked'> {
+  if (request.policy === 'off') return 'unchecked';
+  const decide = async (): Promise<'match' | 'recorded'> => {
+    const verdict = checkHostKey(await readKnownHostsFile(request.knownHostsFile), request.host, request.port, request.keyBlob);
+    if (verdict.status === 'match') return 'match';
+    if (verdict.status === 'mismatch' || verdict.status === 'revoked') {
+      throw new HostKeyError('E_HOSTKEY_CHANGED', describeRefusedKey(request, verdict.status, verdict.line));
+    }
+    if (request.policy === 'strict') {
+      throw new HostKeyError('E_HOSTKEY_UNKNOWN', describeUnknownKey(request));
+    }
+    await appendKnownHost(request.knownHostsFile, request.host, request.port, request.keyBlob);
+    return 'recorded';
+  };
+  // Only accept-new writes; reading alone needs no queue.
+  return request.policy === 'accept-new' ? inFileQueue(request.knownHostsFile, decide) : decide();
+}
+
+function describeTarget(request: HostKeyCheckRequest): string {
+  const where = `${request.host} port ${request.port}`;
+  return request.hostLabel && request.hostLabel !== request.host ? `${request.hostLabel} (${where})` : where;
+}
+
+function describeRefusedKey(request: HostKeyCheckRequest, status: 'mismatch' | 'revoked', line: number): string {
+  const keyType = keyTypeOfBlob(request.keyBlob);
+  const fingerprint = fingerprintSha256(request.keyBlob);
+  const location = `${request.knownHostsFile}:${line}`;
+  if (status === 'revoked') {
+    return (
+      `host key for ${describeTarget(request)} is REVOKED: the server presents ${keyType} key ${fingerprint}, ` +
+      `which ${location} marks @revoked. Refusing to connect.`
+    );
+  }
+  const name = knownHostsName(request.host, request.port);
+  return (
+    `host key for ${describeTarget(request)} has CHANGED: the server now presents ${keyType} key ${fingerprint}, ` +
+    `but ${location} holds a different ${keyType} key for it. Someone may be intercepting the connection, ` +
+    `or the host was rebuilt. Refusing to connect. If the change is expected, remove the old key ` +
+    `(ssh-keygen -R '${name}' -f ${request.knownHostsFile}) and connect again.`
+  );
+}
+
+function describeUnknownKey(request: HostKeyCheckRequest): string {
+  return (
+    `host key for ${describeTarget(request)} is not in ${request.knownHostsFile} and strict host key checking is on: ` +
+    `the server presents ${keyTypeOfBlob(request.keyBlob)} key ${fingerprintSha256(request.keyBlob)}. ` +
+    `Verify it and add it (ssh-keyscan -p ${request.port} ${request.host} >> ${request.knownHostsFile}), ` +
+    `or connect once without --strict-host-keys.`
+  );
+}

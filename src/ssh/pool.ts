@@ -1,0 +1,105 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConnectError } from '../core/errors.js';
+import { openConnection, type ConnectContext } from './connect.js';
+import { Semaphore } from './semaphore.js';
+import { SshSession, type ChannelOpener } from './session.js';
+import { SshConfigFile } from './ssh-config.js';
+import type { ConnectTarget, SshOptions } from './types.js';
+
+// Defaults for a run, resolved at call time so tests can point HOME elsewhere.
+export function defaultSshOptions(): SshOptions {
+  return {
+    knownHostsFile: join(homedir(), '.ssh', 'known_hosts'),
+    hostKeyPolicy: 'accept-new',
+    sshConfigFile: undefined,
+    connectTimeoutMs: 20_000,
+    commandTimeoutMs: 10 * 60_000,
+    keepaliveIntervalMs: 15_000,
+    maxChannelsPerConnection: 8,
+    maxConcurrentHandshakes: 10,
+  };
+}
+
+/** Opens one connection; the pool uses openConnection, tests pass a fake. */
+export type Connector = (target: ConnectTarget, context: ConnectContext) => Promise<ChannelOpener>;
+
+// One per run: a session per host, a cap on handshakes in flight across all hosts, and closeAll at the end.
+export class SshPool {
+  readonly options: SshOptions;
+  readonly #handshakes: Semaphore;
+  readonly #connect: Connector;
+  readonly #sessions = new Map<string, Promise<SshSession>>();
+  #sshConfig: Promise<SshConfigFile> | undefined;
+  #closed = false;
+
+  constructor(options: Partial<SshOptions> = {}, connect: Connector = openConnection) {
+    const defaults = defaultSshOptions();
+    const merged = { ...defaults };
+    for (const [key, value] of Object.entries(options)) {
+      // undefined means "default", except sshConfigFile where null disables ssh_config.
+      if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+    }
+    this.options = merged;
+    this.#handshakes = new Semaphore(merged.maxConcurrentHandshakes);
+    this.#connect = connect;
+  }
+
+  /** Handshakes in flight right now and the most ever at once. */
+  get handshakeStats(): { inFlight: number; queued: number; highWater: number } {
+    return { inFlight: this.#handshakes.inUse, queued: this.#handshakes.waiting, highWater: this.#handshakes.highWater };
+  }
+
+  // The session for a host, connecting on first use; concurrent callers share one connection attempt.
+  session(target: ConnectTarget): Promise<SshSession> {
+    if (this.#closed) return Promise.reject(new ConnectError('E_POOL_CLOSED', 'the SSH pool is closed'));
+    const key = sessionKey(target);
+    let session = this.#sessions.get(key);
+    if (!session) {
+      session = this.#open(target);
+      this.#sessions.set(key, session);
+      // A failed connect is forgotten so a later call may try again.
+      session.catch(() => {
+        if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+      });
+    }
+    return session;
+  }
+
+  // Closes every session; safe to call twice.
+  async closeAll(): Promise<void> {
+    this.#closed = true;
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(
+      sessions.map(async (pending) => {
+        try {
+          await (await pending).close();
+        } catch {
+          // A session that never connected has nothing to close.
+        }
+      }),
+    );
+  }
+
+  async #open(target: ConnectTarget): Promise<SshSession> {
+    const context: ConnectContext = { options: this.options, sshConfig: await this.#loadSshConfig(), handshakes: this.#handshakes };
+    const connect = (): Promise<ChannelOpener> => this.#connect(target, context);
+    const connection = await connect();
+    return new SshSession(
+      target,
+      connection,
+      { commandTimeoutMs: this.options.commandTimeoutMs, maxChannelsPerConnection: this.options.maxChannelsPerConnection },
+      connect,
+    );
+  }
+
+  #loadSshConfig(): Promise<SshConfigFile> {
+    this.#sshConfig ??= SshConfigFile.load(this.options.sshConfigFile);
+    return this.#sshConfig;
+  }
+}
+
+function sessionKey(target: ConnectTarget): string {
+  return JSON.stringify([target.name, target.address, target.port, target.user ?? null, target.privateKeyFile ?? null]);
+}

@@ -1,0 +1,325 @@
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { CommandTimeoutError, ConnectError, HalyardError } from '../core/errors.js';
+import { Semaphore } from './semaphore.js';
+import {
+  becomeMode,
+  buildExecCommand,
+  buildStreamCommand,
+  newSudoMarkers,
+  SudoError,
+  SudoStderrFilter,
+  sudoFailure,
+  wrapScriptForStdin,
+  type BecomeMode,
+  type SudoMarkers,
+} from './sudo.js';
+import type { ConnectTarget, ExecRequest, ExecResult, ExecStream, HostSession, StreamExecRequest } from './types.js';
+
+/** Most stdout bytes an exec keeps unless the request says otherwise (64 MiB). */
+export const DEFAULT_MAX_STDOUT_BYTES = 64 * 1024 * 1024;
+/** Bytes of stderr kept for results and errors: the tail, where the reason usually is. */
+export const STDERR_TAIL_BYTES = 64 * 1024;
+/** How long a closed channel may take to confirm before its slot is given back anyway. */
+const CLOSE_GRACE_MS = 10_000;
+/** Retries of a refused channel open (about 6 s of backoff in all). */
+const CHANNEL_OPEN_RETRIES = 10;
+
+/** One open exec channel, reduced to what a session needs (an ssh2 channel, or a fake in tests). */
+export interface RemoteChannel {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Called once with the exit status, or (null, signal name) when killed. */
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  /** Called once when the channel is closed for good (after exit, or without it). */
+  onClose(listener: () => void): void;
+  /** Asks the remote side to signal the process (best effort; sshd may ignore it). */
+  signal(name: string): void;
+  close(): void;
+}
+
+/** A live connection that opens exec channels (SshConnection, or a fake in tests). */
+export interface ChannelOpener {
+  openChannel(command: string): Promise<RemoteChannel>;
+  /** True once the connection is gone; the session then reconnects on next use. */
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+/** Per-session limits, taken from SshOptions. */
+export interface SessionLimits {
+  commandTimeoutMs: number;
+  maxChannelsPerConnection: number;
+}
+
+// The remote side sent more stdout than the caller allowed; the channel was closed.
+export class OutputLimitError extends HalyardError {
+  constructor(what: string, limit: number) {
+    super('E_STDOUT_LIMIT', `${what} wrote more than ${limit} bytes of stdout; stopped it`);
+  }
+}
+
+// One host's session: one connection, a cap on channels open at once, sudo handling, exec counting.
+export class SshSession implements HostSession {
+  readonly target: ConnectTarget;
+  readonly #limits: SessionLimits;
+  readonly #channels: Semaphore;
+  readonly #reconnect: () => Promise<ChannelOpener>;
+  #connection: ChannelOpener;
+  #reconnecting: Promise<ChannelOpener> | undefined;
+  #execCount = 0;
+  #openRetries = 0;
+  #closed = false;
+
+  constructor(target: ConnectTarget, connection: ChannelOpener, limits: SessionLimits, reconnect?: () => Promise<ChannelOpener>) {
+    this.target = target;
+    this.#connection = connection;
+    this.#limits = limits;
+    this.#channels = new Semaphore(limits.maxChannelsPerConnection);
+    this.#reconnect =
+      reconnect ??
+      (() => Promise.reject(new ConnectError('E_CONNECTION_LOST', `connection to ${target.name} was lost`)));
+  }
+
+  get execCount(): number {
+    return this.#execCount;
+  }
+
+  /** Channels open now, queued, the most ever open at once, and opens the server refused and we retried. */
+  get channelStats(): { open: number; queued: number; highWater: number; openRetries: number } {
+    return { open: this.#channels.inUse, queued: this.#channels.waiting, highWater: this.#channels.highWater, openRetries: this.#openRetries };
+  }
+
+  // Runs a script through `sh -s` (or sudo) with the script on stdin; resolves with any exit status.
+  async exec(request: ExecRequest): Promise<ExecResult> {
+    this.#execCount += 1;
+    const mode = this.#modeFor(request.become);
+    const markers = newSudoMarkers();
+    const script = Buffer.from(wrapScriptForStdin(request.script), 'utf8');
+    const timeoutMs = request.timeoutMs ?? this.#limits.commandTimeoutMs;
+    const maxStdout = request.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES;
+    const stdoutChunks: Buffer[] = [];
+    let stdoutBytes = 0;
+
+    return this.#runOnChannel({
+      label: request.label,
+      command: buildExecCommand(mode, markers),
+      mode,
+      markers,
+      timeoutMs,
+      // Password mode waits for sudo to finish with stdin; otherwise the script can go at once.
+      onStart: (channel) => {
+        if (mode !== 'sudo-password') channel.stdin.end(script);
+      },
+      onReady: (channel) => {
+        if (mode === 'sudo-password') channel.stdin.end(script);
+      },
+      onStdout: (chunk, fail) => {
+        stdoutBytes += chunk.length;
+        if (stdoutBytes > maxStdout) {
+          fail(new OutputLimitError(request.label, maxStdout));
+          return;
+        }
+        stdoutChunks.push(chunk);
+        request.onStdout?.(chunk);
+      },
+      onStderr: request.onStderr,
+      stdoutText: () => Buffer.concat(stdoutChunks).toString('utf8'),
+    });
+  }
+
+  // Runs a fixed script with stdin/stdout as streams (backups, `docker save | docker load`), with backpressure.
+  execStream(request: StreamExecRequest): ExecStream {
+    this.#execCount += 1;
+    const mode = this.#modeFor(request.become);
+    const markers = newSudoMarkers();
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    let tail: () => string = () => '';
+    let piped = false;
+    const pipeStdin = (channel: RemoteChannel): void => {
+      if (piped) return;
+      piped = true;
+      stdin.pipe(channel.stdin);
+    };
+
+    const done = this.#runOnChannel({
+      label: request.label,
+      command: buildStreamCommand(mode, markers, request.script),
+      mode,
+      markers,
+      timeoutMs: request.timeoutMs ?? this.#limits.commandTimeoutMs,
+      onStart: (channel, stderrTail) => {
+        tail = stderrTail;
+        channel.stdout.pipe(stdout);
+        if (mode !== 'sudo-password') pipeStdin(channel);
+      },
+      onReady: (channel) => pipeStdin(channel),
+      onStdout: undefined,
+      onStderr: undefined,
+      stdoutText: () => '',
+    });
+    done.catch((error: unknown) => {
+      // Writers must not block forever, and an 'error' nobody listens for would crash the process.
+      stdin.unpipe();
+      stdin.resume();
+      if (stdout.writableEnded) return;
+      if (stdout.listenerCount('error') > 0) stdout.destroy(error as Error);
+      else stdout.destroy();
+    });
+    return { stdin, stdout, stderrTail: () => tail(), done };
+  }
+
+  // Closes the connection; later execs fail instead of reconnecting.
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#connection.close();
+  }
+
+  #modeFor(become: boolean | undefined): BecomeMode {
+    return becomeMode(become ?? this.target.become, this.target.becomePassword !== undefined);
+  }
+
+  async #liveConnection(): Promise<ChannelOpener> {
+    if (this.#closed) throw new ConnectError('E_SESSION_CLOSED', `session to ${this.target.name} is closed`);
+    if (!this.#connection.closed) return this.#connection;
+    this.#reconnecting ??= this.#reconnect().finally(() => {
+      this.#reconnecting = undefined;
+    });
+    this.#connection = await this.#reconnecting;
+    return this.#connection;
+  }
+
+  // sshd frees a session slot only after it processes our CHANNEL_CLOSE, so an open right after a close can be
+  // refused (MaxSessions) for a moment; such refusals are retried with backoff (the command timeout still bounds it).
+  async #openWithRetry(command: string): Promise<RemoteChannel> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await (await this.#liveConnection()).openChannel(command);
+      } catch (error) {
+        const refused = (error as { code?: unknown }).code === 'E_CHANNEL_OPEN';
+        if (!refused || attempt >= CHANNEL_OPEN_RETRIES) throw error;
+        this.#openRetries += 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 1_000)));
+      }
+    }
+  }
+
+  // Shared by exec and execStream: slot, channel, sudo dialogue, timeout, output limits, result.
+  async #runOnChannel(run: ChannelRun): Promise<ExecResult> {
+    const release = await this.#channels.acquire();
+    const started = Date.now();
+    let channel: RemoteChannel;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new CommandTimeoutError(run.label, run.timeoutMs)), run.timeoutMs);
+    });
+    timedOut.catch(() => undefined);
+    const opening = this.#openWithRetry(run.command);
+    try {
+      channel = await Promise.race([opening, timedOut]);
+    } catch (error) {
+      clearTimeout(timer);
+      release();
+      // A channel that opens after the deadline is closed at once rather than left running.
+      opening.then((late) => late.close(), () => undefined);
+      throw error;
+    }
+    channel.onClose(release);
+    try {
+      return await Promise.race([this.#drive(channel, run, started), timedOut]);
+    } catch (error) {
+      // Timeout, sudo refusal or output limit: stop the remote side and free the slot even if it never confirms.
+      channel.signal('TERM');
+      channel.close();
+      setTimeout(release, CLOSE_GRACE_MS).unref();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #drive(channel: RemoteChannel, run: ChannelRun, started: number): Promise<ExecResult> {
+    const password = this.target.becomePassword;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const filter = new SudoStderrFilter(run.mode, run.markers);
+      let stderrTail = Buffer.alloc(0);
+      let exitCode: number | null = null;
+      let signal: string | null = null;
+      let settled = false;
+      let pendingEnds = 3; // stdout end, stderr end, channel close
+
+      const fail = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      const keepStderr = (chunk: Buffer): void => {
+        if (chunk.length === 0) return;
+        stderrTail = Buffer.concat([stderrTail, chunk]);
+        if (stderrTail.length > STDERR_TAIL_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_TAIL_BYTES);
+        run.onStderr?.(chunk);
+      };
+      const finish = (): void => {
+        pendingEnds -= 1;
+        if (pendingEnds > 0 || settled) return;
+        keepStderr(filter.flush());
+        const stderr = stderrTail.toString('utf8');
+        if (!filter.ready) {
+          fail(sudoFailure(run.mode, run.label, { exitCode, promptsSeen: filter.promptsSeen, stderrTail: stderr }));
+          return;
+        }
+        settled = true;
+        resolve({ exitCode, signal, stdout: run.stdoutText(), stderr, durationMs: Date.now() - started });
+      };
+
+      channel.onExit((code, signalName) => {
+        exitCode = code;
+        signal = signalName;
+      });
+      channel.onClose(finish);
+      channel.stdout.once('end', finish);
+      channel.stderr.once('end', finish);
+      channel.stdin.on('error', () => undefined); // EPIPE-like errors surface as the exit status instead
+      channel.stdout.on('error', fail);
+
+      channel.stderr.on('data', (chunk: Buffer) => {
+        const { output, events } = filter.push(chunk);
+        keepStderr(output);
+        for (const event of events) {
+          if (event.type === 'send-password') {
+            if (!password) {
+              fail(new SudoError('E_SUDO_PASSWORD_REQUIRED', `${run.label}: sudo asked for a password and none is set`));
+              return;
+            }
+            channel.stdin.write(`${password.reveal()}\n`);
+          } else if (event.type === 'wrong-password') {
+            fail(new SudoError('E_SUDO_PASSWORD_WRONG', `${run.label}: sudo rejected the become password for ${this.target.name}`));
+            return;
+          } else {
+            run.onReady(channel);
+          }
+        }
+      });
+      if (run.onStdout) {
+        const onStdout = run.onStdout;
+        channel.stdout.on('data', (chunk: Buffer) => onStdout(chunk, fail));
+      }
+      run.onStart(channel, () => stderrTail.toString('utf8'));
+      if (filter.ready) run.onReady(channel);
+    });
+  }
+}
+
+interface ChannelRun {
+  label: string;
+  command: string;
+  mode: BecomeMode;
+  markers: SudoMarkers;
+  timeoutMs: number;
+  onStart: (channel: RemoteChannel, stderrTail: () => string) => void;
+  onReady: (channel: RemoteChannel) => void;
+  onStdout: ((chunk: Buffer, fail: (error: Error) => void) => void) | undefined;
+  onStderr: ((chunk: Buffer) => void) | undefined;
+  stdoutText: () => string;
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectError } from '../../src/core/errors.js';
+import { SshPool, type Connector } from '../../src/ssh/pool.js';
+import type { ChannelOpener } from '../../src/ssh/session.js';
+import type { ConnectTarget } from '../../src/ssh/types.js';
+
+const host = (name: string): ConnectTarget => ({ name, address: name, port: 22, user: 'u', privateKeyFile: undefined, become: false, becomePassword: undefined });
+
+function fakeConnection(): ChannelOpener & { closedCount: number } {
+  return {
+    closed: false,
+    closedCount: 0,
+    openChannel: () => Promise.reject(new Error('not used')),
+    async close() {
+      this.closedCount += 1;
+    },
+  };
+}
+
+describe('SshPool', () => {
+  it('fills in defaults and keeps sshConfigFile null (disabled)', () => {
+    const pool = new SshPool({ sshConfigFile: null, maxChannelsPerConnection: 4, connectTimeoutMs: undefined });
+    expect(pool.options).toMatchObject({ sshConfigFile: null, maxChannelsPerConnection: 4, maxConcurrentHandshakes: 10, hostKeyPolicy: 'accept-new', connectTimeoutMs: 20_000 });
+  });
+
+  it('gives one session per host, shared by concurrent callers', async () => {
+    let connects = 0;
+    const connector: Connector = async () => {
+      connects += 1;
+      return fakeConnection();
+    };
+    const pool = new SshPool({ sshConfigFile: null }, connector);
+    const [a, b] = await Promise.all([pool.session(host('web1')), pool.session(host('web1'))]);
+    const c = await pool.session(host('web2'));
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+    expect(connects).toBe(2);
+    await pool.closeAll();
+    await expect(pool.session(host('web1'))).rejects.toMatchObject({ code: 'E_POOL_CLOSED' });
+  });
+
+  it('bounds handshakes in flight across hosts via the shared semaphore', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const connector: Connector = (_target, context) =>
+      context.handshakes.run(async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        inFlight -= 1;
+        return fakeConnection();
+      });
+    const pool = new SshPool({ sshConfigFile: null, maxConcurrentHandshakes: 3 }, connector);
+    await Promise.all(Array.from({ length: 12 }, (_, i) => pool.session(host(`h${i}`))));
+    expect(most).toBe(3);
+    expect(pool.handshakeStats.highWater).toBe(3);
+    await pool.closeAll();
+  });
+
+  it('forgets a failed connect so the next call tries again', async () => {
+    let attempts = 0;
+    const connector: Connector = async () => {
+      attempts += 1;
+      if (attempts === 1) throw new ConnectError('E_CONNECT_REFUSED', 'refused');
+      return fakeConnection();
+    };
+    const pool = new SshPool({ sshConfigFile: null }, connector);
+    await expect(pool.session(host('web1'))).rejects.toMatchObject({ code: 'E_CONNECT_REFUSED' });
+    await expect(pool.session(host('web1'))).resolves.toBeDefined();
+    expect(attempts).toBe(2);
+  });
+});
