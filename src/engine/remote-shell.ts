@@ -111,7 +111,14 @@ export class RemoteShell {
   // Ends the shell by closing its stdin, which also releases the host lock held on fd 9.
   async close(timeoutMs = 10_000): Promise<ExecResult | undefined> {
     if (!this.#transport.stdin.writableEnded) this.#transport.stdin.end('exit 0\n');
-    const timer = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
-    return Promise.race([this.#transport.done.catch(() => undefined), timer]);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#transport.done.catch(() => undefined), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -1,0 +1,44 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_FLEET_NAME, labDown, labUp } from '../lab/index.js';
+
+// Adds `lab up` and `lab down` to the CLI: a local fleet of SSH hosts in Docker for trying roles.
+// Actions are async: the caller must use program.parseAsync(); errors (LabError etc.) propagate.
+export function registerLabCommands(program: Command): void {
+  const lab = program.command('lab').description('local lab fleet: Debian hosts in Docker reachable over SSH on 127.0.0.1');
+
+  lab
+    .command('up')
+    .description('start a lab fleet (replacing one of the same name); prints the inventory path last')
+    .requiredOption('--hosts <n>', 'number of hosts (1-100)', parseHostCount)
+    .option('--systemd', 'systemd as PID 1 (services, Docker inside) instead of sshd as PID 1', false)
+    .option('--name <name>', 'fleet name; containers are <name>-<i>', DEFAULT_FLEET_NAME)
+    .action(async (options: { hosts: number; systemd: boolean; name: string }) => {
+      const started = Date.now();
+      const fleet = await labUp({ count: options.hosts, systemd: options.systemd, name: options.name, onProgress: progress });
+      progress(`fleet ${fleet.name} up in ${((Date.now() - started) / 1000).toFixed(1)} s (key ${fleet.keyFile})`);
+      const lines = fleet.hosts.map((h) => `${h.name}\t${h.address}:${h.port}`);
+      process.stdout.write(`${[...lines, fleet.inventoryPath].join('\n')}\n`);
+    });
+
+  lab
+    .command('down')
+    .description('remove a lab fleet (containers, volumes, inventory), or every lab container with --all')
+    .option('--name <name>', 'fleet name', DEFAULT_FLEET_NAME)
+    .option('--all', 'remove every halyard lab container and volume', false)
+    .action(async (options: { name: string; all: boolean }) => {
+      const result = await labDown(options.all ? { all: true, onProgress: progress } : { name: options.name, onProgress: progress });
+      progress(`removed ${result.containers.length} container(s) and ${result.volumes.length} volume(s)`);
+    });
+}
+
+function progress(message: string): void {
+  process.stderr.write(`lab: ${message}\n`);
+}
+
+function parseHostCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(count) || count < 1 || count > 100) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 100');
+  }
+  return count;
+}

@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { RunResult } from '../../src/engine/results.js';
+import type { LabFleet } from '../../src/lab/index.js';
+
+/** The compiled CLI, exactly as users run it (`npm test` builds it first). */
+export const CLI = resolve(import.meta.dirname, '../../bin/halyard.js');
+
+// What one CLI run printed and returned.
+export interface CliRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** Parsed stdout when --json was passed. */
+  json?: RunResult;
+}
+
+// Runs `halyard ARGS` as a child process (no TTY), collecting output.
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; onStart?: (pid: number) => void } = {}): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
+      env: { ...process.env, CI: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    if (child.pid !== undefined) options.onStart?.(child.pid);
+    child.on('error', fail);
+    child.on('close', (exitCode) => {
+      const run: CliRun = { exitCode, stdout, stderr };
+      if (args.includes('--json')) {
+        try {
+          run.json = JSON.parse(stdout) as RunResult;
+        } catch {
+          // Left undefined: the test's assertion on json reports it.
+        }
+      }
+      done(run);
+    });
+  });
+}
+
+// Writes an inventory for a lab fleet with extra vars for all hosts; returns its path.
+export function fleetInventory(fleet: LabFleet, vars: Record<string, unknown>, options: { dir?: string; hostVars?: Record<string, Record<string, unknown>> } = {}): string {
+  const base = parse(readFileSync(fleet.inventoryPath, 'utf8')) as { all: { hosts: Record<string, Record<string, unknown>>; vars?: Record<string, unknown> } };
+  base.all.vars = { ...(base.all.vars ?? {}), ...vars };
+  for (const [host, extra] of Object.entries(options.hostVars ?? {})) base.all.hosts[host] = { ...base.all.hosts[host], ...extra };
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hy-inv-'));
+  const path = join(dir, 'inventory.yml');
+  writeFileSync(path, stringify(base));
+  return path;
+}
+
+// A fresh, empty known_hosts path for one test.
+export function freshKnownHosts(): string {
+  return join(mkdtempSync(join(tmpdir(), 'hy-kh-')), 'known_hosts');
+}

@@ -1,0 +1,39 @@
+// Test helper: one lab fleet per test file, started in beforeAll and stopped in afterAll.
+import { labDown, labUp, type LabFleet } from '../../src/lab/index.js';
+
+// Label holding the pid of the vitest run that started a fleet (the global setup reaps dead runs).
+export const TEST_RUN_LABEL = 'halyard.lab.test-run';
+
+// Label holding the pid of the test worker process that started a fleet.
+export const TEST_PID_LABEL = 'halyard.lab.test-pid';
+
+// Environment variable carrying that run id from the global setup to test workers.
+export const TEST_RUN_ENV = 'HALYARD_LAB_TEST_RUN';
+
+// A started test fleet and the function that removes it.
+export interface TestFleet extends LabFleet {
+  stop(): Promise<void>;
+}
+
+// Starts `count` hosts named `hy-test-<prefix>-<pid>-<i>`, unique per test file and worker
+// (two fleets in one file need two prefixes: a second fleet of the same name replaces the first).
+// Fleets are labelled with the worker pid and the vitest run, so leftovers are reaped.
+// Usage: let fleet: TestFleet; beforeAll(async () => { fleet = await startTestFleet({ count: 2, prefix: 'ssh' }) });
+//        afterAll(() => fleet?.stop());
+export async function startTestFleet(options: { count: number; systemd?: boolean; prefix: string }): Promise<TestFleet> {
+  const prefix = options.prefix.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 30);
+  const name = `hy-test-${prefix}-${process.pid}`;
+  const labels: Record<string, string> = { [TEST_PID_LABEL]: String(process.pid) };
+  const runId = process.env[TEST_RUN_ENV];
+  if (runId) labels[TEST_RUN_LABEL] = runId;
+  const fleet = await labUp({ count: options.count, systemd: options.systemd ?? false, name, labels });
+  let stopped = false;
+  return {
+    ...fleet,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await labDown({ name });
+    },
+  };
+}
