@@ -42,11 +42,11 @@ describe('planAuthentication', () => {
     }
   });
 
-  it.skipIf(process.getuid?.() === 0 || !process.getuid)('fails E_KEY_FILE for a key without read permission', async () => {
-    const locked = join(home, 'locked');
-    await writeFile(locked, generateEd25519OpenSshKey('x'), { mode: 0o000 });
-    await chmod(locked, 0o000);
-    await expect(planAuthentication(endpoint([locked], true), {}, home)).rejects.toMatchObject({ code: 'E_KEY_FILE' });
+  // Root reads any file whatever its mode, so "unreadable" is shown with a path that cannot be read as a file.
+  it('fails E_KEY_FILE for a key path that cannot be read (a directory)', async () => {
+    const directory = join(home, 'a-directory');
+    await mkdir(directory, { recursive: true });
+    await expect(planAuthentication(endpoint([directory], true), {}, home)).rejects.toMatchObject({ code: 'E_KEY_FILE' });
   });
 
   it('skips missing ssh_config IdentityFiles and offers the ones that exist', async () => {
