@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
@@ -28,6 +29,14 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = reportError(error);
   }
   process.exitCode = exitCode;
+  writeStatsFile();
+}
+
+// For benchmarks: HALYARD_STATS_FILE receives the controller's peak RSS when the command ends.
+function writeStatsFile(): void {
+  const path = process.env.HALYARD_STATS_FILE;
+  if (!path) return;
+  writeFileSync(path, `${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
 }
 
 // Prints one line for a known error (no stack trace) and picks the exit code.
