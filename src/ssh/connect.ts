@@ -1,5 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { NodeSSH } from 'node-ssh';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ConnectError, HalyardError, HostKeyError } from '../core/errors.js';
 import { planAuthentication } from './auth.js';
 import { knownKeyTypesFor, readKnownHostsFile, verifyHostKey } from './known-hosts.js';
@@ -268,22 +269,17 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
   return context.handshakes.run(
     () =>
       new Promise<Client>((resolve, reject) => {
-        const client = new Client();
+        // node-ssh performs the handshake; its ssh2 Client then carries our channels and forwards.
+        const ssh = new NodeSSH();
+        let client: Client | undefined;
         let hostKeyProblem: Error | undefined;
         let settled = false;
         const fail = (error: unknown): void => {
           if (settled) return;
           settled = true;
-          client.destroy();
+          client?.destroy();
           reject(toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped));
         };
-        client.once('ready', () => {
-          if (settled) return;
-          settled = true;
-          resolve(client);
-        });
-        client.on('error', fail);
-        client.once('close', () => fail(new ConnectError('E_CONNECTION_CLOSED', 'the server closed the connection during the handshake')));
 
         const config: ConnectConfig = {
           host: endpoint.host,
@@ -316,11 +312,17 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
         };
         if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
         if (sock) config.sock = sock as Readable;
-        try {
-          client.connect(config);
-        } catch (error) {
-          fail(error);
-        }
+        ssh.connect(config as Parameters<NodeSSH['connect']>[0]).then(
+          () => {
+            const connection = ssh.connection;
+            if (settled || !connection) return fail(new ConnectError('E_CONNECTION_CLOSED', 'the server closed the connection during the handshake'));
+            settled = true;
+            resolve(connection);
+          },
+          fail,
+        );
+        // connect() creates the Client synchronously (no key path is passed), so it can be closed on failure.
+        client = ssh.connection ?? undefined;
       }),
   );
 }
