@@ -13,6 +13,8 @@ export interface HostLink {
   openShell(): Promise<ShellTransport>;
   /** Remote executions made through this link so far. */
   execCount(): number;
+  /** Runs a script as its own exec with local data piped into its stdin (image shipping, big files). */
+  runStream?(label: string, script: string, source: NodeJS.ReadableStream, timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
 }
 
 // Progress notifications for live output; never carry secret values.
@@ -106,7 +108,7 @@ export async function runHost(
         for (const candidate of remaining) planTask(candidate, factValues, context);
         staleKeys.length = 0;
       }
-      const outcome = await settleTask(state, shell, options, redact);
+      const outcome = await settleTask(state, shell, link, options, redact);
       const result: TaskResult = { name, durationMs: Date.now() - started, ...outcome };
       record(result, index);
       if (result.status === 'failed') stopped = true;
@@ -118,7 +120,7 @@ export async function runHost(
 
     if (!stopped && notified.size > 0) {
       emit({ type: 'phase', host: hostName, phase: 'handlers' });
-      await runHandlers(handlers, notified, shell, options, context, redact, (result) => record(result, results.length));
+      await runHandlers(handlers, notified, shell, link, options, context, redact, (result) => record(result, results.length));
     }
   } catch (error) {
     const total = tasks.length;
@@ -143,6 +145,7 @@ export async function runHost(
 async function settleTask(
   state: TaskState,
   shell: RemoteShell,
+  link: HostLink,
   options: HostRunOptions,
   redact: (text: string) => string,
 ): Promise<Omit<TaskResult, 'name' | 'durationMs'>> {
@@ -155,6 +158,14 @@ async function settleTask(
   };
   if (options.check) return { status: 'changed', ...shown };
   for (const step of plan.steps) {
+    if (step.stream) {
+      if (!link.runStream) return { status: 'failed', ...shown, error: `${step.label}: this connection cannot stream data` };
+      const streamed = await link.runStream(step.label, step.script, step.stream.open(), options.stepTimeoutMs);
+      if (streamed.exitCode !== 0) {
+        return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${streamed.exitCode ?? 'none'}\n${streamed.output.trimEnd().split('\n').slice(-8).join('\n')}`) };
+      }
+      continue;
+    }
     const reply = await shell.request(`(\n${step.script}\n) </dev/null 9>&- 2>&1`, {
       label: step.label,
       timeoutMs: options.stepTimeoutMs,
@@ -172,6 +183,7 @@ async function runHandlers(
   handlers: Map<string, ResourceInstance[]>,
   notified: Set<string>,
   shell: RemoteShell,
+  link: HostLink,
   options: HostRunOptions,
   context: PlanContext,
   redact: (text: string) => string,
@@ -189,7 +201,7 @@ async function runHandlers(
         keepAll: true,
       });
       planTask(state, parseProbeOutput(reply.output, facts, shell.nonce), context);
-      const outcome = await settleTask(state, shell, options, redact);
+      const outcome = await settleTask(state, shell, link, options, redact);
       record({ name: `handler: ${handlerName}`, durationMs: Date.now() - started, handler: true, ...outcome });
       if (outcome.status === 'failed') return;
     }

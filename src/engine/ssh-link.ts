@@ -29,6 +29,23 @@ export async function sshLink(pool: SshPool, host: Host): Promise<HostLink & { c
       const stream = session.execStream({ label: `halyard run on ${host.name}`, script: 'exec sh -s', timeoutMs: RUN_SHELL_TIMEOUT_MS });
       return { stdin: stream.stdin, stdout: stream.stdout, done: stream.done };
     },
+    async runStream(label, script, source, timeoutMs) {
+      const stream = session.execStream({ label, script, timeoutMs });
+      let output = '';
+      stream.stdout.setEncoding('utf8');
+      stream.stdout.on('data', (chunk: string) => {
+        output = (output + chunk).slice(-16_384);
+      });
+      // pipe() applies backpressure: a slow host slows the local reader, nothing is held whole.
+      source.on('error', (error: Error) => stream.stdin.destroy(error));
+      source.pipe(stream.stdin);
+      try {
+        const result = await stream.done;
+        return { exitCode: result.exitCode, output: `${output}${stream.stderrTail()}` };
+      } catch (error) {
+        return { exitCode: null, output: `${output}${stream.stderrTail()}${error instanceof Error ? error.message : String(error)}` };
+      }
+    },
     close: () => session.close(),
   };
 }

@@ -1,11 +1,22 @@
 import type { Fact } from '../facts/fact.js';
 
+// Local bytes streamed into a step's stdin (an image from `docker save`, a large file), never held whole.
+export interface StreamSource {
+  /** Opens the data; called once, when the step runs. */
+  open(): NodeJS.ReadableStream;
+}
+
 // One thing a resource will do to the host, rendered as shell by a pure builder.
 export interface Step {
   /** What the step does, safe to print (never holds secret values). */
   label: string;
-  /** POSIX sh; may hold secret values (it travels on stdin, never in argv). */
+  /**
+   * POSIX sh. Without `stream` it runs inside the run's shell and may hold secret values (it travels
+   * on stdin). With `stream` it runs as its own exec, in argv, so it must hold no secret.
+   */
   script: string;
+  /** Data piped into the script's stdin with backpressure (one extra exec for this step). */
+  stream?: StreamSource;
 }
 
 // A unified diff of a file, already masked where secrets are involved.
