@@ -2,7 +2,7 @@
 // Works for any byte sequence except NUL (which no shell argument can hold).
 export function quote(value: string): string {
   if (value.includes('\0')) throw new Error('a shell argument cannot contain a NUL byte');
-  if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  if (value !== '' && /^[A-Za-z0-9_@%+:,./-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
