@@ -15,7 +15,8 @@ function options(overrides: Partial<HostRunOptions> = {}): HostRunOptions {
     check: false,
     diff: false,
     lockOwner: { runId: 'test', controller: 'vitest', pid: process.pid, startedAt: new Date().toISOString() },
-    lockWaitSeconds: 0,
+    // Every local "host" shares this machine's lock file, so local runs queue on it.
+    lockWaitSeconds: 10,
     probeTimeoutMs: 10_000,
     stepTimeoutMs: 10_000,
     redactor: new Redactor(),

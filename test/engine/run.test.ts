@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { exitCodeFor } from '../../src/cli/apply-command.js';
+import { Redactor } from '../../src/core/secret.js';
+import { ConnectError } from '../../src/core/errors.js';
+import { runFleet, splitBatches } from '../../src/engine/run.js';
+import type { RunResult } from '../../src/engine/results.js';
+import type { Host } from '../../src/inventory/types.js';
+import { task } from '../../src/playbook/define.js';
+import { commandResource } from '../../src/resources/command.js';
+import { localLink } from '../support/local-link.js';
+
+function host(name: string): Host {
+  return { name, address: name, port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: ['all'], vars: {} };
+}
+
+describe('splitBatches', () => {
+  it.each([
+    [undefined, [[1, 2, 3, 4, 5]]],
+    ['2', [[1, 2], [3, 4], [5]]],
+    ['40%', [[1, 2], [3, 4], [5]]],
+    ['10%', [[1], [2], [3], [4], [5]]],
+  ])('--serial %s', (serial, expected) => {
+    expect(splitBatches([1, 2, 3, 4, 5], serial)).toEqual(expected);
+  });
+});
+
+describe('exitCodeFor', () => {
+  const base = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, execs: 1, tasks: [] };
+  const result = (check: boolean, hosts: RunResult['hosts']): RunResult => ({ ok: true, durationMs: 1, check, hosts });
+  it('is 0 when all is well, 1 on any failure or unreachable host, 2 for pending changes in check mode', () => {
+    expect(exitCodeFor(result(false, { a: { ...base, changed: 3 } }))).toBe(0);
+    expect(exitCodeFor(result(true, { a: { ...base, changed: 3 } }))).toBe(2);
+    expect(exitCodeFor(result(true, { a: { ...base, changed: 3 }, b: { ...base, unreachable: true } }))).toBe(1);
+    expect(exitCodeFor(result(false, { a: { ...base, failed: 1 } }))).toBe(1);
+  });
+});
+
+describe('runFleet', () => {
+  const options = {
+    check: false,
+    diff: false,
+    forks: 2,
+    // Every local "host" shares this machine's lock file, so local runs queue on it.
+    lockWaitSeconds: 10,
+    probeTimeoutMs: 10_000,
+    stepTimeoutMs: 10_000,
+    redactor: new Redactor(),
+  };
+
+  it('keeps going when one host is unreachable and another fails', async () => {
+    const hosts = [host('good'), host('down'), host('bad')];
+    const result = await runFleet(
+      hosts,
+      (h) => ({ tasks: [task(commandResource, { command: h.name === 'bad' ? 'exit 3' : 'true' })], handlers: new Map() }),
+      {
+        ...options,
+        connect: async (h) => {
+          if (h.name === 'down') throw new ConnectError('E_CONNECT_REFUSED', 'down: connection refused');
+          return { ...localLink(), close: async () => {} };
+        },
+      },
+    );
+    expect(result.ok).toBe(false);
+    expect(result.hosts.good).toMatchObject({ changed: 1, failed: 0, unreachable: false, execs: 1 });
+    expect(result.hosts.down).toMatchObject({ unreachable: true, error: 'down: connection refused' });
+    expect(result.hosts.bad?.failed).toBe(1);
+    expect(result.hosts.bad?.tasks[0]?.error).toMatch(/exit code 3/);
+  });
+
+  it('stops starting batches past --max-fail-percent and says why', async () => {
+    const hosts = [host('a'), host('b'), host('c')];
+    const result = await runFleet(hosts, (h) => ({ tasks: [task(commandResource, { command: h.name === 'a' ? 'exit 1' : 'true' })], handlers: new Map() }), {
+      ...options,
+      serial: '1',
+      maxFailPercent: 0,
+      connect: async () => ({ ...localLink(), close: async () => {} }),
+    });
+    expect(result.hosts.a?.failed).toBe(1);
+    expect(result.hosts.b?.error).toMatch(/not run/);
+    expect(result.hosts.c?.error).toMatch(/not run/);
+  });
+});
