@@ -80,7 +80,8 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
     if (host.becomePassword) redactor.add(host.becomePassword);
   }
 
-  const progress = !flags.json && process.stdout.isTTY && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
+  // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
+  const progress = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
   const out = flags.json ? process.stderr : process.stdout;
   const onEvent = (event: ProgressEvent) => {
     if (progress) return progress.onEvent(event);
@@ -114,9 +115,14 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    if (progress && flags.diff) {
+    if (progress) {
+      // The live view collapses per-task detail; list what changed or failed once it is done.
       for (const [name, host] of Object.entries(result.hosts)) {
-        for (const task of host.tasks) if (task.diff) process.stdout.write(`${name}: ${task.diff.text}`);
+        for (const [index, task] of host.tasks.entries()) {
+          const line = plainLine({ type: 'task', host: name, index, total: host.tasks.length, result: task }, { check: flags.check, verbose: false });
+          if (line !== undefined) process.stdout.write(`${line}\n`);
+          if (flags.diff && task.diff) process.stdout.write(task.diff.text);
+        }
       }
     }
     process.stdout.write(`\n${formatRecap(result)}\n`);

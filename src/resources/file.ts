@@ -3,6 +3,7 @@ import { quote } from '../core/shell.js';
 import { contentBytes, contentForDisplay, contentIsSecret, contentSha256, type FileContent } from '../core/template.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
+import { serviceFactsStaleAfter } from '../facts/service.js';
 import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type Ownership } from './ownership.js';
 import { PlanError, type FileDiff, type Plan, type ResourceType, type Step } from './types.js';
 
@@ -38,8 +39,9 @@ export const fileResource: ResourceType<FileDesired> = {
   kind: 'file',
   describe: (desired) => `file ${desired.path}`,
   facts: (desired, context) => ({ path: pathFact(desired.path, { withContent: context.diff }) }),
-  // The path itself (its content fact too), its existence guard, and guard snippets that may read it.
-  invalidates: (desired) => [`path:${desired.path}`, `exists:${desired.path}`, GUARD_FACTS],
+  // The path itself (its content fact too), its existence guard, guard snippets that may read it, and
+  // services when it is a unit file (a service task after it must see the new unit, not "not-found").
+  invalidates: (desired) => [`path:${desired.path}`, `exists:${desired.path}`, GUARD_FACTS, ...serviceFactsStaleAfter(desired.path)],
   plan(desired, facts, context): Plan {
     checkAbsolutePath(desired.path, 'file');
     checkOwnership(desired);
@@ -100,5 +102,7 @@ export function fileDiff(desired: FileDesired, state: PathState | undefined): Fi
   }
   if (after === undefined) return { path, text: `--- ${path}\n+++ ${path}\n(binary content differs)\n` };
   const text = createTwoFilesPatch(state && state.type === 'file' ? path : '/dev/null', path, before, after, '', '', { context: 3 });
-  return { path, text: text.replace(/^=+\n/m, '') };
+  // Drop the "Index:" banner and the empty header timestamps so the diff reads like `diff -u`.
+  const cleaned = text.replace(/^Index: .*\n=+\n/, '').replace(/^(---|\+\+\+) (.*)\t$/gm, '$1 $2');
+  return { path, text: cleaned };
 }
