@@ -1,4 +1,5 @@
 import { Secret, isSecret } from '../core/secret.js';
+import { isSecretRef } from '../core/secret-ref.js';
 import { setOwn } from './own-property.js';
 
 /** Label given by the `!secret` YAML tag before the value learns its var name. */
@@ -31,6 +32,8 @@ export function markSecretVars(
 }
 
 function markTree(value: unknown, label: string, extraSecretNames: ReadonlySet<string>): unknown {
+  // References stay references; the run resolves them into Secrets.
+  if (isSecretRef(value)) return value;
   if (isSecret(value)) return value.label === TAGGED_SECRET_LABEL ? new Secret(value.reveal(), label) : value;
   if (Array.isArray(value)) return value.map((item, index) => markTree(item, `${label}[${index}]`, extraSecretNames));
   if (value !== null && typeof value === 'object') {
@@ -47,7 +50,7 @@ function markTree(value: unknown, label: string, extraSecretNames: ReadonlySet<s
 
 // Turns every leaf of a secret var into a Secret; null stays null (an unset secret is not a value).
 function toSecretTree(value: unknown, label: string): unknown {
-  if (value === null || value === undefined) return value;
+  if (value === null || value === undefined || isSecretRef(value)) return value;
   if (isSecret(value)) return value.label === TAGGED_SECRET_LABEL ? new Secret(value.reveal(), label) : value;
   if (Array.isArray(value)) return value.map((item, index) => toSecretTree(item, `${label}[${index}]`));
   if (typeof value === 'object') {

@@ -11,6 +11,7 @@ import {
 } from 'yaml';
 import { InventoryError } from '../core/errors.js';
 import { Secret, SECRET_MASK, isSecret } from '../core/secret.js';
+import { SecretRef, isSecretRef } from '../core/secret-ref.js';
 import { TAGGED_SECRET_LABEL } from './secrets.js';
 
 // `!secret` marks one value as a Secret whatever its var is called.
@@ -19,6 +20,14 @@ export const secretTag: ScalarTag = {
   identify: (value) => isSecret(value),
   resolve: (text) => new Secret(text, TAGGED_SECRET_LABEL),
   stringify: () => SECRET_MASK,
+};
+
+// `!aws_secret name#key` refers to a secret in AWS Secrets Manager, fetched on the controller per run.
+export const awsSecretTag: ScalarTag = {
+  tag: '!aws_secret',
+  identify: (value) => isSecretRef(value),
+  resolve: (text) => SecretRef.parse(text),
+  stringify: (item) => String(item.value),
 };
 
 const YAML_BOOL = 'tag:yaml.org,2002:bool';
@@ -43,7 +52,7 @@ function ansibleCompatibleTags(tags: Tags): Tags {
     }
     adjusted.push(tag);
   }
-  adjusted.push(secretTag);
+  adjusted.push(secretTag, awsSecretTag);
   return adjusted;
 }
 
@@ -108,8 +117,9 @@ function firstSentence(error: YAMLError): string {
 function describeUnresolvedTag(warning: YAMLError): string {
   const tag = /Unresolved tag: (\S+)/.exec(warning.message)?.[1] ?? 'tag';
   if (tag === '!secret') return '!secret must tag a single value (a string), not a mapping or a list';
+  if (tag === '!aws_secret') return '!aws_secret must tag a single "name" or "name#json_key" string';
   if (tag === '!vault') return '!vault values (Ansible Vault) are not supported; use !secret or an AWS secret';
-  return `unsupported YAML tag ${JSON.stringify(tag)} (halyard knows !secret)`;
+  return `unsupported YAML tag ${JSON.stringify(tag)} (halyard knows !secret and !aws_secret)`;
 }
 
 // Rejects a key written twice in any mapping inside `node` (the readers parse with uniqueKeys off
