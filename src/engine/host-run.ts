@@ -127,7 +127,7 @@ export async function runHost(
     // Tasks not reached are reported as skipped so the recap accounts for every task.
     for (let index = results.filter((result) => !result.handler).length; index < total; index += 1) {
       const task = tasks[index];
-      if (task) results.push({ name: task.name, status: 'skipped', durationMs: 0, reason: 'host failed' });
+      if (task) results.push({ name: redact(task.name), status: 'skipped', durationMs: 0, reason: 'host failed' });
     }
     await shell.close(2_000);
     return summarize(results, { unreachable: false, execs: link.execCount(), error: redact(errorText(error)) });
@@ -135,9 +135,11 @@ export async function runHost(
   await shell.close();
   return summarize(results, { unreachable: false, execs: link.execCount() });
 
+  // Names and reasons come from the playbook (a command's text names its task): secret values are masked too.
   function record(result: TaskResult, index: number): void {
-    results.push(result);
-    emit({ type: 'task', host: hostName, index, total: tasks.length, result });
+    const shown: TaskResult = { ...result, name: redact(result.name), ...(result.reason !== undefined ? { reason: redact(result.reason) } : {}) };
+    results.push(shown);
+    emit({ type: 'task', host: hostName, index, total: tasks.length, result: shown });
   }
 }
 

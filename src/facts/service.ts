@@ -68,3 +68,12 @@ export function parseServiceInfo(key: string, unit: string, stdout: string, exit
     canReload: values.get('CanReload') === 'yes',
   };
 }
+
+/** Directories systemd loads system units and drop-ins from (writing there changes what `systemctl show` says). */
+const UNIT_DIRS = ['/etc/systemd/', '/run/systemd/', '/lib/systemd/', '/usr/lib/systemd/', '/usr/local/lib/systemd/'];
+
+// Invalidation patterns for a path write or removal: every service fact when the path is (or holds) a unit file or drop-in.
+export function serviceFactsStaleAfter(path: string): string[] {
+  const touchesUnits = UNIT_DIRS.some((dir) => path.startsWith(dir) || dir.startsWith(`${path}/`));
+  return touchesUnits ? ['service:*'] : [];
+}

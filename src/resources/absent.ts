@@ -1,6 +1,7 @@
 import { quote } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
+import { serviceFactsStaleAfter } from '../facts/service.js';
 import { checkAbsolutePath } from './ownership.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
@@ -23,7 +24,8 @@ export const absentResource: ResourceType<AbsentDesired> = {
   describe: (desired) => `absent ${desired.path}`,
   facts: (desired) => ({ path: pathFact(desired.path) }),
   // Removing a directory removes everything below it; guards (creates/unless) may read any path.
-  invalidates: (desired) => [`path:${desired.path}*`, `exists:${desired.path}*`, GUARD_FACTS],
+  // Removing a unit file or drop-in changes what systemd reports for services.
+  invalidates: (desired) => [`path:${desired.path}*`, `exists:${desired.path}*`, GUARD_FACTS, ...serviceFactsStaleAfter(desired.path)],
   plan(desired, facts): Plan {
     checkAbsolutePath(desired.path, 'absent');
     if (PROTECTED_PATHS.has(desired.path)) throw new PlanError(`refusing to remove ${desired.path}`);

@@ -6,6 +6,7 @@ import { Redactor, Secret } from '../../src/core/secret.js';
 import { template } from '../../src/core/template.js';
 import { runHost, type HostRunOptions } from '../../src/engine/host-run.js';
 import { task } from '../../src/playbook/define.js';
+import { commandResource } from '../../src/resources/command.js';
 import { directoryResource } from '../../src/resources/directory.js';
 import { fileResource } from '../../src/resources/file.js';
 import { localLink } from '../support/local-link.js';
@@ -56,5 +57,19 @@ describe('runHost on a local shell', () => {
     expect(diffText).toContain('-drifted');
     expect(diffText).toContain('+hello');
     expect(JSON.stringify(check)).not.toContain('s3cr3t-value');
+  });
+
+  it('masks secret values in task names, reasons and errors (a command text names its task)', async () => {
+    const secret = new Secret('s3cr3t-in-command', 'db_password');
+    const redactor = new Redactor();
+    redactor.add(secret);
+    const events: string[] = [];
+    const tasks = [task(commandResource, { command: `echo "bad password ${secret.reveal()}" >&2; exit 3` })];
+    const result = await runHost('local', localLink(), tasks, new Map(), options({ redactor, onEvent: (event) => events.push(JSON.stringify(event)) }));
+    expect(result.failed).toBe(1);
+    expect(result.tasks[0]?.name).toContain('********');
+    expect(result.tasks[0]?.error).toContain('bad password ********');
+    expect(JSON.stringify(result)).not.toContain('s3cr3t-in-command');
+    expect(events.join('\n')).not.toContain('s3cr3t-in-command');
   });
 });

@@ -27,5 +27,7 @@ describe('absentResource.plan', () => {
   test('invalidates everything below the path and guards', () => {
     expect(absentResource.invalidates({ path: '/srv/old' })).toEqual(['path:/srv/old*', 'exists:/srv/old*', 'status:*']);
     expect(absentResource.describe({ path: '/srv/old' })).toBe('absent /srv/old');
+    expect(absentResource.invalidates({ path: '/etc/systemd/system/old.service' })).toContain('service:*');
+    expect(absentResource.invalidates({ path: '/etc/systemd' })).toContain('service:*');
   });
 });

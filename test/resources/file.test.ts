@@ -191,4 +191,11 @@ describe('fileResource facts and invalidation', () => {
     expect(fileResource.invalidates({ path: '/etc/motd', content: '' })).toEqual(['path:/etc/motd', 'exists:/etc/motd', 'status:*']);
     expect(fileResource.describe({ path: '/etc/motd', content: '' })).toBe('file /etc/motd');
   });
+
+  test('a unit file also invalidates service facts (a later service task must see the new unit)', () => {
+    const unit = '/etc/systemd/system/app.service';
+    expect(fileResource.invalidates({ path: unit, content: '' })).toEqual([`path:${unit}`, `exists:${unit}`, 'status:*', 'service:*']);
+    expect(fileResource.invalidates({ path: '/usr/lib/systemd/system/app.service.d/x.conf', content: '' })).toContain('service:*');
+    expect(fileResource.invalidates({ path: '/etc/systemd-notes', content: '' })).not.toContain('service:*');
+  });
 });
