@@ -108,7 +108,12 @@ export async function runHost(
         for (const candidate of remaining) planTask(candidate, factValues, context);
         staleKeys.length = 0;
       }
-      const outcome = await settleTask(state, shell, link, options, redact);
+      let outcome = await settleTask(state, shell, link, options, redact);
+      // Check mode applies nothing, so a task whose facts an earlier pending change would alter
+      // (a unit file not written yet) cannot be planned: it is pending too, not failed.
+      if (options.check && outcome.status === 'failed' && state.planError !== undefined && isStale(state, staleKeys)) {
+        outcome = { status: 'changed', changes: [redact(`depends on earlier pending changes; planned after they apply (now: ${state.planError})`)] };
+      }
       const result: TaskResult = { name, durationMs: Date.now() - started, ...outcome };
       record(result, index);
       if (result.status === 'failed') stopped = true;

@@ -9,6 +9,8 @@ import { task } from '../../src/playbook/define.js';
 import { commandResource } from '../../src/resources/command.js';
 import { directoryResource } from '../../src/resources/directory.js';
 import { fileResource } from '../../src/resources/file.js';
+import type { ResourceType } from '../../src/resources/types.js';
+import type { PathState } from '../../src/facts/file.js';
 import { localLink } from '../support/local-link.js';
 
 function options(overrides: Partial<HostRunOptions> = {}): HostRunOptions {
@@ -71,5 +73,27 @@ describe('runHost on a local shell', () => {
     expect(result.tasks[0]?.error).toContain('bad password ********');
     expect(JSON.stringify(result)).not.toContain('s3cr3t-in-command');
     expect(events.join('\n')).not.toContain('s3cr3t-in-command');
+  });
+});
+
+describe('check mode and stale facts', () => {
+  it('reports a task that depends on an earlier pending change as pending, not failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-check-'));
+    // A planner that cannot plan while its directory is missing (like a service whose unit file is not written yet).
+    const needsDirectory: ResourceType<{ path: string }> = {
+      ...directoryResource,
+      kind: 'needs-directory',
+      plan: (desired, facts) => {
+        if ((facts.path as PathState).type === 'absent') throw new Error(`${desired.path} not found`);
+        return { action: 'noop', reason: 'present' };
+      },
+    };
+    const tasks = [task(directoryResource, { path: `${dir}/new` }), task(needsDirectory, { path: `${dir}/new` })];
+    const check = await runHost('local', localLink(), tasks, new Map(), options({ check: true }));
+    expect(check).toMatchObject({ failed: 0, changed: 2 });
+    expect(check.tasks[1]?.changes?.[0]).toMatch(/depends on earlier pending changes/);
+    // Without the earlier pending change the same failure is real.
+    const alone = await runHost('local', localLink(), [tasks[1]!], new Map(), options({ check: true }));
+    expect(alone.failed).toBe(1);
   });
 });
