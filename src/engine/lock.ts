@@ -23,7 +23,8 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number)
     `elif ! { [ -w "$hy_lock" ] || { [ ! -e "$hy_lock" ] && [ -w "$hy_lock_dir" ]; }; }; then printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "cannot write $hy_lock"`,
     `elif ! exec 9>>"$hy_lock"; then printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "cannot open $hy_lock"`,
     `elif flock -w ${Math.max(0, Math.floor(waitSeconds))} 9; then printf '%s\\n' ${quote(details)} > "$hy_lock.owner" 2>/dev/null; printf '\\036HY:%s:LOCK:ok\\n' ${nonce}`,
-    `else printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "held by $(cat "$hy_lock.owner" 2>/dev/null | tr -d '\\n')"; fi`,
+    // The holder's details alone: the engine's message already says "locked by another halyard run (...)".
+    `else hy_owner=$(cat "$hy_lock.owner" 2>/dev/null | tr -d '\\n'); printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "\${hy_owner:-owner not recorded}"; fi`,
   ].join('\n');
 }
 

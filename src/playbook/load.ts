@@ -26,11 +26,21 @@ export async function loadPlaybook(path: string): Promise<Playbook> {
   try {
     loaded = await jiti.import(absolute, { default: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new PlaybookError('E_PLAYBOOK_LOAD', `cannot load playbook ${path}: ${message}`, { cause: error });
+    throw new PlaybookError('E_PLAYBOOK_LOAD', `cannot load playbook ${path}: ${oneLine(error)}`, { cause: error });
   }
   if (!isPlaybook(loaded)) {
     throw new PlaybookError('E_PLAYBOOK_SHAPE', `${path} must \`export default definePlaybook({...})\``);
   }
   return loaded;
+}
+
+// The first line of a load error, plus the `file:line:col` that jiti's parse errors give on a later line.
+function oneLine(error: unknown): string {
+  const lines = (error instanceof Error ? error.message : String(error))
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const first = lines[0] ?? 'unknown error';
+  const location = lines.slice(1).find((line) => /^\S+:\d+:\d+$/.test(line));
+  return location ? `${first} (${location})` : first;
 }

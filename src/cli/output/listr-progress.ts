@@ -10,6 +10,8 @@ export class ListrProgress {
   readonly #listr: Listr<unknown, "default", "simple">;
   readonly #wrappers = new Map<string, Wrapper>();
   readonly #finish = new Map<string, (result: HostResult) => void>();
+  /** Hosts that finished before listr started their line (an unreachable host can finish at once). */
+  readonly #early = new Map<string, HostResult>();
   readonly #check: boolean;
   #running: Promise<unknown> | undefined;
 
@@ -21,11 +23,14 @@ export class ListrProgress {
         task: (_ctx: unknown, wrapper: Wrapper) =>
           new Promise<void>((resolve, reject) => {
             this.#wrappers.set(host, wrapper);
-            this.#finish.set(host, (result) => {
+            const finish = (result: HostResult) => {
               wrapper.title = `${host}  ${this.#summary(result)}`;
               if (hostFailed(result)) reject(new Error(result.unreachable ? 'unreachable' : 'failed'));
               else resolve();
-            });
+            };
+            this.#finish.set(host, finish);
+            const early = this.#early.get(host);
+            if (early) finish(early);
           }),
       })),
       {
@@ -48,7 +53,9 @@ export class ListrProgress {
   onEvent(event: ProgressEvent): void {
     const wrapper = this.#wrappers.get(event.host);
     if (event.type === 'host-done') {
-      this.#finish.get(event.host)?.(event.result);
+      const finish = this.#finish.get(event.host);
+      if (finish) finish(event.result);
+      else this.#early.set(event.host, event.result);
       return;
     }
     if (!wrapper) return;

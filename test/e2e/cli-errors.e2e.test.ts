@@ -1,0 +1,190 @@
+// Input and usage errors through the real CLI: each is ONE line on stderr (file:line when there is
+// one), never a stack trace, nothing on stdout, and a stable exit code (65 input, 64 usage).
+// No lab host is needed: every error here is found before halyard connects anywhere.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from '../support/cli.js';
+
+const PLAYBOOK = 'test/e2e/playbooks/cli-fleet.ts';
+
+// A valid inventory whose only host would refuse connections (port 1): never reached by these tests.
+const GOOD_INVENTORY = `all:
+  hosts:
+    web1:
+      ansible_host: 127.0.0.1
+      ansible_port: 1
+`;
+
+// Asserts the run printed exactly one error line and nothing else, and returns that line.
+function expectOneErrorLine(run: CliRun, exitCode: number): string {
+  const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+  expect(run.exitCode, context).toBe(exitCode);
+  expect(run.stdout, context).toBe('');
+  expect(run.stderr, context).toMatch(/^[^\n]+\n$/);
+  expect(run.stderr, context).not.toMatch(/^\s*at /m);
+  expect(run.stderr, context).not.toMatch(/internal error|TypeError|ReferenceError/);
+  return run.stderr.trimEnd();
+}
+
+describe('halyard CLI errors', () => {
+  let dir: string;
+  const write = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hy-cli-errors-'));
+  });
+
+  it('bad inventories exit 65 with one line naming file:line', async () => {
+    const cases: { name: string; text: string; args?: string[]; line?: number; message: RegExp }[] = [
+      { name: 'syntax.yml', text: 'all:\n  hosts:\n    web1: {ansible_host: 127.0.0.1\n  vars: x\n', line: 4, message: /YAML syntax error/ },
+      {
+        name: 'unknown-key.yml',
+        text: 'all:\n  hosts:\n    web1:\n      ansible_host: 127.0.0.1\n  childs:\n    web: {}\n',
+        line: 5,
+        message: /unknown key "childs" in group "all".*did you mean "children"/,
+      },
+      { name: 'wrong-type.yml', text: 'all:\n  hosts:\n    web1:\n      ansible_port: abc\n', line: 4, message: /ansible_port must be a port number, got "abc"/ },
+      { name: 'hosts-list.yml', text: 'all:\n  hosts: [web1, web2]\n', line: 2, message: /hosts/ },
+      { name: 'empty-address.yml', text: 'all:\n  hosts:\n    web1:\n      ansible_host: ""\n', line: 4, message: /ansible_host is empty/ },
+      {
+        name: 'duplicate-host.yml',
+        text: 'all:\n  hosts:\n    web1:\n      ansible_host: 127.0.0.1\n    web1:\n      ansible_host: 127.0.0.2\n',
+        line: 5,
+        message: /host "web1" is written twice/,
+      },
+      {
+        name: 'cycle.yml',
+        text: 'all:\n  children:\n    web:\n      hosts:\n        web1: {}\n      children:\n        db: {}\n    db:\n      children:\n        web: {}\n',
+        line: 10,
+        message: /cycle: web -> db -> web/,
+      },
+      { name: 'vault.yml', text: 'all:\n  hosts:\n    web1:\n      db: !vault abc\n', line: 4, message: /!vault .*not supported/ },
+      { name: 'port.ini', text: '[web]\nweb1 ansible_host=127.0.0.1 ansible_port=99999\n', line: 2, message: /out of range 1-65535/ },
+      { name: 'empty.yml', text: '', message: /defines no hosts/ },
+      { name: 'no-hosts.yml', text: 'all:\n  vars:\n    x: 1\n', message: /defines no hosts/ },
+      { name: 'limit.yml', text: GOOD_INVENTORY, args: ['--limit', 'nosuchgroup'], message: /--limit: no host or group named "nosuchgroup"/ },
+      { name: 'limit-glob.yml', text: GOOD_INVENTORY, args: ['--limit', 'db*'], message: /--limit: pattern "db\*" matches no host or group/ },
+    ];
+    for (const entry of cases) {
+      const path = write(entry.name, entry.text);
+      const line = expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', path, ...(entry.args ?? [])]), 65);
+      expect(line, entry.name).toMatch(entry.message);
+      if (entry.line !== undefined) expect(line, entry.name).toContain(`halyard: ${path}:${entry.line}: `);
+      // Errors about the whole file name just the file.
+      else expect(line, entry.name).toMatch(new RegExp(`^halyard: (${path}: |--limit: )`));
+    }
+
+    const missing = expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', join(dir, 'nope.yml')]), 65);
+    expect(missing).toBe(`halyard: ${join(dir, 'nope.yml')}: cannot read inventory (no such file)`);
+    // Unreadable: a directory in place of the file (the suite may run as root, so chmod 000 would not do).
+    const directory = join(dir, 'inventory.d');
+    mkdirSync(directory);
+    expect(expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', directory]), 65)).toContain(`${directory}: cannot read inventory`);
+    // The same errors from `inventory list`.
+    expect(expectOneErrorLine(await runCli(['inventory', 'list', '-i', join(dir, 'cycle.yml')]), 65)).toContain('cycle.yml:10: ');
+  });
+
+  it('bad usage exits 64 with one line', async () => {
+    const inventory = write('good.yml', GOOD_INVENTORY);
+    const cases: [string[], RegExp][] = [
+      [['apply', PLAYBOOK, '-i', inventory, '--bogus'], /unknown option '--bogus'/],
+      [['apply', PLAYBOOK, '-i', inventory, '--frks', '2'], /unknown option '--frks'.*Did you mean --forks\?/],
+      [['apply', PLAYBOOK], /required option '-i, --inventory <file>' not specified/],
+      [['apply', '-i', inventory], /missing required argument 'playbook'/],
+      [['apply', PLAYBOOK, '-i', inventory, '--forks', '0'], /--forks must be a positive whole number, got "0"/],
+      [['apply', PLAYBOOK, '-i', inventory, '--forks', 'many'], /--forks must be a positive whole number/],
+      [['apply', PLAYBOOK, '-i', inventory, '--serial', 'abc'], /--serial must be a number or a percentage like 30%, got "abc"/],
+      [['apply', PLAYBOOK, '-i', inventory, '--max-fail-percent', '150'], /--max-fail-percent must be between 0 and 100/],
+      [['apply', PLAYBOOK, '-i', inventory, '--lock-timeout', '-1'], /--lock-timeout must be a whole number of seconds/],
+      [['apply', PLAYBOOK, '-i', inventory, '--connect-timeout', '0'], /--connect-timeout must be a positive number of seconds/],
+      [['apply', PLAYBOOK, '-i', inventory, '-e', 'greeting=hello world'], /-e: expected key=value, got "world"/],
+      [['apply', PLAYBOOK, '-i', inventory, '--forks'], /option '-f, --forks <n>' argument missing/],
+      [['deploy'], /unknown command 'deploy'/],
+    ];
+    for (const [args, message] of cases) {
+      expect(expectOneErrorLine(await runCli(args), 64), args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('a missing, unparsable or wrongly shaped playbook exits 65 with one line', async () => {
+    const inventory = write('good-for-playbooks.yml', GOOD_INVENTORY);
+    const syntax = write('syntax.ts', "import { definePlaybook } from 'halyard';\nexport default definePlaybook({ name: 'x', tasks: (h) => [ });\n");
+    const noDefault = write('no-default.ts', "import { file } from 'halyard';\nexport const task = file;\n");
+    const notPlaybook = write('not-playbook.ts', "export default { name: 'x', tasks: () => [] };\n");
+    const throws = write('throws.ts', "throw new Error('cannot build the play');\nexport default 1;\n");
+    const badImport = write('bad-import.ts', "import { nope } from './no-such-module.js';\nexport default nope;\n");
+    const cases: [string, RegExp][] = [
+      [join(dir, 'missing.ts'), /^halyard: cannot read playbook .*missing\.ts$/],
+      [syntax, new RegExp(`^halyard: cannot load playbook .*syntax\\.ts: .*Unexpected token.*\\(${syntax}:2:\\d+\\)$`)],
+      [noDefault, /^halyard: .*no-default\.ts must `export default definePlaybook\(\{\.\.\.\}\)`$/],
+      [notPlaybook, /^halyard: .*not-playbook\.ts must `export default definePlaybook/],
+      [throws, /^halyard: cannot load playbook .*throws\.ts: cannot build the play$/],
+      [badImport, /^halyard: cannot load playbook .*bad-import\.ts: Cannot find module '\.\/no-such-module\.js'/],
+    ];
+    for (const [playbook, message] of cases) {
+      expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory]), 65)).toMatch(message);
+    }
+  });
+
+  it('inventory list prints hosts, groups and vars, in text and JSON, with secrets masked', async () => {
+    const secrets = ['pg-S3cret-value', 'tagged-S3cret', 'listed-S3cret', 'sudo-S3cret'];
+    const inventory = write(
+      'secrets.yml',
+      `halyard_secret_vars: [license]
+all:
+  vars:
+    db_password: ${secrets[0]}
+    region: eu-west-1
+  children:
+    web:
+      hosts:
+        web1:
+          ansible_host: 10.0.0.5
+          ansible_port: 2222
+          ansible_user: deploy
+          api: !secret ${secrets[1]}
+          license: ${secrets[2]}
+          ansible_become: yes
+          ansible_become_password: ${secrets[3]}
+    db:
+      hosts:
+        db1: {}
+`,
+    );
+    const plain = await runCli(['inventory', 'list', '-i', inventory]);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toBe('');
+    for (const secret of secrets) expect(plain.stdout).not.toContain(secret);
+    expect(plain.stdout).toContain('hosts (2):');
+    expect(plain.stdout).toContain('address: 10.0.0.5:2222');
+    expect(plain.stdout).toMatch(/db_password: \*{8}/);
+    expect(plain.stdout).toMatch(/api: \*{8}/);
+    expect(plain.stdout).toMatch(/license: \*{8}/);
+    expect(plain.stdout).toContain('region: eu-west-1');
+
+    const json = await runCli(['inventory', 'list', '-i', inventory, '--json']);
+    expect(json.exitCode, json.stderr).toBe(0);
+    for (const secret of secrets) expect(json.stdout).not.toContain(secret);
+    const document = JSON.parse(json.stdout) as {
+      source: string;
+      hosts: { name: string; address: string; port: number; user: string | null; become: boolean; becomePassword: string | null; groups: string[]; vars: Record<string, unknown> }[];
+      groups: { name: string; hosts: string[]; children: string[] }[];
+    };
+    expect(document.hosts.map((host) => host.name)).toEqual(['db1', 'web1']);
+    const web1 = document.hosts.find((host) => host.name === 'web1');
+    expect(web1).toMatchObject({ address: '10.0.0.5', port: 2222, user: 'deploy', become: true, becomePassword: '********', groups: ['all', 'web'] });
+    expect(web1?.vars).toMatchObject({ db_password: '********', api: '********', license: '********', region: 'eu-west-1' });
+    expect(document.groups.map((group) => group.name)).toEqual(['all', 'db', 'web']);
+    expect(document.groups.find((group) => group.name === 'web')?.hosts).toEqual(['web1']);
+
+    const limited = await runCli(['inventory', 'list', '-i', inventory, '--json', '--limit', 'db']);
+    expect(limited.exitCode, limited.stderr).toBe(0);
+    expect((JSON.parse(limited.stdout) as typeof document).hosts.map((host) => host.name)).toEqual(['db1']);
+  });
+});

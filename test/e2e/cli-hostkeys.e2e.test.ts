@@ -1,0 +1,120 @@
+// Host-key policy through the real CLI against a lab host: accept-new records, strict refuses
+// unknown keys, a changed key is refused under both policies, hashed known_hosts entries match.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labExec, readHostKeys, regenerateHostKeys } from '../../src/lab/index.js';
+import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { startTestFleet, type TestFleet } from '../support/lab.js';
+
+const PLAYBOOK = 'test/e2e/playbooks/cli-fleet.ts';
+
+describe('halyard apply: SSH host keys on a lab host', () => {
+  let fleet: TestFleet;
+  let inventory: string;
+  let name: string;
+  let container: string;
+  let port: number;
+  let runs = 0;
+
+  // One apply into its own directory, so a refused run can be shown to have left no trace.
+  const apply = async (knownHosts: string, ...extra: string[]): Promise<{ run: CliRun; dir: string }> => {
+    const dir = `/tmp/hy-hostkeys-${++runs}`;
+    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '-e', `cli_dir=${dir}`, ...extra]);
+    return { run, dir };
+  };
+  const exists = async (path: string) => (await labExec(container, `test -e ${path} && echo yes || echo no`)).stdout.trim() === 'yes';
+
+  beforeAll(async () => {
+    fleet = await startTestFleet({ count: 1, prefix: 'cli-hostkeys' });
+    inventory = fleetInventory(fleet, {});
+    const [host] = fleet.hosts;
+    if (!host) throw new Error('no lab host');
+    ({ name, container, port } = host);
+  });
+  afterAll(() => fleet?.stop());
+
+  it('records, refuses unknown and changed keys, and matches hashed entries', async () => {
+    // accept-new (the default) with a fresh file: the run succeeds and records the key.
+    const recorded = freshKnownHosts();
+    const first = await apply(recorded, '--json');
+    expect(first.run.exitCode, first.run.stderr).toBe(0);
+    expect(first.run.json?.hosts[name]).toMatchObject({ unreachable: false, failed: 0 });
+    expect(await exists(`${first.dir}/greeting`)).toBe(true);
+    const lines = readFileSync(recorded, 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    const hostKeys = await readHostKeys(container);
+    for (const line of lines) {
+      expect(line.startsWith(`[127.0.0.1]:${port} `), line).toBe(true);
+      expect(hostKeys).toContain(line.slice(line.indexOf(' ') + 1));
+    }
+    // A second run finds the key and records nothing more.
+    const again = await apply(recorded);
+    expect(again.run.exitCode, again.run.stderr).toBe(0);
+    expect(readFileSync(recorded, 'utf8').trim().split('\n')).toEqual(lines);
+
+    // strict with an empty known_hosts: refused before anything runs, file left empty.
+    const empty = freshKnownHosts();
+    writeFileSync(empty, '');
+    const strict = await apply(empty, '--strict-host-keys', '--json');
+    expect(strict.run.exitCode, strict.run.stderr).toBe(1);
+    const refused = strict.run.json?.hosts[name];
+    expect(refused).toMatchObject({ unreachable: true, changed: 0, execs: 0, tasks: [] });
+    expect(refused?.error).toMatch(/is not in .*known_hosts and strict host key checking is on/);
+    expect(refused?.error).toMatch(/SHA256:/);
+    expect(readFileSync(empty, 'utf8')).toBe('');
+    expect(await exists(strict.dir)).toBe(false);
+    const strictPlain = await apply(empty, '--strict-host-keys');
+    expect(strictPlain.run.exitCode).toBe(1);
+    expect(strictPlain.run.stdout).toMatch(new RegExp(`^${name}\\s+UNREACHABLE\\s.*unreachable=1`, 'm'));
+    expect(strictPlain.run.stdout).toContain('strict host key checking is on');
+    expect(await exists(strictPlain.dir)).toBe(false);
+
+    // Hashed entries (ssh-keygen -H) are matched, under strict too, and nothing is appended.
+    const hashed = freshKnownHosts();
+    copyFileSync(recorded, hashed);
+    execFileSync('ssh-keygen', ['-H', '-f', hashed], { stdio: 'ignore' });
+    const hashedText = readFileSync(hashed, 'utf8');
+    expect(hashedText).not.toContain('127.0.0.1');
+    expect(hashedText).toMatch(/^\|1\|/);
+    const viaHashed = await apply(hashed, '--strict-host-keys');
+    expect(viaHashed.run.exitCode, viaHashed.run.stdout + viaHashed.run.stderr).toBe(0);
+    expect(await exists(`${viaHashed.dir}/greeting`)).toBe(true);
+    const viaHashedAcceptNew = await apply(hashed);
+    expect(viaHashedAcceptNew.run.exitCode).toBe(0);
+    expect(readFileSync(hashed, 'utf8')).toBe(hashedText);
+
+    // The host is rebuilt with new keys: the stale files are refused under both policies,
+    // although the login key is still valid, and they are not rewritten.
+    const newKeys = await regenerateHostKeys(container);
+    expect(newKeys).not.toEqual(hostKeys);
+    const staleText = readFileSync(recorded, 'utf8');
+    for (const [file, flags] of [
+      [recorded, []],
+      [recorded, ['--strict-host-keys']],
+      [hashed, []],
+    ] as const) {
+      const stale = await apply(file, ...flags, '--json');
+      expect(stale.run.exitCode, stale.run.stderr).toBe(1);
+      const result = stale.run.json?.hosts[name];
+      expect(result).toMatchObject({ unreachable: true, changed: 0, execs: 0 });
+      expect(result?.error).toMatch(/has CHANGED/);
+      expect(result?.error).toContain(`${file}:1`);
+      expect(result?.error).toContain(`ssh-keygen -R '[127.0.0.1]:${port}'`);
+      expect(await exists(stale.dir)).toBe(false);
+    }
+    expect(readFileSync(recorded, 'utf8')).toBe(staleText);
+    expect(readFileSync(hashed, 'utf8')).toBe(hashedText);
+    const stalePlain = await apply(recorded);
+    expect(stalePlain.run.exitCode).toBe(1);
+    expect(stalePlain.run.stdout).toMatch(new RegExp(`^${name}\\s+UNREACHABLE\\s`, 'm'));
+    expect(stalePlain.run.stdout).toContain('has CHANGED');
+
+    // The same login works with a fresh known_hosts: only the host key was in the way.
+    const fresh = freshKnownHosts();
+    const after = await apply(fresh);
+    expect(after.run.exitCode, after.run.stdout).toBe(0);
+    expect(await exists(`${after.dir}/greeting`)).toBe(true);
+    expect(newKeys).toContain(readFileSync(fresh, 'utf8').trim().split('\n')[0]?.replace(/^\S+ /, ''));
+  });
+});

@@ -1,0 +1,113 @@
+// The per-host run lock through the real CLI: two concurrent applies against one lab host never
+// interleave their steps; the second fails at once with who holds the lock, or waits with --lock-timeout.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labExec } from '../../src/lab/index.js';
+import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { startTestFleet, type TestFleet } from '../support/lab.js';
+
+const PLAYBOOK = 'test/e2e/playbooks/cli-lock.ts';
+const SLEEP_SECONDS = 3;
+
+// A CLI run with the wall-clock time it ended at.
+interface TimedRun extends CliRun {
+  endedAt: number;
+}
+
+describe('halyard apply: the host lock on a lab host', () => {
+  let fleet: TestFleet;
+  let inventory: string;
+  let knownHosts: string;
+  let name: string;
+  let container: string;
+
+  const apply = async (label: string, ...extra: string[]): Promise<TimedRun> => {
+    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '-e', `run_label=${label}`, '--json', ...extra]);
+    return { ...run, endedAt: Date.now() };
+  };
+  // Waits until a run has taken the lock and started its step (its start marker is in the log).
+  const waitForStart = async (label: string) => {
+    for (let tries = 0; tries < 200; tries += 1) {
+      if ((await log()).includes(`start ${label}`)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`run ${label} never started`);
+  };
+  const log = async () => (await labExec(container, 'cat /tmp/hy-lock/log 2>/dev/null || true')).stdout.trim().split('\n').filter(Boolean);
+  // Asserts the log is whole start/end pairs of one run each, never interleaved.
+  const expectNotInterleaved = (lines: string[]) => {
+    expect(lines.length % 2, lines.join('\n')).toBe(0);
+    for (let index = 0; index < lines.length; index += 2) {
+      const label = lines[index]?.replace(/^start /, '');
+      expect(lines[index], lines.join('\n')).toBe(`start ${label}`);
+      expect(lines[index + 1], lines.join('\n')).toBe(`end ${label}`);
+    }
+  };
+
+  beforeAll(async () => {
+    fleet = await startTestFleet({ count: 1, prefix: 'cli-lock' });
+    inventory = fleetInventory(fleet, { sleep_seconds: SLEEP_SECONDS });
+    knownHosts = freshKnownHosts();
+    const [host] = fleet.hosts;
+    if (!host) throw new Error('no lab host');
+    ({ name, container } = host);
+    // Record the host key once, so the concurrent runs below do not race to write it.
+    const warm = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '-e', 'sleep_seconds=0', '-e', 'run_label=warm']);
+    expect(warm.exitCode, warm.stdout + warm.stderr).toBe(0);
+  });
+  afterAll(() => fleet?.stop());
+
+  it('without --lock-timeout, exactly one of two concurrent runs proceeds; the other fails fast naming the holder', async () => {
+    await labExec(container, 'rm -f /tmp/hy-lock/log');
+    const runs = await Promise.all([apply('A'), apply('B')]);
+    const winners = runs.filter((run) => run.exitCode === 0);
+    const losers = runs.filter((run) => run.exitCode !== 0);
+    expect(winners, runs.map((run) => run.stdout + run.stderr).join('\n')).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    const [winner] = winners as [TimedRun];
+    const [loser] = losers as [TimedRun];
+
+    expect(loser.exitCode).toBe(1);
+    const refused = loser.json?.hosts[name];
+    expect(refused).toMatchObject({ unreachable: false, changed: 0, failed: 0 });
+    expect(refused?.error).toMatch(/^host is locked by another halyard run \(run=[0-9a-f]{12} controller=\S+ pid=\d+ since=\S+\); wait for it or pass --lock-timeout$/);
+    expect(refused?.tasks).toEqual([{ name: 'marked sleep', status: 'skipped', durationMs: 0, reason: 'host failed' }]);
+    // It failed at once: long before the holder's sleep ended.
+    expect(loser.json?.durationMs).toBeLessThan(SLEEP_SECONDS * 1000);
+    expect(loser.endedAt).toBeLessThan(winner.endedAt);
+    expect(winner.json?.hosts[name]).toMatchObject({ changed: 1, failed: 0 });
+
+    const lines = await log();
+    expect(lines).toHaveLength(2);
+    expectNotInterleaved(lines);
+
+    // The plain recap says the same in one line per host.
+    const holder = apply('C');
+    await waitForStart('C');
+    const plain = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '-e', 'run_label=D']);
+    expect(plain.exitCode).toBe(1);
+    expect(plain.stdout).toMatch(new RegExp(`^${name} \\| FAILED \\| host is locked by another halyard run \\(run=\\w+ controller=`, 'm'));
+    expect(plain.stdout).toMatch(new RegExp(`^${name}\\s+FAILED\\s+ok=0 changed=0 failed=0 skipped=1 `, 'm'));
+    expect((await holder).exitCode).toBe(0);
+  });
+
+  it('with --lock-timeout 10, the second run waits for the first and then succeeds, without interleaving', async () => {
+    await labExec(container, 'rm -f /tmp/hy-lock/log');
+    const started = Date.now();
+    const first = apply('first');
+    // The first run holds the lock before the second asks for it.
+    await waitForStart('first');
+    const second = apply('second', '--lock-timeout', '10');
+    const [one, two] = await Promise.all([first, second]);
+    expect(one.exitCode, one.stderr).toBe(0);
+    expect(two.exitCode, two.stdout + two.stderr).toBe(0);
+    expect(two.json?.hosts[name]).toMatchObject({ changed: 1, failed: 0 });
+    expect(two.json?.hosts[name]?.error).toBeUndefined();
+    // The second run could not finish before both sleeps had run back to back.
+    expect(two.endedAt - started).toBeGreaterThanOrEqual(2 * SLEEP_SECONDS * 1000);
+    expect(two.endedAt).toBeGreaterThan(one.endedAt);
+
+    const lines = await log();
+    expect(lines).toEqual(['start first', 'end first', 'start second', 'end second']);
+    expectNotInterleaved(lines);
+  });
+});
