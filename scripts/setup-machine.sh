@@ -4,7 +4,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates)
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 

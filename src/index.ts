@@ -3,7 +3,25 @@ export { Secret, isSecret, SECRET_MASK } from './core/secret.js';
 export { template, SecretText, type FileContent } from './core/template.js';
 export { quote } from './core/shell.js';
 export { definePlaybook, task, type TaskOptions } from './playbook/define.js';
-export { file, directory, absent, packages, user, group, service, command, type DesiredOf } from './playbook/tasks.js';
+export {
+  file,
+  directory,
+  absent,
+  packages,
+  user,
+  group,
+  service,
+  command,
+  dockerImage,
+  composeProject,
+  composeRestart,
+  httpHealth,
+  type DesiredOf,
+} from './playbook/tasks.js';
+export { localImageId, type DockerImageDesired } from './resources/docker-image.js';
+export type { ComposeProjectDesired } from './resources/compose-project.js';
+export type { ComposeRestartDesired } from './resources/compose-restart.js';
+export type { HttpHealthDesired } from './resources/http-health.js';
 export { roleVars, secretVar, describeRoleVars, z, type RoleVarDoc } from './playbook/role-vars.js';
 export type { Play, Playbook, HostContext, TaskList } from './playbook/types.js';
 export type { ResourceType, ResourceInstance, Plan, Step } from './resources/types.js';

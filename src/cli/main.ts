@@ -15,7 +15,11 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError(false)
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      // One line per error: commander puts "(Did you mean --forks?)" on a second line.
+      outputError: (text, write) => write(`${text.trimEnd().replace(/\s*\n\s*/g, ' ')}\n`),
+    });
   registerApplyCommand(program, (code) => {
     exitCode = code;
   });

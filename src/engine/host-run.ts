@@ -169,7 +169,7 @@ async function settleTask(
       if (!link.runStream) return { status: 'failed', ...shown, error: `${step.label}: this connection cannot stream data` };
       const streamed = await link.runStream(step.label, step.script, step.stream.open(), options.stepTimeoutMs);
       if (streamed.exitCode !== 0) {
-        return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${streamed.exitCode ?? 'none'}\n${streamed.output.trimEnd().split('\n').slice(-8).join('\n')}`) };
+        return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${streamed.exitCode ?? 'none'}\n${streamed.output.trimEnd().split('\n').slice(-(step.failureOutputLines ?? 8)).join('\n')}`) };
       }
       continue;
     }
@@ -178,7 +178,7 @@ async function settleTask(
       timeoutMs: options.stepTimeoutMs,
     });
     if (reply.exitCode !== 0) {
-      const tail = reply.output.trimEnd().split('\n').slice(-8).join('\n');
+      const tail = reply.output.trimEnd().split('\n').slice(-(step.failureOutputLines ?? 8)).join('\n');
       return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${reply.exitCode}${tail ? `\n${tail}` : ''}`) };
     }
   }

@@ -1,8 +1,12 @@
 import { absentResource, type AbsentDesired } from '../resources/absent.js';
 import { commandResource } from '../resources/command.js';
+import { composeProjectResource, type ComposeProjectDesired } from '../resources/compose-project.js';
+import { composeRestartResource, type ComposeRestartDesired } from '../resources/compose-restart.js';
 import { directoryResource, type DirectoryDesired } from '../resources/directory.js';
+import { dockerImageResource, type DockerImageDesired } from '../resources/docker-image.js';
 import { fileResource, type FileDesired } from '../resources/file.js';
 import { groupResource } from '../resources/group.js';
+import { httpHealthResource, type HttpHealthDesired } from '../resources/http-health.js';
 import { packagesResource } from '../resources/packages.js';
 import { serviceResource } from '../resources/service.js';
 import type { ResourceInstance, ResourceType } from '../resources/types.js';
@@ -40,3 +44,19 @@ export const service = (desired: DesiredOf<typeof serviceResource>, options?: Ta
 // A command guarded by creates/removes/unless/onlyIf so reruns stay idempotent.
 export const command = (desired: DesiredOf<typeof commandResource>, options?: TaskOptions) =>
   task(commandResource, desired, options);
+
+// An image shipped from the controller (`docker save` piped into `docker load` on the host) unless the host has its ID.
+export const dockerImage = (desired: DockerImageDesired, options?: TaskOptions): ResourceInstance<DockerImageDesired> =>
+  task(dockerImageResource, desired, options);
+
+// A compose project up with its current files (`up -d --remove-orphans` only when a service is missing, stopped or changed).
+export const composeProject = (desired: ComposeProjectDesired, options?: TaskOptions): ResourceInstance<ComposeProjectDesired> =>
+  task(composeProjectResource, desired, options);
+
+// Services of a compose project restarted (always acts: meant as a handler of the files they mount).
+export const composeRestart = (desired: ComposeRestartDesired, options?: TaskOptions): ResourceInstance<ComposeRestartDesired> =>
+  task(composeRestartResource, desired, options);
+
+// HTTP endpoints answering 2xx/3xx from the host; waits for them and fails with the bad services' logs.
+export const httpHealth = (desired: HttpHealthDesired, options?: TaskOptions): ResourceInstance<HttpHealthDesired> =>
+  task(httpHealthResource, desired, options);

@@ -4,7 +4,8 @@ import { PlanError, type Plan, type ResourceType, type Step } from './types.js';
 
 // Packages that must be installed (or removed) with the host's package manager.
 export interface PackagesDesired {
-  names: string[];
+  /** Package names, or names per package manager where distributions differ ({ apt: ['docker.io'], dnf: ['docker'] }). */
+  names: string[] | PackageNamesByManager;
   /** Default 'present'. */
   state?: 'present' | 'absent';
   /** Default 'auto': whatever the host has (apt on Debian/Ubuntu, dnf on Amazon Linux 2023/Fedora/RHEL). */
@@ -15,6 +16,12 @@ export interface PackagesDesired {
    * a wanted package; dnf refreshes expired metadata itself. 'always': before every install (dnf --refresh).
    */
   updateCache?: 'auto' | 'always' | 'never';
+}
+
+// Package names per package manager; a host whose manager has no list here fails to plan.
+export interface PackageNamesByManager {
+  apt?: string[];
+  dnf?: string[];
 }
 
 /** apt lists older than this are refreshed before an install in 'auto' mode. */
@@ -29,10 +36,11 @@ const RPM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_+.-]*$/;
 // The packages resource kind: installs only what is missing, removes only what is there.
 export const packagesResource: ResourceType<PackagesDesired> = {
   kind: 'packages',
-  describe: (desired) => `packages ${desired.names.join(', ')}${desired.state === 'absent' ? ' (absent)' : ''}`,
+  describe: (desired) => `packages ${describeNames(desired.names)}${desired.state === 'absent' ? ' (absent)' : ''}`,
   facts: (desired) => {
     checkPackagesDesired(desired);
-    return { packages: packagesFact(desired.names) };
+    // Every name of every manager is probed: which list applies is known only from the probe.
+    return { packages: packagesFact(allNames(desired.names)) };
   },
   // Packages create users, groups, files and units and run maintainer scripts: every fact may be stale.
   invalidates: () => ['*'],
@@ -40,8 +48,9 @@ export const packagesResource: ResourceType<PackagesDesired> = {
     checkPackagesDesired(desired);
     const info = facts.packages as PackagesInfo;
     const manager = chooseManager(desired, info);
-    for (const name of desired.names) checkPackageName(name, manager);
-    const names = [...new Set(desired.names)];
+    const wanted = namesFor(desired.names, manager);
+    for (const name of wanted) checkPackageName(name, manager);
+    const names = [...new Set(wanted)];
     const state = (name: string): PackageState => {
       const found = info.packages[name];
       if (!found) throw new PlanError(`no package fact for ${name}`);
@@ -102,7 +111,21 @@ function chooseManager(desired: PackagesDesired, info: PackagesInfo): 'apt' | 'd
 }
 
 function checkPackagesDesired(desired: PackagesDesired): void {
-  if (!Array.isArray(desired.names) || desired.names.length === 0) throw new PlanError('packages: names must be a non-empty list');
+  const names = desired.names;
+  if (Array.isArray(names)) {
+    if (names.length === 0) throw new PlanError('packages: names must be a non-empty list');
+  } else if (typeof names === 'object' && names !== null) {
+    const keys = Object.keys(names);
+    const unknown = keys.filter((key) => key !== 'apt' && key !== 'dnf');
+    if (unknown.length > 0) throw new PlanError(`packages: names per manager take apt and dnf only, got ${unknown.join(', ')}`);
+    for (const key of keys) {
+      const list = names[key as 'apt' | 'dnf'];
+      if (!Array.isArray(list) || list.length === 0) throw new PlanError(`packages: names.${key} must be a non-empty list`);
+    }
+    if (keys.length === 0) throw new PlanError('packages: names must list packages for apt or dnf');
+  } else {
+    throw new PlanError('packages: names must be a non-empty list');
+  }
   if (desired.state !== undefined && desired.state !== 'present' && desired.state !== 'absent') {
     throw new PlanError(`packages: invalid state ${JSON.stringify(desired.state)}`);
   }
@@ -120,6 +143,25 @@ export function checkPackageName(name: string, manager: 'apt' | 'dnf'): void {
   if (typeof name !== 'string' || !pattern.test(name)) {
     throw new PlanError(`invalid ${manager === 'apt' ? 'Debian' : 'RPM'} package name ${JSON.stringify(name)}`);
   }
+}
+
+// Every name the desired state mentions (all managers), for the probe.
+function allNames(names: PackagesDesired['names']): string[] {
+  return Array.isArray(names) ? names : [...(names.apt ?? []), ...(names.dnf ?? [])];
+}
+
+// The names that apply on a host using this manager.
+function namesFor(names: PackagesDesired['names'], manager: 'apt' | 'dnf'): string[] {
+  if (Array.isArray(names)) return names;
+  const list = names[manager];
+  if (!list) throw new PlanError(`packages ${describeNames(names)}: no package names for ${manager}, which this host uses`);
+  return list;
+}
+
+function describeNames(names: PackagesDesired['names']): string {
+  if (Array.isArray(names)) return names.join(', ');
+  if (typeof names !== 'object' || names === null) return String(names);
+  return Object.entries(names).map(([manager, list]) => `${manager}: ${Array.isArray(list) ? list.join(', ') : '?'}`).join('; ');
 }
 
 function words(names: readonly string[]): string {

@@ -17,6 +17,8 @@ export interface Step {
   script: string;
   /** Data piped into the script's stdin with backpressure (one extra exec for this step). */
   stream?: StreamSource;
+  /** Lines of the step's output kept in the error when it fails (default 8), for steps that print a report. */
+  failureOutputLines?: number;
 }
 
 // A unified diff of a file, already masked where secrets are involved.

@@ -4,7 +4,20 @@ import { resourceTypeOf, resourceTypes, type DesiredOf } from '../../src/resourc
 
 describe('resources index', () => {
   test('every kind is in the map under its own kind name', () => {
-    expect(Object.keys(resourceTypes)).toEqual(['file', 'directory', 'absent', 'packages', 'user', 'group', 'service', 'command']);
+    expect(Object.keys(resourceTypes)).toEqual([
+      'file',
+      'directory',
+      'absent',
+      'packages',
+      'user',
+      'group',
+      'service',
+      'command',
+      'docker-image',
+      'compose-project',
+      'compose-restart',
+      'http-health',
+    ]);
     for (const [kind, type] of Object.entries(resourceTypes)) expect(type.kind).toBe(kind);
   });
 
@@ -17,6 +30,10 @@ describe('resources index', () => {
     expect(resources.groupResource).toBe(resourceTypes.group);
     expect(resources.serviceResource).toBe(resourceTypes.service);
     expect(resources.commandResource).toBe(resourceTypes.command);
+    expect(resources.dockerImageResource).toBe(resourceTypes['docker-image']);
+    expect(resources.composeProjectResource).toBe(resourceTypes['compose-project']);
+    expect(resources.composeRestartResource).toBe(resourceTypes['compose-restart']);
+    expect(resources.httpHealthResource).toBe(resourceTypes['http-health']);
   });
 
   test('resourceTypeOf looks up by kind, not by prototype keys', () => {

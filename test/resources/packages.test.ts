@@ -183,3 +183,41 @@ describe('packagesResource.plan', () => {
     expect(packagesResource.describe({ names: ['telnet'], state: 'absent' })).toBe('packages telnet (absent)');
   });
 });
+
+// Names per package manager, where distributions name a package differently (docker.io on Debian, docker on AL2023).
+describe('packagesResource with names per manager', () => {
+  const DOCKER = { names: { apt: ['docker.io', 'docker-compose'], dnf: ['docker'] } } satisfies PackagesDesired;
+  const rows: PlanRow<PackagesDesired>[] = [
+    {
+      name: 'apt host: the apt list',
+      desired: DOCKER,
+      facts: apt({ 'docker.io': missing(), 'docker-compose': missing(), docker: missing(false) }),
+      expected: { scripts: [`${APT} install -y --no-install-recommends -- docker.io docker-compose`] },
+    },
+    {
+      name: 'apt host: a dnf name apt does not know is not a reason to refresh',
+      desired: DOCKER,
+      facts: apt({ 'docker.io': installed(), 'docker-compose': installed(), docker: missing(false) }),
+      expected: { noop: 'docker.io, docker-compose already installed' },
+    },
+    { name: 'dnf host: the dnf list', desired: DOCKER, facts: rpm({ 'docker.io': missing(), 'docker-compose': missing(), docker: missing() }), expected: { scripts: ['dnf install -y -- docker'] } },
+    { name: 'dnf host: installed', desired: DOCKER, facts: rpm({ 'docker.io': missing(), 'docker-compose': missing(), docker: installed('25.0.6-1.amzn2023.0.2', ['docker']) }), expected: { noop: 'docker already installed' } },
+    {
+      name: 'dnf host, apt list only',
+      desired: { names: { apt: ['docker-ce'] } },
+      facts: rpm({ 'docker-ce': missing() }),
+      expected: { error: 'packages apt: docker-ce: no package names for dnf, which this host uses' },
+    },
+    { name: 'empty list for a manager', desired: { names: { apt: [] } }, facts: apt({}), expected: { error: 'packages: names.apt must be a non-empty list' } },
+    { name: 'unknown manager key', desired: { names: { yum: ['x'] } as unknown as { apt: string[] } }, facts: apt({}), expected: { error: 'packages: names per manager take apt and dnf only, got yum' } },
+    { name: 'no manager at all', desired: { names: {} }, facts: apt({}), expected: { error: 'packages: names must list packages for apt or dnf' } },
+  ];
+  test.each(rows)('$name', ({ desired, facts, expected }) => {
+    expect(outcomeOf(packagesResource, desired, facts)).toEqual(expected);
+  });
+
+  test('every name is probed; description lists each manager', () => {
+    expect(packagesResource.facts(DOCKER, { diff: false }).packages?.key).toBe('packages:docker,docker-compose,docker.io');
+    expect(packagesResource.describe(DOCKER)).toBe('packages apt: docker.io, docker-compose; dnf: docker');
+  });
+});

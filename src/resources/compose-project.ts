@@ -1,0 +1,129 @@
+import { quote } from '../core/shell.js';
+import {
+  composeProjectFact,
+  composeWords,
+  projectFactPatterns,
+  type ComposeCommandChoice,
+  type ComposeContainer,
+  type ComposeProjectState,
+  type ComposeTool,
+} from '../facts/docker.js';
+import { checkAbsolutePath } from './ownership.js';
+import { PlanError, type Plan, type ResourceType } from './types.js';
+
+// A compose project that is up: every service has a running container made from its current config.
+export interface ComposeProjectDesired {
+  /** Directory holding the compose file; compose runs there (relative paths, .env). */
+  dir: string;
+  /** Project name (-p): lowercase letters, digits, '-' and '_', as compose v1 and v2 both keep it. */
+  project: string;
+  /** Compose file inside dir; default 'docker-compose.yml'. */
+  file?: string;
+  /** 'auto' (default): the v2 plugin (`docker compose`) when installed, else `docker-compose` (v1). */
+  command?: ComposeCommandChoice;
+}
+
+/** Project names compose v1 and v2 leave unchanged (v1 strips, v2 rejects anything else). */
+export const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** A compose file name inside the project directory (no path, no option). */
+const COMPOSE_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Service names as compose accepts them. */
+export const COMPOSE_SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Container states `up -d` leaves alone (a restarting or unhealthy container is the health check's business). */
+const UP_STATES = new Set(['running', 'restarting', 'paused']);
+
+// The compose-project resource kind: `up -d --remove-orphans` only when a service is missing, stopped or changed.
+export const composeProjectResource: ResourceType<ComposeProjectDesired> = {
+  kind: 'compose-project',
+  describe: (desired) => `compose project ${desired.project}`,
+  facts: (desired) => {
+    checkComposeProjectDesired(desired);
+    return { project: composeProjectFact(target(desired)) };
+  },
+  // Containers of the project changed (their health too); `up` may pull or build images.
+  invalidates: (desired) => [...projectFactPatterns(desired.project), 'docker-image:*'],
+  plan(desired, facts): Plan {
+    checkComposeProjectDesired(desired);
+    const state = facts.project as ComposeProjectState;
+    const where = `${desired.dir}/${desired.file ?? 'docker-compose.yml'}`;
+    const fallback: ComposeTool = desired.command === 'v1' ? 'v1' : 'v2';
+    if (state.tool === 'none') {
+      const wanted = desired.command === 'v1' ? 'docker-compose' : desired.command === 'v2' ? 'docker compose (v2 plugin)' : 'docker compose or docker-compose';
+      return upPlan(desired, fallback, [`start project ${desired.project}: ${wanted} is not installed on the host yet`]);
+    }
+    if (!state.fileFound) return upPlan(desired, state.tool, [`start project ${desired.project}: ${where} is not on the host yet`]);
+    if (state.error !== undefined) return upPlan(desired, state.tool, [`bring up project ${desired.project}: cannot read its state (${state.error})`]);
+
+    const changes = projectDrift(state, where);
+    if (changes.length === 0) {
+      const services = Object.keys(state.expected).sort();
+      return { action: 'noop', reason: `project ${desired.project}: ${services.length} service(s) up with their current config (${services.join(', ')})` };
+    }
+    return upPlan(desired, state.tool, changes);
+  },
+};
+
+// Which services differ from what the current files produce: missing, stopped, config or image changed, orphans.
+export function projectDrift(state: ComposeProjectState, where: string): string[] {
+  const changes: string[] = [];
+  const byService = new Map<string, ComposeContainer[]>();
+  for (const container of state.containers) byService.set(container.service, [...(byService.get(container.service) ?? []), container]);
+  for (const [service, hash] of Object.entries(state.expected).sort(([a], [b]) => a.localeCompare(b))) {
+    const containers = byService.get(service) ?? [];
+    if (containers.length === 0) {
+      changes.push(`${service}: no container`);
+      continue;
+    }
+    for (const container of containers) {
+      if (container.configHash !== hash) changes.push(`${service}: config changed (${container.name} has ${container.configHash.slice(0, 12) || 'no hash'}, files give ${hash.slice(0, 12)})`);
+      else if (container.image !== undefined && state.images[container.image] !== undefined && state.images[container.image] !== container.imageId) {
+        changes.push(`${service}: image ${container.image} changed (${container.name} runs ${shortId(container.imageId ?? '')}, the host has ${shortId(state.images[container.image] ?? '')})`);
+      } else if (!UP_STATES.has(container.state)) changes.push(`${service}: ${container.name} is ${container.state} (${container.status})`);
+    }
+  }
+  for (const [service, containers] of byService) {
+    if (state.expected[service] !== undefined) continue;
+    for (const container of containers) changes.push(`orphan ${container.name}: service ${service} is not in ${where}`);
+  }
+  return changes;
+}
+
+// `cd DIR && <compose> -p P -f FILE up -d --remove-orphans`.
+export function composeUpScript(desired: ComposeProjectDesired, tool: ComposeTool): string {
+  return `cd -- ${quote(desired.dir)} && ${composeWords(tool)} -p ${quote(desired.project)} -f ${quote(desired.file ?? 'docker-compose.yml')} up -d --remove-orphans`;
+}
+
+function upPlan(desired: ComposeProjectDesired, tool: ComposeTool, changes: string[]): Plan {
+  return {
+    action: 'change',
+    changes,
+    steps: [{ label: `${composeWords(tool)} up -d (project ${desired.project})`, script: composeUpScript(desired, tool) }],
+  };
+}
+
+function target(desired: ComposeProjectDesired) {
+  return { dir: desired.dir, project: desired.project, file: desired.file ?? 'docker-compose.yml', command: desired.command ?? 'auto' };
+}
+
+// Checks what every compose resource shares: an absolute dir, a project name both compose versions keep, a plain file name.
+export function checkComposeTarget(desired: { dir: string; project: string; file?: string; command?: ComposeCommandChoice }, kind: string): void {
+  if (typeof desired.project !== 'string' || !COMPOSE_PROJECT_NAME.test(desired.project)) {
+    throw new PlanError(`${kind}: invalid project name ${JSON.stringify(desired.project)} (lowercase letters, digits, '-' and '_', starting with a letter or digit)`);
+  }
+  checkAbsolutePath(desired.dir, kind);
+  if (desired.file !== undefined && (typeof desired.file !== 'string' || !COMPOSE_FILE_NAME.test(desired.file))) {
+    throw new PlanError(`${kind}: file must be a file name inside dir, got ${JSON.stringify(desired.file)}`);
+  }
+  if (desired.command !== undefined && !['auto', 'v2', 'v1'].includes(desired.command)) {
+    throw new PlanError(`${kind}: command must be 'auto', 'v2' or 'v1', got ${JSON.stringify(desired.command)}`);
+  }
+}
+
+function checkComposeProjectDesired(desired: ComposeProjectDesired): void {
+  checkComposeTarget(desired, 'compose project');
+}
+
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}

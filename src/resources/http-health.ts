@@ -1,0 +1,124 @@
+import { quote } from '../core/shell.js';
+import {
+  chooseComposeTool,
+  composeWords,
+  curlCommand,
+  dockerFact,
+  healthyStatus,
+  httpHealthFact,
+  type ComposeCommandChoice,
+  type DockerInfo,
+  type HealthAnswer,
+  type HealthCheck,
+} from '../facts/docker.js';
+import { COMPOSE_SERVICE_NAME, checkComposeTarget } from './compose-project.js';
+import { PlanError, type Plan, type ResourceType } from './types.js';
+
+// HTTP endpoints of a compose project answer 2xx/3xx from the host; else wait for them, and fail with each bad service's logs.
+export interface HttpHealthDesired {
+  /** The compose project's directory (for `compose logs` on failure). */
+  dir: string;
+  project: string;
+  /** One URL per check, curled from the host (e.g. http://127.0.0.1:3100/ready). */
+  checks: HealthCheck[];
+  /** How long to wait for every check to pass; default 120. */
+  timeoutSeconds?: number;
+  /** Compose file inside dir; default 'docker-compose.yml'. */
+  file?: string;
+  /** Compose command for the logs; 'auto' (default) as compose-project. */
+  command?: ComposeCommandChoice;
+}
+
+/** Seconds to wait by default, and between two rounds of checks. */
+export const HEALTH_TIMEOUT_SECONDS = 120;
+const POLL_SECONDS = 2;
+/** Lines of `compose logs` shown per unhealthy service. */
+export const HEALTH_LOG_LINES = 20;
+
+const URL_PATTERN = /^https?:\/\/[^\s]+$/;
+
+// The http-health resource kind: noop when every URL answers 2xx/3xx in the probe; else a polling step.
+export const httpHealthResource: ResourceType<HttpHealthDesired> = {
+  kind: 'http-health',
+  describe: (desired) => `http health of ${desired.project}${Array.isArray(desired.checks) ? ` (${[...new Set(desired.checks.map((check) => check.service))].join(', ')})` : ''}`,
+  facts: (desired) => {
+    checkHttpHealthDesired(desired);
+    return { health: httpHealthFact(desired.project, desired.checks), docker: dockerFact };
+  },
+  // Waiting changes nothing on the host.
+  invalidates: () => [],
+  plan(desired, facts): Plan {
+    checkHttpHealthDesired(desired);
+    const answers = facts.health as HealthAnswer[];
+    const bad = answers.filter((answer) => !healthyStatus(answer.status));
+    if (bad.length === 0) {
+      return { action: 'noop', reason: `every check answers: ${answers.map((answer) => `${answer.service} ${answer.status}`).join(', ')}` };
+    }
+    const info = facts.docker as DockerInfo;
+    const wanted = desired.command ?? 'auto';
+    const tool = chooseComposeTool(info, wanted) ?? (wanted === 'v1' ? 'v1' : 'v2');
+    const timeout = desired.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS;
+    const services = [...new Set(desired.checks.map((check) => check.service))];
+    return {
+      action: 'change',
+      changes: bad.map((answer) => `wait for ${answer.service}: ${describeAnswer(answer)} from ${answer.url}`),
+      steps: [
+        {
+          label: `wait up to ${timeout} s for ${services.join(', ')}`,
+          script: healthWaitScript(desired, composeWords(tool)),
+          // The summary, then the log tail of every service (20 lines each).
+          failureOutputLines: 4 + desired.checks.length + services.length * (HEALTH_LOG_LINES + 2),
+        },
+      ],
+    };
+  },
+};
+
+// "HTTP 503" or "no answer (curl: (7) Failed to connect ...)".
+export function describeAnswer(answer: { status: number; error?: string }): string {
+  if (answer.status === 0) return `no answer (${answer.error ?? 'no answer'})`;
+  return `HTTP ${answer.status}`;
+}
+
+// Polls every URL until all answer 2xx/3xx or the timeout; then names each failing service, its last answer and its logs.
+export function healthWaitScript(desired: HttpHealthDesired, compose: string): string {
+  const timeout = desired.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS;
+  const checks = desired.checks;
+  const curls = checks.map((check, index) => `  r${index}=$(${curlCommand(check.url)} 2>&1)`);
+  const allOk = checks.map((_check, index) => `hy_ok "$r${index}"`).join(' && ');
+  const services = [...new Set(checks.map((check) => check.service))];
+  const lines = [
+    // The status is always the last 3 characters curl prints ("000" when nothing answered).
+    `hy_ok() { case "$1" in *[23][0-9][0-9]) return 0 ;; *) return 1 ;; esac; }`,
+    `hy_why() { c=$(printf '%s' "$1" | tail -c 3); case "$c" in 000|*[!0-9]*) e=$(printf '%s' "$1" | sed '$ s/000$//' | tr '\\n' ' ' | sed 's/ *$//'); printf 'no answer (%s)' "\${e:-no answer}" ;; *) printf 'HTTP %s' "$c" ;; esac; }`,
+    `hy_deadline=$(( $(date +%s) + ${timeout} ))`,
+    `while :; do`,
+    ...curls,
+    `  if ${allOk}; then exit 0; fi`,
+    `  if [ "$(date +%s)" -ge "$hy_deadline" ]; then break; fi`,
+    `  sleep ${POLL_SECONDS}`,
+    `done`,
+    `echo ${quote(`health checks of project ${desired.project} still failing after ${timeout} s:`)}`,
+    ...checks.map((check, index) => `if ! hy_ok "$r${index}"; then printf '  %s %s: %s\\n' ${quote(check.service)} ${quote(check.url)} "$(hy_why "$r${index}")"; fi`),
+    ...services.map((service) => {
+      const failing = checks.flatMap((check, index) => (check.service === service ? [`! hy_ok "$r${index}"`] : [])).join(' || ');
+      const logs = `${compose} -p ${quote(desired.project)} -f ${quote(desired.file ?? 'docker-compose.yml')} logs --no-color --tail ${HEALTH_LOG_LINES} ${quote(service)}`;
+      return `if ${failing}; then echo ${quote(`--- ${service}: ${logs.replace(/'/g, '')}`)}; (cd -- ${quote(desired.dir)} && ${logs}) 2>&1 | tail -n ${HEALTH_LOG_LINES + 1}; fi`;
+    }),
+    `exit 1`,
+  ];
+  return lines.join('\n');
+}
+
+function checkHttpHealthDesired(desired: HttpHealthDesired): void {
+  checkComposeTarget(desired, 'http health');
+  if (!Array.isArray(desired.checks) || desired.checks.length === 0) throw new PlanError('http health: checks must be a non-empty list');
+  for (const check of desired.checks) {
+    if (typeof check?.service !== 'string' || !COMPOSE_SERVICE_NAME.test(check.service)) throw new PlanError(`http health: invalid service name ${JSON.stringify(check?.service)}`);
+    if (typeof check.url !== 'string' || !URL_PATTERN.test(check.url)) throw new PlanError(`http health: ${check.service}: url must be http:// or https:// without spaces, got ${JSON.stringify(check.url)}`);
+  }
+  const timeout = desired.timeoutSeconds;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0 || timeout > 3600)) {
+    throw new PlanError(`http health: timeoutSeconds must be an integer from 0 to 3600, got ${JSON.stringify(timeout)}`);
+  }
+}

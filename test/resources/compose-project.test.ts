@@ -1,0 +1,116 @@
+import { describe, expect, test } from 'vitest';
+import type { ComposeContainer, ComposeProjectState } from '../../src/facts/docker.js';
+import { composeProjectResource, type ComposeProjectDesired } from '../../src/resources/compose-project.js';
+import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
+
+const H1 = '22d1c4e8c9e4984f61bd47d6ea6ca8853cd4a65fac6525d46d990c3db2ad23f5';
+const H2 = 'ecbeaf1d9c33393ddc9227792f17352eb16663d71be3a3e0d20c3ab81fab4484';
+const ID1 = 'sha256:248704441a801a555259c11cfc41340095150c049174c9e4e0df804db68d3f57';
+const ID2 = 'sha256:9d0e4ee0e7ae6e2a5b5c9a6f1bcad10f51f0b8e3c1f6f1d6b0a0f4a2ee2b1c3d';
+
+const running = (service: string, hash = H1, extra: Partial<ComposeContainer> = {}): ComposeContainer => ({
+  service,
+  name: `app_${service}_1`,
+  configHash: hash,
+  state: 'running',
+  status: 'Up 3 minutes',
+  ...extra,
+});
+const project = (containers: ComposeContainer[], expected: Record<string, string>, extra: Partial<ComposeProjectState> = {}) => ({
+  project: { tool: 'v1', fileFound: true, containers, expected, images: {}, ...extra } satisfies ComposeProjectState,
+});
+const APP: ComposeProjectDesired = { dir: '/opt/app', project: 'app' };
+const UP_V1 = 'cd -- /opt/app && docker-compose -p app -f docker-compose.yml up -d --remove-orphans';
+const UP_V2 = 'cd -- /opt/app && docker compose -p app -f docker-compose.yml up -d --remove-orphans';
+
+const rows: PlanRow<ComposeProjectDesired>[] = [
+  {
+    name: 'noop: every service running with its current hash',
+    desired: APP,
+    facts: project([running('web'), running('db')], { web: H1, db: H1 }),
+    expected: { noop: 'project app: 2 service(s) up with their current config (db, web)' },
+  },
+  {
+    name: 'noop: a restarting or unhealthy container is left to the health check (up -d would not fix it)',
+    desired: APP,
+    facts: project([running('web', H1, { state: 'restarting', status: 'Restarting (1) 2 seconds ago' }), running('db', H1, { status: 'Up 1 hour (unhealthy)', health: 'unhealthy' })], { web: H1, db: H1 }),
+    expected: { noop: 'project app: 2 service(s) up with their current config (db, web)' },
+  },
+  { name: 'a service without a container', desired: APP, facts: project([running('web')], { web: H1, db: H1 }), expected: { scripts: [UP_V1] } },
+  { name: 'a stopped container', desired: APP, facts: project([running('web', H1, { state: 'exited', status: 'Exited (137) 1 minute ago' })], { web: H1 }), expected: { scripts: [UP_V1] } },
+  { name: 'a changed config hash', desired: APP, facts: project([running('web', H2)], { web: H1 }), expected: { scripts: [UP_V1] } },
+  { name: 'an orphan container', desired: APP, facts: project([running('web'), running('old')], { web: H1 }), expected: { scripts: [UP_V1] } },
+  {
+    name: 'v2: the image under the reference changed',
+    desired: APP,
+    facts: project([running('web', H1, { image: 'app:1', imageId: ID1 })], { web: H1 }, { tool: 'v2', images: { 'app:1': ID2 } }),
+    expected: { scripts: [UP_V2] },
+  },
+  {
+    name: 'noop v2: same image',
+    desired: APP,
+    facts: project([running('web', H1, { image: 'app:1', imageId: ID1 })], { web: H1 }, { tool: 'v2', images: { 'app:1': ID1 } }),
+    expected: { noop: 'project app: 1 service(s) up with their current config (web)' },
+  },
+  { name: 'no compose file yet (check mode on a fresh host)', desired: APP, facts: project([], {}, { fileFound: false }), expected: { scripts: [UP_V1] } },
+  { name: 'no compose command yet, auto: v2 words', desired: APP, facts: project([], {}, { tool: 'none' }), expected: { scripts: [UP_V2] } },
+  { name: 'no compose command yet, v1 asked', desired: { ...APP, command: 'v1' }, facts: project([], {}, { tool: 'none' }), expected: { scripts: [UP_V1] } },
+  { name: 'daemon down or files invalid: up says why', desired: APP, facts: project([], {}, { error: 'docker ps failed: Cannot connect' }), expected: { scripts: [UP_V1] } },
+  {
+    name: 'another file name, and a directory that needs quoting',
+    desired: { dir: "/srv/my app's", project: 'my-app_2', file: 'compose.prod.yml' },
+    facts: project([], { web: H1 }),
+    expected: { scripts: [`cd -- '/srv/my app'\\''s' && docker-compose -p my-app_2 -f compose.prod.yml up -d --remove-orphans`] },
+  },
+  { name: 'uppercase project name', desired: { ...APP, project: 'MyApp' }, facts: project([], {}), expected: { error: `compose project: invalid project name "MyApp" (lowercase letters, digits, '-' and '_', starting with a letter or digit)` } },
+  { name: 'project name as an option', desired: { ...APP, project: '-p' }, facts: project([], {}), expected: { error: `compose project: invalid project name "-p" (lowercase letters, digits, '-' and '_', starting with a letter or digit)` } },
+  { name: 'relative dir', desired: { ...APP, dir: 'app' }, facts: project([], {}), expected: { error: 'compose project path must be absolute: "app"' } },
+  { name: 'file with a path', desired: { ...APP, file: '../x.yml' }, facts: project([], {}), expected: { error: 'compose project: file must be a file name inside dir, got "../x.yml"' } },
+  { name: 'unknown command', desired: { ...APP, command: 'v3' as 'v2' }, facts: project([], {}), expected: { error: `compose project: command must be 'auto', 'v2' or 'v1', got "v3"` } },
+];
+
+describe('composeProjectResource.plan', () => {
+  test.each(rows)('$name', ({ desired, facts, expected }) => {
+    expect(outcomeOf(composeProjectResource, desired, facts)).toEqual(expected);
+  });
+
+  test('changes list each differing service', () => {
+    const plan = planOf(
+      composeProjectResource,
+      APP,
+      project(
+        [
+          running('web', H2),
+          running('db', H1, { state: 'exited', status: 'Exited (1) 5 seconds ago' }),
+          running('old'),
+          running('api', H1, { image: 'api:2', imageId: ID1 }),
+        ],
+        { web: H1, db: H1, cache: H1, api: H1 },
+        { tool: 'v2', images: { 'api:2': ID2 } },
+      ),
+    );
+    expect(plan).toMatchObject({
+      action: 'change',
+      changes: [
+        'api: image api:2 changed (app_api_1 runs 248704441a80, the host has 9d0e4ee0e7ae)',
+        'cache: no container',
+        'db: app_db_1 is exited (Exited (1) 5 seconds ago)',
+        'web: config changed (app_web_1 has ecbeaf1d9c33, files give 22d1c4e8c9e4)',
+        'orphan app_old_1: service old is not in /opt/app/docker-compose.yml',
+      ],
+      steps: [{ label: 'docker compose up -d (project app)' }],
+    });
+    expect(planOf(composeProjectResource, APP, project([], {}, { fileFound: false }))).toMatchObject({
+      changes: ['start project app: /opt/app/docker-compose.yml is not on the host yet'],
+    });
+    expect(planOf(composeProjectResource, APP, project([], {}, { tool: 'none' }))).toMatchObject({
+      changes: ['start project app: docker compose or docker-compose is not installed on the host yet'],
+    });
+  });
+
+  test('facts, invalidation and description', () => {
+    expect(Object.values(composeProjectResource.facts(APP, { diff: false })).map((fact) => fact.key)).toEqual(['status:compose:app:/opt/app/docker-compose.yml:auto']);
+    expect(composeProjectResource.invalidates(APP)).toEqual(['status:compose:app:*', 'status:health:app:*', 'docker-image:*']);
+    expect(composeProjectResource.describe(APP)).toBe('compose project app');
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, test } from 'vitest';
+import type { DockerInfo } from '../../src/facts/docker.js';
+import { composeRestartResource, type ComposeRestartDesired } from '../../src/resources/compose-restart.js';
+import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
+
+const docker = (info: Partial<DockerInfo> = {}) => ({ docker: { cli: true, serverVersion: '20.10.24', composeV1: '1.29.2', ...info } satisfies DockerInfo });
+const WEB: ComposeRestartDesired = { dir: '/opt/app', project: 'app', services: ['web'] };
+
+const rows: PlanRow<ComposeRestartDesired>[] = [
+  { name: 'always restarts (v1 found)', desired: WEB, facts: docker(), expected: { scripts: ['cd -- /opt/app && docker-compose -p app -f docker-compose.yml restart web'] } },
+  {
+    name: 'v2 preferred; several services, duplicates once',
+    desired: { ...WEB, services: ['web', 'nginx', 'web'] },
+    facts: docker({ composeV2: '2.29.7' }),
+    expected: { scripts: ['cd -- /opt/app && docker compose -p app -f docker-compose.yml restart web nginx'] },
+  },
+  { name: 'v1 asked', desired: { ...WEB, command: 'v1' }, facts: docker({ composeV2: '2.29.7' }), expected: { scripts: ['cd -- /opt/app && docker-compose -p app -f docker-compose.yml restart web'] } },
+  { name: 'no compose found: v2 words (the shell names what is missing)', desired: WEB, facts: docker({ composeV1: undefined }), expected: { scripts: ['cd -- /opt/app && docker compose -p app -f docker-compose.yml restart web'] } },
+  { name: 'other file', desired: { ...WEB, file: 'compose.yml' }, facts: docker(), expected: { scripts: ['cd -- /opt/app && docker-compose -p app -f compose.yml restart web'] } },
+  { name: 'no services', desired: { ...WEB, services: [] }, facts: docker(), expected: { error: 'compose restart: services must be a non-empty list' } },
+  { name: 'a service that is an option', desired: { ...WEB, services: ['--timeout=0'] }, facts: docker(), expected: { error: 'compose restart: invalid service name "--timeout=0"' } },
+  { name: 'a service with a shell word', desired: { ...WEB, services: ['web;reboot'] }, facts: docker(), expected: { error: 'compose restart: invalid service name "web;reboot"' } },
+];
+
+describe('composeRestartResource.plan', () => {
+  test.each(rows)('$name', ({ desired, facts, expected }) => {
+    expect(outcomeOf(composeRestartResource, desired, facts)).toEqual(expected);
+  });
+
+  test('changes, labels, facts, invalidation, description', () => {
+    expect(planOf(composeRestartResource, { ...WEB, services: ['web', 'nginx'] }, docker())).toMatchObject({
+      changes: ['restart web, nginx of project app'],
+      steps: [{ label: 'docker-compose restart web nginx' }],
+    });
+    expect(Object.values(composeRestartResource.facts(WEB, { diff: false })).map((fact) => fact.key)).toEqual(['docker:info']);
+    expect(composeRestartResource.invalidates(WEB)).toEqual(['status:compose:app:*', 'status:health:app:*']);
+    expect(composeRestartResource.describe(WEB)).toBe('restart app web');
+  });
+});
