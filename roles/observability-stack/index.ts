@@ -1,0 +1,144 @@
+import {
+  command,
+  composeProject,
+  composeRestart,
+  directory,
+  dockerImage,
+  file,
+  httpHealth,
+  localImageId,
+  packages,
+  quote,
+  roleVars,
+  type HostContext,
+  type ResourceInstance,
+  type TaskList,
+} from 'halyard';
+import { configDirs, dataDirs, INTERNAL_PORTS, stackModel, subjectAltName, type StackModel } from './model.js';
+import { CONFIG_FILES, composeFile } from './templates/compose.js';
+import { envFile } from './templates/env.js';
+import { grafanaAlertRules } from './templates/grafana-alerting.js';
+import { dashboardFiles, grafanaDashboardProvider } from './templates/grafana-dashboards.js';
+import { grafanaDatasources } from './templates/grafana-datasources.js';
+import { lokiConfig } from './templates/loki.js';
+import { mimirConfig } from './templates/mimir.js';
+import { NGINX_HEALTH_PATH, nginxConfig } from './templates/nginx.js';
+import { otelCollectorConfig } from './templates/otel-collector.js';
+import { tempoConfig } from './templates/tempo.js';
+import { observabilityStackVars, type ObservabilityStackVars, type ServiceName } from './vars.js';
+
+export { observabilityStackVars, REQUIRED_SECRET_VARS, SERVICES, type ObservabilityStackVars, type ServiceName } from './vars.js';
+export { stackModel, type StackModel } from './model.js';
+
+/** The name of the handler that restarts one service (notified by the files it mounts). */
+export const restartHandler = (service: ServiceName): string => `restart ${service}`;
+
+/** Services that mount files the role writes, in the order their handlers run. */
+export const RESTARTABLE: readonly ServiceName[] = ['loki', 'tempo', 'mimir', 'otel-collector', 'grafana', 'nginx'];
+
+// What the role reads of the host: its inventory name (default public_hostname) and its vars.
+type HostInput = Pick<HostContext, 'name' | 'vars'>;
+
+// The role's vars of one host, validated, and the model the templates render.
+export function observabilityStackModel(host: HostInput): StackModel {
+  const vars: ObservabilityStackVars = roleVars('observability-stack', observabilityStackVars, host.vars);
+  return stackModel(vars, host.name);
+}
+
+// Every file the role lays down, by path relative to install_dir, with the service it restarts
+// (none: docker compose itself picks the change up). `.env` is not here: it holds the secrets.
+export function renderedFiles(model: StackModel): { path: string; content: string; restarts?: ServiceName }[] {
+  return [
+    { path: CONFIG_FILES.otelCollector.file, content: otelCollectorConfig(model), restarts: 'otel-collector' },
+    { path: CONFIG_FILES.tempo.file, content: tempoConfig(model), restarts: 'tempo' },
+    { path: CONFIG_FILES.loki.file, content: lokiConfig(model), restarts: 'loki' },
+    { path: CONFIG_FILES.mimir.file, content: mimirConfig(model), restarts: 'mimir' },
+    { path: CONFIG_FILES.nginx.file, content: nginxConfig(model), restarts: 'nginx' },
+    { path: 'grafana/provisioning/datasources/datasources.yml', content: grafanaDatasources(model), restarts: 'grafana' },
+    { path: 'grafana/provisioning/dashboards/dashboards.yml', content: grafanaDashboardProvider(model), restarts: 'grafana' },
+    { path: 'grafana/provisioning/alerting/rules.yml', content: grafanaAlertRules(model), restarts: 'grafana' },
+    ...Object.entries(dashboardFiles(model)).map(([name, content]) => ({ path: `grafana/dashboards/${name}`, content, restarts: 'grafana' as const })),
+    { path: 'docker-compose.yml', content: composeFile(model) },
+  ];
+}
+
+// The health endpoint of each service the role waits for, curled from the host through its published port.
+export function healthChecks(model: StackModel): { service: ServiceName; url: string }[] {
+  const v = model.vars;
+  const at = (service: ServiceName, port: number, path: string) => {
+    const bind = model.bind[service];
+    return { service, url: `http://${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${port}${path}` };
+  };
+  return [
+    at('loki', v.loki_port, '/ready'),
+    at('tempo', v.tempo_port, '/ready'),
+    at('mimir', v.mimir_port, '/ready'),
+    at('otel-collector', v.collector_health_port, '/'),
+    at('grafana', v.grafana_port, '/api/health'),
+    at('nginx', v.http_port, NGINX_HEALTH_PATH),
+  ];
+}
+
+// The self-signed pair, made on the host once (creates: the certificate, written last).
+function selfSignedCertificate(model: StackModel): ResourceInstance {
+  const { certPath, keyPath } = model.tls;
+  const script = [
+    'umask 077',
+    `openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days ${model.vars.tls_self_signed_days}` +
+      ` -subj ${quote(`/CN=${model.hostname}`)} -addext ${quote(`subjectAltName=${subjectAltName(model.hostname)}`)}` +
+      ` -keyout ${quote(`${keyPath}.tmp`)} -out ${quote(`${certPath}.tmp`)} 2>&1`,
+    `chmod 0644 ${quote(`${certPath}.tmp`)}`,
+    `mv -f ${quote(`${keyPath}.tmp`)} ${quote(keyPath)}`,
+    `mv -f ${quote(`${certPath}.tmp`)} ${quote(certPath)}`,
+  ].join(' && ');
+  return command({ command: script, creates: certPath }, { name: `self-signed certificate for ${model.hostname}`, notify: restartHandler('nginx') });
+}
+
+// The observability stack on one host: directories with the owners the images expect, every
+// config (0644 root), Grafana provisioning, .env (0600, the only file with secrets), TLS, images
+// shipped when asked, then the compose project up and every service answering its health endpoint.
+export function observabilityStack(host: HostInput): TaskList {
+  const model = observabilityStackModel(host);
+  const v = model.vars;
+  const dir = model.dir;
+  const root = { owner: 'root', group: 'root' } as const;
+  return [
+    packages({ names: ['curl', 'ca-certificates', ...(model.tls.selfSigned ? ['openssl'] : [])] }),
+    directory({ path: dir, ...root, mode: '0755' }),
+    configDirs(model).map((spec) => directory({ path: `${dir}/${spec.path}`, owner: spec.owner, group: spec.group, mode: spec.mode })),
+    dataDirs(model).map((spec) => directory({ path: `${dir}/${spec.path}`, owner: spec.owner, group: spec.group, mode: spec.mode })),
+    renderedFiles(model).map((entry) =>
+      file(
+        { path: `${dir}/${entry.path}`, content: entry.content, ...root, mode: '0644' },
+        entry.restarts ? { notify: restartHandler(entry.restarts) } : {},
+      ),
+    ),
+    file({ path: `${dir}/.env`, content: envFile(model), ...root, mode: '0600' }),
+    model.tls.selfSigned && selfSignedCertificate(model),
+    // One load per image, even when several services share it.
+    [...new Set(v.ship_images.map((service) => model.images[service]))].map((ref) => dockerImage({ ref, id: localImageId(ref) })),
+    composeProject({ dir, project: model.project }),
+    httpHealth({ dir, project: model.project, checks: healthChecks(model), timeoutSeconds: v.health_timeout_seconds }),
+  ];
+}
+
+// One handler per service that mounts files of the role: restart it, then wait for its health endpoint.
+export function observabilityStackHandlers(host: HostInput): Record<string, TaskList> {
+  const model = observabilityStackModel(host);
+  const checks = healthChecks(model);
+  return Object.fromEntries(
+    RESTARTABLE.map((service) => {
+      const own = checks.filter((check) => check.service === service);
+      return [
+        restartHandler(service),
+        [
+          composeRestart({ dir: model.dir, project: model.project, services: [service] }),
+          own.length > 0 && httpHealth({ dir: model.dir, project: model.project, checks: own, timeoutSeconds: model.vars.health_timeout_seconds }),
+        ],
+      ];
+    }),
+  );
+}
+
+// Ports inside the compose network, for playbooks that talk to the services directly.
+export { INTERNAL_PORTS };

@@ -1,0 +1,76 @@
+import { INTERNAL_PORTS, type StackModel } from '../model.js';
+import { MANAGED, renderYaml } from './yaml.js';
+
+// A Prometheus scrape job of the collector's prometheus receiver.
+function scrapeJob(name: string, target: string, extra: Record<string, unknown> = {}) {
+  return { job_name: name, scrape_interval: '15s', ...extra, static_configs: [{ targets: [target] }] };
+}
+
+// otel-collector-config.yml: the guide's pipelines (OTLP in; logs to Loki, traces to Tempo, metrics
+// and node-exporter scrapes to Mimir), plus span metrics (RED) from the traces, scrapes of every
+// service's /metrics (their `up` series feeds the container-down alert), a memory limiter, the
+// health_check extension (13133) and the collector's own metrics (8888).
+export function otelCollectorConfig(model: StackModel): string {
+  const v = model.vars;
+  const scrapes = [
+    {
+      job_name: 'node-exporter',
+      scrape_interval: '15s',
+      // node-exporter runs in the host's network namespace; it listens on the network's gateway too.
+      static_configs: [{ targets: [`${v.network_gateway}:${v.node_exporter_port}`], labels: { instance: model.hostname } }],
+    },
+    scrapeJob('otel-collector', `127.0.0.1:${INTERNAL_PORTS.collectorMetrics}`),
+    scrapeJob('loki', `loki:${INTERNAL_PORTS.loki}`),
+    scrapeJob('tempo', `tempo:${INTERNAL_PORTS.tempo}`),
+    scrapeJob('mimir', `mimir:${INTERNAL_PORTS.mimir}`),
+    scrapeJob('grafana', `grafana:${INTERNAL_PORTS.grafana}`),
+    ...(v.app_metrics_path ? [scrapeJob('app', `app:${v.app_port}`, { metrics_path: v.app_metrics_path })] : []),
+  ];
+  const processors = ['memory_limiter', 'batch'];
+  const config = {
+    extensions: {
+      health_check: { endpoint: `0.0.0.0:${INTERNAL_PORTS.collectorHealth}` },
+    },
+    receivers: {
+      otlp: {
+        protocols: {
+          grpc: { endpoint: `0.0.0.0:${INTERNAL_PORTS.otlpGrpc}` },
+          http: { endpoint: `0.0.0.0:${INTERNAL_PORTS.otlpHttp}` },
+        },
+      },
+      prometheus: { config: { scrape_configs: scrapes } },
+    },
+    processors: {
+      memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 20 },
+      batch: { timeout: '10s' },
+    },
+    connectors: {
+      // Request rate, errors and duration of every span, as traces_span_metrics_* series in Mimir.
+      spanmetrics: {
+        histogram: { unit: 's', explicit: { buckets: ['5ms', '10ms', '25ms', '50ms', '100ms', '250ms', '500ms', '1s', '2500ms', '5s', '10s'] } },
+        exemplars: { enabled: true },
+        metrics_flush_interval: '15s',
+      },
+    },
+    exporters: {
+      loki: { endpoint: `http://loki:${INTERNAL_PORTS.loki}/loki/api/v1/push` },
+      'otlp/tempo': { endpoint: `tempo:${INTERNAL_PORTS.tempoOtlpGrpc}`, tls: { insecure: true } },
+      prometheusremotewrite: { endpoint: `http://mimir:${INTERNAL_PORTS.mimir}/api/v1/push` },
+    },
+    service: {
+      extensions: ['health_check'],
+      telemetry: {
+        metrics: {
+          level: 'normal',
+          readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: INTERNAL_PORTS.collectorMetrics } } } }],
+        },
+      },
+      pipelines: {
+        logs: { receivers: ['otlp'], processors, exporters: ['loki'] },
+        traces: { receivers: ['otlp'], processors, exporters: ['otlp/tempo', 'spanmetrics'] },
+        metrics: { receivers: ['otlp', 'prometheus', 'spanmetrics'], processors, exporters: ['prometheusremotewrite'] },
+      },
+    },
+  };
+  return renderYaml(`${MANAGED}\nOpenTelemetry Collector: OTLP in; logs -> Loki, traces -> Tempo, metrics -> Mimir.`, config);
+}

@@ -1,0 +1,598 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { describeRoleVars, type ResourceInstance, type TaskList } from 'halyard';
+import { isSecretText } from '../../src/core/template.js';
+import {
+  observabilityStack,
+  observabilityStackHandlers,
+  observabilityStackModel,
+  observabilityStackVars,
+  renderedFiles,
+  REQUIRED_SECRET_VARS,
+  restartHandler,
+  SERVICES,
+} from '../../roles/observability-stack/index.js';
+import { CONFIG_FILES, composeFile } from '../../roles/observability-stack/templates/compose.js';
+import { envFile } from '../../roles/observability-stack/templates/env.js';
+import { grafanaAlertRules } from '../../roles/observability-stack/templates/grafana-alerting.js';
+import { dashboardFiles, grafanaDashboardProvider } from '../../roles/observability-stack/templates/grafana-dashboards.js';
+import { grafanaDatasources } from '../../roles/observability-stack/templates/grafana-datasources.js';
+import { lokiConfig } from '../../roles/observability-stack/templates/loki.js';
+import { mimirConfig } from '../../roles/observability-stack/templates/mimir.js';
+import { nginxConfig } from '../../roles/observability-stack/templates/nginx.js';
+import { otelCollectorConfig } from '../../roles/observability-stack/templates/otel-collector.js';
+import { tempoConfig } from '../../roles/observability-stack/templates/tempo.js';
+import { DOCUMENTED_ROLES, withVarTable } from '../../scripts/role-docs.js';
+
+// Known secret values: any of them in a rendered file other than .env is a leak.
+const GRAFANA_PW = 'grafana-Secret-7f3a9';
+const POSTGRES_PW = 'pg-Secret-c41d/+@%';
+const SECRETS = { grafana_admin_password: GRAFANA_PW, postgres_password: POSTGRES_PW };
+
+type Doc = Record<string, any>;
+
+const modelOf = (vars: Record<string, unknown> = {}, name = 'obs-1') => observabilityStackModel({ name, vars: { ...SECRETS, ...vars } });
+const yamlOf = (text: string): Doc => parse(text) as Doc;
+const composeOf = (vars: Record<string, unknown> = {}): Doc => yamlOf(composeFile(modelOf(vars)));
+const s3 = { backend: 's3', bucket: 'acme-telemetry', region: 'eu-west-1' };
+
+function flatten(list: TaskList): ResourceInstance[] {
+  const out: ResourceInstance[] = [];
+  for (const entry of list) {
+    if (!entry) continue;
+    if (Array.isArray(entry)) out.push(...flatten(entry as TaskList));
+    else out.push(entry as ResourceInstance);
+  }
+  return out;
+}
+
+// Every string value of a parsed document, with its path.
+function strings(value: unknown, path = ''): [string, string][] {
+  if (typeof value === 'string') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((item, index) => strings(item, `${path}[${index}]`));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => strings(item, path ? `${path}.${key}` : key));
+  return [];
+}
+
+describe('otel-collector-config.yml', () => {
+  const config = yamlOf(otelCollectorConfig(modelOf()));
+
+  test("has the guide's pipelines: logs -> loki, traces -> otlp/tempo, metrics (otlp + prometheus) -> prometheusremotewrite", () => {
+    const pipelines = config.service.pipelines;
+    expect(pipelines.logs).toMatchObject({ receivers: ['otlp'], exporters: ['loki'] });
+    expect(pipelines.traces.receivers).toEqual(['otlp']);
+    expect(pipelines.traces.exporters).toContain('otlp/tempo');
+    expect(pipelines.metrics.receivers).toEqual(expect.arrayContaining(['otlp', 'prometheus']));
+    expect(pipelines.metrics.exporters).toEqual(['prometheusremotewrite']);
+    for (const pipeline of Object.values<Doc>(pipelines)) expect(pipeline.processors).toContain('batch');
+    expect(config.processors.batch.timeout).toBe('10s');
+  });
+
+  test('exports to the services by their compose names and ports', () => {
+    expect(config.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317');
+    expect(config.exporters.loki.endpoint).toBe('http://loki:3100/loki/api/v1/push');
+    expect(config.exporters['otlp/tempo']).toEqual({ endpoint: 'tempo:4317', tls: { insecure: true } });
+    expect(config.exporters.prometheusremotewrite.endpoint).toBe('http://mimir:9009/api/v1/push');
+  });
+
+  test('every component a pipeline names is defined (receiver, processor, exporter or connector)', () => {
+    for (const [name, pipeline] of Object.entries<Doc>(config.service.pipelines)) {
+      for (const receiver of pipeline.receivers) expect(config.receivers[receiver] ?? config.connectors[receiver], `${name} receiver ${receiver}`).toBeDefined();
+      for (const processor of pipeline.processors) expect(config.processors[processor], `${name} processor ${processor}`).toBeDefined();
+      for (const exporter of pipeline.exporters) expect(config.exporters[exporter] ?? config.connectors[exporter], `${name} exporter ${exporter}`).toBeDefined();
+    }
+    for (const extension of config.service.extensions) expect(config.extensions[extension]).toBeDefined();
+  });
+
+  test('scrapes node-exporter on the network gateway, and every service for its up series; health on 13133, metrics on 8888', () => {
+    const jobs = config.receivers.prometheus.config.scrape_configs as Doc[];
+    const node = jobs.find((job) => job.job_name === 'node-exporter');
+    expect(node?.static_configs).toEqual([{ targets: ['172.28.0.1:9100'], labels: { instance: 'obs-1' } }]);
+    expect(jobs.map((job) => job.job_name)).toEqual(['node-exporter', 'otel-collector', 'loki', 'tempo', 'mimir', 'grafana', 'app']);
+    expect(config.extensions.health_check.endpoint).toBe('0.0.0.0:13133');
+    expect(config.service.telemetry.metrics.readers[0].pull.exporter.prometheus).toEqual({ host: '0.0.0.0', port: 8888 });
+    const withoutApp = yamlOf(otelCollectorConfig(modelOf({ app_metrics_path: '' })));
+    expect((withoutApp.receivers.prometheus.config.scrape_configs as Doc[]).map((job) => job.job_name)).not.toContain('app');
+  });
+});
+
+describe('tempo-config.yml', () => {
+  test('OTLP gRPC receiver, port 3200, local blocks with retention', () => {
+    const config = yamlOf(tempoConfig(modelOf({ tempo_retention: '48h' })));
+    expect(config.server.http_listen_port).toBe(3200);
+    expect(config.distributor.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317');
+    expect(config.storage.trace).toMatchObject({ backend: 'local', local: { path: '/var/tempo/blocks' }, wal: { path: '/var/tempo/wal' } });
+    expect(config.compactor.compaction.block_retention).toBe('48h');
+  });
+
+  test('S3 backend: bucket, region, the regional endpoint, no keys', () => {
+    const text = tempoConfig(modelOf({ tempo_storage: s3 }));
+    const trace = yamlOf(text).storage.trace;
+    expect(trace.backend).toBe('s3');
+    expect(trace.s3).toEqual({ bucket: 'acme-telemetry', region: 'eu-west-1', endpoint: 's3.eu-west-1.amazonaws.com', forcepathstyle: false });
+    expect(trace.local).toBeUndefined();
+    expect(text).not.toMatch(/access_key|secret_key/i);
+    const custom = yamlOf(tempoConfig(modelOf({ tempo_storage: { ...s3, endpoint: 'minio.internal:9000' } }))).storage.trace.s3;
+    expect(custom).toMatchObject({ endpoint: 'minio.internal:9000', forcepathstyle: true });
+  });
+});
+
+describe('loki-config.yml', () => {
+  test('single binary, TSDB schema v13 on the filesystem, retention by the compactor', () => {
+    const config = yamlOf(lokiConfig(modelOf({ loki_retention: '168h' })));
+    expect(config.auth_enabled).toBe(false);
+    expect(config.server.http_listen_port).toBe(3100);
+    expect(config.schema_config.configs).toEqual([
+      { from: '2024-01-01', store: 'tsdb', object_store: 'filesystem', schema: 'v13', index: { prefix: 'index_', period: '24h' } },
+    ]);
+    expect(config.common.storage.filesystem).toEqual({ chunks_directory: '/loki/chunks', rules_directory: '/loki/rules' });
+    expect(config.common.ring.kvstore.store).toBe('inmemory');
+    expect(config.limits_config.retention_period).toBe('168h');
+    expect(config.compactor).toMatchObject({ retention_enabled: true, delete_request_store: 'filesystem' });
+  });
+
+  test('S3 backend switches the object store, the schema and the delete store', () => {
+    const text = lokiConfig(modelOf({ loki_storage: s3 }));
+    const config = yamlOf(text);
+    expect(config.common.storage).toEqual({
+      s3: { bucketnames: 'acme-telemetry', region: 'eu-west-1', endpoint: 's3.eu-west-1.amazonaws.com', s3forcepathstyle: false },
+    });
+    expect(config.schema_config.configs[0]).toMatchObject({ store: 'tsdb', object_store: 's3', schema: 'v13' });
+    expect(config.compactor.delete_request_store).toBe('s3');
+    expect(text).not.toMatch(/access_key|secret_access/i);
+  });
+});
+
+describe('mimir-config.yml', () => {
+  test('monolithic, no multitenancy, filesystem blocks storage, every path under /var/mimir', () => {
+    const config = yamlOf(mimirConfig(modelOf({ mimir_retention: '720h' })));
+    expect(config.multitenancy_enabled).toBe(false);
+    expect(config.server.http_listen_port).toBe(9009);
+    expect(config.blocks_storage).toMatchObject({ backend: 'filesystem', filesystem: { dir: '/var/mimir/blocks' }, tsdb: { dir: '/var/mimir/tsdb' } });
+    expect(config.compactor.data_dir).toBe('/var/mimir/compactor');
+    expect(config.ingester.ring).toMatchObject({ kvstore: { store: 'inmemory' }, replication_factor: 1 });
+    expect(config.limits.compactor_blocks_retention_period).toBe('720h');
+    const paths = strings(config).filter(([, value]) => value.startsWith('/'));
+    expect(paths.length).toBeGreaterThan(5);
+    for (const [where, value] of paths) expect(value, where).toMatch(/^\/var\/mimir(\/|$)/);
+  });
+
+  test('S3 backend: one bucket with blocks/ruler/alertmanager prefixes, no keys', () => {
+    const text = mimirConfig(modelOf({ mimir_storage: s3 }));
+    const config = yamlOf(text);
+    expect(config.common.storage).toEqual({ backend: 's3', s3: { bucket_name: 'acme-telemetry', region: 'eu-west-1', endpoint: 's3.eu-west-1.amazonaws.com' } });
+    expect(config.blocks_storage.storage_prefix).toBe('blocks');
+    expect(config.blocks_storage.backend).toBeUndefined();
+    expect(config.ruler_storage.storage_prefix).toBe('ruler');
+    expect(config.alertmanager_storage.storage_prefix).toBe('alertmanager');
+    expect(text).not.toMatch(/access_key|secret_access/i);
+  });
+});
+
+describe('nginx.conf', () => {
+  test('TLS on (default): 80 answers /healthz and redirects the rest to 443; both locations on 443 with the cert paths', () => {
+    const conf = nginxConfig(modelOf());
+    const [plain, tls] = conf.split(/\n    server \{\n/).slice(1);
+    expect(plain).toContain('listen 80 default_server;');
+    expect(plain).toContain('return 301 https://$host$request_uri;');
+    expect(plain).toContain('location = /healthz');
+    expect(plain).not.toContain('proxy_pass');
+    expect(tls).toContain('listen 443 ssl default_server;');
+    expect(tls).toContain('ssl_certificate /opt/observability/certs/tls.crt;');
+    expect(tls).toContain('ssl_certificate_key /opt/observability/certs/tls.key;');
+    expect(tls).toMatch(/location \/ \{\n\s+set \$app_upstream http:\/\/app:8000;\n\s+proxy_pass \$app_upstream;/);
+    expect(tls).toMatch(/location \/grafana\/ \{\n\s+set \$grafana_upstream http:\/\/grafana:3000;\n\s+proxy_pass \$grafana_upstream;/);
+    expect(conf).toContain('server_name obs-1 _;');
+    // Braces balance (a cheap syntax check; images.test.ts runs nginx -t on it).
+    expect(conf.split('{').length).toBe(conf.split('}').length);
+  });
+
+  test('cert paths from the vars, HSTS only with a real certificate, a non-default https port in the redirect', () => {
+    const conf = nginxConfig(
+      modelOf({ tls_cert_path: '/etc/letsencrypt/live/obs/fullchain.pem', tls_key_path: '/etc/letsencrypt/live/obs/privkey.pem', https_port: 8443 }),
+    );
+    expect(conf).toContain('ssl_certificate /etc/letsencrypt/live/obs/fullchain.pem;');
+    expect(conf).toContain('ssl_certificate_key /etc/letsencrypt/live/obs/privkey.pem;');
+    expect(conf).toContain('Strict-Transport-Security');
+    expect(conf).toContain('return 301 https://$host:8443$request_uri;');
+    expect(nginxConfig(modelOf())).not.toContain('Strict-Transport-Security');
+  });
+
+  test('TLS off: one server on 80 with both locations, no ssl directives', () => {
+    const conf = nginxConfig(modelOf({ tls_enabled: false }));
+    expect(conf).not.toMatch(/ssl|443|return 301 https/);
+    expect(conf).toContain('location / {');
+    expect(conf).toContain('location /grafana/ {');
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = composeOf();
+
+  test('has the nine services of the guide, each with an image, the restart policy and a healthcheck', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([...SERVICES].sort());
+    expect(SERVICES).toHaveLength(9);
+    for (const [name, service] of Object.entries<Doc>(compose.services)) {
+      expect(service.image, name).toMatch(/\S/);
+      expect(service.restart, name).toBe('unless-stopped');
+      expect(Array.isArray(service.healthcheck?.test), name).toBe(true);
+    }
+    expect(composeOf({ restart_policy: 'always' }).services.loki.restart).toBe('always');
+  });
+
+  test('healthchecks use what each upstream image has; Mimir (distroless) and the collector (scratch) have none inside', () => {
+    const tests = Object.fromEntries(Object.entries<Doc>(compose.services).map(([name, service]) => [name, service.healthcheck.test as string[]]));
+    expect(tests.loki).toEqual(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:3100/ready']);
+    expect(tests.tempo?.at(-1)).toBe('http://127.0.0.1:3200/ready');
+    expect(tests.grafana?.at(-1)).toBe('http://127.0.0.1:3000/api/health');
+    expect(tests['node-exporter']?.at(-1)).toBe('http://127.0.0.1:9100/metrics');
+    expect(tests.nginx?.slice(0, 2)).toEqual(['CMD', 'curl']);
+    expect(tests.postgres?.slice(0, 2)).toEqual(['CMD', 'pg_isready']);
+    expect(tests.app?.slice(0, 2)).toEqual(['CMD', 'python3']);
+    expect(tests.mimir).toEqual(['NONE']);
+    expect(tests['otel-collector']).toEqual(['NONE']);
+    const override = ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:9009/ready'];
+    const custom = composeOf({ healthchecks: { mimir: override } }).services.mimir.healthcheck;
+    expect(custom).toMatchObject({ test: override, interval: '15s', retries: 5 });
+  });
+
+  test('limits as deploy.resources.limits and as compose v1 mem_limit/cpus, with equal values', () => {
+    for (const [name, service] of Object.entries<Doc>(compose.services)) {
+      const limits = service.deploy.resources.limits;
+      expect(Number(limits.cpus), name).toBe(service.cpus);
+      expect(limits.memory, name).toBe(service.mem_limit);
+      expect(service.mem_limit, name).toMatch(/^\d+[kmg]$/);
+    }
+    expect(compose.services.mimir).toMatchObject({ mem_limit: '768m', cpus: 1 });
+    const custom = composeOf({ resources: { loki: { cpus: 2, memory: '1g' } } }).services;
+    expect(custom.loki).toMatchObject({ mem_limit: '1g', cpus: 2, deploy: { resources: { limits: { cpus: '2', memory: '1g' } } } });
+    expect(custom.tempo.mem_limit).toBe('384m');
+  });
+
+  test('only nginx binds beyond 127.0.0.1 by default; published_services opens others', () => {
+    const bindings = (doc: Doc) =>
+      Object.entries<Doc>(doc.services).flatMap(([name, service]) => ((service.ports ?? []) as string[]).map((port) => [name, port] as const));
+    for (const [name, port] of bindings(compose)) {
+      if (name === 'nginx') expect(port).toMatch(/^0\.0\.0\.0:(80:80|443:443)$/);
+      else expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+    expect(compose.services.nginx.ports).toEqual(['0.0.0.0:80:80', '0.0.0.0:443:443']);
+    expect(compose.services.grafana.ports).toEqual(['127.0.0.1:3000:3000']);
+    const opened = composeOf({ published_services: ['nginx', 'grafana'], grafana_port: 3001 });
+    expect(opened.services.grafana.ports).toEqual(['0.0.0.0:3001:3000']);
+    expect(opened.services.loki.ports).toEqual(['127.0.0.1:3100:3100']);
+    expect(composeOf({ tls_enabled: false }).services.nginx.ports).toEqual(['0.0.0.0:80:80']);
+  });
+
+  test('node-exporter: host network and PID namespace, listening on loopback and the gateway only', () => {
+    const node = compose.services['node-exporter'];
+    expect(node).toMatchObject({ network_mode: 'host', pid: 'host', volumes: ['/:/host:ro,rslave'] });
+    expect(node.ports).toBeUndefined();
+    expect(node.command).toEqual(['--path.rootfs=/host', '--web.listen-address=127.0.0.1:9100', '--web.listen-address=172.28.0.1:9100']);
+    expect(compose.networks.default.ipam.config).toEqual([{ subnet: '172.28.0.0/24', gateway: '172.28.0.1' }]);
+    expect(composeOf({ published_services: ['node-exporter', 'nginx'] }).services['node-exporter'].command).toEqual([
+      '--path.rootfs=/host',
+      '--web.listen-address=0.0.0.0:9100',
+    ]);
+  });
+
+  test('mounts the configs the role writes, read-only, and the data directories; Loki/Tempo/Mimir run as 10001', () => {
+    const written = new Set(renderedFiles(modelOf()).map((entry) => `/opt/observability/${entry.path}`));
+    for (const spec of Object.values(CONFIG_FILES)) {
+      const volumes = compose.services[spec.service].volumes as string[];
+      expect(volumes).toContain(`/opt/observability/${spec.file}:${spec.mount}:ro`);
+      expect(written.has(`/opt/observability/${spec.file}`)).toBe(true);
+    }
+    expect(compose.services.loki.volumes).toContain('/opt/observability/loki-data:/loki');
+    expect(compose.services.tempo.volumes).toContain('/opt/observability/tempo-data:/var/tempo');
+    expect(compose.services.mimir.volumes).toContain('/opt/observability/mimir-data:/var/mimir');
+    expect(compose.services.grafana.volumes).toEqual([
+      '/opt/observability/grafana-data:/var/lib/grafana',
+      '/opt/observability/grafana/provisioning:/etc/grafana/provisioning:ro',
+      '/opt/observability/grafana/dashboards:/etc/grafana/dashboards:ro',
+    ]);
+    for (const name of ['loki', 'tempo', 'mimir']) expect(compose.services[name].user).toBe('10001:10001');
+    expect(compose.services.nginx.volumes).toContain('/opt/observability/certs:/opt/observability/certs:ro');
+  });
+
+  test('postgres data: a bind mount by default, the named volume pg_data on request', () => {
+    expect(compose.services.postgres.volumes).toEqual(['/opt/observability/postgres-data:/var/lib/postgresql/data']);
+    expect(compose.services.postgres.environment.PGDATA).toBe('/var/lib/postgresql/data/pgdata');
+    expect(compose.volumes).toBeUndefined();
+    const volume = composeOf({ postgres_storage: 'volume' });
+    expect(volume.services.postgres.volumes).toEqual(['pg_data:/var/lib/postgresql/data']);
+    expect(volume.volumes).toEqual({ pg_data: {} });
+  });
+
+  test('secrets come from .env by ${VAR} references, every one of them defined there', () => {
+    const text = composeFile(modelOf());
+    const refs = [...text.matchAll(/\$\{([A-Z_]+):\?/g)].map((match) => match[1]);
+    expect(refs.sort()).toEqual(['DATABASE_URL', 'GRAFANA_ADMIN_PASSWORD', 'POSTGRES_PASSWORD']);
+    const env = envFile(modelOf()).reveal();
+    for (const name of refs) expect(env).toMatch(new RegExp(`^${name}='`, 'm'));
+    expect(compose.services.grafana.environment.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?/);
+    expect(compose.services.grafana.environment.GF_SERVER_ROOT_URL).toBe('https://obs-1/grafana/');
+    expect(compose.services.grafana.environment.GF_SERVER_SERVE_FROM_SUB_PATH).toBe('true');
+  });
+
+  test('app: image, env map (with $ kept literal), port and the collector endpoint; images overrides win', () => {
+    const doc = composeOf({ app_image: 'acme/tracker:2.1', app_env: { LOG_LEVEL: 'debug', PRICE: '5$' }, app_port: 8080 });
+    expect(doc.services.app.image).toBe('acme/tracker:2.1');
+    expect(doc.services.app.environment).toMatchObject({ LOG_LEVEL: 'debug', PRICE: '5$$', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317' });
+    expect(doc.services.app.ports).toEqual(['127.0.0.1:8080:8080']);
+    const overridden = composeOf({ images: { loki: 'mirror.local/loki:3.3.2' }, loki_image: 'grafana/loki:3.0.0' });
+    expect(overridden.services.loki.image).toBe('mirror.local/loki:3.3.2');
+    expect(overridden.services.tempo.image).toBe('grafana/tempo:2.6.1');
+  });
+
+  test('every string that looks like host:port is quoted, so YAML 1.1 readers (compose v1) never see a number', () => {
+    const text = composeFile(modelOf());
+    expect(text).not.toMatch(/^\s*-\s+[0-9.]+:\d+(:\d+)?\s*$/m);
+    expect(text).not.toMatch(/&a\d|\*a\d/);
+  });
+});
+
+describe('Grafana provisioning', () => {
+  test('datasources: Mimir (/prometheus), Loki, Tempo with fixed uids; Tempo links traces to Loki and Mimir', () => {
+    const text = grafanaDatasources(modelOf());
+    const sources = yamlOf(text).datasources as Doc[];
+    const byUid = Object.fromEntries(sources.map((source) => [source.uid, source]));
+    expect(Object.keys(byUid).sort()).toEqual(['loki', 'mimir', 'tempo']);
+    expect(byUid.mimir).toMatchObject({ type: 'prometheus', url: 'http://mimir:9009/prometheus', isDefault: true });
+    expect(byUid.loki).toMatchObject({ type: 'loki', url: 'http://loki:3100' });
+    expect(byUid.tempo).toMatchObject({ type: 'tempo', url: 'http://tempo:3200' });
+    expect(byUid.tempo.jsonData.tracesToLogsV2).toMatchObject({ datasourceUid: 'loki', filterByTraceID: true });
+    expect(byUid.tempo.jsonData.tracesToMetrics.datasourceUid).toBe('mimir');
+    expect(byUid.tempo.jsonData.tracesToMetrics.queries.length).toBeGreaterThan(0);
+    expect(byUid.loki.jsonData.derivedFields[0]).toMatchObject({ datasourceUid: 'tempo', url: '$${__value.raw}' });
+    // Grafana expands $VAR in provisioning files: every literal $ must be written $$.
+    for (const [where, value] of strings(yamlOf(text))) expect(value.replace(/\$\$/g, ''), where).not.toContain('$');
+  });
+
+  test('dashboards: the provider points at the mounted JSON; each JSON parses and uses only the fixed datasource uids', () => {
+    const provider = yamlOf(grafanaDashboardProvider(modelOf())).providers[0];
+    expect(provider).toMatchObject({ type: 'file', options: { path: '/etc/grafana/dashboards' } });
+    const files = dashboardFiles(modelOf());
+    expect(Object.keys(files).sort()).toEqual(['app-red.json', 'host.json', 'logs.json']);
+    const uids = new Set<string>();
+    for (const [name, text] of Object.entries(files)) {
+      const dash = JSON.parse(text) as Doc;
+      expect(dash.uid, name).toMatch(/^halyard-/);
+      expect(dash.panels.length, name).toBeGreaterThan(0);
+      for (const panel of dash.panels as Doc[]) {
+        uids.add(panel.datasource.uid);
+        for (const target of panel.targets as Doc[]) expect(['mimir', 'loki'], `${name} ${panel.title}`).toContain(target.datasource.uid);
+      }
+    }
+    expect([...uids].sort()).toEqual(['loki', 'mimir']);
+  });
+
+  test('host dashboard: CPU, memory, disk and network from node-exporter; logs from Loki; RED of the app', () => {
+    const files = dashboardFiles(modelOf());
+    const exprs = (name: string) =>
+      (JSON.parse(files[name] ?? '{}').panels as Doc[]).map((panel) => [panel.title as string, (panel.targets as Doc[]).map((target) => target.expr as string).join(' ')]);
+    const host = Object.fromEntries(exprs('host.json'));
+    expect(host['CPU busy']).toContain('node_cpu_seconds_total');
+    expect(host['Memory used']).toContain('node_memory_MemAvailable_bytes');
+    expect(host['Disk used']).toContain('node_filesystem_avail_bytes');
+    expect(host['Network I/O']).toContain('node_network_receive_bytes_total');
+    const logs = JSON.parse(files['logs.json'] ?? '{}') as Doc;
+    expect((logs.panels as Doc[]).some((panel) => panel.type === 'logs' && panel.datasource.uid === 'loki')).toBe(true);
+    const red = Object.fromEntries(exprs('app-red.json'));
+    expect(red['Request rate']).toMatch(/rate\(traces_span_metrics_calls_total\{/);
+    expect(red['Error rate']).toContain('status_code="STATUS_CODE_ERROR"');
+    expect(red['Latency p95']).toMatch(/histogram_quantile\(0\.95, .*traces_span_metrics_duration_seconds_bucket/);
+  });
+
+  test('alert rules: the five rules of the guide with their thresholds, a for-duration and labels', () => {
+    const doc = yamlOf(grafanaAlertRules(modelOf()));
+    expect(doc.apiVersion).toBe(1);
+    const rules = doc.groups[0].rules as Doc[];
+    const summary = rules.map((rule) => {
+      const query = (rule.data as Doc[]).find((data) => data.refId === 'A');
+      const threshold = (rule.data as Doc[]).find((data) => data.refId === rule.condition);
+      return {
+        title: rule.title,
+        expr: query?.model.expr as string,
+        op: threshold?.model.conditions[0].evaluator.type,
+        value: threshold?.model.conditions[0].evaluator.params[0],
+      };
+    });
+    expect(summary.map(({ title, op, value }) => [title, op, value])).toEqual([
+      ['High error rate', 'gt', 0.05],
+      ['High latency (p95)', 'gt', 1],
+      ['High CPU usage', 'gt', 80],
+      ['Disk almost full', 'gt', 85],
+      ['Container down', 'lt', 1],
+    ]);
+    expect(summary[0]?.expr).toContain('STATUS_CODE_ERROR');
+    expect(summary[1]?.expr).toContain('histogram_quantile(0.95');
+    expect(summary[2]?.expr).toContain('node_cpu_seconds_total');
+    expect(summary[3]?.expr).toContain('node_filesystem_avail_bytes');
+    expect(summary[4]?.expr).toBe('up');
+    for (const rule of rules) {
+      expect(rule.for, rule.title).toMatch(/^\d+m$/);
+      expect(rule.labels.severity, rule.title).toMatch(/^(critical|warning)$/);
+      expect(rule.uid, rule.title).toMatch(/^halyard-/);
+      expect(rule.data[0].datasourceUid, rule.title).toBe('mimir');
+      expect((rule.data as Doc[]).map((data) => data.refId)).toContain(rule.condition);
+    }
+    const tuned = yamlOf(grafanaAlertRules(modelOf({ alert_error_rate: 0.1, alert_cpu_percent: 90 }))).groups[0].rules as Doc[];
+    expect(tuned[0]?.data[2].model.conditions[0].evaluator.params).toEqual([0.1]);
+    expect(tuned[2]?.data[2].model.conditions[0].evaluator.params).toEqual([90]);
+  });
+});
+
+describe('vars', () => {
+  test('every var has a type, a description, and a default unless it is a required secret', () => {
+    const docs = describeRoleVars(observabilityStackVars);
+    expect(docs.length).toBeGreaterThan(40);
+    for (const doc of docs) {
+      expect(doc.type, doc.name).toMatch(/\w/);
+      expect(doc.description?.trim(), doc.name).toBeTruthy();
+      if ((REQUIRED_SECRET_VARS as readonly string[]).includes(doc.name)) expect(doc.default, doc.name).toBeUndefined();
+      else expect(doc.default, doc.name).not.toBeUndefined();
+    }
+    expect(docs.filter((doc) => doc.default === undefined).map((doc) => doc.name).sort()).toEqual([...REQUIRED_SECRET_VARS].sort());
+  });
+
+  test('the real upstream images are the defaults', () => {
+    const images = modelOf().images;
+    expect(images).toEqual({
+      'otel-collector': 'otel/opentelemetry-collector-contrib:0.115.1',
+      tempo: 'grafana/tempo:2.6.1',
+      loki: 'grafana/loki:3.3.2',
+      mimir: 'grafana/mimir:2.14.2',
+      grafana: 'grafana/grafana:11.4.0',
+      'node-exporter': 'prom/node-exporter:v1.8.2',
+      nginx: 'nginx:1.27',
+      postgres: 'postgres:16',
+      app: 'task-tracker:latest',
+    });
+  });
+
+  test('missing secrets and bad values fail with the var name', () => {
+    expect(() => observabilityStackModel({ name: 'h', vars: { postgres_password: 'x' } })).toThrow(/grafana_admin_password/);
+    expect(() => modelOf({ loki_storage: { backend: 's3', bucket: 'Bad_Bucket', region: 'eu-west-1' } })).toThrow(/loki_storage/);
+    expect(() => modelOf({ published_services: ['ssh'] })).toThrow(/published_services/);
+    expect(() => modelOf({ loki_retention: '31d' })).toThrow(/loki_retention/);
+    expect(() => modelOf({ tls_cert_path: '/etc/ssl/a.pem' })).toThrow(/tls_key_path/);
+    expect(() => modelOf({}, 'bad host name')).toThrow(/public_hostname/);
+  });
+
+  test('the README var table is the one generated from the schema (npm run docs:roles)', () => {
+    for (const role of DOCUMENTED_ROLES) {
+      const readme = readFileSync(role.readme, 'utf8');
+      expect(withVarTable(readme, role.schema, role.readme), `${role.readme} is stale: run npm run docs:roles`).toBe(readme);
+    }
+  });
+});
+
+describe('secrets', () => {
+  test('known secret values appear in no rendered file but .env, and .env is a secret template', () => {
+    for (const vars of [{}, { tls_enabled: false, loki_storage: s3, tempo_storage: s3, mimir_storage: s3, postgres_storage: 'volume' }]) {
+      const model = modelOf(vars);
+      for (const entry of renderedFiles(model)) {
+        for (const secret of [GRAFANA_PW, POSTGRES_PW, encodeURIComponent(POSTGRES_PW)]) expect(entry.content, entry.path).not.toContain(secret);
+      }
+    }
+    const env = envFile(modelOf());
+    expect(env.hasSecrets).toBe(true);
+    expect(env.reveal()).toContain(`GRAFANA_ADMIN_PASSWORD='${GRAFANA_PW}'`);
+    expect(env.reveal()).toContain(`POSTGRES_PASSWORD='${POSTGRES_PW}'`);
+    expect(env.reveal()).toContain(`DATABASE_URL='postgresql://app:${encodeURIComponent(POSTGRES_PW)}@postgres:5432/app'`);
+    expect(env.masked()).not.toContain(GRAFANA_PW);
+    expect(env.masked()).not.toContain('Secret-');
+  });
+
+  test('no task but .env carries a secret; .env is 0600 root', () => {
+    const tasks = flatten(observabilityStack({ name: 'obs-1', vars: SECRETS }));
+    const files = tasks.filter((task) => task.type.kind === 'file');
+    for (const task of files) {
+      const desired = task.desired as { path: string; content: unknown; mode: string; owner: string };
+      if (desired.path.endsWith('/.env')) {
+        expect(isSecretText(desired.content)).toBe(true);
+        expect(desired).toMatchObject({ mode: '0600', owner: 'root', group: 'root' });
+      } else {
+        expect(typeof desired.content, desired.path).toBe('string');
+        expect(desired.content as string).not.toContain(GRAFANA_PW);
+        expect(desired.content as string).not.toContain(POSTGRES_PW);
+        expect(desired).toMatchObject({ mode: '0644', owner: 'root', group: 'root' });
+      }
+    }
+    expect(JSON.stringify(tasks.map((task) => task.desired))).not.toContain(GRAFANA_PW);
+  });
+
+  test('a secret .env cannot carry fails, naming the var and not the value', () => {
+    const run = () => observabilityStack({ name: 'obs-1', vars: { ...SECRETS, postgres_password: "it's-a-secret" } });
+    expect(run).toThrow(/postgres_password.*quote/);
+    try {
+      run();
+    } catch (error) {
+      expect(String(error)).not.toContain("it's-a-secret");
+    }
+  });
+});
+
+describe('tasks and handlers', () => {
+  const tasks = flatten(observabilityStack({ name: 'obs-1', vars: SECRETS }));
+  const handlers = observabilityStackHandlers({ name: 'obs-1', vars: SECRETS });
+  const dirs = Object.fromEntries(
+    tasks.filter((task) => task.type.kind === 'directory').map((task) => {
+      const desired = task.desired as { path: string; owner: unknown; group: unknown; mode: string };
+      return [desired.path.replace('/opt/observability', '') || '/', `${String(desired.owner)}:${String(desired.group)} ${desired.mode}`];
+    }),
+  );
+
+  test('data directories with the owners the images expect, 0750; certs root 0750', () => {
+    expect(dirs).toMatchObject({
+      '/loki-data': '10001:10001 0750',
+      '/tempo-data': '10001:10001 0750',
+      '/mimir-data': '10001:10001 0750',
+      '/grafana-data': '472:472 0750',
+      '/postgres-data': '999:999 0750',
+      '/certs': 'root:root 0750',
+      '/': 'root:root 0755',
+    });
+    const volume = flatten(observabilityStack({ name: 'obs-1', vars: { ...SECRETS, postgres_storage: 'volume', tls_cert_path: '/c.pem', tls_key_path: '/k.pem' } }));
+    const paths = volume.filter((task) => task.type.kind === 'directory').map((task) => (task.desired as { path: string }).path);
+    expect(paths).not.toContain('/opt/observability/postgres-data');
+    expect(paths).not.toContain('/opt/observability/certs');
+    expect(volume.some((task) => task.type.kind === 'command')).toBe(false);
+  });
+
+  test('each config file notifies the restart of the service that mounts it; every notified handler exists', () => {
+    const notify = Object.fromEntries(
+      tasks.filter((task) => task.type.kind === 'file').map((task) => [(task.desired as { path: string }).path.replace('/opt/observability/', ''), task.notify]),
+    );
+    expect(notify).toMatchObject({
+      'otel-collector-config.yml': ['restart otel-collector'],
+      'tempo-config.yml': ['restart tempo'],
+      'loki-config.yml': ['restart loki'],
+      'mimir-config.yml': ['restart mimir'],
+      'nginx.conf': ['restart nginx'],
+      'grafana/provisioning/datasources/datasources.yml': ['restart grafana'],
+      'grafana/provisioning/alerting/rules.yml': ['restart grafana'],
+      'grafana/dashboards/host.json': ['restart grafana'],
+      'docker-compose.yml': [],
+      '.env': [],
+    });
+    const notified = new Set(tasks.flatMap((task) => task.notify));
+    for (const name of notified) expect(Object.keys(handlers)).toContain(name);
+    for (const [name, handler] of Object.entries(handlers)) {
+      const [restart, health] = flatten(handler);
+      expect(restart?.type.kind).toBe('compose-restart');
+      expect(restart?.desired).toEqual({ dir: '/opt/observability', project: 'observability-stack', services: [name.replace('restart ', '')] });
+      expect(health?.type.kind).toBe('http-health');
+    }
+    expect(restartHandler('loki')).toBe('restart loki');
+  });
+
+  test('a self-signed pair once (creates), notifying nginx; then compose up and the health wait, last', () => {
+    const cert = tasks.find((task) => task.type.kind === 'command');
+    const desired = cert?.desired as { command: string; creates: string };
+    expect(desired.creates).toBe('/opt/observability/certs/tls.crt');
+    expect(desired.command).toContain('openssl req -x509');
+    expect(desired.command).toContain("'subjectAltName=DNS:obs-1'");
+    expect(desired.command).toMatch(/^umask 077 && /);
+    expect(cert?.notify).toEqual(['restart nginx']);
+    expect(tasks.at(-2)?.type.kind).toBe('compose-project');
+    expect(tasks.at(-2)?.desired).toEqual({ dir: '/opt/observability', project: 'observability-stack' });
+    const health = tasks.at(-1);
+    expect(health?.type.kind).toBe('http-health');
+    expect(health?.desired).toEqual({
+      dir: '/opt/observability',
+      project: 'observability-stack',
+      timeoutSeconds: 300,
+      checks: [
+        { service: 'loki', url: 'http://127.0.0.1:3100/ready' },
+        { service: 'tempo', url: 'http://127.0.0.1:3200/ready' },
+        { service: 'mimir', url: 'http://127.0.0.1:9009/ready' },
+        { service: 'otel-collector', url: 'http://127.0.0.1:13133/' },
+        { service: 'grafana', url: 'http://127.0.0.1:3000/api/health' },
+        { service: 'nginx', url: 'http://127.0.0.1:80/healthz' },
+      ],
+    });
+  });
+});
