@@ -1,0 +1,21 @@
+import { definePlaybook } from 'halyard';
+import { docker, dockerHandlers } from '../roles/docker/index.js';
+import { observabilityStack, observabilityStackHandlers } from '../roles/observability-stack/index.js';
+
+// The whole fleet from an inventory: Docker, then the LGTM stack started healthy with Grafana
+// provisioned. --limit, --check, --diff and --serial apply as to any playbook.
+export default definePlaybook({
+  name: 'site',
+  hosts: 'all',
+  tasks: (host) => [
+    // 1. Docker Engine and Compose, daemon.json with log rotation, deploy user in the docker group.
+    docker(host),
+    // 2. Secrets: inventory vars tagged `!aws_secret name#key` are fetched from AWS Secrets Manager
+    //    on the controller before this runs and reach the stack role as Secret values.
+    // 3. The observability stack: data dirs, configs, provisioning, .env (0600), TLS, compose up, health.
+    observabilityStack(host),
+    // 4. Backups: roles/halyard-daemon (scheduled volume backups to S3) goes here.
+    // 5. Self-monitoring: `halyard monitor apply -c monitor.yml` reconciles CloudWatch alarms and SNS.
+  ],
+  handlers: (host) => ({ ...dockerHandlers(), ...observabilityStackHandlers(host) }),
+});
