@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { ensureStackTestImagesDetailed } from '../lab/stack-images.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_FLEET_NAME, labDown, labUp } from '../lab/index.js';
 
@@ -5,6 +8,17 @@ import { DEFAULT_FLEET_NAME, labDown, labUp } from '../lab/index.js';
 // Actions are async: the caller must use program.parseAsync(); errors (LabError etc.) propagate.
 export function registerLabCommands(program: Command): void {
   const lab = program.command('lab').description('local lab fleet: Debian hosts in Docker reachable over SSH on 127.0.0.1');
+
+  lab
+    .command('stack-images')
+    .description('build the stack\'s stand-in images (no registry needed) and write the vars that use them')
+    .requiredOption('--vars-file <file>', 'YAML vars file to write: { images, ship_images } for playbooks/site.ts')
+    .action(async (options: { varsFile: string }) => {
+      const built = await ensureStackTestImagesDetailed({ onProgress: progress });
+      const vars = { images: built.images, ship_images: Object.keys(built.images) };
+      await writeFile(options.varsFile, `# Stand-in images for a lab run of playbooks/site.ts; real hosts use the upstream tags.\n${stringify(vars)}`);
+      process.stdout.write(`${options.varsFile}\n`);
+    });
 
   lab
     .command('up')

@@ -18,3 +18,4 @@ export { fleetDir, labCacheDir, labStateDir } from './paths.js';
 export type { RunResult } from './process.js';
 export { readSshBanner, waitForSshBanner, waitForSystemd } from './wait.js';
 export type { LabDownOptions, LabDownResult, LabFleet, LabHost, LabUpOptions } from './types.js';
+export { ensureStackTestImages, ensureStackTestImagesDetailed, type StackTestImages } from './stack-images.js';

@@ -3,7 +3,7 @@
 // No image registry is reachable here, so (said plainly) Grafana, Loki, Tempo, Mimir and the
 // collector run as small stand-in images serving the same health endpoints, and nginx, Postgres
 // and node-exporter run for real from Debian's packages; all are built locally
-// (test/support/images.ts), shipped with `docker save | docker load` and passed as image overrides.
+// (src/lab/stack-images.ts), shipped with `docker save | docker load` and passed as image overrides.
 // Users get the real upstream image tags by default.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
-import { ensureStackTestImages } from '../support/images.js';
+import { ensureStackTestImages } from '../../src/lab/stack-images.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 
 const GRAFANA_PASSWORD = 'site-grafana-S3cret';

@@ -1,4 +1,4 @@
-// Builds the observability stack's TEST STAND-IN images (test/support/images.ts) and runs each once
+// Builds the observability stack's TEST STAND-IN images (src/lab/stack-images.ts) and runs each once
 // on this machine's Docker: its health endpoint answers, and the container healthcheck the role
 // writes into docker-compose.yml passes inside it.
 import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { observabilityStackModel } from '../../roles/observability-stack/index.j
 import { defaultHealthTests } from '../../roles/observability-stack/templates/compose.js';
 import { nginxConfig } from '../../roles/observability-stack/templates/nginx.js';
 import { docker, dockerChecked } from '../../src/lab/docker.js';
-import { BUSYBOX_STANDINS, ensureStackTestImagesDetailed, type StackTestImages } from './images.js';
+import { BUSYBOX_STANDINS, ensureStackTestImagesDetailed, type StackTestImages } from '../../src/lab/stack-images.js';
 
 const RUN_LABEL = `halyard.test.images-run=${process.pid}`;
 const model = observabilityStackModel({ name: 'obs-test', vars: { grafana_admin_password: 'g-pw', postgres_password: 'pg-pw' } });
