@@ -5,6 +5,7 @@ import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
+import { registerMonitorCommands } from './monitor-command.js';
 
 // The halyard CLI: parses argv, runs one command, maps every error to one line and an exit code.
 export async function main(argv: string[]): Promise<void> {
@@ -25,6 +26,9 @@ export async function main(argv: string[]): Promise<void> {
   });
   registerInventoryCommands(program);
   registerLabCommands(program);
+  registerMonitorCommands(program, (code) => {
+    exitCode = code;
+  });
   for (const command of program.commands) command.exitOverride();
 
   try {

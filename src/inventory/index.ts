@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InventoryError } from '../core/errors.js';
 import { buildInventory } from './build.js';
+import { readEc2Inventory, type Ec2InventoryOptions } from './ec2-inventory.js';
 import { readAnsibleIni } from './ini-inventory.js';
 import { detectInventoryKind, type DetectedInventory } from './kind.js';
 import { applyLimit } from './limit.js';
@@ -22,6 +23,8 @@ export interface LoadInventoryOptions {
   extraVars?: Record<string, unknown>;
   /** Ansible-style host pattern; see limit.ts. */
   limit?: string;
+  /** For ec2 inventories: instance source, cache directory, clock (defaults: the SDK, ~/.cache). */
+  ec2?: Ec2InventoryOptions;
 }
 
 // The one entry point: reads an inventory file of any supported kind into checked Hosts.
@@ -36,13 +39,19 @@ export async function loadInventory(path: string, options: LoadInventoryOptions 
       cause: error,
     });
   }
-  return inventoryFromText(path, text, options);
+  const detected = detectInventoryKind(path, text);
+  // EC2 inventories ask AWS (or the cache) for their hosts, so they are read asynchronously.
+  const raw = detected.kind === 'ec2' ? await readEc2Inventory(detected.yaml, options.ec2) : readRaw(detected, path, text);
+  return finish(raw, options);
 }
 
 // Same as loadInventory for text already in memory (tests, stdin); `path` names it in errors.
+// EC2 inventories need loadInventory (they fetch from AWS).
 export function inventoryFromText(path: string, text: string, options: LoadInventoryOptions = {}): Inventory {
-  const detected = detectInventoryKind(path, text);
-  const raw = readRaw(detected, path, text);
+  return finish(readRaw(detectInventoryKind(path, text), path, text), options);
+}
+
+function finish(raw: RawInventory, options: LoadInventoryOptions): Inventory {
   const inventory = buildInventory(raw, { extraVars: options.extraVars });
   return options.limit === undefined ? inventory : applyLimit(inventory, options.limit);
 }
@@ -54,8 +63,7 @@ function readRaw(detected: DetectedInventory, path: string, text: string): RawIn
     case 'ansible-ini':
       return readAnsibleIni(text, path);
     case 'ec2':
-      // Hook for the EC2 inventory (instances by tag); another issue replaces this throw.
-      throw new InventoryError('E_INVENTORY_KIND', 'ec2 inventories are not supported yet', {
+      throw new InventoryError('E_INVENTORY_KIND', 'ec2 inventories are read with loadInventory (they query AWS)', {
         file: path,
         line: detected.line,
       });
