@@ -1,5 +1,6 @@
 // The public API that playbooks and roles import as 'halyard'.
 export { Secret, isSecret, SECRET_MASK } from './core/secret.js';
+export { awsSecret, SecretRef, isSecretRef } from './core/secret-ref.js';
 export { template, SecretText, type FileContent } from './core/template.js';
 export { quote } from './core/shell.js';
 export { definePlaybook, task, type TaskOptions } from './playbook/define.js';

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { UsageError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
+import { isSecretRef } from '../core/secret-ref.js';
+import { resolveSecretRefs } from '../engine/resolve-secrets.js';
 import { runFleet, type HostWork } from '../engine/run.js';
 import { sshLink } from '../engine/ssh-link.js';
 import { hostFailed, type RunResult } from '../engine/results.js';
@@ -73,6 +75,13 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
   const inventory = await loadInventory(flags.inventory, { extraVars, ...(flags.limit ? { limit: flags.limit } : {}) });
   const playbook = await loadPlaybook(playbookPath);
   const hosts = hostsOfPlaybook(playbook, inventory);
+  applyPlayDefaults(playbook, inventory);
+  // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
+  // the SDK is loaded only when a reference exists.
+  if (hosts.some((host) => containsSecretRef(host.vars))) {
+    const { createSecretFetcher } = await import('../aws/secrets.js');
+    await resolveSecretRefs(hosts, createSecretFetcher().fetcher);
+  }
 
   const redactor = new Redactor();
   for (const host of inventory.hosts) {
@@ -128,6 +137,24 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
     process.stdout.write(`\n${formatRecap(result)}\n`);
   }
   return result;
+}
+
+// Play vars are defaults: inventory and -e vars override them (a play may name secrets with awsSecret()).
+function applyPlayDefaults(playbook: Playbook, inventory: Awaited<ReturnType<typeof loadInventory>>): void {
+  for (const play of playbook.plays) {
+    if (!play.vars) continue;
+    for (const host of selectHosts(inventory, play.hosts ?? 'all')) host.vars = { ...play.vars, ...host.vars };
+  }
+}
+
+// Whether a vars tree holds a secret reference anywhere.
+function containsSecretRef(value: unknown): boolean {
+  if (isSecretRef(value)) return true;
+  if (Array.isArray(value)) return value.some(containsSecretRef);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).some(containsSecretRef);
+  }
+  return false;
 }
 
 // Hosts that at least one play targets, in inventory order.

@@ -18,6 +18,8 @@ export interface Play {
   name: string;
   /** Host pattern (as --limit) inside the inventory; default 'all'. */
   hosts?: string;
+  /** Defaults for the hosts' vars (inventory and -e override them); may hold awsSecret() references. */
+  vars?: Record<string, unknown>;
   tasks(host: HostContext): TaskList;
   /** Handlers by name, run once per host after its tasks, in declaration order. */
   handlers?(host: HostContext): Record<string, ResourceInstance | TaskList>;
