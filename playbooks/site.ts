@@ -1,4 +1,4 @@
-import { definePlaybook } from 'halyard';
+import { definePlaybook, monitorStep } from 'halyard';
 import { docker, dockerHandlers } from '../roles/docker/index.js';
 import { observabilityStack, observabilityStackHandlers } from '../roles/observability-stack/index.js';
 
@@ -15,7 +15,9 @@ export default definePlaybook({
     // 3. The observability stack: data dirs, configs, provisioning, .env (0600), TLS, compose up, health.
     observabilityStack(host),
     // 4. Backups: roles/halyard-daemon (scheduled volume backups to S3) goes here.
-    // 5. Self-monitoring: `halyard monitor apply -c monitor.yml` reconciles CloudWatch alarms and SNS.
   ],
   handlers: (host) => ({ ...dockerHandlers(), ...observabilityStackHandlers(host) }),
+  // 5. Self-monitoring, once on the controller after the hosts: with `-e monitor_config=monitor.yml`
+  //    the SNS topic and CloudWatch alarms are reconciled (same as `halyard monitor apply`; --check too).
+  afterHosts: [monitorStep()],
 });

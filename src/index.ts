@@ -24,6 +24,7 @@ export type { ComposeProjectDesired } from './resources/compose-project.js';
 export type { ComposeRestartDesired } from './resources/compose-restart.js';
 export type { HttpHealthDesired } from './resources/http-health.js';
 export { roleVars, secretVar, describeRoleVars, z, type RoleVarDoc } from './playbook/role-vars.js';
-export type { Play, Playbook, HostContext, TaskList } from './playbook/types.js';
+export type { Play, Playbook, HostContext, TaskList, ControllerStep, ControllerContext } from './playbook/types.js';
+export { monitorStep } from './monitor/step.js';
 export type { ResourceType, ResourceInstance, Plan, Step } from './resources/types.js';
 export type { Host, Inventory } from './inventory/types.js';

@@ -1,17 +1,14 @@
 import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { UsageError } from '../core/errors.js';
-import { Redactor } from '../core/secret.js';
-import { isSecretRef } from '../core/secret-ref.js';
-import { resolveSecretRefs } from '../engine/resolve-secrets.js';
-import { runFleet, type HostWork } from '../engine/run.js';
+import { preparePlaybookRun } from '../engine/prepare-run.js';
+import { runFleet } from '../engine/run.js';
 import { sshLink } from '../engine/ssh-link.js';
-import { hostFailed, type RunResult } from '../engine/results.js';
-import { loadInventory, parseExtraVars, selectHosts, type Host } from '../inventory/index.js';
-import { loadPlaybook } from '../playbook/load.js';
-import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
-import type { ResourceInstance } from '../resources/types.js';
+import { hostFailed, type ControllerStepResult, type RunResult } from '../engine/results.js';
+import { parseExtraVars } from '../inventory/index.js';
 import { SshPool } from '../ssh/index.js';
+import type { Redactor } from '../core/secret.js';
+import type { ControllerContext, Playbook } from '../playbook/types.js';
 import { ListrProgress } from './output/listr-progress.js';
 import { plainLine, type ProgressEvent } from './output/plain.js';
 import { formatRecap } from './output/recap.js';
@@ -59,8 +56,9 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
 // Exit code of a finished run: 1 on any failure, 2 for pending changes in check mode, else 0.
 export function exitCodeFor(result: RunResult): ExitCodeValue {
   const hosts = Object.values(result.hosts);
-  if (hosts.some(hostFailed)) return ExitCode.HostFailed;
-  if (result.check && hosts.some((host) => host.changed > 0)) return ExitCode.ChangesPending;
+  const steps = result.controller ?? [];
+  if (hosts.some(hostFailed) || steps.some((step) => step.status === 'failed')) return ExitCode.HostFailed;
+  if (result.check && (hosts.some((host) => host.changed > 0) || steps.some((step) => step.status === 'changed'))) return ExitCode.ChangesPending;
   return ExitCode.Ok;
 }
 
@@ -72,22 +70,7 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
   }
   const extraVars = parseExtraVars(flags.extraVars);
-  const inventory = await loadInventory(flags.inventory, { extraVars, ...(flags.limit ? { limit: flags.limit } : {}) });
-  const playbook = await loadPlaybook(playbookPath);
-  const hosts = hostsOfPlaybook(playbook, inventory);
-  applyPlayDefaults(playbook, inventory);
-  // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
-  // the SDK is loaded only when a reference exists.
-  if (hosts.some((host) => containsSecretRef(host.vars))) {
-    const { createSecretFetcher } = await import('../aws/secrets.js');
-    await resolveSecretRefs(hosts, createSecretFetcher().fetcher);
-  }
-
-  const redactor = new Redactor();
-  for (const host of inventory.hosts) {
-    redactor.addAll(host.vars);
-    if (host.becomePassword) redactor.add(host.becomePassword);
-  }
+  const { hosts, redactor, workFor, playbook, inventory } = await preparePlaybookRun(playbookPath, flags.inventory, { extraVars, ...(flags.limit ? { limit: flags.limit } : {}) });
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
   const progress = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
@@ -103,7 +86,7 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
   progress?.start();
   let result: RunResult;
   try {
-    result = await runFleet(hosts, (host) => workOf(playbook, inventory, host), {
+    result = await runFleet(hosts, workFor, {
       check: flags.check,
       diff: flags.diff,
       forks,
@@ -119,6 +102,12 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
   } finally {
     await progress?.stop();
     await pool.closeAll();
+  }
+
+  if (playbook.afterHosts.length > 0) {
+    const vars = { ...(inventory.groups.get('all')?.vars ?? {}), ...extraVars };
+    result.controller = await runControllerSteps(playbook, { check: flags.check, vars, log: (line: string) => out.write(`${redactor.redact(line)}\n`) }, redactor);
+    result.ok = result.ok && result.controller.every((step) => step.status !== 'failed');
   }
 
   if (flags.json) {
@@ -139,45 +128,30 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
   return result;
 }
 
-// Play vars are defaults: inventory and -e vars override them (a play may name secrets with awsSecret()).
-function applyPlayDefaults(playbook: Playbook, inventory: Awaited<ReturnType<typeof loadInventory>>): void {
-  for (const play of playbook.plays) {
-    if (!play.vars) continue;
-    for (const host of selectHosts(inventory, play.hosts ?? 'all')) host.vars = { ...play.vars, ...host.vars };
-  }
-}
-
-// Whether a vars tree holds a secret reference anywhere.
-function containsSecretRef(value: unknown): boolean {
-  if (isSecretRef(value)) return true;
-  if (Array.isArray(value)) return value.some(containsSecretRef);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value).some(containsSecretRef);
-  }
-  return false;
-}
-
-// Hosts that at least one play targets, in inventory order.
-function hostsOfPlaybook(playbook: Playbook, inventory: Awaited<ReturnType<typeof loadInventory>>): Host[] {
-  const wanted = new Set<string>();
-  for (const play of playbook.plays) for (const host of selectHosts(inventory, play.hosts ?? 'all')) wanted.add(host.name);
-  return inventory.hosts.filter((host) => wanted.has(host.name));
-}
-
-// A host's tasks and handlers from every play that targets it (plays in order, one run per host).
-function workOf(playbook: Playbook, inventory: Awaited<ReturnType<typeof loadInventory>>, host: Host): HostWork {
-  const context: HostContext = { name: host.name, groups: host.groups, vars: host.vars, host };
-  const tasks: ResourceInstance[] = [];
-  const handlers = new Map<string, ResourceInstance[]>();
-  for (const play of playbook.plays) {
-    if (!selectHosts(inventory, play.hosts ?? 'all').some((candidate) => candidate.name === host.name)) continue;
-    tasks.push(...flattenTasks(play.tasks(context)));
-    const declared = play.handlers?.(context) ?? {};
-    for (const [name, value] of Object.entries(declared)) {
-      handlers.set(name, flattenTasks(Array.isArray(value) ? value : [value as ResourceInstance]));
+// Runs the playbook's controller steps in order; a failing step stops the ones after it.
+async function runControllerSteps(playbook: Playbook, context: ControllerContext, redactor: Redactor): Promise<ControllerStepResult[]> {
+  const results: ControllerStepResult[] = [];
+  let failed = false;
+  for (const step of playbook.afterHosts) {
+    const started = Date.now();
+    if (failed) {
+      results.push({ name: step.name, status: 'skipped', durationMs: 0, reason: 'an earlier controller step failed' });
+      continue;
+    }
+    try {
+      const outcome = await step.run(context);
+      results.push({
+        name: step.name,
+        status: outcome.skipped ? 'skipped' : outcome.changed ? 'changed' : 'ok',
+        durationMs: Date.now() - started,
+        ...(outcome.skipped ? { reason: outcome.skipped } : {}),
+      });
+    } catch (error) {
+      failed = true;
+      results.push({ name: step.name, status: 'failed', durationMs: Date.now() - started, error: redactor.redact(error instanceof Error ? error.message : String(error)) });
     }
   }
-  return { tasks, handlers };
+  return results;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -31,12 +31,23 @@ export interface HostResult {
   error?: string;
 }
 
+// A controller step's outcome (after the hosts), reported beside them.
+export interface ControllerStepResult {
+  name: string;
+  status: 'ok' | 'changed' | 'failed' | 'skipped';
+  durationMs: number;
+  error?: string;
+  reason?: string;
+}
+
 // The --json document.
 export interface RunResult {
   ok: boolean;
   durationMs: number;
   check: boolean;
   hosts: Record<string, HostResult>;
+  /** Present when the playbook has controller steps (afterHosts). */
+  controller?: ControllerStepResult[];
 }
 
 // Counts task statuses into a host result.

@@ -1,6 +1,6 @@
 import { PlaybookError } from '../core/errors.js';
 import type { ResourceInstance, ResourceType } from '../resources/types.js';
-import { PLAYBOOK_BRAND, type Play, type Playbook } from './types.js';
+import { PLAYBOOK_BRAND, type ControllerStep, type Play, type Playbook } from './types.js';
 
 // Options every task takes beside its resource's own data.
 export interface TaskOptions {
@@ -25,8 +25,11 @@ export function task<D>(type: ResourceType<D>, desired: D, options: TaskOptions 
 }
 
 // The default export of a playbook file: one play or several, checked for shape up front.
-export function definePlaybook(input: Play | Play[] | { name: string; plays: Play[] }): Playbook {
+export function definePlaybook(
+  input: (Play & { afterHosts?: ControllerStep[] }) | Play[] | { name: string; plays: Play[]; afterHosts?: ControllerStep[] },
+): Playbook {
   const plays = Array.isArray(input) ? input : 'plays' in input ? input.plays : [input];
+  const afterHosts = Array.isArray(input) ? [] : input.afterHosts ?? [];
   const name = !Array.isArray(input) && 'name' in input ? input.name : plays[0]?.name ?? 'playbook';
   if (plays.length === 0) throw new PlaybookError('E_PLAYBOOK_EMPTY', 'a playbook needs at least one play');
   for (const play of plays) {
@@ -34,7 +37,7 @@ export function definePlaybook(input: Play | Play[] | { name: string; plays: Pla
       throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play?.name ?? '?'}" needs a tasks(host) function`);
     }
   }
-  const playbook = { name, plays } as Playbook;
+  const playbook = { name, plays, afterHosts } as Playbook;
   Object.defineProperty(playbook, PLAYBOOK_BRAND, { value: true });
   return playbook;
 }

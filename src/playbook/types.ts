@@ -25,10 +25,26 @@ export interface Play {
   handlers?(host: HostContext): Record<string, ResourceInstance | TaskList>;
 }
 
+// What a controller step sees: the run's mode, the inventory's `all` vars with -e applied, a logger.
+export interface ControllerContext {
+  check: boolean;
+  vars: Readonly<Record<string, unknown>>;
+  log(line: string): void;
+}
+
+// A step run once on the controller after the hosts (AWS reconciliation such as `monitor apply`).
+export interface ControllerStep {
+  name: string;
+  /** Resolves with whether it changed (or, in check mode, would change) something; throws on failure. */
+  run(context: ControllerContext): Promise<{ changed: boolean; skipped?: string }>;
+}
+
 // A playbook file's default export.
 export interface Playbook {
   name: string;
   plays: Play[];
+  /** Controller steps run after every host finished, in order. */
+  afterHosts: ControllerStep[];
 }
 
 // Brand checked by the loader so a wrong default export gives a clear error.

@@ -18,6 +18,9 @@ export function formatRecap(result: RunResult): string {
       if (task.status === 'failed' && task.error) lines.push(indent(`failed: ${task.name}: ${task.error}`, width + 2));
     }
   }
+  for (const step of result.controller ?? []) {
+    lines.push(`controller: ${step.name}: ${step.status}${step.error ? ` (${step.error})` : step.reason ? ` (${step.reason})` : ''}`);
+  }
   lines.push(`finished in ${(result.durationMs / 1000).toFixed(2)} s`);
   return lines.join('\n');
 }

@@ -1,0 +1,87 @@
+import { Redactor } from '../core/secret.js';
+import { isSecretRef } from '../core/secret-ref.js';
+import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
+import type { ResourceInstance } from '../resources/types.js';
+import { resolveSecretRefs } from './resolve-secrets.js';
+import type { HostWork } from './run.js';
+
+// What `halyard apply` and the daemon's drift job share: a loaded inventory and playbook, the
+// hosts the playbook targets, a redactor knowing every secret, and each host's work.
+
+type Inventory = Awaited<ReturnType<typeof loadInventory>>;
+
+export interface PreparedRun {
+  inventory: Inventory;
+  playbook: Playbook;
+  /** Hosts that at least one play targets, in inventory order. */
+  hosts: Host[];
+  redactor: Redactor;
+  workFor(host: Host): HostWork;
+}
+
+export interface PrepareOptions {
+  extraVars?: Record<string, unknown>;
+  limit?: string;
+}
+
+export async function preparePlaybookRun(playbookPath: string, inventoryPath: string, options: PrepareOptions = {}): Promise<PreparedRun> {
+  const inventory = await loadInventory(inventoryPath, { extraVars: options.extraVars ?? {}, ...(options.limit ? { limit: options.limit } : {}) });
+  const playbook = await loadPlaybook(playbookPath);
+  const hosts = hostsOfPlaybook(playbook, inventory);
+  applyPlayDefaults(playbook, inventory);
+  // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
+  // the SDK is loaded only when a reference exists.
+  if (hosts.some((host) => containsSecretRef(host.vars))) {
+    const { createSecretFetcher } = await import('../aws/secrets.js');
+    await resolveSecretRefs(hosts, createSecretFetcher().fetcher);
+  }
+  const redactor = new Redactor();
+  for (const host of inventory.hosts) {
+    redactor.addAll(host.vars);
+    if (host.becomePassword) redactor.add(host.becomePassword);
+  }
+  return { inventory, playbook, hosts, redactor, workFor: (host) => workOf(playbook, inventory, host) };
+}
+
+// Play vars are defaults: inventory and -e vars override them (a play may name secrets with awsSecret()).
+function applyPlayDefaults(playbook: Playbook, inventory: Inventory): void {
+  for (const play of playbook.plays) {
+    if (!play.vars) continue;
+    for (const host of selectHosts(inventory, play.hosts ?? 'all')) host.vars = { ...play.vars, ...host.vars };
+  }
+}
+
+// Whether a vars tree holds a secret reference anywhere.
+function containsSecretRef(value: unknown): boolean {
+  if (isSecretRef(value)) return true;
+  if (Array.isArray(value)) return value.some(containsSecretRef);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).some(containsSecretRef);
+  }
+  return false;
+}
+
+// Hosts that at least one play targets, in inventory order.
+function hostsOfPlaybook(playbook: Playbook, inventory: Inventory): Host[] {
+  const wanted = new Set<string>();
+  for (const play of playbook.plays) for (const host of selectHosts(inventory, play.hosts ?? 'all')) wanted.add(host.name);
+  return inventory.hosts.filter((host) => wanted.has(host.name));
+}
+
+// A host's tasks and handlers from every play that targets it (plays in order, one run per host).
+function workOf(playbook: Playbook, inventory: Inventory, host: Host): HostWork {
+  const context: HostContext = { name: host.name, groups: host.groups, vars: host.vars, host };
+  const tasks: ResourceInstance[] = [];
+  const handlers = new Map<string, ResourceInstance[]>();
+  for (const play of playbook.plays) {
+    if (!selectHosts(inventory, play.hosts ?? 'all').some((candidate) => candidate.name === host.name)) continue;
+    tasks.push(...flattenTasks(play.tasks(context)));
+    const declared = play.handlers?.(context) ?? {};
+    for (const [name, value] of Object.entries(declared)) {
+      handlers.set(name, flattenTasks(Array.isArray(value) ? value : [value as ResourceInstance]));
+    }
+  }
+  return { tasks, handlers };
+}
