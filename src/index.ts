@@ -17,6 +17,7 @@ export {
   composeProject,
   composeRestart,
   httpHealth,
+  flushHandlers,
   type DesiredOf,
 } from './playbook/tasks.js';
 export { localImageId, type DockerImageDesired } from './resources/docker-image.js';

@@ -1,4 +1,4 @@
-import { command, directory, file, packages, roleVars, service, user, z, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
+import { command, directory, file, flushHandlers, packages, roleVars, service, user, z, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
 
 // The docker role: Docker Engine and compose from the distribution (default) or Docker's apt repository,
 // /etc/docker/daemon.json with log rotation, the service enabled and running, users in the docker group.
@@ -86,6 +86,8 @@ export function docker(host: HostContext): TaskList {
     file({ path: '/etc/docker/daemon.json', content: daemonJson(v), owner: 'root', group: 'root', mode: '0644' }, { notify: DOCKER_RESTART_HANDLER }),
     service({ name: 'docker', enabled: true, state: 'started' }),
     [...new Set(v.docker_users)].map((name) => user({ name, groups: ['docker'] }, { name: `user ${name} in group docker` })),
+    // A new daemon.json takes effect now, before anything runs containers on this daemon.
+    flushHandlers(),
   ];
 }
 

@@ -117,7 +117,8 @@ export function observabilityStack(host: HostInput): TaskList {
     model.tls.selfSigned && selfSignedCertificate(model),
     // One load per image, even when several services share it.
     [...new Set(v.ship_images.map((service) => model.images[service]))].map((ref) => dockerImage({ ref, id: localImageId(ref) })),
-    composeProject({ dir, project: model.project }),
+    // A service that `up` creates, recreates or starts already reads the new files: no restart after it.
+    composeProject({ dir, project: model.project, restartHandlers: Object.fromEntries(RESTARTABLE.map((service) => [service, restartHandler(service)])) }),
     httpHealth({ dir, project: model.project, checks: healthChecks(model), timeoutSeconds: v.health_timeout_seconds }),
   ];
 }

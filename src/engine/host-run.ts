@@ -2,7 +2,7 @@ import { HalyardError } from '../core/errors.js';
 import type { Redactor } from '../core/secret.js';
 import type { Fact } from '../facts/fact.js';
 import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from '../facts/probe-script.js';
-import { keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
+import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { lockScript, parseLockOutcome, type LockOwner } from './lock.js';
 import { RemoteShell, type ShellTransport } from './remote-shell.js';
 import { summarize, type HostResult, type TaskResult } from './results.js';
@@ -95,6 +95,23 @@ export async function runHost(
         record({ name, status: 'skipped', durationMs: 0, reason: 'an earlier task failed' }, index);
         continue;
       }
+      // flushHandlers(): run what was notified so far, here (a daemon restarted before what runs on it starts).
+      if (state.task.type.kind === FLUSH_HANDLERS_KIND) {
+        const pending = notified.size;
+        record({ name, status: 'ok', durationMs: 0, reason: pending === 0 ? 'no handler notified' : `running ${pending} notified handler(s) now` }, index);
+        if (pending > 0) {
+          const handlerResults: TaskResult[] = [];
+          await runHandlers(handlers, new Set(notified), shell, link, options, context, redact, (result) => {
+            handlerResults.push(result);
+            record(result, results.length);
+          });
+          notified.clear();
+          if (handlerResults.some((result) => result.status === 'failed')) stopped = true;
+          // Handlers change the host too: later facts are probed again.
+          if (handlerResults.some((result) => result.status === 'changed')) staleKeys.push('*');
+        }
+        continue;
+      }
       // Facts made stale by earlier changes are probed again, in one round trip for all remaining tasks.
       if (!options.check && staleKeys.length > 0 && isStale(state, staleKeys)) {
         const remaining = states.slice(index).filter((candidate) => isStale(candidate, staleKeys));
@@ -118,6 +135,8 @@ export async function runHost(
       record(result, index);
       if (result.status === 'failed') stopped = true;
       if (result.status === 'changed') {
+        // Notifications made so far that this change fulfils are dropped; later tasks may notify again.
+        if (state.plan?.action === 'change') for (const handler of state.plan.satisfies ?? []) notified.delete(handler);
         for (const handler of state.task.notify) notified.add(handler);
         staleKeys.push(...state.task.type.invalidates(state.task.desired));
       }

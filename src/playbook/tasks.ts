@@ -9,7 +9,7 @@ import { groupResource } from '../resources/group.js';
 import { httpHealthResource, type HttpHealthDesired } from '../resources/http-health.js';
 import { packagesResource } from '../resources/packages.js';
 import { serviceResource } from '../resources/service.js';
-import type { ResourceInstance, ResourceType } from '../resources/types.js';
+import { FLUSH_HANDLERS_KIND, type ResourceInstance, type ResourceType } from '../resources/types.js';
 import { userResource } from '../resources/user.js';
 import { task, type TaskOptions } from './define.js';
 
@@ -60,3 +60,17 @@ export const composeRestart = (desired: ComposeRestartDesired, options?: TaskOpt
 // HTTP endpoints answering 2xx/3xx from the host; waits for them and fails with the bad services' logs.
 export const httpHealth = (desired: HttpHealthDesired, options?: TaskOptions): ResourceInstance<HttpHealthDesired> =>
   task(httpHealthResource, desired, options);
+
+// Runs the handlers notified so far at this point of the host's tasks (Ansible's flush_handlers),
+// e.g. restart Docker for a new daemon.json before a stack starts on it.
+export const flushHandlers = (): ResourceInstance<Record<string, never>> =>
+  task(
+    {
+      kind: FLUSH_HANDLERS_KIND,
+      describe: () => 'flush handlers',
+      facts: () => ({}),
+      plan: () => ({ action: 'noop', reason: 'handled by the engine' }),
+      invalidates: () => [],
+    },
+    {},
+  );

@@ -21,6 +21,11 @@ export interface ComposeProjectDesired {
   file?: string;
   /** 'auto' (default): the v2 plugin (`docker compose`) when installed, else `docker-compose` (v1). */
   command?: ComposeCommandChoice;
+  /**
+   * Restart handler per service: when `up` creates, recreates or starts a service, that service
+   * already runs with the current files, so its pending restart handler is dropped.
+   */
+  restartHandlers?: Record<string, string>;
 }
 
 /** Project names compose v1 and v2 leave unchanged (v1 strips, v2 rejects anything else). */
@@ -50,19 +55,38 @@ export const composeProjectResource: ResourceType<ComposeProjectDesired> = {
     const fallback: ComposeTool = desired.command === 'v1' ? 'v1' : 'v2';
     if (state.tool === 'none') {
       const wanted = desired.command === 'v1' ? 'docker-compose' : desired.command === 'v2' ? 'docker compose (v2 plugin)' : 'docker compose or docker-compose';
-      return upPlan(desired, fallback, [`start project ${desired.project}: ${wanted} is not installed on the host yet`]);
+      return upPlan(desired, fallback, [`start project ${desired.project}: ${wanted} is not installed on the host yet`], allHandlers(desired));
     }
-    if (!state.fileFound) return upPlan(desired, state.tool, [`start project ${desired.project}: ${where} is not on the host yet`]);
-    if (state.error !== undefined) return upPlan(desired, state.tool, [`bring up project ${desired.project}: cannot read its state (${state.error})`]);
+    if (!state.fileFound) return upPlan(desired, state.tool, [`start project ${desired.project}: ${where} is not on the host yet`], allHandlers(desired));
+    if (state.error !== undefined) return upPlan(desired, state.tool, [`bring up project ${desired.project}: cannot read its state (${state.error})`], []);
 
     const changes = projectDrift(state, where);
     if (changes.length === 0) {
       const services = Object.keys(state.expected).sort();
       return { action: 'noop', reason: `project ${desired.project}: ${services.length} service(s) up with their current config (${services.join(', ')})` };
     }
-    return upPlan(desired, state.tool, changes);
+    const satisfied = driftedServices(state).flatMap((service) => desired.restartHandlers?.[service] ?? []);
+    return upPlan(desired, state.tool, changes, satisfied);
   },
 };
+
+// Services `up -d` will create, recreate or start: missing, config or image changed, not running.
+export function driftedServices(state: ComposeProjectState): string[] {
+  const services = new Set<string>();
+  for (const service of Object.keys(state.expected)) {
+    const containers = state.containers.filter((container) => container.service === service);
+    if (containers.length === 0) services.add(service);
+    for (const container of containers) {
+      const imageMoved = container.image !== undefined && state.images[container.image] !== undefined && state.images[container.image] !== container.imageId;
+      if (container.configHash !== state.expected[service] || imageMoved || !UP_STATES.has(container.state)) services.add(service);
+    }
+  }
+  return [...services].sort();
+}
+
+function allHandlers(desired: ComposeProjectDesired): string[] {
+  return Object.values(desired.restartHandlers ?? {});
+}
 
 // Which services differ from what the current files produce: missing, stopped, config or image changed, orphans.
 export function projectDrift(state: ComposeProjectState, where: string): string[] {
@@ -94,10 +118,11 @@ export function composeUpScript(desired: ComposeProjectDesired, tool: ComposeToo
   return `cd -- ${quote(desired.dir)} && ${composeWords(tool)} -p ${quote(desired.project)} -f ${quote(desired.file ?? 'docker-compose.yml')} up -d --remove-orphans`;
 }
 
-function upPlan(desired: ComposeProjectDesired, tool: ComposeTool, changes: string[]): Plan {
+function upPlan(desired: ComposeProjectDesired, tool: ComposeTool, changes: string[], satisfies: string[]): Plan {
   return {
     action: 'change',
     changes,
+    ...(satisfies.length > 0 ? { satisfies } : {}),
     steps: [{ label: `${composeWords(tool)} up -d (project ${desired.project})`, script: composeUpScript(desired, tool) }],
   };
 }

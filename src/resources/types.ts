@@ -31,7 +31,14 @@ export interface FileDiff {
 // A planner's verdict: nothing to do and why, or the steps that converge the host.
 export type Plan =
   | { action: 'noop'; reason: string }
-  | { action: 'change'; changes: string[]; steps: Step[]; diff?: FileDiff };
+  | {
+      action: 'change';
+      changes: string[];
+      steps: Step[];
+      diff?: FileDiff;
+      /** Handlers this change makes moot once it succeeds (a container created with the new files needs no restart). */
+      satisfies?: string[];
+    };
 
 // What planners may know about the run, beyond facts.
 export interface PlanContext {
@@ -61,6 +68,9 @@ export interface ResourceInstance<D = unknown> {
   /** Handlers to run (once, after the host's tasks) when this resource changed. */
   notify: string[];
 }
+
+/** Kind of the flushHandlers() marker task, which the engine handles itself. */
+export const FLUSH_HANDLERS_KIND = 'flush-handlers';
 
 // The request cannot be planned (e.g. a file where a directory should be).
 export class PlanError extends Error {

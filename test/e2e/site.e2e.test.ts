@@ -61,6 +61,12 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     const firstHost = first.json?.hosts[host.name];
     expect(first.exitCode, `${first.stderr}\n${JSON.stringify(firstHost?.tasks.filter((t) => t.status === 'failed'))}`).toBe(0);
     expect(firstHost?.changed).toBeGreaterThan(20);
+    // Containers created by the first `up` already read the new files: no service restart follows,
+    // and Docker's restart for daemon.json ran before the stack (flushHandlers in roles/docker).
+    const firstHandlers = firstHost?.tasks.filter((task) => task.handler).map((task) => task.name) ?? [];
+    expect(firstHandlers).toEqual(['handler: restart docker']);
+    const flushAt = firstHost?.tasks.findIndex((task) => task.name === 'flush handlers') ?? -1;
+    expect(firstHost?.tasks[flushAt + 1]?.name).toBe('handler: restart docker');
     for (const secret of [GRAFANA_PASSWORD, POSTGRES_PASSWORD]) expect(first.stdout + first.stderr).not.toContain(secret);
 
     const state = await labExec(

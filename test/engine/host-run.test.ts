@@ -6,6 +6,7 @@ import { Redactor, Secret } from '../../src/core/secret.js';
 import { template } from '../../src/core/template.js';
 import { runHost, type HostRunOptions } from '../../src/engine/host-run.js';
 import { task } from '../../src/playbook/define.js';
+import { flushHandlers } from '../../src/playbook/tasks.js';
 import { commandResource } from '../../src/resources/command.js';
 import { directoryResource } from '../../src/resources/directory.js';
 import { fileResource } from '../../src/resources/file.js';
@@ -95,5 +96,48 @@ describe('check mode and stale facts', () => {
     // Without the earlier pending change the same failure is real.
     const alone = await runHost('local', localLink(), [tasks[1]!], new Map(), options({ check: true }));
     expect(alone.failed).toBe(1);
+  });
+});
+
+describe('handlers a later change makes moot', () => {
+  it('drops notifications made before a change that satisfies them, keeps those made after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-satisfy-'));
+    const recreate: ResourceType<{ path: string }> = {
+      ...directoryResource,
+      kind: 'recreate',
+      plan: (desired) => ({ action: 'change', changes: ['recreated'], steps: [{ label: 'recreate', script: 'true' }], satisfies: ['restart'] }),
+    };
+    const log = (name: string) => task(commandResource, { command: `echo ${name} >> ${dir}/handlers.log` });
+    const before = [
+      task(fileResource, { path: `${dir}/a.conf`, content: 'a\n' }, { notify: 'restart' }),
+      task(recreate, { path: dir }),
+    ];
+    const handlers = new Map([['restart', [log('restart')]]]);
+    const satisfied = await runHost('local', localLink(), before, handlers, options());
+    expect(satisfied.tasks.some((t) => t.handler)).toBe(false);
+
+    const after = [...before, task(fileResource, { path: `${dir}/b.conf`, content: 'b\n' }, { notify: 'restart' })];
+    const notified = await runHost('local', localLink(), after, handlers, options());
+    expect(notified.tasks.filter((t) => t.handler).map((t) => t.name)).toEqual(['handler: restart']);
+    expect(readFileSync(`${dir}/handlers.log`, 'utf8')).toBe('restart\n');
+  });
+});
+
+describe('flushHandlers()', () => {
+  it('runs the handlers notified so far at that point, once, and later notifications again at the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-flush-'));
+    const log = (line: string) => task(commandResource, { command: `echo ${line} >> ${dir}/order.log` });
+    const tasks = [
+      task(fileResource, { path: `${dir}/daemon.json`, content: '{}\n' }, { notify: 'restart daemon' }),
+      flushHandlers(),
+      log('task-after-flush'),
+      task(fileResource, { path: `${dir}/app.conf`, content: 'x\n' }, { notify: 'restart daemon' }),
+    ];
+    const handlers = new Map([['restart daemon', [log('handler')]]]);
+    const result = await runHost('local', localLink(), tasks, handlers, options());
+    expect(result.failed).toBe(0);
+    expect(readFileSync(`${dir}/order.log`, 'utf8')).toBe('handler\ntask-after-flush\nhandler\n');
+    const rerun = await runHost('local', localLink(), tasks.filter((t) => t.type.kind !== 'command'), handlers, options());
+    expect(rerun).toMatchObject({ changed: 0, execs: 1 });
   });
 });

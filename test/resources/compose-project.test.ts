@@ -114,3 +114,31 @@ describe('composeProjectResource.plan', () => {
     expect(composeProjectResource.describe(APP)).toBe('compose project app');
   });
 });
+
+describe('restart handlers made moot by up', () => {
+  const desired = { dir: '/opt/app', project: 'app', restartHandlers: { web: 'restart web', db: 'restart db' } };
+  const container = (service: string, configHash: string, state = 'running') => ({
+    service,
+    name: `app-${service}-1`,
+    configHash,
+    state,
+    status: state,
+  });
+
+  test('a fresh project satisfies every restart handler', () => {
+    const plan = composeProjectResource.plan(desired, { project: { tool: 'v1' as const, fileFound: false, expected: {}, containers: [], images: {} } }, { diff: false });
+    expect(plan.action === 'change' && plan.satisfies).toEqual(['restart web', 'restart db']);
+  });
+
+  test('only the services up touches satisfy their handlers', () => {
+    const project = {
+      tool: 'v2' as const,
+      fileFound: true,
+      expected: { web: 'h-web-new', db: 'h-db' },
+      containers: [container('web', 'h-web-old'), container('db', 'h-db')],
+      images: {},
+    };
+    const plan = composeProjectResource.plan(desired, { project }, { diff: false });
+    expect(plan.action === 'change' && plan.satisfies).toEqual(['restart web']);
+  });
+});

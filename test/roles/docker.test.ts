@@ -86,6 +86,7 @@ describe('roles/docker tasks', () => {
       'file /etc/docker/daemon.json',
       'service docker.service',
       'user admin in group docker',
+      'flush handlers',
     ]);
     expect(tasks[0]?.desired).toEqual({ names: { apt: ['docker.io', 'docker-compose'], dnf: ['docker'] } });
     expect(tasks[2]?.notify).toEqual([DOCKER_RESTART_HANDLER]);

@@ -578,7 +578,12 @@ describe('tasks and handlers', () => {
     expect(desired.command).toMatch(/^umask 077 && /);
     expect(cert?.notify).toEqual(['restart nginx']);
     expect(tasks.at(-2)?.type.kind).toBe('compose-project');
-    expect(tasks.at(-2)?.desired).toEqual({ dir: '/opt/observability', project: 'observability-stack' });
+    expect(tasks.at(-2)?.desired).toEqual({
+      dir: '/opt/observability',
+      project: 'observability-stack',
+      // A service `up` (re)creates or starts needs no restart afterwards.
+      restartHandlers: Object.fromEntries(['loki', 'tempo', 'mimir', 'otel-collector', 'grafana', 'nginx'].map((s) => [s, `restart ${s}`])),
+    });
     const health = tasks.at(-1);
     expect(health?.type.kind).toBe('http-health');
     expect(health?.desired).toEqual({
