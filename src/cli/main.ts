@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { registerApplyCommand } from './apply-command.js';
+import { registerBackupCommands } from './backup-command.js';
+import { registerDaemonCommands } from './daemon-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
 import { registerMonitorCommands } from './monitor-command.js';
@@ -25,8 +27,12 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = code;
   });
   registerInventoryCommands(program);
+  registerDaemonCommands(program);
   registerLabCommands(program);
   registerMonitorCommands(program, (code) => {
+    exitCode = code;
+  });
+  registerBackupCommands(program, (code) => {
     exitCode = code;
   });
   for (const command of program.commands) command.exitOverride();

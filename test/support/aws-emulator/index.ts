@@ -1,5 +1,6 @@
 import { makeInstance } from './ec2.js';
 import { putSecretDirect } from './secrets-manager.js';
+import type { S3State } from './s3.js';
 import { EmulatorServer, type FaultSpec, type RecordedRequest } from './server.js';
 import { confirmSubscription } from './sns.js';
 import { ACCOUNT_ID, DEFAULT_REGION, emptyState, type EmulatorState, type InstanceInput, type InstanceState, type ServiceName, type SubscriptionState } from './state.js';
@@ -17,6 +18,7 @@ import { ACCOUNT_ID, DEFAULT_REGION, emptyState, type EmulatorState, type Instan
 
 export type { AlarmState, EmulatorState, InstanceInput, InstanceState, ServiceName, SubscriptionState } from './state.js';
 export type { FaultSpec, RecordedRequest } from './server.js';
+export type { S3Bucket, S3Object, S3State } from './s3.js';
 export { ACCOUNT_ID, DEFAULT_REGION } from './state.js';
 export { PENDING_LIST, PENDING_SUBSCRIBE } from './sns.js';
 
@@ -30,6 +32,7 @@ export const SERVICE_ENDPOINT_VARS: Record<ServiceName, string> = {
   ec2: 'AWS_ENDPOINT_URL_EC2',
   cloudwatch: 'AWS_ENDPOINT_URL_CLOUDWATCH',
   sns: 'AWS_ENDPOINT_URL_SNS',
+  s3: 'AWS_ENDPOINT_URL_S3',
 };
 
 export interface AwsEmulator {
@@ -46,6 +49,10 @@ export interface AwsEmulator {
   /** Per-service AWS_ENDPOINT_URL_* variables pointing at this emulator. */
   serviceEnv(services?: ServiceName[]): Record<string, string>;
   state: EmulatorState;
+  /** S3 buckets, objects (bodies in temp files) and open multipart uploads. */
+  s3: S3State;
+  /** Creates a bucket (no-op when it exists). */
+  createBucket(name: string): void;
   /** Every request answered, in order. */
   requests: RecordedRequest[];
   /** Requests answered so far, optionally of one service/operation. */
@@ -59,6 +66,8 @@ export interface AwsEmulator {
   confirmSubscription(endpoint: string, topicArn?: string): SubscriptionState;
   /** The next `count` (default 1) matching requests fail with throttling or an internal error. */
   failNext(fault: FaultSpec): void;
+  /** Drops faults not used up yet. */
+  clearFaults(): void;
   /** Accepts another access key (e.g. a second identity). */
   addAccessKey(accessKeyId: string, secretAccessKey: string): void;
   /** Empties state, request log and pending faults. */
@@ -90,6 +99,10 @@ export async function startAwsEmulator(options: { region?: string } = {}): Promi
       return Object.fromEntries(services.map((service) => [SERVICE_ENDPOINT_VARS[service], url]));
     },
     state,
+    s3: server.s3,
+    createBucket(name) {
+      server.s3.createBucket(name);
+    },
     requests: server.requests,
     countRequests(filter = {}) {
       return server.requests.filter(
@@ -113,11 +126,15 @@ export async function startAwsEmulator(options: { region?: string } = {}): Promi
     failNext(fault) {
       server.failNext(fault);
     },
+    clearFaults() {
+      server.clearFaults();
+    },
     addAccessKey(accessKeyId, secretAccessKey) {
       keys.set(accessKeyId, secretAccessKey);
     },
     reset() {
       Object.assign(state, emptyState());
+      server.s3.clear();
       server.requests.length = 0;
       server.clearFaults();
     },

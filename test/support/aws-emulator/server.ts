@@ -4,7 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { CLOUDWATCH_TARGET_PREFIX, cloudWatchError, handleCloudWatch } from './cloudwatch.js';
 import { EC2_VERSION, ec2ErrorResponse, handleEc2 } from './ec2.js';
 import { SECRETS_TARGET_PREFIX, handleSecretsManager, secretsManagerError } from './secrets-manager.js';
-import { verifySignature, type SignatureCheck } from './sigv4.js';
+import { parseAuthorization, verifySignature, type SignatureCheck } from './sigv4.js';
+import { S3State, handleS3, s3ErrorResponse, s3Operation } from './s3.js';
 import { SNS_VERSION, handleSns, snsError } from './sns.js';
 import { DEFAULT_REGION, type EmulatorState, type ServiceName } from './state.js';
 import { ServiceError, parseForm, type WireResponse } from './wire.js';
@@ -17,8 +18,13 @@ import { ServiceError, parseForm, type WireResponse } from './wire.js';
 export interface FaultSpec {
   service: ServiceName;
   operation?: string;
-  kind: 'throttle' | '500';
+  /** `drop`: the connection is destroyed without an answer (S3: after reading `afterBytes` of the body). */
+  kind: 'throttle' | '500' | 'drop';
   count?: number;
+  /** Let this many matching requests through before the fault applies (kill an upload midway). */
+  after?: number;
+  /** With kind `drop`: body bytes read before the connection is cut (default 0). */
+  afterBytes?: number;
 }
 
 /** One request the emulator answered, for tests that count calls or check how they were sent. */
@@ -40,6 +46,7 @@ export interface RecordedRequest {
 
 interface ActiveFault extends FaultSpec {
   remaining: number;
+  skip: number;
 }
 
 const SCOPE_SERVICES: Record<string, ServiceName> = {
@@ -47,12 +54,14 @@ const SCOPE_SERVICES: Record<string, ServiceName> = {
   ec2: 'ec2',
   monitoring: 'cloudwatch',
   sns: 'sns',
+  s3: 's3',
 };
 
 export class EmulatorServer {
   readonly requests: RecordedRequest[] = [];
   readonly #faults: ActiveFault[] = [];
   readonly #server: Server;
+  readonly s3 = new S3State();
 
   constructor(
     readonly state: EmulatorState,
@@ -80,10 +89,11 @@ export class EmulatorServer {
   async close(): Promise<void> {
     this.#server.closeAllConnections();
     await new Promise<void>((done) => this.#server.close(() => done()));
+    this.s3.dispose();
   }
 
   failNext(spec: FaultSpec): void {
-    this.#faults.push({ ...spec, remaining: spec.count ?? 1 });
+    this.#faults.push({ ...spec, remaining: spec.count ?? 1, skip: spec.after ?? 0 });
   }
 
   clearFaults(): void {
@@ -91,6 +101,11 @@ export class EmulatorServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // S3 bodies are streamed (to temp files), so S3 is told apart before any body is read.
+    if (parseAuthorization(req.headers.authorization)?.service === 's3') {
+      await this.#handleS3(req, res);
+      return;
+    }
     const raw = await readBody(req);
     const gzip = /gzip/i.test(String(req.headers['content-encoding'] ?? ''));
     const queryMode = String(req.headers['x-amzn-query-mode'] ?? '') === 'true';
@@ -171,6 +186,8 @@ export class EmulatorServer {
           const action = form.get('Action') ?? '';
           return service === 'ec2' ? handleEc2(this.state, action, form, region) : handleSns(this.state, action, form, region);
         }
+        case 's3':
+          throw new ServiceError('InvalidRequest', 'S3 requests must be signed for the s3 service');
       }
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
@@ -179,13 +196,82 @@ export class EmulatorServer {
     }
   }
 
+  async #handleS3(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://s3.local');
+    const operation = s3Operation(method, url);
+    const record: RecordedRequest = { service: 's3', operation, status: 0, gzip: false, queryMode: false };
+    this.requests.push(record);
+    const check = await verifySignature({ method, url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) }, this.keys, { uriEscapePath: false });
+    if (check.auth) {
+      record.accessKeyId = check.auth.accessKeyId;
+      record.region = check.auth.region;
+    }
+    try {
+      if (!check.ok) {
+        const error = authError('s3', check.reason);
+        throw new ServiceError(check.reason === 'unknown-key' ? 'InvalidAccessKeyId' : error.code, error.message, 403);
+      }
+      const fault = this.#takeFault('s3', operation);
+      if (fault) {
+        record.injected = true;
+        if (fault.kind === 'drop') {
+          await dropAfter(req, fault.afterBytes ?? 0);
+          record.status = 0;
+          return;
+        }
+        throw faultError('s3', fault.kind);
+      }
+      await handleS3(this.s3, req, res, url, {
+        auth: check.auth,
+        secretAccessKey: this.keys.get(check.auth.accessKeyId) ?? '',
+        amzDate: String(req.headers['x-amz-date'] ?? ''),
+        operation,
+      });
+      record.status = res.statusCode;
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      record.errorCode = error.code;
+      record.status = error.status;
+      // The body may still be arriving; S3 answers and closes.
+      if (!req.readableEnded) res.setHeader('connection', 'close');
+      s3ErrorResponse(res, error, method);
+      if (!req.readableEnded) req.resume();
+    }
+  }
+
   #takeFault(service: ServiceName, operation: string): ActiveFault | undefined {
     const fault = this.#faults.find((f) => f.service === service && (f.operation === undefined || f.operation === operation) && f.remaining > 0);
     if (!fault) return undefined;
+    if (fault.skip > 0) {
+      fault.skip--;
+      return undefined;
+    }
     fault.remaining--;
     if (fault.remaining === 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
     return fault;
   }
+}
+
+// Reads `bytes` of the body, then cuts the connection (a network failure midway through an upload).
+function dropAfter(req: IncomingMessage, bytes: number): Promise<void> {
+  return new Promise((done) => {
+    let seen = 0;
+    const cut = (): void => {
+      req.socket.destroy();
+      done();
+    };
+    if (bytes <= 0) {
+      cut();
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen >= bytes) cut();
+    });
+    req.on('end', cut);
+    req.on('error', () => done());
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -219,6 +305,8 @@ function renderer(service: ServiceName): (error: ServiceError) => WireResponse {
       return ec2ErrorResponse;
     case 'sns':
       return snsError;
+    case 's3':
+      return (error) => ({ status: error.status, headers: { 'content-type': 'application/xml' }, body: `<Error><Code>${error.code}</Code><Message>${error.message}</Message></Error>` });
   }
 }
 
@@ -250,8 +338,8 @@ function authError(service: ServiceName, reason: 'missing' | 'malformed' | 'unkn
 }
 
 // Throttling and internal errors as each protocol sends them (the SDK retries both).
-function faultError(service: ServiceName, kind: 'throttle' | '500'): ServiceError {
-  if (kind === 'throttle') {
+function faultError(service: ServiceName, kind: 'throttle' | '500' | 'drop'): ServiceError {
+  if (kind === 'throttle' || kind === 'drop') {
     switch (service) {
       case 'secretsmanager':
         return new ServiceError('ThrottlingException', 'Rate exceeded');
@@ -261,6 +349,8 @@ function faultError(service: ServiceName, kind: 'throttle' | '500'): ServiceErro
         return new ServiceError('Throttling', 'Rate exceeded', 400, 'Sender', 'com.amazonaws.coral.availability#ThrottlingException');
       case 'sns':
         return new ServiceError('Throttling', 'Rate exceeded', 400);
+      case 's3':
+        return new ServiceError('SlowDown', 'Please reduce your request rate.', 503);
     }
   }
   switch (service) {
@@ -272,5 +362,7 @@ function faultError(service: ServiceName, kind: 'throttle' | '500'): ServiceErro
       return new ServiceError('InternalServiceError', 'Internal service error', 500, 'Receiver', 'com.amazonaws.cloudwatch#InternalServiceFault');
     case 'sns':
       return new ServiceError('InternalError', 'Internal Error', 500);
+    case 's3':
+      return new ServiceError('InternalError', 'We encountered an internal error. Please try again.', 500);
   }
 }

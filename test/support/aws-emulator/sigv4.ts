@@ -54,6 +54,8 @@ function parseAmzDate(value: string | undefined): Date | undefined {
 export async function verifySignature(
   request: { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer },
   keys: Map<string, string>,
+  /** S3 signs the path as sent (no second URI-encoding) and the payload hash is its x-amz-content-sha256 header. */
+  options: { uriEscapePath?: boolean } = {},
 ): Promise<SignatureCheck> {
   const header = request.headers.authorization;
   if (!header) return { ok: false, reason: 'missing' };
@@ -82,6 +84,7 @@ export async function verifySignature(
     region: auth.region,
     service: auth.service,
     sha256: Sha256,
+    uriEscapePath: options.uriEscapePath ?? true,
   });
   const signed = await signer.sign(
     {

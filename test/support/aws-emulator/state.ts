@@ -5,7 +5,7 @@ export const ACCOUNT_ID = '123456789012';
 export const DEFAULT_REGION = 'us-east-1';
 
 /** The services the emulator speaks, by the names tests use in failNext and request counts. */
-export type ServiceName = 'secretsmanager' | 'ec2' | 'cloudwatch' | 'sns';
+export type ServiceName = 'secretsmanager' | 'ec2' | 'cloudwatch' | 'sns' | 's3';
 
 export interface SecretVersion {
   versionId: string;

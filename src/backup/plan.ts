@@ -1,0 +1,282 @@
+import { quote } from '../core/shell.js';
+import type { RetentionPolicy, VolumeSpec } from './config.js';
+
+// Pure planning of backups: object keys, manifests, the remote scripts (no I/O here), retention.
+// Every script is fixed text that travels in argv (`sh -c`): paths and names only, never secrets.
+
+export type Compression = 'zstd' | 'gzip' | 'none';
+export type VolumeKind = VolumeSpec['kind'];
+
+/** Label that marks a container to be stopped while its data is copied or restored. */
+export const STOP_LABEL = 'halyard.backup.stop';
+/** Written into every manifest; prune deletes only what carries it. */
+export const MANIFEST_TOOL = 'halyard';
+export const MANIFEST_NAME = 'manifest.json';
+
+/** The record written last: without it, a backup does not exist. */
+export interface BackupManifest {
+  tool: typeof MANIFEST_TOOL;
+  version: string;
+  host: string;
+  volume: string;
+  kind: VolumeKind;
+  /** What was copied: the directory, the volume's mount point, or `postgres:<db>`. */
+  source: string;
+  /** Key of the data object. */
+  dataKey: string;
+  /** Bytes of the data object (compressed stream as stored). */
+  size: number;
+  /** sha256 (hex) of the data object. */
+  sha256: string;
+  compression: Compression;
+  startedAt: string;
+  endedAt: string;
+  /** The backup's id: its timestamp segment in the keys. */
+  id: string;
+}
+
+/** `2026-11-25T12:20:00.123Z` → `20261125T122000.123Z` (sorts as time does). */
+export function backupId(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '');
+}
+
+export function parseBackupId(id: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z$/.exec(id);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+}
+
+export function volumePrefix(prefix: string, host: string, volume: string): string {
+  return `${prefix}/${host}/${volume}/`;
+}
+
+export function backupKeys(prefix: string, host: string, volume: string, id: string, kind: VolumeKind, compression: Compression): { dataKey: string; manifestKey: string } {
+  const base = `${volumePrefix(prefix, host, volume)}${id}/`;
+  return { dataKey: `${base}${dataFileName(kind, compression)}`, manifestKey: `${base}${MANIFEST_NAME}` };
+}
+
+export function dataFileName(kind: VolumeKind, compression: Compression): string {
+  if (kind === 'postgres') return 'data.pgdump';
+  return `data.tar${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}`;
+}
+
+/** Parses and checks a manifest object's text; undefined when it is not one of halyard's. */
+export function parseManifest(text: string): BackupManifest | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<BackupManifest>;
+    if (value.tool !== MANIFEST_TOOL || typeof value.dataKey !== 'string' || typeof value.sha256 !== 'string' || typeof value.id !== 'string') return undefined;
+    return value as BackupManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+// --- remote scripts ------------------------------------------------------------------------------
+
+/** The Docker volume's directory when the engine cannot be asked (default data-root). */
+export function defaultVolumePath(volume: string): string {
+  return `/var/lib/docker/volumes/${volume}/_data`;
+}
+
+/**
+ * Inspect (changes nothing): prints `compression=...`, `path=...` (dir and volume kinds) and one
+ * `container=ID` line per running container to stop (labelled, or listed in the config).
+ */
+export function inspectScript(spec: VolumeSpec): string {
+  const lines = [
+    'if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi',
+    'if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then',
+    `  docker ps -q --no-trunc --filter label=${STOP_LABEL}=true | sed 's/^/container=/'`,
+    ...spec.stop.map((name) => `  docker ps -q --no-trunc --filter ${quote(`name=^/${name}$`)} | sed 's/^/container=/'`),
+    'fi',
+  ];
+  if (spec.kind === 'dir') lines.push(`echo path=${quote(spec.path)}`, `[ -d ${quote(spec.path)} ] || echo missing=1`);
+  if (spec.kind === 'volume') {
+    lines.push(
+      `p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${quote(defaultVolumePath(spec.volume))}`,
+      'echo "path=$p"',
+      '[ -d "$p" ] || echo missing=1',
+    );
+  }
+  return lines.join('\n');
+}
+
+export interface InspectResult {
+  zstd: boolean;
+  path: string | undefined;
+  missing: boolean;
+  containers: string[];
+}
+
+export function parseInspect(stdout: string): InspectResult {
+  const result: InspectResult = { zstd: false, path: undefined, missing: false, containers: [] };
+  for (const line of stdout.split('\n')) {
+    const at = line.indexOf('=');
+    if (at < 0) continue;
+    const key = line.slice(0, at);
+    const value = line.slice(at + 1).trim();
+    if (key === 'compression') result.zstd = value === 'zstd';
+    else if (key === 'path') result.path = value;
+    else if (key === 'missing') result.missing = true;
+    else if (key === 'container' && /^[0-9a-f]{12,64}$/.test(value) && !result.containers.includes(value)) result.containers.push(value);
+  }
+  return result;
+}
+
+export function chooseCompression(wanted: 'auto' | Compression, kind: VolumeKind, hostHasZstd: boolean): Compression {
+  if (kind === 'postgres') return 'none'; // pg_dump -Fc compresses already
+  if (wanted === 'auto') return hostHasZstd ? 'zstd' : 'gzip';
+  return wanted;
+}
+
+function compressor(compression: Compression): string {
+  if (compression === 'zstd') return 'zstd -q -c -3 -T0';
+  if (compression === 'gzip') return 'gzip -c -6';
+  return 'cat';
+}
+
+function decompressor(compression: Compression): string {
+  if (compression === 'zstd') return 'zstd -q -d -c';
+  if (compression === 'gzip') return 'gzip -d -c';
+  return 'cat';
+}
+
+// dash has no pipefail: the producer's status goes through a temp file, the compressor's is $?.
+function pipeWithStatus(producer: string, consumer: string, what: string): string {
+  return [
+    't=$(mktemp) || exit 1',
+    `{ ${producer}; echo $? >"$t"; } | ${consumer}`,
+    'c=$?',
+    'p=$(cat "$t"); rm -f "$t"',
+    `if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: ${what} exited $p, ${consumer.split(' ')[0]} exited $c" >&2; exit 1; fi`,
+  ].join('\n');
+}
+
+/** Stops the given containers (IDs from inspect); prints each one stopped. */
+export function stopScript(containers: string[], service?: string): string {
+  const lines = ['set -e'];
+  if (service) lines.push(`systemctl stop ${quote(service)}`);
+  if (containers.length > 0) lines.push(`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`);
+  return lines.join('\n');
+}
+
+/** Starts them again (every one attempted, even when another fails). */
+export function startScript(containers: string[], service?: string): string {
+  const lines = ['rc=0'];
+  for (const id of containers) lines.push(`docker start ${quote(id)} >/dev/null || rc=1`);
+  if (service) lines.push(`systemctl start ${quote(service)} || rc=1`);
+  lines.push('exit $rc');
+  return lines.join('\n');
+}
+
+/** Writes the backup stream to stdout: a tar of the directory, compressed; or pg_dump -Fc. */
+export function backupStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
+  if (spec.kind === 'postgres') {
+    const dump = `pg_dump -Fc -U ${quote(spec.user)} ${quote(spec.database)}`;
+    return spec.container ? `exec docker exec ${quote(spec.container)} ${dump}` : `cd / && exec runuser -u postgres -- ${dump}`;
+  }
+  const dir = quote(path!);
+  return pipeWithStatus(`tar --numeric-owner -C ${dir} -cf - .`, compressor(compression), 'tar');
+}
+
+/** Staging directory a restore extracts into before it replaces the real one. */
+export function stagingPath(path: string): string {
+  return `${path.replace(/\/+$/, '')}.halyard-restore`;
+}
+
+/**
+ * Reads a backup stream on stdin. Directories are extracted into a staging directory next to the
+ * target (kept separate until the controller has checked the stream's sha256); Postgres is
+ * restored with pg_restore --clean --create (the database is recreated, also when it was dropped).
+ */
+export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
+  if (spec.kind === 'postgres') {
+    const restore = `pg_restore --clean --if-exists --create --exit-on-error -U ${quote(spec.user)} -d postgres`;
+    return spec.container ? `exec docker exec -i ${quote(spec.container)} ${restore}` : `cd / && exec runuser -u postgres -- ${restore}`;
+  }
+  const staging = quote(stagingPath(path!));
+  return [
+    `rm -rf ${staging} && mkdir -p ${staging} || exit 1`,
+    pipeWithStatus(decompressor(compression), `tar --numeric-owner -C ${staging} -xpf -`, decompressor(compression).split(' ')[0]!),
+  ].join('\n');
+}
+
+/** Swaps the staged directory in (keeping the target's own owner and mode), or drops it. */
+export function finishRestoreScript(path: string, commit: boolean): string {
+  const target = quote(path.replace(/\/+$/, ''));
+  const staging = quote(stagingPath(path));
+  if (!commit) return `rm -rf ${staging}`;
+  const old = quote(`${path.replace(/\/+$/, '')}.halyard-old`);
+  return [
+    'set -e',
+    `rm -rf ${old}`,
+    `if [ -e ${target} ]; then mv ${target} ${old}; fi`,
+    `mv ${staging} ${target}`,
+    `rm -rf ${old}`,
+  ].join('\n');
+}
+
+/** sha256 of every file under a directory, sorted by path, for tests and `restore --check`. */
+export function treeDigestScript(path: string): string {
+  return `cd ${quote(path)} && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum | cut -d' ' -f1`;
+}
+
+// --- retention -----------------------------------------------------------------------------------
+
+export interface RetentionItem {
+  id: string;
+  time: Date;
+}
+
+export interface RetentionDecision<T extends RetentionItem> {
+  keep: Array<{ item: T; reasons: string[] }>;
+  prune: T[];
+}
+
+function isoWeek(date: Date): string {
+  const day = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${day.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+/**
+ * Which backups a policy keeps (UTC calendar): the newest `last`; the newest of each of the latest
+ * `daily` days, `weekly` ISO weeks and `monthly` months that have a backup. Everything else is pruned.
+ * Backups newer than `now` (clock skew) are always kept.
+ */
+export function applyRetention<T extends RetentionItem>(items: T[], policy: RetentionPolicy, now: Date = new Date()): RetentionDecision<T> {
+  const sorted = [...items].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1));
+  const reasons = new Map<T, string[]>();
+  const add = (item: T, reason: string): void => {
+    const list = reasons.get(item) ?? [];
+    list.push(reason);
+    reasons.set(item, list);
+  };
+  sorted.forEach((item, index) => {
+    if (index < policy.last) add(item, 'last');
+    if (item.time.getTime() > now.getTime()) add(item, 'future');
+  });
+  const buckets: Array<[string, number, (date: Date) => string]> = [
+    ['daily', policy.daily, (d) => d.toISOString().slice(0, 10)],
+    ['weekly', policy.weekly, isoWeek],
+    ['monthly', policy.monthly, (d) => d.toISOString().slice(0, 7)],
+  ];
+  for (const [reason, count, bucketOf] of buckets) {
+    const seen = new Set<string>();
+    for (const item of sorted) {
+      if (seen.size >= count) break;
+      const bucket = bucketOf(item.time);
+      if (seen.has(bucket)) continue;
+      seen.add(bucket);
+      add(item, reason);
+    }
+  }
+  return {
+    keep: sorted.filter((item) => reasons.has(item)).map((item) => ({ item, reasons: reasons.get(item)! })),
+    prune: sorted.filter((item) => !reasons.has(item)),
+  };
+}

@@ -1,0 +1,130 @@
+import type { Command } from 'commander';
+import { HalyardError } from '../core/errors.js';
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import { addSshFlags, sshOptionsFrom, type SshFlags } from './ssh-flags.js';
+
+// `halyard backup run|list|restore|verify -c FILE`: streamed backups of volumes, data directories
+// and Postgres databases to S3 (see src/backup/README.md).
+export function registerBackupCommands(
+  program: Command,
+  setExitCode: (code: ExitCodeValue) => void = (code) => {
+    process.exitCode = code;
+  },
+): void {
+  const backup = program.command('backup').description('streamed backups of volumes and data directories to S3, and restores');
+  const json = (value: unknown): void => {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  };
+  // Loaded only when a backup command runs (keeps the S3 SDK out of other commands).
+  const load = () => import('../backup/index.js');
+
+  addSshFlags(
+    backup
+      .command('run')
+      .description('back up every volume of the file on its hosts (manifest last), then apply retention')
+      .requiredOption('-c, --config <file>', 'backup file (YAML)')
+      .option('-l, --limit <pattern>', 'only these hosts (names, groups, globs)')
+      .option('--volume <name>', 'only this volume entry')
+      .option('--json', 'print exactly one JSON document on stdout', false),
+  ).action(async (flags: SshFlags & { config: string; limit?: string; volume?: string; json: boolean }) => {
+    const { loadBackupConfig, openBackupEnv, runBackups } = await load();
+    const config = await loadBackupConfig(flags.config);
+    const env = await openBackupEnv(config, {
+      ssh: sshOptionsFrom(flags),
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      log: (line) => {
+        if (!flags.json) process.stdout.write(`${line}\n`);
+      },
+    });
+    try {
+      const outcomes = await runBackups(env, flags.volume ? { volume: flags.volume } : {});
+      if (flags.json) json({ ok: outcomes.every((o) => o.ok), backups: outcomes });
+      if (outcomes.length === 0 && !flags.json) process.stdout.write('no host matches any volume of the file\n');
+      setExitCode(outcomes.every((o) => o.ok) ? ExitCode.Ok : ExitCode.HostFailed);
+    } finally {
+      await env.close();
+    }
+  });
+
+  backup
+    .command('list')
+    .description('backups that exist (those with a manifest), oldest first')
+    .requiredOption('-c, --config <file>', 'backup file (YAML)')
+    .option('--host <name>', 'only this host')
+    .option('--volume <name>', 'only this volume')
+    .option('--json', 'print exactly one JSON document on stdout', false)
+    .action(async (flags: { config: string; host?: string; volume?: string; json: boolean }) => {
+      const { formatBytes, listBackups, loadBackupConfig } = await load();
+      const { sdkObjectStore } = await import('../aws/objects.js');
+      const config = await loadBackupConfig(flags.config);
+      const store = sdkObjectStore(storeOptions(config));
+      const backups = await listBackups(store, config.prefix, { ...(flags.host ? { host: flags.host } : {}), ...(flags.volume ? { volume: flags.volume } : {}) });
+      if (flags.json) {
+        json(backups.map((b) => ({ ...b.manifest, manifestKey: b.manifestKey })));
+        return;
+      }
+      for (const { manifest } of backups) {
+        process.stdout.write(`${manifest.host}\t${manifest.volume}\t${manifest.id}\t${manifest.kind}\t${formatBytes(manifest.size)}\t${manifest.compression}\t${manifest.sha256.slice(0, 12)}\n`);
+      }
+    });
+
+  addSshFlags(
+    backup
+      .command('restore')
+      .description('stream a backup back onto its host (services stopped, started again after)')
+      .requiredOption('-c, --config <file>', 'backup file (YAML)')
+      .requiredOption('--host <name>', 'host to restore onto (its own backups)')
+      .requiredOption('--volume <name>', 'volume entry of the file')
+      .option('--id <id>', 'backup id (see list); default the latest', 'latest')
+      .option('--from-host <name>', 'restore a backup made on another host'),
+  ).action(async (flags: SshFlags & { config: string; host: string; volume: string; id: string; fromHost?: string }) => {
+    const { findBackup, loadBackupConfig, openBackupEnv, restoreVolume, volumeSpec } = await load();
+    const config = await loadBackupConfig(flags.config);
+    const spec = volumeSpec(config, flags.volume);
+    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), log: (line) => process.stdout.write(`${line}\n`) });
+    try {
+      const host = env.inventory.hosts.find((h) => h.name === flags.host);
+      if (!host) throw new HalyardError('E_BACKUP_HOST', `no host "${flags.host}" in ${config.inventory}`, { exitCode: ExitCode.Usage });
+      const chosen = await findBackup(env.context.store, config.prefix, flags.fromHost ?? host.name, spec.name, flags.id);
+      await restoreVolume(env.context, host, spec, chosen);
+    } finally {
+      await env.close();
+    }
+  });
+
+  backup
+    .command('verify')
+    .description("re-read backups and check each one's sha256 and size against its manifest")
+    .requiredOption('-c, --config <file>', 'backup file (YAML)')
+    .option('--host <name>', 'only this host')
+    .option('--volume <name>', 'only this volume')
+    .option('--id <id>', 'only this backup id')
+    .option('--all', 'every backup (default: the latest of each host and volume)', false)
+    .option('--json', 'print exactly one JSON document on stdout', false)
+    .action(async (flags: { config: string; host?: string; volume?: string; id?: string; all: boolean; json: boolean }) => {
+      const { listBackups, loadBackupConfig, verifyBackup } = await load();
+      const { sdkObjectStore } = await import('../aws/objects.js');
+      const config = await loadBackupConfig(flags.config);
+      const store = sdkObjectStore(storeOptions(config));
+      let backups = await listBackups(store, config.prefix, { ...(flags.host ? { host: flags.host } : {}), ...(flags.volume ? { volume: flags.volume } : {}) });
+      if (flags.id) backups = backups.filter((b) => b.manifest.id === flags.id);
+      else if (!flags.all) {
+        const latest = new Map<string, (typeof backups)[number]>();
+        for (const b of backups) latest.set(`${b.manifest.host}/${b.manifest.volume}`, b);
+        backups = [...latest.values()];
+      }
+      if (backups.length === 0) throw new HalyardError('E_BACKUP_NOT_FOUND', `no backup to verify under s3://${config.bucket}/${config.prefix}/`);
+      const results = [];
+      for (const b of backups) {
+        const result = await verifyBackup(store, b);
+        results.push({ host: b.manifest.host, volume: b.manifest.volume, id: b.manifest.id, ok: result.ok, sha256: result.sha256, size: result.size });
+        if (!flags.json) process.stdout.write(`${b.manifest.host}/${b.manifest.volume} ${b.manifest.id}: ${result.ok ? 'ok' : `MISMATCH (read sha256 ${result.sha256.slice(0, 12)}, ${result.size} bytes; manifest ${b.manifest.sha256.slice(0, 12)}, ${b.manifest.size} bytes)`}\n`);
+      }
+      if (flags.json) json({ ok: results.every((r) => r.ok), results });
+      setExitCode(results.every((r) => r.ok) ? ExitCode.Ok : ExitCode.HostFailed);
+    });
+}
+
+function storeOptions(config: { bucket: string; region?: string | undefined; endpoint?: string | undefined }): { bucket: string; region?: string; endpoint?: string } {
+  return { bucket: config.bucket, ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+}

@@ -1,0 +1,114 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HalyardError } from '../core/errors.js';
+import type { JobStatus, Scheduler } from './scheduler.js';
+
+// The daemon's local HTTP port (127.0.0.1 only): /healthz for supervisors and /metrics for Prometheus.
+
+/** Prometheus text exposition (format 0.0.4) of the jobs' counters. */
+export function prometheusText(statuses: JobStatus[]): string {
+  const lines: string[] = [];
+  const family = (name: string, type: string, help: string, samples: Array<[string, number]>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${formatNumber(value)}`);
+  };
+  const job = (status: JobStatus, extra = '') => `{job="${escapeLabel(status.name)}"${extra}}`;
+  family(
+    'halyard_job_runs_total',
+    'counter',
+    'Finished runs of a job by result.',
+    statuses.flatMap((s) => [
+      [job(s, ',result="success"'), s.runs.success],
+      [job(s, ',result="failure"'), s.runs.failure],
+    ]),
+  );
+  lines.push('# HELP halyard_job_duration_seconds Duration of finished runs of a job.', '# TYPE halyard_job_duration_seconds summary');
+  for (const s of statuses) {
+    lines.push(`halyard_job_duration_seconds_sum${job(s)} ${formatNumber(s.durationSecondsSum)}`);
+    lines.push(`halyard_job_duration_seconds_count${job(s)} ${s.runs.success + s.runs.failure}`);
+  }
+  family(
+    'halyard_job_last_success_timestamp_seconds',
+    'gauge',
+    'Unix time of the last successful run of a job (0: never).',
+    statuses.map((s) => [job(s), s.lastSuccess ? Date.parse(s.lastSuccess) / 1000 : 0]),
+  );
+  family('halyard_job_bytes_total', 'counter', 'Bytes moved by a job (backups).', statuses.map((s) => [job(s), s.bytesTotal]));
+  family('halyard_job_skipped_overlap_total', 'counter', 'Ticks skipped because the previous run of the job was still going.', statuses.map((s) => [job(s), s.skippedOverlap]));
+  family('halyard_job_skipped_lease_total', 'counter', "Ticks skipped because another daemon held the tick's lease.", statuses.map((s) => [job(s), s.skippedLease]));
+  family('halyard_job_running', 'gauge', '1 while a run of the job is going.', statuses.map((s) => [job(s), s.running ? 1 : 0]));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The /healthz document: ok, and each job's last result (no secrets: errors are redacted at the source). */
+export function healthDocument(scheduler: Scheduler): { ok: boolean; failureThreshold: number; jobs: Record<string, unknown> } {
+  const jobs: Record<string, unknown> = {};
+  for (const s of scheduler.statuses()) {
+    jobs[s.name] = {
+      ok: s.consecutiveFailures < scheduler.failureThreshold,
+      running: s.running,
+      lastResult: s.lastResult ?? null,
+      lastStart: s.lastStart ?? null,
+      lastDurationMs: s.lastDurationMs ?? null,
+      lastSuccess: s.lastSuccess ?? null,
+      lastError: s.lastError ?? null,
+      consecutiveFailures: s.consecutiveFailures,
+      runs: s.runs,
+      skippedOverlap: s.skippedOverlap,
+      skippedLease: s.skippedLease,
+      nextRun: s.nextRun ?? null,
+      ...(s.lastSummary ? { summary: s.lastSummary } : {}),
+    };
+  }
+  return { ok: scheduler.healthy(), failureThreshold: scheduler.failureThreshold, jobs };
+}
+
+export interface StatusServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:port (0: any free port). */
+export async function startStatusServer(scheduler: Scheduler, port: number): Promise<StatusServer> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      const doc = healthDocument(scheduler);
+      response.writeHead(doc.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(doc)}\n`);
+    } else if (path === '/metrics') {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(scheduler.statuses()));
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the port is in use (another daemon?)' : (error.code ?? error.message);
+      reject(new HalyardError('E_DAEMON_HTTP', `cannot listen on 127.0.0.1:${port}: ${why}`, { cause: error }));
+    });
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    port: actual,
+    url: `http://127.0.0.1:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
+}

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import type { ExecRequest, ExecResult, ExecStream, HostSession, StreamExecRequest } from '../../src/ssh/types.js';
+
+// A HostSession that runs scripts locally (`sh -s` / `sh -c`), as root already: the backup code
+// without SSH. `env` is added to the scripts' environment (a PATH with stub commands).
+export function localSession(name: string, env: Record<string, string> = {}): HostSession & { scripts: string[] } {
+  let execs = 0;
+  const scripts: string[] = [];
+  const run = (args: string[]) => spawn('sh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return {
+    scripts,
+    target: { name, address: '127.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined },
+    get execCount() {
+      return execs;
+    },
+    exec(request: ExecRequest): Promise<ExecResult> {
+      execs += 1;
+      scripts.push(request.script);
+      const started = Date.now();
+      const child = run(['-s']);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.stdin.end(request.script);
+      return new Promise((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout, stderr, durationMs: Date.now() - started })));
+    },
+    execStream(request: StreamExecRequest): ExecStream {
+      execs += 1;
+      scripts.push(request.script);
+      const started = Date.now();
+      const child = run(['-c', request.script]);
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-65536)));
+      child.stdin.on('error', () => undefined);
+      const done = new Promise<ExecResult>((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr, durationMs: Date.now() - started })));
+      return { stdin: child.stdin, stdout: child.stdout, stderrTail: () => stderr, done };
+    },
+    async close() {},
+  };
+}

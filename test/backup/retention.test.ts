@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { parseBackupConfig } from '../../src/backup/config.js';
+import { applyRetention, backupId, backupKeys, chooseCompression, parseBackupId, parseInspect, type RetentionItem } from '../../src/backup/plan.js';
+
+// Retention is a pure function of backup times: a simulated month, pruning after every run (fake clock).
+
+const at = (iso: string): RetentionItem => ({ id: backupId(new Date(iso)), time: new Date(iso) });
+
+// Runs a backup at each time in order, pruning after each one as `backup run` does; returns what is left.
+function simulate(times: string[], policy: { last: number; daily: number; weekly: number; monthly: number }): string[] {
+  let kept: RetentionItem[] = [];
+  for (const time of times) {
+    kept.push(at(time));
+    const decision = applyRetention(kept, policy, new Date(time));
+    kept = decision.keep.map((entry) => entry.item);
+  }
+  return kept.map((item) => item.time.toISOString().slice(0, 16)).sort();
+}
+
+const day = (d: number, hour = '02') => `2026-01-${String(d).padStart(2, '0')}T${hour}:00:00Z`;
+
+describe('applyRetention over a simulated month', () => {
+  // January 2026: one backup a day at 02:00, two more at 14:00 on the 29th-31st. Jan 31 is a Saturday:
+  // ISO weeks W05 = Jan 26-Feb 1, W04 = Jan 19-25, W03 = Jan 12-18.
+  const month = [...Array.from({ length: 31 }, (_, i) => day(i + 1)), day(29, '14'), day(30, '14'), day(31, '14')].sort();
+
+  it.each([
+    {
+      policy: { last: 2, daily: 5, weekly: 3, monthly: 2 },
+      // last 2: 31@14, 31@02; daily 5: 31@14 30@14 29@14 28 27; weekly: 31@14 (W05) 25 (W04) 18 (W03); monthly: 31@14
+      kept: ['01-18T02', '01-25T02', '01-27T02', '01-28T02', '01-29T14', '01-30T14', '01-31T02', '01-31T14'],
+    },
+    { policy: { last: 1, daily: 0, weekly: 0, monthly: 0 }, kept: ['01-31T14'] },
+    { policy: { last: 3, daily: 0, weekly: 0, monthly: 0 }, kept: ['01-30T14', '01-31T02', '01-31T14'] },
+    { policy: { last: 1, daily: 3, weekly: 0, monthly: 0 }, kept: ['01-29T14', '01-30T14', '01-31T14'] },
+    // Weekly 6 reaches back to W01 (Dec 29-Jan 4): its newest is Jan 4 (a Sunday).
+    { policy: { last: 1, daily: 0, weekly: 6, monthly: 0 }, kept: ['01-04T02', '01-11T02', '01-18T02', '01-25T02', '01-31T14'] },
+  ])('keeps exactly $kept.length with $policy', ({ policy, kept }) => {
+    expect(simulate(month, policy)).toEqual(kept.map((k) => `2026-${k.replace('T', 'T')}:00`));
+  });
+
+  it('monthly keeps the newest of each month across a year end; one-shot equals pruning as you go', () => {
+    const times: string[] = [];
+    for (let t = Date.parse('2025-11-15T03:00:00Z'); t <= Date.parse('2026-01-20T03:00:00Z'); t += 86_400_000) times.push(new Date(t).toISOString());
+    const policy = { last: 1, daily: 0, weekly: 0, monthly: 3 };
+    expect(simulate(times, policy)).toEqual(['2025-11-30T03:00', '2025-12-31T03:00', '2026-01-20T03:00']);
+    const oneShot = applyRetention(times.map((t) => at(t)), policy, new Date('2026-01-20T03:00:00Z'));
+    expect(oneShot.keep.map((k) => k.item.time.toISOString().slice(0, 16)).sort()).toEqual(simulate(times, policy));
+    expect(oneShot.keep.find((k) => k.item.time.toISOString().startsWith('2026-01-20'))?.reasons).toEqual(['last', 'monthly']);
+  });
+
+  it('never prunes a backup from the future (clock skew)', () => {
+    const decision = applyRetention([at('2026-01-01T00:00:00Z'), at('2026-01-05T00:00:00Z'), at('2026-01-03T00:00:00Z')], { last: 1, daily: 0, weekly: 0, monthly: 0 }, new Date('2026-01-02T00:00:00Z'));
+    expect(decision.keep.map((k) => k.item.id)).toEqual([backupId(new Date('2026-01-05T00:00:00Z')), backupId(new Date('2026-01-03T00:00:00Z'))]);
+    expect(decision.prune.map((p) => p.id)).toEqual([backupId(new Date('2026-01-01T00:00:00Z'))]);
+  });
+});
+
+describe('backup planning', () => {
+  it('ids sort as time does and parse back; keys name host, volume, id', () => {
+    const id = backupId(new Date('2026-03-04T05:06:07.089Z'));
+    expect(id).toBe('20260304T050607.089Z');
+    expect(parseBackupId(id)?.toISOString()).toBe('2026-03-04T05:06:07.089Z');
+    expect(backupKeys('pre/fix', 'web-1', 'data', id, 'dir', 'zstd')).toEqual({
+      dataKey: `pre/fix/web-1/data/${id}/data.tar.zst`,
+      manifestKey: `pre/fix/web-1/data/${id}/manifest.json`,
+    });
+    expect(backupKeys('p', 'db', 'app', id, 'postgres', 'none').dataKey).toBe(`p/db/app/${id}/data.pgdump`);
+    expect(chooseCompression('auto', 'dir', true)).toBe('zstd');
+    expect(chooseCompression('auto', 'volume', false)).toBe('gzip');
+    expect(chooseCompression('zstd', 'postgres', true)).toBe('none');
+  });
+
+  it('parses the inspect output, keeping only container ids', () => {
+    const id = 'a'.repeat(64);
+    expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [id] });
+  });
+
+  it('validates the backup file with one precise line', () => {
+    const ok = parseBackupConfig('inventory: inv.yml\nbucket: my-backups\nvolumes:\n  - { name: data, kind: dir, path: /srv/data }\n', '/etc/halyard/backup.yml');
+    expect(ok).toMatchObject({ inventory: '/etc/halyard/inv.yml', prefix: 'halyard-backups', compression: 'auto', retention: { last: 3, daily: 7, weekly: 4, monthly: 6 } });
+    expect(ok.volumes[0]).toMatchObject({ hosts: 'all', stop: [] });
+    expect(() => parseBackupConfig('inventory: i\nbucket: b-b\nvolumes:\n  - { name: d, kind: dir, path: relative }\n', 'f.yml')).toThrow(/f\.yml: volumes\.0\.path: must be an absolute path/);
+    expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nvolumes:\n  - { name: d, kind: tape }\n', 'f.yml')).toThrow(/volumes\.0\.kind/);
+    expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nretention: { last: 0 }\nvolumes:\n  - { name: d, kind: volume, volume: v }\n', 'f.yml')).toThrow(/retention\.last/);
+    expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nvolumes:\n  - { name: d, kind: volume, volume: v }\n  - { name: d, kind: dir, path: /x }\n', 'f.yml')).toThrow(/used twice/);
+  });
+});

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { startStatusServer, type StatusServer } from '../../src/daemon/http.js';
+import { memoryLogger } from '../../src/daemon/log.js';
+import { Scheduler, type DaemonJob } from '../../src/daemon/scheduler.js';
+
+describe('/healthz and /metrics over HTTP on 127.0.0.1', () => {
+  let server: StatusServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  test('job results, durations, bytes, last success, overlaps; 503 once a job fails past the threshold', async () => {
+    let fail = false;
+    let release: (() => void) | undefined;
+    const jobs: DaemonJob[] = [
+      { name: 'backup', schedule: '0 0 2 * * *', run: async () => ({ bytes: 1_048_576, summary: { volumes: 2 } }) },
+      {
+        name: 'probe',
+        schedule: '0 */5 * * * *',
+        run: async () => {
+          if (fail) throw new Error('ssh: connection refused');
+        },
+      },
+      { name: 'slow', schedule: '0 0 * * * *', run: () => new Promise<void>((resolve) => (release = resolve)) },
+    ];
+    const scheduler = new Scheduler(jobs, { logger: memoryLogger(), failureThreshold: 2 });
+    server = await startStatusServer(scheduler, 0);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    expect(await scheduler.trigger('backup')).toBe('success');
+    expect(await scheduler.trigger('probe')).toBe('success');
+    const slow = scheduler.trigger('slow');
+    expect(await scheduler.trigger('slow')).toBe('skipped-overlap');
+
+    let health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const doc = (await health.json()) as { ok: boolean; jobs: Record<string, Record<string, unknown>> };
+    expect(doc.ok).toBe(true);
+    expect(doc.jobs.backup).toMatchObject({ ok: true, lastResult: 'success', runs: { success: 1, failure: 0 }, summary: { volumes: 2 } });
+    expect(doc.jobs.slow).toMatchObject({ running: true, skippedOverlap: 1, lastResult: null });
+
+    const metrics = await fetch(`${server.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await metrics.text();
+    expect(text).toContain('# TYPE halyard_job_runs_total counter');
+    expect(text).toContain('halyard_job_runs_total{job="backup",result="success"} 1');
+    expect(text).toContain('halyard_job_runs_total{job="backup",result="failure"} 0');
+    expect(text).toContain('halyard_job_bytes_total{job="backup"} 1048576');
+    expect(text).toContain('halyard_job_skipped_overlap_total{job="slow"} 1');
+    expect(text).toContain('halyard_job_duration_seconds_count{job="probe"} 1');
+    expect(text).toMatch(/halyard_job_duration_seconds_sum\{job="probe"\} [\d.]+\n/);
+    expect(text).toContain('halyard_job_last_success_timestamp_seconds{job="slow"} 0');
+    const lastSuccess = Number(/halyard_job_last_success_timestamp_seconds\{job="backup"\} ([\d.]+)/.exec(text)?.[1]);
+    expect(Math.abs(lastSuccess - Date.now() / 1000)).toBeLessThan(60);
+    // Every sample line is "name{labels} number".
+    for (const line of text.trim().split('\n').filter((l) => !l.startsWith('#'))) expect(line).toMatch(/^[a-z_]+\{[^}]*\} -?[\d.e+]+$/);
+
+    fail = true;
+    await scheduler.trigger('probe');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await scheduler.trigger('probe');
+    health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(503);
+    const bad = (await health.json()) as { ok: boolean; jobs: Record<string, Record<string, unknown>> };
+    expect(bad.ok).toBe(false);
+    expect(bad.jobs.probe).toMatchObject({ ok: false, consecutiveFailures: 2, lastError: 'ssh: connection refused' });
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('halyard_job_runs_total{job="probe",result="failure"} 2');
+
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${server.url}/healthz`, { method: 'POST' })).status).toBe(405);
+    release?.();
+    await slow;
+  });
+
+  test('a port in use is one clear error', async () => {
+    const scheduler = new Scheduler([{ name: 'x', schedule: '* * * * *', run: async () => {} }], { logger: memoryLogger() });
+    server = await startStatusServer(scheduler, 0);
+    await expect(startStatusServer(scheduler, server.port)).rejects.toThrow(`cannot listen on 127.0.0.1:${server.port}: the port is in use (another daemon?)`);
+  });
+});

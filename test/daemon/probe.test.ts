@@ -1,0 +1,134 @@
+import { describe, expect, test } from 'vitest';
+import { evaluateChecks, instanceIdOf, parseProbeOutput, probeScript, stateChanges, type ProbeSettings } from '../../src/daemon/probe.js';
+import { driftMessage, driftOf } from '../../src/daemon/drift.js';
+import { snsSubject } from '../../src/daemon/notify.js';
+import type { Host } from '../../src/inventory/types.js';
+
+const SETTINGS: ProbeSettings = { installDir: '/opt/observability', healthUrls: ['http://127.0.0.1:3000/api/health'], diskPercentThreshold: 85 };
+
+describe('probe output and checks', () => {
+  test('one batched script, values quoted', () => {
+    const script = probeScript({ ...SETTINGS, healthUrls: ["http://x/'; rm -rf /"] });
+    expect(script).toContain('for p in / /opt/observability; do');
+    expect(script).toContain("'http://x/'\\''; rm -rf /'");
+    expect(script).toContain("docker ps -a --format '{{.Names}}\t{{.Status}}'");
+  });
+
+  test('parses disk, docker, containers and health lines; unhealthy and restarting containers fail', () => {
+    const report = parseProbeOutput(
+      [
+        'disk\t/\t42',
+        'disk\t/opt/observability\t91',
+        'docker\tup',
+        'container\tgrafana\tUp 3 hours (healthy)',
+        'container\tloki\tUp 2 minutes (unhealthy)',
+        'container\tmimir\tRestarting (1) 5 seconds ago',
+        'container\told\tExited (0) 2 days ago',
+        'health\thttp://127.0.0.1:3000/api/health\t200',
+        '',
+      ].join('\n'),
+    );
+    expect(report).toEqual({
+      disk: { '/': 42, '/opt/observability': 91 },
+      docker: 'up',
+      containers: 4,
+      badContainers: ['loki: Up 2 minutes (unhealthy)', 'mimir: Restarting (1) 5 seconds ago'],
+      health: { 'http://127.0.0.1:3000/api/health': 200 },
+    });
+    expect(evaluateChecks(report, SETTINGS)).toEqual({
+      disk: { ok: false, detail: '/opt/observability 91% used (threshold 85%)' },
+      docker: { ok: true, detail: 'docker daemon answers' },
+      containers: { ok: false, detail: 'loki: Up 2 minutes (unhealthy); mimir: Restarting (1) 5 seconds ago' },
+      'health http://127.0.0.1:3000/api/health': { ok: true, detail: 'HTTP 200' },
+    });
+  });
+
+  test('changes of state: first failure, still failing (nothing), recovery', () => {
+    const failing = { docker: { ok: false, detail: 'docker daemon does not answer' }, disk: { ok: true, detail: '/ 10%' } };
+    const fine = { docker: { ok: true, detail: 'docker daemon answers' }, disk: { ok: true, detail: '/ 10%' } };
+    expect(stateChanges(undefined, fine)).toEqual([]);
+    expect(stateChanges(undefined, failing)).toEqual([{ check: 'docker', from: 'unknown', to: 'failing', detail: 'docker daemon does not answer' }]);
+    expect(stateChanges(failing, failing)).toEqual([]);
+    expect(stateChanges(failing, fine)).toEqual([{ check: 'docker', from: 'failing', to: 'ok', detail: 'docker daemon answers' }]);
+    expect(stateChanges(fine, failing)).toEqual([{ check: 'docker', from: 'ok', to: 'failing', detail: 'docker daemon does not answer' }]);
+  });
+
+  test('InstanceId: ec2_instance_id, else the host name', () => {
+    const host = (vars: Record<string, unknown>): Host => ({ name: 'web-1', address: 'a', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars });
+    expect(instanceIdOf(host({ ec2_instance_id: 'i-0123' }))).toBe('i-0123');
+    expect(instanceIdOf(host({}))).toBe('web-1');
+  });
+});
+
+describe('drift report', () => {
+  test('lists changed tasks per host and failed hosts; nothing drifted is an empty list', () => {
+    const task = (name: string, status: 'ok' | 'changed' | 'failed', extra = {}) => ({ name, status, durationMs: 1, ...extra });
+    const host = (tasks: ReturnType<typeof task>[], extra = {}) => ({ ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, execs: 1, tasks, ...extra });
+    const drifted = driftOf({
+      ok: true,
+      durationMs: 5,
+      check: true,
+      hosts: {
+        a: host([task('file /etc/a', 'ok'), task('file /opt/x/nginx.conf', 'changed', { changes: ['content differs'] })]),
+        b: host([task('file /etc/a', 'ok')]),
+        c: host([], { unreachable: true, error: 'connection refused' }),
+      },
+    });
+    expect(drifted).toEqual([
+      { host: 'a', tasks: [{ name: 'file /opt/x/nginx.conf', changes: ['content differs'] }] },
+      { host: 'c', tasks: [], error: 'unreachable: connection refused' },
+    ]);
+    const { subject, message } = driftMessage('site.ts', drifted);
+    expect(subject).toBe('halyard drift: 2 hosts (a, c)');
+    expect(message).toBe('Check-mode run of site.ts found drift:\n\na:\n  - file /opt/x/nginx.conf (content differs)\nc:\n  ! unreachable: connection refused\n');
+    expect(driftOf({ ok: true, durationMs: 1, check: true, hosts: { b: host([task('x', 'ok')]) } })).toEqual([]);
+  });
+
+  test('SNS subjects stay within 100 ASCII characters on one line', () => {
+    expect(snsSubject(`a\nb ✓ ${'x'.repeat(200)}`)).toMatch(/^a b \? x+\.\.\.$/);
+    expect(snsSubject('x'.repeat(200))).toHaveLength(100);
+  });
+});
+
+describe('runProbes with a fake SSH pool', () => {
+  test('unreachable, then back and fine: one FAILING message, one recovered message; metrics only when the host answered', async () => {
+    const { runProbes, ProbeStateStore } = await import('../../src/daemon/probe.js');
+    const { memoryLogger } = await import('../../src/daemon/log.js');
+    let answer: string | undefined;
+    const pool = {
+      session: async () => {
+        if (answer === undefined) throw new Error('connect ECONNREFUSED 10.0.0.1:22');
+        return { exec: async () => ({ exitCode: 0, signal: null, stdout: answer, stderr: '', durationMs: 1 }) };
+      },
+    } as unknown as import('../../src/ssh/index.js').SshPool;
+    const published: Array<{ subject: string; message: string }> = [];
+    const metrics: unknown[] = [];
+    const host: Host = { name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} };
+    const state = new ProbeStateStore(undefined);
+    const probe = () =>
+      runProbes({
+        hosts: [host],
+        pool,
+        metrics: { putMetricData: async (_ns: string, points: unknown[]) => void metrics.push(...points) } as never,
+        namespace: 'halyard',
+        notifier: { publish: async (subject, message) => void published.push({ subject, message }) },
+        state,
+        settings: { healthUrls: [], diskPercentThreshold: 85 },
+        logger: memoryLogger(),
+        jobName: 'probes',
+      });
+    await probe();
+    await probe();
+    expect(published).toHaveLength(1);
+    expect(published[0]?.subject).toBe('halyard: web-1 FAILING: ssh');
+    expect(published[0]?.message).toContain('- ssh: unknown -> failing (unreachable: connect ECONNREFUSED 10.0.0.1:22)');
+    expect(metrics).toHaveLength(0);
+
+    answer = 'disk\t/\t12\ndocker\tup\n';
+    await probe();
+    await probe();
+    expect(published).toHaveLength(2);
+    expect(published[1]?.subject).toBe('halyard: web-1 recovered: ssh');
+    expect(metrics).toHaveLength(6);
+  });
+});
