@@ -158,9 +158,10 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
       try {
         await store.putStream(dataKey, counter, { contentType: 'application/octet-stream' });
       } catch (error) {
-        // The remote must not block on a full channel: let it run to its end, discarding.
+        // Stop the remote copy now: its output has nowhere to go, and stopped containers must not wait for it.
         stream.stdout.unpipe(counter);
         stream.stdout.resume();
+        stream.abort();
         await stream.done.catch(() => undefined);
         throw error;
       }

@@ -137,12 +137,14 @@ export class SshSession implements HostSession {
     const stdout = new PassThrough();
     let tail: () => string = () => '';
     let piped = false;
+    let stdoutPiped = false;
     const pipeStdin = (channel: RemoteChannel): void => {
       if (piped) return;
       piped = true;
       stdin.pipe(channel.stdin);
     };
 
+    const aborter = new AbortController();
     const done = this.#runOnChannel({
       label: request.label,
       command: buildStreamCommand(mode, markers, request.script),
@@ -152,22 +154,26 @@ export class SshSession implements HostSession {
       onStart: (channel, stderrTail) => {
         tail = stderrTail;
         channel.stdout.pipe(stdout);
+        stdoutPiped = true;
         if (mode !== 'sudo-password') pipeStdin(channel);
       },
       onReady: (channel) => pipeStdin(channel),
       onStdout: undefined,
       onStderr: undefined,
       stdoutText: () => '',
+      abortSignal: aborter.signal,
     });
     done.catch((error: unknown) => {
       // Writers must not block forever, and an 'error' nobody listens for would crash the process.
       stdin.unpipe();
       stdin.resume();
       if (stdout.writableEnded) return;
-      if (stdout.listenerCount('error') > 0) stdout.destroy(error as Error);
+      // pipe() from the channel adds its own 'error' listener, which rethrows when it is the only one.
+      const ownListeners = stdout.listenerCount('error') - (stdoutPiped ? 1 : 0);
+      if (ownListeners > 0) stdout.destroy(error as Error);
       else stdout.destroy();
     });
-    return { stdin, stdout, stderrTail: () => tail(), done };
+    return { stdin, stdout, stderrTail: () => tail(), done, abort: () => aborter.abort() };
   }
 
   // Closes the connection; later execs fail instead of reconnecting.
@@ -215,9 +221,15 @@ export class SshSession implements HostSession {
       timer = setTimeout(() => reject(new CommandTimeoutError(run.label, run.timeoutMs)), run.timeoutMs);
     });
     timedOut.catch(() => undefined);
+    const aborted = new Promise<never>((_resolve, reject) => {
+      const fail = () => reject(new HalyardError('E_ABORTED', `${run.label}: aborted`));
+      if (run.abortSignal?.aborted) fail();
+      else run.abortSignal?.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => undefined);
     const opening = this.#openWithRetry(run.command);
     try {
-      channel = await Promise.race([opening, timedOut]);
+      channel = await Promise.race([opening, timedOut, aborted]);
     } catch (error) {
       clearTimeout(timer);
       release();
@@ -227,7 +239,7 @@ export class SshSession implements HostSession {
     }
     channel.onClose(release);
     try {
-      return await Promise.race([this.#drive(channel, run, started), timedOut]);
+      return await Promise.race([this.#drive(channel, run, started), timedOut, aborted]);
     } catch (error) {
       // Timeout, sudo refusal or output limit: stop the remote side and free the slot even if it never confirms.
       channel.signal('TERM');
@@ -322,4 +334,6 @@ interface ChannelRun {
   onStdout: ((chunk: Buffer, fail: (error: Error) => void) => void) | undefined;
   onStderr: ((chunk: Buffer) => void) | undefined;
   stdoutText: () => string;
+  /** Aborting stops the remote side as a timeout does. */
+  abortSignal?: AbortSignal;
 }

@@ -75,6 +75,8 @@ export interface ExecStream {
   /** The last 64 KiB of stderr so far (sudo markers removed). */
   stderrTail(): string;
   done: Promise<ExecResult>;
+  /** Stops the remote command now (TERM, channel closed); `done` then rejects with E_ABORTED. */
+  abort(): void;
 }
 
 // The engine's view of one host's SSH session; counts every remote exec.

@@ -34,7 +34,7 @@ export function localSession(name: string, env: Record<string, string> = {}): Ho
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-65536)));
       child.stdin.on('error', () => undefined);
       const done = new Promise<ExecResult>((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr, durationMs: Date.now() - started })));
-      return { stdin: child.stdin, stdout: child.stdout, stderrTail: () => stderr, done };
+      return { stdin: child.stdin, stdout: child.stdout, stderrTail: () => stderr, done, abort: () => child.kill('SIGTERM') };
     },
     async close() {},
   };

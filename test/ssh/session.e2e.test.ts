@@ -59,6 +59,20 @@ describe('exec on a real host', () => {
     session = await newPool().session(hostTarget(0));
   });
 
+  it('execStream.abort() stops the remote command at once and rejects done with E_ABORTED', async () => {
+    const marker = `hy-abort-${randomBytes(4).toString('hex')}`;
+    const stream = session.execStream({ label: 'long copy', script: `sleep 30 && echo ${marker}` });
+    stream.stdout.resume();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    stream.abort();
+    await expect(stream.done).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // The session stays usable, and the remote sleep is gone.
+    const after = await session.exec({ label: 'ps', script: `sleep 1; ps -eo args | grep -c '[s]leep 30' || true` });
+    expect(after.stdout.trim()).toBe('0');
+  });
+
   it('returns stdout, stderr and the exit code', async () => {
     const result = await session.exec({ label: 'hello', script: 'echo hello; echo oops >&2; exit 7' });
     expect(result).toMatchObject({ exitCode: 7, signal: null, stdout: 'hello\n', stderr: 'oops\n' });
