@@ -27,26 +27,14 @@ import {
   TagResourceCommand,
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulatorEnv } from '../support/aws-emulator/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 
 // The emulator, exercised only through real SDK v3 clients configured from the environment
 // (AWS_ENDPOINT_URL, env credentials, AWS_REGION), as halyard's own code is.
 
-let aws: AwsEmulator;
-let restoreEnv: () => void;
-
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  restoreEnv = useEmulatorEnv(aws);
-});
-
-afterAll(async () => {
-  restoreEnv();
-  await aws.stop();
-});
-
-beforeEach(() => aws.reset());
+const aws = useAwsEmulator();
 
 const retrying = { maxAttempts: 5, retryMode: 'standard' } as const;
 

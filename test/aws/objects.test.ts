@@ -4,30 +4,18 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { HalyardError } from '../../src/core/errors.js';
-import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 
 // src/aws/objects.ts against the emulator's S3 (path-style, SigV4 checked, bodies on disk).
 
 const BUCKET = 'halyard-objects-test';
-let aws: AwsEmulator;
-let restoreEnv: () => void;
+const aws = useAwsEmulator();
 let store: ObjectStore;
 
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  restoreEnv = useEmulatorEnv(aws);
-});
-
-afterAll(async () => {
-  restoreEnv();
-  await aws.stop();
-});
-
 beforeEach(() => {
-  aws.reset();
   aws.createBucket(BUCKET);
   store = sdkObjectStore({ bucket: BUCKET, partSize: 5 * 1024 * 1024 });
 });

@@ -1,29 +1,17 @@
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SecretCache, createSecretFetcher, fetchSecret, sdkSecretStore } from '../../src/aws/secrets.js';
 import { HalyardError } from '../../src/core/errors.js';
 import { SecretRef, awsSecret } from '../../src/core/secret-ref.js';
 import { SECRET_MASK, isSecret } from '../../src/core/secret.js';
 import { resolveSecretRefs } from '../../src/engine/resolve-secrets.js';
 import type { Host } from '../../src/inventory/types.js';
-import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { useEmulatorEnv } from '../support/aws-emulator/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 
 // src/aws/secrets.ts against the emulator's Secrets Manager, through the SDK's default chain.
 
-let aws: AwsEmulator;
-let restoreEnv: () => void;
-
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  restoreEnv = useEmulatorEnv(aws);
-});
-
-afterAll(async () => {
-  restoreEnv();
-  await aws.stop();
-});
-
-beforeEach(() => aws.reset());
+const aws = useAwsEmulator();
 
 async function rejection(promise: Promise<unknown>): Promise<HalyardError> {
   const error = await promise.then(

@@ -1,27 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sdkAlertsService } from '../../src/aws/alerts.js';
 import { AWS_MAX_ATTEMPTS, awsFailure, clientConfig, createSecretsManagerClient } from '../../src/aws/clients.js';
 import { sdkInstanceSource } from '../../src/aws/instances.js';
 import { HALYARD_METRICS, HALYARD_NAMESPACE, sdkMetricsService, type AlarmDefinition } from '../../src/aws/metrics.js';
 import { HalyardError } from '../../src/core/errors.js';
-import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { useEmulatorEnv } from '../support/aws-emulator/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 
 // The small AWS interfaces (src/aws) against the emulator.
 
-let aws: AwsEmulator;
-let restoreEnv: () => void;
-
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  restoreEnv = useEmulatorEnv(aws);
-});
-
-afterAll(async () => {
-  restoreEnv();
-  await aws.stop();
-});
-
-beforeEach(() => aws.reset());
+const aws = useAwsEmulator();
 
 describe('clients', () => {
   it('use standard retries with 5 attempts, an explicit endpoint winning over AWS_ENDPOINT_URL', async () => {

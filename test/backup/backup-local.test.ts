@@ -3,20 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { parseBackupConfig, type BackupConfig, type VolumeSpec } from '../../src/backup/config.js';
 import { backupVolume, findBackup, listBackups, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
 import type { Host } from '../../src/inventory/types.js';
-import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { runCli } from '../support/cli.js';
 import { localSession } from './local-session.js';
 
 // The backup engine against the emulator's S3, with scripts run locally instead of over SSH.
 
 const BUCKET = 'halyard-backups-test';
-let aws: AwsEmulator;
-let restoreEnv: () => void;
+const aws = useAwsEmulator();
 let work: string;
 let store: ObjectStore;
 
@@ -38,18 +37,7 @@ function treeDigest(dir: string): string {
   return execFileSync('sh', ['-c', `cd '${dir}' && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum`], { encoding: 'utf8' });
 }
 
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  restoreEnv = useEmulatorEnv(aws);
-});
-
-afterAll(async () => {
-  restoreEnv();
-  await aws.stop();
-});
-
 beforeEach(() => {
-  aws.reset();
   aws.createBucket(BUCKET);
   store = sdkObjectStore({ bucket: BUCKET, partSize: 5 * 1024 * 1024 });
   work = mkdtempSync(join(tmpdir(), 'hy-backup-'));

@@ -2,33 +2,22 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerInventoryCommands } from '../../src/cli/inventory-command.js';
 import { InventoryError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { formatInventory, loadInventory, type Inventory } from '../../src/inventory/index.js';
-import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { useEmulatorEnv } from '../support/aws-emulator/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { tempFiles } from './temp-files.js';
 
 // EC2 inventories against the local AWS emulator, through the real EC2 client (AWS_ENDPOINT_URL).
 
 const files = tempFiles();
-let aws: AwsEmulator;
-let restoreEnv: () => void;
+const aws = useAwsEmulator();
 let cacheDir: string;
 
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  restoreEnv = useEmulatorEnv(aws);
-});
-
-afterAll(async () => {
-  restoreEnv();
-  await aws.stop();
-});
-
 beforeEach(() => {
-  aws.reset();
   cacheDir = mkdtempSync(join(tmpdir(), 'halyard-ec2-cache-'));
 });
 
