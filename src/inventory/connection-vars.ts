@@ -1,5 +1,6 @@
 import { InventoryError } from '../core/errors.js';
 import { Secret, isSecret } from '../core/secret.js';
+import type { Connection } from '../core/connection.js';
 
 // Every var name that sets a connection field, highest priority first: halyard's name wins over
 // Ansible's, and Ansible's current name over its older `ansible_ssh_*` alias.
@@ -16,14 +17,7 @@ export const CONNECTION_VAR_ALIASES = {
 export const DEFAULT_SSH_PORT = 22;
 
 // The connection fields of a Host, as read from its merged vars.
-export interface Connection {
-  address: string;
-  port: number;
-  user: string | undefined;
-  privateKeyFile: string | undefined;
-  become: boolean;
-  becomePassword: Secret | undefined;
-}
+export type { Connection };
 
 // Where a vars block was written, so a bad value can be reported as file:line.
 export interface VarsLocation {

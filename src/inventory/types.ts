@@ -1,18 +1,9 @@
-import type { Secret } from '../core/secret.js';
+import type { Connection } from '../core/connection.js';
 
 // One target machine, with everything needed to connect to it and the vars roles read.
-export interface Host {
+export interface Host extends Connection {
   /** Name in the inventory (what --limit, the recap and --json use). */
   name: string;
-  /** Address to connect to (ansible_host / halyard_host, else the name). */
-  address: string;
-  port: number;
-  user: string | undefined;
-  privateKeyFile: string | undefined;
-  /** Run remote commands through sudo. */
-  become: boolean;
-  /** Password for sudo, sent on stdin only; undefined means NOPASSWD. */
-  becomePassword: Secret | undefined;
   /** Every group the host belongs to, 'all' first, then ancestors before descendants. */
   groups: string[];
   /** Merged vars (see src/inventory/README precedence); secret-looking values are Secret. */

@@ -1,16 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Secret } from '../core/secret.js';
+import type { Connection } from '../core/connection.js';
 
 // What the SSH layer needs to reach one host.
-export interface ConnectTarget {
+export interface ConnectTarget extends Connection {
   /** Inventory name, for messages. */
   name: string;
-  address: string;
-  port: number;
-  user: string | undefined;
-  privateKeyFile: string | undefined;
-  become: boolean;
-  becomePassword: Secret | undefined;
   /** True when the inventory set the port itself; by default only a port other than 22 beats ssh_config's Port. */
   portExplicit?: boolean;
 }

@@ -1,0 +1,14 @@
+import type { Secret } from './secret.js';
+
+// How to reach and act on one host: read from inventory vars, used by the SSH layer.
+export interface Connection {
+  /** Address to connect to (ansible_host / halyard_host, else the inventory name). */
+  address: string;
+  port: number;
+  user: string | undefined;
+  privateKeyFile: string | undefined;
+  /** Run remote commands through sudo. */
+  become: boolean;
+  /** Password for sudo, sent on stdin only; undefined means NOPASSWD. */
+  becomePassword: Secret | undefined;
+}
