@@ -29,8 +29,10 @@ export interface PrepareOptions {
 export async function preparePlaybookRun(playbookPath: string, inventoryPath: string, options: PrepareOptions = {}): Promise<PreparedRun> {
   const inventory = await loadInventory(inventoryPath, { extraVars: options.extraVars ?? {}, ...(options.limit ? { limit: options.limit } : {}) });
   const playbook = await loadPlaybook(playbookPath);
-  const hosts = hostsOfPlaybook(playbook, inventory);
-  applyPlayDefaults(playbook, inventory);
+  // Each play's host pattern is matched once, not once per host.
+  const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
+  const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
+  applyPlayDefaults(playbook, inventory, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
   // the SDK is loaded only when a reference exists.
   if (hosts.some((host) => containsSecretRef(host.vars))) {
@@ -42,15 +44,15 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPath: st
     redactor.addAll(host.vars);
     if (host.becomePassword) redactor.add(host.becomePassword);
   }
-  return { inventory, playbook, hosts, redactor, workFor: (host) => workOf(playbook, inventory, host) };
+  return { inventory, playbook, hosts, redactor, workFor: (host) => workOf(playbook, targets, host) };
 }
 
 // Play vars are defaults: inventory and -e vars override them (a play may name secrets with awsSecret()).
-function applyPlayDefaults(playbook: Playbook, inventory: Inventory): void {
-  for (const play of playbook.plays) {
-    if (!play.vars) continue;
-    for (const host of selectHosts(inventory, play.hosts ?? 'all')) host.vars = { ...play.vars, ...host.vars };
-  }
+function applyPlayDefaults(playbook: Playbook, inventory: Inventory, targets: Set<string>[]): void {
+  playbook.plays.forEach((play, index) => {
+    if (!play.vars) return;
+    for (const host of inventory.hosts) if (targets[index]?.has(host.name)) host.vars = { ...play.vars, ...host.vars };
+  });
 }
 
 // Whether a vars tree holds a secret reference anywhere.
@@ -63,20 +65,13 @@ function containsSecretRef(value: unknown): boolean {
   return false;
 }
 
-// Hosts that at least one play targets, in inventory order.
-function hostsOfPlaybook(playbook: Playbook, inventory: Inventory): Host[] {
-  const wanted = new Set<string>();
-  for (const play of playbook.plays) for (const host of selectHosts(inventory, play.hosts ?? 'all')) wanted.add(host.name);
-  return inventory.hosts.filter((host) => wanted.has(host.name));
-}
-
 // A host's tasks and handlers from every play that targets it (plays in order, one run per host).
-function workOf(playbook: Playbook, inventory: Inventory, host: Host): HostWork {
+function workOf(playbook: Playbook, targets: Set<string>[], host: Host): HostWork {
   const context: HostContext = { name: host.name, groups: host.groups, vars: host.vars, host };
   const tasks: ResourceInstance[] = [];
   const handlers = new Map<string, ResourceInstance[]>();
-  for (const play of playbook.plays) {
-    if (!selectHosts(inventory, play.hosts ?? 'all').some((candidate) => candidate.name === host.name)) continue;
+  for (const [index, play] of playbook.plays.entries()) {
+    if (!targets[index]?.has(host.name)) continue;
     tasks.push(...flattenTasks(play.tasks(context)));
     const declared = play.handlers?.(context) ?? {};
     for (const [name, value] of Object.entries(declared)) {
