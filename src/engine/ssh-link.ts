@@ -37,13 +37,21 @@ export async function sshLink(pool: SshPool, host: Host): Promise<HostLink & { c
         output = (output + chunk).slice(-16_384);
       });
       // pipe() applies backpressure: a slow host slows the local reader, nothing is held whole.
-      source.on('error', (error: Error) => stream.stdin.destroy(error));
+      // A local read error stops the remote side at once (it must never see a clean EOF), and is the step's error.
+      let sourceError: Error | undefined;
+      source.on('error', (error: Error) => {
+        sourceError = error;
+        source.unpipe(stream.stdin);
+        stream.abort();
+      });
       source.pipe(stream.stdin);
       try {
         const result = await stream.done;
+        if (sourceError) return { exitCode: null, output: `${output}${stream.stderrTail()}${sourceError.message}` };
         return { exitCode: result.exitCode, output: `${output}${stream.stderrTail()}` };
       } catch (error) {
-        return { exitCode: null, output: `${output}${stream.stderrTail()}${error instanceof Error ? error.message : String(error)}` };
+        const message = sourceError?.message ?? (error instanceof Error ? error.message : String(error));
+        return { exitCode: null, output: `${output}${stream.stderrTail()}${message}` };
       }
     },
     close: () => session.close(),

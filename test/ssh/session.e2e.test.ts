@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandTimeoutError, ConnectError, HostKeyError } from '../../src/core/errors.js';
 import { quote } from '../../src/core/shell.js';
@@ -11,6 +12,7 @@ import { Secret } from '../../src/core/secret.js';
 import { LAB_PASSWORD_USER, LAB_SUDO_PASSWORD, labExec, readHostKeys, regenerateHostKeys } from '../../src/lab/index.js';
 import { generateEd25519OpenSshKey } from '../../src/lab/keys.js';
 import { fingerprintSha256, readKnownHostsFile } from '../../src/ssh/known-hosts.js';
+import { sshLink } from '../../src/engine/ssh-link.js';
 import { SshPool } from '../../src/ssh/pool.js';
 import type { SshSession } from '../../src/ssh/session.js';
 import { SudoError } from '../../src/ssh/sudo.js';
@@ -71,6 +73,31 @@ describe('exec on a real host', () => {
     // The session stays usable, and the remote sleep is gone.
     const after = await session.exec({ label: 'ps', script: `sleep 1; ps -eo args | grep -c '[s]leep 30' || true` });
     expect(after.stdout.trim()).toBe('0');
+  });
+
+  it('a local read error mid-stream fails the step at once with that error; the host never sees EOF and keeps no partial file', async () => {
+    const pool = newPool();
+    const host = fleet.hosts[0]!;
+    const link = await sshLink(pool, { ...hostTarget(0), address: host.address, groups: [], vars: {} });
+    const target = `/tmp/hy-partial-${randomBytes(4).toString('hex')}`;
+    let sent = 0;
+    const source = new Readable({
+      read() {
+        if (sent >= 4) {
+          this.destroy(new Error('EIO: i/o error, read'));
+          return;
+        }
+        sent++;
+        this.push(randomBytes(64 * 1024));
+      },
+    });
+    const started = Date.now();
+    const result = await link.runStream!('partial upload', `cat > ${target}.part && mv ${target}.part ${target}`, source, 60_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.exitCode).toBeNull();
+    expect(result.output).toContain('EIO: i/o error, read');
+    const check = await session.exec({ label: 'ls', script: `sleep 0.5; ls ${target} 2>/dev/null || echo absent` });
+    expect(check.stdout.trim()).toBe('absent');
   });
 
   it('returns stdout, stderr and the exit code', async () => {
