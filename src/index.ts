@@ -17,6 +17,7 @@ export {
   composeProject,
   composeRestart,
   httpHealth,
+  upload,
   flushHandlers,
   type DesiredOf,
 } from './playbook/tasks.js';
@@ -24,8 +25,10 @@ export { localImageId, type DockerImageDesired } from './resources/docker-image.
 export type { ComposeProjectDesired } from './resources/compose-project.js';
 export type { ComposeRestartDesired } from './resources/compose-restart.js';
 export type { HttpHealthDesired } from './resources/http-health.js';
+export type { UploadDesired, UploadOptions } from './resources/upload.js';
 export { roleVars, secretVar, describeRoleVars, z, type RoleVarDoc } from './playbook/role-vars.js';
 export type { Play, Playbook, HostContext, TaskList, ControllerStep, ControllerContext } from './playbook/types.js';
 export { monitorStep } from './monitor/step.js';
+export { halyardRelease, type HalyardRelease } from './release/pack.js';
 export type { ResourceType, ResourceInstance, Plan, Step } from './resources/types.js';
 export type { Host, Inventory } from './inventory/types.js';

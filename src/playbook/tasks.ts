@@ -10,6 +10,7 @@ import { httpHealthResource, type HttpHealthDesired } from '../resources/http-he
 import { packagesResource } from '../resources/packages.js';
 import { serviceResource } from '../resources/service.js';
 import { FLUSH_HANDLERS_KIND, type ResourceInstance, type ResourceType } from '../resources/types.js';
+import { uploadDesired, uploadResource, type UploadDesired, type UploadOptions } from '../resources/upload.js';
 import { userResource } from '../resources/user.js';
 import { task, type TaskOptions } from './define.js';
 
@@ -44,6 +45,9 @@ export const service = (desired: DesiredOf<typeof serviceResource>, options?: Ta
 // A command guarded by creates/removes/unless/onlyIf so reruns stay idempotent.
 export const command = (desired: DesiredOf<typeof commandResource>, options?: TaskOptions) =>
   task(commandResource, desired, options);
+
+// A local file copied to the host (streamed, gzip in transit, sha256-checked, optionally validated) unless it has that sha256.
+export const upload = (desired: UploadOptions, options?: TaskOptions): ResourceInstance<UploadDesired> => task(uploadResource, uploadDesired(desired), options);
 
 // An image shipped from the controller (`docker save` piped into `docker load` on the host) unless the host has its ID.
 export const dockerImage = (desired: DockerImageDesired, options?: TaskOptions): ResourceInstance<DockerImageDesired> =>

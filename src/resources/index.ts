@@ -10,6 +10,7 @@ import { httpHealthResource } from './http-health.js';
 import { packagesResource } from './packages.js';
 import { serviceResource } from './service.js';
 import type { ResourceType } from './types.js';
+import { uploadResource } from './upload.js';
 import { userResource } from './user.js';
 
 export { absentResource, type AbsentDesired } from './absent.js';
@@ -25,6 +26,7 @@ export { type Ownership } from './ownership.js';
 export { APT_LISTS_MAX_AGE_SECONDS, aptUpdateReason, checkPackageName, packagesResource, type PackageNamesByManager, type PackagesDesired } from './packages.js';
 export { serviceResource, type ServiceDesired } from './service.js';
 export { PlanError, keyMatches, type FileDiff, type Plan, type PlanContext, type ResourceInstance, type ResourceType, type Step } from './types.js';
+export { localFileDigest, uploadDesired, uploadResource, uploadScript, uploadSource, type UploadDesired, type UploadOptions } from './upload.js';
 export { ACCOUNT_NAME, checkAccountId, checkAccountName, userResource, type UserDesired } from './user.js';
 
 // Every resource kind by its kind name (what playbooks and JSON results call it).
@@ -41,6 +43,7 @@ export const resourceTypes = {
   'compose-project': composeProjectResource,
   'compose-restart': composeRestartResource,
   'http-health': httpHealthResource,
+  upload: uploadResource,
 } as const;
 
 // A kind name: 'file' | 'directory' | ... .
