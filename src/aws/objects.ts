@@ -5,6 +5,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -16,7 +17,8 @@ import { HalyardError } from '../core/errors.js';
 import { awsFailure, clientConfig, isAwsError, type AwsClientOptions } from './client-config.js';
 
 // Objects in one S3 bucket behind a small interface: streamed uploads of unknown length (multipart,
-// bounded memory), streamed reads, listing by prefix, and conditional writes for leases.
+// bounded memory), streamed reads, listing by prefix, conditional writes for leases, and listing and
+// aborting multipart uploads left incomplete (a process killed mid-upload).
 
 /** Multipart part size for streamed uploads (memory held: about partSize * (queueSize + 1)). */
 export const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
@@ -28,6 +30,13 @@ export interface ObjectInfo {
   size: number;
   etag: string;
   lastModified: Date;
+}
+
+/** A multipart upload begun and neither completed nor aborted; its parts are stored (and billed) until it is aborted. */
+export interface UploadInfo {
+  key: string;
+  uploadId: string;
+  initiated: Date;
 }
 
 /** The outcome of a conditional write: ok false when the condition did not hold (nothing written). */
@@ -65,6 +74,10 @@ export interface ObjectStore {
   list(prefix: string, options?: { pageSize?: number }): AsyncIterable<ObjectInfo>;
   /** Deletes one object (no error when absent). */
   delete(key: string): Promise<void>;
+  /** Multipart uploads under a prefix not completed nor aborted yet, in key order, page by page. */
+  listUploads(prefix: string, options?: { pageSize?: number }): AsyncIterable<UploadInfo>;
+  /** Aborts a multipart upload (its parts are deleted); no error when it is gone already. */
+  abortUpload(key: string, uploadId: string): Promise<void>;
 }
 
 export interface S3StoreOptions extends AwsClientOptions {
@@ -172,6 +185,33 @@ export function sdkObjectStore(options: S3StoreOptions, client: S3Client = creat
         await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
       } catch (error) {
         throw fail('DeleteObject', key, error);
+      }
+    },
+    async *listUploads(prefix, listOptions = {}) {
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        let page;
+        try {
+          page = await client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker, MaxUploads: listOptions.pageSize }));
+        } catch (error) {
+          throw fail('ListMultipartUploads', prefix, error);
+        }
+        for (const upload of page.Uploads ?? []) {
+          // One that cannot be dated is never reported (it could be an upload still running).
+          if (upload.Key === undefined || upload.UploadId === undefined || upload.Initiated === undefined) continue;
+          yield { key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated };
+        }
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    },
+    async abortUpload(key, uploadId) {
+      try {
+        await client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId }));
+      } catch (error) {
+        if (isAwsError(error, 'NoSuchUpload') || statusOf(error) === 404) return;
+        throw fail('AbortMultipartUpload', key, error);
       }
     },
   };

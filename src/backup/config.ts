@@ -14,6 +14,7 @@ import { ExitCode } from '../core/exit-codes.js';
 //   endpoint: http://127.0.0.1:9000    # optional, S3-compatible servers (path-style)
 //   compression: auto                  # auto (zstd when the host has it, else gzip) | zstd | gzip | none
 //   retention: { last: 3, daily: 7, weekly: 4, monthly: 6 }
+//   orphan_grace_hours: 24             # data without a manifest, and open uploads, older than this are deleted
 //   volumes:
 //     - { name: grafana, hosts: monitoring, kind: volume, volume: grafana-data }
 //     - { name: data, kind: dir, path: /srv/app/data, stop: [app], service: app.service }
@@ -71,6 +72,8 @@ export const backupConfigSchema = z
     endpoint: z.string().url().optional(),
     compression: z.enum(['auto', 'zstd', 'gzip', 'none']).default('auto'),
     retention: retentionSchema.default({ last: 3, daily: 7, weekly: 4, monthly: 6 }),
+    /** Age after which a data object without its manifest, or an incomplete upload, is an orphan (must exceed the longest backup). */
+    orphan_grace_hours: z.number().min(1, 'must be at least 1 (hours; longer than any backup takes)').default(24),
     volumes: z.array(volumeSchema).min(1),
   })
   .strict();

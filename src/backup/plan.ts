@@ -40,11 +40,13 @@ export function backupId(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '');
 }
 
+/** The time of a backup id; undefined unless `backupId` of that time gives the id back (no month 13). */
 export function parseBackupId(id: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z$/.exec(id);
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s, ms] = match;
-  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  return Number.isNaN(date.getTime()) || backupId(date) !== id ? undefined : date;
 }
 
 export function volumePrefix(prefix: string, host: string, volume: string): string {
@@ -60,6 +62,11 @@ export function dataFileName(kind: VolumeKind, compression: Compression): string
   if (kind === 'postgres') return 'data.pgdump';
   return `data.tar${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}`;
 }
+
+/** Every name `dataFileName` gives: the only data objects the orphan sweep may delete. */
+export const DATA_FILE_NAMES: ReadonlySet<string> = new Set(
+  (['dir', 'volume', 'postgres'] as const).flatMap((kind) => (['zstd', 'gzip', 'none'] as const).map((compression) => dataFileName(kind, compression))),
+);
 
 /** Parses and checks a manifest object's text; undefined when it is not one of halyard's. */
 export function parseManifest(text: string): BackupManifest | undefined {
@@ -279,4 +286,47 @@ export function applyRetention<T extends RetentionItem>(items: T[], policy: Rete
     keep: sorted.filter((item) => reasons.has(item)).map((item) => ({ item, reasons: reasons.get(item)! })),
     prune: sorted.filter((item) => !reasons.has(item)),
   };
+}
+
+// --- orphans -------------------------------------------------------------------------------------
+
+/** A multipart upload begun and neither completed nor aborted (as ListMultipartUploads lists it). */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/** What the orphan sweep deletes under one volume's prefix: data object keys, and uploads to abort. */
+export interface OrphanDecision {
+  objects: string[];
+  uploads: PendingUpload[];
+}
+
+// `<volumePrefix><id>/<data file name>` as halyard writes it: the id and its time, else undefined.
+function halyardDataKey(volumeKeyPrefix: string, key: string): { folder: string; time: Date } | undefined {
+  if (!key.startsWith(volumeKeyPrefix)) return undefined;
+  const [id, name, ...rest] = key.slice(volumeKeyPrefix.length).split('/');
+  if (id === undefined || name === undefined || rest.length > 0 || !DATA_FILE_NAMES.has(name)) return undefined;
+  const time = parseBackupId(id);
+  return time ? { folder: `${volumeKeyPrefix}${id}/`, time } : undefined;
+}
+
+/**
+ * Leftovers of killed or failed runs (stored and billed, yet never listed) under one host's volume
+ * (`volumeKeyPrefix` is `volumePrefix()`): data objects named as halyard names them (`<id>/data.*`)
+ * in a folder without `manifest.json`, whose id (the backup's start) is more than `graceMs` before
+ * `now`; and multipart uploads of such keys initiated more than `graceMs` before `now`. Any other
+ * key (other names, deeper paths, ids that are not times, other prefixes) is never chosen; nor is
+ * anything from the future.
+ */
+export function findOrphans(volumeKeyPrefix: string, keys: string[], uploads: PendingUpload[], now: Date, graceMs: number): OrphanDecision {
+  const cutoff = now.getTime() - graceMs;
+  const withManifest = new Set(keys.filter((key) => key.startsWith(volumeKeyPrefix) && key.endsWith(`/${MANIFEST_NAME}`)).map((key) => key.slice(0, -MANIFEST_NAME.length)));
+  const objects = keys.filter((key) => {
+    const data = halyardDataKey(volumeKeyPrefix, key);
+    return data !== undefined && !withManifest.has(data.folder) && data.time.getTime() < cutoff;
+  });
+  const stale = uploads.filter((upload) => halyardDataKey(volumeKeyPrefix, upload.key) !== undefined && upload.initiated.getTime() < cutoff);
+  return { objects: [...new Set(objects)].sort(), uploads: stale };
 }

@@ -16,6 +16,7 @@ import {
   backupKeys,
   backupStreamScript,
   chooseCompression,
+  findOrphans,
   finishRestoreScript,
   inspectScript,
   parseBackupId,
@@ -27,6 +28,7 @@ import {
   volumePrefix,
   type BackupManifest,
   type InspectResult,
+  type PendingUpload,
 } from './plan.js';
 
 // The I/O half of backups: SSH execs on a host, streams between the host and S3. Nothing is staged:
@@ -61,6 +63,10 @@ export interface BackupOutcome {
   /** Containers stopped for the copy (all started again, or the error says which were not). */
   stopped: string[];
   pruned: string[];
+  /** Keys of orphaned data objects deleted after the backup (no manifest, older than the grace period). */
+  orphans: string[];
+  /** Keys of incomplete multipart uploads aborted after the backup (older than the grace period). */
+  abortedUploads: string[];
 }
 
 /** Bytes streamed between two young-generation collections (see memory.ts). */
@@ -136,7 +142,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   const now = context.now ?? (() => new Date());
   const started = now();
   const t0 = Date.now();
-  const outcome: BackupOutcome = { host: host.name, volume: spec.name, ok: false, durationMs: 0, stopped: [], pruned: [] };
+  const outcome: BackupOutcome = { host: host.name, volume: spec.name, ok: false, durationMs: 0, stopped: [], pruned: [], orphans: [], abortedUploads: [] };
   const { config, store } = context;
   const label = `backup ${host.name}/${spec.name}`;
   try {
@@ -190,6 +196,14 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.durationMs = Date.now() - t0;
     context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s, sha256 ${sha256.slice(0, 12)}`);
     outcome.pruned = await pruneVolume(context, host.name, spec.name, now());
+    // Leftovers of other runs: a failed sweep is logged and tried again after the next backup, never a failed backup.
+    try {
+      const swept = await pruneOrphans(context, host.name, spec.name, now());
+      outcome.orphans = swept.orphans;
+      outcome.abortedUploads = swept.abortedUploads;
+    } catch (error) {
+      context.log?.(`${host.name}/${spec.name}: orphan sweep failed (the backup is fine): ${error instanceof Error ? error.message : String(error)}`);
+    }
     return outcome;
   } catch (error) {
     outcome.error = error instanceof Error ? error.message : String(error);
@@ -238,6 +252,41 @@ export async function pruneVolume(context: Pick<BackupContext, 'config' | 'store
   }
   if (pruned.length > 0) context.log?.(`${host}/${volume}: pruned ${pruned.length} backup(s): ${pruned.join(', ')}`);
   return pruned;
+}
+
+/**
+ * Deletes what killed or failed backups of one host's volume left behind (stored and billed, yet
+ * never listed; see findOrphans in plan.ts): data objects without a manifest and incomplete
+ * multipart uploads, older than `orphan_grace_hours`. Each data object's manifest is looked for
+ * once more right before its delete (a run that wrote it meanwhile keeps its backup).
+ */
+export async function pruneOrphans(
+  context: Pick<BackupContext, 'config' | 'store' | 'log'>,
+  host: string,
+  volume: string,
+  now: Date,
+): Promise<Pick<BackupOutcome, 'orphans' | 'abortedUploads'>> {
+  const { store } = context;
+  const scope = volumePrefix(context.config.prefix, host, volume);
+  const keys: string[] = [];
+  for await (const object of store.list(scope)) keys.push(object.key);
+  const uploads: PendingUpload[] = [];
+  for await (const upload of store.listUploads(scope)) uploads.push(upload);
+  const decision = findOrphans(scope, keys, uploads, now, context.config.orphan_grace_hours * 3_600_000);
+  const orphans: string[] = [];
+  for (const key of decision.objects) {
+    if (await store.head(`${key.slice(0, key.lastIndexOf('/') + 1)}${MANIFEST_NAME}`)) continue;
+    await store.delete(key);
+    orphans.push(key);
+  }
+  const abortedUploads: string[] = [];
+  for (const upload of decision.uploads) {
+    await store.abortUpload(upload.key, upload.uploadId);
+    abortedUploads.push(upload.key);
+  }
+  if (orphans.length > 0) context.log?.(`${host}/${volume}: deleted ${orphans.length} orphaned data object(s) without a manifest: ${orphans.join(', ')}`);
+  if (abortedUploads.length > 0) context.log?.(`${host}/${volume}: aborted ${abortedUploads.length} incomplete upload(s): ${abortedUploads.join(', ')}`);
+  return { orphans, abortedUploads };
 }
 
 /** Picks a backup: by id, or the latest. */

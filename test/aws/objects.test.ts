@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Readable } from 'node:stream';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { HalyardError } from '../../src/core/errors.js';
@@ -100,6 +100,47 @@ describe('sdkObjectStore', () => {
     aws.failNext({ service: 's3', operation: 'UploadPart', kind: 'drop', afterBytes: 1024, count: 20 });
     await expect(store.putStream('dropped', chunked(randomBytes(6 * 1024 * 1024)))).rejects.toBeInstanceOf(HalyardError);
     expect(await store.head('dropped')).toBeUndefined();
+  });
+
+  it('lists incomplete multipart uploads under a prefix page by page (one key twice: by initiation time) and aborts them', async () => {
+    const s3 = createS3Client({});
+    const begin = async (key: string, initiated: string): Promise<string> => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+      aws.s3.uploads.get(UploadId!)!.initiated = new Date(initiated);
+      return UploadId!;
+    };
+    const later = await begin('p/b', '2026-01-02T00:00:00.000Z');
+    const earlier = await begin('p/b', '2026-01-01T00:00:00.000Z');
+    const a = await begin('p/a', '2026-01-03T00:00:00.000Z');
+    const c = await begin('p/c/deep', '2026-01-04T00:00:00.000Z');
+    await begin('q/a', '2026-01-01T00:00:00.000Z');
+    const listed: Array<[string, string, string]> = [];
+    for await (const upload of store.listUploads('p/', { pageSize: 2 })) listed.push([upload.key, upload.uploadId, upload.initiated.toISOString()]);
+    expect(listed).toEqual([
+      ['p/a', a, '2026-01-03T00:00:00.000Z'],
+      ['p/b', earlier, '2026-01-01T00:00:00.000Z'],
+      ['p/b', later, '2026-01-02T00:00:00.000Z'],
+      ['p/c/deep', c, '2026-01-04T00:00:00.000Z'],
+    ]);
+    expect(aws.countRequests({ service: 's3', operation: 'ListMultipartUploads' })).toBe(2);
+    // The wire shape, as the SDK parses it: delimiter roll-up, markers, truncation.
+    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'p/', Delimiter: '/', MaxUploads: 2 }));
+    expect(page).toMatchObject({ Bucket: BUCKET, Prefix: 'p/', Delimiter: '/', MaxUploads: 2, IsTruncated: true, NextKeyMarker: 'p/b', NextUploadIdMarker: earlier });
+    expect(page.Uploads?.map((u) => u.Key)).toEqual(['p/a', 'p/b']);
+    const rest = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'p/', Delimiter: '/', KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker }));
+    expect(rest).toMatchObject({ IsTruncated: false, KeyMarker: 'p/b', UploadIdMarker: earlier, CommonPrefixes: [{ Prefix: 'p/c/' }] });
+    expect(rest.Uploads?.map((u) => u.UploadId)).toEqual([later]);
+    expect(rest.Uploads?.[0]?.Initiator?.ID).toMatch(/^[0-9a-f]{64}$/);
+
+    await store.abortUpload('p/b', earlier);
+    await store.abortUpload('p/b', earlier); // gone already: no error
+    expect(aws.s3.uploads.has(earlier)).toBe(false);
+    expect(aws.s3.openUploads()).toBe(4);
+    await expect(store.abortUpload('p/a', 'not-an-upload')).resolves.toBeUndefined();
+    aws.failNext({ service: 's3', operation: 'AbortMultipartUpload', kind: '500', count: 20 });
+    await expect(store.abortUpload('p/a', a)).rejects.toMatchObject({ code: 'E_AWS_S3' });
+    aws.clearFaults();
+    expect(aws.s3.uploads.has(a)).toBe(true);
   });
 
   it('a source stream that errors fails the upload', async () => {

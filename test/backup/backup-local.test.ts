@@ -3,9 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
+import { createS3Client, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { parseBackupConfig, type BackupConfig, type VolumeSpec } from '../../src/backup/config.js';
+import { backupId } from '../../src/backup/plan.js';
 import { backupVolume, findBackup, listBackups, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
 import type { Host } from '../../src/inventory/types.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
@@ -159,12 +161,96 @@ describe('backup, list, verify, restore (local scripts, emulated S3)', () => {
       expect(outcome.ok).toBe(true);
       ids.push(outcome.manifest!.id);
       expect(outcome.pruned).toEqual(i >= 2 ? [ids[i - 2]] : []);
+      // The orphan (years past the grace period) goes with the first prune.
+      expect(outcome.orphans).toEqual(i === 0 ? ['hb/local-1/data/20200101T000000.000Z/data.tar.gz'] : []);
     }
     expect((await listBackups(store, 'hb')).map((b) => b.manifest.id)).toEqual(ids.slice(2));
     const keys = aws.s3.keys(BUCKET);
     expect(keys).toContain('hb/local-1/data/notes.txt');
-    expect(keys).toContain('hb/local-1/data/20200101T000000.000Z/data.tar.gz');
-    expect(keys).toHaveLength(2 + 2 * 2);
+    expect(keys).not.toContain('hb/local-1/data/20200101T000000.000Z/data.tar.gz');
+    expect(keys).toHaveLength(1 + 2 * 2);
+  });
+
+  it('the prune step deletes old orphaned data and aborts old incomplete uploads of its volume, nothing else', async () => {
+    const cfg = config();
+    const spec = cfg.volumes[0]!;
+    writeFileSync(join(work, 'data/sub/b.bin'), 'small now\n');
+    const HOUR = 3_600_000;
+    const now = Date.parse('2026-03-10T12:00:00.000Z');
+    const ago = (hours: number) => backupId(new Date(now - hours * HOUR));
+    const lines: string[] = [];
+    // A real backup three days back: its folder has a manifest, so its data is never an orphan.
+    const first = await backupVolume({ ...context(cfg, {}, () => new Date(now - 72 * HOUR)), log: (line) => lines.push(line) }, host, spec);
+    expect(first).toMatchObject({ ok: true, orphans: [], abortedUploads: [] });
+
+    const oldOrphan = `hb/local-1/data/${ago(48)}/data.tar.zst`; // upload done, manifest never written
+    const freshOrphan = `hb/local-1/data/${ago(2)}/data.tar.gz`; // another run may be about to write its manifest
+    const foreign = [
+      'hb/local-1/data/notes.txt',
+      `hb/local-1/data/${ago(48)}/readme.txt`, // next to the orphan, not a name halyard writes
+      `hb/local-1/data/${ago(48)}/sub/data.tar`,
+      `hb/local-1/other/${ago(48)}/data.tar`, // another volume
+      `hb/local-2/data/${ago(48)}/data.tar`, // another host
+      `elsewhere/local-1/data/${ago(48)}/data.tar`, // outside the prefix
+    ];
+    for (const key of [oldOrphan, freshOrphan, ...foreign]) await store.putBytes(key, `planted ${key}`);
+
+    // Incomplete multipart uploads, begun through the SDK, then dated back (the emulator's own clock is real time).
+    const s3 = createS3Client({});
+    const begin = async (key: string, hoursAgo: number): Promise<string> => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+      await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: randomBytes(1024) }));
+      aws.s3.uploads.get(UploadId!)!.initiated = new Date(now - hoursAgo * HOUR);
+      return UploadId!;
+    };
+    const oldUploadKey = `hb/local-1/data/${ago(30)}/data.tar.zst`; // a run killed mid-upload
+    const oldUpload = await begin(oldUploadKey, 30);
+    const freshUpload = await begin(`hb/local-1/data/${ago(1)}/data.tar.zst`, 1); // a run still uploading
+    const foreignUpload = await begin(`hb/local-1/data/${ago(100)}/disk.img`, 100);
+    const otherVolumeUpload = await begin(`hb/local-1/other/${ago(100)}/data.tar`, 100);
+    const before = aws.s3.keys(BUCKET);
+
+    const outcome = await backupVolume({ ...context(cfg, {}, () => new Date(now)), log: (line) => lines.push(line) }, host, spec);
+    expect(outcome).toMatchObject({ ok: true, pruned: [], orphans: [oldOrphan], abortedUploads: [oldUploadKey] });
+    expect(outcome.error).toBeUndefined();
+    // Exactly the old orphan is gone; the new backup's two objects came.
+    expect(aws.s3.keys(BUCKET)).toEqual([...before.filter((key) => key !== oldOrphan), outcome.manifest!.dataKey, outcome.manifestKey!].sort());
+    expect([...aws.s3.uploads.keys()].sort()).toEqual([freshUpload, foreignUpload, otherVolumeUpload].sort());
+    expect(aws.s3.uploads.has(oldUpload)).toBe(false);
+    expect((await listBackups(store, 'hb')).map((b) => b.manifest.id)).toEqual([first.manifest!.id, outcome.manifest!.id]);
+    expect(lines).toContain(`local-1/data: deleted 1 orphaned data object(s) without a manifest: ${oldOrphan}`);
+    expect(lines).toContain(`local-1/data: aborted 1 incomplete upload(s): ${oldUploadKey}`);
+
+    // A day later the fresh orphan and the fresh upload are past the grace period too.
+    const later = await backupVolume(context(cfg, {}, () => new Date(now + 24 * HOUR)), host, spec);
+    expect(later).toMatchObject({ ok: true, orphans: [freshOrphan], abortedUploads: [`hb/local-1/data/${ago(1)}/data.tar.zst`] });
+    expect([...aws.s3.uploads.keys()].sort()).toEqual([foreignUpload, otherVolumeUpload].sort());
+    for (const key of foreign) expect(aws.s3.keys(BUCKET)).toContain(key);
+  });
+
+  it('orphan_grace_hours holds the sweep off; a failing sweep is logged and the backup still succeeds', async () => {
+    const now = Date.parse('2026-03-10T12:00:00.000Z');
+    const orphan = `hb/local-1/data/${backupId(new Date(now - 30 * 3_600_000))}/data.tar.zst`;
+    await store.putBytes(orphan, 'left by a killed run');
+    const cfg = config('orphan_grace_hours: 48\n');
+    const spec = cfg.volumes[0]!;
+    writeFileSync(join(work, 'data/sub/b.bin'), 'small now\n');
+    const kept = await backupVolume(context(cfg, {}, () => new Date(now)), host, spec);
+    expect(kept).toMatchObject({ ok: true, orphans: [], abortedUploads: [] });
+    expect(aws.s3.keys(BUCKET)).toContain(orphan);
+
+    // ListMultipartUploads refused on every retry (say, a bucket policy without s3:ListBucketMultipartUploads).
+    aws.failNext({ service: 's3', operation: 'ListMultipartUploads', kind: '500', count: 20 });
+    const lines: string[] = [];
+    const swept = await backupVolume({ ...context(cfg, {}, () => new Date(now + 20 * 3_600_000)), log: (line) => lines.push(line) }, host, spec);
+    aws.clearFaults();
+    expect(swept).toMatchObject({ ok: true, orphans: [], abortedUploads: [] });
+    expect(swept.error).toBeUndefined();
+    expect(lines.filter((line) => line.includes('orphan sweep failed'))).toEqual([expect.stringMatching(/^local-1\/data: orphan sweep failed \(the backup is fine\): .*ListMultipartUploads.*InternalError/)]);
+    expect(aws.s3.keys(BUCKET)).toContain(orphan);
+    // The next backup sweeps it.
+    const next = await backupVolume(context(cfg, {}, () => new Date(now + 21 * 3_600_000)), host, spec);
+    expect(next.orphans).toEqual([orphan]);
   });
 
   it('CLI: list and verify read the bucket; a bad file is one line and exit 65', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupConfig } from '../../src/backup/config.js';
-import { applyRetention, backupId, backupKeys, chooseCompression, parseBackupId, parseInspect, type RetentionItem } from '../../src/backup/plan.js';
+import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, chooseCompression, findOrphans, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
 
 // Retention is a pure function of backup times: a simulated month, pruning after every run (fake clock).
 
@@ -61,6 +61,8 @@ describe('backup planning', () => {
     const id = backupId(new Date('2026-03-04T05:06:07.089Z'));
     expect(id).toBe('20260304T050607.089Z');
     expect(parseBackupId(id)?.toISOString()).toBe('2026-03-04T05:06:07.089Z');
+    // Only ids backupId gives: no month 13, no 30 February, no missing milliseconds.
+    expect(['20261301T000000.000Z', '20260230T000000.000Z', '20260304T050607Z', `x${id}`].map(parseBackupId)).toEqual([undefined, undefined, undefined, undefined]);
     expect(backupKeys('pre/fix', 'web-1', 'data', id, 'dir', 'zstd')).toEqual({
       dataKey: `pre/fix/web-1/data/${id}/data.tar.zst`,
       manifestKey: `pre/fix/web-1/data/${id}/manifest.json`,
@@ -84,5 +86,63 @@ describe('backup planning', () => {
     expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nvolumes:\n  - { name: d, kind: tape }\n', 'f.yml')).toThrow(/volumes\.0\.kind/);
     expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nretention: { last: 0 }\nvolumes:\n  - { name: d, kind: volume, volume: v }\n', 'f.yml')).toThrow(/retention\.last/);
     expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nvolumes:\n  - { name: d, kind: volume, volume: v }\n  - { name: d, kind: dir, path: /x }\n', 'f.yml')).toThrow(/used twice/);
+    expect(ok.orphan_grace_hours).toBe(24);
+    expect(parseBackupConfig('inventory: i\nbucket: bb-b\norphan_grace_hours: 72\nvolumes:\n  - { name: d, kind: volume, volume: v }\n', 'f.yml').orphan_grace_hours).toBe(72);
+    expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\norphan_grace_hours: 0.5\nvolumes:\n  - { name: d, kind: volume, volume: v }\n', 'f.yml')).toThrow(/f\.yml: orphan_grace_hours: must be at least 1/);
+    expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\norphan_grace_hours: soon\nvolumes:\n  - { name: d, kind: volume, volume: v }\n', 'f.yml')).toThrow(/orphan_grace_hours/);
+  });
+});
+
+// The orphan sweep's decision: a pure function of the listing, the clock and the grace period.
+describe('findOrphans', () => {
+  const HOUR = 3_600_000;
+  const now = new Date('2026-06-10T12:00:00.000Z');
+  const vol = 'hb/web-1/data/';
+  const id = (iso: string) => backupId(new Date(iso));
+  const old = id('2026-06-08T02:00:00.000Z'); // 58 h before now
+  const older = id('2026-05-01T02:00:00.000Z');
+  const fresh = id('2026-06-10T02:00:00.000Z'); // 10 h before now
+  const edge = id('2026-06-09T12:00:00.000Z'); // exactly 24 h before now
+  const justPast = id('2026-06-09T11:59:59.999Z');
+  const future = id('2026-06-11T00:00:00.000Z');
+  const upload = (key: string, initiated: string, uploadId = `u-${key.length}-${initiated}`): PendingUpload => ({ key, uploadId, initiated: new Date(initiated) });
+
+  it('names exactly the data file names halyard writes', () => {
+    expect([...DATA_FILE_NAMES].sort()).toEqual(['data.pgdump', 'data.tar', 'data.tar.gz', 'data.tar.zst']);
+  });
+
+  it.each([
+    { what: 'old data without a manifest', keys: [`${vol}${old}/data.tar.zst`], orphans: [`${vol}${old}/data.tar.zst`] },
+    { what: 'every data name, several folders', keys: [`${vol}${older}/data.pgdump`, `${vol}${old}/data.tar`, `${vol}${old}/data.tar.gz`], orphans: [`${vol}${older}/data.pgdump`, `${vol}${old}/data.tar`, `${vol}${old}/data.tar.gz`] },
+    { what: 'a backup (manifest present)', keys: [`${vol}${old}/data.tar.zst`, `${vol}${old}/manifest.json`], orphans: [] },
+    { what: 'a manifest next to other data of the same id', keys: [`${vol}${old}/data.tar.gz`, `${vol}${old}/data.tar.zst`, `${vol}${old}/manifest.json`], orphans: [] },
+    { what: 'inside the grace period', keys: [`${vol}${fresh}/data.tar.zst`], orphans: [] },
+    { what: 'exactly the grace period old', keys: [`${vol}${edge}/data.tar.zst`], orphans: [] },
+    { what: 'one millisecond past the grace period', keys: [`${vol}${justPast}/data.tar.zst`], orphans: [`${vol}${justPast}/data.tar.zst`] },
+    { what: 'an id from the future', keys: [`${vol}${future}/data.tar.zst`], orphans: [] },
+    { what: 'names halyard does not write', keys: [`${vol}${old}/data.tar.xz`, `${vol}${old}/notes.txt`, `${vol}${old}/Data.tar`, `${vol}${old}/data.tar.zst.tmp`], orphans: [] },
+    { what: 'deeper paths and the volume folder itself', keys: [`${vol}${old}/sub/data.tar`, `${vol}data.tar`, `${vol}${old}/`], orphans: [] },
+    { what: 'ids that are not backup ids', keys: [`${vol}2026-06-08/data.tar`, `${vol}20261301T000000.000Z/data.tar`, `${vol}latest/data.tar.gz`], orphans: [] },
+    { what: 'other prefixes: other volume, other host, outside', keys: [`hb/web-1/data2/${old}/data.tar`, `hb/web-2/data/${old}/data.tar`, `other/web-1/data/${old}/data.tar`, `x${vol}${old}/data.tar`], orphans: [] },
+  ])('objects: $what', ({ keys, orphans }) => {
+    expect(findOrphans(vol, keys, [], now, 24 * HOUR)).toEqual({ objects: orphans, uploads: [] });
+  });
+
+  it.each([
+    { what: 'begun before the grace period', uploads: [upload(`${vol}${old}/data.tar.zst`, '2026-06-08T02:00:01Z')], stale: [0] },
+    { what: 'begun inside it (a backup still writing)', uploads: [upload(`${vol}${old}/data.tar.zst`, '2026-06-10T11:00:00Z')], stale: [] },
+    { what: 'begun exactly the grace period ago', uploads: [upload(`${vol}${old}/data.tar.zst`, '2026-06-09T12:00:00Z')], stale: [] },
+    { what: 'two uploads of one key: the old one only', uploads: [upload(`${vol}${old}/data.tar`, '2026-06-08T02:00:00Z', 'a'), upload(`${vol}${old}/data.tar`, '2026-06-10T11:59:00Z', 'b')], stale: [0] },
+    { what: 'keys halyard does not write, other prefixes', uploads: [upload(`${vol}${old}/big.iso`, '2026-01-01T00:00:00Z'), upload(`${vol}${old}/x/data.tar`, '2026-01-01T00:00:00Z'), upload(`hb/web-1/other/${old}/data.tar`, '2026-01-01T00:00:00Z')], stale: [] },
+  ])('uploads: $what', ({ uploads, stale }) => {
+    expect(findOrphans(vol, [], uploads, now, 24 * HOUR)).toEqual({ objects: [], uploads: stale.map((i) => uploads[i]) });
+  });
+
+  it('an upload of a folder that has a manifest is still incomplete; the grace period is a parameter', () => {
+    const key = `${vol}${old}/data.tar.zst`;
+    const decision = findOrphans(vol, [key, `${vol}${old}/manifest.json`], [upload(key, '2026-06-08T02:00:00Z')], now, 24 * HOUR);
+    expect(decision).toEqual({ objects: [], uploads: [upload(key, '2026-06-08T02:00:00Z')] });
+    expect(findOrphans(vol, [key], [], now, 72 * HOUR).objects).toEqual([]);
+    expect(findOrphans(vol, [`${vol}${fresh}/data.tar.gz`], [], now, 1 * HOUR).objects).toEqual([`${vol}${fresh}/data.tar.gz`]);
   });
 });

@@ -18,7 +18,7 @@ import { ACCOUNT_ID, DEFAULT_REGION, emptyState, type EmulatorState, type Instan
 
 export type { AlarmState, EmulatorState, InstanceInput, InstanceState, ServiceName, SubscriptionState } from './state.js';
 export type { FaultSpec, RecordedRequest } from './server.js';
-export type { S3Bucket, S3Object, S3State } from './s3.js';
+export type { S3Bucket, S3Object, S3State, S3Upload } from './s3.js';
 export { ACCOUNT_ID, DEFAULT_REGION } from './state.js';
 export { PENDING_LIST, PENDING_SUBSCRIBE } from './sns.js';
 

@@ -17,7 +17,8 @@ import { ServiceError, xmlEscape } from './wire.js';
 // STREAMING-UNSIGNED-PAYLOAD-TRAILER with a checksum trailer) are decoded so stored bytes are exact.
 // Operations: CreateBucket, HeadBucket, PutObject (If-None-Match: *, If-Match: etag),
 // GetObject (Range), HeadObject, DeleteObject, ListObjectsV2 (prefix, delimiter, max-keys,
-// continuation-token, start-after), Create/Upload/Complete/AbortMultipartUpload.
+// continuation-token, start-after), Create/Upload/Complete/AbortMultipartUpload,
+// ListMultipartUploads (prefix, delimiter, max-uploads, key-marker, upload-id-marker).
 
 export interface S3Object {
   key: string;
@@ -34,9 +35,12 @@ interface S3Part {
   etag: string;
 }
 
-interface S3Upload {
+/** A multipart upload neither completed nor aborted (tests may move `initiated` back to age it). */
+export interface S3Upload {
   bucket: string;
   key: string;
+  uploadId: string;
+  initiated: Date;
   parts: Map<number, S3Part>;
   contentType: string;
 }
@@ -112,7 +116,7 @@ export function s3Operation(method: string, url: URL): string {
     if (method === 'PUT') return 'CreateBucket';
     if (method === 'HEAD') return 'HeadBucket';
     if (method === 'DELETE') return 'DeleteBucket';
-    if (method === 'GET') return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+    if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
     if (method === 'POST' && q.has('delete')) return 'DeleteObjects';
     return 'Unknown';
   }
@@ -148,6 +152,8 @@ function xml(res: ServerResponse, status: number, body: string, headers: Record<
 }
 
 const S3_NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+// The canonical user id S3 reports as owner and initiator (64 hex digits).
+const ACCOUNT_CANONICAL_ID = createHash('sha256').update('halyard-test-account').digest('hex');
 
 /** Handles one S3 request (the signature of its headers was already checked). */
 export async function handleS3(state: S3State, req: IncomingMessage, res: ServerResponse, url: URL, context: S3RequestContext): Promise<void> {
@@ -297,11 +303,78 @@ export async function handleS3(state: S3State, req: IncomingMessage, res: Server
       xml(res, 200, parts.join(''));
       return;
     }
+    case 'ListMultipartUploads': {
+      state.bucket(bucketName);
+      await drain(req);
+      const prefix = q.get('prefix') ?? '';
+      const delimiter = q.get('delimiter') ?? '';
+      const maxText = q.get('max-uploads');
+      const maxUploads = maxText === null ? 1000 : Number(maxText);
+      if (!Number.isInteger(maxUploads) || maxUploads < 0) throw new ServiceError('InvalidArgument', 'Argument max-uploads must be an integer between 0 and 2147483647');
+      const limit = Math.min(1000, maxUploads);
+      const keyMarker = q.get('key-marker') ?? '';
+      // upload-id-marker counts only with key-marker: uploads of that key listed after that upload.
+      const uploadIdMarker = keyMarker ? (q.get('upload-id-marker') ?? '') : '';
+      // By key, then (one key begun several times) by initiation time, as S3 sorts them.
+      const all = [...state.uploads.values()]
+        .filter((u) => u.bucket === bucketName && u.key.startsWith(prefix))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1)));
+      let candidates = all.filter((u) => u.key > keyMarker);
+      if (uploadIdMarker) {
+        const sameKey = all.filter((u) => u.key === keyMarker);
+        const at = sameKey.findIndex((u) => u.uploadId === uploadIdMarker);
+        candidates = [...(at >= 0 ? sameKey.slice(at + 1) : []), ...candidates];
+      }
+      const listed: S3Upload[] = [];
+      const commonPrefixes: string[] = [];
+      let truncated = false;
+      let nextKey = '';
+      let nextUploadId = '';
+      for (const upload of candidates) {
+        const common = delimiter ? commonPrefixOf(upload.key, prefix, delimiter) : undefined;
+        if (common !== undefined && commonPrefixes.includes(common)) continue;
+        if (listed.length + commonPrefixes.length >= limit) {
+          truncated = true;
+          break;
+        }
+        if (common !== undefined) {
+          commonPrefixes.push(common);
+          // The next page starts after every key under this common prefix.
+          nextKey = `${common}\uffff`;
+          nextUploadId = '';
+          continue;
+        }
+        listed.push(upload);
+        nextKey = upload.key;
+        nextUploadId = upload.uploadId;
+      }
+      const owner = `<ID>${ACCOUNT_CANONICAL_ID}</ID><DisplayName>halyard-test</DisplayName>`;
+      const parts = [
+        `<ListMultipartUploadsResult ${S3_NS}>`,
+        `<Bucket>${xmlEscape(bucketName)}</Bucket>`,
+        `<KeyMarker>${xmlEscape(keyMarker)}</KeyMarker>`,
+        `<UploadIdMarker>${xmlEscape(uploadIdMarker)}</UploadIdMarker>`,
+        truncated ? `<NextKeyMarker>${xmlEscape(nextKey)}</NextKeyMarker>` : '',
+        truncated ? `<NextUploadIdMarker>${xmlEscape(nextUploadId)}</NextUploadIdMarker>` : '',
+        `<Prefix>${xmlEscape(prefix)}</Prefix>`,
+        delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : '',
+        `<MaxUploads>${limit}</MaxUploads>`,
+        `<IsTruncated>${truncated}</IsTruncated>`,
+        ...listed.map(
+          (u) =>
+            `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${xmlEscape(u.uploadId)}</UploadId><Initiator>${owner}</Initiator><Owner>${owner}</Owner><StorageClass>STANDARD</StorageClass><Initiated>${u.initiated.toISOString()}</Initiated></Upload>`,
+        ),
+        ...commonPrefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`),
+        '</ListMultipartUploadsResult>',
+      ];
+      xml(res, 200, parts.join(''));
+      return;
+    }
     case 'CreateMultipartUpload': {
       state.bucket(bucketName);
       await drain(req);
       const uploadId = randomUUID().replace(/-/g, '');
-      state.uploads.set(uploadId, { bucket: bucketName, key, parts: new Map(), contentType: String(req.headers['content-type'] ?? 'binary/octet-stream') });
+      state.uploads.set(uploadId, { bucket: bucketName, key, uploadId, initiated: new Date(), parts: new Map(), contentType: String(req.headers['content-type'] ?? 'binary/octet-stream') });
       xml(res, 200, `<InitiateMultipartUploadResult ${S3_NS}><Bucket>${xmlEscape(bucketName)}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`);
       return;
     }
@@ -382,6 +455,12 @@ export async function handleS3(state: S3State, req: IncomingMessage, res: Server
       await drain(req);
       throw new ServiceError('NotImplemented', `${method} ${url.pathname} (${context.operation}) is not implemented by the emulator`, 501);
   }
+}
+
+// The common prefix a key rolls up into (prefix up to and including the next delimiter), if any.
+function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
+  const at = key.indexOf(delimiter, prefix.length);
+  return at >= 0 ? key.slice(0, at + delimiter.length) : undefined;
 }
 
 function uploadOf(state: S3State, uploadId: string | null, bucket: string, key: string): S3Upload {
