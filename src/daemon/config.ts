@@ -14,7 +14,7 @@ import { ExitCode } from '../core/exit-codes.js';
 //   cloudwatch_namespace: halyard
 //   http: { port: 9464 }
 //   state_dir: /var/lib/halyard
-//   lease: { bucket: my-bucket, prefix: leases }                  # two daemons, one run per tick
+//   lease: { bucket: my-bucket, prefix: leases, keep_hours: 24 }  # two daemons, one run per tick
 //   ssh: { known_hosts: /var/lib/halyard/known_hosts, strict_host_keys: true }
 //   jobs:
 //     - { name: probes, kind: probe, schedule: "0 */5 * * * *", inventory: inventory.yml,
@@ -93,7 +93,14 @@ export const daemonConfigSchema = z.strictObject({
   state_dir: z.string().default('/var/lib/halyard'),
   failure_threshold: z.number().int().positive().default(3),
   shutdown_grace_seconds: z.number().positive().default(30),
-  lease: z.strictObject({ bucket: z.string().min(3), prefix: z.string().default('leases') }).optional(),
+  lease: z
+    .strictObject({
+      bucket: z.string().min(3),
+      prefix: z.string().default('leases'),
+      /** Lease objects whose tick is older than this are deleted (hourly, by the daemon that won the job's tick). */
+      keep_hours: z.number().min(1, 'must be at least 1 (hours)').default(24),
+    })
+    .optional(),
   ssh: z
     .strictObject({ known_hosts: z.string().optional(), strict_host_keys: z.boolean().default(false), connect_timeout_seconds: z.number().positive().default(20) })
     .default({ strict_host_keys: false, connect_timeout_seconds: 20 }),

@@ -165,7 +165,7 @@ export async function startDaemon(config: DaemonConfig, options: { services?: Da
   const owner = options.owner ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const scheduler = new Scheduler(
     config.jobs.map((job) => buildJob(config, job, services)),
-    { logger, failureThreshold: config.failure_threshold, lease: services.leaseStore ? new Lease(services.leaseStore, owner, config.lease?.prefix) : undefined },
+    { logger, failureThreshold: config.failure_threshold, lease: services.leaseStore ? new Lease(services.leaseStore, owner, config.lease?.prefix, config.lease?.keep_hours) : undefined },
   );
   const server = await startStatusServer(scheduler, config.http.port);
   scheduler.start();

@@ -1,11 +1,16 @@
 // Two daemons, one run: before running job J for tick T, a daemon creates the object
 // `leases/<J>/<T as ISO>` with a conditional put (`If-None-Match: *`). The one whose put succeeds
-// runs the job; the other gets "already exists" (412) and skips that tick.
+// runs the job; the other gets "already exists" (412) and skips that tick. The winner then sweeps
+// the job's old lease objects (older than keepHours), at most once an hour per job.
 
-/** The conditional write the lease needs. S3: PutObject with If-None-Match: * (false on 412). */
+/** The conditional write the lease needs (S3: PutObject with If-None-Match: *, false on 412), and listing and deleting for the sweep. */
 export interface LeaseStore {
   /** Creates the object unless it exists; true when this call created it. */
   putIfAbsent(key: string, body: string): Promise<boolean>;
+  /** Keys under a prefix, in key order. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Deletes one object (no error when absent). */
+  delete(key: string): Promise<void>;
 }
 
 export interface LeaseClaim {
@@ -14,23 +19,66 @@ export interface LeaseClaim {
   key: string;
 }
 
+/** Lease objects of a job are swept at most this often per daemon (the interval is kept in memory). */
+export const LEASE_SWEEP_INTERVAL_MS = 3_600_000;
+/** Deletes per sweep at most, so a first sweep of a long backlog stays short (the rest goes in later sweeps). */
+export const LEASE_SWEEP_MAX_DELETES = 1000;
+
 /** The key of a job's lease for one tick (the tick is the scheduled time, to the second). */
 export function leaseKey(job: string, tick: Date, prefix = 'leases'): string {
   const second = new Date(Math.floor(tick.getTime() / 1000) * 1000);
   return `${prefix}/${encodeURIComponent(job)}/${second.toISOString()}`;
 }
 
+/** The tick of a key that `leaseKey` gives for this job and prefix, else undefined: the sweep deletes nothing else. */
+export function parseLeaseKey(key: string, job: string, prefix = 'leases'): Date | undefined {
+  const folder = `${prefix}/${encodeURIComponent(job)}/`;
+  if (!key.startsWith(folder)) return undefined;
+  const iso = key.slice(folder.length);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/.test(iso)) return undefined;
+  const tick = new Date(iso);
+  return Number.isNaN(tick.getTime()) || tick.toISOString() !== iso ? undefined : tick;
+}
+
 export class Lease {
+  readonly #swept = new Map<string, number>();
+
   constructor(
     readonly store: LeaseStore,
     readonly owner: string,
     readonly prefix = 'leases',
+    /** Lease objects whose tick is older than this are deleted by the sweep. */
+    readonly keepHours = 24,
   ) {}
 
   async claim(job: string, tick: Date, now: Date = new Date()): Promise<LeaseClaim> {
     const key = leaseKey(job, tick, this.prefix);
     const body = JSON.stringify({ job, tick: tick.toISOString(), owner: this.owner, claimedAt: now.toISOString() });
     return { acquired: await this.store.putIfAbsent(key, body), key };
+  }
+
+  /**
+   * Deletes the job's lease objects whose tick is more than keepHours before `now` (only keys that
+   * parse as this job's lease keys; oldest first, LEASE_SWEEP_MAX_DELETES at most). Runs at most
+   * once per LEASE_SWEEP_INTERVAL_MS per job, failed attempts included: undefined when skipped.
+   */
+  async sweep(job: string, now: Date = new Date()): Promise<string[] | undefined> {
+    const last = this.#swept.get(job);
+    const since = last === undefined ? Infinity : now.getTime() - last;
+    // A clock set back (since < 0) does not hold sweeps off until it has caught up again.
+    if (since >= 0 && since < LEASE_SWEEP_INTERVAL_MS) return undefined;
+    this.#swept.set(job, now.getTime());
+    const cutoff = now.getTime() - this.keepHours * 3_600_000;
+    const deleted: string[] = [];
+    for await (const key of this.store.list(`${this.prefix}/${encodeURIComponent(job)}/`)) {
+      const tick = parseLeaseKey(key, job, this.prefix);
+      if (tick === undefined) continue;
+      // Keys sort as their ticks do: the first one kept ends the sweep.
+      if (tick.getTime() >= cutoff || deleted.length >= LEASE_SWEEP_MAX_DELETES) break;
+      await this.store.delete(key);
+      deleted.push(key);
+    }
+    return deleted;
   }
 }
 
@@ -43,18 +91,34 @@ export class MemoryLeaseStore implements LeaseStore {
     this.objects.set(key, body);
     return true;
   }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    yield* [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
 }
 
 /**
- * Adapts an object store with a conditional `putIfAbsent(key, body)` (src/aws/objects.ts: S3
- * PutObject with `If-None-Match: *`) to a LeaseStore. The store may answer a boolean or
+ * Adapts an object store (src/aws/objects.ts) to a LeaseStore: its conditional `putIfAbsent`
+ * (S3 PutObject with `If-None-Match: *`), `list` and `delete`. The put may answer a boolean or
  * `{ ok }`; ok false (412 Precondition Failed) means another daemon holds the lease.
  */
-export function objectLeaseStore(objects: { putIfAbsent(key: string, body: string): Promise<boolean | { ok: boolean }> }): LeaseStore {
+export function objectLeaseStore(objects: {
+  putIfAbsent(key: string, body: string): Promise<boolean | { ok: boolean }>;
+  list(prefix: string): AsyncIterable<{ key: string }>;
+  delete(key: string): Promise<void>;
+}): LeaseStore {
   return {
     async putIfAbsent(key, body) {
       const result = await objects.putIfAbsent(key, body);
       return typeof result === 'boolean' ? result : result.ok;
     },
+    async *list(prefix) {
+      for await (const object of objects.list(prefix)) yield object.key;
+    },
+    delete: (key) => objects.delete(key),
   };
 }

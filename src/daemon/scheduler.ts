@@ -4,7 +4,8 @@ import { errorMessage, type DaemonLogger } from './log.js';
 
 // The daemon's scheduler: one CronJob per job (time zones via the cron package). A job never runs
 // twice at once: a tick that comes while the previous run is still going is skipped and counted.
-// With a lease, a tick runs only on the daemon whose conditional write of the tick's lease wins.
+// With a lease, a tick runs only on the daemon whose conditional write of the tick's lease wins;
+// the winner sweeps the job's old lease objects alongside the run (at most hourly, never failing it).
 // shutdown() stops scheduling, waits for the running jobs up to a grace period, then aborts them
 // (their AbortSignal fires) and waits for them to settle.
 
@@ -137,6 +138,7 @@ export class Scheduler {
   async #run(slot: Slot, tick: Date, signal: AbortSignal): Promise<TriggerResult> {
     const { job, status } = slot;
     const started = this.#now();
+    let sweeping: Promise<void> | undefined;
     try {
       if (this.#lease) {
         const claim = await this.#lease.claim(job.name, tick, started);
@@ -145,6 +147,7 @@ export class Scheduler {
           this.#logger.log('info', 'skipped-lease', { job: job.name, tick: tick.toISOString(), lease: claim.key });
           return 'skipped-lease';
         }
+        sweeping = this.#sweepLeases(this.#lease, job.name, started);
       }
       this.#logger.log('info', 'start', { job: job.name, tick: tick.toISOString() });
       status.lastStart = started.toISOString();
@@ -173,6 +176,19 @@ export class Scheduler {
       status.lastSummary = undefined;
       this.#logger.log('error', signal.aborted ? 'aborted' : 'failure', { job: job.name, durationMs, error: status.lastError });
       return 'failure';
+    } finally {
+      // The run counts as over once the sweep is too (it never throws).
+      await sweeping;
+    }
+  }
+
+  // Deletes the job's old lease objects (Lease.sweep decides whether an hour has passed); logs, never throws.
+  async #sweepLeases(lease: Lease, job: string, now: Date): Promise<void> {
+    try {
+      const deleted = await lease.sweep(job, now);
+      if (deleted && deleted.length > 0) this.#logger.log('info', 'lease-cleanup', { job, deleted: deleted.length, oldest: deleted[0], newest: deleted.at(-1) });
+    } catch (error) {
+      this.#logger.log('warn', 'lease-cleanup-failed', { job, error: errorMessage(error) });
     }
   }
 

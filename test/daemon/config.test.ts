@@ -49,7 +49,7 @@ describe('daemon file', () => {
       state_dir: '/etc/halyard/state',
       failure_threshold: 3,
       shutdown_grace_seconds: 30,
-      lease: { bucket: 'ops-bucket', prefix: 'leases' },
+      lease: { bucket: 'ops-bucket', prefix: 'leases', keep_hours: 24 },
       ssh: { strict_host_keys: false },
     });
     expect(config.jobs.map((job) => job.kind)).toEqual(['probe', 'drift', 'command']);
@@ -64,6 +64,7 @@ describe('daemon file', () => {
     ['an unknown key', GOOD.replace('    install_dir:', '    install_dri:'), /daemon\.yml:14: job "probes": unknown key install_dri/],
     ['a missing field', GOOD.replace('    playbook: /srv/site.ts\n', ''), /daemon\.yml:1[67]: job "drift": playbook: is required/],
     ['a bad topic ARN', GOOD.replace('arn:aws:sns:eu-west-1:123456789012:halyard-alerts', 'halyard-alerts'), /daemon\.yml:3: sns_topic_arn: is not an SNS topic ARN/],
+    ['a lease kept under an hour', GOOD.replace('  bucket: ops-bucket\n', '  bucket: ops-bucket\n  keep_hours: 0.5\n'), /daemon\.yml:9: lease\.keep_hours: must be at least 1 \(hours\)/],
     ['no jobs', 'jobs: []\n', /daemon\.yml:1: jobs: needs at least one job/],
     ['broken YAML', 'jobs: [\n', /daemon\.yml:\d+: YAML: /],
   ])('%s: one line naming file:line', (_what, text, expected) => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { Lease, MemoryLeaseStore, leaseKey } from '../../src/daemon/lease.js';
+import { LEASE_SWEEP_INTERVAL_MS, LEASE_SWEEP_MAX_DELETES, Lease, MemoryLeaseStore, leaseKey, parseLeaseKey } from '../../src/daemon/lease.js';
 import { memoryLogger } from '../../src/daemon/log.js';
 import { Scheduler, tickOf, type DaemonJob, type JobRunContext } from '../../src/daemon/scheduler.js';
 
@@ -175,5 +175,46 @@ describe('two daemons sharing a lease store', () => {
   test('a timer firing a little early or late names the same tick, so both daemons claim the same lease key', () => {
     const keys = ['2026-01-05T10:00:59.999Z', '2026-01-05T10:01:00.000Z', '2026-01-05T10:01:00.004Z', '2026-01-05T10:01:00.430Z'].map((at) => leaseKey('probe', tickOf(new Date(at))));
     expect(new Set(keys)).toEqual(new Set(['leases/probe/2026-01-05T10:01:00.000Z']));
+  });
+});
+
+describe('lease keys and the sweep (memory store)', () => {
+  test.each([
+    ['leases/probe/2026-01-05T10:01:00.000Z', 'probe', 'leases', '2026-01-05T10:01:00.000Z'],
+    ['ha/leases/a.b_c-1/2026-12-31T23:59:59.000Z', 'a.b_c-1', 'ha/leases', '2026-12-31T23:59:59.000Z'],
+    ['leases/probe/2026-01-05T10:01:00.500Z', 'probe', 'leases', undefined], // ticks are whole seconds
+    ['leases/probe/2026-01-05T10:01:00Z', 'probe', 'leases', undefined],
+    ['leases/probe/2026-02-30T10:01:00.000Z', 'probe', 'leases', undefined], // no such day
+    ['leases/probe/2026-01-05T10:01:00.000Z/x', 'probe', 'leases', undefined],
+    ['leases/probe/README', 'probe', 'leases', undefined],
+    ['leases/probes/2026-01-05T10:01:00.000Z', 'probe', 'leases', undefined],
+    ['leases/drift/2026-01-05T10:01:00.000Z', 'probe', 'leases', undefined],
+    ['other/probe/2026-01-05T10:01:00.000Z', 'probe', 'leases', undefined],
+  ])('%s as a lease key of job %s under %s: %s', (key, job, prefix, tick) => {
+    expect(parseLeaseKey(key, job, prefix)?.toISOString()).toBe(tick);
+  });
+
+  test('every key leaseKey gives parses back to its tick', () => {
+    const tick = new Date('2026-07-01T08:09:10.000Z');
+    expect(parseLeaseKey(leaseKey('nightly', tick, 'x/y'), 'nightly', 'x/y')).toEqual(tick);
+  });
+
+  test('a sweep deletes oldest first, at most LEASE_SWEEP_MAX_DELETES; the rest an hour later', async () => {
+    const store = new MemoryLeaseStore();
+    const now = Date.parse('2026-05-01T00:00:00.000Z');
+    const extra = 5;
+    for (let i = 0; i < LEASE_SWEEP_MAX_DELETES + extra; i++) store.objects.set(leaseKey('probe', new Date(now - 48 * 3_600_000 + i * 1000)), '{}');
+    store.objects.set(leaseKey('probe', new Date(now - 3_600_000)), '{}');
+    store.objects.set(leaseKey('drift', new Date(now - 48 * 3_600_000)), '{}');
+    const lease = new Lease(store, 'a');
+    const first = await lease.sweep('probe', new Date(now));
+    expect(first).toHaveLength(LEASE_SWEEP_MAX_DELETES);
+    expect(first![0]).toBe(leaseKey('probe', new Date(now - 48 * 3_600_000)));
+    expect(store.objects.size).toBe(extra + 2);
+    expect(await lease.sweep('probe', new Date(now + LEASE_SWEEP_INTERVAL_MS - 1))).toBeUndefined();
+    expect(await lease.sweep('probe', new Date(now + LEASE_SWEEP_INTERVAL_MS))).toHaveLength(extra);
+    expect([...store.objects.keys()].sort()).toEqual([leaseKey('drift', new Date(now - 48 * 3_600_000)), leaseKey('probe', new Date(now - 3_600_000))]);
+    // Per job: drift has not been swept yet.
+    expect(await lease.sweep('drift', new Date(now + LEASE_SWEEP_INTERVAL_MS))).toEqual([leaseKey('drift', new Date(now - 48 * 3_600_000))]);
   });
 });
