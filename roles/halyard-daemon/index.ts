@@ -1,25 +1,38 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { command, directory, file, group, isSecret, packages, roleVars, service, user, z, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
+import {
+  absent,
+  command,
+  directory,
+  file,
+  group,
+  halyardRelease,
+  isSecret,
+  packages,
+  quote,
+  roleVars,
+  Secret,
+  service,
+  SecretText,
+  upload,
+  user,
+  z,
+  type HostContext,
+  type ResourceInstance,
+  type TaskList,
+} from 'halyard';
 import { daemonConfigSchema } from '../../src/daemon/config.js';
 import { looksLikeSecretName } from '../../src/inventory/secrets.js';
 
-// The halyard-daemon role: the halyard package (an npm tarball shipped from the controller) on the
-// host, a `halyard` system user, the daemon file (0640, no secrets: AWS through the instance role),
-// and halyard-daemon.service (sandboxed, Restart=on-failure) enabled and running. A change of the
-// package, the file or the unit notifies the "restart halyard-daemon" handler.
+// The halyard-daemon role: a self-contained halyard on the host (this controller's own package and
+// production dependencies, and by default this controller's node binary: no npm, no registry, no
+// NodeSource on the host), a `halyard` system user, the daemon file (0640, no secrets: AWS through
+// the instance role, or an optional 0600 environment file), and halyard-daemon.service (sandboxed,
+// Restart=on-failure) enabled and running. A new release, node, file or unit restarts it.
 
 export const HALYARD_DAEMON_RESTART_HANDLER = 'restart halyard-daemon';
 export const HALYARD_DAEMON_UNIT = '/etc/systemd/system/halyard-daemon.service';
 
 export const halyardDaemonVars = z.object({
-  halyard_daemon_package: z
-    .string()
-    .min(1)
-    .default('halyard.tgz')
-    .describe('Path on the controller of the halyard npm tarball (`npm run build && npm pack`); relative to the working directory; shipped with a file task, installed with `npm install -g`'),
   halyard_daemon_config: z
     .record(z.string(), z.unknown())
     .default({ jobs: [] })
@@ -28,19 +41,48 @@ export const halyardDaemonVars = z.object({
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.string())
     .default({})
     .describe('Extra files for the daemon beside its file (inventory, playbooks): name -> content, written root:halyard 0640 in halyard_daemon_config_dir'),
+  halyard_daemon_environment: z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'), z.union([z.string(), z.custom<Secret>(isSecret)]))
+    .default({})
+    .describe('Environment of the service (e.g. AWS_REGION; AWS keys as !secret values on hosts without an instance role): written root:root 0600 to daemon.env in the config dir, read by systemd'),
+  halyard_daemon_node: z
+    .enum(['controller', 'system'])
+    .default('controller')
+    .describe('controller: ship the node binary this controller runs (Linux, same CPU architecture as the host); system: use halyard_daemon_node_path from halyard_daemon_node_packages (node >= 20)'),
+  halyard_daemon_node_packages: z.array(z.string()).default(['nodejs']).describe('With halyard_daemon_node: system, the distribution packages that provide node >= 20 (e.g. nodejs20 on Amazon Linux 2023)'),
+  halyard_daemon_node_path: z.string().startsWith('/').default('/usr/bin/node').describe('With halyard_daemon_node: system, the node binary those packages install'),
+  halyard_daemon_install_dir: z.string().startsWith('/').default('/opt/halyard').describe('Root-owned home of the runtime: bin/node, releases/<sha>/, current -> the running release'),
   halyard_daemon_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('halyard').describe('System user and group the daemon runs as'),
   halyard_daemon_config_dir: z.string().startsWith('/').default('/etc/halyard').describe('Directory of the daemon file (root:halyard 0750)'),
   halyard_daemon_state_dir: z.string().startsWith('/').default('/var/lib/halyard').describe("The daemon's state (probe states, known_hosts) and the user's home; the only writable path of the service"),
   halyard_daemon_http_port: z.number().int().min(1).max(65535).default(9464).describe('Port of /healthz and /metrics on 127.0.0.1'),
-  halyard_daemon_bin: z.string().startsWith('/').default('/usr/local/bin/halyard').describe('Where `npm install -g` puts the halyard command (npm prefix /usr/local on Debian)'),
-  halyard_daemon_node_packages: z.array(z.string()).default(['nodejs', 'npm']).describe('Distribution packages that provide node (>= 20) and npm'),
+  halyard_daemon_bin: z.string().startsWith('/').default('/usr/local/bin/halyard').describe('A `halyard` command for admins on the host (a wrapper running the installed release)'),
   halyard_daemon_stop_seconds: z.number().int().min(1).default(60).describe('systemd TimeoutStopSec: how long a stop waits for the running job (the daemon gets shutdown_grace_seconds of it)'),
 });
 
 export type HalyardDaemonVars = z.output<typeof halyardDaemonVars>;
 
+// Where things go on the host, from the vars and the release: one place for tasks, unit and wrapper.
+export interface HalyardDaemonLayout {
+  /** The node binary the service runs. */
+  node: string;
+  /** The CLI entry point through the `current` link, e.g. /opt/halyard/current/bin/halyard.js. */
+  entry: string;
+  /** The daemon's environment file (systemd EnvironmentFile=, optional). */
+  environmentFile: string;
+}
+
+// The layout for some vars and a release entry ("bin/halyard.js" in the release tree).
+export function halyardDaemonLayout(v: Pick<HalyardDaemonVars, 'halyard_daemon_node' | 'halyard_daemon_node_path' | 'halyard_daemon_install_dir' | 'halyard_daemon_config_dir'>, releaseEntry: string): HalyardDaemonLayout {
+  return {
+    node: v.halyard_daemon_node === 'controller' ? `${v.halyard_daemon_install_dir}/bin/node` : v.halyard_daemon_node_path,
+    entry: `${v.halyard_daemon_install_dir}/current/${releaseEntry}`,
+    environmentFile: `${v.halyard_daemon_config_dir}/daemon.env`,
+  };
+}
+
 /** The systemd unit: sandboxed, writable only in the state dir, restarted on failure. */
-export function halyardDaemonUnit(v: Pick<HalyardDaemonVars, 'halyard_daemon_user' | 'halyard_daemon_bin' | 'halyard_daemon_config_dir' | 'halyard_daemon_state_dir' | 'halyard_daemon_stop_seconds'>): string {
+export function halyardDaemonUnit(v: Pick<HalyardDaemonVars, 'halyard_daemon_user' | 'halyard_daemon_config_dir' | 'halyard_daemon_state_dir' | 'halyard_daemon_stop_seconds'>, layout: HalyardDaemonLayout): string {
   return `[Unit]
 Description=halyard daemon: scheduled probes, drift checks and backups
 Wants=network-online.target
@@ -50,7 +92,8 @@ After=network-online.target
 Type=simple
 User=${v.halyard_daemon_user}
 Group=${v.halyard_daemon_user}
-ExecStart=${v.halyard_daemon_bin} daemon -c ${v.halyard_daemon_config_dir}/daemon.yml
+ExecStart=${layout.node} ${layout.entry} daemon -c ${v.halyard_daemon_config_dir}/daemon.yml
+EnvironmentFile=-${layout.environmentFile}
 Environment=HOME=${v.halyard_daemon_state_dir}
 Environment=NODE_ENV=production
 Restart=on-failure
@@ -70,6 +113,26 @@ ReadWritePaths=${v.halyard_daemon_state_dir}
 [Install]
 WantedBy=multi-user.target
 `;
+}
+
+// The `halyard` command for admins on the host: the same node and release as the service.
+export function halyardDaemonWrapper(layout: HalyardDaemonLayout): string {
+  return `#!/bin/sh
+# Written by roles/halyard-daemon: the halyard release the daemon runs.
+exec ${layout.node} ${layout.entry} "$@"
+`;
+}
+
+// systemd's EnvironmentFile: KEY="value", with \\ \" \$ \` escaped; a secret stays a Secret (masked in output).
+export function halyardDaemonEnvironment(environment: HalyardDaemonVars['halyard_daemon_environment']): SecretText {
+  const escape = (text: string) => text.replace(/[\\"$`]/g, (c) => `\\${c}`);
+  const parts: (string | Secret)[] = ['# Written by roles/halyard-daemon; read by systemd (EnvironmentFile=).\n'];
+  for (const [name, value] of Object.entries(environment)) {
+    const text = isSecret(value) ? value.reveal() : value;
+    if (/[\n\r\0]/.test(text)) throw new Error(`role halyard-daemon: var halyard_daemon_environment.${name}: a value must be one line`);
+    parts.push(`${name}="`, isSecret(value) ? new Secret(escape(text), value.label) : escape(text), '"\n');
+  }
+  return new SecretText(parts);
 }
 
 /**
@@ -105,50 +168,80 @@ function rejectSecrets(value: unknown, path: string): void {
   }
 }
 
-/** The tarball's bytes and the short sha256 that names it on the host (a new build is a new file). */
-export function packageArtifact(path: string): { bytes: Buffer; sha: string } {
-  const absolute = isAbsolute(path) ? path : resolve(path);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(absolute);
-  } catch (error) {
-    throw new Error(`role halyard-daemon: var halyard_daemon_package: cannot read ${absolute} (${(error as NodeJS.ErrnoException).code ?? String(error)}); build it with \`npm run build && npm pack\``);
-  }
-  return { bytes, sha: createHash('sha256').update(bytes).digest('hex').slice(0, 16) };
-}
-
 export function halyardDaemon(host: HostContext): TaskList {
   const v = roleVars('halyard-daemon', halyardDaemonVars, host.vars);
   const configText = halyardDaemonConfigText(v);
-  const artifact = packageArtifact(v.halyard_daemon_package);
-  const distDir = `${v.halyard_daemon_state_dir}/dist`;
-  const tarball = `${distDir}/halyard-${artifact.sha}.tgz`;
-  const installed = `${distDir}/.installed-${artifact.sha}`;
+  const release = halyardRelease();
+  const layout = halyardDaemonLayout(v, release.entry);
+  const install = v.halyard_daemon_install_dir;
+  const id = release.sha256.slice(0, 16);
+  const tarball = `${install}/releases/halyard-${id}.tgz`;
   const account = v.halyard_daemon_user;
   const notify = { notify: HALYARD_DAEMON_RESTART_HANDLER };
+  const environment = Object.keys(v.halyard_daemon_environment).length > 0 ? halyardDaemonEnvironment(v.halyard_daemon_environment) : undefined;
   return [
-    packages({ names: v.halyard_daemon_node_packages }, { name: 'halyard-daemon: node and npm' }),
+    v.halyard_daemon_node === 'system' ? packages({ names: v.halyard_daemon_node_packages }, { name: 'halyard-daemon: node from the distribution' }) : [],
     group({ name: account, system: true }),
     user({ name: account, group: account, system: true, home: v.halyard_daemon_state_dir, shell: '/usr/sbin/nologin', createHome: false }),
     directory({ path: v.halyard_daemon_config_dir, owner: 'root', group: account, mode: '0750' }),
     directory({ path: v.halyard_daemon_state_dir, owner: account, group: account, mode: '0750' }),
-    directory({ path: distDir, owner: 'root', group: 'root', mode: '0755' }),
-    file({ path: tarball, content: artifact.bytes, owner: 'root', group: 'root', mode: '0644' }, { name: `halyard-daemon: package ${artifact.sha}` }),
-    // Guarded: runs once per tarball (the marker names its sha), so a converged host runs nothing.
+    directory({ path: install, owner: 'root', group: 'root', mode: '0755' }),
+    directory({ path: `${install}/bin`, owner: 'root', group: 'root', mode: '0755' }),
+    directory({ path: `${install}/releases`, owner: 'root', group: 'root', mode: '0755' }),
+    v.halyard_daemon_node === 'controller' ? controllerNode(layout.node, notify) : [],
+    upload({ path: tarball, src: release.file, owner: 'root', group: 'root', mode: '0644' }, { name: `halyard-daemon: release ${release.version} (${id})` }),
+    // Guarded: a converged host (this release extracted and current) runs nothing.
     command(
-      { command: `npm install -g --omit=dev --no-audit --no-fund ${tarball} && touch ${installed}`, creates: installed },
-      { name: `halyard-daemon: npm install -g halyard (${artifact.sha})`, ...notify },
+      { command: activateReleaseScript(install, id), unless: releaseActiveCheck(install, id) },
+      { name: `halyard-daemon: activate release ${id}`, ...notify },
     ),
+    file({ path: v.halyard_daemon_bin, content: halyardDaemonWrapper(layout), owner: 'root', group: 'root', mode: '0755' }),
+    environment
+      ? file({ path: layout.environmentFile, content: environment, owner: 'root', group: 'root', mode: '0600', sensitive: true }, notify)
+      : absent({ path: layout.environmentFile }, notify),
     file({ path: `${v.halyard_daemon_config_dir}/daemon.yml`, content: configText, owner: 'root', group: account, mode: '0640' }, notify),
     Object.entries(v.halyard_daemon_files).map(([name, content]) =>
       file({ path: `${v.halyard_daemon_config_dir}/${name}`, content, owner: 'root', group: account, mode: '0640' }, notify),
     ),
-    file({ path: HALYARD_DAEMON_UNIT, content: halyardDaemonUnit(v), owner: 'root', group: 'root', mode: '0644' }, notify),
+    file({ path: HALYARD_DAEMON_UNIT, content: halyardDaemonUnit(v, layout), owner: 'root', group: 'root', mode: '0644' }, notify),
     service({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true }),
   ];
 }
 
-/** For the play's handlers(): restart (after a daemon-reload) when the package, file or unit changed. */
+// This controller's node, checked on the host before it replaces the old one (a binary for another
+// CPU or libc fails here, with the loader's message, and the old node stays).
+function controllerNode(path: string, notify: { notify: string }): ResourceInstance {
+  if (process.platform !== 'linux') {
+    throw new Error(`role halyard-daemon: var halyard_daemon_node: controller ships this controller's node, which is built for ${process.platform}, not Linux; set halyard_daemon_node: system (node >= 20 from the host's packages)`);
+  }
+  return upload({ path, src: process.execPath, owner: 'root', group: 'root', mode: '0755', validate: ['%s', '--version'] }, { name: `halyard-daemon: node ${process.version} (${process.arch})`, ...notify });
+}
+
+// Extract the release beside the others, switch `current` to it in one rename, then drop older releases.
+export function activateReleaseScript(install: string, id: string): string {
+  const releases = `${install}/releases`;
+  const dir = quote(`${releases}/${id}`);
+  const temp = quote(`${releases}/${id}.tmp`);
+  return [
+    'set -e',
+    `rm -rf ${temp}`,
+    `mkdir ${temp}`,
+    `tar -xzf ${quote(`${releases}/halyard-${id}.tgz`)} -C ${temp} --no-same-owner`,
+    `touch ${temp}/.complete`,
+    `rm -rf ${dir}`,
+    `mv ${temp} ${dir}`,
+    `ln -sfn releases/${id} ${quote(`${install}/current.tmp`)}`,
+    `mv -T ${quote(`${install}/current.tmp`)} ${quote(`${install}/current`)}`,
+    `find ${quote(releases)} -mindepth 1 -maxdepth 1 ! -name ${id} ! -name halyard-${id}.tgz -exec rm -rf {} +`,
+  ].join('\n');
+}
+
+// True (exit 0) when that release is extracted whole and `current` points at it: the activation's guard.
+export function releaseActiveCheck(install: string, id: string): string {
+  return `[ "$(readlink ${quote(`${install}/current`)})" = releases/${id} ] && [ -f ${quote(`${install}/releases/${id}/.complete`)} ]`;
+}
+
+/** For the play's handlers(): restart (after a daemon-reload) when the release, node, file or unit changed. */
 export function halyardDaemonHandlers(): Record<string, ResourceInstance> {
   return { [HALYARD_DAEMON_RESTART_HANDLER]: service({ name: 'halyard-daemon', state: 'restarted', daemonReload: true }) };
 }

@@ -1,24 +1,29 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { Secret, type Host, type HostContext } from 'halyard';
+import { halyardRelease, Secret, type Host, type HostContext } from 'halyard';
 import { describeRoleVars } from '../../src/playbook/role-vars.js';
 import { flattenTasks } from '../../src/playbook/types.js';
 import { parseDaemonConfig } from '../../src/daemon/config.js';
 import {
   HALYARD_DAEMON_RESTART_HANDLER,
   HALYARD_DAEMON_UNIT,
+  activateReleaseScript,
+  releaseActiveCheck,
   halyardDaemon,
+  halyardDaemonEnvironment,
+  halyardDaemonLayout,
   halyardDaemonConfigText,
   halyardDaemonHandlers,
   halyardDaemonUnit,
   halyardDaemonVars,
 } from '../../roles/halyard-daemon/index.js';
 
-const tarball = join(mkdtempSync(join(tmpdir(), 'hy-pkg-')), 'halyard-0.1.0.tgz');
-writeFileSync(tarball, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4]));
+// The release is built from this checkout into a cache of this test file's own.
+process.env['XDG_CACHE_HOME'] = mkdtempSync(join(tmpdir(), 'hy-release-cache-'));
 
 const CONFIG = {
   sns_topic_arn: 'arn:aws:sns:eu-west-1:123456789012:halyard-alerts',
@@ -34,59 +39,128 @@ describe('roles/halyard-daemon', () => {
   test('every var has a type, a default and a description', () => {
     const docs = describeRoleVars(halyardDaemonVars);
     expect(docs.map((doc) => doc.name)).toEqual([
-      'halyard_daemon_package',
       'halyard_daemon_config',
       'halyard_daemon_files',
+      'halyard_daemon_environment',
+      'halyard_daemon_node',
+      'halyard_daemon_node_packages',
+      'halyard_daemon_node_path',
+      'halyard_daemon_install_dir',
       'halyard_daemon_user',
       'halyard_daemon_config_dir',
       'halyard_daemon_state_dir',
       'halyard_daemon_http_port',
       'halyard_daemon_bin',
-      'halyard_daemon_node_packages',
       'halyard_daemon_stop_seconds',
     ]);
     for (const doc of docs) {
       expect(doc.default, doc.name).not.toBeUndefined();
-      expect(doc.type, doc.name).toMatch(/^(string|record|number|array)$/);
+      expect(doc.type, doc.name).toMatch(/^(string|record|number|array|enum)$/);
       expect(doc.description, doc.name).toMatch(/\w{3,}/);
     }
   });
 
-  test('the task list, in order: node, user, dirs, package shipped then installed once, config, unit, service', () => {
-    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_package: tarball, halyard_daemon_config: CONFIG, halyard_daemon_files: { 'inventory.yml': 'all: {}\n' } })));
+  test('the task list, in order: user, dirs, node and release shipped, release activated once, wrapper, config, unit, service', () => {
+    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { 'inventory.yml': 'all: {}\n' } })));
+    const release = halyardRelease();
+    const id = release.sha256.slice(0, 16);
     const rows = tasks.map((task) => {
       const d = task.desired as Record<string, unknown>;
       return [task.type.kind, (d.path ?? d.name ?? d.command ?? d.names) as unknown, d.mode ?? null, d.owner ?? null, d.group ?? null, task.notify ?? []];
     });
-    const sha = /halyard-([0-9a-f]{16})\.tgz/.exec(JSON.stringify(rows))?.[1];
-    expect(sha).toBeDefined();
     const restart = [HALYARD_DAEMON_RESTART_HANDLER];
     expect(rows).toEqual([
-      ['packages', ['nodejs', 'npm'], null, null, null, []],
       ['group', 'halyard', null, null, null, []],
       ['user', 'halyard', null, null, 'halyard', []],
       ['directory', '/etc/halyard', '0750', 'root', 'halyard', []],
       ['directory', '/var/lib/halyard', '0750', 'halyard', 'halyard', []],
-      ['directory', '/var/lib/halyard/dist', '0755', 'root', 'root', []],
-      ['file', `/var/lib/halyard/dist/halyard-${sha}.tgz`, '0644', 'root', 'root', []],
-      ['command', `npm install -g --omit=dev --no-audit --no-fund /var/lib/halyard/dist/halyard-${sha}.tgz && touch /var/lib/halyard/dist/.installed-${sha}`, null, null, null, restart],
+      ['directory', '/opt/halyard', '0755', 'root', 'root', []],
+      ['directory', '/opt/halyard/bin', '0755', 'root', 'root', []],
+      ['directory', '/opt/halyard/releases', '0755', 'root', 'root', []],
+      ['upload', '/opt/halyard/bin/node', '0755', 'root', 'root', restart],
+      ['upload', `/opt/halyard/releases/halyard-${id}.tgz`, '0644', 'root', 'root', []],
+      ['command', activateReleaseScript('/opt/halyard', id), null, null, null, restart],
+      ['file', '/usr/local/bin/halyard', '0755', 'root', 'root', []],
+      ['absent', '/etc/halyard/daemon.env', null, null, null, restart],
       ['file', '/etc/halyard/daemon.yml', '0640', 'root', 'halyard', restart],
       ['file', '/etc/halyard/inventory.yml', '0640', 'root', 'halyard', restart],
       ['file', HALYARD_DAEMON_UNIT, '0644', 'root', 'root', restart],
       ['service', 'halyard-daemon', null, null, null, []],
     ]);
-    expect(tasks[2]?.desired).toMatchObject({ system: true, home: '/var/lib/halyard', shell: '/usr/sbin/nologin' });
-    expect(tasks[7]?.desired).toMatchObject({ creates: `/var/lib/halyard/dist/.installed-${sha}` });
-    expect(Buffer.isBuffer((tasks[6]?.desired as { content: unknown }).content)).toBe(true);
-    expect(tasks[11]?.desired).toEqual({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true });
+    expect(tasks[1]?.desired).toMatchObject({ system: true, home: '/var/lib/halyard', shell: '/usr/sbin/nologin' });
+    // This controller's node, checked on the host before it replaces the old one.
+    expect(tasks[7]?.desired).toMatchObject({ src: process.execPath, validate: ['%s', '--version'], compress: true });
+    expect(tasks[8]?.desired).toMatchObject({ src: release.file, sha256: release.sha256, compress: false });
+    expect(tasks[9]?.desired).toMatchObject({ unless: `[ "$(readlink /opt/halyard/current)" = releases/${id} ] && [ -f /opt/halyard/releases/${id}/.complete ]` });
+    expect(releaseActiveCheck('/opt/halyard', id)).toBe((tasks[9]?.desired as { unless: string }).unless);
+    expect((tasks[10]?.desired as { content: string }).content).toBe(
+      `#!/bin/sh\n# Written by roles/halyard-daemon: the halyard release the daemon runs.\nexec /opt/halyard/bin/node /opt/halyard/current/${release.entry} "$@"\n`,
+    );
+    expect(tasks[15]?.desired).toEqual({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true });
     expect(halyardDaemonHandlers()[HALYARD_DAEMON_RESTART_HANDLER]?.desired).toEqual({ name: 'halyard-daemon', state: 'restarted', daemonReload: true });
   });
 
+  test('node from the distribution: packages first, no node shipped, the unit runs that node', () => {
+    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_node: 'system', halyard_daemon_node_packages: ['nodejs20'], halyard_daemon_node_path: '/usr/bin/node-20' })));
+    expect(tasks[0]?.desired).toEqual({ names: ['nodejs20'] });
+    expect(tasks.filter((task) => task.type.kind === 'upload').map((task) => (task.desired as { path: string }).path)).toEqual([expect.stringMatching(/^\/opt\/halyard\/releases\/halyard-[0-9a-f]{16}\.tgz$/)]);
+    const unit = tasks.find((task) => (task.desired as { path?: string }).path === HALYARD_DAEMON_UNIT)?.desired as { content: string };
+    expect(unit.content).toContain(`ExecStart=/usr/bin/node-20 /opt/halyard/current/${halyardRelease().entry} daemon -c /etc/halyard/daemon.yml\n`);
+  });
+
+  test('the environment file: root 0600, systemd quoting, secrets typed (masked) and never in the unit', () => {
+    const key = new Secret('wJalr"XUtn$FEMI`K7\\MDENG', 'aws_secret_access_key');
+    const content = halyardDaemonEnvironment({ AWS_REGION: 'eu-west-1', AWS_SECRET_ACCESS_KEY: key });
+    expect(content.reveal()).toBe('# Written by roles/halyard-daemon; read by systemd (EnvironmentFile=).\nAWS_REGION="eu-west-1"\nAWS_SECRET_ACCESS_KEY="wJalr\\"XUtn\\$FEMI\\`K7\\\\MDENG"\n');
+    expect(content.masked()).toBe('# Written by roles/halyard-daemon; read by systemd (EnvironmentFile=).\nAWS_REGION="eu-west-1"\nAWS_SECRET_ACCESS_KEY="********"\n');
+    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { AWS_SECRET_ACCESS_KEY: key } })));
+    const env = tasks.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/daemon.env');
+    expect(env?.type.kind).toBe('file');
+    expect(env?.desired).toMatchObject({ owner: 'root', group: 'root', mode: '0600', sensitive: true });
+    expect(env?.notify).toEqual([HALYARD_DAEMON_RESTART_HANDLER]);
+    expect(() => halyardDaemonEnvironment({ A: 'two\nlines' })).toThrow(/halyard_daemon_environment\.A: a value must be one line/);
+    expect(() => halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { 'aws-key': 'x' } }))).toThrow(/halyard_daemon_environment/);
+  });
+
+  test('release activation under a real sh: extract, switch current in one rename, drop older releases; the guard then holds', () => {
+    const install = mkdtempSync(join(tmpdir(), 'hy install '));
+    const releases = join(install, 'releases');
+    mkdirSync(releases);
+    const makeTarball = (id: string, text: string) => {
+      const tree = mkdtempSync(join(tmpdir(), 'hy-tree-'));
+      mkdirSync(join(tree, 'bin'));
+      writeFileSync(join(tree, 'bin', 'halyard.js'), text);
+      execFileSync('tar', ['-czf', join(releases, `halyard-${id}.tgz`), '-C', tree, 'bin']);
+    };
+    const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    makeTarball('aaaaaaaaaaaaaaaa', 'one');
+    expect(sh(releaseActiveCheck(install, 'aaaaaaaaaaaaaaaa')).status).toBe(1);
+    expect(sh(activateReleaseScript(install, 'aaaaaaaaaaaaaaaa'))).toMatchObject({ status: 0, stderr: '' });
+    expect(readlinkSync(join(install, 'current'))).toBe('releases/aaaaaaaaaaaaaaaa');
+    expect(readFileSync(join(install, 'current', 'bin', 'halyard.js'), 'utf8')).toBe('one');
+    expect(sh(releaseActiveCheck(install, 'aaaaaaaaaaaaaaaa')).status).toBe(0);
+
+    makeTarball('bbbbbbbbbbbbbbbb', 'two');
+    expect(sh(releaseActiveCheck(install, 'bbbbbbbbbbbbbbbb')).status).toBe(1);
+    expect(sh(activateReleaseScript(install, 'bbbbbbbbbbbbbbbb'))).toMatchObject({ status: 0, stderr: '' });
+    expect(readFileSync(join(install, 'current', 'bin', 'halyard.js'), 'utf8')).toBe('two');
+    expect(readdirSync(releases).sort()).toEqual(['bbbbbbbbbbbbbbbb', 'halyard-bbbbbbbbbbbbbbbb.tgz']);
+    expect(readdirSync(install).sort()).toEqual(['current', 'releases']);
+
+    // A damaged tarball fails the task and leaves the running release as it was.
+    writeFileSync(join(releases, 'halyard-cccccccccccccccc.tgz'), 'not gzip');
+    expect(sh(activateReleaseScript(install, 'cccccccccccccccc')).status).not.toBe(0);
+    expect(readlinkSync(join(install, 'current'))).toBe('releases/bbbbbbbbbbbbbbbb');
+    expect(readFileSync(join(install, 'current', 'bin', 'halyard.js'), 'utf8')).toBe('two');
+  });
+
   test('the unit: sandboxed, writable only in the state dir, restarted on failure', () => {
-    const unit = halyardDaemonUnit(halyardDaemonVars.parse({}));
+    const v = halyardDaemonVars.parse({});
+    const unit = halyardDaemonUnit(v, halyardDaemonLayout(v, 'bin/halyard.js'));
     for (const line of [
       'User=halyard',
-      'ExecStart=/usr/local/bin/halyard daemon -c /etc/halyard/daemon.yml',
+      'ExecStart=/opt/halyard/bin/node /opt/halyard/current/bin/halyard.js daemon -c /etc/halyard/daemon.yml',
+      'EnvironmentFile=-/etc/halyard/daemon.env',
       'Restart=on-failure',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
@@ -105,13 +179,12 @@ describe('roles/halyard-daemon', () => {
     expect(parseDaemonConfig(text, '/etc/halyard/daemon.yml').jobs[0]).toMatchObject({ inventory: '/etc/halyard/inventory.yml' });
   });
 
-  test('bad input fails the run with the var named: invalid daemon file, secrets inline, missing tarball', () => {
-    const run = (vars: Record<string, unknown>) => () => halyardDaemon(hostContext({ halyard_daemon_package: tarball, ...vars }));
+  test('bad input fails the run with the var named: invalid daemon file, secrets inline, bad port', () => {
+    const run = (vars: Record<string, unknown>) => () => halyardDaemon(hostContext(vars));
     expect(run({})).toThrow(/var halyard_daemon_config\.jobs: needs at least one job/);
     expect(run({ halyard_daemon_config: { ...CONFIG, jobs: [{ ...CONFIG.jobs[0], schedule: 'hourly' }] } })).toThrow(/var halyard_daemon_config\.jobs\.0\.schedule: is not a cron expression/);
     expect(run({ halyard_daemon_config: { ...CONFIG, aws: { region: 'eu-west-1', aws_secret_access_key: 'x' } } })).toThrow(/halyard_daemon_config\.aws\.aws_secret_access_key: looks like a secret/);
     expect(run({ halyard_daemon_config: { ...CONFIG, jobs: [{ ...CONFIG.jobs[0], health_urls: [new Secret('http://u:p@x/', 'url')] }] } })).toThrow(/holds a secret/);
-    expect(() => halyardDaemon(hostContext({ halyard_daemon_package: '/nonexistent/halyard.tgz', halyard_daemon_config: CONFIG }))).toThrow(/halyard_daemon_package: cannot read \/nonexistent\/halyard\.tgz \(ENOENT\)/);
     expect(run({ halyard_daemon_http_port: 0, halyard_daemon_config: CONFIG })).toThrow(/role halyard-daemon: var halyard_daemon_http_port/);
   });
 });

@@ -1,0 +1,189 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { HostResult } from '../../src/engine/results.js';
+import { labExec } from '../../src/lab/index.js';
+import { halyardRelease } from '../../src/release/pack.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
+import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
+
+const PLAYBOOK = 'test/e2e/playbooks/halyard-daemon.ts';
+const BUCKET = 'hy-daemon-e2e';
+const NAMESPACE = 'halyard-e2e';
+const PORT = 9464;
+// Not "halyard": that is the lab's login user, whose home the role would move.
+const ACCOUNT = 'hyd';
+
+// The installed daemon: this checkout's release and node on a systemd lab host, running as a
+// service that reaches S3 and CloudWatch (the emulator, through `ssh -R`) and probes its own host
+// over SSH: everything a daemon host on EC2 does, on loopback.
+describe('roles/halyard-daemon on a systemd lab host', () => {
+  const aws = useAwsEmulator();
+  // After the emulator's reset before each test: the running daemon's leases need the bucket.
+  beforeEach(() => aws.createBucket(BUCKET));
+  let fleet: TestFleet;
+  let tunnel: ReverseTunnel;
+  let container: string;
+  let hostName: string;
+  let inventory: string;
+  let knownHosts: string;
+  let varsDir: string;
+
+  beforeAll(async () => {
+    fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'hyd' });
+    const host = fleet.hosts[0]!;
+    container = host.container;
+    hostName = host.name;
+    inventory = fleetInventory(fleet, {});
+    knownHosts = freshKnownHosts();
+    tunnel = await reverseTunnel({ port: host.port, user: fleet.user, keyFile: fleet.keyFile, targetPort: Number(new URL(aws.url).port) });
+    varsDir = mkdtempSync(join(tmpdir(), 'hy-daemon-vars-'));
+  });
+  afterAll(async () => {
+    tunnel?.close();
+    await fleet?.stop();
+  });
+
+  // The role's vars as a -e @file (YAML, so the AWS secret key is tagged !secret).
+  function varsFile(jobs: Record<string, unknown>[]): string {
+    const config = {
+      aws: { region: aws.region, endpoint: `http://127.0.0.1:${tunnel.remotePort}` },
+      cloudwatch_namespace: NAMESPACE,
+      lease: { bucket: BUCKET },
+      shutdown_grace_seconds: 5,
+      ssh: { known_hosts: '/var/lib/halyard/known_hosts' },
+      jobs,
+    };
+    const selfInventory = stringify({
+      all: { hosts: { self: { ansible_host: '127.0.0.1', ansible_port: 22, ansible_user: fleet.user, ansible_ssh_private_key_file: '/etc/halyard/lab_key', ec2_instance_id: 'i-0daemone2e000001' } } },
+    });
+    const text = [
+      stringify({
+        halyard_daemon_user: ACCOUNT,
+        halyard_daemon_http_port: PORT,
+        halyard_daemon_config: config,
+        halyard_daemon_files: { 'inventory.yml': selfInventory, lab_key: readFileSync(fleet.keyFile, 'utf8') },
+      }),
+      'halyard_daemon_environment:',
+      `  AWS_ACCESS_KEY_ID: ${aws.credentials.accessKeyId}`,
+      `  AWS_SECRET_ACCESS_KEY: !secret ${JSON.stringify(aws.credentials.secretAccessKey)}`,
+      '  AWS_EC2_METADATA_DISABLED: "true"',
+      '  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true"',
+      '',
+    ].join('\n');
+    const path = join(varsDir, `vars-${jobs.length}.yml`);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  async function apply(vars: string): Promise<{ run: CliRun; host: HostResult }> {
+    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-e', `@${vars}`]);
+    const host = run.json?.hosts[hostName];
+    if (!host) throw new Error(`no JSON result for ${hostName}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    return { run, host };
+  }
+
+  async function sh(script: string): Promise<string> {
+    const result = await labExec(container, script);
+    if (result.exitCode !== 0) throw new Error(`${script}: exit ${result.exitCode}\n${result.stdout}\n${result.stderr}`);
+    return result.stdout.trim();
+  }
+
+  // Polls the daemon's /healthz on the host until `ready` holds (the jobs run every few seconds).
+  async function healthWhen(ready: (health: Health) => boolean, timeoutMs = 60_000): Promise<Health> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const result = await labExec(container, `curl -s http://127.0.0.1:${PORT}/healthz`);
+      last = `${result.stdout}${result.stderr}`;
+      if (result.exitCode === 0) {
+        try {
+          const health = JSON.parse(result.stdout) as Health;
+          if (ready(health)) return health;
+        } catch {
+          // Not JSON yet: the daemon is starting.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const journal = await labExec(container, 'journalctl -u halyard-daemon --no-pager -n 40 -o cat');
+    throw new Error(`/healthz never got ready; last answer: ${last}\njournal:\n${journal.stdout}`);
+  }
+
+  const tick = { name: 'tick', kind: 'command', schedule: '*/2 * * * * *', command: ['/bin/true'] };
+  const probes = { name: 'probes', kind: 'probe', schedule: '*/5 * * * * *', inventory: 'inventory.yml' };
+
+  it('installs node, the release and the service; the daemon runs as its own user and its jobs reach SSH, CloudWatch and S3', async () => {
+    const release = halyardRelease();
+    const first = await apply(varsFile([tick, probes]));
+    expect(first.run.exitCode, first.run.stderr).toBe(0);
+    const uploads = first.host.tasks.filter((task) => task.name.startsWith('halyard-daemon: node') || task.name.startsWith('halyard-daemon: release'));
+    console.log(
+      `[halyard-daemon e2e] first run ${((first.run.json?.durationMs ?? 0) / 1000).toFixed(1)} s; ${uploads.map((task) => `${task.name}: ${((task.durationMs ?? 0) / 1000).toFixed(1)} s`).join('; ')}; release ${(readFileSync(release.file).length / 1024 / 1024).toFixed(1)} MiB, ${release.files} files`,
+    );
+    expect(first.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(
+      expect.arrayContaining([`halyard-daemon: node ${process.version} (${process.arch})`, `halyard-daemon: activate release ${release.sha256.slice(0, 16)}`, 'service halyard-daemon.service', 'handler: restart halyard-daemon']),
+    );
+
+    // The shipped node and release run on the host without npm (Debian 12 has neither node 20 nor npm here).
+    expect(await sh('/opt/halyard/bin/node --version')).toBe(process.version);
+    expect(await sh('command -v npm || echo none')).toBe('none');
+    expect(await sh('/usr/local/bin/halyard --version')).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+    expect(await sh('readlink /opt/halyard/current')).toBe(`releases/${release.sha256.slice(0, 16)}`);
+    expect(await sh('stat -c %U:%G:%a /etc/halyard/daemon.env /etc/halyard/daemon.yml')).toBe(`root:root:600\nroot:${ACCOUNT}:640`);
+    // The secret is in the 0600 file for systemd, never in the unit or the run's output.
+    expect(await sh('grep -c AWS_SECRET_ACCESS_KEY /etc/halyard/daemon.env')).toBe('1');
+    expect(await sh('cat /etc/systemd/system/halyard-daemon.service')).not.toContain(aws.credentials.secretAccessKey);
+    expect(`${first.run.stdout}${first.run.stderr}`).not.toContain(aws.credentials.secretAccessKey);
+
+    expect(await sh('systemctl is-active halyard-daemon; systemctl is-enabled halyard-daemon')).toBe('active\nenabled');
+    const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
+    expect(await sh(`ps -o user= -p ${pid}`)).toBe(ACCOUNT);
+
+    const health = await healthWhen((h) => (h.jobs.tick?.runs.success ?? 0) >= 2 && (h.jobs.probes?.runs.success ?? 0) + (h.jobs.probes?.runs.failure ?? 0) >= 1);
+    expect(health.jobs.tick).toMatchObject({ lastResult: 'success', ok: true });
+    expect(health.jobs.probes, JSON.stringify(health)).toMatchObject({ lastResult: 'success', summary: { hosts: 1 } });
+    const metrics = await sh(`curl -s http://127.0.0.1:${PORT}/metrics`);
+    expect(metrics).toMatch(/^halyard_job_runs_total\{job="tick",result="success"\} [1-9]\d*$/m);
+
+    // What the daemon sent, as AWS saw it: probe metrics for its host and one lease per tick.
+    const points = aws.state.metricData.filter((datum) => datum.Namespace === NAMESPACE);
+    expect(points.map((datum) => datum.MetricName)).toEqual(expect.arrayContaining(['DiskUsedPercent', 'DockerDaemonUp']));
+    expect(points[0]?.Dimensions).toEqual([{ Name: 'InstanceId', Value: 'i-0daemone2e000001' }]);
+    expect(aws.s3.keys(BUCKET, 'leases/tick/').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a rerun is one exec and changes nothing; the daemon keeps running (no restart)', async () => {
+    const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
+    const second = await apply(varsFile([tick, probes]));
+    expect(second.host, JSON.stringify(second.host.tasks.filter((task) => task.status !== 'ok'), null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
+    expect(await sh('systemctl show -p MainPID --value halyard-daemon')).toBe(pid);
+  });
+
+  it('a new daemon file restarts the service, which runs the new job; stop is a clean SIGTERM (exit 0)', async () => {
+    const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
+    const nightly = { name: 'nightly', kind: 'command', schedule: '*/3 * * * * *', command: ['/bin/sh', '-c', 'exit 0'] };
+    const third = await apply(varsFile([tick, probes, nightly]));
+    expect(third.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(['file /etc/halyard/daemon.yml', 'handler: restart halyard-daemon']);
+    expect(await sh('systemctl show -p MainPID --value halyard-daemon')).not.toBe(pid);
+    await healthWhen((h) => (h.jobs.nightly?.runs.success ?? 0) >= 1);
+
+    await sh('systemctl stop halyard-daemon');
+    expect(await sh('systemctl show -p ExecMainStatus --value halyard-daemon; systemctl is-active halyard-daemon || true')).toBe('0\ninactive');
+    const events = (await sh('journalctl -u halyard-daemon --no-pager -o cat')).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string });
+    expect(events.at(-1)?.event).toBe('stopped');
+    // The next run starts it again (state: started).
+    const fourth = await apply(varsFile([tick, probes, nightly]));
+    expect(fourth.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(['service halyard-daemon.service']);
+    expect(await sh('systemctl is-active halyard-daemon')).toBe('active');
+  });
+});
+
+interface Health {
+  ok: boolean;
+  jobs: Record<string, { ok: boolean; lastResult?: string; runs: { success: number; failure: number }; summary?: unknown } | undefined>;
+}
