@@ -43,7 +43,7 @@ export const volumeSchema = z.discriminatedUnion('kind', [
       ...common,
       kind: z.literal('postgres'),
       database: safeName,
-      /** Docker container running Postgres (`docker exec`); default: the host's own Postgres, as the postgres user. */
+      /** Docker container running Postgres (`docker exec`): a container name, or a Compose service name; default: the host's own Postgres, as the postgres user. */
       container: safeName.optional(),
       /** Database user for pg_dump/pg_restore. */
       user: safeName.default('postgres'),

@@ -181,10 +181,23 @@ export function startScript(containers: string[], service?: string): string {
 export function backupStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
   if (spec.kind === 'postgres') {
     const dump = `pg_dump -Fc -U ${quote(spec.user)} ${quote(spec.database)}`;
-    return spec.container ? `exec docker exec ${quote(spec.container)} ${dump}` : `cd / && exec runuser -u postgres -- ${dump}`;
+    return spec.container ? `${findContainerScript(spec.container)}\nexec docker exec "$c" ${dump}` : `cd / && exec runuser -u postgres -- ${dump}`;
   }
   const dir = quote(path!);
   return pipeWithStatus(`tar --numeric-owner -C ${dir} -cf - .`, compressor(compression), 'tar');
+}
+
+/**
+ * Sets $c to the running container called `name`, else to the one of the Compose service `name`
+ * (Compose v1 names it project_name_1, v2 project-name-1; the service label is the same in both).
+ */
+export function findContainerScript(name: string): string {
+  const ref = quote(name);
+  return [
+    `c=$(docker ps -q --filter ${quote(`name=^/${name}$`)} | head -n 1)`,
+    `[ -n "$c" ] || c=$(docker ps -q --filter ${quote(`label=com.docker.compose.service=${name}`)} | head -n 1)`,
+    `[ -n "$c" ] || { echo "no running container named "${ref}" and none of a compose service "${ref} >&2; exit 1; }`,
+  ].join('\n');
 }
 
 /** Staging directory a restore extracts into before it replaces the real one. */
@@ -200,7 +213,7 @@ export function stagingPath(path: string): string {
 export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
   if (spec.kind === 'postgres') {
     const restore = `pg_restore --clean --if-exists --create --exit-on-error -U ${quote(spec.user)} -d postgres`;
-    return spec.container ? `exec docker exec -i ${quote(spec.container)} ${restore}` : `cd / && exec runuser -u postgres -- ${restore}`;
+    return spec.container ? `${findContainerScript(spec.container)}\nexec docker exec -i "$c" ${restore}` : `cd / && exec runuser -u postgres -- ${restore}`;
   }
   const staging = quote(stagingPath(path!));
   return [
