@@ -38,9 +38,9 @@ export const halyardDaemonVars = z.object({
     .default({ jobs: [] })
     .describe('The daemon file as an object (see src/daemon/config.ts): jobs, sns_topic_arn, lease, ...; validated here; must hold no secret values'),
   halyard_daemon_files: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.string())
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.union([z.string(), z.custom<Secret>(isSecret)]))
     .default({})
-    .describe('Extra files for the daemon beside its file (inventory, playbooks): name -> content, written root:halyard 0640 in halyard_daemon_config_dir'),
+    .describe('Extra files for the daemon beside its file (inventory, backup file, an SSH key as a !secret or !aws_secret value): name -> content, written root:halyard 0640 in halyard_daemon_config_dir'),
   halyard_daemon_environment: z
     .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'), z.union([z.string(), z.custom<Secret>(isSecret)]))
     .default({})
@@ -201,7 +201,7 @@ export function halyardDaemon(host: HostContext): TaskList {
       : absent({ path: layout.environmentFile }, notify),
     file({ path: `${v.halyard_daemon_config_dir}/daemon.yml`, content: configText, owner: 'root', group: account, mode: '0640' }, notify),
     Object.entries(v.halyard_daemon_files).map(([name, content]) =>
-      file({ path: `${v.halyard_daemon_config_dir}/${name}`, content, owner: 'root', group: account, mode: '0640' }, notify),
+      file({ path: `${v.halyard_daemon_config_dir}/${name}`, content, owner: 'root', group: account, mode: '0640', sensitive: isSecret(content) }, notify),
     ),
     file({ path: HALYARD_DAEMON_UNIT, content: halyardDaemonUnit(v, layout), owner: 'root', group: 'root', mode: '0644' }, notify),
     service({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true }),

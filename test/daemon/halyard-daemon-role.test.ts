@@ -118,6 +118,10 @@ describe('roles/halyard-daemon', () => {
     expect(env?.type.kind).toBe('file');
     expect(env?.desired).toMatchObject({ owner: 'root', group: 'root', mode: '0600', sensitive: true });
     expect(env?.notify).toEqual([HALYARD_DAEMON_RESTART_HANDLER]);
+    // An SSH key for the daemon's jobs: a secret file, never diffed or printed.
+    const withKey = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { deploy_key: new Secret('-----BEGIN OPENSSH PRIVATE KEY-----\n', 'deploy_key'), 'inventory.yml': 'all: {}\n' } })));
+    expect(withKey.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/deploy_key')?.desired).toMatchObject({ mode: '0640', group: 'halyard', sensitive: true });
+    expect(withKey.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/inventory.yml')?.desired).toMatchObject({ sensitive: false });
     expect(() => halyardDaemonEnvironment({ A: 'two\nlines' })).toThrow(/halyard_daemon_environment\.A: a value must be one line/);
     expect(() => halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { 'aws-key': 'x' } }))).toThrow(/halyard_daemon_environment/);
   });
