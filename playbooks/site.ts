@@ -1,5 +1,6 @@
 import { definePlaybook, monitorStep } from 'halyard';
 import { docker, dockerHandlers } from '../roles/docker/index.js';
+import { halyardDaemon, halyardDaemonHandlers } from '../roles/halyard-daemon/index.js';
 import { observabilityStack, observabilityStackHandlers } from '../roles/observability-stack/index.js';
 
 // The whole fleet from an inventory: Docker, then the LGTM stack started healthy with Grafana
@@ -14,9 +15,11 @@ export default definePlaybook({
     //    on the controller before this runs and reach the stack role as Secret values.
     // 3. The observability stack: data dirs, configs, provisioning, .env (0600), TLS, compose up, health.
     observabilityStack(host),
-    // 4. Backups: roles/halyard-daemon (scheduled volume backups to S3) goes here.
+    // 4. Backups, probes and drift checks: hosts with a `halyard_daemon_config` var get the halyard
+    //    daemon as a systemd service (this controller's node and halyard, no npm on the host).
+    host.vars['halyard_daemon_config'] !== undefined ? halyardDaemon(host) : [],
   ],
-  handlers: (host) => ({ ...dockerHandlers(), ...observabilityStackHandlers(host) }),
+  handlers: (host) => ({ ...dockerHandlers(), ...observabilityStackHandlers(host), ...halyardDaemonHandlers() }),
   // 5. Self-monitoring, once on the controller after the hosts: with `-e monitor_config=monitor.yml`
   //    the SNS topic and CloudWatch alarms are reconciled (same as `halyard monitor apply`; --check too).
   afterHosts: [monitorStep()],

@@ -5,12 +5,14 @@
 // and node-exporter run for real from Debian's packages; all are built locally
 // (src/lab/stack-images.ts), shipped with `docker save | docker load` and passed as image overrides.
 // Users get the real upstream image tags by default.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { labExec } from '../../src/lab/index.js';
+import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
+import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 import { ensureStackTestImages } from '../../src/lab/stack-images.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 
@@ -36,7 +38,9 @@ async function startTimes(container: string): Promise<Record<string, string>> {
 }
 
 describe('playbooks/site.ts on a fresh systemd lab host', () => {
+  const aws = useAwsEmulator();
   let fleet: TestFleet;
+  let tunnel: ReverseTunnel | undefined;
   let inventory: string;
   let knownHosts: string;
   let varsFile: string;
@@ -51,7 +55,10 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     varsFile = join(inventory, '..', 'vars.yml');
     writeFileSync(varsFile, stringify({ images, ship_images: Object.keys(images), health_timeout_seconds: 120 }));
   });
-  afterAll(() => fleet?.stop());
+  afterAll(async () => {
+    tunnel?.close();
+    await fleet?.stop();
+  });
 
   it('installs Docker, starts the stack healthy, reruns in one exec, and repairs drift restarting only what changed', async () => {
     const host = fleet.hosts[0];
@@ -111,5 +118,92 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
 
     const fourth = await site();
     expect(fourth.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
+  });
+
+  it('with halyard_daemon_config, the same host runs the daemon: its stack probed healthy, Postgres and Grafana data backed up to S3 on schedule, restorable', async () => {
+    const host = fleet.hosts[0]!;
+    tunnel = await reverseTunnel({ port: host.port, user: fleet.user, keyFile: fleet.keyFile, targetPort: Number(new URL(aws.url).port) });
+    const endpoint = `http://127.0.0.1:${tunnel.remotePort}`;
+    const bucket = 'hy-site-backups';
+    aws.createBucket(bucket);
+    const psql = (sql: string) =>
+      labExec(host.container, `docker exec $(docker ps -q --filter label=com.docker.compose.service=postgres) psql -U app -d app -tA -c ${JSON.stringify(sql)}`);
+    const seeded = await psql('CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(1, 500) g ON CONFLICT DO NOTHING; SELECT count(*) FROM notes');
+    expect(seeded.stdout.trim().split('\n').at(-1), seeded.stderr).toBe('500');
+
+    // The daemon reaches its own host over SSH as the deploy user (the lab's key, a secret file) and
+    // AWS through the tunnel; "hyd", because the lab's deploy user is already called halyard.
+    const selfInventory = stringify({ all: { hosts: { self: { ansible_host: '127.0.0.1', ansible_port: 22, ansible_user: fleet.user, ansible_ssh_private_key_file: '/etc/halyard/deploy_key', ansible_become: true } } } });
+    const backupFile = stringify({
+      inventory: 'inventory.yml',
+      bucket,
+      region: aws.region,
+      endpoint,
+      volumes: [
+        { name: 'grafana', hosts: 'all', kind: 'dir', path: `${DIR}/grafana-data` },
+        { name: 'appdb', hosts: 'all', kind: 'postgres', database: 'app', user: 'app', container: 'postgres' },
+      ],
+    });
+    const daemonVars = join(inventory, '..', 'daemon-vars.yml');
+    writeFileSync(
+      daemonVars,
+      [
+        stringify({
+          halyard_daemon_user: 'hyd',
+          halyard_daemon_config: {
+            aws: { region: aws.region, endpoint },
+            cloudwatch_namespace: 'halyard-site',
+            ssh: { known_hosts: '/var/lib/halyard/known_hosts' },
+            jobs: [
+              { name: 'probes', kind: 'probe', schedule: '*/5 * * * * *', inventory: 'inventory.yml', install_dir: DIR, health_urls: ['http://127.0.0.1:3000/api/health', 'http://127.0.0.1:3100/ready'] },
+              { name: 'backups', kind: 'backup', schedule: '*/20 * * * * *', backup_file: 'backup.yml' },
+            ],
+          },
+        }),
+        // Tagged by hand: the deploy key and the AWS secret key are Secret values.
+        'halyard_daemon_files:',
+        `  inventory.yml: ${JSON.stringify(selfInventory)}`,
+        `  backup.yml: ${JSON.stringify(backupFile)}`,
+        `  deploy_key: !secret ${JSON.stringify(readFileSync(fleet.keyFile, 'utf8'))}`,
+        'halyard_daemon_environment:',
+        `  AWS_ACCESS_KEY_ID: ${aws.credentials.accessKeyId}`,
+        `  AWS_SECRET_ACCESS_KEY: !secret ${JSON.stringify(aws.credentials.secretAccessKey)}`,
+        '  AWS_EC2_METADATA_DISABLED: "true"',
+        '  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true"',
+        '',
+      ].join('\n'),
+    );
+
+    const withDaemon = await site('-e', `@${daemonVars}`);
+    const result = withDaemon.json?.hosts[host.name];
+    expect(withDaemon.exitCode, `${withDaemon.stderr}\n${JSON.stringify(result?.tasks.filter((t) => t.status === 'failed'))}`).toBe(0);
+    // Only the daemon's tasks changed: the stack stays as it was.
+    const changed = result?.tasks.filter((task) => task.status === 'changed').map((task) => task.name) ?? [];
+    expect(changed.filter((name) => !/halyard|hyd|\/opt\/halyard|\/var\/lib\/halyard/.test(name)), changed.join('\n')).toEqual([]);
+    expect(withDaemon.stdout + withDaemon.stderr).not.toContain(aws.credentials.secretAccessKey);
+    expect((await labExec(host.container, 'stat -c %a /etc/halyard/deploy_key; systemctl is-active halyard-daemon')).stdout).toBe('640\nactive\n');
+
+    // Both volumes backed up by the daemon's schedule (manifests written last), probes all healthy.
+    const deadline = Date.now() + 90_000;
+    const manifests = () => aws.s3.keys(bucket, 'halyard-backups/self/').filter((key) => key.endsWith('/manifest.json'));
+    while (Date.now() < deadline && new Set(manifests().map((key) => key.split('/')[2])).size < 2) await new Promise((resolve) => setTimeout(resolve, 1000));
+    const journal = async () => (await labExec(host.container, 'journalctl -u halyard-daemon --no-pager -n 30 -o cat')).stdout;
+    expect(new Set(manifests().map((key) => key.split('/')[2])), await journal()).toEqual(new Set(['grafana', 'appdb']));
+    const health = JSON.parse((await labExec(host.container, 'curl -s http://127.0.0.1:9464/healthz')).stdout) as { jobs: Record<string, { lastResult: string; summary?: Record<string, unknown> }> };
+    expect(health.jobs.probes, await journal()).toMatchObject({ lastResult: 'success', summary: { hosts: 1, failingHosts: 0 } });
+    const points = aws.state.metricData.filter((datum) => datum.Namespace === 'halyard-site');
+    expect(points.filter((datum) => datum.MetricName === 'BackupHeartbeat').length).toBeGreaterThanOrEqual(2);
+    expect(points.find((datum) => datum.MetricName === 'DockerDaemonUp')?.Value).toBe(1);
+
+    // From the controller: the daemon's backups verify, and its Postgres dump restores a dropped table.
+    const localBackup = join(inventory, '..', 'backup.yml');
+    writeFileSync(localBackup, stringify({ inventory, bucket, region: aws.region, endpoint: aws.url, volumes: [{ name: 'appdb', hosts: 'all', kind: 'postgres', database: 'app', user: 'app', container: 'postgres' }] }));
+    const verify = await runCli(['backup', 'verify', '-c', localBackup, '--json']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, results: [{ ok: true }, { ok: true }] });
+    expect((await psql('DROP TABLE notes')).exitCode).toBe(0);
+    const restore = await runCli(['backup', 'restore', '-c', localBackup, '--host', host.name, '--volume', 'appdb', '--from-host', 'self', '--known-hosts', knownHosts]);
+    expect(restore.exitCode, `${restore.stdout}\n${restore.stderr}`).toBe(0);
+    expect((await psql("SELECT count(*), md5(string_agg(body, ',' ORDER BY id)) = md5(string_agg(md5(id::text), ',' ORDER BY id)) FROM notes")).stdout.trim()).toBe('500|t');
   });
 });
