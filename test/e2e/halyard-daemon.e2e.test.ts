@@ -7,7 +7,8 @@ import type { HostResult } from '../../src/engine/results.js';
 import { labExec } from '../../src/lab/index.js';
 import { halyardRelease } from '../../src/release/pack.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
-import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { emulatorEnvironment } from '../support/aws-emulator/daemon-env.js';
+import { fleetInventory, freshKnownHosts, runCli, varsFileText, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 
@@ -61,20 +62,13 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     const selfInventory = stringify({
       all: { hosts: { self: { ansible_host: '127.0.0.1', ansible_port: 22, ansible_user: fleet.user, ansible_ssh_private_key_file: '/etc/halyard/lab_key', ec2_instance_id: 'i-0daemone2e000001' } } },
     });
-    const text = [
-      stringify({
-        halyard_daemon_user: ACCOUNT,
-        halyard_daemon_http_port: PORT,
-        halyard_daemon_config: config,
-        halyard_daemon_files: { 'inventory.yml': selfInventory, lab_key: readFileSync(fleet.keyFile, 'utf8') },
-      }),
-      'halyard_daemon_environment:',
-      `  AWS_ACCESS_KEY_ID: ${aws.credentials.accessKeyId}`,
-      `  AWS_SECRET_ACCESS_KEY: !secret ${JSON.stringify(aws.credentials.secretAccessKey)}`,
-      '  AWS_EC2_METADATA_DISABLED: "true"',
-      '  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true"',
-      '',
-    ].join('\n');
+    const text = varsFileText({
+      halyard_daemon_user: ACCOUNT,
+      halyard_daemon_http_port: PORT,
+      halyard_daemon_config: config,
+      halyard_daemon_files: { 'inventory.yml': selfInventory, lab_key: readFileSync(fleet.keyFile, 'utf8') },
+      halyard_daemon_environment: emulatorEnvironment(aws),
+    });
     const path = join(varsDir, `vars-${jobs.length}.yml`);
     writeFileSync(path, text);
     return path;
@@ -147,6 +141,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     const health = await healthWhen((h) => (h.jobs.tick?.runs.success ?? 0) >= 2 && (h.jobs.probes?.runs.success ?? 0) + (h.jobs.probes?.runs.failure ?? 0) >= 1);
     expect(health.jobs.tick).toMatchObject({ lastResult: 'success', ok: true });
     expect(health.jobs.probes, JSON.stringify(health)).toMatchObject({ lastResult: 'success', summary: { hosts: 1 } });
+    console.log(`[halyard-daemon e2e] daemon RSS on the host after ${health.jobs.tick?.runs.success} ticks: ${(Number(await sh(`ps -o rss= -p ${pid}`)) / 1024).toFixed(0)} MiB`);
     const metrics = await sh(`curl -s http://127.0.0.1:${PORT}/metrics`);
     expect(metrics).toMatch(/^halyard_job_runs_total\{job="tick",result="success"\} [1-9]\d*$/m);
 

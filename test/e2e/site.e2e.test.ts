@@ -9,9 +9,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { Secret } from '../../src/core/secret.js';
 import { labExec } from '../../src/lab/index.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
-import { fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
+import { emulatorEnvironment } from '../support/aws-emulator/daemon-env.js';
+import { fleetInventory, freshKnownHosts, runCli, varsFileText } from '../support/cli.js';
 import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 import { ensureStackTestImages } from '../../src/lab/stack-images.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
@@ -147,31 +149,20 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     const daemonVars = join(inventory, '..', 'daemon-vars.yml');
     writeFileSync(
       daemonVars,
-      [
-        stringify({
-          halyard_daemon_user: 'hyd',
-          halyard_daemon_config: {
-            aws: { region: aws.region, endpoint },
-            cloudwatch_namespace: 'halyard-site',
-            ssh: { known_hosts: '/var/lib/halyard/known_hosts' },
-            jobs: [
-              { name: 'probes', kind: 'probe', schedule: '*/5 * * * * *', inventory: 'inventory.yml', install_dir: DIR, health_urls: ['http://127.0.0.1:3000/api/health', 'http://127.0.0.1:3100/ready'] },
-              { name: 'backups', kind: 'backup', schedule: '*/20 * * * * *', backup_file: 'backup.yml' },
-            ],
-          },
-        }),
-        // Tagged by hand: the deploy key and the AWS secret key are Secret values.
-        'halyard_daemon_files:',
-        `  inventory.yml: ${JSON.stringify(selfInventory)}`,
-        `  backup.yml: ${JSON.stringify(backupFile)}`,
-        `  deploy_key: !secret ${JSON.stringify(readFileSync(fleet.keyFile, 'utf8'))}`,
-        'halyard_daemon_environment:',
-        `  AWS_ACCESS_KEY_ID: ${aws.credentials.accessKeyId}`,
-        `  AWS_SECRET_ACCESS_KEY: !secret ${JSON.stringify(aws.credentials.secretAccessKey)}`,
-        '  AWS_EC2_METADATA_DISABLED: "true"',
-        '  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true"',
-        '',
-      ].join('\n'),
+      varsFileText({
+        halyard_daemon_user: 'hyd',
+        halyard_daemon_config: {
+          aws: { region: aws.region, endpoint },
+          cloudwatch_namespace: 'halyard-site',
+          ssh: { known_hosts: '/var/lib/halyard/known_hosts' },
+          jobs: [
+            { name: 'probes', kind: 'probe', schedule: '*/5 * * * * *', inventory: 'inventory.yml', install_dir: DIR, health_urls: ['http://127.0.0.1:3000/api/health', 'http://127.0.0.1:3100/ready'] },
+            { name: 'backups', kind: 'backup', schedule: '*/20 * * * * *', backup_file: 'backup.yml' },
+          ],
+        },
+        halyard_daemon_files: { 'inventory.yml': selfInventory, 'backup.yml': backupFile, deploy_key: new Secret(readFileSync(fleet.keyFile, 'utf8'), 'deploy_key') },
+        halyard_daemon_environment: emulatorEnvironment(aws),
+      }),
     );
 
     const withDaemon = await site('-e', `@${daemonVars}`);

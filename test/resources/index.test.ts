@@ -17,6 +17,7 @@ describe('resources index', () => {
       'compose-project',
       'compose-restart',
       'http-health',
+      'upload',
     ]);
     for (const [kind, type] of Object.entries(resourceTypes)) expect(type.kind).toBe(kind);
   });
@@ -28,6 +29,7 @@ describe('resources index', () => {
     expect(resources.packagesResource).toBe(resourceTypes.packages);
     expect(resources.userResource).toBe(resourceTypes.user);
     expect(resources.groupResource).toBe(resourceTypes.group);
+    expect(resources.uploadResource).toBe(resourceTypes.upload);
     expect(resources.serviceResource).toBe(resourceTypes.service);
     expect(resources.commandResource).toBe(resourceTypes.command);
     expect(resources.dockerImageResource).toBe(resourceTypes['docker-image']);

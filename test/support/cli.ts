@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse, stringify, type ScalarTag } from 'yaml';
+import { isSecret, type Secret } from '../../src/core/secret.js';
 import type { RunResult } from '../../src/engine/results.js';
 import type { LabFleet } from '../../src/lab/index.js';
 
@@ -61,3 +62,17 @@ export function fleetInventory(fleet: LabFleet, vars: Record<string, unknown>, o
 export function freshKnownHosts(): string {
   return join(mkdtempSync(join(tmpdir(), 'hy-kh-')), 'known_hosts');
 }
+
+// Secrets written as `!secret "value"` (test input files only: halyard's own tag prints the mask).
+const revealingSecretTag: ScalarTag = {
+  tag: '!secret',
+  identify: (value) => isSecret(value),
+  resolve: (text) => text,
+  stringify: (item) => JSON.stringify((item.value as Secret).reveal()),
+};
+
+// The text of a `-e @FILE` vars file; Secret values anywhere in it come out tagged `!secret`.
+export function varsFileText(vars: Record<string, unknown>): string {
+  return stringify(vars, { customTags: [revealingSecretTag] });
+}
+
