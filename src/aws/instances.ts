@@ -1,5 +1,5 @@
-import { paginateDescribeInstances, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { awsFailure, createEc2Client, type AwsClientOptions } from './clients.js';
+import { EC2Client, paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2';
+import { awsFailure, clientConfig, type AwsClientOptions } from './client-config.js';
 
 // EC2 instances behind a small interface: the inventory asks for instances by region and filters.
 
@@ -44,7 +44,7 @@ export function sdkInstanceSource(options: Omit<AwsClientOptions, 'region'> = {}
   const clientFor = (region: string): EC2Client => {
     let client = clients.get(region);
     if (!client) {
-      client = createEc2Client({ ...options, region });
+      client = new EC2Client(clientConfig({ ...options, region }));
       clients.set(region, client);
     }
     return client;
