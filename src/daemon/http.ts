@@ -40,6 +40,25 @@ export function prometheusText(statuses: JobStatus[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** When this process started, for process_start_time_seconds. */
+const PROCESS_START_SECONDS = Math.round((Date.now() - performance.now()) / 1000);
+
+/** The daemon's own footprint under the names Prometheus' client libraries use, for alerts on a leak. */
+export function processMetricsText(memory: Pick<NodeJS.MemoryUsage, 'rss' | 'heapUsed'>, startSeconds: number): string {
+  return [
+    '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+    '# TYPE process_resident_memory_bytes gauge',
+    `process_resident_memory_bytes ${memory.rss}`,
+    '# HELP nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.',
+    '# TYPE nodejs_heap_size_used_bytes gauge',
+    `nodejs_heap_size_used_bytes ${memory.heapUsed}`,
+    '# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.',
+    '# TYPE process_start_time_seconds gauge',
+    `process_start_time_seconds ${startSeconds}`,
+    '',
+  ].join('\n');
+}
+
 /** The /healthz document: ok, and each job's last result (no secrets: errors are redacted at the source). */
 export function healthDocument(scheduler: Scheduler): { ok: boolean; failureThreshold: number; jobs: Record<string, unknown> } {
   const jobs: Record<string, unknown> = {};
@@ -81,7 +100,7 @@ export async function startStatusServer(scheduler: Scheduler, port: number): Pro
       const doc = healthDocument(scheduler);
       response.writeHead(doc.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(doc)}\n`);
     } else if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(scheduler.statuses()));
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(scheduler.statuses()) + processMetricsText(process.memoryUsage(), PROCESS_START_SECONDS));
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
     }

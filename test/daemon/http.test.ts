@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { startStatusServer, type StatusServer } from '../../src/daemon/http.js';
+import { processMetricsText, startStatusServer, type StatusServer } from '../../src/daemon/http.js';
 import { memoryLogger } from '../../src/daemon/log.js';
 import { Scheduler, type DaemonJob } from '../../src/daemon/scheduler.js';
 
@@ -54,7 +54,11 @@ describe('/healthz and /metrics over HTTP on 127.0.0.1', () => {
     const lastSuccess = Number(/halyard_job_last_success_timestamp_seconds\{job="backup"\} ([\d.]+)/.exec(text)?.[1]);
     expect(Math.abs(lastSuccess - Date.now() / 1000)).toBeLessThan(60);
     // Every sample line is "name{labels} number".
-    for (const line of text.trim().split('\n').filter((l) => !l.startsWith('#'))) expect(line).toMatch(/^[a-z_]+\{[^}]*\} -?[\d.e+]+$/);
+    for (const line of text.trim().split('\n').filter((l) => !l.startsWith('#'))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?[\d.e+]+$/);
+    // The daemon's own footprint, for an alarm on a leak.
+    const rss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(rss).toBeGreaterThan(10 * 1024 * 1024);
+    expect(Math.abs(Number(/^process_start_time_seconds (\d+)$/m.exec(text)?.[1]) - (Date.now() - performance.now()) / 1000)).toBeLessThan(5);
 
     fail = true;
     await scheduler.trigger('probe');
@@ -79,3 +83,23 @@ describe('/healthz and /metrics over HTTP on 127.0.0.1', () => {
     await expect(startStatusServer(scheduler, server.port)).rejects.toThrow(`cannot listen on 127.0.0.1:${server.port}: the port is in use (another daemon?)`);
   });
 });
+
+describe('processMetricsText', () => {
+  test('RSS, heap and start time under the client libraries\' names', () => {
+    expect(processMetricsText({ rss: 104857600, heapUsed: 20971520 }, 1764072000)).toBe(
+      [
+        '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+        '# TYPE process_resident_memory_bytes gauge',
+        'process_resident_memory_bytes 104857600',
+        '# HELP nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.',
+        '# TYPE nodejs_heap_size_used_bytes gauge',
+        'nodejs_heap_size_used_bytes 20971520',
+        '# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.',
+        '# TYPE process_start_time_seconds gauge',
+        'process_start_time_seconds 1764072000',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
