@@ -90,6 +90,43 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
     expect(aws.state.metricData.filter((d) => d.MetricName === HALYARD_METRICS.DockerDaemonUp)).toHaveLength(4);
   });
 
+  it('a failing health endpoint that comes back: one "recovered" message for it, then silence', async () => {
+    const hosts = (await loadInventory(inventory)).hosts;
+    const host = fleet.hosts[0]!;
+    const url = 'http://127.0.0.1:8099/health';
+    const settings: ProbeSettings = { installDir: '/opt/observability', healthUrls: [url], diskPercentThreshold: 99 };
+    const state = new ProbeStateStore(join(mkdtempSync(join(tmpdir(), 'hy-probe-')), 'probe-state.json'));
+    const probeOnce = async () => {
+      const pool = new SshPool({ knownHostsFile: knownHosts });
+      try {
+        return await runProbes({ hosts, pool, metrics: sdkMetricsService(), namespace: 'halyard', notifier, state, settings, logger: memoryLogger(), jobName: 'probes' });
+      } finally {
+        await pool.closeAll();
+      }
+    };
+    const before = aws.state.published.length;
+    await probeOnce();
+    expect(aws.state.published.slice(before).map((m) => m.subject)).toEqual([`halyard: ${host.name} FAILING: docker, health ${url}`]);
+
+    // The endpoint starts answering (a tiny HTTP server in perl-base, which every Debian has).
+    const server =
+      `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>8099,Listen=>5,ReuseAddr=>1) or die; ` +
+      `while($c=$s->accept){<$c>;print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok";close $c}' >/dev/null 2>&1 &`;
+    await labExec(host.container, server);
+    await labExec(host.container, 'for i in $(seq 50); do curl -fsS http://127.0.0.1:8099/health && exit 0; sleep 0.1; done; exit 1');
+    try {
+      const recovered = await probeOnce();
+      expect(recovered.summary).toMatchObject({ hosts: 1, failingHosts: 1 });
+      const messages = aws.state.published.slice(before + 1);
+      expect(messages.map((m) => m.subject)).toEqual([`halyard: ${host.name} recovered: health ${url}`]);
+      expect(messages[0]?.message).toContain(`health ${url}: failing -> ok`);
+      await probeOnce();
+      expect(aws.state.published.length).toBe(before + 2);
+    } finally {
+      await labExec(host.container, 'pkill -f IO::Socket::INET || true');
+    }
+  });
+
   it('the daemon file wires a probe job to SSH, CloudWatch and SNS (services built from the file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-daemon-file-'));
     const config = parseDaemonConfig(
