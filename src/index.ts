@@ -29,6 +29,6 @@ export type { UploadDesired, UploadOptions } from './resources/upload.js';
 export { roleVars, secretVar, describeRoleVars, z, type RoleVarDoc } from './playbook/role-vars.js';
 export type { Play, Playbook, HostContext, TaskList, ControllerStep, ControllerContext } from './playbook/types.js';
 export { monitorStep } from './monitor/step.js';
-export { halyardRelease, type HalyardRelease } from './release/pack.js';
+export { halyardRelease, projectArchive, type HalyardRelease, type ProjectArchive } from './release/pack.js';
 export type { ResourceType, ResourceInstance, Plan, Step } from './resources/types.js';
 export type { Host, Inventory } from './inventory/types.js';

@@ -8,6 +8,7 @@ import {
   halyardRelease,
   isSecret,
   packages,
+  projectArchive,
   quote,
   roleVars,
   Secret,
@@ -51,6 +52,14 @@ export const halyardDaemonVars = z.object({
     .describe('controller: ship the node binary this controller runs (Linux, same CPU architecture as the host); system: use halyard_daemon_node_path from halyard_daemon_node_packages (node >= 20)'),
   halyard_daemon_node_packages: z.array(z.string()).default(['nodejs']).describe('With halyard_daemon_node: system, the distribution packages that provide node >= 20 (e.g. nodejs20 on Amazon Linux 2023)'),
   halyard_daemon_node_path: z.string().startsWith('/').default('/usr/bin/node').describe('With halyard_daemon_node: system, the node binary those packages install'),
+  halyard_daemon_project_dir: z
+    .string()
+    .default('')
+    .describe("A project directory on the controller (relative to the working directory) whose playbooks, roles and inventories the daemon's drift jobs run: shipped as one archive, extracted to project/ in halyard_daemon_config_dir; empty: none"),
+  halyard_daemon_project_paths: z
+    .array(z.string().min(1))
+    .default(['playbooks', 'roles', 'inventory'])
+    .describe('What of halyard_daemon_project_dir is shipped (node_modules, .git and dist are always left out)'),
   halyard_daemon_install_dir: z.string().startsWith('/').default('/opt/halyard').describe('Root-owned home of the runtime: bin/node, releases/<sha>/, current -> the running release'),
   halyard_daemon_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('halyard').describe('System user and group the daemon runs as'),
   halyard_daemon_config_dir: z.string().startsWith('/').default('/etc/halyard').describe('Directory of the daemon file (root:halyard 0750)'),
@@ -196,6 +205,7 @@ export function halyardDaemon(host: HostContext): TaskList {
       { name: `halyard-daemon: activate release ${id}`, ...notify },
     ),
     file({ path: v.halyard_daemon_bin, content: halyardDaemonWrapper(layout), owner: 'root', group: 'root', mode: '0755' }),
+    v.halyard_daemon_project_dir ? projectTasks(v, notify) : [],
     environment
       ? file({ path: layout.environmentFile, content: environment, owner: 'root', group: 'root', mode: '0600', sensitive: true }, notify)
       : absent({ path: layout.environmentFile }, notify),
@@ -239,6 +249,46 @@ export function activateReleaseScript(install: string, id: string): string {
 // True (exit 0) when that release is extracted whole and `current` points at it: the activation's guard.
 export function releaseActiveCheck(install: string, id: string): string {
   return `[ "$(readlink ${quote(`${install}/current`)})" = releases/${id} ] && [ -f ${quote(`${install}/releases/${id}/.complete`)} ]`;
+}
+
+// The project archive shipped and extracted to <config dir>/project (root:<user>, no write for the
+// daemon), replacing the old tree in two renames; guarded by the archive's id in a marker file.
+function projectTasks(v: HalyardDaemonVars, notify: { notify: string }): TaskList {
+  const archive = projectArchive(v.halyard_daemon_project_dir, v.halyard_daemon_project_paths);
+  const id = archive.sha256.slice(0, 16);
+  const dir = `${v.halyard_daemon_install_dir}/project`;
+  return [
+    directory({ path: dir, owner: 'root', group: 'root', mode: '0755' }),
+    upload({ path: `${dir}/project-${id}.tgz`, src: archive.file, owner: 'root', group: 'root', mode: '0644' }, { name: `halyard-daemon: project ${id} (${archive.files} files)` }),
+    command(
+      { command: activateProjectScript(v.halyard_daemon_install_dir, v.halyard_daemon_config_dir, v.halyard_daemon_user, id), unless: projectActiveCheck(v.halyard_daemon_config_dir, id) },
+      { name: `halyard-daemon: activate project ${id}`, ...notify },
+    ),
+  ];
+}
+
+// Extract the project next to the live one, then swap it in; older archives are deleted.
+export function activateProjectScript(install: string, configDir: string, account: string, id: string): string {
+  const live = `${configDir}/project`;
+  const archives = `${install}/project`;
+  return [
+    'set -e',
+    `rm -rf ${quote(`${live}.tmp`)} ${quote(`${live}.old`)}`,
+    `mkdir ${quote(`${live}.tmp`)}`,
+    `tar -xzf ${quote(`${archives}/project-${id}.tgz`)} -C ${quote(`${live}.tmp`)} --no-same-owner`,
+    `printf '%s\\n' ${id} > ${quote(`${live}.tmp/.halyard-project`)}`,
+    `chown -R ${quote(`root:${account}`)} ${quote(`${live}.tmp`)}`,
+    `chmod -R u=rwX,g=rX,o= ${quote(`${live}.tmp`)}`,
+    `if [ -e ${quote(live)} ]; then mv ${quote(live)} ${quote(`${live}.old`)}; fi`,
+    `mv ${quote(`${live}.tmp`)} ${quote(live)}`,
+    `rm -rf ${quote(`${live}.old`)}`,
+    `find ${quote(archives)} -mindepth 1 -maxdepth 1 ! -name project-${id}.tgz -exec rm -rf {} +`,
+  ].join('\n');
+}
+
+// True (exit 0) when the live project is this archive: the activation's guard.
+export function projectActiveCheck(configDir: string, id: string): string {
+  return `[ "$(cat ${quote(`${configDir}/project/.halyard-project`)} 2>/dev/null)" = ${id} ]`;
 }
 
 /** For the play's handlers(): restart (after a daemon-reload) when the release, node, file or unit changed. */

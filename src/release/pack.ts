@@ -68,14 +68,42 @@ export function buildRelease(root: string, cacheDir: string): HalyardRelease {
   const keep = (file: string) => !TYPES_ONLY.test(file);
   for (const path of OWN_PATHS) collectFiles(join(root, path), base, listed, keep);
   for (const dep of deps) collectFiles(dep.dir, base, listed, keep, true);
+  const version = own.manifest.version ?? '0.0.0';
+  const tarball = cachedTarball(base, listed, cacheDir, `halyard-${version}`);
+  return { file: tarball.file, sha256: tarball.sha256, version, entry: toPosix(join(relative(base, root), 'bin', 'halyard.js')), files: tarball.files };
+}
+
+// A project's playbooks, roles and inventories as shipped to a daemon host (for its drift jobs).
+export interface ProjectArchive {
+  file: string;
+  sha256: string;
+  files: number;
+}
+
+/** Never part of a project archive: installed packages, VCS data, build output, caches, tarballs. */
+const PROJECT_SKIPPED = new Set(['node_modules', '.git', 'dist', '.cache', '.lab']);
+
+// The given paths of a project directory (files only, under their relative names) as a cached tarball.
+export function projectArchive(root: string, paths: string[], options: { cacheDir?: string } = {}): ProjectArchive {
+  const base = resolve(root);
+  const listed: ListedFile[] = [];
+  for (const path of paths) {
+    if (path.split(/[\\/]/).includes('..') || path.startsWith('/')) throw new HalyardError('E_RELEASE', `project archive: ${path} must be a path inside ${base}`);
+    if (!existsSync(join(base, path))) throw new HalyardError('E_RELEASE', `project archive: ${join(base, path)} does not exist`);
+    collectFiles(join(base, path), base, listed, (file) => !file.endsWith('.tgz'), false, PROJECT_SKIPPED);
+  }
+  if (listed.length === 0) throw new HalyardError('E_RELEASE', `project archive: no files under ${paths.join(', ')} in ${base}`);
+  return cachedTarball(base, listed, options.cacheDir ?? defaultCacheDir(), 'project');
+}
+
+// Writes the listed files (relative to base) as a gzipped tar named by their fingerprint, unless the cache has it.
+function cachedTarball(base: string, listed: ListedFile[], cacheDir: string, prefix: string): { file: string; sha256: string; files: number } {
   listed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files = listed.map((file) => file.path);
-  // Names the cached tarball: a rebuilt or reinstalled halyard gets a new one, an unchanged one is reused.
+  // Names the cached tarball: changed files get a new one, unchanged ones reuse it.
   const fingerprint = createHash('sha256');
   for (const file of listed) fingerprint.update(`${file.path}\0${file.stamp}\n`);
-  const version = own.manifest.version ?? '0.0.0';
-  const name = `halyard-${version}-${fingerprint.digest('hex').slice(0, 16)}.tgz`;
-  const file = join(cacheDir, name);
+  const file = join(cacheDir, `${prefix}-${fingerprint.digest('hex').slice(0, 16)}.tgz`);
   if (!existsSync(file)) {
     mkdirSync(cacheDir, { recursive: true });
     const temp = `${file}.${process.pid}.tmp`;
@@ -87,19 +115,19 @@ export function buildRelease(root: string, cacheDir: string): HalyardRelease {
       rmSync(temp, { force: true });
       throw new HalyardError('E_RELEASE', `release: cannot write ${file}: ${(error as Error).message}`, { cause: error });
     }
-    pruneCache(cacheDir, KEPT_RELEASES);
+    pruneCache(cacheDir, prefix, KEPT_RELEASES);
   }
-  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  return { file, sha256, version, entry: toPosix(join(relative(base, root), 'bin', 'halyard.js')), files: files.length };
+  return { file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex'), files: files.length };
 }
 
-/** Tarballs kept in the cache: each rebuild of halyard adds one (about 9 MB). */
+/** Tarballs of one kind kept in the cache: each rebuild of halyard adds one (about 6 MB). */
 const KEPT_RELEASES = 3;
 
-// Deletes all but the newest `keep` release tarballs of the cache.
-function pruneCache(cacheDir: string, keep: number): void {
+// Deletes all but the newest `keep` tarballs of one kind (name prefix) in the cache.
+function pruneCache(cacheDir: string, prefix: string, keep: number): void {
+  const kind = prefix.replace(/-\d.*$/, '');
   const tarballs = readdirSync(cacheDir)
-    .filter((name) => /^halyard-.*\.tgz$/.test(name))
+    .filter((name) => name.startsWith(`${kind}-`) && name.endsWith('.tgz'))
     .map((name) => ({ path: join(cacheDir, name), mtime: statSync(join(cacheDir, name)).mtimeMs }))
     .sort((a, b) => b.mtime - a.mtime);
   for (const old of tarballs.slice(keep)) rmSync(old.path, { force: true });
@@ -157,7 +185,7 @@ interface ListedFile {
 }
 
 // Files (and symlinks) under path, relative to base; a package's own node_modules are other packages.
-function collectFiles(path: string, base: string, into: ListedFile[], keep: (file: string) => boolean, isPackage = false): void {
+function collectFiles(path: string, base: string, into: ListedFile[], keep: (file: string) => boolean, isPackage = false, skipped: ReadonlySet<string> = new Set()): void {
   let stat;
   try {
     stat = lstatSync(path);
@@ -166,8 +194,8 @@ function collectFiles(path: string, base: string, into: ListedFile[], keep: (fil
   }
   if (stat.isDirectory()) {
     for (const entry of readdirSync(path)) {
-      if (isPackage && entry === 'node_modules') continue;
-      collectFiles(join(path, entry), base, into, keep);
+      if ((isPackage && entry === 'node_modules') || skipped.has(entry)) continue;
+      collectFiles(join(path, entry), base, into, keep, false, skipped);
     }
   } else if ((stat.isFile() || stat.isSymbolicLink()) && keep(path)) {
     into.push({ path: toPosix(relative(base, path)), stamp: `${stat.size}:${stat.mtimeMs}:${stat.mode}` });

@@ -1,17 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { halyardRelease, Secret, type Host, type HostContext } from 'halyard';
+import { halyardRelease, projectArchive, Secret, type Host, type HostContext } from 'halyard';
 import { describeRoleVars } from '../../src/playbook/role-vars.js';
 import { flattenTasks } from '../../src/playbook/types.js';
 import { parseDaemonConfig } from '../../src/daemon/config.js';
 import {
   HALYARD_DAEMON_RESTART_HANDLER,
   HALYARD_DAEMON_UNIT,
+  activateProjectScript,
   activateReleaseScript,
+  projectActiveCheck,
   releaseActiveCheck,
   halyardDaemon,
   halyardDaemonEnvironment,
@@ -45,6 +47,8 @@ describe('roles/halyard-daemon', () => {
       'halyard_daemon_node',
       'halyard_daemon_node_packages',
       'halyard_daemon_node_path',
+      'halyard_daemon_project_dir',
+      'halyard_daemon_project_paths',
       'halyard_daemon_install_dir',
       'halyard_daemon_user',
       'halyard_daemon_config_dir',
@@ -156,6 +160,42 @@ describe('roles/halyard-daemon', () => {
     expect(sh(activateReleaseScript(install, 'cccccccccccccccc')).status).not.toBe(0);
     expect(readlinkSync(join(install, 'current'))).toBe('releases/bbbbbbbbbbbbbbbb');
     expect(readFileSync(join(install, 'current', 'bin', 'halyard.js'), 'utf8')).toBe('two');
+  });
+
+  test('a project for drift jobs: shipped as one archive, swapped in under the config dir, readable by the daemon only', () => {
+    const project = mkdtempSync(join(tmpdir(), 'hy-project-'));
+    mkdirSync(join(project, 'playbooks'));
+    writeFileSync(join(project, 'playbooks', 'site.ts'), 'export default 1;\n');
+    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_project_dir: project, halyard_daemon_project_paths: ['playbooks'] })));
+    const archive = projectArchive(project, ['playbooks']);
+    const id = archive.sha256.slice(0, 16);
+    const at = tasks.findIndex((task) => (task.desired as { path?: string }).path === '/opt/halyard/project');
+    expect(tasks.slice(at, at + 3).map((task) => [task.type.kind, task.name])).toEqual([
+      ['directory', 'directory /opt/halyard/project'],
+      ['upload', `halyard-daemon: project ${id} (1 files)`],
+      ['command', `halyard-daemon: activate project ${id}`],
+    ]);
+    expect(tasks[at + 2]?.desired).toMatchObject({ command: activateProjectScript('/opt/halyard', '/etc/halyard', 'halyard', id), unless: projectActiveCheck('/etc/halyard', id) });
+    expect(tasks[at + 2]?.notify).toEqual([HALYARD_DAEMON_RESTART_HANDLER]);
+
+    // Under a real sh: the tree is swapped in whole, owned root:<group>, no access for others; the guard then holds.
+    const root = mkdtempSync(join(tmpdir(), 'hy-project-host-'));
+    const [install, config] = [join(root, 'opt'), join(root, 'etc')];
+    mkdirSync(join(install, 'project'), { recursive: true });
+    mkdirSync(config);
+    const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+    copyFileSync(archive.file, join(install, 'project', `project-${id}.tgz`));
+    writeFileSync(join(install, 'project', 'project-0000000000000000.tgz'), 'old');
+    mkdirSync(join(config, 'project', 'playbooks'), { recursive: true });
+    writeFileSync(join(config, 'project', 'playbooks', 'gone.ts'), 'old\n');
+    const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    expect(sh(projectActiveCheck(config, id)).status).toBe(1);
+    expect(sh(activateProjectScript(install, config, group, id))).toMatchObject({ status: 0, stderr: '' });
+    expect(readdirSync(join(config, 'project', 'playbooks'))).toEqual(['site.ts']);
+    expect(execFileSync('stat', ['-c', '%U:%G %a', join(config, 'project'), join(config, 'project', 'playbooks', 'site.ts')], { encoding: 'utf8' })).toBe(`root:${group} 750\nroot:${group} 640\n`);
+    expect(readdirSync(config)).toEqual(['project']);
+    expect(readdirSync(join(install, 'project'))).toEqual([`project-${id}.tgz`]);
+    expect(sh(projectActiveCheck(config, id)).status).toBe(0);
   });
 
   test('the unit: sandboxed, writable only in the state dir, restarted on failure', () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { sdkAlertsService } from '../../src/aws/alerts.js';
 import type { HostResult } from '../../src/engine/results.js';
 import { labExec } from '../../src/lab/index.js';
 import { halyardRelease } from '../../src/release/pack.js';
@@ -50,7 +51,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
   });
 
   // The role's vars as a -e @file (YAML, so the AWS secret key is tagged !secret).
-  function varsFile(jobs: Record<string, unknown>[]): string {
+  function varsFile(jobs: Record<string, unknown>[], extra: { config?: Record<string, unknown>; vars?: Record<string, unknown> } = {}): string {
     const config = {
       aws: { region: aws.region, endpoint: `http://127.0.0.1:${tunnel.remotePort}` },
       cloudwatch_namespace: NAMESPACE,
@@ -58,6 +59,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
       shutdown_grace_seconds: 5,
       ssh: { known_hosts: '/var/lib/halyard/known_hosts' },
       jobs,
+      ...extra.config,
     };
     const selfInventory = stringify({
       all: { hosts: { self: { ansible_host: '127.0.0.1', ansible_port: 22, ansible_user: fleet.user, ansible_ssh_private_key_file: '/etc/halyard/lab_key', ec2_instance_id: 'i-0daemone2e000001' } } },
@@ -68,8 +70,9 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
       halyard_daemon_config: config,
       halyard_daemon_files: { 'inventory.yml': selfInventory, lab_key: readFileSync(fleet.keyFile, 'utf8') },
       halyard_daemon_environment: emulatorEnvironment(aws),
+      ...extra.vars,
     });
-    const path = join(varsDir, `vars-${jobs.length}.yml`);
+    const path = join(varsDir, `vars-${jobs.map((job) => job.name).join('-')}.yml`);
     writeFileSync(path, text);
     return path;
   }
@@ -175,6 +178,54 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     const fourth = await apply(varsFile([tick, probes, nightly]));
     expect(fourth.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(['service halyard-daemon.service']);
     expect(await sh('systemctl is-active halyard-daemon')).toBe('active');
+  });
+
+  it("drift jobs run the project's playbooks shipped with the role: hand drift on the host reaches SNS naming the task", async () => {
+    const project = mkdtempSync(join(tmpdir(), 'hy-daemon-project-'));
+    mkdirSync(join(project, 'playbooks'));
+    mkdirSync(join(project, 'roles', 'motd'), { recursive: true });
+    mkdirSync(join(project, 'inventory'));
+    writeFileSync(
+      join(project, 'roles', 'motd', 'index.ts'),
+      "import { file, type TaskList } from 'halyard';\n\nexport const motd = (): TaskList => [file({ path: '/etc/hy-motd', content: 'managed by halyard\\n', owner: 'root', group: 'root', mode: '0644' })];\n",
+    );
+    writeFileSync(
+      join(project, 'playbooks', 'motd.ts'),
+      "import { definePlaybook } from 'halyard';\nimport { motd } from '../roles/motd/index.js';\n\nexport default definePlaybook({ name: 'motd', hosts: 'all', tasks: () => motd() });\n",
+    );
+    writeFileSync(
+      join(project, 'inventory', 'self.yml'),
+      stringify({ all: { hosts: { self: { ansible_host: '127.0.0.1', ansible_port: 22, ansible_user: fleet.user, ansible_ssh_private_key_file: '/etc/halyard/lab_key', ansible_become: true } } } }),
+    );
+    // Converged from the controller first, with the same playbook.
+    const converge = await runCli(['apply', join(project, 'playbooks', 'motd.ts'), '-i', inventory, '--known-hosts', knownHosts]);
+    expect(converge.exitCode, converge.stderr).toBe(0);
+
+    const topicArn = await sdkAlertsService().ensureTopic('halyard-alerts', {});
+    const drift = { name: 'drift', kind: 'drift', schedule: '*/4 * * * * *', playbook: 'project/playbooks/motd.ts', inventory: 'project/inventory/self.yml' };
+    const installed = await apply(varsFile([tick, drift], { config: { sns_topic_arn: topicArn }, vars: { halyard_daemon_project_dir: project } }));
+    expect(installed.run.exitCode, installed.run.stderr).toBe(0);
+    expect(installed.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual([
+      'directory /opt/halyard/project',
+      expect.stringMatching(/^halyard-daemon: project [0-9a-f]{16} \(3 files\)$/),
+      expect.stringMatching(/^halyard-daemon: activate project [0-9a-f]{16}$/),
+      'file /etc/halyard/daemon.yml',
+      'handler: restart halyard-daemon',
+    ]);
+    expect(await sh(`stat -c '%U:%G %a' /etc/halyard/project/playbooks/motd.ts`)).toBe(`root:${ACCOUNT} 640`);
+    expect((await apply(varsFile([tick, drift], { config: { sns_topic_arn: topicArn }, vars: { halyard_daemon_project_dir: project } }))).host).toMatchObject({ changed: 0, execs: 1 });
+
+    // Converged: drift runs succeed and say nothing.
+    await healthWhen((h) => (h.jobs.drift?.runs.success ?? 0) >= 2);
+    expect(aws.state.published).toEqual([]);
+    // A hand edit: the next drift run reports the host and the task, once per run.
+    await sh("echo 'edited by hand' > /etc/hy-motd");
+    const deadline = Date.now() + 30_000;
+    while (aws.state.published.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+    const [message] = aws.state.published;
+    expect(message?.topicArn, await sh('journalctl -u halyard-daemon --no-pager -n 20 -o cat')).toBe(topicArn);
+    expect(`${message?.subject}\n${message?.message}`).toContain('self');
+    expect(message?.message).toContain('file /etc/hy-motd');
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { HALYARD_ROOT, buildRelease, halyardRelease } from '../../src/release/pack.js';
+import { HALYARD_ROOT, buildRelease, halyardRelease, projectArchive } from '../../src/release/pack.js';
 
 function temp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -98,3 +98,23 @@ describe('halyardRelease', () => {
     expect(() => halyardRelease({ root: other, cacheDir: temp('hy-rel-cache-') })).toThrow(`release: ${other} is not the halyard package`);
   });
 });
+
+describe('projectArchive', () => {
+  test('the chosen paths only, without node_modules, .git, dist or tarballs; the same files give the same bytes', () => {
+    const project = temp('hy-project-');
+    write(join(project, 'playbooks', 'site.ts'), 'export default 1;\n');
+    write(join(project, 'roles', 'motd', 'index.ts'), 'export const x = 1;\n');
+    write(join(project, 'roles', 'motd', 'node_modules', 'dep', 'index.js'), '');
+    write(join(project, 'roles', '.git', 'HEAD'), '');
+    write(join(project, 'inventory', 'hosts.yml'), 'all: {}\n');
+    write(join(project, 'inventory', 'old.tgz'), '');
+    write(join(project, 'secrets.env'), 'TOKEN=x\n');
+    const first = projectArchive(project, ['playbooks', 'roles', 'inventory'], { cacheDir: temp('hy-proj-cache-') });
+    expect(listTar(first.file)).toEqual(['inventory/hosts.yml', 'playbooks/site.ts', 'roles/motd/index.ts']);
+    expect(first.files).toBe(3);
+    expect(projectArchive(project, ['playbooks', 'roles', 'inventory'], { cacheDir: temp('hy-proj-cache-') }).sha256).toBe(first.sha256);
+    expect(() => projectArchive(project, ['../etc'])).toThrow('project archive: ../etc must be a path inside');
+    expect(() => projectArchive(project, ['missing'])).toThrow(`project archive: ${join(project, 'missing')} does not exist`);
+  });
+});
+
