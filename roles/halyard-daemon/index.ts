@@ -221,10 +221,22 @@ export function halyardDaemon(host: HostContext): TaskList {
 // This controller's node, checked on the host before it replaces the old one (a binary for another
 // CPU or libc fails here, with the loader's message, and the old node stays).
 function controllerNode(path: string, notify: { notify: string }): ResourceInstance {
-  if (process.platform !== 'linux') {
-    throw new Error(`role halyard-daemon: var halyard_daemon_node: controller ships this controller's node, which is built for ${process.platform}, not Linux; set halyard_daemon_node: system (node >= 20 from the host's packages)`);
-  }
+  const problem = controllerNodeProblem(process.platform, process.config.variables as unknown as Record<string, unknown>);
+  if (problem) throw new Error(`role halyard-daemon: var halyard_daemon_node: controller ships this controller's node, but ${problem}; set halyard_daemon_node: system (node >= 20 from the host's packages)`);
   return upload({ path, src: process.execPath, owner: 'root', group: 'root', mode: '0755', validate: ['%s', '--version'] }, { name: `halyard-daemon: node ${process.version} (${process.arch})`, ...notify });
+}
+
+// Why this controller's node binary cannot run on a Linux host by itself, or undefined: another OS,
+// or a distribution build that loads libnode or system libraries (Debian's nodejs package does).
+export function controllerNodeProblem(platform: string, buildVariables: Record<string, unknown>): string | undefined {
+  if (platform !== 'linux') return `it is built for ${platform}, not Linux`;
+  const shared = Object.keys(buildVariables)
+    .filter((name) => /^node_shared(_|$)/.test(name) && buildVariables[name] === true)
+    .sort();
+  if (shared.length > 0) {
+    return `it is a distribution build that needs shared libraries beside it (${shared.join(', ')}); run the controller on an official node build (nodejs.org, NodeSource, nvm)`;
+  }
+  return undefined;
 }
 
 // Extract the release beside the others, switch `current` to it in one rename, then drop older releases.

@@ -13,6 +13,7 @@ import {
   HALYARD_DAEMON_UNIT,
   activateProjectScript,
   activateReleaseScript,
+  controllerNodeProblem,
   projectActiveCheck,
   releaseActiveCheck,
   halyardDaemon,
@@ -196,6 +197,17 @@ describe('roles/halyard-daemon', () => {
     expect(readdirSync(config)).toEqual(['project']);
     expect(readdirSync(join(install, 'project'))).toEqual([`project-${id}.tgz`]);
     expect(sh(projectActiveCheck(config, id)).status).toBe(0);
+  });
+
+  test("this controller's node must be a self-contained Linux build to be shipped", () => {
+    expect(controllerNodeProblem('linux', { node_shared: false, node_shared_openssl: false, node_use_openssl: true })).toBeUndefined();
+    expect(controllerNodeProblem('darwin', {})).toBe('it is built for darwin, not Linux');
+    // Debian's and Ubuntu's nodejs package: libnode.so and system libraries.
+    expect(controllerNodeProblem('linux', { node_shared: true, node_shared_openssl: true, node_shared_libuv: true, node_shared_zlib: false })).toBe(
+      'it is a distribution build that needs shared libraries beside it (node_shared, node_shared_libuv, node_shared_openssl); run the controller on an official node build (nodejs.org, NodeSource, nvm)',
+    );
+    // The node running these tests is one that can be shipped (the e2e does).
+    expect(controllerNodeProblem(process.platform, process.config.variables as unknown as Record<string, unknown>)).toBeUndefined();
   });
 
   test('the unit: sandboxed, writable only in the state dir, restarted on failure', () => {
