@@ -1,19 +1,37 @@
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 
-// `halyard daemon -c FILE`: scheduled probes, drift checks and commands; /healthz and /metrics on
-// 127.0.0.1; SIGTERM/SIGINT stop scheduling, let the running job finish (or abort it), exit 0.
-export function registerDaemonCommands(program: Command): void {
+// `halyard daemon -c FILE`: scheduled probes, drift checks, backups and commands; /healthz and
+// /metrics on 127.0.0.1; SIGTERM/SIGINT stop scheduling, let the running job finish (or abort it),
+// exit 0. `--check` validates the file; `--run JOB` runs one job now and exits with its result.
+export function registerDaemonCommands(program: Command, setExitCode: (code: ExitCodeValue) => void): void {
   program
     .command('daemon')
-    .description('run scheduled jobs (probes, drift checks, commands) with /healthz and /metrics on 127.0.0.1')
+    .description('run scheduled jobs (probes, drift checks, backups, commands) with /healthz and /metrics on 127.0.0.1')
     .requiredOption('-c, --config <file>', 'daemon file (YAML)')
     .option('--port <port>', 'HTTP port on 127.0.0.1 (overrides http.port; 0 picks a free one)')
-    .action(async (flags: { config: string; port?: string }) => {
+    .option('--check', 'validate the file, print each job and its next run, and exit (65 when invalid)')
+    .option('--run <job>', 'run one job now, once, and exit 0 when it succeeded, 1 when it failed (no port, no lease)')
+    .action(async (flags: { config: string; port?: string; check?: boolean; run?: string }) => {
+      if (flags.check && flags.run !== undefined) throw new UsageError('--check and --run do not go together');
       // Loaded on use: the daemon pulls in the AWS SDK, which every other command must not pay for.
-      const { loadDaemonConfig } = await import('../daemon/config.js');
-      const { startDaemon } = await import('../daemon/daemon.js');
+      const { describeDaemonConfig, loadDaemonConfig } = await import('../daemon/config.js');
       const config = await loadDaemonConfig(flags.config);
+      if (flags.check) {
+        process.stdout.write(`${flags.config}: ok, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
+        for (const line of describeDaemonConfig(config, new Date())) process.stdout.write(`  ${line}\n`);
+        return;
+      }
+      const { runJobOnce, startDaemon } = await import('../daemon/daemon.js');
+      if (flags.run !== undefined) {
+        const aborter = new AbortController();
+        process.once('SIGTERM', () => aborter.abort());
+        process.once('SIGINT', () => aborter.abort());
+        const result = await runJobOnce(config, flags.run, { signal: aborter.signal });
+        setExitCode(result === 'success' ? ExitCode.Ok : ExitCode.HostFailed);
+        return;
+      }
       if (flags.port !== undefined) {
         const port = Number(flags.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0-65535), got "${flags.port}"`);

@@ -27,7 +27,9 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = code;
   });
   registerInventoryCommands(program);
-  registerDaemonCommands(program);
+  registerDaemonCommands(program, (code) => {
+    exitCode = code;
+  });
   registerLabCommands(program);
   registerMonitorCommands(program, (code) => {
     exitCode = code;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { validateCronExpression } from 'cron';
+import { CronTime, validateCronExpression } from 'cron';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { HalyardError } from '../core/errors.js';
@@ -195,3 +195,12 @@ function lineOf(doc: Document, lines: LineCounter, path: Array<string | number>)
   }
   return undefined;
 }
+
+// `daemon --check`: the file's jobs, one line each, with the next run after `now` (in UTC).
+export function describeDaemonConfig(config: DaemonConfig, now: Date): string[] {
+  return config.jobs.map((job) => {
+    const next = new CronTime(job.schedule, job.timezone).getNextDateFrom(now, job.timezone).toUTC().toISO();
+    return `${job.name} (${job.kind}) "${job.schedule}"${job.timezone ? ` ${job.timezone}` : ''}: next run ${next}`;
+  });
+}
+

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AwsClientOptions } from '../aws/clients.js';
+import { UsageError } from '../core/errors.js';
 import type { MetricsService } from '../aws/metrics.js';
 import { loadInventory } from '../inventory/index.js';
 import { SshPool } from '../ssh/index.js';
@@ -184,3 +185,29 @@ export async function startDaemon(config: DaemonConfig, options: { services?: Da
     },
   };
 }
+
+/**
+ * Runs one job of the file now, once, as the schedule would (same services, logs and timeout) but
+ * without the HTTP port or a lease: for an admin testing a backup or a probe (`daemon --run JOB`).
+ * A signal aborts it like a shutdown.
+ */
+export async function runJobOnce(
+  config: DaemonConfig,
+  name: string,
+  options: { services?: DaemonServices; logger?: DaemonLogger; signal?: AbortSignal } = {},
+): Promise<'success' | 'failure'> {
+  const job = config.jobs.find((candidate) => candidate.name === name);
+  if (!job) throw new UsageError(`${config.file}: no job named ${JSON.stringify(name)} (jobs: ${config.jobs.map((candidate) => candidate.name).join(', ')})`);
+  const logger = options.logger ?? jsonLogger();
+  const services = options.services ?? (await awsServices(config));
+  const scheduler = new Scheduler([buildJob(config, job, services)], { logger, failureThreshold: config.failure_threshold });
+  const abort = () => void scheduler.shutdown({ graceMs: 0 });
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const result = await scheduler.trigger(name);
+    return result === 'success' ? 'success' : 'failure';
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+  }
+}
+

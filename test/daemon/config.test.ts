@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DaemonConfigError, parseDaemonConfig } from '../../src/daemon/config.js';
+import { DaemonConfigError, describeDaemonConfig, parseDaemonConfig } from '../../src/daemon/config.js';
 
 const GOOD = `aws:
   region: eu-west-1
@@ -71,3 +71,18 @@ describe('daemon file', () => {
     expect(errorOf(text)).toMatch(expected);
   });
 });
+
+describe('describeDaemonConfig (daemon --check)', () => {
+  test('each job with its next run in UTC, time zones applied (Berlin is UTC+1 in November, +2 in July)', () => {
+    const config = parseDaemonConfig(
+      ['jobs:', '  - { name: probes, kind: command, schedule: "0 */5 * * * *", command: [x] }', '  - { name: nightly, kind: command, schedule: "0 30 2 * * *", timezone: Europe/Berlin, command: [x] }'].join('\n'),
+      '/etc/halyard/daemon.yml',
+    );
+    expect(describeDaemonConfig(config, new Date('2026-11-25T13:59:34Z'))).toEqual([
+      'probes (command) "0 */5 * * * *": next run 2026-11-25T14:00:00.000Z',
+      'nightly (command) "0 30 2 * * *" Europe/Berlin: next run 2026-11-26T01:30:00.000Z',
+    ]);
+    expect(describeDaemonConfig(config, new Date('2026-07-01T12:00:00Z'))[1]).toBe('nightly (command) "0 30 2 * * *" Europe/Berlin: next run 2026-07-02T00:30:00.000Z');
+  });
+});
+

@@ -73,4 +73,35 @@ jobs:
     expect(run.exitCode).toBe(65);
     expect(run.stderr).toBe(`halyard: ${file}:4: job "x": schedule: is not a cron expression (like "0 */5 * * * *" or "*/5 * * * *")\n`);
   });
+
+  test('--check validates and lists each job with its next run; --run runs one job now and exits with its result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-daemon-'));
+    const file = join(dir, 'daemon.yml');
+    writeFileSync(
+      file,
+      [
+        'state_dir: state',
+        'jobs:',
+        '  - { name: ok, kind: command, schedule: "0 0 4 * * 0", command: ["true"] }',
+        '  - { name: broken, kind: command, schedule: "0 30 2 * * *", timezone: Europe/Berlin, command: [/bin/false] }',
+        '',
+      ].join('\n'),
+    );
+    const check = await runCli(['daemon', '-c', file, '--check']);
+    expect(check.exitCode, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ok, 2 jobs\n  ok \\(command\\) "0 0 4 \\* \\* 0": next run \\d{4}-\\d\\d-\\d\\dT04:00:00\\.000Z\n  broken \\(command\\) "0 30 2 \\* \\* \\*" Europe/Berlin: next run \\d{4}-\\d\\d-\\d\\dT0[01]:30:00\\.000Z\n$`),
+    );
+
+    const ok = await runCli(['daemon', '-c', file, '--run', 'ok']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['start', 'success']);
+    const broken = await runCli(['daemon', '-c', file, '--run', 'broken']);
+    expect(broken.exitCode).toBe(1);
+    expect(JSON.parse(broken.stdout.trim().split('\n').at(-1)!)).toMatchObject({ level: 'error', event: 'failure', job: 'broken', error: '/bin/false exited 1' });
+    const unknown = await runCli(['daemon', '-c', file, '--run', 'nope']);
+    expect(unknown).toMatchObject({ exitCode: 64, stderr: `halyard: ${file}: no job named "nope" (jobs: ok, broken)\n` });
+    expect((await runCli(['daemon', '-c', file, '--run', 'ok', '--check'])).stderr).toBe('halyard: --check and --run do not go together\n');
+  });
 });
+
