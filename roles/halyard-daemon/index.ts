@@ -124,11 +124,18 @@ WantedBy=multi-user.target
 `;
 }
 
-// The `halyard` command for admins on the host: the same node and release as the service.
-export function halyardDaemonWrapper(layout: HalyardDaemonLayout): string {
+// The `halyard` command for admins on the host: the service's node and release; run by root it
+// becomes the service (its user, HOME and environment file), so `sudo halyard daemon -c ... --run
+// JOB` reads and writes exactly what the service would.
+export function halyardDaemonWrapper(v: Pick<HalyardDaemonVars, 'halyard_daemon_user' | 'halyard_daemon_state_dir'>, layout: HalyardDaemonLayout): string {
+  const run = `${layout.node} ${layout.entry} "$@"`;
   return `#!/bin/sh
-# Written by roles/halyard-daemon: the halyard release the daemon runs.
-exec ${layout.node} ${layout.entry} "$@"
+# Written by roles/halyard-daemon: the halyard release the daemon runs, as the daemon when run by root.
+if [ "$(id -u)" = 0 ]; then
+  if [ -r ${quote(layout.environmentFile)} ]; then set -a; . ${quote(layout.environmentFile)}; set +a; fi
+  HOME=${quote(v.halyard_daemon_state_dir)} NODE_ENV=production exec runuser -u ${quote(v.halyard_daemon_user)} -- ${run}
+fi
+exec ${run}
 `;
 }
 
@@ -204,7 +211,7 @@ export function halyardDaemon(host: HostContext): TaskList {
       { command: activateReleaseScript(install, id), unless: releaseActiveCheck(install, id) },
       { name: `halyard-daemon: activate release ${id}`, ...notify },
     ),
-    file({ path: v.halyard_daemon_bin, content: halyardDaemonWrapper(layout), owner: 'root', group: 'root', mode: '0755' }),
+    file({ path: v.halyard_daemon_bin, content: halyardDaemonWrapper(v, layout), owner: 'root', group: 'root', mode: '0755' }),
     v.halyard_daemon_project_dir ? projectTasks(v, notify) : [],
     environment
       ? file({ path: layout.environmentFile, content: environment, owner: 'root', group: 'root', mode: '0600', sensitive: true }, notify)

@@ -99,7 +99,16 @@ describe('roles/halyard-daemon', () => {
     expect(tasks[9]?.desired).toMatchObject({ unless: `[ "$(readlink /opt/halyard/current)" = releases/${id} ] && [ -f /opt/halyard/releases/${id}/.complete ]` });
     expect(releaseActiveCheck('/opt/halyard', id)).toBe((tasks[9]?.desired as { unless: string }).unless);
     expect((tasks[10]?.desired as { content: string }).content).toBe(
-      `#!/bin/sh\n# Written by roles/halyard-daemon: the halyard release the daemon runs.\nexec /opt/halyard/bin/node /opt/halyard/current/${release.entry} "$@"\n`,
+      [
+        '#!/bin/sh',
+        '# Written by roles/halyard-daemon: the halyard release the daemon runs, as the daemon when run by root.',
+        'if [ "$(id -u)" = 0 ]; then',
+        '  if [ -r /etc/halyard/daemon.env ]; then set -a; . /etc/halyard/daemon.env; set +a; fi',
+        `  HOME=/var/lib/halyard NODE_ENV=production exec runuser -u halyard -- /opt/halyard/bin/node /opt/halyard/current/${release.entry} "$@"`,
+        'fi',
+        `exec /opt/halyard/bin/node /opt/halyard/current/${release.entry} "$@"`,
+        '',
+      ].join('\n'),
     );
     expect(tasks[15]?.desired).toEqual({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true });
     expect(halyardDaemonHandlers()[HALYARD_DAEMON_RESTART_HANDLER]?.desired).toEqual({ name: 'halyard-daemon', state: 'restarted', daemonReload: true });

@@ -170,6 +170,10 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(await sh('systemctl show -p MainPID --value halyard-daemon')).not.toBe(pid);
     await healthWhen((h) => (h.jobs.nightly?.runs.success ?? 0) >= 1);
 
+    // An admin runs one job by hand as the service would: its user, its environment (AWS keys), its state.
+    expect(await sh('halyard daemon -c /etc/halyard/daemon.yml --run probes >/tmp/run.log; echo "exit $?"; stat -c %U /var/lib/halyard/probe-probes.json')).toBe(`exit 0\n${ACCOUNT}`);
+    expect(await sh('tail -n 1 /tmp/run.log')).toMatch(/"event":"success","job":"probes"/);
+
     await sh('systemctl stop halyard-daemon');
     expect(await sh('systemctl show -p ExecMainStatus --value halyard-daemon; systemctl is-active halyard-daemon || true')).toBe('0\ninactive');
     const events = (await sh('journalctl -u halyard-daemon --no-pager -o cat')).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string });
