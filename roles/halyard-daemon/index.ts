@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { stringify } from 'yaml';
 import {
   absent,
@@ -21,7 +23,8 @@ import {
   type ResourceInstance,
   type TaskList,
 } from 'halyard';
-import { daemonConfigSchema } from '../../src/daemon/config.js';
+import { checkReferencedFiles } from '../../src/daemon/check.js';
+import { daemonConfigSchema, parseDaemonConfig } from '../../src/daemon/config.js';
 import { looksLikeSecretName } from '../../src/inventory/secrets.js';
 
 // The halyard-daemon role: a self-contained halyard on the host (this controller's own package and
@@ -187,6 +190,7 @@ function rejectSecrets(value: unknown, path: string): void {
 export function halyardDaemon(host: HostContext): TaskList {
   const v = roleVars('halyard-daemon', halyardDaemonVars, host.vars);
   const configText = halyardDaemonConfigText(v);
+  checkShippedFiles(v, configText);
   const release = halyardRelease();
   const layout = halyardDaemonLayout(v, release.entry);
   const install = v.halyard_daemon_install_dir;
@@ -223,6 +227,22 @@ export function halyardDaemon(host: HostContext): TaskList {
     file({ path: HALYARD_DAEMON_UNIT, content: halyardDaemonUnit(v, layout), owner: 'root', group: 'root', mode: '0644' }, notify),
     service({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true }),
   ];
+}
+
+// The files the jobs read that this role ships (halyard_daemon_files, the project), parsed as the
+// jobs will parse them: a bad inventory or backup file fails the run naming it, not a night's backup.
+export function checkShippedFiles(v: Pick<HalyardDaemonVars, 'halyard_daemon_config_dir' | 'halyard_daemon_files' | 'halyard_daemon_project_dir'>, configText: string): void {
+  const dir = v.halyard_daemon_config_dir;
+  const config = parseDaemonConfig(configText, `${dir}/daemon.yml`);
+  const shipped = (path: string): string | undefined => {
+    if (v.halyard_daemon_project_dir && path.startsWith(`${dir}/project/`)) {
+      return readFileSync(resolvePath(v.halyard_daemon_project_dir, path.slice(dir.length + '/project/'.length)), 'utf8');
+    }
+    const content = path.startsWith(`${dir}/`) ? v.halyard_daemon_files[path.slice(dir.length + 1)] : undefined;
+    return typeof content === 'string' ? content : undefined;
+  };
+  const bad = checkReferencedFiles(config, shipped).find((file) => file.problem !== undefined);
+  if (bad) throw new Error(`role halyard-daemon: job ${bad.job} reads ${bad.file}, which ${bad.file.startsWith(`${dir}/project/`) ? 'the project' : 'halyard_daemon_files'} ships: ${bad.problem}`);
 }
 
 // This controller's node, checked on the host before it replaces the old one (a binary for another

@@ -11,7 +11,7 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
     .description('run scheduled jobs (probes, drift checks, backups, commands) with /healthz and /metrics on 127.0.0.1')
     .requiredOption('-c, --config <file>', 'daemon file (YAML)')
     .option('--port <port>', 'HTTP port on 127.0.0.1 (overrides http.port; 0 picks a free one)')
-    .option('--check', 'validate the file, print each job and its next run, and exit (65 when invalid)')
+    .option('--check', 'validate the file and the files its jobs read (inventories, backup files, playbooks), print each job and its next run, and exit (65 when invalid)')
     .option('--run <job>', 'run one job now, once, and exit 0 when it succeeded, 1 when it failed (no port, no lease)')
     .action(async (flags: { config: string; port?: string; check?: boolean; run?: string }) => {
       if (flags.check && flags.run !== undefined) throw new UsageError('--check and --run do not go together');
@@ -19,8 +19,13 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
       const { describeDaemonConfig, loadDaemonConfig } = await import('../daemon/config.js');
       const config = await loadDaemonConfig(flags.config);
       if (flags.check) {
-        process.stdout.write(`${flags.config}: ok, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
+        const { checkReferencedFiles } = await import('../daemon/check.js');
+        const files = checkReferencedFiles(config);
+        const bad = files.filter((file) => file.problem !== undefined);
+        process.stdout.write(`${flags.config}: ${bad.length === 0 ? 'ok' : `${bad.length} bad file${bad.length === 1 ? '' : 's'}`}, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
         for (const line of describeDaemonConfig(config, new Date())) process.stdout.write(`  ${line}\n`);
+        for (const file of files) process.stdout.write(`  ${file.file} (job ${file.job}): ${file.problem ?? 'ok'}\n`);
+        if (bad.length > 0) setExitCode(ExitCode.InputError);
         return;
       }
       const { runJobOnce, startDaemon } = await import('../daemon/daemon.js');

@@ -103,5 +103,31 @@ jobs:
     expect(unknown).toMatchObject({ exitCode: 64, stderr: `halyard: ${file}: no job named "nope" (jobs: ok, broken)\n` });
     expect((await runCli(['daemon', '-c', file, '--run', 'ok', '--check'])).stderr).toBe('halyard: --check and --run do not go together\n');
   });
+
+  test('--check reads the files the jobs read: a bad backup file is named with its problem, exit 65', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-daemon-'));
+    const file = join(dir, 'daemon.yml');
+    writeFileSync(join(dir, 'inventory.yml'), 'all:\n  hosts:\n    web-1: { ansible_host: 10.0.0.5 }\n');
+    writeFileSync(join(dir, 'backup.yml'), 'inventory: inventory.yml\nbucket: b1\nvolumes: []\nretention: { last: 0 }\n');
+    writeFileSync(
+      file,
+      ['jobs:', '  - { name: probes, kind: probe, schedule: "0 */5 * * * *", inventory: inventory.yml }', '  - { name: nightly, kind: backup, schedule: "0 30 2 * * *", backup_file: backup.yml }', ''].join('\n'),
+    );
+    const bad = await runCli(['daemon', '-c', file, '--check']);
+    expect(bad.exitCode).toBe(65);
+    const lines = bad.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`${file}: 1 bad file, 2 jobs`);
+    expect(lines).toContain(`  ${join(dir, 'inventory.yml')} (job probes): ok`);
+    expect(lines.find((line) => line.startsWith(`  ${join(dir, 'backup.yml')} (job nightly): `))).toMatch(/: .*backup\.yml: /);
+
+    writeFileSync(join(dir, 'backup.yml'), 'inventory: inventory.yml\nbucket: ops-backups\nvolumes:\n  - { name: data, hosts: all, kind: dir, path: /srv/data }\n');
+    const good = await runCli(['daemon', '-c', file, '--check']);
+    expect(good.exitCode, good.stdout).toBe(0);
+    expect(good.stdout.trim().split('\n').slice(3)).toEqual([
+      `  ${join(dir, 'inventory.yml')} (job probes): ok`,
+      `  ${join(dir, 'backup.yml')} (job nightly): ok`,
+      `  ${join(dir, 'inventory.yml')} (job nightly): ok`,
+    ]);
+  });
 });
 

@@ -28,6 +28,8 @@ import {
 // The release is built from this checkout into a cache of this test file's own.
 process.env['XDG_CACHE_HOME'] = mkdtempSync(join(tmpdir(), 'hy-release-cache-'));
 
+const INVENTORY = 'all:\n  hosts:\n    h1: { ansible_host: 10.0.0.5 }\n';
+
 const CONFIG = {
   sns_topic_arn: 'arn:aws:sns:eu-west-1:123456789012:halyard-alerts',
   jobs: [{ name: 'probes', kind: 'probe', schedule: '0 */5 * * * *', inventory: 'inventory.yml' }],
@@ -66,7 +68,7 @@ describe('roles/halyard-daemon', () => {
   });
 
   test('the task list, in order: user, dirs, node and release shipped, release activated once, wrapper, config, unit, service', () => {
-    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { 'inventory.yml': 'all: {}\n' } })));
+    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { 'inventory.yml': INVENTORY } })));
     const release = halyardRelease();
     const id = release.sha256.slice(0, 16);
     const rows = tasks.map((task) => {
@@ -133,7 +135,7 @@ describe('roles/halyard-daemon', () => {
     expect(env?.desired).toMatchObject({ owner: 'root', group: 'root', mode: '0600', sensitive: true });
     expect(env?.notify).toEqual([HALYARD_DAEMON_RESTART_HANDLER]);
     // An SSH key for the daemon's jobs: a secret file, never diffed or printed.
-    const withKey = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { deploy_key: new Secret('-----BEGIN OPENSSH PRIVATE KEY-----\n', 'deploy_key'), 'inventory.yml': 'all: {}\n' } })));
+    const withKey = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { deploy_key: new Secret('-----BEGIN OPENSSH PRIVATE KEY-----\n', 'deploy_key'), 'inventory.yml': INVENTORY } })));
     expect(withKey.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/deploy_key')?.desired).toMatchObject({ mode: '0640', group: 'halyard', sensitive: true });
     expect(withKey.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/inventory.yml')?.desired).toMatchObject({ sensitive: false });
     expect(() => halyardDaemonEnvironment({ A: 'two\nlines' })).toThrow(/halyard_daemon_environment\.A: a value must be one line/);
@@ -217,6 +219,30 @@ describe('roles/halyard-daemon', () => {
     );
     // The node running these tests is one that can be shipped (the e2e does).
     expect(controllerNodeProblem(process.platform, process.config.variables as unknown as Record<string, unknown>)).toBeUndefined();
+  });
+
+  test('the files the jobs read, as shipped, are parsed at plan time: a bad one fails the run naming job, file and problem', () => {
+    const backupJob = { name: 'nightly', kind: 'backup', schedule: '0 30 2 * * *', backup_file: 'backup.yml' };
+    const config = { jobs: [...CONFIG.jobs, backupJob] };
+    const backup = 'inventory: inventory.yml\nbucket: ops-backups\nvolumes:\n  - { name: data, hosts: all, kind: dir, path: /srv/data }\n';
+    const run = (files: Record<string, unknown>, extra: Record<string, unknown> = {}) => () => halyardDaemon(hostContext({ halyard_daemon_config: config, halyard_daemon_files: files, ...extra }));
+    expect(run({ 'inventory.yml': INVENTORY, 'backup.yml': backup })).not.toThrow();
+    expect(run({ 'inventory.yml': 'all:\n  hosts:\n    h1: { ansible_port: nope }\n', 'backup.yml': backup })).toThrow(
+      /^role halyard-daemon: job probes reads \/etc\/halyard\/inventory\.yml, which halyard_daemon_files ships: .*ansible_port/,
+    );
+    expect(run({ 'inventory.yml': INVENTORY, 'backup.yml': backup.replace('kind: dir', 'kind: tape') })).toThrow(
+      /^role halyard-daemon: job nightly reads \/etc\/halyard\/backup\.yml, which halyard_daemon_files ships: \/etc\/halyard\/backup\.yml: volumes\.0/,
+    );
+    // Files the role does not ship (placed some other way) are not its to judge.
+    expect(run({ 'backup.yml': backup })).not.toThrow();
+    // A drift job's playbook must be in the shipped project.
+    const project = mkdtempSync(join(tmpdir(), 'hy-project-'));
+    mkdirSync(join(project, 'playbooks'));
+    writeFileSync(join(project, 'playbooks', 'site.ts'), 'export default 1;\n');
+    const drift = { jobs: [{ name: 'drift', kind: 'drift', schedule: '0 0 * * * *', playbook: 'project/playbooks/sites.ts', inventory: 'inventory.yml' }] };
+    expect(() => halyardDaemon(hostContext({ halyard_daemon_config: drift, halyard_daemon_files: { 'inventory.yml': INVENTORY }, halyard_daemon_project_dir: project, halyard_daemon_project_paths: ['playbooks'] }))).toThrow(
+      'role halyard-daemon: job drift reads /etc/halyard/project/playbooks/sites.ts, which the project ships: cannot read it (ENOENT)',
+    );
   });
 
   test('the unit: sandboxed, writable only in the state dir, restarted on failure', () => {
