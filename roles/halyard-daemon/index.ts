@@ -32,6 +32,12 @@ export * from './vars.js';
 
 export function halyardDaemon(host: HostContext): TaskList {
   const v = roleVars('halyard-daemon', halyardDaemonVars, host.vars);
+  // The role moves its user's home to the state dir and gives it nologin: that would lock out the login.
+  if (v.halyard_daemon_user === host.host.user || v.halyard_daemon_user === 'root') {
+    throw new Error(
+      `role halyard-daemon: var halyard_daemon_user: ${v.halyard_daemon_user} is ${v.halyard_daemon_user === 'root' ? 'root' : 'the user halyard logs in as'}; the daemon needs a user of its own (its home becomes ${v.halyard_daemon_state_dir}, its shell nologin)`,
+    );
+  }
   const configText = halyardDaemonConfigText(v);
   checkShippedFiles(v, configText);
   const release = halyardRelease();

@@ -277,5 +277,10 @@ describe('roles/halyard-daemon', () => {
     expect(run({ halyard_daemon_config: { ...CONFIG, aws: { region: 'eu-west-1', aws_secret_access_key: 'x' } } })).toThrow(/halyard_daemon_config\.aws\.aws_secret_access_key: looks like a secret/);
     expect(run({ halyard_daemon_config: { ...CONFIG, jobs: [{ ...CONFIG.jobs[0], health_urls: [new Secret('http://u:p@x/', 'url')] }] } })).toThrow(/holds a secret/);
     expect(run({ halyard_daemon_http_port: 0, halyard_daemon_config: CONFIG })).toThrow(/role halyard-daemon: var halyard_daemon_http_port/);
+    // Its own user: not the login (admin here), whose home and shell the role would take over, nor root.
+    expect(run({ halyard_daemon_user: 'admin', halyard_daemon_config: CONFIG })).toThrow(
+      'role halyard-daemon: var halyard_daemon_user: admin is the user halyard logs in as; the daemon needs a user of its own (its home becomes /var/lib/halyard, its shell nologin)',
+    );
+    expect(run({ halyard_daemon_user: 'root', halyard_daemon_config: CONFIG })).toThrow(/halyard_daemon_user: root is root;/);
   });
 });
