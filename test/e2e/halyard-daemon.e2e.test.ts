@@ -176,7 +176,12 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
 
     await sh('systemctl stop halyard-daemon');
     expect(await sh('systemctl show -p ExecMainStatus --value halyard-daemon; systemctl is-active halyard-daemon || true')).toBe('0\ninactive');
-    const events = (await sh('journalctl -u halyard-daemon --no-pager -o cat')).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string });
+    // journald may take a moment to write the service's last lines.
+    let events: Array<{ event: string }> = [];
+    for (let attempt = 0; attempt < 20 && events.at(-1)?.event !== 'stopped'; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      events = (await sh('journalctl -u halyard-daemon --no-pager -o cat')).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string });
+    }
     expect(events.at(-1)?.event).toBe('stopped');
     // The next run starts it again (state: started).
     const fourth = await apply(varsFile([tick, probes, nightly]));
