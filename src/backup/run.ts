@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { formatBytes } from '../core/bytes.js';
 import type { ObjectStore } from '../aws/objects.js';
 import { HalyardError } from '../core/errors.js';
 import type { Host } from '../inventory/types.js';
@@ -383,9 +384,5 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   return outcome;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GiB`;
-}
+// Kept here for the CLI's lazy import of the backup module (`backup list` prints sizes).
+export { formatBytes };

@@ -3,6 +3,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node
 import { isAbsolute, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { formatBytes } from '../core/bytes.js';
 import { HalyardError } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
@@ -160,10 +161,4 @@ function checkUploadDesired(desired: UploadDesired): void {
     }
     if (desired.validate.some((word) => typeof word !== 'string' || word.includes('\0'))) throw new PlanError(`upload ${desired.path}: validate words must be strings without NUL bytes`);
   }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
