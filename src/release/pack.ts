@@ -83,9 +83,22 @@ export interface ProjectArchive {
 /** Never part of a project archive: installed packages, VCS data, build output, caches, tarballs. */
 const PROJECT_SKIPPED = new Set(['node_modules', '.git', 'dist', '.cache', '.lab']);
 
-// The given paths of a project directory (files only, under their relative names) as a cached tarball.
+const projects = new Map<string, ProjectArchive>();
+
+// The given paths of a project directory (files only, under their relative names) as a cached
+// tarball; listed and hashed once per process (the role asks for it once per host).
 export function projectArchive(root: string, paths: string[], options: { cacheDir?: string } = {}): ProjectArchive {
   const base = resolve(root);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const memo = [base, cacheDir, ...paths].join('\0');
+  const known = projects.get(memo);
+  if (known) return known;
+  const archive = buildProjectArchive(base, paths, cacheDir);
+  projects.set(memo, archive);
+  return archive;
+}
+
+function buildProjectArchive(base: string, paths: string[], cacheDir: string): ProjectArchive {
   const listed: ListedFile[] = [];
   for (const path of paths) {
     if (path.split(/[\\/]/).includes('..') || path.startsWith('/')) throw new HalyardError('E_RELEASE', `project archive: ${path} must be a path inside ${base}`);
@@ -93,7 +106,7 @@ export function projectArchive(root: string, paths: string[], options: { cacheDi
     collectFiles(join(base, path), base, listed, (file) => !file.endsWith('.tgz'), false, PROJECT_SKIPPED);
   }
   if (listed.length === 0) throw new HalyardError('E_RELEASE', `project archive: no files under ${paths.join(', ')} in ${base}`);
-  return cachedTarball(base, listed, options.cacheDir ?? defaultCacheDir(), 'project');
+  return cachedTarball(base, listed, cacheDir, 'project');
 }
 
 // Writes the listed files (relative to base) as a gzipped tar named by their fingerprint, unless the cache has it.
