@@ -84,7 +84,10 @@ export async function runHost(
     for (const state of states) planTask(state, factValues, context);
 
     const notified = new Set<string>();
-    const staleKeys: string[] = [];
+    // Facts a change may have altered are probed again just before a task that reads them runs:
+    // only that task's stale facts (a probe of everything left would repeat costly facts, such
+    // as `docker-compose config`, after every change).
+    const staleness = new Staleness();
     let stopped = false;
     if (!options.check) emit({ type: 'phase', host: hostName, phase: 'applying' });
 
@@ -108,27 +111,25 @@ export async function runHost(
           notified.clear();
           if (handlerResults.some((result) => result.status === 'failed')) stopped = true;
           // Handlers change the host too: later facts are probed again.
-          if (handlerResults.some((result) => result.status === 'changed')) staleKeys.push('*');
+          if (handlerResults.some((result) => result.status === 'changed')) staleness.invalidate(['*']);
         }
         continue;
       }
-      // Facts made stale by earlier changes are probed again, in one round trip for all remaining tasks.
-      if (!options.check && staleKeys.length > 0 && isStale(state, staleKeys)) {
-        const remaining = states.slice(index).filter((candidate) => isStale(candidate, staleKeys));
-        const facts = uniqueFacts(remaining.flatMap((candidate) => Object.values(candidate.facts)));
-        const again = await shell.request(buildProbeScript(facts, shell.nonce), {
+      const staleFacts = staleness.staleFacts(state.facts);
+      if (!options.check && staleFacts.length > 0) {
+        const again = await shell.request(buildProbeScript(staleFacts, shell.nonce), {
           label: 'probe facts again',
           timeoutMs: options.probeTimeoutMs,
           keepAll: true,
         });
-        factValues = new Map([...factValues, ...parseProbeOutput(again.output, facts, shell.nonce)]);
-        for (const candidate of remaining) planTask(candidate, factValues, context);
-        staleKeys.length = 0;
+        factValues = new Map([...factValues, ...parseProbeOutput(again.output, staleFacts, shell.nonce)]);
+        staleness.probed(staleFacts);
+        planTask(state, factValues, context);
       }
       let outcome = await settleTask(state, shell, link, options, redact);
       // Check mode applies nothing, so a task whose facts an earlier pending change would alter
       // (a unit file not written yet) cannot be planned: it is pending too, not failed.
-      if (options.check && outcome.status === 'failed' && state.planError !== undefined && isStale(state, staleKeys)) {
+      if (options.check && outcome.status === 'failed' && state.planError !== undefined && staleFacts.length > 0) {
         outcome = { status: 'changed', changes: [redact(`depends on earlier pending changes; planned after they apply (now: ${state.planError})`)] };
       }
       const result: TaskResult = { name, durationMs: Date.now() - started, ...outcome };
@@ -138,7 +139,7 @@ export async function runHost(
         // Notifications made so far that this change fulfils are dropped; later tasks may notify again.
         if (state.plan?.action === 'change') for (const handler of state.plan.satisfies ?? []) notified.delete(handler);
         for (const handler of state.task.notify) notified.add(handler);
-        staleKeys.push(...state.task.type.invalidates(state.task.desired));
+        staleness.invalidate(state.task.type.invalidates(state.task.desired));
       }
     }
 
@@ -258,8 +259,25 @@ function planTask(state: TaskState, values: FactValues, context: PlanContext): v
   }
 }
 
-function isStale(state: TaskState, staleKeys: string[]): boolean {
-  return Object.values(state.facts).some((fact) => staleKeys.some((pattern) => keyMatches(pattern, fact.key)));
+// Which probed facts later changes may have altered: every invalidation pattern is numbered, and a
+// fact is stale when a pattern numbered after its last probe matches its key.
+class Staleness {
+  readonly #patterns: string[] = [];
+  readonly #probedAt = new Map<string, number>();
+
+  invalidate(patterns: readonly string[]): void {
+    this.#patterns.push(...patterns);
+  }
+
+  staleFacts(facts: Record<string, Fact<unknown>>): Fact<unknown>[] {
+    return uniqueFacts(
+      Object.values(facts).filter((fact) => this.#patterns.slice(this.#probedAt.get(fact.key) ?? 0).some((pattern) => keyMatches(pattern, fact.key))),
+    );
+  }
+
+  probed(facts: readonly Fact<unknown>[]): void {
+    for (const fact of facts) this.#probedAt.set(fact.key, this.#patterns.length);
+  }
 }
 
 // An error's message without a stack, for recaps.

@@ -12,6 +12,7 @@ import { directoryResource } from '../../src/resources/directory.js';
 import { fileResource } from '../../src/resources/file.js';
 import type { ResourceType } from '../../src/resources/types.js';
 import type { PathState } from '../../src/facts/file.js';
+import { defineFact } from '../../src/facts/fact.js';
 import { localLink } from '../support/local-link.js';
 
 function options(overrides: Partial<HostRunOptions> = {}): HostRunOptions {
@@ -96,6 +97,33 @@ describe('check mode and stale facts', () => {
     // Without the earlier pending change the same failure is real.
     const alone = await runHost('local', localLink(), [tasks[1]!], new Map(), options({ check: true }));
     expect(alone.failed).toBe(1);
+  });
+});
+
+describe('facts made stale by a change', () => {
+  it('are probed again just before the task that reads them, not after every change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-stale-'));
+    const counter = join(dir, 'probes.log');
+    // A fact every file change invalidates (like compose or health facts under status:*), counting its probes.
+    const costly: ResourceType<{ path: string }> = {
+      ...directoryResource,
+      kind: 'costly',
+      facts: () => ({ state: defineFact('status:costly', `echo probe >> ${counter}; echo ok`, (stdout) => stdout.trim()) }),
+      invalidates: () => [],
+      plan: (_desired, facts) => ({ action: 'noop', reason: `costly fact says ${String(facts.state)}` }),
+    };
+    const tasks = [
+      task(directoryResource, { path: `${dir}/a` }),
+      task(fileResource, { path: `${dir}/a/one`, content: '1\n' }),
+      task(directoryResource, { path: `${dir}/b` }),
+      task(fileResource, { path: `${dir}/b/two`, content: '2\n' }),
+      task(costly, { path: dir }),
+    ];
+    const result = await runHost('local', localLink(), tasks, new Map(), options());
+    expect(result).toMatchObject({ changed: 4, ok: 1, failed: 0 });
+    // Once in the first probe, once more before its own task: four changes came in between.
+    expect(readFileSync(counter, 'utf8')).toBe('probe\nprobe\n');
+    expect(readFileSync(`${dir}/b/two`, 'utf8')).toBe('2\n');
   });
 });
 

@@ -1,0 +1,183 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { treeDigestScript } from '../../src/backup/plan.js';
+import { labExec } from '../../src/lab/index.js';
+import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { startTestFleet, type TestFleet } from '../support/lab.js';
+
+// `halyard backup` end to end on a systemd lab host with Docker and Postgres inside, through SSH,
+// into the emulator's S3: a 200 MB directory (peak RSS of the CLI measured), a labelled container
+// that must be running again after a failed backup, and a real Postgres dump and restore.
+
+const BUCKET = 'lab-backups';
+const IMAGE = 'halyard-test-backup-tiny:e2e';
+const BUSYBOX = '/bin/busybox';
+let aws: AwsEmulator;
+let fleet: TestFleet;
+let container: string;
+let hostName: string;
+let configFile: string;
+let knownHosts: string;
+let work: string;
+
+async function onHost(script: string, timeoutMs = 120_000): Promise<string> {
+  const result = await labExec(container, script, { timeoutMs });
+  if (result.exitCode !== 0) throw new Error(`on host: ${script.slice(0, 80)}: exit ${result.exitCode}: ${result.stderr.slice(-800)}`);
+  return result.stdout.trim();
+}
+
+function backupArgs(args: string[]): string[] {
+  return ['backup', ...args, '-c', configFile, ...(args[0] === 'run' || args[0] === 'restore' ? ['--known-hosts', knownHosts] : [])];
+}
+
+// `halyard backup ...` exactly as users run it (bin/halyard.js).
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(backupArgs(args), { env: { ...aws.env, ...env } });
+}
+
+// A ~2 MB image of busybox-static, built on the controller (no registry here) and shipped with docker save | load.
+function buildTinyImage(): void {
+  if (!existsSync(BUSYBOX)) execFileSync('apt-get', ['install', '-y', '-q', 'busybox-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: 'ignore', timeout: 300_000 });
+  const root = mkdtempSync(join(tmpdir(), 'hy-bk-tiny-'));
+  try {
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'data'));
+    copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
+    for (const applet of ['sh', 'sleep', 'cat', 'echo']) symlinkSync('busybox', join(root, 'bin', applet));
+    execFileSync('sh', ['-c', `tar -C '${root}' -cf - . | docker import -c 'CMD ["/bin/sh"]' - ${IMAGE}`], { stdio: 'ignore', timeout: 120_000 });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+beforeAll(async () => {
+  aws = await startAwsEmulator();
+  aws.createBucket(BUCKET);
+  buildTinyImage();
+  fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'backup' });
+  container = fleet.hosts[0]!.container;
+  hostName = fleet.hosts[0]!.name;
+  const started = Date.now();
+  await onHost('export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker.io postgresql zstd >/dev/null', 480_000);
+  console.log(`[backup lab] apt-get install docker.io postgresql zstd: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await onHost('for i in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; docker info >/dev/null');
+  execFileSync('sh', ['-c', `docker save ${IMAGE} | docker exec -i ${container} docker load`], { stdio: 'ignore', timeout: 120_000 });
+  work = mkdtempSync(join(tmpdir(), 'hy-bk-lab-'));
+  knownHosts = freshKnownHosts();
+  configFile = join(work, 'backup.yml');
+  writeFileSync(
+    configFile,
+    [
+      `inventory: ${fleet.inventoryPath}`,
+      `bucket: ${BUCKET}`,
+      'prefix: lab',
+      `endpoint: ${aws.url}`,
+      'region: us-east-1',
+      'retention: { last: 2, daily: 0, weekly: 0, monthly: 0 }',
+      'volumes:',
+      '  - { name: bigdata, kind: dir, path: /srv/data, service: halyard-dummy.service }',
+      '  - { name: appdata, kind: volume, volume: appdata }',
+      '  - { name: appdb, kind: postgres, database: app }',
+      '',
+    ].join('\n'),
+  );
+}, 900_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+  await aws?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('halyard backup on a lab host', () => {
+  it('backs up a 200 MB directory and restores it byte-identical, the CLI staying under 150 MB RSS', async () => {
+    await onHost('mkdir -p /srv/data/sub && dd if=/dev/urandom of=/srv/data/big.bin bs=1M count=200 status=none && echo small > /srv/data/sub/s.txt && chown -R 1234:1234 /srv/data/sub && chmod 0600 /srv/data/sub/s.txt');
+    const before = await onHost(treeDigestScript('/srv/data'));
+    const stats = join(work, 'stats.json');
+    const run = await cli(['run', '--volume', 'bigdata', '--json'], { HALYARD_STATS_FILE: stats });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const [outcome] = (JSON.parse(run.stdout) as { backups: Array<{ ok: boolean; durationMs: number; manifest: { size: number; compression: string; sha256: string } }> }).backups;
+    expect(outcome).toMatchObject({ ok: true, manifest: { compression: 'zstd' } });
+    const { maxRssKb } = JSON.parse(readFileSync(stats, 'utf8')) as { maxRssKb: number };
+    const mib = outcome!.manifest.size / 1024 / 1024;
+    console.log(`[backup lab] 200 MiB dir: ${mib.toFixed(1)} MiB stored in ${(outcome!.durationMs / 1000).toFixed(1)} s (${(mib / (outcome!.durationMs / 1000)).toFixed(1)} MiB/s), CLI peak RSS ${(maxRssKb / 1024).toFixed(1)} MiB`);
+    expect(maxRssKb).toBeLessThan(150 * 1024);
+    expect(mib).toBeGreaterThan(199);
+
+    const verify = await cli(['verify', '--host', hostName, '--volume', 'bigdata']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/: ok$/m);
+    // For the record: what bin/halyard.js costs at start-up alone.
+    const versionStats = join(work, 'version-stats.json');
+    await runCli(['--version'], { env: { HALYARD_STATS_FILE: versionStats } });
+    console.log(`[backup lab] bin/halyard.js --version peak RSS ${((JSON.parse(readFileSync(versionStats, 'utf8')) as { maxRssKb: number }).maxRssKb / 1024).toFixed(1)} MiB`);
+
+    // The restore stops the volume's service and starts it again.
+    await onHost("printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/halyard-dummy.service && systemctl daemon-reload && systemctl start halyard-dummy");
+    const serviceState = () => onHost('echo "$(systemctl is-active halyard-dummy) $(systemctl show -p ActiveEnterTimestampMonotonic --value halyard-dummy)"');
+    const serviceBefore = await serviceState();
+    expect(serviceBefore).toMatch(/^active /);
+    await onHost('rm /srv/data/big.bin && echo extra > /srv/data/extra.txt && echo changed > /srv/data/sub/s.txt');
+    const restoreStats = join(work, 'restore-stats.json');
+    const restore = await cli(['restore', '--host', hostName, '--volume', 'bigdata'], { HALYARD_STATS_FILE: restoreStats });
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    const restoreRss = (JSON.parse(readFileSync(restoreStats, 'utf8')) as { maxRssKb: number }).maxRssKb;
+    console.log(`[backup lab] restore: ${restore.stdout.trim()}; CLI peak RSS ${(restoreRss / 1024).toFixed(1)} MiB`);
+    expect(restoreRss).toBeLessThan(150 * 1024);
+    expect(await onHost(treeDigestScript('/srv/data'))).toBe(before);
+    expect(await onHost('stat -c %u:%g:%a /srv/data/sub/s.txt')).toBe('1234:1234:600');
+    expect(await onHost('ls /srv | grep -c halyard || true')).toBe('0');
+    const serviceAfter = await serviceState();
+    expect(serviceAfter).toMatch(/^active /);
+    expect(serviceAfter).not.toBe(serviceBefore);
+  });
+
+  it('a labelled container stopped for the copy runs again after a failed backup, and after a good one', async () => {
+    await onHost(`docker run -d --name app --label halyard.backup.stop=true -v appdata:/data ${IMAGE} sh -c 'trap \"exit 0\" TERM; echo v1 > /data/state; while :; do sleep 1; done' >/dev/null && sleep 1`);
+    const startedAt = () => onHost("docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' app");
+    const first = await startedAt();
+    expect(first).toMatch(/^true /);
+    // The data upload fails on every retry: the backup fails, the container must be started again.
+    aws.failNext({ service: 's3', operation: 'PutObject', kind: '500', count: 5 });
+    const failed = await cli(['run', '--volume', 'appdata']);
+    aws.clearFaults();
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toMatch(/appdata: FAILED: .*InternalError/);
+    const afterFailure = await startedAt();
+    expect(afterFailure).toMatch(/^true /);
+    expect(afterFailure).not.toBe(first); // it was stopped and started again
+
+    const list = await cli(['list', '--volume', 'appdata']);
+    expect(list.stdout.trim()).toBe('');
+    const ok = await cli(['run', '--volume', 'appdata']);
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(await startedAt()).toMatch(/^true /);
+    await onHost("echo v2 > \"$(docker volume inspect -f '{{.Mountpoint}}' appdata)/state\"");
+    const restore = await cli(['restore', '--host', hostName, '--volume', 'appdata']);
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    expect(await onHost('docker exec app cat /data/state')).toBe('v1');
+    expect(await startedAt()).toMatch(/^true /);
+  });
+
+  it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {
+    await onHost(
+      `runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE app" && runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -d app -c "CREATE TABLE t (id int primary key, name text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g"`,
+    );
+    const rows = () => onHost(`cd / && runuser -u postgres -- psql -At -d app -c "SELECT count(*), md5(string_agg(id || ':' || name, ',' ORDER BY id)) FROM t"`);
+    const before = await rows();
+    expect(before).toMatch(/^5000\|/);
+    const run = await cli(['run', '--volume', 'appdb', '--json']);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).backups[0].manifest).toMatchObject({ kind: 'postgres', compression: 'none', source: 'postgres:app' });
+    await onHost('cd / && runuser -u postgres -- psql -q -c "DROP DATABASE app"');
+    const restore = await cli(['restore', '--host', hostName, '--volume', 'appdb']);
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    expect(await rows()).toBe(before);
+    const verify = await cli(['verify', '--all']);
+    expect(verify.exitCode, verify.stdout).toBe(0);
+  });
+});
