@@ -26,9 +26,16 @@ export function registerLabCommands(program: Command): void {
     .requiredOption('--hosts <n>', 'number of hosts (1-100)', parseHostCount)
     .option('--systemd', 'systemd as PID 1 (services, Docker inside) instead of sshd as PID 1', false)
     .option('--name <name>', 'fleet name; containers are <name>-<i>', DEFAULT_FLEET_NAME)
-    .action(async (options: { hosts: number; systemd: boolean; name: string }) => {
+    .option('--no-apt-cache', 'hosts fetch Debian packages from the mirror, not through the local apt-cacher-ng')
+    .action(async (options: { hosts: number; systemd: boolean; name: string; aptCache: boolean }) => {
       const started = Date.now();
-      const fleet = await labUp({ count: options.hosts, systemd: options.systemd, name: options.name, onProgress: progress });
+      const fleet = await labUp({
+        count: options.hosts,
+        systemd: options.systemd,
+        name: options.name,
+        aptCache: options.aptCache ? 'auto' : 'off',
+        onProgress: progress,
+      });
       progress(`fleet ${fleet.name} up in ${((Date.now() - started) / 1000).toFixed(1)} s (key ${fleet.keyFile})`);
       const lines = fleet.hosts.map((h) => `${h.name}\t${h.address}:${h.port}`);
       process.stdout.write(`${[...lines, fleet.inventoryPath].join('\n')}\n`);

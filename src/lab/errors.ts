@@ -7,7 +7,8 @@ export type LabErrorCode =
   | 'E_LAB_TIMEOUT'
   | 'E_LAB_IMAGE_BUILD'
   | 'E_LAB_NOT_ROOT'
-  | 'E_LAB_BAD_INPUT';
+  | 'E_LAB_BAD_INPUT'
+  | 'E_LAB_APT_CACHE';
 
 // One class for everything the local lab fleet can fail at (Docker, debootstrap, waiting for sshd).
 export class LabError extends HalyardError {

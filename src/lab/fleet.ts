@@ -12,6 +12,7 @@ import {
   publishedSshPort,
   volumesWithLabel,
 } from './docker.js';
+import { aptCacheRunArgs, labAptCache, type AptCache } from './apt-cache.js';
 import { LabError } from './errors.js';
 import { LAB_USER, ensureHostImage } from './host-image.js';
 import { readHostKeys } from './host-keys.js';
@@ -64,11 +65,13 @@ export function dockerRunArgs(spec: {
   image: string;
   systemd: boolean;
   labels?: Record<string, string>;
+  aptCache?: AptCache;
 }): string[] {
   const args = ['run', '-d', '--name', spec.container, '--hostname', spec.container];
   args.push('--label', `${LAB_LABEL}=${spec.fleet}`, '--label', `${VARIANT_LABEL}=${spec.systemd ? 'systemd' : 'plain'}`);
   for (const [key, value] of Object.entries(spec.labels ?? {})) args.push('--label', `${key}=${value}`);
   args.push('-p', '127.0.0.1::22');
+  if (spec.aptCache) args.push(...aptCacheRunArgs(spec.aptCache));
   if (spec.systemd) {
     for (const cap of SYSTEMD_CAPS) args.push('--cap-add', cap);
     args.push('--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined');
@@ -101,6 +104,7 @@ export async function labUp(options: LabUpOptions): Promise<LabFleet> {
   await ensureDockerEngine();
   const { image } = await ensureHostImage({ onProgress: say });
   const key = await ensureLabKey();
+  const aptCache = await labAptCache(options.aptCache ?? 'auto', say);
   const containers = Array.from({ length: options.count }, (_, i) => `${name}-${i + 1}`);
   await labDown({ name, onProgress: say });
   await removeByName(containers); // a same-named container outside the fleet would block docker run
@@ -113,7 +117,7 @@ export async function labUp(options: LabUpOptions): Promise<LabFleet> {
       if (systemd) {
         await dockerChecked(['volume', 'create', '--label', `${LAB_LABEL}=${name}`, dockerVolumeName(container)]);
       }
-      await dockerChecked(dockerRunArgs({ container, fleet: name, image, systemd, labels: options.labels }), {
+      await dockerChecked(dockerRunArgs({ container, fleet: name, image, systemd, labels: options.labels, aptCache }), {
         timeoutMs: 120_000,
       });
       const port = await publishedSshPort(container);

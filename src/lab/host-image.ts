@@ -123,6 +123,7 @@ RUN set -eux; \\
     chmod 0600 /home/${LAB_USER}/.ssh/authorized_keys /home/${LAB_PASSWORD_USER}/.ssh/authorized_keys; \\
     chmod 0755 /usr/local/sbin/halyard-lab-sshd ${HOSTKEYS_SCRIPT}; \\
     sed -i '/pam_motd/d' /etc/pam.d/sshd; \\
+    printf '%s\\n' '# halyard lab host: throwaway, so dpkg skips fsync (measured: docker.io install 20 s -> 17 s).' force-unsafe-io > /etc/dpkg/dpkg.cfg.d/halyard-lab-unsafe-io; \\
     systemctl mask ${MASKED_UNITS.join(' ')}; \\
     systemctl enable ssh.service; \\
     rm -f /etc/ssh/ssh_host_*

@@ -1,4 +1,5 @@
 // The local lab fleet: Debian hosts in Docker containers reachable over SSH on 127.0.0.1.
+export { ensureAptCache, fillAptCache, labAptCache, type AptCache } from './apt-cache.js';
 export { BASE_IMAGE, BASE_PACKAGES, ensureBaseImage, type BaseImageResult } from './base-image.js';
 export { DOCKER_UNREACHABLE_MESSAGE, LabError, type LabErrorCode } from './errors.js';
 export { checkDockerEngine, ensureDockerEngine } from './docker.js';

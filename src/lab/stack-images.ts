@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { labAptCache } from './apt-cache.js';
 import { BASE_IMAGE, ensureBaseImage } from './base-image.js';
 import { docker, dockerChecked, ensureDockerEngine, imageExists, imageId } from './docker.js';
 import { withDirLock } from './lock.js';
@@ -391,7 +392,10 @@ async function ensureDebianServices(say: (message: string) => void): Promise<Ima
   const dir = await mkdtemp(join(tmpdir(), 'halyard-standin-debian-'));
   try {
     for (const [name, text] of Object.entries(context)) await writeFile(join(dir, name), text);
-    await dockerChecked(['build', '-t', image, dir], { timeoutMs: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    // Through the package cache when there is one (http_proxy is a predefined build arg: not in the image).
+    const cache = await labAptCache('auto', say);
+    const proxy = cache ? ['--build-arg', `http_proxy=${cache.buildProxyUrl}`] : [];
+    await dockerChecked(['build', ...proxy, '-t', image, dir], { timeoutMs: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
