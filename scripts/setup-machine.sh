@@ -4,7 +4,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static)
+# apt-cacher-ng: the package cache lab hosts use (started by the lab and the test setup, not here).
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 

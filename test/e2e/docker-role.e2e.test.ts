@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { HostResult, TaskResult } from '../../src/engine/results.js';
 import { dockerFact, parseDockerInfo } from '../../src/facts/docker.js';
 import { labExec } from '../../src/lab/index.js';
 import { localImageId } from '../../src/resources/docker-image.js';
 import { daemonJson, dockerVars } from '../../roles/docker/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { APP_DIR, APP_PROJECT, BROKEN_LOG_LINE, MOTD_PATH, WEB_PORT } from './playbooks/docker-data.js';
 
@@ -61,6 +62,7 @@ function changedNames(host: HostResult): string[] {
 }
 
 describe('roles/docker and the docker resources on a systemd lab host', () => {
+  const steps = stepChain();
   let fleet: TestFleet;
   let container: string;
   let hostName: string;
@@ -102,7 +104,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
   const containerId = async (service: string) => (await sh(`docker ps -q --no-trunc --filter label=com.docker.compose.project=${APP_PROJECT} --filter label=com.docker.compose.service=${service}`)).trim();
   const web = async (path: string) => sh(`curl -fsS http://127.0.0.1:${WEB_PORT}${path}`);
 
-  it('installs Docker from Debian packages: daemon answers for the connection user, compose v1 found; rerun is one exec', async () => {
+  steps.step('installs Docker from Debian packages: daemon answers for the connection user, compose v1 found; rerun is one exec', async () => {
     const first = await apply({ stage: 'docker' });
     expect(first.run.exitCode, JSON.stringify(first.host, null, 2)).toBe(0);
     expect(first.host.failed).toBe(0);
@@ -122,9 +124,9 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
 
     const second = await apply({ stage: 'docker' });
     expect(second.host, JSON.stringify(second.host, null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
-  });
+  }, 600_000);
 
-  it('restores a hand-edited daemon.json and restarts docker, and only then', async () => {
+  steps.step('restores a hand-edited daemon.json and restarts docker, and only then', async () => {
     const before = await mainPid();
     await sh(`printf '{"log-driver": "none"}\\n' > /etc/docker/daemon.json`);
     const third = await apply({ stage: 'docker' });
@@ -137,9 +139,9 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     const fourth = await apply({ stage: 'docker' });
     expect(fourth.host).toMatchObject({ changed: 0, execs: 1 });
     expect(await mainPid()).toBe(after);
-  });
+  }, 600_000);
 
-  it('ships an image from the controller, starts a compose project with it, and reruns as one exec', async () => {
+  steps.step('ships an image from the controller, starts a compose project with it, and reruns as one exec', async () => {
     const size = Number(execFileSync('docker', ['image', 'inspect', '--format', '{{.Size}}', IMAGE], { encoding: 'utf8' }).trim());
     const first = await apply({ stage: 'app' });
     expect(first.run.exitCode, JSON.stringify(first.host, null, 2)).toBe(0);
@@ -159,9 +161,9 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     const second = await apply({ stage: 'app' });
     expect(second.host, JSON.stringify(second.host, null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(task(second.host, 'compose project')?.reason).toBe(`project ${APP_PROJECT}: 2 service(s) up with their current config (web, worker)`);
-  });
+  }, 600_000);
 
-  it('recreates only the service whose compose config changed; a mounted file restarts its service through the handler', async () => {
+  steps.step('recreates only the service whose compose config changed; a mounted file restarts its service through the handler', async () => {
     const [webBefore, workerBefore] = [await containerId('web'), await containerId('worker')];
     const changed = await apply({ stage: 'app', compose_revision: '2' });
     expect(changed.run.exitCode, JSON.stringify(changed.host, null, 2)).toBe(0);
@@ -177,9 +179,9 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(changedNames(motd.host)).toEqual([`file ${MOTD_PATH}`, 'handler: restart web']);
     expect(await containerId('web')).toBe(webId);
     expect(await web('/motd.txt')).toBe('motd 2\n');
-  });
+  }, 600_000);
 
-  it('a new image under the same tag is shipped and the project recreated with it', async () => {
+  steps.step('a new image under the same tag is shipped and the project recreated with it', async () => {
     const newId = buildTinyImage('<h1>tiny v2</h1>\n');
     expect(newId).not.toBe(imageId);
     const run = await apply({ stage: 'app', compose_revision: '2', motd_revision: '2' });
@@ -187,9 +189,9 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(changedNames(run.host)).toEqual([`docker image ${IMAGE}`, `compose project ${APP_PROJECT}`]);
     expect(await web('/')).toBe('<h1>tiny v2</h1>\n');
     expect((await apply({ stage: 'app', compose_revision: '2', motd_revision: '2' })).host).toMatchObject({ changed: 0, execs: 1 });
-  });
+  }, 600_000);
 
-  it('a service that never answers fails the health check, named with its last answer and its log tail', async () => {
+  steps.step('a service that never answers fails the health check, named with its last answer and its log tail', async () => {
     const started = Date.now();
     const run = await apply({ stage: 'broken', compose_revision: '2', motd_revision: '2' });
     expect(run.run.exitCode).toBe(1);
@@ -202,5 +204,5 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(error).toContain(BROKEN_LOG_LINE);
     expect(error).not.toMatch(/^ {2}web /m);
     expect(Date.now() - started).toBeLessThan(60_000);
-  });
+  }, 600_000);
 });

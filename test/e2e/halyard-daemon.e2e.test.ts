@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { stringify } from 'yaml';
 import { sdkAlertsService } from '../../src/aws/alerts.js';
 import type { HostResult } from '../../src/engine/results.js';
@@ -10,6 +10,7 @@ import { halyardRelease } from '../../src/release/pack.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { emulatorEnvironment } from '../support/aws-emulator/daemon-env.js';
 import { fleetInventory, freshKnownHosts, runCli, varsFileText, type CliRun } from '../support/cli.js';
+import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 
@@ -24,6 +25,7 @@ const ACCOUNT = 'hyd';
 // service that reaches S3 and CloudWatch (the emulator, through `ssh -R`) and probes its own host
 // over SSH: everything a daemon host on EC2 does, on loopback.
 describe('roles/halyard-daemon on a systemd lab host', () => {
+  const steps = stepChain();
   const aws = useAwsEmulator();
   // After the emulator's reset before each test: the running daemon's leases need the bucket.
   beforeEach(() => aws.createBucket(BUCKET));
@@ -114,7 +116,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
   const tick = { name: 'tick', kind: 'command', schedule: '*/2 * * * * *', command: ['/bin/true'] };
   const probes = { name: 'probes', kind: 'probe', schedule: '*/5 * * * * *', inventory: 'inventory.yml' };
 
-  it('installs node, the release and the service; the daemon runs as its own user and its jobs reach SSH, CloudWatch and S3', async () => {
+  steps.step('installs node, the release and the service; the daemon runs as its own user and its jobs reach SSH, CloudWatch and S3', async () => {
     const release = halyardRelease();
     const first = await apply(varsFile([tick, probes]));
     expect(first.run.exitCode, first.run.stderr).toBe(0);
@@ -153,16 +155,16 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(points.map((datum) => datum.MetricName)).toEqual(expect.arrayContaining(['DiskUsedPercent', 'DockerDaemonUp']));
     expect(points[0]?.Dimensions).toEqual([{ Name: 'InstanceId', Value: 'i-0daemone2e000001' }]);
     expect(aws.s3.keys(BUCKET, 'leases/tick/').length).toBeGreaterThanOrEqual(2);
-  });
+  }, 600_000);
 
-  it('a rerun is one exec and changes nothing; the daemon keeps running (no restart)', async () => {
+  steps.step('a rerun is one exec and changes nothing; the daemon keeps running (no restart)', async () => {
     const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
     const second = await apply(varsFile([tick, probes]));
     expect(second.host, JSON.stringify(second.host.tasks.filter((task) => task.status !== 'ok'), null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(await sh('systemctl show -p MainPID --value halyard-daemon')).toBe(pid);
-  });
+  }, 600_000);
 
-  it('a new daemon file restarts the service, which runs the new job; stop is a clean SIGTERM (exit 0)', async () => {
+  steps.step('a new daemon file restarts the service, which runs the new job; stop is a clean SIGTERM (exit 0)', async () => {
     const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
     const nightly = { name: 'nightly', kind: 'command', schedule: '*/3 * * * * *', command: ['/bin/sh', '-c', 'exit 0'] };
     const third = await apply(varsFile([tick, probes, nightly]));
@@ -187,9 +189,9 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     const fourth = await apply(varsFile([tick, probes, nightly]));
     expect(fourth.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(['service halyard-daemon.service']);
     expect(await sh('systemctl is-active halyard-daemon')).toBe('active');
-  });
+  }, 600_000);
 
-  it("drift jobs run the project's playbooks shipped with the role: hand drift on the host reaches SNS naming the task", async () => {
+  steps.step("drift jobs run the project's playbooks shipped with the role: hand drift on the host reaches SNS naming the task", async () => {
     const project = mkdtempSync(join(tmpdir(), 'hy-daemon-project-'));
     mkdirSync(join(project, 'playbooks'));
     mkdirSync(join(project, 'roles', 'motd'), { recursive: true });
@@ -235,7 +237,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(message?.topicArn, await sh('journalctl -u halyard-daemon --no-pager -n 20 -o cat')).toBe(topicArn);
     expect(`${message?.subject}\n${message?.message}`).toContain('self');
     expect(message?.message).toContain('file /etc/hy-motd');
-  });
+  }, 600_000);
 });
 
 interface Health {

@@ -7,7 +7,7 @@
 // Users get the real upstream image tags by default.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { stringify } from 'yaml';
 import { Secret } from '../../src/core/secret.js';
 import { labExec } from '../../src/lab/index.js';
@@ -16,6 +16,7 @@ import { emulatorEnvironment } from '../support/aws-emulator/daemon-env.js';
 import { fleetInventory, freshKnownHosts, runCli, varsFileText } from '../support/cli.js';
 import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 import { ensureStackTestImages } from '../../src/lab/stack-images.js';
+import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 
 const GRAFANA_PASSWORD = 'site-grafana-S3cret';
@@ -40,14 +41,20 @@ async function startTimes(container: string): Promise<Record<string, string>> {
 }
 
 describe('playbooks/site.ts on a fresh systemd lab host', () => {
+  const steps = stepChain();
   const aws = useAwsEmulator();
   let fleet: TestFleet;
   let tunnel: ReverseTunnel | undefined;
   let inventory: string;
   let knownHosts: string;
   let varsFile: string;
-  const site = (...extra: string[]) =>
-    runCli(['apply', 'playbooks/site.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', `@${varsFile}`, '--json', ...extra]);
+  const site = async (...extra: string[]) => {
+    const run = await runCli(['apply', 'playbooks/site.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', `@${varsFile}`, '--json', ...extra]);
+    const tasks = Object.values(run.json?.hosts ?? {}).flatMap((host) => host.tasks);
+    const slowest = [...tasks].sort((a, b) => b.durationMs - a.durationMs).slice(0, 4);
+    console.log(`[site e2e] apply ${extra.join(' ')}: ${((run.json?.durationMs ?? 0) / 1000).toFixed(1)} s; slowest: ${slowest.map((t) => `${t.name} ${(t.durationMs / 1000).toFixed(1)} s`).join('; ')}`);
+    return run;
+  };
 
   beforeAll(async () => {
     const images = await ensureStackTestImages();
@@ -62,7 +69,7 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     await fleet?.stop();
   });
 
-  it('installs Docker, starts the stack healthy, reruns in one exec, and repairs drift restarting only what changed', async () => {
+  steps.step('installs Docker, starts the stack healthy, reruns in one exec, and repairs drift restarting only what changed', async () => {
     const host = fleet.hosts[0];
     if (!host) throw new Error('no host');
 
@@ -120,9 +127,9 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
 
     const fourth = await site();
     expect(fourth.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
-  });
+  }, 600_000);
 
-  it('with halyard_daemon_config, the same host runs the daemon: its stack probed healthy, Postgres and Grafana data backed up to S3 on schedule, restorable', async () => {
+  steps.step('with halyard_daemon_config, the same host runs the daemon: its stack probed healthy, Postgres and Grafana data backed up to S3 on schedule, restorable', async () => {
     const host = fleet.hosts[0]!;
     tunnel = await reverseTunnel({ port: host.port, user: fleet.user, keyFile: fleet.keyFile, targetPort: Number(new URL(aws.url).port) });
     const endpoint = `http://127.0.0.1:${tunnel.remotePort}`;
@@ -196,5 +203,5 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     const restore = await runCli(['backup', 'restore', '-c', localBackup, '--host', host.name, '--volume', 'appdb', '--from-host', 'self', '--known-hosts', knownHosts]);
     expect(restore.exitCode, `${restore.stdout}\n${restore.stderr}`).toBe(0);
     expect((await psql("SELECT count(*), md5(string_agg(body, ',' ORDER BY id)) = md5(string_agg(md5(id::text), ',' ORDER BY id)) FROM notes")).stdout.trim()).toBe('500|t');
-  });
+  }, 600_000);
 });

@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { HostResult, TaskResult } from '../../src/engine/results.js';
 import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/upload.ts';
@@ -18,6 +19,7 @@ const NEWER_SCRIPT = '#!/bin/sh\necho "a newer hello"\n';
 const sha = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
 describe('upload: local files streamed to a lab host', () => {
+  const steps = stepChain();
   let fleet: TestFleet;
   let container: string;
   let hostName: string;
@@ -86,7 +88,7 @@ describe('upload: local files streamed to a lab host', () => {
       '',
     ].join('\n');
 
-  it('first apply uploads both files (each over its own exec), validated, with owner and mode', async () => {
+  steps.step('first apply uploads both files (each over its own exec), validated, with owner and mode', async () => {
     const { run, host, wallMs } = await apply();
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(statuses(host)).toEqual([`directory ${DIR}: changed`, `upload ${BIG}: changed`, `upload ${SCRIPT}: changed`]);
@@ -98,17 +100,17 @@ describe('upload: local files streamed to a lab host', () => {
     expect(await sh(SCRIPT)).toBe('hello from the upload\n');
     const uploadMs = task(host, `upload ${BIG}`).durationMs;
     console.log(`[upload e2e] 30 MiB random file (gzip -1 in transit): upload task ${uploadMs} ms; whole first apply ${wallMs} ms wall (CLI start, connect, facts, 3 tasks)`);
-  });
+  }, 600_000);
 
-  it('a rerun changes nothing and needs one exec', async () => {
+  steps.step('a rerun changes nothing and needs one exec', async () => {
     const { run, host } = await apply();
     expect(run.exitCode).toBe(0);
     expect(host).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(task(host, `upload ${BIG}`)).toMatchObject({ status: 'ok', reason: `${BIG} already has sha256 ${bigSha.slice(0, 12)}, owner and mode` });
     expect(task(host, `upload ${SCRIPT}`)).toMatchObject({ status: 'ok', reason: `${SCRIPT} already has sha256 ${sha(GOOD_SCRIPT).slice(0, 12)}, owner and mode` });
-  });
+  }, 600_000);
 
-  it('hand edits: --check reports them (exit 2) and changes nothing; apply repairs them', async () => {
+  steps.step('hand edits: --check reports them (exit 2) and changes nothing; apply repairs them', async () => {
     await sh(`printf 'edited by hand' | dd of=${BIG} bs=1 seek=1048576 conv=notrunc 2>/dev/null && chmod 0700 ${SCRIPT} && chown nobody ${SCRIPT}`);
     const edited = await hostState();
     const editedSha = (await sh(`sha256sum < ${BIG} | cut -c1-64`)).trim();
@@ -134,9 +136,9 @@ describe('upload: local files streamed to a lab host', () => {
 
     const again = await apply();
     expect(again.host).toMatchObject({ changed: 0, failed: 0, execs: 1 });
-  });
+  }, 600_000);
 
-  it('a script that fails validation (sh -n) fails the task; the old file stays byte-identical, no temp file', async () => {
+  steps.step('a script that fails validation (sh -n) fails the task; the old file stays byte-identical, no temp file', async () => {
     const before = await sh(`base64 -w0 ${SCRIPT}`);
     writeFileSync(scriptSrc, '#!/bin/sh\nif [ -n "$1" ] then\n  echo broken\nfi (\n');
     const { run, host } = await apply();
@@ -148,9 +150,9 @@ describe('upload: local files streamed to a lab host', () => {
     expect(error).toContain(`validation of ${SCRIPT} failed: sh -n %s`);
     expect(await sh(`base64 -w0 ${SCRIPT}`)).toBe(before);
     expect(await hostState()).toBe(expectedState());
-  });
+  }, 600_000);
 
-  it('a validate that always refuses (/bin/false %s) fails a valid new script the same way', async () => {
+  steps.step('a validate that always refuses (/bin/false %s) fails a valid new script the same way', async () => {
     const before = await sh(`base64 -w0 ${SCRIPT}`);
     writeFileSync(scriptSrc, NEWER_SCRIPT);
     const { run, host } = await apply('-e', 'script_validate=bin-false');
@@ -165,9 +167,9 @@ describe('upload: local files streamed to a lab host', () => {
     expect(statuses(fixed.host)).toEqual([`directory ${DIR}: ok`, `upload ${BIG}: ok`, `upload ${SCRIPT}: changed`]);
     expect(await sh(SCRIPT)).toBe('a newer hello\n');
     expect(await hostState()).toBe(expectedState(sha(NEWER_SCRIPT), Buffer.byteLength(NEWER_SCRIPT)));
-  });
+  }, 600_000);
 
-  it('a target directory that does not exist fails the task fast (mktemp), with the 30 MiB stream still being sent', async () => {
+  steps.step('a target directory that does not exist fails the task fast (mktemp), with the 30 MiB stream still being sent', async () => {
     const started = Date.now();
     const { run, host } = await apply('-e', 'big_target=/opt/hy-no-such-dir/big.bin');
     expect(run.exitCode).toBe(1);
@@ -176,13 +178,13 @@ describe('upload: local files streamed to a lab host', () => {
     expect(error).toMatch(/^upload \/opt\/hy-no-such-dir\/big\.bin: exit code 1\nmktemp: .*\/opt\/hy-no-such-dir\/\.halyard\.XXXXXXXX/);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(await sh('test -e /opt/hy-no-such-dir && echo present || echo absent')).toBe('absent\n');
-  });
+  }, 600_000);
 
-  it('a local file that is missing is a clear error naming it, before anything runs on the host', async () => {
+  steps.step('a local file that is missing is a clear error naming it, before anything runs on the host', async () => {
     const missing = join(local, 'not-built-yet.tar.gz');
     const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '-e', `big_src=${missing}`, '-e', `script_src=${scriptSrc}`, '--json']);
     expect(run.exitCode).toBe(1);
     expect(run.json?.hosts[hostName]).toMatchObject({ execs: 0, tasks: [], error: `upload: cannot read ${missing} on the controller (no such file)` });
     expect(await hostState()).toBe(expectedState(sha(NEWER_SCRIPT), Buffer.byteLength(NEWER_SCRIPT)));
-  });
+  }, 600_000);
 });

@@ -10,6 +10,11 @@ export const TEST_PID_LABEL = 'halyard.lab.test-pid';
 // Environment variable carrying that run id from the global setup to test workers.
 export const TEST_RUN_ENV = 'HALYARD_LAB_TEST_RUN';
 
+// Debian packages tests install in lab hosts (the docker role, backups, the resources playbook,
+// curl removed by hand and reinstalled): the global setup downloads them into the apt cache once,
+// so installs cost dpkg time only. The setup's teardown names any package file fetched later.
+export const LAB_TEST_PACKAGES = ['docker.io', 'docker-compose', 'postgresql', 'zstd', 'tree', 'curl'];
+
 // A started test fleet and the function that removes it.
 export interface TestFleet extends LabFleet {
   stop(): Promise<void>;
@@ -26,7 +31,7 @@ export async function startTestFleet(options: { count: number; systemd?: boolean
   const labels: Record<string, string> = { [TEST_PID_LABEL]: String(process.pid) };
   const runId = process.env[TEST_RUN_ENV];
   if (runId) labels[TEST_RUN_LABEL] = runId;
-  const fleet = await labUp({ count: options.count, systemd: options.systemd ?? false, name, labels });
+  const fleet = await labUp({ count: options.count, systemd: options.systemd ?? false, name, labels, aptCache: 'require' });
   let stopped = false;
   return {
     ...fleet,
