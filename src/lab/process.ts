@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { describeExitCode, tailLines } from '../core/errors.js';
 import { LabError } from './errors.js';
 
@@ -97,5 +97,38 @@ class BoundedBuffer {
   toString(): string {
     const all = Buffer.concat(this.chunks);
     return (all.length > this.max ? all.subarray(all.length - this.max) : all).toString('utf8');
+  }
+}
+
+// Runs `first | second` (argv arrays, no shell) and throws a LabError naming the side that failed.
+export async function runPipeline(first: readonly string[], second: readonly string[], options: { timeoutMs?: number } = {}): Promise<void> {
+  const [firstFile, ...firstArgs] = first;
+  const [secondFile, ...secondArgs] = second;
+  if (!firstFile || !secondFile) throw new LabError('E_LAB_BAD_INPUT', 'runPipeline needs two commands');
+  const producer = spawn(firstFile, firstArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const consumer = spawn(secondFile, secondArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+  producer.stdout.pipe(consumer.stdin);
+  consumer.stdin.on('error', () => {
+    /* the consumer's exit status tells the story */
+  });
+  const started = Date.now();
+  consumer.stdout.resume();
+  const ended = (child: ChildProcess) =>
+    new Promise<RunResult>((resolve, reject) => {
+      const err = new BoundedBuffer(64 * 1024);
+      child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr: err.toString(), durationMs: Date.now() - started }));
+    });
+  const timer = setTimeout(() => {
+    producer.kill('SIGKILL');
+    consumer.kill('SIGKILL');
+  }, options.timeoutMs ?? 600_000);
+  try {
+    const [left, right] = await Promise.all([ended(producer), ended(consumer)]);
+    if (left.exitCode !== 0) throw new LabError('E_LAB_COMMAND_FAILED', describeFailure(firstFile, firstArgs, left));
+    if (right.exitCode !== 0) throw new LabError('E_LAB_COMMAND_FAILED', describeFailure(secondFile, secondArgs, right));
+  } finally {
+    clearTimeout(timer);
   }
 }

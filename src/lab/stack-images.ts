@@ -17,7 +17,7 @@ import { BASE_IMAGE, ensureBaseImage } from './base-image.js';
 import { docker, dockerChecked, ensureDockerEngine, imageExists, imageId } from './docker.js';
 import { withDirLock } from './lock.js';
 import { labStateDir } from './paths.js';
-import { runChecked } from './process.js';
+import { runChecked, runPipeline } from './process.js';
 
 /** Label on every stand-in image: the service it stands in for. */
 export const STANDIN_LABEL = 'halyard.test.standin';
@@ -339,7 +339,7 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   user=\${POSTGRES_USER:-postgres}
   db=\${POSTGRES_DB:-$user}
   initdb --username="$user" --pwfile=<(printf '%s\\n' "$POSTGRES_PASSWORD") --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
-  printf "\\nlisten_addresses = '*'\\n" >> "$PGDATA/postgresql.conf"
+  printf "\\nlisten_addresses = '*'\\njit = off\\n" >> "$PGDATA/postgresql.conf"
   printf 'host all all all scram-sha-256\\n' >> "$PGDATA/pg_hba.conf"
   if [ "$db" != postgres ]; then
     pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql" -w start >/dev/null
@@ -369,7 +369,9 @@ RUN set -eux; \\
     apt-get clean; rm -rf /var/lib/apt/lists/*; \\
     rm -f /etc/nginx/sites-enabled/default; \\
     ln -s "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"/* /usr/local/bin/; \\
-    ln -sf /dev/stdout /var/log/nginx/access.log; ln -sf /dev/stderr /var/log/nginx/error.log
+    ln -sf /dev/stdout /var/log/nginx/access.log; ln -sf /dev/stderr /var/log/nginx/error.log; \\
+    rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/*; \\
+    rm -rf /usr/lib/postgresql/*/lib/llvmjit* /usr/lib/postgresql/*/lib/bitcode /usr/lib/x86_64-linux-gnu/libLLVM-* /usr/lib/x86_64-linux-gnu/libz3.so*
 COPY standin-dispatch /usr/local/bin/standin-dispatch
 COPY standin-postgres /usr/local/bin/standin-postgres
 RUN chmod 0755 /usr/local/bin/standin-dispatch /usr/local/bin/standin-postgres
@@ -379,6 +381,26 @@ EXPOSE 80 443 5432 9100
 ENTRYPOINT ["/usr/local/bin/standin-dispatch"]
 `;
   return { Dockerfile: dockerfile, 'standin-dispatch': DISPATCH, 'standin-postgres': POSTGRES_ENTRYPOINT };
+}
+
+// The image settings `docker import` must restore after flattening (the Dockerfile's ENV, EXPOSE, LABEL, ENTRYPOINT).
+const DEBIAN_SERVICES_CONFIG = [
+  'ENV PGDATA=/var/lib/postgresql/data',
+  `LABEL ${STANDIN_LABEL}=nginx,postgres,node-exporter`,
+  'EXPOSE 80 443 5432 9100',
+  'ENTRYPOINT ["/usr/local/bin/standin-dispatch"]',
+];
+
+// Rewrites an image as one layer, so files deleted by a later layer (the base's docs and locales)
+// no longer ship inside the lower one.
+async function flattenImage(source: string, target: string, config: readonly string[]): Promise<void> {
+  const created = await dockerChecked(['create', source], { timeoutMs: 60_000 });
+  const container = created.stdout.trim();
+  try {
+    await runPipeline(['docker', 'export', container], ['docker', 'import', ...config.flatMap((line) => ['--change', line]), '-', target], { timeoutMs: 10 * 60_000 });
+  } finally {
+    await docker(['rm', '-f', container]);
+  }
 }
 
 async function ensureDebianServices(say: (message: string) => void): Promise<ImageBuild> {
@@ -395,7 +417,10 @@ async function ensureDebianServices(say: (message: string) => void): Promise<Ima
     // Through the package cache when there is one (http_proxy is a predefined build arg: not in the image).
     const cache = await labAptCache('auto', say);
     const proxy = cache ? ['--build-arg', `http_proxy=${cache.buildProxyUrl}`] : [];
-    await dockerChecked(['build', ...proxy, '-t', image, dir], { timeoutMs: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    const layered = `${image}-layered`;
+    await dockerChecked(['build', ...proxy, '-t', layered, dir], { timeoutMs: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    await flattenImage(layered, image, DEBIAN_SERVICES_CONFIG);
+    await docker(['rmi', layered]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
