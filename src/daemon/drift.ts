@@ -32,10 +32,21 @@ export interface DriftedHost {
   error?: string;
 }
 
-/** Hosts with pending changes (or that failed), from a check-mode run. */
+// How long a drift check waits for a run (a converge from a controller) that holds a host's lock.
+export const DRIFT_LOCK_WAIT_SECONDS = 60;
+
+/** Hosts a drift check could not look at because another halyard run held their lock: not drift. */
+export function busyHostsOf(result: RunResult): string[] {
+  return Object.entries(result.hosts)
+    .filter(([, hostResult]) => hostResult.errorCode === 'E_HOST_LOCKED')
+    .map(([host]) => host);
+}
+
+/** Hosts with pending changes (or that failed), from a check-mode run; busy (locked) hosts are left out. */
 export function driftOf(result: RunResult): DriftedHost[] {
   const drifted: DriftedHost[] = [];
   for (const [host, hostResult] of Object.entries(result.hosts)) {
+    if (hostResult.errorCode === 'E_HOST_LOCKED') continue;
     const tasks = hostResult.tasks.filter((task) => task.status === 'changed' && !task.handler).map((task) => ({ name: task.name, changes: task.changes ?? [] }));
     const error = hostError(hostResult);
     if (tasks.length || error) drifted.push({ host, tasks, ...(error ? { error } : {}) });
@@ -74,7 +85,7 @@ export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
       check: true,
       diff: false,
       forks: deps.forks,
-      lockWaitSeconds: 0,
+      lockWaitSeconds: DRIFT_LOCK_WAIT_SECONDS,
       probeTimeoutMs: 120_000,
       stepTimeoutMs: deps.pool.options.commandTimeoutMs,
       redactor: prepared.redactor,
@@ -89,6 +100,8 @@ export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
   }
   deps.signal?.throwIfAborted();
   const drifted = driftOf(result);
+  // A converge in progress is not drift: those hosts are checked on the next tick.
+  const busy = busyHostsOf(result);
   if (drifted.length) {
     const { subject, message } = driftMessage(deps.playbook, drifted);
     // Task names and change lines are safe to print (the engine redacts); redact once more anyway.
@@ -99,6 +112,7 @@ export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
     hosts: prepared.hosts.length,
     drifted: drifted.map((d) => d.host),
     tasks: drifted.reduce((sum, d) => sum + d.tasks.length, 0),
+    ...(busy.length ? { busy } : {}),
   });
-  return { summary: { hosts: prepared.hosts.length, driftedHosts: drifted.length, notified: drifted.length > 0 } };
+  return { summary: { hosts: prepared.hosts.length, driftedHosts: drifted.length, busyHosts: busy.length, notified: drifted.length > 0 } };
 }

@@ -5,7 +5,7 @@ import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { lockScript, parseLockOutcome, type LockOwner } from './lock.js';
 import { RemoteShell, type ShellTransport } from './remote-shell.js';
-import { summarize, type HostResult, type TaskResult } from './results.js';
+import { errorCodeOf, summarize, type HostResult, type TaskResult } from './results.js';
 
 // A live connection to one host as the engine needs it; the SSH layer and tests provide it.
 export interface HostLink {
@@ -59,7 +59,7 @@ export async function runHost(
     emit({ type: 'phase', host: hostName, phase: 'connecting' });
     shell = new RemoteShell(await link.openShell());
   } catch (error) {
-    return summarize([], { unreachable: true, execs: link.execCount(), error: redact(errorText(error)) });
+    return summarize([], { unreachable: true, execs: link.execCount(), error: redact(errorText(error)), errorCode: errorCodeOf(error) });
   }
 
   try {
@@ -155,7 +155,7 @@ export async function runHost(
       if (task) results.push({ name: redact(task.name), status: 'skipped', durationMs: 0, reason: 'host failed' });
     }
     await shell.close(2_000);
-    return summarize(results, { unreachable: false, execs: link.execCount(), error: redact(errorText(error)) });
+    return summarize(results, { unreachable: false, execs: link.execCount(), error: redact(errorText(error)), errorCode: errorCodeOf(error) });
   }
   await shell.close();
   return summarize(results, { unreachable: false, execs: link.execCount() });

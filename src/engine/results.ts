@@ -29,6 +29,8 @@ export interface HostResult {
   tasks: TaskResult[];
   /** Host-level error (unreachable, locked), safe to print. */
   error?: string;
+  /** The code of that error (`E_HOST_LOCKED`, `E_HOSTKEY_CHANGED`, ...), for callers that branch on it. */
+  errorCode?: string;
 }
 
 // A controller step's outcome (after the hosts), reported beside them.
@@ -51,7 +53,7 @@ export interface RunResult {
 }
 
 // Counts task statuses into a host result.
-export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; error?: string }): HostResult {
+export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; error?: string; errorCode?: string }): HostResult {
   const count = (status: TaskStatus) => tasks.filter((task) => task.status === status).length;
   return {
     ok: count('ok'),
@@ -62,7 +64,14 @@ export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; ex
     execs: extra.execs,
     tasks,
     ...(extra.error !== undefined ? { error: extra.error } : {}),
+    ...(extra.error !== undefined && extra.errorCode !== undefined ? { errorCode: extra.errorCode } : {}),
   };
+}
+
+// The code of an error for a host result, when it carries one.
+export function errorCodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E_[A-Z0-9_]+$/.test(code) ? code : undefined;
 }
 
 // Whether a host counts as failed for exit codes and --max-fail-percent.

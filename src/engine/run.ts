@@ -4,7 +4,7 @@ import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { ResourceInstance } from '../resources/types.js';
 import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
-import { hostFailed, summarize, type HostResult, type RunResult } from './results.js';
+import { hostFailed, errorCodeOf, summarize, type HostResult, type RunResult } from './results.js';
 
 // A host's task list and handlers, as the playbook computed them for that host.
 export interface HostWork {
@@ -57,7 +57,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
         try {
           link = await options.connect(host);
         } catch (error) {
-          result = summarize([], { unreachable: true, execs: 0, error: options.redactor.redact(errorText(error)) });
+          result = summarize([], { unreachable: true, execs: 0, error: options.redactor.redact(errorText(error)), errorCode: errorCodeOf(error) });
           results[host.name] = result;
           options.onEvent?.({ type: 'host-done', host: host.name, result });
           return;
@@ -73,7 +73,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         });
       } catch (error) {
-        result = summarize([], { unreachable: false, execs: link?.execCount() ?? 0, error: options.redactor.redact(errorText(error)) });
+        result = summarize([], { unreachable: false, execs: link?.execCount() ?? 0, error: options.redactor.redact(errorText(error)), errorCode: errorCodeOf(error) });
       } finally {
         await link?.close().catch(() => {});
       }

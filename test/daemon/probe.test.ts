@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { evaluateChecks, instanceIdOf, parseProbeOutput, probeScript, stateChanges, type ProbeSettings } from '../../src/daemon/probe.js';
-import { driftMessage, driftOf } from '../../src/daemon/drift.js';
+import { busyHostsOf, driftMessage, driftOf } from '../../src/daemon/drift.js';
 import { snsSubject } from '../../src/daemon/notify.js';
 import type { Host } from '../../src/inventory/types.js';
 
@@ -72,6 +72,8 @@ describe('drift report', () => {
         a: host([task('file /etc/a', 'ok'), task('file /opt/x/nginx.conf', 'changed', { changes: ['content differs'] })]),
         b: host([task('file /etc/a', 'ok')]),
         c: host([], { unreachable: true, error: 'connection refused' }),
+        // Locked by a converge in progress: checked again next time, not drift.
+        d: host([], { error: 'host is locked by another halyard run (run=1)', errorCode: 'E_HOST_LOCKED' }),
       },
     });
     expect(drifted).toEqual([
@@ -82,6 +84,7 @@ describe('drift report', () => {
     expect(subject).toBe('halyard drift: 2 hosts (a, c)');
     expect(message).toBe('Check-mode run of site.ts found drift:\n\na:\n  - file /opt/x/nginx.conf (content differs)\nc:\n  ! unreachable: connection refused\n');
     expect(driftOf({ ok: true, durationMs: 1, check: true, hosts: { b: host([task('x', 'ok')]) } })).toEqual([]);
+    expect(busyHostsOf({ ok: false, durationMs: 1, check: true, hosts: { b: host([]), d: host([], { error: 'locked', errorCode: 'E_HOST_LOCKED' }) } })).toEqual(['d']);
   });
 
   test('SNS subjects stay within 100 ASCII characters on one line', () => {
