@@ -235,6 +235,8 @@ describe('docker-compose.yml', () => {
     const override = ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:9009/ready'];
     const custom = composeOf({ healthchecks: { mimir: override } }).services.mimir.healthcheck;
     expect(custom).toMatchObject({ test: override, interval: '15s', retries: 5 });
+    // The app waits for Postgres to be healthy: its first check comes one interval after the start.
+    expect(compose.services.postgres.healthcheck).toMatchObject({ interval: '5s', start_period: '10s' });
   });
 
   test('limits as deploy.resources.limits and as compose v1 mem_limit/cpus, with equal values', () => {

@@ -70,6 +70,11 @@ export function composeFile(model: StackModel): string {
   const cfg = (key: keyof typeof CONFIG_FILES) => `${dir}/${CONFIG_FILES[key].file}:${CONFIG_FILES[key].mount}:ro`;
   const publish = (service: ServiceName, hostPort: number, containerPort: number) => `${model.bind[service]}:${hostPort}:${containerPort}`;
 
+  // The app waits for Postgres to be healthy, and Docker runs the first check one interval after
+  // the start (Debian 12's engine has no start_interval): 5 s instead of 15 s starts the stack
+  // 10 s sooner; pg_isready every 5 s costs nothing.
+  const healthInterval = (service: ServiceName) => (service === 'postgres' ? '5s' : '15s');
+
   const common = (service: ServiceName) => {
     const limits = v.resources[service];
     const test = healthTest(model, service);
@@ -79,7 +84,7 @@ export function composeFile(model: StackModel): string {
       healthcheck:
         test[0] === 'NONE'
           ? { test: ['NONE'] }
-          : { test: [...test], interval: '15s', timeout: '5s', retries: 5, start_period: service === 'postgres' || service === 'nginx' ? '10s' : '60s' },
+          : { test: [...test], interval: healthInterval(service), timeout: '5s', retries: 5, start_period: service === 'postgres' || service === 'nginx' ? '10s' : '60s' },
       mem_limit: limits.memory,
       cpus: limits.cpus,
       deploy: { resources: { limits: { cpus: String(limits.cpus), memory: limits.memory } } },
