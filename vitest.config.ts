@@ -1,19 +1,26 @@
+import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Test files that need the Docker engine and lab hosts end in `.e2e.test.ts`; every other file
 // runs without Docker (`npm run test:unit`, seconds).
 const E2E = 'test/**/*.e2e.test.ts';
 
-// e2e files that install packages or start a whole stack in their hosts. They run one at a time in
-// a pool of their own (beside the light files), so two of them never compete for the 2 cores.
-// Their measured times and timeouts are written beside each test.
-export const HEAVY_E2E = [
-  'test/e2e/site.e2e.test.ts',
-  'test/e2e/docker-role.e2e.test.ts',
-  'test/e2e/halyard-daemon.e2e.test.ts',
-  'test/backup/backup-lab.e2e.test.ts',
-  'test/lab/stack-images.e2e.test.ts',
-];
+// e2e files that install Debian packages in their hosts or start the whole stack. They run one at
+// a time, in this order, in a pool of their own beside the rest, so two of them never compete for
+// the 2 cores. The site test goes last: the stand-in images it ships are built in the background
+// meanwhile (60-140 s on a cold machine). Budgets are written beside each test.
+export const HEAVY_E2E = ['test/e2e/docker-role.e2e.test.ts', 'test/backup/backup-lab.e2e.test.ts', 'test/e2e/site.e2e.test.ts'];
+
+// Vitest's order (slowest and failed files first), except that heavy files keep HEAVY_E2E's order.
+class HeavyInOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => HEAVY_E2E.indexOf(relative(import.meta.dirname, file.moduleId));
+    const heavy = files.filter((file) => rank(file) >= 0).sort((a, b) => rank(a) - rank(b));
+    const rest = await super.sort(files.filter((file) => rank(file) < 0));
+    return [...heavy, ...rest];
+  }
+}
 
 // Files that need no Docker but start local programs or servers (the AWS emulator, the CLI, sh,
 // tar) and wait on real SDK retry backoffs: 1-12 s each, kept out of the seconds-long unit loop.
@@ -35,6 +42,7 @@ const LAB_SETUP = ['test/support/global-setup.ts'];
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: HeavyInOrder },
     // Pools are shared by the projects, so their sizes live here. All pools run at once: two forks
     // (local and light e2e files; Vitest's default leaves one of 2 cores idle), one thread for the
     // heavy files in turn, and one VM thread for the unit files (`npm run test:unit` uses two).
@@ -69,10 +77,11 @@ export default defineConfig({
           exclude: HEAVY_E2E,
           globalSetup: LAB_SETUP,
           pool: 'forks',
-          // Light e2e tests take 0.3-15 s each on a busy 2-core machine; longer ones set their own.
+          // Every e2e test sets its own budget (busyBudget); this only catches one that forgot.
           testTimeout: 60_000,
-          // A hook starts a fleet (1-10 hosts: 2-20 s busy) or an emulator.
-          hookTimeout: 180_000,
+          // Hooks start fleets (1-10 hosts) and, on a machine without them, build the stand-in
+          // images (MEASURED_IMAGES).
+          hookTimeout: 300_000,
         },
       },
       {
@@ -82,8 +91,10 @@ export default defineConfig({
           globalSetup: LAB_SETUP,
           pool: 'threads',
           poolOptions: { threads: { singleThread: true } },
-          // Every heavy test states its own measured budget; this only catches one that forgot.
+          // Every e2e test sets its own budget (busyBudget); this only catches one that forgot.
           testTimeout: 60_000,
+          // Hooks start systemd hosts, install packages (backup-lab: MEASURED_INSTALL) and build
+          // the stand-in images on a machine without them.
           hookTimeout: 300_000,
         },
       },

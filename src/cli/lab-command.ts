@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { ensureStackTestImagesDetailed } from '../lab/stack-images.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_FLEET_NAME, labDown, labUp } from '../lab/index.js';
+import { stdoutText, stderrText } from './output/terminal.js';
 
 // Adds `lab up` and `lab down` to the CLI: a local fleet of SSH hosts in Docker for trying roles.
 // Actions are async: the caller must use program.parseAsync(); errors (LabError etc.) propagate.
@@ -17,7 +18,7 @@ export function registerLabCommands(program: Command): void {
       const built = await ensureStackTestImagesDetailed({ onProgress: progress });
       const vars = { images: built.images, ship_images: Object.keys(built.images) };
       await writeFile(options.varsFile, `# Stand-in images for a lab run of playbooks/site.ts; real hosts use the upstream tags.\n${stringify(vars)}`);
-      process.stdout.write(`${options.varsFile}\n`);
+      stdoutText.write(`${options.varsFile}\n`);
     });
 
   lab
@@ -26,19 +27,21 @@ export function registerLabCommands(program: Command): void {
     .requiredOption('--hosts <n>', 'number of hosts (1-100)', parseHostCount)
     .option('--systemd', 'systemd as PID 1 (services, Docker inside) instead of sshd as PID 1', false)
     .option('--name <name>', 'fleet name; containers are <name>-<i>', DEFAULT_FLEET_NAME)
+    .option('--packages <names>', 'Debian packages installed in the hosts\' image (comma separated; built once, cached)', (value: string) => value.split(',').map((name) => name.trim()).filter(Boolean))
     .option('--no-apt-cache', 'hosts fetch Debian packages from the mirror, not through the local apt-cacher-ng')
-    .action(async (options: { hosts: number; systemd: boolean; name: string; aptCache: boolean }) => {
+    .action(async (options: { hosts: number; systemd: boolean; name: string; aptCache: boolean; packages?: string[] }) => {
       const started = Date.now();
       const fleet = await labUp({
         count: options.hosts,
         systemd: options.systemd,
         name: options.name,
         aptCache: options.aptCache ? 'auto' : 'off',
+        ...(options.packages ? { packages: options.packages } : {}),
         onProgress: progress,
       });
       progress(`fleet ${fleet.name} up in ${((Date.now() - started) / 1000).toFixed(1)} s (key ${fleet.keyFile})`);
       const lines = fleet.hosts.map((h) => `${h.name}\t${h.address}:${h.port}`);
-      process.stdout.write(`${[...lines, fleet.inventoryPath].join('\n')}\n`);
+      stdoutText.write(`${[...lines, fleet.inventoryPath].join('\n')}\n`);
     });
 
   lab
@@ -53,7 +56,7 @@ export function registerLabCommands(program: Command): void {
 }
 
 function progress(message: string): void {
-  process.stderr.write(`lab: ${message}\n`);
+  stderrText.write(`lab: ${message}\n`);
 }
 
 function parseHostCount(value: string): number {

@@ -15,6 +15,7 @@ import {
 import { aptCacheRunArgs, labAptCache, type AptCache } from './apt-cache.js';
 import { LabError } from './errors.js';
 import { LAB_USER, ensureHostImage } from './host-image.js';
+import { ensureHostVariant } from './host-variant.js';
 import { readHostKeys } from './host-keys.js';
 import { renderKnownHosts, renderLabInventory } from './inventory.js';
 import { ensureLabKey } from './keys.js';
@@ -102,7 +103,7 @@ export async function labUp(options: LabUpOptions): Promise<LabFleet> {
     throw new LabError('E_LAB_BAD_INPUT', `host count must be an integer from 1 to 100, got ${options.count}`);
   }
   await ensureDockerEngine();
-  const { image } = await ensureHostImage({ onProgress: say });
+  const { image } = options.packages?.length ? await ensureHostVariant(options.packages, { onProgress: say }) : await ensureHostImage({ onProgress: say });
   const key = await ensureLabKey();
   const aptCache = await labAptCache(options.aptCache ?? 'auto', say);
   const containers = Array.from({ length: options.count }, (_, i) => `${name}-${i + 1}`);

@@ -11,6 +11,7 @@ export {
   ensureHostImage,
   type HostImageResult,
 } from './host-image.js';
+export { ensureHostVariant, type HostVariantResult } from './host-variant.js';
 export { labExec, labStart, labStop, regenerateHostKeys } from './host-control.js';
 export { readHostKeys } from './host-keys.js';
 export { ensureLabKey, type LabKey } from './keys.js';

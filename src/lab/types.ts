@@ -35,6 +35,8 @@ export interface LabUpOptions {
   labels?: Record<string, string>;
   /** Most seconds to wait for every host to answer; default 120 (plain) or 180 (systemd). */
   readyTimeoutMs?: number;
+  /** Debian packages installed in the host image (a variant built once and cached), e.g. docker.io. */
+  packages?: string[];
   /** Debian packages through the controller's apt-cacher-ng: 'auto' (default: when installed), 'require', 'off'. */
   aptCache?: 'auto' | 'require' | 'off';
   onProgress?: (message: string) => void;

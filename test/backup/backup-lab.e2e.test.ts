@@ -7,7 +7,8 @@ import { treeDigestScript } from '../../src/backup/plan.js';
 import { labExec } from '../../src/lab/index.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
-import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { BACKUP_LAB_PACKAGES, startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 // `halyard backup` end to end on a systemd lab host with Docker and Postgres inside, through SSH,
 // into the emulator's S3: a 200 MB directory (peak RSS of the CLI measured), a labelled container
@@ -58,12 +59,10 @@ beforeAll(async () => {
   aws = await startAwsEmulator();
   aws.createBucket(BUCKET);
   buildTinyImage();
-  fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'backup' });
+  // Docker, Postgres and zstd come installed (a host image variant the global setup builds).
+  fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'backup', packages: BACKUP_LAB_PACKAGES });
   container = fleet.hosts[0]!.container;
   hostName = fleet.hosts[0]!.name;
-  const started = Date.now();
-  await onHost('export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker.io postgresql zstd >/dev/null', 480_000);
-  console.log(`[backup lab] apt-get install docker.io postgresql zstd: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await onHost('for i in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; docker info >/dev/null');
   execFileSync('sh', ['-c', `docker save ${IMAGE} | docker exec -i ${container} docker load`], { stdio: 'ignore', timeout: 120_000 });
   work = mkdtempSync(join(tmpdir(), 'hy-bk-lab-'));
@@ -85,7 +84,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-}, 900_000);
+});
 
 afterAll(async () => {
   await fleet?.stop();
@@ -134,7 +133,7 @@ describe('halyard backup on a lab host', () => {
     const serviceAfter = await serviceState();
     expect(serviceAfter).toMatch(/^active /);
     expect(serviceAfter).not.toBe(serviceBefore);
-  });
+  }, busyBudget(19));
 
   it('a labelled container stopped for the copy runs again after a failed backup, and after a good one', async () => {
     await onHost(`docker run -d --name app --label halyard.backup.stop=true -v appdata:/data ${IMAGE} sh -c 'trap \"exit 0\" TERM; echo v1 > /data/state; while :; do sleep 1; done' >/dev/null && sleep 1`);
@@ -161,7 +160,7 @@ describe('halyard backup on a lab host', () => {
     expect(restore.exitCode, restore.stderr).toBe(0);
     expect(await onHost('docker exec app cat /data/state')).toBe('v1');
     expect(await startedAt()).toMatch(/^true /);
-  });
+  }, busyBudget(13));
 
   it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {
     await onHost(
@@ -179,5 +178,5 @@ describe('halyard backup on a lab host', () => {
     expect(await rows()).toBe(before);
     const verify = await cli(['verify', '--all']);
     expect(verify.exitCode, verify.stdout).toBe(0);
-  });
+  }, busyBudget(10));
 });

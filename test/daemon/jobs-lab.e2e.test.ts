@@ -16,6 +16,7 @@ import { SshPool } from '../../src/ssh/index.js';
 import { startAwsEmulator, useEmulatorEnv, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const GRAFANA_PASSWORD = 'gr4fana-daemon-S3cret';
 const POSTGRES_PASSWORD = 'pg-daemon-S3cret';
@@ -88,7 +89,7 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
     await probeOnce(new ProbeStateStore(stateFile));
     expect(aws.state.published).toHaveLength(1);
     expect(aws.state.metricData.filter((d) => d.MetricName === HALYARD_METRICS.DockerDaemonUp)).toHaveLength(4);
-  });
+  }, busyBudget(4));
 
   it('a failing health endpoint that comes back: one "recovered" message for it, then silence', async () => {
     const hosts = (await loadInventory(inventory)).hosts;
@@ -125,7 +126,7 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
     } finally {
       await labExec(host.container, 'pkill -f IO::Socket::INET || true');
     }
-  });
+  }, busyBudget(4));
 
   it('the daemon file wires a probe job to SSH, CloudWatch and SNS (services built from the file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-daemon-file-'));
@@ -158,7 +159,7 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
       await daemon.stop();
     }
     expect(logger.records.map((r) => r.event)).toEqual(['scheduled', 'started', 'start', 'probe', 'success', 'shutdown', 'stopped']);
-  });
+  }, busyBudget(1));
 
   it('drift: converged with the CLI, one file changed by hand, one SNS message naming that task; nothing drifted: no message', async () => {
     const converge = await runCli(['apply', 'playbooks/examples/stack-files.ts', '-i', inventory, '--known-hosts', knownHosts, '--json']);
@@ -198,5 +199,5 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
     }
     // Check mode changed nothing.
     expect((await labExec(host.container, 'tail -n 1 /opt/observability/nginx.conf')).stdout).toBe('# edited by hand\n');
-  });
+  }, busyBudget(10));
 });

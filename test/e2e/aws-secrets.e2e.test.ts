@@ -7,6 +7,7 @@ import { labExec } from '../../src/lab/index.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const DB_V1 = 'db-pass-version-ONE';
 const DB_V2 = 'db-pass-version-TWO';
@@ -70,7 +71,7 @@ describe('secrets from AWS Secrets Manager', () => {
 
     const third = await apply('--json');
     expect(third.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
-  });
+  }, busyBudget(15));
 
   it('lets -e override a play default, and fails the run naming a denied secret', async () => {
     const overridden = await runCli(['apply', 'test/e2e/playbooks/aws-secrets.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', 'db_password=ignored'], {
@@ -84,5 +85,5 @@ describe('secrets from AWS Secrets Manager', () => {
     expect(denied.stderr.trim().split('\n')).toHaveLength(1);
     expect(denied.stderr).toContain('prod/token');
     expectNoValues(denied);
-  });
+  }, busyBudget(5));
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labExec, readHostKeys, regenerateHostKeys } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/cli-fleet.ts';
 
@@ -116,5 +117,5 @@ describe('halyard apply: SSH host keys on a lab host', () => {
     expect(after.run.exitCode, after.run.stdout).toBe(0);
     expect(await exists(`${after.dir}/greeting`)).toBe(true);
     expect(newKeys).toContain(readFileSync(fresh, 'utf8').trim().split('\n')[0]?.replace(/^\S+ /, ''));
-  });
+  }, busyBudget(29));
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/cli-lock.ts';
 const SLEEP_SECONDS = 3;
@@ -88,7 +89,7 @@ describe('halyard apply: the host lock on a lab host', () => {
     expect(plain.stdout).toMatch(new RegExp(`^${name} \\| FAILED \\| host is locked by another halyard run \\(run=\\w+ controller=`, 'm'));
     expect(plain.stdout).toMatch(new RegExp(`^${name}\\s+FAILED\\s+ok=0 changed=0 failed=0 skipped=1 `, 'm'));
     expect((await holder).exitCode).toBe(0);
-  });
+  }, busyBudget(15));
 
   it('with --lock-timeout 10, the second run waits for the first and then succeeds, without interleaving', async () => {
     await labExec(container, 'rm -f /tmp/hy-lock/log');
@@ -109,5 +110,5 @@ describe('halyard apply: the host lock on a lab host', () => {
     const lines = await log();
     expect(lines).toEqual(['start first', 'end first', 'start second', 'end second']);
     expectNotInterleaved(lines);
-  });
+  }, busyBudget(10));
 });

@@ -1,34 +1,12 @@
 // What `halyard apply` prints, on two lab hosts: --json is exactly one JSON document of the
 // documented shape; plain mode prints task lines and the RECAP; on a TTY listr2 draws live progress.
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostResult } from '../../src/engine/results.js';
-import { CLI, fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
+import { fleetInventory, freshKnownHosts, runCli, runOnTty } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/cli-fleet.ts';
-const ROOT = resolve(import.meta.dirname, '../..');
-
-// Runs the CLI under util-linux `script`, which gives it a pseudo-terminal, with CI unset. The pty
-// gets a size first (halyard draws plain lines on a size-less one); killed after 30 s so a hang fails.
-function runOnTty(args: string[]): Promise<{ exitCode: number | null; output: string }> {
-  const quoted = [process.execPath, CLI, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
-  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
-  delete env.CI;
-  return new Promise((done, fail) => {
-    const child = spawn('script', ['-qec', `stty cols 160 rows 50; exec ${quoted}`, '/dev/null'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('error', fail);
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      done({ exitCode, output });
-    });
-  });
-}
 
 // Terminal output without colours and cursor movement.
 function stripAnsi(text: string): string {
@@ -129,7 +107,7 @@ describe('halyard apply output on lab hosts', () => {
     const drifted = JSON.parse(drift.stdout) as { ok: boolean; check: boolean; hosts: Record<string, HostResult> };
     expect(drifted).toMatchObject({ ok: true, check: true });
     for (const name of names) expect(drifted.hosts[name]).toMatchObject({ changed: 2, failed: 0 });
-  });
+  }, busyBudget(9));
 
   it('plain mode prints one line per changed or failed task and the RECAP', async () => {
     const dir = nextDir();
@@ -161,7 +139,7 @@ describe('halyard apply output on lab hosts', () => {
       expect(verbose.stdout).toMatch(new RegExp(`^${name} \\| ok \\| directory ${dir}`, 'm'));
       expect(verbose.stdout).toMatch(new RegExp(`^${name} \\| probing$`, 'm'));
     }
-  });
+  }, busyBudget(9));
 
   it('on a TTY, listr2 draws each host and the RECAP follows; the exit code is kept', async () => {
     const dir = nextDir();
@@ -202,5 +180,5 @@ describe('halyard apply output on lab hosts', () => {
     expect(mixedText).toContain(`✖ ${two}  unreachable`);
     expect(mixedText).toContain(`✔ ${one}  ok=2 changed=0 failed=0 execs=1`);
     expect(mixedText).toMatch(new RegExp(`^${two}\\s+UNREACHABLE\\s+ok=0 changed=0 failed=0 skipped=0 unreachable=1 execs=0$`, 'm'));
-  });
+  }, busyBudget(8));
 });

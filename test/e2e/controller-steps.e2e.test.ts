@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 describe('controller steps after the hosts', () => {
   let fleet: TestFleet;
@@ -50,5 +51,5 @@ describe('controller steps after the hosts', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.json?.controller?.[0]?.status).toBe('ok');
     expect(again.json?.hosts[fleet.hosts[0]?.name ?? '']).toMatchObject({ changed: 0, execs: 1 });
-  });
+  }, busyBudget(9));
 });

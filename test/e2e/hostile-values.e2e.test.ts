@@ -5,6 +5,7 @@ import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { BINARY, HOSTILE, ROOT, nameOf } from './playbooks/hostile-data.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/hostile-values.ts';
 const MARKER_PREFIX = 'pwned-hy-';
@@ -146,5 +147,5 @@ describe('hostile values through the inventory, the CLI and every quoting path',
 
     expect(await hostMarkers()).toBe('');
     expect(controllerMarkers()).toEqual([]);
-  });
+  }, busyBudget(27));
 });

@@ -4,6 +4,7 @@ import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { CONFIG_PATH, DIR, HANDLER_LOG, LITERAL, SEEN_PATH, UNIT, UNIT_PATH } from './playbooks/resources-data.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/resources.ts';
 const GREETING = 'hello from the inventory';
@@ -212,5 +213,5 @@ describe('every resource kind on a systemd lab host', () => {
     expect(fourth.run.exitCode).toBe(0);
     expect(fourth.host).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(await handlerLog()).toEqual(repairedLog);
-  });
+  }, busyBudget(60));
 });

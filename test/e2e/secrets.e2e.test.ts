@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/secrets.ts';
 const SECRET_FILE = '/etc/hy-secrets.env';
@@ -145,5 +146,5 @@ describe('secrets never leave their file: not in ps, output, --json, diffs or er
       expect(list.stdout).toContain(MASK);
       expect(list.stdout.split(MASK).length - 1).toBeGreaterThanOrEqual(2);
     }
-  });
+  }, busyBudget(34));
 });

@@ -18,6 +18,7 @@ import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js'
 import { ensureStackTestImages } from '../../src/lab/stack-images.js';
 import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const GRAFANA_PASSWORD = 'site-grafana-S3cret';
 const POSTGRES_PASSWORD = 'site-postgres-S3cret';
@@ -127,7 +128,7 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
 
     const fourth = await site();
     expect(fourth.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
-  }, 600_000);
+  }, busyBudget(225));
 
   steps.step('with halyard_daemon_config, the same host runs the daemon: its stack probed healthy, Postgres and Grafana data backed up to S3 on schedule, restorable', async () => {
     const host = fleet.hosts[0]!;
@@ -203,5 +204,5 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     const restore = await runCli(['backup', 'restore', '-c', localBackup, '--host', host.name, '--volume', 'appdb', '--from-host', 'self', '--known-hosts', knownHosts]);
     expect(restore.exitCode, `${restore.stdout}\n${restore.stderr}`).toBe(0);
     expect((await psql("SELECT count(*), md5(string_agg(body, ',' ORDER BY id)) = md5(string_agg(md5(id::text), ',' ORDER BY id)) FROM notes")).stdout.trim()).toBe('500|t');
-  }, 600_000);
+  }, busyBudget(59));
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const GRAFANA_PASSWORD = 'gr4fana-S3cret-value';
 const POSTGRES_PASSWORD = 'pg-$(touch /tmp/pwned)-S3cret';
@@ -93,5 +94,5 @@ describe('playbooks/examples/stack-files.ts on lab hosts', () => {
 
     const fourth = await apply();
     for (const host of fleet.hosts) expect(fourth.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
-  });
+  }, busyBudget(60));
 });

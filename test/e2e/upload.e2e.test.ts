@@ -8,6 +8,7 @@ import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/upload.ts';
 const DIR = '/opt/hy-upload';
@@ -100,7 +101,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(await sh(SCRIPT)).toBe('hello from the upload\n');
     const uploadMs = task(host, `upload ${BIG}`).durationMs;
     console.log(`[upload e2e] 30 MiB random file (gzip -1 in transit): upload task ${uploadMs} ms; whole first apply ${wallMs} ms wall (CLI start, connect, facts, 3 tasks)`);
-  }, 600_000);
+  }, busyBudget(9));
 
   steps.step('a rerun changes nothing and needs one exec', async () => {
     const { run, host } = await apply();
@@ -108,7 +109,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(host).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(task(host, `upload ${BIG}`)).toMatchObject({ status: 'ok', reason: `${BIG} already has sha256 ${bigSha.slice(0, 12)}, owner and mode` });
     expect(task(host, `upload ${SCRIPT}`)).toMatchObject({ status: 'ok', reason: `${SCRIPT} already has sha256 ${sha(GOOD_SCRIPT).slice(0, 12)}, owner and mode` });
-  }, 600_000);
+  }, busyBudget(3));
 
   steps.step('hand edits: --check reports them (exit 2) and changes nothing; apply repairs them', async () => {
     await sh(`printf 'edited by hand' | dd of=${BIG} bs=1 seek=1048576 conv=notrunc 2>/dev/null && chmod 0700 ${SCRIPT} && chown nobody ${SCRIPT}`);
@@ -136,7 +137,7 @@ describe('upload: local files streamed to a lab host', () => {
 
     const again = await apply();
     expect(again.host).toMatchObject({ changed: 0, failed: 0, execs: 1 });
-  }, 600_000);
+  }, busyBudget(21));
 
   steps.step('a script that fails validation (sh -n) fails the task; the old file stays byte-identical, no temp file', async () => {
     const before = await sh(`base64 -w0 ${SCRIPT}`);
@@ -150,7 +151,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(error).toContain(`validation of ${SCRIPT} failed: sh -n %s`);
     expect(await sh(`base64 -w0 ${SCRIPT}`)).toBe(before);
     expect(await hostState()).toBe(expectedState());
-  }, 600_000);
+  }, busyBudget(6));
 
   steps.step('a validate that always refuses (/bin/false %s) fails a valid new script the same way', async () => {
     const before = await sh(`base64 -w0 ${SCRIPT}`);
@@ -167,7 +168,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(statuses(fixed.host)).toEqual([`directory ${DIR}: ok`, `upload ${BIG}: ok`, `upload ${SCRIPT}: changed`]);
     expect(await sh(SCRIPT)).toBe('a newer hello\n');
     expect(await hostState()).toBe(expectedState(sha(NEWER_SCRIPT), Buffer.byteLength(NEWER_SCRIPT)));
-  }, 600_000);
+  }, busyBudget(10));
 
   steps.step('a target directory that does not exist fails the task fast (mktemp), with the 30 MiB stream still being sent', async () => {
     const started = Date.now();
@@ -178,7 +179,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(error).toMatch(/^upload \/opt\/hy-no-such-dir\/big\.bin: exit code 1\nmktemp: .*\/opt\/hy-no-such-dir\/\.halyard\.XXXXXXXX/);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(await sh('test -e /opt/hy-no-such-dir && echo present || echo absent')).toBe('absent\n');
-  }, 600_000);
+  }, busyBudget(3));
 
   steps.step('a local file that is missing is a clear error naming it, before anything runs on the host', async () => {
     const missing = join(local, 'not-built-yet.tar.gz');
@@ -186,5 +187,5 @@ describe('upload: local files streamed to a lab host', () => {
     expect(run.exitCode).toBe(1);
     expect(run.json?.hosts[hostName]).toMatchObject({ execs: 0, tasks: [], error: `upload: cannot read ${missing} on the controller (no such file)` });
     expect(await hostState()).toBe(expectedState(sha(NEWER_SCRIPT), Buffer.byteLength(NEWER_SCRIPT)));
-  }, 600_000);
+  }, busyBudget(2));
 });

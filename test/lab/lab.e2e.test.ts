@@ -16,6 +16,7 @@ import {
 import { docker } from '../../src/lab/docker.js';
 import { readSshBanner } from '../../src/lab/wait.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 
 // One command over real SSH with strict host-key checking against the fleet's known_hosts.
@@ -71,13 +72,13 @@ describe('lab fleet, sshd as PID 1', () => {
       expect(host.container).toBe(host.name);
     }
     expect(new Set(fleet.hosts.map((h) => h.port)).size).toBe(2);
-  });
+  }, busyBudget(1));
 
   it('answers with an SSH banner on both ports', async () => {
     for (const host of fleet.hosts) {
       expect(await readSshBanner('127.0.0.1', host.port, 5_000)).toMatch(/^SSH-2\.0-OpenSSH/);
     }
-  });
+  }, busyBudget(1));
 
   it('writes an Ansible-shaped inventory', async () => {
     const doc = parse(await readFile(fleet.inventoryPath, 'utf8')) as {
@@ -93,7 +94,7 @@ describe('lab fleet, sshd as PID 1', () => {
     });
     expect(doc.all.vars['halyard_lab']).toBe(fleet.name);
     expect((await readFleet(fleet.name))?.hosts).toEqual(fleet.hosts);
-  });
+  }, busyBudget(1));
 
   it('runs scripts inside a host with labExec', async () => {
     const host = fleet.hosts[0]!;
@@ -102,7 +103,7 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(result.stdout).toBe(`${host.name}\n1000\n`);
     const asUser = await labExec(host.container, 'id -un', { user: 'halyard' });
     expect(asUser.stdout.trim()).toBe('halyard');
-  });
+  }, busyBudget(1));
 
   it('gives every host its own host keys, recorded in known_hosts', async () => {
     const [a, b] = await Promise.all(fleet.hosts.map((h) => readHostKeys(h.container)));
@@ -112,7 +113,7 @@ describe('lab fleet, sshd as PID 1', () => {
     const knownHosts = await readFile(fleet.knownHostsFile, 'utf8');
     expect(knownHosts).toContain(`[127.0.0.1]:${fleet.hosts[0]!.port} ${a![0]}`);
     expect(knownHosts).toContain(`[127.0.0.1]:${fleet.hosts[1]!.port} ${b![0]}`);
-  });
+  }, busyBudget(1));
 
   it('logs in with the lab key; halyard has passwordless sudo', async () => {
     for (const host of fleet.hosts) {
@@ -120,7 +121,7 @@ describe('lab fleet, sshd as PID 1', () => {
       expect(result.stderr).toBe('');
       expect(result).toMatchObject({ code: 0, stdout: `${host.name}\nsudo-ok\n` });
     }
-  });
+  }, busyBudget(2));
 
   it('halyard-pw needs its password for sudo', async () => {
     const port = fleet.hosts[0]!.port;
@@ -130,12 +131,12 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(withPassword).toMatchObject({ code: 0, stdout: '0\n' });
     const wrongPassword = await ssh(fleet, port, LAB_PASSWORD_USER, "sudo -S -p '' true", 'wrong\n');
     expect(wrongPassword.code).toBe(1);
-  });
+  }, busyBudget(5));
 
   it('runs apt-get against the same mirror as this machine', async () => {
     const result = await labExec(fleet.hosts[0]!.container, 'apt-get update -q >/dev/null && apt-cache policy tree | grep -c Candidate');
     expect(result).toMatchObject({ exitCode: 0, stdout: '1\n' });
-  });
+  }, busyBudget(7));
 
   it('stops and starts a host; the fleet files follow its new port', async () => {
     const host = fleet.hosts[1]!;
@@ -149,7 +150,7 @@ describe('lab fleet, sshd as PID 1', () => {
     // Same host keys after a restart, so known_hosts (rewritten for the new port) still matches.
     const result = await ssh(fleet, port, 'halyard', 'echo back');
     expect(result).toMatchObject({ code: 0, stdout: 'back\n' });
-  });
+  }, busyBudget(3));
 
   it('regenerates host keys so a pinned known_hosts refuses the host', async () => {
     const host = fleet.hosts[0]!;
@@ -159,14 +160,14 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(after.some((key) => before.includes(key))).toBe(false);
     const result = await ssh(fleet, host.port, 'halyard', 'true');
     expect(result.code).toBe(255);
-  });
+  }, busyBudget(3));
 
   it('labDown removes the containers and the fleet files', async () => {
     expect(await containersOf(fleet.name)).toHaveLength(2);
     await fleet.stop();
     expect(await containersOf(fleet.name)).toEqual([]);
     await expect(access(fleet.inventoryPath)).rejects.toThrow();
-  });
+  }, busyBudget(2));
 });
 
 describe('lab fleet, systemd as PID 1', () => {
@@ -187,7 +188,7 @@ describe('lab fleet, systemd as PID 1', () => {
     expect((await labExec(container, 'systemctl is-active ssh.service')).stdout.trim()).toBe('active');
     expect((await labExec(container, 'systemctl --failed --no-legend --plain')).stdout.trim()).toBe('');
     expect((await labExec(container, 'systemctl is-enabled apt-daily.timer')).stdout.trim()).toBe('masked');
-  });
+  }, busyBudget(3));
 
   it('is reachable over SSH with sudo, and /var/lib/docker is a volume', async () => {
     const host = fleet.hosts[0]!;
@@ -195,7 +196,7 @@ describe('lab fleet, systemd as PID 1', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'active\n' });
     const mounts = await labExec(host.container, 'grep -c " /var/lib/docker " /proc/self/mountinfo');
     expect(mounts.stdout.trim()).toBe('1');
-  });
+  }, busyBudget(2));
 
   it('labDown removes the container and its docker volume', async () => {
     const volume = `${fleet.hosts[0]!.container}-docker`;
@@ -203,5 +204,5 @@ describe('lab fleet, systemd as PID 1', () => {
     await fleet.stop();
     expect(await containersOf(fleet.name)).toEqual([]);
     expect((await docker(['volume', 'inspect', volume])).exitCode).not.toBe(0);
-  });
+  }, busyBudget(2));
 });

@@ -10,6 +10,7 @@ import { defaultHealthTests } from '../../roles/observability-stack/templates/co
 import { nginxConfig } from '../../roles/observability-stack/templates/nginx.js';
 import { docker, dockerChecked } from '../../src/lab/docker.js';
 import { BUSYBOX_STANDINS, ensureStackTestImagesDetailed, type StackTestImages } from '../../src/lab/stack-images.js';
+import { busyBudget } from '../support/budget.js';
 
 const RUN_LABEL = `halyard.test.images-run=${process.pid}`;
 const model = observabilityStackModel({ name: 'obs-test', vars: { grafana_admin_password: 'g-pw', postgres_password: 'pg-pw' } });
@@ -28,7 +29,7 @@ beforeAll(async () => {
     lines.push(`  ${build.image}  ${(size / 1e6).toFixed(1)} MB  ${build.built ? `built in ${(build.durationMs / 1000).toFixed(1)} s` : 'cached'}`);
   }
   process.stderr.write(`[stand-in images] ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n${lines.join('\n')}\n`);
-}, 1_800_000);
+});
 
 afterAll(async () => {
   for (const id of containers) await docker(['rm', '-f', id]);
@@ -94,7 +95,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     expect(Object.keys(built.images).sort()).toEqual(['app', 'grafana', 'loki', 'mimir', 'nginx', 'node-exporter', 'otel-collector', 'postgres', 'tempo']);
     expect(new Set([built.images.nginx, built.images.postgres, built.images['node-exporter']]).size).toBe(1);
     for (const ref of Object.values(built.images)) expect(ref).toMatch(/^halyard-standin-[a-z-]+:[0-9a-f]{12}$/);
-  });
+  }, busyBudget(1));
 
   test.each(BUSYBOX_STANDINS.map((standin) => [standin.service, standin] as const))(
     '%s answers its health endpoint and passes the role healthcheck, with the upstream flags',
@@ -143,7 +144,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
       const user = (await dockerChecked(['exec', id, 'id', '-u'])).stdout.trim();
       expect(user).toBe(String(standin.user ?? 0));
     },
-    120_000,
+    busyBudget(3),
   );
 
   test('a stand-in refuses a config file it cannot read and a data directory it cannot write, as the real service would fail', async () => {
@@ -156,7 +157,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     const readOnly = await docker(['run', '--rm', '--label', RUN_LABEL, '-v', `${data}:/loki`, image], { timeoutMs: 60_000 });
     expect(readOnly.exitCode).toBe(1);
     expect(readOnly.stderr).toContain('data directory /loki is not writable by uid 10001');
-  }, 120_000);
+  }, busyBudget(3));
 
   test("nginx (Debian's) accepts the role's nginx.conf (nginx -t), answers /healthz, redirects to HTTPS and serves TLS", async () => {
     const image = built.images.nginx as string;
@@ -181,7 +182,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     const tls = await dockerChecked(['exec', id, 'curl', '-sk', 'https://127.0.0.1/healthz']);
     expect(tls.stdout).toBe('ok\n');
     expect(await healthcheckPasses(id, healthTests.nginx)).toBe('ok');
-  }, 120_000);
+  }, busyBudget(6));
 
   test("postgres (Debian's) initialises an empty PGDATA from POSTGRES_PASSWORD like the official image: pg_isready and a password login", async () => {
     const image = built.images.postgres as string;
@@ -206,7 +207,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     expect([mountPoint.uid, mountPoint.gid, mountPoint.mode & 0o777]).toEqual([999, 999, 0o750]);
     const pgdata = await stat(join(data, 'pgdata'));
     expect([pgdata.uid, pgdata.mode & 0o777]).toEqual([999, 0o700]);
-  }, 120_000);
+  }, busyBudget(8));
 
   test("node-exporter (Debian's) takes the role's flags, two listen addresses included, and serves host metrics", async () => {
     const image = built.images['node-exporter'] as string;
@@ -220,5 +221,5 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     expect(metrics.body).toContain('node_cpu_seconds_total');
     expect(metrics.body).toContain('node_filesystem_avail_bytes');
     expect(await healthcheckPasses(id, healthTests['node-exporter'])).toBe('ok');
-  }, 120_000);
+  }, busyBudget(2));
 });

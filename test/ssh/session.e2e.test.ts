@@ -18,6 +18,7 @@ import type { SshSession } from '../../src/ssh/session.js';
 import { SudoError } from '../../src/ssh/sudo.js';
 import type { ConnectTarget, SshOptions } from '../../src/ssh/types.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { busyBudget } from '../support/budget.js';
 
 let fleet: TestFleet;
 let dir: string;
@@ -73,7 +74,7 @@ describe('exec on a real host', () => {
     // The session stays usable, and the remote sleep is gone.
     const after = await session.exec({ label: 'ps', script: `sleep 1; ps -eo args | grep -c '[s]leep 30' || true` });
     expect(after.stdout.trim()).toBe('0');
-  });
+  }, busyBudget(2));
 
   it('a local read error mid-stream fails the step at once with that error; the host never sees EOF and keeps no partial file', async () => {
     const pool = newPool();
@@ -98,19 +99,19 @@ describe('exec on a real host', () => {
     expect(result.output).toContain('EIO: i/o error, read');
     const check = await session.exec({ label: 'ls', script: `sleep 0.5; ls ${target} 2>/dev/null || echo absent` });
     expect(check.stdout.trim()).toBe('absent');
-  });
+  }, busyBudget(2));
 
   it('returns stdout, stderr and the exit code', async () => {
     const result = await session.exec({ label: 'hello', script: 'echo hello; echo oops >&2; exit 7' });
     expect(result).toMatchObject({ exitCode: 7, signal: null, stdout: 'hello\n', stderr: 'oops\n' });
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
-  });
+  }, busyBudget(1));
 
   it('a script killed by a signal has exitCode null', async () => {
     const result = await session.exec({ label: 'suicide', script: 'kill -KILL $$' });
     expect(result.exitCode).toBeNull();
     expect(result.signal).toBe('SIGKILL');
-  });
+  }, busyBudget(1));
 
   it('runs hostile script content byte-exact (quotes, $(), backticks, newlines, unicode)', async () => {
     const hostile = `it's "quoted" $(id -u) \`uname\` $HOME \\ back\\slash\n\nnew line\ttab; rm -rf / #\nüñíçødé 🚀 \u00a0 '\\'' EOF\n`;
@@ -120,12 +121,12 @@ describe('exec on a real host', () => {
     expect(viaHeredoc.stdout).toBe(hostile);
     const hash = await session.exec({ label: 'sha', script: `printf '%s' ${quote(hostile)} | sha256sum` });
     expect(hash.stdout.split(' ')[0]).toBe(createHash('sha256').update(hostile).digest('hex'));
-  });
+  }, busyBudget(1));
 
   it('a command reading stdin cannot swallow the rest of the script', async () => {
     const result = await session.exec({ label: 'cat', script: 'cat\necho after-cat' });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'after-cat\n' });
-  });
+  }, busyBudget(1));
 
   it('20 parallel execs on one session never have more than 8 channels open', async () => {
     await session.exec({ label: 'prep', script: 'rm -rf /tmp/halyard-cc && mkdir /tmp/halyard-cc' });
@@ -138,7 +139,7 @@ describe('exec on a real host', () => {
     expect(concurrent).toBeGreaterThan(1);
     expect(session.channelStats.highWater).toBeLessThanOrEqual(8);
     expect(session.execCount - before).toBe(20);
-  });
+  }, busyBudget(3));
 
   it('a command past its timeout is stopped with CommandTimeoutError and the session stays usable', async () => {
     const started = Date.now();
@@ -146,7 +147,7 @@ describe('exec on a real host', () => {
     expect(error).toBeInstanceOf(CommandTimeoutError);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect((await session.exec({ label: 'after', script: 'echo ok' })).stdout).toBe('ok\n');
-  });
+  }, busyBudget(2));
 
   it('after a timeout the rest of the script never runs, with or without sudo', async () => {
     const sudoSession = await newPool().session(hostTarget(0, { become: true }));
@@ -160,7 +161,7 @@ describe('exec on a real host', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const check = await labExec(fleet.hosts[0]!.container, 'ls /tmp/after-timeout-* 2>/dev/null | wc -l');
     expect(check.stdout.trim()).toBe('0');
-  });
+  }, busyBudget(5));
 
   it('streams stdin and stdout with backpressure (8 MiB through sha256sum and cat)', async () => {
     const data = randomBytes(8 * 1024 * 1024);
@@ -182,7 +183,7 @@ describe('exec on a real host', () => {
     await echoed.done;
     expect(bytes).toBe(data.length);
     expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
-  });
+  }, busyBudget(3));
 });
 
 describe('sudo', () => {
@@ -190,7 +191,7 @@ describe('sudo', () => {
     const session = await newPool().session(hostTarget(0, { become: true }));
     const result = await session.exec({ label: 'id', script: 'id -u; echo "$HOME"' });
     expect(result).toMatchObject({ exitCode: 0, stdout: '0\n/root\n', stderr: '' });
-  });
+  }, busyBudget(1));
 
   it('sudo with a password runs as root; the markers never reach stderr', async () => {
     const session = await newPool().session(
@@ -210,7 +211,7 @@ describe('sudo', () => {
     stream.stdin.end('payload');
     expect((await stream.done).exitCode).toBe(0);
     expect(Buffer.concat(out).toString()).toBe('0\npayload');
-  });
+  }, busyBudget(2));
 
   it('a wrong password fails E_SUDO_PASSWORD_WRONG without printing it', async () => {
     const session = await newPool().session(
@@ -220,13 +221,13 @@ describe('sudo', () => {
     expect(error).toBeInstanceOf(SudoError);
     expect((error as SudoError).code).toBe('E_SUDO_PASSWORD_WRONG');
     expect((error as SudoError).message).not.toContain('not-the-password');
-  });
+  }, busyBudget(3));
 
   it('sudo that needs a password we lack fails E_SUDO_PASSWORD_REQUIRED', async () => {
     const session = await newPool().session(hostTarget(0, { user: LAB_PASSWORD_USER, become: true }));
     const error = await session.exec({ label: 'id', script: 'id -u' }).catch((e: unknown) => e);
     expect((error as SudoError).code).toBe('E_SUDO_PASSWORD_REQUIRED');
-  });
+  }, busyBudget(1));
 });
 
 describe('secrets stay out of the process list', () => {
@@ -246,7 +247,7 @@ describe('secrets stay out of the process list', () => {
     expect(all).toContain('sleep 2'); // the listing did see the script running
     expect(all).not.toContain(secret);
     expect(all).not.toContain(LAB_SUDO_PASSWORD);
-  });
+  }, busyBudget(5));
 });
 
 describe('host-key trust', () => {
@@ -268,7 +269,7 @@ describe('host-key trust', () => {
     expect(error).toBeInstanceOf(HostKeyError);
     expect((error as HostKeyError).code).toBe('E_HOSTKEY_UNKNOWN');
     expect(await readFile(empty, 'utf8')).toBe('');
-  });
+  }, busyBudget(1));
 
   it('after the host keys change, the connection is refused E_HOSTKEY_CHANGED though the login key is valid', async () => {
     const knownHosts = join(dir, 'changed', 'known_hosts');
@@ -293,7 +294,7 @@ describe('host-key trust', () => {
     expect((await readKnownHostsFile(knownHosts)).length).toBe(1);
     const unchecked = await newPool({ knownHostsFile: knownHosts, hostKeyPolicy: 'off' }).session(target);
     expect((await unchecked.exec({ label: 'x', script: 'echo ok' })).stdout).toBe('ok\n');
-  });
+  }, busyBudget(3));
 });
 
 describe('connecting', () => {
@@ -304,7 +305,7 @@ describe('connecting', () => {
     expect(sessions[0]).toBe(sessions[2]);
     expect(sessions[1]).not.toBe(sessions[0]);
     expect(pool.handshakeStats.highWater).toBe(1);
-  });
+  }, busyBudget(1));
 
   it('a key the host does not accept fails E_AUTH_FAILED after the host key was checked', async () => {
     const stranger = join(dir, 'stranger_key');
@@ -313,7 +314,7 @@ describe('connecting', () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe('E_AUTH_FAILED');
     expect((error as ConnectError).message).toContain(stranger);
-  });
+  }, busyBudget(1));
 });
 
 describe('~/.ssh/config', () => {
@@ -333,5 +334,5 @@ describe('~/.ssh/config', () => {
     expect(result.stdout).toMatch(/^(127\.0\.0\.1|::1) \d+ (127\.0\.0\.1|::1) 22\n$/);
     const names = (await readFile(knownHosts, 'utf8')).split('\n').filter(Boolean).map((line) => line.split(' ')[0]);
     expect(names).toEqual([`[127.0.0.1]:${jump.port}`, 'localhost']);
-  });
+  }, busyBudget(1));
 });

@@ -76,3 +76,22 @@ export function varsFileText(vars: Record<string, unknown>): string {
   return stringify(vars, { customTags: [revealingSecretTag] });
 }
 
+// Runs the CLI under util-linux `script`, which gives it a pseudo-terminal, with CI unset. The pty
+// gets a size first (halyard draws plain lines on a size-less one); killed after 30 s so a hang fails.
+export function runOnTty(args: string[]): Promise<{ exitCode: number | null; output: string }> {
+  const quoted = [process.execPath, CLI, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  delete env.CI;
+  return new Promise((done, fail) => {
+    const child = spawn('script', ['-qec', `stty cols 160 rows 50; exec ${quoted}`, '/dev/null'], { cwd: resolve(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('error', fail);
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      done({ exitCode, output });
+    });
+  });
+}

@@ -6,18 +6,18 @@
 // work is shared (one promise) and the teardown runs when the last project ends.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DOCKER_UNREACHABLE_MESSAGE, LabError, ensureAptCache, ensureDockerEngine, ensureHostImage, fillAptCache, labDown } from '../../src/lab/index.js';
+import { DOCKER_UNREACHABLE_MESSAGE, LabError, ensureAptCache, ensureDockerEngine, ensureHostImage, ensureHostVariant, ensureStackTestImagesDetailed, fillAptCache, labDown } from '../../src/lab/index.js';
 import { aptCachePaths } from '../../src/lab/apt-cache.js';
 import { containerLabel, containersWithLabel } from '../../src/lab/docker.js';
 import { processAlive } from '../../src/lab/lock.js';
-import { LAB_TEST_PACKAGES, TEST_PID_LABEL, TEST_RUN_ENV, TEST_RUN_LABEL } from './lab.js';
+import { BACKUP_LAB_PACKAGES, LAB_TEST_PACKAGES, TEST_PID_LABEL, TEST_RUN_ENV, TEST_RUN_LABEL } from './lab.js';
 
 function log(message: string): void {
   process.stderr.write(`[halyard test setup] ${message}\n`);
 }
 
 interface SharedSetup {
-  ready: Promise<{ filledAt: number }>;
+  ready: Promise<{ filledAt: number; background: Promise<void> }>;
   users: number;
 }
 
@@ -28,16 +28,17 @@ export default async function setup(): Promise<() => Promise<void>> {
   registry[SHARED] ??= { ready: prepare(), users: 0 };
   const shared = registry[SHARED];
   shared.users += 1;
-  const { filledAt } = await shared.ready;
+  const { filledAt, background } = await shared.ready;
   return async () => {
     shared.users -= 1;
     if (shared.users > 0) return;
+    await background;
     await reportMirrorFetches(filledAt);
     await removeLeftoverFleets();
   };
 }
 
-async function prepare(): Promise<{ filledAt: number }> {
+async function prepare(): Promise<{ filledAt: number; background: Promise<void> }> {
   const started = Date.now();
   try {
     const version = await ensureDockerEngine();
@@ -63,7 +64,27 @@ async function prepare(): Promise<{ filledAt: number }> {
   const cache = await ensureAptCache({ onProgress: log });
   const fill = await fillAptCache(cache, images.image, LAB_TEST_PACKAGES);
   log(`apt cache holds ${LAB_TEST_PACKAGES.join(' ')} and their dependencies (${(fill.durationMs / 1000).toFixed(1)} s)`);
-  return { filledAt: Date.now() };
+  return { filledAt: Date.now(), background: buildInBackground() };
+}
+
+// Images that only some files need are built while the first files run (a cold machine takes
+// 60-140 s for them): the stand-ins the site test ships and the backup host's variant. A file
+// that needs one before it is ready waits on the build's lock; a failure is logged here and the
+// file's own call builds again and reports it.
+function buildInBackground(): Promise<void> {
+  const timed = async (what: string, build: () => Promise<{ built: boolean }>) => {
+    const started = Date.now();
+    try {
+      const result = await build();
+      if (result.built) log(`${what} built in the background in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } catch (error) {
+      log(`${what}: background build failed (the tests that need it will try again): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  return Promise.all([
+    timed('stand-in images', async () => ({ built: (await ensureStackTestImagesDetailed()).builds.some((build) => build.built) })),
+    timed(`host variant with ${BACKUP_LAB_PACKAGES.join(' ')}`, () => ensureHostVariant(BACKUP_LAB_PACKAGES)),
+  ]).then(() => undefined);
 }
 
 // Says which package files tests fetched from the mirror after the fill (a list to complete).

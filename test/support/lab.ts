@@ -11,9 +11,14 @@ export const TEST_PID_LABEL = 'halyard.lab.test-pid';
 export const TEST_RUN_ENV = 'HALYARD_LAB_TEST_RUN';
 
 // Debian packages tests install in lab hosts (the docker role, backups, the resources playbook,
-// curl removed by hand and reinstalled): the global setup downloads them into the apt cache once,
-// so installs cost dpkg time only. The setup's teardown names any package file fetched later.
-export const LAB_TEST_PACKAGES = ['docker.io', 'docker-compose', 'postgresql', 'zstd', 'tree', 'curl'];
+// curl removed by hand and reinstalled) and in the stand-in image (nginx, postgresql,
+// node-exporter): the global setup downloads them into the apt cache once, so installs cost dpkg
+// time only. The setup's teardown names any package file fetched later.
+export const LAB_TEST_PACKAGES = ['docker.io', 'docker-compose', 'postgresql', 'zstd', 'tree', 'curl', 'nginx', 'prometheus-node-exporter', 'wget'];
+
+// Packages the backup lab host starts with (a host image variant, built once per machine): the
+// backup tests are about backups, not about installing Docker and Postgres.
+export const BACKUP_LAB_PACKAGES = ['docker.io', 'postgresql', 'zstd'];
 
 // A started test fleet and the function that removes it.
 export interface TestFleet extends LabFleet {
@@ -25,13 +30,20 @@ export interface TestFleet extends LabFleet {
 // Fleets are labelled with the worker pid and the vitest run, so leftovers are reaped.
 // Usage: let fleet: TestFleet; beforeAll(async () => { fleet = await startTestFleet({ count: 2, prefix: 'ssh' }) });
 //        afterAll(() => fleet?.stop());
-export async function startTestFleet(options: { count: number; systemd?: boolean; prefix: string }): Promise<TestFleet> {
+export async function startTestFleet(options: { count: number; systemd?: boolean; prefix: string; packages?: string[] }): Promise<TestFleet> {
   const prefix = options.prefix.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 30);
   const name = `hy-test-${prefix}-${process.pid}`;
   const labels: Record<string, string> = { [TEST_PID_LABEL]: String(process.pid) };
   const runId = process.env[TEST_RUN_ENV];
   if (runId) labels[TEST_RUN_LABEL] = runId;
-  const fleet = await labUp({ count: options.count, systemd: options.systemd ?? false, name, labels, aptCache: 'require' });
+  const fleet = await labUp({
+    count: options.count,
+    systemd: options.systemd ?? false,
+    name,
+    labels,
+    aptCache: 'require',
+    ...(options.packages ? { packages: options.packages } : {}),
+  });
   let stopped = false;
   return {
     ...fleet,
