@@ -79,8 +79,8 @@ export default defineConfig({
           pool: 'forks',
           // Every e2e test sets its own budget (busyBudget); this only catches one that forgot.
           testTimeout: 60_000,
-          // Hooks start fleets (1-10 hosts) and, on a machine without them, build the stand-in
-          // images (MEASURED_IMAGES).
+          // Hooks start fleets (1-10 hosts: 2-20 s busy) and may wait for the stand-in images the
+          // global setup builds (137 s busy on a cold machine, measured with ci-under-load.sh).
           hookTimeout: 300_000,
         },
       },
@@ -93,8 +93,8 @@ export default defineConfig({
           poolOptions: { threads: { singleThread: true } },
           // Every e2e test sets its own budget (busyBudget); this only catches one that forgot.
           testTimeout: 60_000,
-          // Hooks start systemd hosts, install packages (backup-lab: MEASURED_INSTALL) and build
-          // the stand-in images on a machine without them.
+          // Hooks start systemd hosts and may wait for the images the global setup builds (stand-ins
+          // 137 s busy on a cold machine; the backup host's variant 33 s quiet).
           hookTimeout: 300_000,
         },
       },
