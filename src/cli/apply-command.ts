@@ -11,6 +11,7 @@ import type { Redactor } from '../core/secret.js';
 import type { ControllerContext, Playbook } from '../playbook/types.js';
 import { ListrProgress } from './output/listr-progress.js';
 import { plainLine, type ProgressEvent } from './output/plain.js';
+import { stdoutText, terminalText } from './output/terminal.js';
 import { formatRecap } from './output/recap.js';
 import { sshOptionsFrom, addSshFlags, type SshFlags } from './ssh-flags.js';
 
@@ -74,7 +75,7 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
   const progress = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
-  const out = flags.json ? process.stderr : process.stdout;
+  const out = terminalText(flags.json ? process.stderr : process.stdout);
   const onEvent = (event: ProgressEvent) => {
     if (progress) return progress.onEvent(event);
     const line = plainLine(event, { check: flags.check, verbose: flags.verbose });
@@ -118,12 +119,12 @@ async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<R
       for (const [name, host] of Object.entries(result.hosts)) {
         for (const [index, task] of host.tasks.entries()) {
           const line = plainLine({ type: 'task', host: name, index, total: host.tasks.length, result: task }, { check: flags.check, verbose: false });
-          if (line !== undefined) process.stdout.write(`${line}\n`);
-          if (flags.diff && task.diff) process.stdout.write(task.diff.text);
+          if (line !== undefined) stdoutText.write(`${line}\n`);
+          if (flags.diff && task.diff) stdoutText.write(task.diff.text);
         }
       }
     }
-    process.stdout.write(`\n${formatRecap(result)}\n`);
+    stdoutText.write(`\n${formatRecap(result)}\n`);
   }
   return result;
 }

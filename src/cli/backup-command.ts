@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { addSshFlags, sshOptionsFrom, type SshFlags } from './ssh-flags.js';
+import { stdoutText } from './output/terminal.js';
 
 // `halyard backup run|list|restore|verify -c FILE`: streamed backups of volumes, data directories
 // and Postgres databases to S3 (see src/backup/README.md).
@@ -33,13 +34,13 @@ export function registerBackupCommands(
       ssh: sshOptionsFrom(flags),
       ...(flags.limit ? { limit: flags.limit } : {}),
       log: (line) => {
-        if (!flags.json) process.stdout.write(`${line}\n`);
+        if (!flags.json) stdoutText.write(`${line}\n`);
       },
     });
     try {
       const outcomes = await runBackups(env, flags.volume ? { volume: flags.volume } : {});
       if (flags.json) json({ ok: outcomes.every((o) => o.ok), backups: outcomes });
-      if (outcomes.length === 0 && !flags.json) process.stdout.write('no host matches any volume of the file\n');
+      if (outcomes.length === 0 && !flags.json) stdoutText.write('no host matches any volume of the file\n');
       setExitCode(outcomes.every((o) => o.ok) ? ExitCode.Ok : ExitCode.HostFailed);
     } finally {
       await env.close();
@@ -64,7 +65,7 @@ export function registerBackupCommands(
         return;
       }
       for (const { manifest } of backups) {
-        process.stdout.write(`${manifest.host}\t${manifest.volume}\t${manifest.id}\t${manifest.kind}\t${formatBytes(manifest.size)}\t${manifest.compression}\t${manifest.sha256.slice(0, 12)}\n`);
+        stdoutText.write(`${manifest.host}\t${manifest.volume}\t${manifest.id}\t${manifest.kind}\t${formatBytes(manifest.size)}\t${manifest.compression}\t${manifest.sha256.slice(0, 12)}\n`);
       }
     });
 
@@ -81,7 +82,7 @@ export function registerBackupCommands(
     const { findBackup, loadBackupConfig, openBackupEnv, restoreVolume, volumeSpec } = await load();
     const config = await loadBackupConfig(flags.config);
     const spec = volumeSpec(config, flags.volume);
-    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), log: (line) => process.stdout.write(`${line}\n`) });
+    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), log: (line) => stdoutText.write(`${line}\n`) });
     try {
       const host = env.inventory.hosts.find((h) => h.name === flags.host);
       if (!host) throw new HalyardError('E_BACKUP_HOST', `no host "${flags.host}" in ${config.inventory}`, { exitCode: ExitCode.Usage });
@@ -118,7 +119,7 @@ export function registerBackupCommands(
       for (const b of backups) {
         const result = await verifyBackup(store, b);
         results.push({ host: b.manifest.host, volume: b.manifest.volume, id: b.manifest.id, ok: result.ok, sha256: result.sha256, size: result.size });
-        if (!flags.json) process.stdout.write(`${b.manifest.host}/${b.manifest.volume} ${b.manifest.id}: ${result.ok ? 'ok' : `MISMATCH (read sha256 ${result.sha256.slice(0, 12)}, ${result.size} bytes; manifest ${b.manifest.sha256.slice(0, 12)}, ${b.manifest.size} bytes)`}\n`);
+        if (!flags.json) stdoutText.write(`${b.manifest.host}/${b.manifest.volume} ${b.manifest.id}: ${result.ok ? 'ok' : `MISMATCH (read sha256 ${result.sha256.slice(0, 12)}, ${result.size} bytes; manifest ${b.manifest.sha256.slice(0, 12)}, ${b.manifest.size} bytes)`}\n`);
       }
       if (flags.json) json({ ok: results.every((r) => r.ok), results });
       setExitCode(results.every((r) => r.ok) ? ExitCode.Ok : ExitCode.HostFailed);

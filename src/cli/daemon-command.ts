@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import { stdoutText } from './output/terminal.js';
 
 // `halyard daemon -c FILE`: scheduled probes, drift checks, backups and commands; /healthz and
 // /metrics on 127.0.0.1; SIGTERM/SIGINT stop scheduling, let the running job finish (or abort it),
@@ -22,9 +23,9 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         const { checkReferencedFiles } = await import('../daemon/check.js');
         const files = checkReferencedFiles(config);
         const bad = files.filter((file) => file.problem !== undefined);
-        process.stdout.write(`${flags.config}: ${bad.length === 0 ? 'ok' : `${bad.length} bad file${bad.length === 1 ? '' : 's'}`}, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
-        for (const line of describeDaemonConfig(config, new Date())) process.stdout.write(`  ${line}\n`);
-        for (const file of files) process.stdout.write(`  ${file.file} (job ${file.job}): ${file.problem ?? 'ok'}\n`);
+        stdoutText.write(`${flags.config}: ${bad.length === 0 ? 'ok' : `${bad.length} bad file${bad.length === 1 ? '' : 's'}`}, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
+        for (const line of describeDaemonConfig(config, new Date())) stdoutText.write(`  ${line}\n`);
+        for (const file of files) stdoutText.write(`  ${file.file} (job ${file.job}): ${file.problem ?? 'ok'}\n`);
         if (bad.length > 0) setExitCode(ExitCode.InputError);
         return;
       }

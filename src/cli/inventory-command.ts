@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatInventory, loadInventory, parseExtraVars } from '../inventory/index.js';
+import { stdoutText } from './output/terminal.js';
 
 // `halyard inventory list -i FILE [--json]`: hosts, groups and merged vars, secrets masked.
 export function registerInventoryCommands(program: Command): void {
@@ -16,6 +17,9 @@ export function registerInventoryCommands(program: Command): void {
         extraVars: parseExtraVars(flags.extraVars),
         ...(flags.limit ? { limit: flags.limit } : {}),
       });
-      process.stdout.write(`${formatInventory(loaded, { json: flags.json }).replace(/\n?$/, '\n')}`);
+      const text = `${formatInventory(loaded, { json: flags.json }).replace(/\n?$/, '\n')}`;
+      // JSON escapes control characters itself; text shows them.
+      if (flags.json) process.stdout.write(text);
+      else stdoutText.write(text);
     });
 }

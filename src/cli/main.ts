@@ -8,6 +8,7 @@ import { registerDaemonCommands } from './daemon-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
 import { registerMonitorCommands } from './monitor-command.js';
+import { stderrText } from './output/terminal.js';
 
 // The halyard CLI: parses argv, runs one command, maps every error to one line and an exit code.
 export async function main(argv: string[]): Promise<void> {
@@ -19,7 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({
-      writeErr: (text) => process.stderr.write(text),
+      writeErr: (text) => stderrText.write(text),
       // One line per error: commander puts "(Did you mean --forks?)" on a second line.
       outputError: (text, write) => write(`${text.trimEnd().replace(/\s*\n\s*/g, ' ')}\n`),
     });
@@ -63,11 +64,11 @@ function reportError(error: unknown): ExitCodeValue {
     return ExitCode.Usage;
   }
   if (error instanceof HalyardError) {
-    process.stderr.write(`halyard: ${error.message}\n`);
+    stderrText.write(`halyard: ${error.message}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`halyard: internal error: ${message}\n`);
-  if (process.env.HALYARD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  stderrText.write(`halyard: internal error: ${message}\n`);
+  if (process.env.HALYARD_DEBUG && error instanceof Error) stderrText.write(`${error.stack}\n`);
   return ExitCode.Internal;
 }

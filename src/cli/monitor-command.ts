@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ExitCodeValue } from '../core/exit-codes.js';
+import { stdoutText, stderrText } from './output/terminal.js';
 
 // `halyard monitor apply -c FILE [--check] [--json]`: reconcile the SNS topic, its subscriptions
 // and the CloudWatch alarms a monitor file describes. Prints the plan first, then applies it.
@@ -20,7 +21,7 @@ export function registerMonitorCommands(
       // Loaded here so other commands never load the AWS SDK.
       const { applyMonitorFile, formatPlan, formatResult, monitorExitCode, resultJson } = await import('../monitor/index.js');
       const write = (text: string) => {
-        if (!flags.json) process.stdout.write(text);
+        if (!flags.json) stdoutText.write(text);
       };
       const result = await applyMonitorFile(flags.config, {
         check: flags.check,
@@ -31,7 +32,7 @@ export function registerMonitorCommands(
       else write(formatResult(result));
       const conflicts = result.summary.alarms.conflict;
       if (conflicts > 0 && !flags.json) {
-        process.stderr.write(`halyard: ${conflicts} alarm name(s) are held by alarms this monitor does not own; they were left alone (see the conflict lines)\n`);
+        stderrText.write(`halyard: ${conflicts} alarm name(s) are held by alarms this monitor does not own; they were left alone (see the conflict lines)\n`);
       }
       setExitCode(monitorExitCode(result));
     });

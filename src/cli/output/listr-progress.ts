@@ -1,4 +1,5 @@
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
+import { visibleLine } from '../../core/visible.js';
 import type { HostResult } from '../../engine/results.js';
 import { hostFailed } from '../../engine/results.js';
 import type { ProgressEvent } from './plain.js';
@@ -19,12 +20,12 @@ export class ListrProgress {
     this.#check = options.check;
     this.#listr = new Listr<unknown, 'default', 'simple'>(
       hosts.map((host) => ({
-        title: host,
+        title: visibleLine(host),
         task: (_ctx: unknown, wrapper: Wrapper) =>
           new Promise<void>((resolve, reject) => {
             this.#wrappers.set(host, wrapper);
             const finish = (result: HostResult) => {
-              wrapper.title = `${host}  ${this.#summary(result)}`;
+              wrapper.title = `${visibleLine(host)}  ${this.#summary(result)}`;
               if (hostFailed(result)) reject(new Error(result.unreachable ? 'unreachable' : 'failed'));
               else resolve();
             };
@@ -60,7 +61,7 @@ export class ListrProgress {
     }
     if (!wrapper) return;
     if (event.type === 'phase') wrapper.output = event.phase;
-    else wrapper.output = `[${event.index + 1}/${event.total}] ${event.result.status}: ${event.result.name}`;
+    else wrapper.output = `[${event.index + 1}/${event.total}] ${event.result.status}: ${visibleLine(event.result.name)}`;
   }
 
   // Waits until listr has drawn the final state.

@@ -1,3 +1,4 @@
+import { visible, visibleLine } from '../../core/visible.js';
 import type { HostEvent } from '../../engine/host-run.js';
 import type { HostResult } from '../../engine/results.js';
 
@@ -5,12 +6,14 @@ import type { HostResult } from '../../engine/results.js';
 export type ProgressEvent = HostEvent | { type: 'host-done'; host: string; result: HostResult };
 
 // One line per event for logs and pipes (no TTY): stable, greppable, never holding secrets.
+// Host and task names come from inventories and playbooks: shown on one line, escapes visible.
 export function plainLine(event: ProgressEvent, options: { check: boolean; verbose: boolean }): string | undefined {
-  if (event.type === 'phase') return options.verbose ? `${event.host} | ${event.phase}` : undefined;
+  const host = visibleLine(event.host);
+  if (event.type === 'phase') return options.verbose ? `${host} | ${event.phase}` : undefined;
   if (event.type === 'host-done') {
     const result = event.result;
-    if (result.unreachable) return `${event.host} | UNREACHABLE | ${result.error ?? ''}`;
-    if (result.error) return `${event.host} | FAILED | ${result.error}`;
+    if (result.unreachable) return `${host} | UNREACHABLE | ${visible(result.error ?? '')}`;
+    if (result.error) return `${host} | FAILED | ${visible(result.error)}`;
     return undefined;
   }
   const { result } = event;
@@ -22,5 +25,5 @@ export function plainLine(event: ProgressEvent, options: { check: boolean; verbo
       : result.status === 'changed'
         ? (result.changes ?? []).join('; ')
         : result.reason ?? '';
-  return `${event.host} | ${status} | ${result.name}${detail ? ` | ${detail.replace(/\n/g, ' ⏎ ')}` : ''}`;
+  return `${host} | ${status} | ${visibleLine(result.name)}${detail ? ` | ${visible(detail).replace(/\n/g, ' ⏎ ')}` : ''}`;
 }

@@ -1,0 +1,15 @@
+import { visible } from '../../core/visible.js';
+
+// A stream for human-readable output: host and inventory bytes are shown, never obeyed.
+export interface TextOut {
+  write(text: string): void;
+}
+
+// Wraps a stream so every write passes through visible() (JSON documents bypass this: they escape).
+export function terminalText(stream: NodeJS.WritableStream): TextOut {
+  return { write: (text: string) => void stream.write(visible(text)) };
+}
+
+// Human-readable standard output and error of the CLI.
+export const stdoutText: TextOut = terminalText(process.stdout);
+export const stderrText: TextOut = terminalText(process.stderr);
