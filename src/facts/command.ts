@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { quote } from '../core/shell.js';
-import { FactParseError, defineFact, type Fact } from './fact.js';
+import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 /** Invalidation pattern for every guard snippet status: any change may flip what a snippet sees. */
 export const GUARD_FACTS = 'status:*';
@@ -23,7 +23,7 @@ export function existsFact(path: string): Fact<boolean> {
 // Pure parser for existsFact output.
 export function parseExists(key: string, stdout: string, exitCode: number): boolean {
   const answer = stdout.trim();
-  if (exitCode !== 0 || (answer !== 'yes' && answer !== 'no')) throw new FactParseError(key, `unexpected output ${JSON.stringify(stdout)} (exit ${exitCode})`);
+  if (exitCode !== 0 || (answer !== 'yes' && answer !== 'no')) throw new FactParseError(key, `unexpected output (${describeOutput(stdout)}, exit ${exitCode})`);
   return answer === 'yes';
 }
 
@@ -58,6 +58,6 @@ export function commandStatusFact(snippet: string, options: GuardOptions = {}): 
 // Pure parser for commandStatusFact output.
 export function parseCommandStatus(key: string, stdout: string, exitCode: number): number {
   const match = /^status (\d+)$/m.exec(stdout);
-  if (exitCode !== 0 || !match) throw new FactParseError(key, `unexpected output ${JSON.stringify(stdout)} (exit ${exitCode})`);
+  if (exitCode !== 0 || !match) throw new FactParseError(key, `unexpected output (${describeOutput(stdout)}, exit ${exitCode})`);
   return Number(match[1]);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { quote } from '../core/shell.js';
-import { FactParseError, defineFact, type Fact } from './fact.js';
+import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // Docker facts: the engine and compose command on a host, image IDs, a compose project's containers
 // and the config hashes its current files produce, and HTTP answers of health URLs.
@@ -96,7 +96,7 @@ export function parseDockerInfo(stdout: string, exitCode: number): DockerInfo {
     else if (tag === 'compose-v2' && rest.trim() !== '') info.composeV2 = rest.trim();
     else if (tag === 'compose-v1' && rest.trim() !== '') info.composeV1 = rest.trim();
   }
-  if (cli === undefined) throw new FactParseError('docker:info', `no cli line in probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  if (cli === undefined) throw new FactParseError('docker:info', `no cli line in probe output (${describeOutput(stdout)})`);
   if (cli && info.serverVersion === undefined && info.daemonError === undefined) info.daemonError = 'docker info printed no server version';
   return { cli, ...info };
 }
@@ -137,7 +137,7 @@ export function parseDockerImageState(key: string, stdout: string, exitCode: num
   if (line === 'daemon-down') return { status: 'daemon-down' };
   const match = /^id (sha256:[0-9a-f]{64})$/.exec(line.trim());
   if (match) return { status: 'present', id: match[1] as string };
-  throw new FactParseError(key, `unexpected output ${JSON.stringify(stdout.slice(0, 200))}`);
+  throw new FactParseError(key, `unexpected output (${describeOutput(stdout)})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ export function parseComposeProjectState(key: string, stdout: string, exitCode: 
   for (const line of stdout.split('\n')) {
     const [tag, rest] = splitTag(line);
     if (tag === 'tool') {
-      if (rest !== 'v2' && rest !== 'v1' && rest !== 'none') throw new FactParseError(key, `unknown compose tool ${JSON.stringify(rest)}`);
+      if (rest !== 'v2' && rest !== 'v1' && rest !== 'none') throw new FactParseError(key, `unknown compose tool (${describeOutput(rest)}); expected v2, v1 or none`);
       state.tool = rest;
       sawTool = true;
     } else if (tag === 'no-file') {
@@ -267,7 +267,7 @@ export function parseComposeProjectState(key: string, stdout: string, exitCode: 
       if (match) state.expected[match[1] as string] = match[2] as string;
     }
   }
-  if (!sawTool) throw new FactParseError(key, `no tool line in probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  if (!sawTool) throw new FactParseError(key, `no tool line in probe output (${describeOutput(stdout)})`);
   for (const entry of configured) {
     const container = byName.get(entry.name);
     if (container && entry.image) {

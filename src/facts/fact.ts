@@ -16,6 +16,13 @@ export class FactParseError extends Error {
   }
 }
 
+// The shape of probe output for error messages: sizes, never the bytes (they may hold a file's
+// content or a secret the guard printed).
+export function describeOutput(stdout: string): string {
+  const lines = stdout === '' ? 0 : stdout.replace(/\n$/, '').split('\n').length;
+  return `${lines} line${lines === 1 ? '' : 's'}, ${Buffer.byteLength(stdout)} bytes`;
+}
+
 // Builds a fact with its key, script and parser in one place.
 export function defineFact<T>(key: string, script: string, parse: (stdout: string, exitCode: number) => T): Fact<T> {
   return { key, script, parse };

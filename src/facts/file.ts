@@ -1,5 +1,5 @@
 import { quote } from '../core/shell.js';
-import { FactParseError, defineFact, type Fact } from './fact.js';
+import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // What a path is on the host; 'absent' when nothing (not even a dangling link) is there.
 export type PathType = 'absent' | 'file' | 'directory' | 'symlink' | 'other';
@@ -46,14 +46,14 @@ export function parsePathState(key: string, stdout: string, exitCode: number): P
   const lines = stdout.split('\n').filter((line) => line !== '');
   if (lines[0] === 'absent') return { type: 'absent' };
   const state: PathState = { type: 'other' };
-  if (!lines.some((line) => line.startsWith('stat '))) throw new FactParseError(key, `no stat line in probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
-  for (const line of lines) {
+  if (!lines.some((line) => line.startsWith('stat '))) throw new FactParseError(key, `no stat line in probe output (${describeOutput(stdout)})`);
+  for (const [index, line] of lines.entries()) {
     const space = line.indexOf(' ');
     const tag = line.slice(0, space);
     const rest = line.slice(space + 1);
     if (tag === 'stat') {
       const [kind, uid, gid, user, group, mode, size] = rest.split('|');
-      if (size === undefined) throw new FactParseError(key, `unexpected stat output: ${line}`);
+      if (size === undefined) throw new FactParseError(key, `unexpected stat output on line ${index + 1} (${rest.split('|').length} fields, 7 expected)`);
       state.type = pathTypeOf(kind ?? '');
       state.uid = Number(uid);
       state.gid = Number(gid);
@@ -62,8 +62,11 @@ export function parsePathState(key: string, stdout: string, exitCode: number): P
       state.mode = parseInt(mode ?? '', 8);
       state.size = Number(size);
     } else if (tag === 'sha256') {
+      // A sha256sum that prints anything else (escapes, a lie) fails the fact, never reaches a plan.
+      if (!/^[0-9a-f]{64}$/.test(rest.trim())) throw new FactParseError(key, `sha256sum printed something other than a 64-digit hex hash on line ${index + 1}`);
       state.sha256 = rest.trim();
     } else if (tag === 'content') {
+      if (!/^[A-Za-z0-9+/=]*$/.test(rest.trim())) throw new FactParseError(key, `base64 printed something other than base64 on line ${index + 1}`);
       state.contentBase64 = rest.trim();
     }
   }

@@ -1,5 +1,5 @@
 import { quote } from '../core/shell.js';
-import { FactParseError, defineFact, type Fact } from './fact.js';
+import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // The package tool the probe found: apt (apt-get + dpkg-query), dnf, yum (rpm only), or none.
 export type PackageTool = 'apt' | 'dnf' | 'yum' | 'none';
@@ -83,7 +83,7 @@ export function parsePackagesInfo(key: string, names: readonly string[], stdout:
     const tag = line.slice(0, space);
     const rest = line.slice(space + 1);
     if (tag === 'tool') {
-      if (rest !== 'apt' && rest !== 'dnf' && rest !== 'yum' && rest !== 'none') throw new FactParseError(key, `unknown tool ${rest}`);
+      if (rest !== 'apt' && rest !== 'dnf' && rest !== 'yum' && rest !== 'none') throw new FactParseError(key, `unknown package tool (${describeOutput(rest)}); expected apt, dnf, yum or none`);
       tool = rest;
     } else if (tag === 'pkg') {
       current = { installed: false, versions: [], providers: [] };
@@ -134,6 +134,6 @@ export function parsePackagesInfo(key: string, names: readonly string[], stdout:
 }
 
 function toInt(key: string, text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new FactParseError(key, `expected a number, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim())) throw new FactParseError(key, `expected a number, got other output (${describeOutput(text)})`);
   return Number(text.trim());
 }

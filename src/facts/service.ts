@@ -1,5 +1,5 @@
 import { quote } from '../core/shell.js';
-import { FactParseError, defineFact, type Fact } from './fact.js';
+import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // A systemd unit's state, or why systemd cannot be asked (systemd=false).
 export type ServiceInfo =
@@ -47,7 +47,7 @@ export function parseServiceInfo(key: string, unit: string, stdout: string, exit
   const first = lines[0];
   if (first === 'systemd no-systemctl') return { systemd: false, reason: 'no-systemctl' };
   if (first === 'systemd not-booted-with-systemd') return { systemd: false, reason: 'not-booted-with-systemd' };
-  if (first !== 'systemd yes') throw new FactParseError(key, `unexpected output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  if (first !== 'systemd yes') throw new FactParseError(key, `unexpected output (${describeOutput(stdout)})`);
   if (exitCode !== 0) throw new FactParseError(key, `systemctl show failed with exit code ${exitCode}`);
   const values = new Map<string, string>();
   for (const line of lines.slice(1)) {

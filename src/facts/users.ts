@@ -1,5 +1,5 @@
 import { quote } from '../core/shell.js';
-import { FactParseError, defineFact, type Fact } from './fact.js';
+import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // A user account as getent and id report it; exists=false when getent knows no such user.
 export interface UserInfo {
@@ -54,9 +54,9 @@ export function parseUserInfo(key: string, name: string, stdout: string, exitCod
     if (tag === 'passwd') {
       // name:password:uid:gid:gecos:home:shell (gecos may hold spaces but never ':').
       const fields = rest.split(':');
-      if (fields.length !== 7) throw new FactParseError(key, `unexpected passwd entry: ${rest}`);
+      if (fields.length !== 7) throw new FactParseError(key, `unexpected passwd entry (${fields.length} fields, 7 expected)`);
       const [, , uid, gid, gecos, home, shell] = fields as [string, string, string, string, string, string, string];
-      if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid)) throw new FactParseError(key, `unexpected passwd entry: ${rest}`);
+      if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid)) throw new FactParseError(key, 'unexpected passwd entry (uid or gid not a number)');
       info.uid = Number(uid);
       info.gid = Number(gid);
       info.gecos = gecos;
@@ -90,10 +90,10 @@ export function parseGroupInfo(key: string, name: string, stdout: string, exitCo
   if (exitCode !== 0) throw new FactParseError(key, `getent failed with exit code ${exitCode}`);
   const line = stdout.split('\n').find((entry) => entry !== '');
   if (line === 'absent') return { exists: false, name, members: [] };
-  if (!line?.startsWith('group ')) throw new FactParseError(key, `unexpected output: ${JSON.stringify(stdout)}`);
+  if (!line?.startsWith('group ')) throw new FactParseError(key, `unexpected output (${describeOutput(stdout)})`);
   // name:password:gid:member,member
   const fields = line.slice('group '.length).split(':');
   const gid = fields[2] ?? '';
-  if (fields.length !== 4 || !/^\d+$/.test(gid)) throw new FactParseError(key, `unexpected group entry: ${line}`);
+  if (fields.length !== 4 || !/^\d+$/.test(gid)) throw new FactParseError(key, `unexpected group entry (${fields.length} fields, 4 expected, gid ${/^\d+$/.test(gid) ? 'numeric' : 'not numeric'})`);
   return { exists: true, name, gid: Number(gid), members: (fields[3] ?? '').split(',').filter(Boolean) };
 }

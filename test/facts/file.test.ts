@@ -45,8 +45,11 @@ describe('parsePathState', () => {
       expected: { type: 'file', uid: 0, gid: 0, user: 'root', group: 'root', mode: 0o644, size: 6, sha256: HELLO_SHA, contentBase64: 'aGVsbG8K' },
     },
     { name: 'stat failed', stdout: '', exitCode: 3, expected: 'cannot read fact path:/x: stat failed with exit code 3' },
-    { name: 'malformed stat line', stdout: 'stat regular file|0\n', expected: 'cannot read fact path:/x: unexpected stat output: stat regular file|0' },
-    { name: 'no output at all', stdout: '', expected: 'cannot read fact path:/x: no stat line in probe output: ""' },
+    { name: 'malformed stat line', stdout: 'stat regular file|0\n', expected: 'cannot read fact path:/x: unexpected stat output on line 1 (2 fields, 7 expected)' },
+    { name: 'no output at all', stdout: '', expected: 'cannot read fact path:/x: no stat line in probe output (0 lines, 0 bytes)' },
+    // Host bytes never reach the message: a lying sha256sum, content that is not base64.
+    { name: 'sha256 that is not a hash', stdout: 'stat regular file|0|0|root|root|644|5\nsha256 \u001b]0;PWNED\u0007\n', expected: 'cannot read fact path:/x: sha256sum printed something other than a 64-digit hex hash on line 2' },
+    { name: 'content that is not base64', stdout: 'stat regular file|0|0|root|root|600|5\ncontent s3cr3t PIN 123456\n', expected: 'cannot read fact path:/x: base64 printed something other than base64 on line 2' },
   ];
   test.each(rows)('$name', ({ stdout, exitCode, expected }) => {
     if (typeof expected === 'string') {

@@ -152,10 +152,10 @@ describe('parsePackagesInfo', () => {
   test.each([
     ['failed probe', 'tool apt\n', 1, 'probe failed with exit code 1'],
     ['no tool line', 'pkg curl\n', 0, 'no tool line in probe output'],
-    ['unknown tool', 'tool pacman\n', 0, 'unknown tool pacman'],
+    ['unknown tool', 'tool pacman\n', 0, 'unknown package tool (1 line, 6 bytes); expected apt, dnf, yum or none'],
     ['a requested package missing from the output', 'tool dnf\n', 0, 'no result for package curl'],
     ['apt without a clock reading', 'tool apt\npkg curl\ndpkg ii |1\n', 0, 'no clock reading in probe output'],
-    ['garbage number', 'tool apt\npkg curl\ndpkg ii |1\nnow soon\n', 0, 'expected a number, got "soon"'],
+    ['garbage number', 'tool apt\npkg curl\ndpkg ii |1\nnow soon\n', 0, 'expected a number, got other output (1 line, 4 bytes)'],
   ])('%s is a FactParseError', (_name, stdout, exitCode, message) => {
     expect(() => parsePackagesInfo('packages:curl', ['curl'], stdout, exitCode)).toThrow(FactParseError);
     expect(() => parsePackagesInfo('packages:curl', ['curl'], stdout, exitCode)).toThrow(message);

@@ -42,7 +42,7 @@ describe('parseServiceInfo', () => {
   test.each([
     ['systemctl show failed', 'systemd yes\n', 1, 'systemctl show failed with exit code 1'],
     ['no LoadState', 'systemd yes\nActiveState=active\n', 0, 'systemctl show printed no LoadState/ActiveState'],
-    ['garbage', 'Failed to connect to bus\n', 1, 'unexpected output: "Failed to connect to bus\\n"'],
+    ['garbage', 'Failed to connect to bus\n', 1, 'unexpected output (1 line, 25 bytes)'],
   ])('%s is a FactParseError', (_name, stdout, exitCode, message) => {
     expect(() => parseServiceInfo('service:x.service', 'x.service', stdout, exitCode)).toThrow(FactParseError);
     expect(() => parseServiceInfo('service:x.service', 'x.service', stdout, exitCode)).toThrow(message);

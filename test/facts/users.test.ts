@@ -55,7 +55,7 @@ describe('parseUserInfo', () => {
 
   test.each([
     ['getent failed (e.g. exit 1)', '', 1, 'getent failed with exit code 1'],
-    ['passwd entry with too few fields', 'passwd x:x:1\n', 0, 'unexpected passwd entry: x:x:1'],
+    ['passwd entry with too few fields', 'passwd x:x:1\n', 0, 'unexpected passwd entry (3 fields, 7 expected)'],
     ['non-numeric uid', 'passwd x:x:a:1::/:/bin/sh\n', 0, 'unexpected passwd entry'],
     ['no passwd line', 'groups a\n', 0, 'no passwd entry in probe output'],
   ])('%s is a FactParseError', (_name, stdout, exitCode, message) => {
@@ -79,8 +79,8 @@ describe('parseGroupInfo', () => {
 
   test.each([
     ['getent failed', '', 1, 'getent failed with exit code 1'],
-    ['garbage', 'hello\n', 0, 'unexpected output: "hello\\n"'],
-    ['bad gid', 'group x:x:y:\n', 0, 'unexpected group entry: group x:x:y:'],
+    ['garbage', 'hello\n', 0, 'unexpected output (1 line, 6 bytes)'],
+    ['bad gid', 'group x:x:y:\n', 0, 'unexpected group entry (4 fields, 4 expected, gid not numeric)'],
   ])('%s is a FactParseError', (_name, stdout, exitCode, message) => {
     expect(() => parseGroupInfo('group:x', 'x', stdout, exitCode)).toThrow(FactParseError);
     expect(() => parseGroupInfo('group:x', 'x', stdout, exitCode)).toThrow(message);
