@@ -4,6 +4,9 @@ import { run, runChecked, type RunOptions, type RunResult } from './process.js';
 // The label every lab container and volume carries; its value is the fleet name.
 export const LAB_LABEL = 'halyard.lab';
 
+// `docker build` flags for a build that should take only the CPU nothing else wants (a background build).
+export const LOW_PRIORITY_BUILD = ['--cpu-shares', '128'];
+
 // Runs the docker CLI with an argv array; returns the result whatever the exit status.
 export async function docker(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   try {

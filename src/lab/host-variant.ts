@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labAptCache } from './apt-cache.js';
-import { dockerChecked, imageExists, imageId } from './docker.js';
+import { LOW_PRIORITY_BUILD, dockerChecked, imageExists, imageId } from './docker.js';
 import { LabError } from './errors.js';
 import { ensureHostImage } from './host-image.js';
 import { withDirLock } from './lock.js';
@@ -37,7 +37,7 @@ RUN set -eux; \\
 
 // A lab host image with `packages` already installed, for tests and labs that start from them
 // rather than install them (built once per machine through the apt cache, then cached by tag).
-export async function ensureHostVariant(packages: readonly string[], options: { onProgress?: (message: string) => void } = {}): Promise<HostVariantResult> {
+export async function ensureHostVariant(packages: readonly string[], options: { onProgress?: (message: string) => void; lowPriority?: boolean } = {}): Promise<HostVariantResult> {
   const started = Date.now();
   const say = options.onProgress ?? (() => {});
   const host = await ensureHostImage(options);
@@ -57,7 +57,7 @@ export async function ensureHostVariant(packages: readonly string[], options: { 
         await writeFile(join(dir, 'Dockerfile'), dockerfile);
         const cache = await labAptCache('auto', say);
         const proxy = cache ? ['--build-arg', `http_proxy=${cache.buildProxyUrl}`] : [];
-        await dockerChecked(['build', ...proxy, '--label', 'halyard.lab.image=variant', '-t', image, dir], {
+        await dockerChecked(['build', ...proxy, ...(options.lowPriority ? LOW_PRIORITY_BUILD : []), '--label', 'halyard.lab.image=variant', '-t', image, dir], {
           timeoutMs: 30 * 60_000,
           env: { ...process.env, DOCKER_BUILDKIT: '0' },
         });

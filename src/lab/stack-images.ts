@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { labAptCache } from './apt-cache.js';
 import { BASE_IMAGE, ensureBaseImage } from './base-image.js';
-import { docker, dockerChecked, ensureDockerEngine, imageExists, imageId } from './docker.js';
+import { LOW_PRIORITY_BUILD, docker, dockerChecked, ensureDockerEngine, imageExists, imageId } from './docker.js';
 import { withDirLock } from './lock.js';
 import { labStateDir } from './paths.js';
 import { runChecked, runPipeline } from './process.js';
@@ -403,7 +403,7 @@ async function flattenImage(source: string, target: string, config: readonly str
   }
 }
 
-async function ensureDebianServices(say: (message: string) => void): Promise<ImageBuild> {
+async function ensureDebianServices(say: (message: string) => void, buildArgs: readonly string[]): Promise<ImageBuild> {
   const started = Date.now();
   await ensureBaseImage({ onProgress: say });
   const context = debianContext();
@@ -418,7 +418,7 @@ async function ensureDebianServices(say: (message: string) => void): Promise<Ima
     const cache = await labAptCache('auto', say);
     const proxy = cache ? ['--build-arg', `http_proxy=${cache.buildProxyUrl}`] : [];
     const layered = `${image}-layered`;
-    await dockerChecked(['build', ...proxy, '-t', layered, dir], { timeoutMs: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    await dockerChecked(['build', ...proxy, ...buildArgs, '-t', layered, dir], { timeoutMs: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
     await flattenImage(layered, image, DEBIAN_SERVICES_CONFIG);
     await docker(['rmi', layered]);
   } finally {
@@ -435,7 +435,7 @@ export interface StackTestImages {
 }
 
 // Builds (or finds, by content hash) every stand-in; serialised across processes by a lock.
-export async function ensureStackTestImagesDetailed(options: { onProgress?: (message: string) => void } = {}): Promise<StackTestImages> {
+export async function ensureStackTestImagesDetailed(options: { onProgress?: (message: string) => void; lowPriority?: boolean } = {}): Promise<StackTestImages> {
   const say = options.onProgress ?? (() => {});
   await ensureDockerEngine();
   const stateDir = labStateDir();
@@ -453,7 +453,7 @@ export async function ensureStackTestImagesDetailed(options: { onProgress?: (mes
         builds.push(build);
         images[standin.service] = build.image;
       }
-      const debian = await ensureDebianServices(say);
+      const debian = await ensureDebianServices(say, options.lowPriority ? LOW_PRIORITY_BUILD : []);
       builds.push(debian);
       for (const service of ['nginx', 'postgres', 'node-exporter']) images[service] = debian.image;
       await removeStaleStandins(new Set(builds.map((build) => build.image)));

@@ -133,7 +133,7 @@ describe('halyard backup on a lab host', () => {
     const serviceAfter = await serviceState();
     expect(serviceAfter).toMatch(/^active /);
     expect(serviceAfter).not.toBe(serviceBefore);
-  }, busyBudget(19));
+  }, busyBudget(77));
 
   it('a labelled container stopped for the copy runs again after a failed backup, and after a good one', async () => {
     await onHost(`docker run -d --name app --label halyard.backup.stop=true -v appdata:/data ${IMAGE} sh -c 'trap \"exit 0\" TERM; echo v1 > /data/state; while :; do sleep 1; done' >/dev/null && sleep 1`);
@@ -160,7 +160,7 @@ describe('halyard backup on a lab host', () => {
     expect(restore.exitCode, restore.stderr).toBe(0);
     expect(await onHost('docker exec app cat /data/state')).toBe('v1');
     expect(await startedAt()).toMatch(/^true /);
-  }, busyBudget(13));
+  }, busyBudget(30));
 
   it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {
     await onHost(
@@ -178,5 +178,5 @@ describe('halyard backup on a lab host', () => {
     expect(await rows()).toBe(before);
     const verify = await cli(['verify', '--all']);
     expect(verify.exitCode, verify.stdout).toBe(0);
-  }, busyBudget(10));
+  }, busyBudget(41));
 });

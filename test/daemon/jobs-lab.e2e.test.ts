@@ -159,7 +159,7 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
       await daemon.stop();
     }
     expect(logger.records.map((r) => r.event)).toEqual(['scheduled', 'started', 'start', 'probe', 'success', 'shutdown', 'stopped']);
-  }, busyBudget(1));
+  }, busyBudget(2));
 
   it('drift: converged with the CLI, one file changed by hand, one SNS message naming that task; nothing drifted: no message', async () => {
     const converge = await runCli(['apply', 'playbooks/examples/stack-files.ts', '-i', inventory, '--known-hosts', knownHosts, '--json']);
@@ -199,5 +199,5 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
     }
     // Check mode changed nothing.
     expect((await labExec(host.container, 'tail -n 1 /opt/observability/nginx.conf')).stdout).toBe('# edited by hand\n');
-  }, busyBudget(10));
+  }, busyBudget(11));
 });

@@ -71,7 +71,7 @@ describe('secrets from AWS Secrets Manager', () => {
 
     const third = await apply('--json');
     expect(third.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(15));
+  }, busyBudget(21));
 
   it('lets -e override a play default, and fails the run naming a denied secret', async () => {
     const overridden = await runCli(['apply', 'test/e2e/playbooks/aws-secrets.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', 'db_password=ignored'], {

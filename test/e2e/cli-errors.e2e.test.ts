@@ -89,7 +89,7 @@ describe('halyard CLI errors', () => {
     expect(expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', directory]), 65)).toContain(`${directory}: cannot read inventory`);
     // The same errors from `inventory list`.
     expect(expectOneErrorLine(await runCli(['inventory', 'list', '-i', join(dir, 'cycle.yml')]), 65)).toContain('cycle.yml:10: ');
-  }, busyBudget(38));
+  }, busyBudget(60));
 
   it('bad usage exits 64 with one line', async () => {
     const inventory = write('good.yml', GOOD_INVENTORY);
@@ -111,7 +111,7 @@ describe('halyard CLI errors', () => {
     for (const [args, message] of cases) {
       expect(expectOneErrorLine(await runCli(args), 64), args.join(' ')).toMatch(message);
     }
-  }, busyBudget(17));
+  }, busyBudget(29));
 
   it('a missing, unparsable or wrongly shaped playbook exits 65 with one line', async () => {
     const inventory = write('good-for-playbooks.yml', GOOD_INVENTORY);
@@ -131,7 +131,7 @@ describe('halyard CLI errors', () => {
     for (const [playbook, message] of cases) {
       expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory]), 65)).toMatch(message);
     }
-  }, busyBudget(13));
+  }, busyBudget(15));
 
   it('inventory list prints hosts, groups and vars, in text and JSON, with secrets masked', async () => {
     const secrets = ['pg-S3cret-value', 'tagged-S3cret', 'listed-S3cret', 'sudo-S3cret'];
@@ -187,5 +187,5 @@ all:
     const limited = await runCli(['inventory', 'list', '-i', inventory, '--json', '--limit', 'db']);
     expect(limited.exitCode, limited.stderr).toBe(0);
     expect((JSON.parse(limited.stdout) as typeof document).hosts.map((host) => host.name)).toEqual(['db1']);
-  }, busyBudget(3));
+  }, busyBudget(4));
 });

@@ -92,7 +92,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect(unknown.run.stdout).toBe('');
     expect(unknown.run.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining('no host or group named "nosuchgroup"')]);
     expect(await holding(unknown.dir)).toEqual([]);
-  }, busyBudget(32));
+  }, busyBudget(54));
 
   it('-e key=value overrides inventory group and host vars', async () => {
     const withHostVar = inventory({ 1: { greeting: 'from-host-var' } });
@@ -106,7 +106,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     for (const [index, name] of names.entries()) {
       expect((await labExec(container(index), `cat ${overridden.dir}/greeting`)).stdout).toBe(`from cli from ${name}\n`);
     }
-  }, busyBudget(10));
+  }, busyBudget(18));
 
   it('--serial batches with --max-fail-percent stop after a failing host; without it later batches still run', async () => {
     const failFirst = inventory({ 0: { fail_here: true } });
@@ -161,7 +161,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     failedFirst(single.run);
     notRun(single.run, 1);
     expect(single.run.json?.hosts[names[1] ?? '']?.error).toContain('every host of the previous batch failed');
-  }, busyBudget(26));
+  }, busyBudget(35));
 
   it('--forks 1 runs hosts one at a time; the default runs them together', async () => {
     const plain = inventory();
@@ -180,7 +180,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     const lastStart = Math.max(...together.map(([start]) => start));
     const firstEnd = Math.min(...together.map(([, end]) => end));
     expect(lastStart, JSON.stringify(together)).toBeLessThan(firstEnd);
-  }, busyBudget(19));
+  }, busyBudget(26));
 
   it('an unreachable host is reported as such while the others converge (exit 1)', async () => {
     await labStop(container(2));
@@ -201,5 +201,5 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect(text.run.stdout).toMatch(new RegExp(`^${names[2]} \\| UNREACHABLE \\| `, 'm'));
     expect(text.run.stdout).toMatch(new RegExp(`^${names[2]}\\s+UNREACHABLE\\s+ok=0 changed=0 failed=0 skipped=0 unreachable=1 execs=0$`, 'm'));
     for (const index of [0, 1]) expect(text.run.stdout).toMatch(new RegExp(`^${names[index]}\\s+CHANGED\\s+ok=0 changed=2 failed=0 `, 'm'));
-  }, busyBudget(11));
+  }, busyBudget(18));
 });

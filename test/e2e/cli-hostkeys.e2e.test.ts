@@ -117,5 +117,5 @@ describe('halyard apply: SSH host keys on a lab host', () => {
     expect(after.run.exitCode, after.run.stdout).toBe(0);
     expect(await exists(`${after.dir}/greeting`)).toBe(true);
     expect(newKeys).toContain(readFileSync(fresh, 'utf8').trim().split('\n')[0]?.replace(/^\S+ /, ''));
-  }, busyBudget(29));
+  }, busyBudget(37));
 });

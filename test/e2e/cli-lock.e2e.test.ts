@@ -1,5 +1,6 @@
 // The per-host run lock through the real CLI: two concurrent applies against one lab host never
 // interleave their steps; the second fails at once with who holds the lock, or waits with --lock-timeout.
+// A holding run waits for a release file the test creates, so no assertion depends on the machine's speed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labExec } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
@@ -7,7 +8,6 @@ import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/cli-lock.ts';
-const SLEEP_SECONDS = 3;
 
 // A CLI run with the wall-clock time it ended at.
 interface TimedRun extends CliRun {
@@ -46,7 +46,7 @@ describe('halyard apply: the host lock on a lab host', () => {
 
   beforeAll(async () => {
     fleet = await startTestFleet({ count: 1, prefix: 'cli-lock' });
-    inventory = fleetInventory(fleet, { sleep_seconds: SLEEP_SECONDS });
+    inventory = fleetInventory(fleet, {});
     knownHosts = freshKnownHosts();
     const [host] = fleet.hosts;
     if (!host) throw new Error('no lab host');
@@ -57,24 +57,28 @@ describe('halyard apply: the host lock on a lab host', () => {
   });
   afterAll(() => fleet?.stop());
 
-  it('without --lock-timeout, exactly one of two concurrent runs proceeds; the other fails fast naming the holder', async () => {
-    await labExec(container, 'rm -f /tmp/hy-lock/log');
-    const runs = await Promise.all([apply('A'), apply('B')]);
-    const winners = runs.filter((run) => run.exitCode === 0);
-    const losers = runs.filter((run) => run.exitCode !== 0);
-    expect(winners, runs.map((run) => run.stdout + run.stderr).join('\n')).toHaveLength(1);
-    expect(losers).toHaveLength(1);
-    const [winner] = winners as [TimedRun];
-    const [loser] = losers as [TimedRun];
+  // Lets the run holding /tmp/hy-lock/release-LABEL go on.
+  const release = (label: string) => labExec(container, `touch /tmp/hy-lock/release-${label}`);
+  const holding = (label: string) => ['-e', `hold_until=/tmp/hy-lock/release-${label}`];
 
-    expect(loser.exitCode).toBe(1);
+  it('without --lock-timeout, exactly one of two concurrent runs proceeds; the other fails at once naming the holder', async () => {
+    await labExec(container, 'rm -rf /tmp/hy-lock; mkdir -p /tmp/hy-lock');
+    // Both hold until released, so the loser is known to have failed while the winner held the lock.
+    const a = apply('A', ...holding('A'));
+    const b = apply('B', ...holding('B'));
+    const first = await Promise.race([a.then((run) => ({ run, label: 'A' })), b.then((run) => ({ run, label: 'B' }))]);
+    const winnerLabel = first.label === 'A' ? 'B' : 'A';
+    const loser = first.run;
+    expect(loser.exitCode, loser.stdout + loser.stderr).toBe(1);
+    expect(await log()).toEqual([`start ${winnerLabel}`]);
+    await release(winnerLabel);
+    const winner = await (winnerLabel === 'A' ? a : b);
+
     const refused = loser.json?.hosts[name];
-    expect(refused).toMatchObject({ unreachable: false, changed: 0, failed: 0 });
+    expect(refused).toMatchObject({ unreachable: false, changed: 0, failed: 0, errorCode: 'E_HOST_LOCKED' });
     expect(refused?.error).toMatch(/^host is locked by another halyard run \(run=[0-9a-f]{12} controller=\S+ pid=\d+ since=\S+\); wait for it or pass --lock-timeout$/);
     expect(refused?.tasks).toEqual([{ name: 'marked sleep', status: 'skipped', durationMs: 0, reason: 'host failed' }]);
-    // It failed at once: long before the holder's sleep ended.
-    expect(loser.json?.durationMs).toBeLessThan(SLEEP_SECONDS * 1000);
-    expect(loser.endedAt).toBeLessThan(winner.endedAt);
+    expect(winner.exitCode, winner.stderr).toBe(0);
     expect(winner.json?.hosts[name]).toMatchObject({ changed: 1, failed: 0 });
 
     const lines = await log();
@@ -82,33 +86,35 @@ describe('halyard apply: the host lock on a lab host', () => {
     expectNotInterleaved(lines);
 
     // The plain recap says the same in one line per host.
-    const holder = apply('C');
+    const holder = apply('C', ...holding('C'));
     await waitForStart('C');
     const plain = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '-e', 'run_label=D']);
     expect(plain.exitCode).toBe(1);
     expect(plain.stdout).toMatch(new RegExp(`^${name} \\| FAILED \\| host is locked by another halyard run \\(run=\\w+ controller=`, 'm'));
     expect(plain.stdout).toMatch(new RegExp(`^${name}\\s+FAILED\\s+ok=0 changed=0 failed=0 skipped=1 `, 'm'));
+    await release('C');
     expect((await holder).exitCode).toBe(0);
-  }, busyBudget(15));
+  }, busyBudget(27));
 
-  it('with --lock-timeout 10, the second run waits for the first and then succeeds, without interleaving', async () => {
-    await labExec(container, 'rm -f /tmp/hy-lock/log');
-    const started = Date.now();
-    const first = apply('first');
+  it('with --lock-timeout, the second run waits for the first and then succeeds, without interleaving', async () => {
+    await labExec(container, 'rm -rf /tmp/hy-lock; mkdir -p /tmp/hy-lock');
+    const first = apply('first', ...holding('first'));
     // The first run holds the lock before the second asks for it.
     await waitForStart('first');
-    const second = apply('second', '--lock-timeout', '10');
+    const second = apply('second', '--lock-timeout', '120', '-e', 'sleep_seconds=0');
+    // However long the second takes to start, it finds the lock held until this release.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await log()).toEqual(['start first']);
+    await release('first');
     const [one, two] = await Promise.all([first, second]);
     expect(one.exitCode, one.stderr).toBe(0);
     expect(two.exitCode, two.stdout + two.stderr).toBe(0);
     expect(two.json?.hosts[name]).toMatchObject({ changed: 1, failed: 0 });
     expect(two.json?.hosts[name]?.error).toBeUndefined();
-    // The second run could not finish before both sleeps had run back to back.
-    expect(two.endedAt - started).toBeGreaterThanOrEqual(2 * SLEEP_SECONDS * 1000);
     expect(two.endedAt).toBeGreaterThan(one.endedAt);
 
     const lines = await log();
     expect(lines).toEqual(['start first', 'end first', 'start second', 'end second']);
     expectNotInterleaved(lines);
-  }, busyBudget(10));
+  }, busyBudget(15));
 });

@@ -107,7 +107,7 @@ describe('halyard apply output on lab hosts', () => {
     const drifted = JSON.parse(drift.stdout) as { ok: boolean; check: boolean; hosts: Record<string, HostResult> };
     expect(drifted).toMatchObject({ ok: true, check: true });
     for (const name of names) expect(drifted.hosts[name]).toMatchObject({ changed: 2, failed: 0 });
-  }, busyBudget(9));
+  }, busyBudget(11));
 
   it('plain mode prints one line per changed or failed task and the RECAP', async () => {
     const dir = nextDir();
@@ -139,7 +139,7 @@ describe('halyard apply output on lab hosts', () => {
       expect(verbose.stdout).toMatch(new RegExp(`^${name} \\| ok \\| directory ${dir}`, 'm'));
       expect(verbose.stdout).toMatch(new RegExp(`^${name} \\| probing$`, 'm'));
     }
-  }, busyBudget(9));
+  }, busyBudget(11));
 
   it('on a TTY, listr2 draws each host and the RECAP follows; the exit code is kept', async () => {
     const dir = nextDir();

@@ -51,5 +51,5 @@ describe('controller steps after the hosts', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.json?.controller?.[0]?.status).toBe('ok');
     expect(again.json?.hosts[fleet.hosts[0]?.name ?? '']).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(9));
+  }, busyBudget(13));
 });

@@ -125,7 +125,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
 
     const second = await apply({ stage: 'docker' });
     expect(second.host, JSON.stringify(second.host, null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
-  }, busyBudget(58));
+  }, busyBudget(128));
 
   steps.step('restores a hand-edited daemon.json and restarts docker, and only then', async () => {
     const before = await mainPid();
@@ -140,7 +140,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     const fourth = await apply({ stage: 'docker' });
     expect(fourth.host).toMatchObject({ changed: 0, execs: 1 });
     expect(await mainPid()).toBe(after);
-  }, busyBudget(11));
+  }, busyBudget(20));
 
   steps.step('ships an image from the controller, starts a compose project with it, and reruns as one exec', async () => {
     const size = Number(execFileSync('docker', ['image', 'inspect', '--format', '{{.Size}}', IMAGE], { encoding: 'utf8' }).trim());
@@ -162,7 +162,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     const second = await apply({ stage: 'app' });
     expect(second.host, JSON.stringify(second.host, null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(task(second.host, 'compose project')?.reason).toBe(`project ${APP_PROJECT}: 2 service(s) up with their current config (web, worker)`);
-  }, busyBudget(21));
+  }, busyBudget(38));
 
   steps.step('recreates only the service whose compose config changed; a mounted file restarts its service through the handler', async () => {
     const [webBefore, workerBefore] = [await containerId('web'), await containerId('worker')];
@@ -180,7 +180,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(changedNames(motd.host)).toEqual([`file ${MOTD_PATH}`, 'handler: restart web']);
     expect(await containerId('web')).toBe(webId);
     expect(await web('/motd.txt')).toBe('motd 2\n');
-  }, busyBudget(38));
+  }, busyBudget(43));
 
   steps.step('a new image under the same tag is shipped and the project recreated with it', async () => {
     const newId = buildTinyImage('<h1>tiny v2</h1>\n');
@@ -190,7 +190,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(changedNames(run.host)).toEqual([`docker image ${IMAGE}`, `compose project ${APP_PROJECT}`]);
     expect(await web('/')).toBe('<h1>tiny v2</h1>\n');
     expect((await apply({ stage: 'app', compose_revision: '2', motd_revision: '2' })).host).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(19));
+  }, busyBudget(28));
 
   steps.step('a service that never answers fails the health check, named with its last answer and its log tail', async () => {
     const started = Date.now();
@@ -205,5 +205,5 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(error).toContain(BROKEN_LOG_LINE);
     expect(error).not.toMatch(/^ {2}web /m);
     expect(Date.now() - started).toBeLessThan(60_000);
-  }, busyBudget(14));
+  }, busyBudget(18));
 });

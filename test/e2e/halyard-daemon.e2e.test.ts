@@ -156,14 +156,14 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(points.map((datum) => datum.MetricName)).toEqual(expect.arrayContaining(['DiskUsedPercent', 'DockerDaemonUp']));
     expect(points[0]?.Dimensions).toEqual([{ Name: 'InstanceId', Value: 'i-0daemone2e000001' }]);
     expect(aws.s3.keys(BUCKET, 'leases/tick/').length).toBeGreaterThanOrEqual(2);
-  }, busyBudget(34));
+  }, busyBudget(64));
 
   steps.step('a rerun is one exec and changes nothing; the daemon keeps running (no restart)', async () => {
     const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
     const second = await apply(varsFile([tick, probes]));
     expect(second.host, JSON.stringify(second.host.tasks.filter((task) => task.status !== 'ok'), null, 2)).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(await sh('systemctl show -p MainPID --value halyard-daemon')).toBe(pid);
-  }, busyBudget(8));
+  }, busyBudget(33));
 
   steps.step('a new daemon file restarts the service, which runs the new job; stop is a clean SIGTERM (exit 0)', async () => {
     const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
@@ -190,7 +190,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     const fourth = await apply(varsFile([tick, probes, nightly]));
     expect(fourth.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(['service halyard-daemon.service']);
     expect(await sh('systemctl is-active halyard-daemon')).toBe('active');
-  }, busyBudget(23));
+  }, busyBudget(34));
 
   steps.step("drift jobs run the project's playbooks shipped with the role: hand drift on the host reaches SNS naming the task", async () => {
     const project = mkdtempSync(join(tmpdir(), 'hy-daemon-project-'));
@@ -238,7 +238,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(message?.topicArn, await sh('journalctl -u halyard-daemon --no-pager -n 20 -o cat')).toBe(topicArn);
     expect(`${message?.subject}\n${message?.message}`).toContain('self');
     expect(message?.message).toContain('file /etc/hy-motd');
-  }, busyBudget(26));
+  }, busyBudget(41));
 });
 
 interface Health {

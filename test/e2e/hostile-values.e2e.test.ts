@@ -147,5 +147,5 @@ describe('hostile values through the inventory, the CLI and every quoting path',
 
     expect(await hostMarkers()).toBe('');
     expect(controllerMarkers()).toEqual([]);
-  }, busyBudget(27));
+  }, busyBudget(29));
 });

@@ -146,5 +146,5 @@ describe('secrets never leave their file: not in ps, output, --json, diffs or er
       expect(list.stdout).toContain(MASK);
       expect(list.stdout.split(MASK).length - 1).toBeGreaterThanOrEqual(2);
     }
-  }, busyBudget(34));
+  }, busyBudget(38));
 });

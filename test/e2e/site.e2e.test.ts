@@ -204,5 +204,5 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     const restore = await runCli(['backup', 'restore', '-c', localBackup, '--host', host.name, '--volume', 'appdb', '--from-host', 'self', '--known-hosts', knownHosts]);
     expect(restore.exitCode, `${restore.stdout}\n${restore.stderr}`).toBe(0);
     expect((await psql("SELECT count(*), md5(string_agg(body, ',' ORDER BY id)) = md5(string_agg(md5(id::text), ',' ORDER BY id)) FROM notes")).stdout.trim()).toBe('500|t');
-  }, busyBudget(59));
+  }, busyBudget(60));
 });

@@ -48,7 +48,7 @@ describe('terminal escapes from hosts and inventories', () => {
     expect(json.stdout).not.toContain('\u001b');
     const host = json.json?.hosts[HOST_NAME];
     expect(host?.tasks.find((task) => task.name === 'hostile output')?.error).toContain(`${TITLE}`);
-  }, busyBudget(10));
+  }, busyBudget(6));
 
   it("on a TTY, listr2's live view and the recap show the escapes instead of obeying them", async () => {
     const tty = await runOnTty(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts]);
@@ -59,7 +59,7 @@ describe('terminal escapes from hosts and inventories', () => {
     expect(tty.output).not.toContain('\u001b[1Aname');
     expect(tty.output).toContain('esc\\x1b[2K\\x1b[1Aname');
     expect(tty.output).toContain('\\x1b]0;PWNED\\x07');
-  }, busyBudget(10));
+  }, busyBudget(2));
 
   it('a sha256sum that prints escapes instead of a hash fails the host without echoing its bytes', async () => {
     const liar = await labExec(
@@ -76,5 +76,5 @@ describe('terminal escapes from hosts and inventories', () => {
     const plain = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts]);
     expect(plain.stdout + plain.stderr).not.toContain('\u001b');
     expect(plain.stdout + plain.stderr).not.toContain('PWNED');
-  }, busyBudget(10));
+  }, busyBudget(7));
 });

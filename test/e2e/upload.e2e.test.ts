@@ -101,7 +101,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(await sh(SCRIPT)).toBe('hello from the upload\n');
     const uploadMs = task(host, `upload ${BIG}`).durationMs;
     console.log(`[upload e2e] 30 MiB random file (gzip -1 in transit): upload task ${uploadMs} ms; whole first apply ${wallMs} ms wall (CLI start, connect, facts, 3 tasks)`);
-  }, busyBudget(9));
+  }, busyBudget(14));
 
   steps.step('a rerun changes nothing and needs one exec', async () => {
     const { run, host } = await apply();
@@ -109,7 +109,7 @@ describe('upload: local files streamed to a lab host', () => {
     expect(host).toMatchObject({ changed: 0, failed: 0, execs: 1 });
     expect(task(host, `upload ${BIG}`)).toMatchObject({ status: 'ok', reason: `${BIG} already has sha256 ${bigSha.slice(0, 12)}, owner and mode` });
     expect(task(host, `upload ${SCRIPT}`)).toMatchObject({ status: 'ok', reason: `${SCRIPT} already has sha256 ${sha(GOOD_SCRIPT).slice(0, 12)}, owner and mode` });
-  }, busyBudget(3));
+  }, busyBudget(4));
 
   steps.step('hand edits: --check reports them (exit 2) and changes nothing; apply repairs them', async () => {
     await sh(`printf 'edited by hand' | dd of=${BIG} bs=1 seek=1048576 conv=notrunc 2>/dev/null && chmod 0700 ${SCRIPT} && chown nobody ${SCRIPT}`);
@@ -187,5 +187,5 @@ describe('upload: local files streamed to a lab host', () => {
     expect(run.exitCode).toBe(1);
     expect(run.json?.hosts[hostName]).toMatchObject({ execs: 0, tasks: [], error: `upload: cannot read ${missing} on the controller (no such file)` });
     expect(await hostState()).toBe(expectedState(sha(NEWER_SCRIPT), Buffer.byteLength(NEWER_SCRIPT)));
-  }, busyBudget(2));
+  }, busyBudget(3));
 });

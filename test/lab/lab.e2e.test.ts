@@ -103,7 +103,7 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(result.stdout).toBe(`${host.name}\n1000\n`);
     const asUser = await labExec(host.container, 'id -un', { user: 'halyard' });
     expect(asUser.stdout.trim()).toBe('halyard');
-  }, busyBudget(1));
+  }, busyBudget(2));
 
   it('gives every host its own host keys, recorded in known_hosts', async () => {
     const [a, b] = await Promise.all(fleet.hosts.map((h) => readHostKeys(h.container)));
@@ -136,7 +136,7 @@ describe('lab fleet, sshd as PID 1', () => {
   it('runs apt-get against the same mirror as this machine', async () => {
     const result = await labExec(fleet.hosts[0]!.container, 'apt-get update -q >/dev/null && apt-cache policy tree | grep -c Candidate');
     expect(result).toMatchObject({ exitCode: 0, stdout: '1\n' });
-  }, busyBudget(7));
+  }, busyBudget(9));
 
   it('stops and starts a host; the fleet files follow its new port', async () => {
     const host = fleet.hosts[1]!;
@@ -150,7 +150,7 @@ describe('lab fleet, sshd as PID 1', () => {
     // Same host keys after a restart, so known_hosts (rewritten for the new port) still matches.
     const result = await ssh(fleet, port, 'halyard', 'echo back');
     expect(result).toMatchObject({ code: 0, stdout: 'back\n' });
-  }, busyBudget(3));
+  }, busyBudget(4));
 
   it('regenerates host keys so a pinned known_hosts refuses the host', async () => {
     const host = fleet.hosts[0]!;
@@ -160,14 +160,14 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(after.some((key) => before.includes(key))).toBe(false);
     const result = await ssh(fleet, host.port, 'halyard', 'true');
     expect(result.code).toBe(255);
-  }, busyBudget(3));
+  }, busyBudget(4));
 
   it('labDown removes the containers and the fleet files', async () => {
     expect(await containersOf(fleet.name)).toHaveLength(2);
     await fleet.stop();
     expect(await containersOf(fleet.name)).toEqual([]);
     await expect(access(fleet.inventoryPath)).rejects.toThrow();
-  }, busyBudget(2));
+  }, busyBudget(3));
 });
 
 describe('lab fleet, systemd as PID 1', () => {
@@ -188,7 +188,7 @@ describe('lab fleet, systemd as PID 1', () => {
     expect((await labExec(container, 'systemctl is-active ssh.service')).stdout.trim()).toBe('active');
     expect((await labExec(container, 'systemctl --failed --no-legend --plain')).stdout.trim()).toBe('');
     expect((await labExec(container, 'systemctl is-enabled apt-daily.timer')).stdout.trim()).toBe('masked');
-  }, busyBudget(3));
+  }, busyBudget(4));
 
   it('is reachable over SSH with sudo, and /var/lib/docker is a volume', async () => {
     const host = fleet.hosts[0]!;
@@ -204,5 +204,5 @@ describe('lab fleet, systemd as PID 1', () => {
     await fleet.stop();
     expect(await containersOf(fleet.name)).toEqual([]);
     expect((await docker(['volume', 'inspect', volume])).exitCode).not.toBe(0);
-  }, busyBudget(2));
+  }, busyBudget(3));
 });

@@ -182,7 +182,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     const tls = await dockerChecked(['exec', id, 'curl', '-sk', 'https://127.0.0.1/healthz']);
     expect(tls.stdout).toBe('ok\n');
     expect(await healthcheckPasses(id, healthTests.nginx)).toBe('ok');
-  }, busyBudget(6));
+  }, busyBudget(8));
 
   test("postgres (Debian's) initialises an empty PGDATA from POSTGRES_PASSWORD like the official image: pg_isready and a password login", async () => {
     const image = built.images.postgres as string;
@@ -207,7 +207,7 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     expect([mountPoint.uid, mountPoint.gid, mountPoint.mode & 0o777]).toEqual([999, 999, 0o750]);
     const pgdata = await stat(join(data, 'pgdata'));
     expect([pgdata.uid, pgdata.mode & 0o777]).toEqual([999, 0o700]);
-  }, busyBudget(8));
+  }, busyBudget(11));
 
   test("node-exporter (Debian's) takes the role's flags, two listen addresses included, and serves host metrics", async () => {
     const image = built.images['node-exporter'] as string;
@@ -221,5 +221,5 @@ describe('stand-in images (test only; users get the upstream images)', () => {
     expect(metrics.body).toContain('node_cpu_seconds_total');
     expect(metrics.body).toContain('node_filesystem_avail_bytes');
     expect(await healthcheckPasses(id, healthTests['node-exporter'])).toBe('ok');
-  }, busyBudget(2));
+  }, busyBudget(3));
 });

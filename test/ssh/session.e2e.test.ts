@@ -139,7 +139,7 @@ describe('exec on a real host', () => {
     expect(concurrent).toBeGreaterThan(1);
     expect(session.channelStats.highWater).toBeLessThanOrEqual(8);
     expect(session.execCount - before).toBe(20);
-  }, busyBudget(3));
+  }, busyBudget(4));
 
   it('a command past its timeout is stopped with CommandTimeoutError and the session stays usable', async () => {
     const started = Date.now();
@@ -183,7 +183,7 @@ describe('exec on a real host', () => {
     await echoed.done;
     expect(bytes).toBe(data.length);
     expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
-  }, busyBudget(3));
+  }, busyBudget(6));
 });
 
 describe('sudo', () => {
@@ -211,7 +211,7 @@ describe('sudo', () => {
     stream.stdin.end('payload');
     expect((await stream.done).exitCode).toBe(0);
     expect(Buffer.concat(out).toString()).toBe('0\npayload');
-  }, busyBudget(2));
+  }, busyBudget(5));
 
   it('a wrong password fails E_SUDO_PASSWORD_WRONG without printing it', async () => {
     const session = await newPool().session(
@@ -269,7 +269,7 @@ describe('host-key trust', () => {
     expect(error).toBeInstanceOf(HostKeyError);
     expect((error as HostKeyError).code).toBe('E_HOSTKEY_UNKNOWN');
     expect(await readFile(empty, 'utf8')).toBe('');
-  }, busyBudget(1));
+  }, busyBudget(2));
 
   it('after the host keys change, the connection is refused E_HOSTKEY_CHANGED though the login key is valid', async () => {
     const knownHosts = join(dir, 'changed', 'known_hosts');

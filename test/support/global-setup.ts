@@ -67,8 +67,8 @@ async function prepare(): Promise<{ filledAt: number; background: Promise<void> 
   return { filledAt: Date.now(), background: buildInBackground() };
 }
 
-// Images that only some files need are built while the first files run (a cold machine takes
-// 60-140 s for them): the stand-ins the site test ships and the backup host's variant. A file
+// Images that only some files need are built while the first files run, with a low CPU share so
+// the tests they run beside are not slowed (a cold machine takes 60-200 s for them): the stand-ins the site test ships and the backup host's variant. A file
 // that needs one before it is ready waits on the build's lock; a failure is logged here and the
 // file's own call builds again and reports it.
 function buildInBackground(): Promise<void> {
@@ -82,8 +82,8 @@ function buildInBackground(): Promise<void> {
     }
   };
   return Promise.all([
-    timed('stand-in images', async () => ({ built: (await ensureStackTestImagesDetailed()).builds.some((build) => build.built) })),
-    timed(`host variant with ${BACKUP_LAB_PACKAGES.join(' ')}`, () => ensureHostVariant(BACKUP_LAB_PACKAGES)),
+    timed('stand-in images', async () => ({ built: (await ensureStackTestImagesDetailed({ lowPriority: true })).builds.some((build) => build.built) })),
+    timed(`host variant with ${BACKUP_LAB_PACKAGES.join(' ')}`, () => ensureHostVariant(BACKUP_LAB_PACKAGES, { lowPriority: true })),
   ]).then(() => undefined);
 }
 

@@ -69,6 +69,12 @@ export class EmulatorServer {
   ) {
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
+        // A client that went away mid-body (a killed upload) fails the handler after the answer
+        // started: there is nobody to tell, so the connection is just closed.
+        if (res.headersSent || req.destroyed) {
+          res.destroy();
+          return;
+        }
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`emulator internal error: ${String(error)}`);
       });
