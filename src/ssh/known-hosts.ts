@@ -20,7 +20,7 @@ export interface KnownHostEntry {
 /** What known_hosts says about a key a host presented. */
 export type HostKeyVerdict =
   | { status: 'match'; line: number }
-  | { status: 'mismatch'; line: number }
+  | { status: 'mismatch'; line: number; knownType: string }
   | { status: 'revoked'; line: number }
   | { status: 'unknown' };
 
@@ -109,10 +109,13 @@ function globMatches(pattern: string, text: string): boolean {
   return new RegExp(`^${source}$`, 's').test(text);
 }
 
-// Decides what known_hosts says about a key: revoked beats match, match beats a same-type mismatch.
+// Decides what known_hosts says about a key: revoked beats match, and a host known under any key
+// must present one of its known keys. Offering only other types (an RSA key where an ed25519 key
+// is known) is a changed identity, refused like a changed key; a same-type entry is named first.
 export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
   const keyType = keyTypeOfBlob(keyBlob);
-  let mismatchLine: number | undefined;
+  let sameType: KnownHostEntry | undefined;
+  let otherType: KnownHostEntry | undefined;
   let matchLine: number | undefined;
   for (const entry of entries) {
     if (entry.marker === 'cert-authority') continue;
@@ -123,10 +126,12 @@ export function checkHostKey(entries: readonly KnownHostEntry[], host: string, p
       continue;
     }
     if (sameKey) matchLine ??= entry.line;
-    else if (entry.keyType === keyType) mismatchLine ??= entry.line;
+    else if (entry.keyType === keyType) sameType ??= entry;
+    else otherType ??= entry;
   }
   if (matchLine !== undefined) return { status: 'match', line: matchLine };
-  if (mismatchLine !== undefined) return { status: 'mismatch', line: mismatchLine };
+  const known = sameType ?? otherType;
+  if (known) return { status: 'mismatch', line: known.line, knownType: known.keyType };
   return { status: 'unknown' };
 }
 
@@ -219,9 +224,8 @@ export async function verifyHostKey(request: HostKeyCheckRequest): Promise<'matc
   const decide = async (): Promise<'match' | 'recorded'> => {
     const verdict = checkHostKey(await readKnownHostsFile(request.knownHostsFile), request.host, request.port, request.keyBlob);
     if (verdict.status === 'match') return 'match';
-    if (verdict.status === 'mismatch' || verdict.status === 'revoked') {
-      throw new HostKeyError('E_HOSTKEY_CHANGED', describeRefusedKey(request, verdict.status, verdict.line));
-    }
+    if (verdict.status === 'mismatch') throw new HostKeyError('E_HOSTKEY_CHANGED', describeChangedKey(request, verdict.line, verdict.knownType));
+    if (verdict.status === 'revoked') throw new HostKeyError('E_HOSTKEY_CHANGED', describeRevokedKey(request, verdict.line));
     if (request.policy === 'strict') {
       throw new HostKeyError('E_HOSTKEY_UNKNOWN', describeUnknownKey(request));
     }
@@ -237,22 +241,22 @@ function describeTarget(request: HostKeyCheckRequest): string {
   return request.hostLabel && request.hostLabel !== request.host ? `${request.hostLabel} (${where})` : where;
 }
 
-function describeRefusedKey(request: HostKeyCheckRequest, status: 'mismatch' | 'revoked', line: number): string {
-  const keyType = keyTypeOfBlob(request.keyBlob);
-  const fingerprint = fingerprintSha256(request.keyBlob);
-  const location = `${request.knownHostsFile}:${line}`;
-  if (status === 'revoked') {
-    return (
-      `host key for ${describeTarget(request)} is REVOKED: the server presents ${keyType} key ${fingerprint}, ` +
-      `which ${location} marks @revoked. Refusing to connect.`
-    );
-  }
+function describeRevokedKey(request: HostKeyCheckRequest, line: number): string {
+  return (
+    `host key for ${describeTarget(request)} is REVOKED: the server presents ${keyTypeOfBlob(request.keyBlob)} key ` +
+    `${fingerprintSha256(request.keyBlob)}, which ${request.knownHostsFile}:${line} marks @revoked. Refusing to connect.`
+  );
+}
+
+// One message for every changed identity: a different key of the same type, or only keys of types
+// known_hosts does not hold for this host.
+function describeChangedKey(request: HostKeyCheckRequest, line: number, knownType: string): string {
   const name = knownHostsName(request.host, request.port);
   return (
-    `host key for ${describeTarget(request)} has CHANGED: the server now presents ${keyType} key ${fingerprint}, ` +
-    `but ${location} holds a different ${keyType} key for it. Someone may be intercepting the connection, ` +
-    `or the host was rebuilt. Refusing to connect. If the change is expected, remove the old key ` +
-    `(ssh-keygen -R '${name}' -f ${request.knownHostsFile}) and connect again.`
+    `host key for ${describeTarget(request)} has CHANGED: the server now presents ${keyTypeOfBlob(request.keyBlob)} key ` +
+    `${fingerprintSha256(request.keyBlob)}, but ${request.knownHostsFile}:${line} holds a different ${knownType} key for it. ` +
+    `Someone may be intercepting the connection, or the host was rebuilt. Refusing to connect. If the change is expected, ` +
+    `remove the old key (ssh-keygen -R '${name}' -f ${request.knownHostsFile}) and connect again.`
   );
 }
 

@@ -118,4 +118,32 @@ describe('halyard apply: SSH host keys on a lab host', () => {
     expect(await exists(`${after.dir}/greeting`)).toBe(true);
     expect(newKeys).toContain(readFileSync(fresh, 'utf8').trim().split('\n')[0]?.replace(/^\S+ /, ''));
   }, busyBudget(37));
+
+  it('a host known only by a key of another type is a changed identity, refused as OpenSSH refuses it', async () => {
+    // known_hosts holds an RSA key for the host; the host offers only ed25519 and ecdsa keys.
+    const dir = freshKnownHosts().replace(/\/known_hosts$/, '');
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', `${dir}/other_rsa`]);
+    const knownHosts = `${dir}/known_hosts`;
+    const rsaLine = `[127.0.0.1]:${port} ${readFileSync(`${dir}/other_rsa.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
+    writeFileSync(knownHosts, rsaLine);
+
+    // The oracle: OpenSSH's own client with accept-new refuses and leaves the file alone.
+    let openssh = '';
+    try {
+      execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHosts}`, '-i', fleet.keyFile, '-p', String(port), `${fleet.user}@127.0.0.1`, 'true'], { stdio: 'pipe' });
+    } catch (error) {
+      openssh = String((error as { stderr?: Buffer }).stderr ?? '');
+    }
+    expect(openssh).toContain('has changed');
+    expect(readFileSync(knownHosts, 'utf8')).toBe(rsaLine);
+
+    // halyard says the same, with its changed-key message, under the default policy.
+    const run = await apply(knownHosts, '--json');
+    expect(run.run.exitCode, run.run.stderr).toBe(1);
+    const result = run.run.json?.hosts[name];
+    expect(result).toMatchObject({ unreachable: true, execs: 0, errorCode: 'E_HOSTKEY_CHANGED' });
+    expect(result?.error).toMatch(/has CHANGED: the server now presents ssh-ed25519 key SHA256:\S+, but .*known_hosts:1 holds a different ssh-rsa key for it/);
+    expect(readFileSync(knownHosts, 'utf8')).toBe(rsaLine);
+    expect(await exists(run.dir)).toBe(false);
+  }, busyBudget(10));
 });

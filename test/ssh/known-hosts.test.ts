@@ -124,13 +124,21 @@ describe('checkHostKey', () => {
   const edOther = ed25519Blob();
   const ec = ecdsaBlob();
 
-  it('says match, mismatch (same type, other key) or unknown', () => {
+  it('says match, mismatch or unknown; a host known under any key type must present a known key', () => {
     const entries = parseKnownHosts([line('[127.0.0.1]:2201', ed), line('[127.0.0.1]:2202', ec)].join('\n'));
     expect(checkHostKey(entries, '127.0.0.1', 2201, ed)).toEqual({ status: 'match', line: 1 });
-    expect(checkHostKey(entries, '127.0.0.1', 2201, edOther)).toEqual({ status: 'mismatch', line: 1 });
-    // A key of a type the file does not hold for the host is unknown, not changed.
-    expect(checkHostKey(entries, '127.0.0.1', 2201, ec)).toEqual({ status: 'unknown' });
+    expect(checkHostKey(entries, '127.0.0.1', 2201, edOther)).toEqual({ status: 'mismatch', line: 1, knownType: 'ssh-ed25519' });
+    // Only a key of another type than the known one: a changed identity, as OpenSSH refuses it
+    // (checked against ssh itself in test/e2e/cli-hostkeys.e2e.test.ts).
+    expect(checkHostKey(entries, '127.0.0.1', 2201, ec)).toEqual({ status: 'mismatch', line: 1, knownType: 'ssh-ed25519' });
     expect(checkHostKey(entries, '127.0.0.1', 2203, ed)).toEqual({ status: 'unknown' });
+  });
+
+  it('names a same-type entry before another type when both differ', () => {
+    const entries = parseKnownHosts([line('web1', ec), line('web1', edOther)].join('\n'));
+    expect(checkHostKey(entries, 'web1', 22, ed)).toEqual({ status: 'mismatch', line: 2, knownType: 'ssh-ed25519' });
+    // A server presents one key per connection, and it must be one of the keys known for the host.
+    expect(checkHostKey(parseKnownHosts(line('web1', ec)), 'web1', 22, ed)).toEqual({ status: 'mismatch', line: 1, knownType: 'ecdsa-sha2-nistp256' });
   });
 
   it('prefers a matching line over an older different key of the same type', () => {
