@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HalyardError } from '../core/errors.js';
+import { nameTable } from '../core/name-table.js';
 import type { JobStatus, Scheduler } from './scheduler.js';
 
 // The daemon's local HTTP port (127.0.0.1 only): /healthz for supervisors and /metrics for Prometheus.
@@ -61,7 +62,7 @@ export function processMetricsText(memory: Pick<NodeJS.MemoryUsage, 'rss' | 'hea
 
 /** The /healthz document: ok, and each job's last result (no secrets: errors are redacted at the source). */
 export function healthDocument(scheduler: Scheduler): { ok: boolean; failureThreshold: number; jobs: Record<string, unknown> } {
-  const jobs: Record<string, unknown> = {};
+  const jobs = nameTable<unknown>();
   for (const s of scheduler.statuses()) {
     jobs[s.name] = {
       ok: s.consecutiveFailures < scheduler.failureThreshold,

@@ -1,4 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { nameTable } from '../core/name-table.js';
 import { dirname } from 'node:path';
 import type { MetricPoint, MetricsService } from '../aws/metrics.js';
 import { HALYARD_METRICS } from '../aws/metrics.js';
@@ -118,10 +119,11 @@ export class ProbeStateStore {
 
   async load(): Promise<Record<string, Record<string, CheckState>>> {
     if (this.#state) return this.#state;
-    this.#state = {};
+    // Host names come from inventories: a null-prototype table keeps "__proto__" a host.
+    this.#state = nameTable();
     if (this.file) {
       try {
-        this.#state = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, Record<string, CheckState>>;
+        this.#state = nameTable(Object.entries(JSON.parse(await readFile(this.file, 'utf8')) as Record<string, Record<string, CheckState>>));
       } catch {
         // Missing or unreadable: start fresh (a change may then be reported once more).
       }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { nameTable } from '../core/name-table.js';
 import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { ResourceInstance } from '../resources/types.js';
@@ -40,13 +41,13 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
     pid: process.pid,
     startedAt: new Date().toISOString(),
   };
-  const results: Record<string, HostResult> = {};
+  const results = new Map<string, HostResult>();
   const batches = splitBatches(hosts, options.serial);
   let aborted: string | undefined;
 
   for (const batch of batches) {
     if (aborted) {
-      for (const host of batch) results[host.name] = summarize([], { unreachable: false, execs: 0, error: aborted });
+      for (const host of batch) results.set(host.name, summarize([], { unreachable: false, execs: 0, error: aborted }));
       continue;
     }
     await mapLimit(batch, Math.max(1, options.forks), async (host) => {
@@ -58,7 +59,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
           link = await options.connect(host);
         } catch (error) {
           result = summarize([], { unreachable: true, execs: 0, error: options.redactor.redact(errorText(error)), errorCode: errorCodeOf(error) });
-          results[host.name] = result;
+          results.set(host.name, result);
           options.onEvent?.({ type: 'host-done', host: host.name, result });
           return;
         }
@@ -77,11 +78,11 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
       } finally {
         await link?.close().catch(() => {});
       }
-      results[host.name] = result;
+      results.set(host.name, result);
       options.onEvent?.({ type: 'host-done', host: host.name, result });
     });
     const failed = batch.filter((host) => {
-      const result = results[host.name];
+      const result = results.get(host.name);
       return result !== undefined && hostFailed(result);
     }).length;
     const failedPercent = (failed / batch.length) * 100;
@@ -92,11 +93,11 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
     }
   }
 
-  const ordered: Record<string, HostResult> = {};
-  for (const host of hosts) {
-    const result = results[host.name];
-    if (result) ordered[host.name] = result;
-  }
+  // In inventory order; a null-prototype table, so no host name can vanish into Object's prototype.
+  const ordered = nameTable(hosts.flatMap((host): Array<[string, HostResult]> => {
+    const result = results.get(host.name);
+    return result ? [[host.name, result]] : [];
+  }));
   const ok = Object.values(ordered).every((result) => !hostFailed(result));
   return { ok, durationMs: Date.now() - started, check: options.check, hosts: ordered };
 }

@@ -8,6 +8,8 @@ import type { Host } from '../../src/inventory/types.js';
 import { task } from '../../src/playbook/define.js';
 import { commandResource } from '../../src/resources/command.js';
 import { localLink } from '../support/local-link.js';
+import { formatRecap } from '../../src/cli/output/recap.js';
+import { checkDistinctEndpoints } from '../../src/inventory/endpoints.js';
 
 function host(name: string): Host {
   return { name, address: name, port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: ['all'], vars: {} };
@@ -78,5 +80,35 @@ describe('runFleet', () => {
     expect(result.hosts.a?.failed).toBe(1);
     expect(result.hosts.b?.error).toMatch(/not run/);
     expect(result.hosts.c?.error).toMatch(/not run/);
+  });
+});
+
+describe('host names that are also Object property names', () => {
+  it('a host named __proto__ or constructor is reported like any other, in the result, JSON and recap', async () => {
+    const hosts = [host('__proto__'), host('constructor'), host('web')];
+    const result = await runFleet(hosts, () => ({ tasks: [task(commandResource, { command: 'true' })], handlers: new Map() }), {
+      check: false,
+      diff: false,
+      forks: 3,
+      lockWaitSeconds: 30,
+      probeTimeoutMs: 10_000,
+      stepTimeoutMs: 10_000,
+      redactor: new Redactor(),
+      connect: async () => ({ ...localLink(), close: async () => {} }),
+    });
+    expect(Object.keys(result.hosts)).toEqual(['__proto__', 'constructor', 'web']);
+    expect(Object.getOwnPropertyDescriptor(result.hosts, '__proto__')?.value).toMatchObject({ changed: 1, failed: 0 });
+    expect(Object.keys(JSON.parse(JSON.stringify(result)).hosts)).toEqual(['__proto__', 'constructor', 'web']);
+    expect(formatRecap(result)).toMatch(/^__proto__\s+CHANGED .*\nconstructor\s+CHANGED .*\nweb\s+CHANGED/m);
+  });
+});
+
+describe('checkDistinctEndpoints', () => {
+  it('refuses two names for one address and port, naming them, before anything connects', () => {
+    const at = (name: string, address: string, port = 22): Host => ({ ...host(name), address, port });
+    expect(() => checkDistinctEndpoints([at('web1', '10.0.0.5'), at('web2', '10.0.0.6'), at('web1', '10.0.0.5', 2222)])).not.toThrow();
+    expect(() => checkDistinctEndpoints([at('web1', '10.0.0.5'), at('db', 'db.example'), at('web1-again', '10.0.0.5'), at('DB2', 'DB.example')])).toThrow(
+      '"web1", "web1-again" all connect to 10.0.0.5:22; "db", "DB2" all connect to db.example:22: one machine would be run twice at once; give each host one name, or --limit to one of them',
+    );
   });
 });
