@@ -1,5 +1,6 @@
 import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
+import { checkDistinctEndpoints } from '../inventory/endpoints.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
@@ -32,6 +33,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPath: st
   // Each play's host pattern is matched once, not once per host.
   const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
   const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
+  checkDistinctEndpoints(hosts);
   applyPlayDefaults(playbook, inventory, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
   // the SDK is loaded only when a reference exists.
