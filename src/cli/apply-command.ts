@@ -1,22 +1,10 @@
 import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
-import { UsageError } from '../core/errors.js';
-import { preparePlaybookRun } from '../engine/prepare-run.js';
-import { runFleet } from '../engine/run.js';
-import { sshLink } from '../engine/ssh-link.js';
-import { hostFailed, type ControllerStepResult, type RunResult } from '../engine/results.js';
-import { parseExtraVars } from '../inventory/index.js';
-import { SshPool } from '../ssh/index.js';
-import type { Redactor } from '../core/secret.js';
-import type { ControllerContext, Playbook } from '../playbook/types.js';
-import { ListrProgress } from './output/listr-progress.js';
-import { plainLine, type ProgressEvent } from './output/plain.js';
-import { stdoutText, terminalText } from './output/terminal.js';
-import { formatRecap } from './output/recap.js';
-import { sshOptionsFrom, addSshFlags, type SshFlags } from './ssh-flags.js';
+import { hostFailed, type RunResult } from '../engine/results.js';
+import { addSshFlags, type SshFlags } from './ssh-flags.js';
 
 // Flags of `halyard apply`.
-interface ApplyFlags extends SshFlags {
+export interface ApplyFlags extends SshFlags {
   inventory: string;
   limit?: string;
   extraVars: string[];
@@ -49,6 +37,8 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('-v, --verbose', 'also print unchanged tasks and phases', false);
   addSshFlags(apply);
   apply.action(async (playbookPath: string, flags: ApplyFlags) => {
+    // The engine, SSH and the playbook loader load only when a command needs them (start-up).
+    const { applyPlaybook } = await import('./apply-run.js');
     const result = await applyPlaybook(playbookPath, flags);
     setExitCode(exitCodeFor(result));
   });
@@ -63,116 +53,6 @@ export function exitCodeFor(result: RunResult): ExitCodeValue {
   return ExitCode.Ok;
 }
 
-async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
-  const forks = positiveInt(flags.forks, '--forks');
-  const lockWaitSeconds = nonNegativeInt(flags.lockTimeout, '--lock-timeout');
-  const maxFailPercent = flags.maxFailPercent === undefined ? undefined : percent(flags.maxFailPercent);
-  if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
-    throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
-  }
-  const extraVars = parseExtraVars(flags.extraVars);
-  const { hosts, redactor, workFor, playbook, inventory } = await preparePlaybookRun(playbookPath, flags.inventory, { extraVars, ...(flags.limit ? { limit: flags.limit } : {}) });
-
-  // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
-  const progress = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
-  const out = terminalText(flags.json ? process.stderr : process.stdout);
-  const onEvent = (event: ProgressEvent) => {
-    if (progress) return progress.onEvent(event);
-    const line = plainLine(event, { check: flags.check, verbose: flags.verbose });
-    if (line !== undefined && !flags.json) out.write(`${line}\n`);
-    if (!flags.json && flags.diff && event.type === 'task' && event.result.diff) out.write(event.result.diff.text);
-  };
-
-  const pool = new SshPool(sshOptionsFrom(flags));
-  progress?.start();
-  let result: RunResult;
-  try {
-    result = await runFleet(hosts, workFor, {
-      check: flags.check,
-      diff: flags.diff,
-      forks,
-      ...(flags.serial !== undefined ? { serial: flags.serial } : {}),
-      ...(maxFailPercent !== undefined ? { maxFailPercent } : {}),
-      lockWaitSeconds,
-      probeTimeoutMs: 120_000,
-      stepTimeoutMs: pool.options.commandTimeoutMs,
-      redactor,
-      connect: (host) => sshLink(pool, host),
-      onEvent,
-    });
-  } finally {
-    await progress?.stop();
-    await pool.closeAll();
-  }
-
-  if (playbook.afterHosts.length > 0) {
-    const vars = { ...(inventory.groups.get('all')?.vars ?? {}), ...extraVars };
-    result.controller = await runControllerSteps(playbook, { check: flags.check, vars, log: (line: string) => out.write(`${redactor.redact(line)}\n`) }, redactor);
-    result.ok = result.ok && result.controller.every((step) => step.status !== 'failed');
-  }
-
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } else {
-    if (progress) {
-      // The live view collapses per-task detail; list what changed or failed once it is done.
-      for (const [name, host] of Object.entries(result.hosts)) {
-        for (const [index, task] of host.tasks.entries()) {
-          const line = plainLine({ type: 'task', host: name, index, total: host.tasks.length, result: task }, { check: flags.check, verbose: false });
-          if (line !== undefined) stdoutText.write(`${line}\n`);
-          if (flags.diff && task.diff) stdoutText.write(task.diff.text);
-        }
-      }
-    }
-    stdoutText.write(`\n${formatRecap(result)}\n`);
-  }
-  return result;
-}
-
-// Runs the playbook's controller steps in order; a failing step stops the ones after it.
-async function runControllerSteps(playbook: Playbook, context: ControllerContext, redactor: Redactor): Promise<ControllerStepResult[]> {
-  const results: ControllerStepResult[] = [];
-  let failed = false;
-  for (const step of playbook.afterHosts) {
-    const started = Date.now();
-    if (failed) {
-      results.push({ name: step.name, status: 'skipped', durationMs: 0, reason: 'an earlier controller step failed' });
-      continue;
-    }
-    try {
-      const outcome = await step.run(context);
-      results.push({
-        name: step.name,
-        status: outcome.skipped ? 'skipped' : outcome.changed ? 'changed' : 'ok',
-        durationMs: Date.now() - started,
-        ...(outcome.skipped ? { reason: outcome.skipped } : {}),
-      });
-    } catch (error) {
-      failed = true;
-      results.push({ name: step.name, status: 'failed', durationMs: Date.now() - started, error: redactor.redact(error instanceof Error ? error.message : String(error)) });
-    }
-  }
-  return results;
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive whole number, got "${text}"`);
-  return value;
-}
-
-function nonNegativeInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${flag} must be a whole number of seconds, got "${text}"`);
-  return value;
-}
-
-function percent(text: string): number {
-  const value = Number(text.replace(/%$/, ''));
-  if (!Number.isFinite(value) || value < 0 || value > 100) throw new UsageError(`--max-fail-percent must be between 0 and 100, got "${text}"`);
-  return value;
 }

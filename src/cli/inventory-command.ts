@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { formatInventory, loadInventory, parseExtraVars } from '../inventory/index.js';
 import { stdoutText } from './output/terminal.js';
 
 // `halyard inventory list -i FILE [--json]`: hosts, groups and merged vars, secrets masked.
@@ -13,6 +12,8 @@ export function registerInventoryCommands(program: Command): void {
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--json', 'print JSON', false)
     .action(async (flags: { inventory: string; limit?: string; extraVars: string[]; json: boolean }) => {
+      // Loaded when the command runs: other commands start without the inventory readers.
+      const { formatInventory, loadInventory, parseExtraVars } = await import('../inventory/index.js');
       const loaded = await loadInventory(flags.inventory, {
         extraVars: parseExtraVars(flags.extraVars),
         ...(flags.limit ? { limit: flags.limit } : {}),

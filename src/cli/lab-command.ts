@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
-import { stringify } from 'yaml';
-import { ensureStackTestImagesDetailed } from '../lab/stack-images.js';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_FLEET_NAME, labDown, labUp } from '../lab/index.js';
 import { stdoutText, stderrText } from './output/terminal.js';
+
+// The fleet name used when none is given (src/lab/fleet.ts's default; the lab loads only when used).
+const DEFAULT_FLEET_NAME = 'halyard-lab';
 
 // Adds `lab up` and `lab down` to the CLI: a local fleet of SSH hosts in Docker for trying roles.
 // Actions are async: the caller must use program.parseAsync(); errors (LabError etc.) propagate.
@@ -15,6 +15,7 @@ export function registerLabCommands(program: Command): void {
     .description('build the stack\'s stand-in images (no registry needed) and write the vars that use them')
     .requiredOption('--vars-file <file>', 'YAML vars file to write: { images, ship_images } for playbooks/site.ts')
     .action(async (options: { varsFile: string }) => {
+      const [{ ensureStackTestImagesDetailed }, { stringify }] = await Promise.all([import('../lab/stack-images.js'), import('yaml')]);
       const built = await ensureStackTestImagesDetailed({ onProgress: progress });
       const vars = { images: built.images, ship_images: Object.keys(built.images) };
       await writeFile(options.varsFile, `# Stand-in images for a lab run of playbooks/site.ts; real hosts use the upstream tags.\n${stringify(vars)}`);
@@ -31,6 +32,7 @@ export function registerLabCommands(program: Command): void {
     .option('--no-apt-cache', 'hosts fetch Debian packages from the mirror, not through the local apt-cacher-ng')
     .action(async (options: { hosts: number; systemd: boolean; name: string; aptCache: boolean; packages?: string[] }) => {
       const started = Date.now();
+      const { labUp } = await import('../lab/index.js');
       const fleet = await labUp({
         count: options.hosts,
         systemd: options.systemd,
@@ -50,6 +52,7 @@ export function registerLabCommands(program: Command): void {
     .option('--name <name>', 'fleet name', DEFAULT_FLEET_NAME)
     .option('--all', 'remove every halyard lab container and volume', false)
     .action(async (options: { name: string; all: boolean }) => {
+      const { labDown } = await import('../lab/index.js');
       const result = await labDown(options.all ? { all: true, onProgress: progress } : { name: options.name, onProgress: progress });
       progress(`removed ${result.containers.length} container(s) and ${result.volumes.length} volume(s)`);
     });
