@@ -3,7 +3,8 @@ import type { Redactor } from '../core/secret.js';
 import type { Fact } from '../facts/fact.js';
 import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from '../facts/probe-script.js';
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
-import { lockScript, parseLockOutcome, type LockOwner } from './lock.js';
+import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
+import { HOST_LOCK_PATHS, lockScript, parseLockOutcome, type LockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell, type ShellTransport } from './remote-shell.js';
 import { errorCodeOf, summarize, type HostResult, type TaskResult } from './results.js';
 
@@ -28,6 +29,8 @@ export interface HostRunOptions {
   diff: boolean;
   lockOwner: LockOwner;
   lockWaitSeconds: number;
+  /** Where the host locks live; tests that run a local shell point them at a temp dir. */
+  lockPaths?: LockPaths;
   probeTimeoutMs: number;
   stepTimeoutMs: number;
   redactor: Redactor;
@@ -67,19 +70,13 @@ export async function runHost(
     const states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
     const firstFacts = uniqueFacts(states.flatMap((state) => Object.values(state.facts)));
     const probe = buildProbeScript(firstFacts, shell.nonce);
-    const reply = await shell.request(`${lockScript(shell.nonce, options.lockOwner, options.lockWaitSeconds)}\n${probe}`, {
+    const reply = await shell.request(`${lockScript(shell.nonce, options.lockOwner, options.lockWaitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${probe}`, {
       label: 'probe facts',
       timeoutMs: options.probeTimeoutMs + options.lockWaitSeconds * 1000,
       keepAll: true,
     });
     const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
-    if (!outcome.locked) {
-      const message =
-        outcome.reason === 'no-flock'
-          ? `cannot lock the host: ${outcome.holder}`
-          : `host is locked by another halyard run (${outcome.holder}); wait for it or pass --lock-timeout`;
-      throw new HalyardError('E_HOST_LOCKED', message);
-    }
+    if (!outcome.locked) throw lockError(outcome);
     let factValues: FactValues = parseProbeOutput(rest, firstFacts, shell.nonce);
     for (const state of states) planTask(state, factValues, context);
 
@@ -193,7 +190,7 @@ async function settleTask(
       }
       continue;
     }
-    const reply = await shell.request(`(\n${step.script}\n) </dev/null 9>&- 2>&1`, {
+    const reply = await shell.request(`(\n${step.script}\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`, {
       label: step.label,
       timeoutMs: options.stepTimeoutMs,
     });
@@ -278,6 +275,15 @@ class Staleness {
   probed(facts: readonly Fact<unknown>[]): void {
     for (const fact of facts) this.#probedAt.set(fact.key, this.#patterns.length);
   }
+}
+
+// The error for a lock that was not taken: held by another run, or not takeable here (and why).
+function lockError(outcome: Exclude<LockOutcome, { locked: true }>): HalyardError {
+  if (outcome.reason === 'busy') {
+    return new HalyardError('E_HOST_LOCKED', `host is locked by another halyard run (${outcome.holder}); wait for it or pass --lock-timeout`);
+  }
+  if (outcome.reason === 'no-flock') return new HalyardError('E_HOST_LOCK_UNAVAILABLE', `cannot lock the host: ${outcome.detail}`);
+  return new HalyardError('E_HOST_LOCK_DENIED', `cannot take the host lock: ${outcome.detail}`);
 }
 
 // An error's message without a stack, for recaps.

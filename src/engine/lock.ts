@@ -9,22 +9,77 @@ export interface LockOwner {
 }
 
 // The verdict of the lock script, read back from its first output line.
-export type LockOutcome = { locked: true } | { locked: false; reason: 'busy' | 'no-flock'; holder: string };
+export type LockOutcome =
+  | { locked: true }
+  | { locked: false; reason: 'busy'; holder: string }
+  | { locked: false; reason: 'denied' | 'no-flock'; detail: string };
 
-// Shell that takes an flock on fd 9 of the long-lived run shell: held for the whole run, released
-// by the kernel when that shell ends (even if the controller dies), so it can never go stale.
-export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number): string {
+// Where the locks live on a host (overridable for tests that run the script locally).
+export interface LockPaths {
+  /** Root's lock directory: created 0700 by root, so no other user can open, plant or hold anything in it. */
+  rootDir: string;
+  /** The login user's home; default: looked up with getent (a become run's HOME is root's). */
+  userHome?: string;
+}
+
+// The paths on real hosts.
+export const HOST_LOCK_PATHS: LockPaths = { rootDir: '/run/halyard' };
+
+// Shell that takes the host locks on fds of the long-lived run shell: held for the whole run and
+// released by the kernel when that shell ends (even if the controller dies), so never stale.
+// - A run as root (become) locks /run/halyard/lock on fd 9: runs with become exclude each other.
+// - Every run locks `~LOGIN/.halyard/lock-<host name>` on fd 8 (a become run finds the login user
+//   in SUDO_UID): runs of one login user with and without become exclude each other. The host
+//   name keeps hosts that share a home over NFS apart.
+// Directories are made 0700 by or for their owner and checked (a real directory, that owner, mode
+// 700) before use, so no other local user can hold a lock, forge its holder or plant a symlink;
+// lock files are created with O_EXCL (set -C) and opened for reading only.
+export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number, paths: LockPaths = HOST_LOCK_PATHS): string {
   const details = `run=${owner.runId} controller=${owner.controller} pid=${owner.pid} since=${owner.startedAt}`;
+  const wait = Math.max(0, Math.floor(waitSeconds));
+  const say = (kind: string, text: string) => `printf '\\036HY:%s:LOCK:%s:%s\\n' ${nonce} ${kind} ${text}`;
+  const home = paths.userHome === undefined ? '$(getent passwd "$hy_login" | cut -d: -f6)' : quote(paths.userHome);
   return [
-    `hy_lock_dir=/run/lock; { [ -d "$hy_lock_dir" ] && [ -w "$hy_lock_dir" ]; } || hy_lock_dir=/tmp`,
-    `hy_lock="$hy_lock_dir/halyard.lock"`,
-    `if ! command -v flock >/dev/null 2>&1; then printf '\\036HY:%s:LOCK:no-flock:%s\\n' ${nonce} 'flock(1) not found on the host (install util-linux)'`,
-    // A failed redirection on exec would end the shell, so check writability first.
-    `elif ! { [ -w "$hy_lock" ] || { [ ! -e "$hy_lock" ] && [ -w "$hy_lock_dir" ]; }; }; then printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "cannot write $hy_lock"`,
-    `elif ! exec 9>>"$hy_lock"; then printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "cannot open $hy_lock"`,
-    `elif flock -w ${Math.max(0, Math.floor(waitSeconds))} 9; then printf '%s\\n' ${quote(details)} > "$hy_lock.owner" 2>/dev/null; printf '\\036HY:%s:LOCK:ok\\n' ${nonce}`,
-    // The holder's details alone: the engine's message already says "locked by another halyard run (...)".
-    `else hy_owner=$(cat "$hy_lock.owner" 2>/dev/null | tr -d '\\n'); printf '\\036HY:%s:LOCK:busy:%s\\n' ${nonce} "\${hy_owner:-owner not recorded}"; fi`,
+    'hy_lock() {',
+    '  hy_uid=$(id -u)',
+    '  hy_login=${SUDO_UID:-$hy_uid}',
+    `  command -v flock >/dev/null 2>&1 || { ${say('no-flock', quote('flock(1) not found on the host (install util-linux)'))}; return; }`,
+    // hy_dir DIR OWNER: DIR made 0700 for OWNER when missing, then checked; sets hy_why on failure.
+    '  hy_dir() {',
+    '    if [ ! -e "$1" ] && [ ! -L "$1" ]; then (umask 077; mkdir "$1") 2>/dev/null && { [ "$2" = "$hy_uid" ] || chown "$2" "$1"; }; fi',
+    '    if [ -L "$1" ] || [ ! -d "$1" ]; then hy_why="denied:$1 is not a directory (or cannot be created)"; return 1; fi',
+    '    hy_seen=$(stat -c \'%u %a\' "$1" 2>/dev/null)',
+    '    [ "$hy_seen" = "$2 700" ] || { hy_why="denied:$1 has owner and mode \'${hy_seen:-unknown}\', expected uid $2 and 700"; return 1; }',
+    '  }',
+    // hy_take FD DIR OWNER NAME: DIR/NAME held locked on FD (in this shell), waiting; sets hy_why on failure.
+    '  hy_take() {',
+    '    hy_file="$2/$4"',
+    '    [ -e "$hy_file" ] || [ -L "$hy_file" ] || (umask 077; set -C; : > "$hy_file") 2>/dev/null',
+    '    if [ -L "$hy_file" ] || [ ! -f "$hy_file" ]; then hy_why="denied:$hy_file is not a regular file"; return 1; fi',
+    '    [ "$3" = "$hy_uid" ] || chown "$3" "$hy_file" 2>/dev/null',
+    // `command exec` keeps a failed redirection from ending the shell; the braces keep 2>/dev/null temporary.
+    '    if ! { eval "command exec $1<\\"\\$hy_file\\""; } 2>/dev/null; then hy_why="denied:cannot open $hy_file"; return 1; fi',
+    `    if ! flock -w ${wait} "$1"; then hy_why="busy:$(tr -d '\\n' < "$2/owner-$4" 2>/dev/null)"; return 1; fi`,
+    `    printf '%s\\n' ${quote(details)} > "$2/owner-$4.$$" 2>/dev/null && mv -f "$2/owner-$4.$$" "$2/owner-$4" 2>/dev/null`,
+    '    return 0',
+    '  }',
+    // hy_refuse: prints the outcome line for hy_why ("busy:holder" or "denied:reason").
+    '  hy_refuse() {',
+    '    case "$hy_why" in',
+    `      busy:*) ${say('busy', '"${hy_why#busy:}"')} ;;`,
+    `      *) ${say('denied', '"${hy_why#denied:}"')} ;;`,
+    '    esac',
+    '  }',
+    '  if [ "$hy_uid" = 0 ]; then',
+    `    hy_dir ${quote(paths.rootDir)} 0 && hy_take 9 ${quote(paths.rootDir)} 0 lock || { hy_refuse; return; }`,
+    '  fi',
+    `  hy_home=${home}`,
+    '  case "$hy_home" in /?*) ;; *) hy_why="denied:no home directory for uid $hy_login"; hy_refuse; return ;; esac',
+    "  hy_host=$(uname -n | tr -c 'A-Za-z0-9._\\n-' _)",
+    '  hy_dir "$hy_home/.halyard" "$hy_login" && hy_take 8 "$hy_home/.halyard" "$hy_login" "lock-$hy_host" || { hy_refuse; return; }',
+    `  ${say('ok', "''")}`,
+    '}',
+    'hy_lock',
   ].join('\n');
 }
 
@@ -32,14 +87,14 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number)
 export function parseLockOutcome(output: string, nonce: string): { outcome: LockOutcome; rest: string } {
   const prefix = `\u001eHY:${nonce}:LOCK:`;
   const at = output.indexOf(prefix);
-  if (at < 0) return { outcome: { locked: false, reason: 'busy', holder: 'lock script printed nothing' }, rest: output };
+  if (at < 0) return { outcome: { locked: false, reason: 'denied', detail: 'the lock script printed nothing' }, rest: output };
   const lineEnd = output.indexOf('\n', at);
   const line = output.slice(at + prefix.length, lineEnd < 0 ? undefined : lineEnd);
   const rest = lineEnd < 0 ? '' : output.slice(lineEnd + 1);
-  if (line === 'ok') return { outcome: { locked: true }, rest };
-  const [reason, ...holder] = line.split(':');
-  return {
-    outcome: { locked: false, reason: reason === 'no-flock' ? 'no-flock' : 'busy', holder: holder.join(':') },
-    rest,
-  };
+  const colon = line.indexOf(':');
+  const kind = colon < 0 ? line : line.slice(0, colon);
+  const text = colon < 0 ? '' : line.slice(colon + 1);
+  if (kind === 'ok') return { outcome: { locked: true }, rest };
+  if (kind === 'busy') return { outcome: { locked: false, reason: 'busy', holder: text || 'holder not recorded' }, rest };
+  return { outcome: { locked: false, reason: kind === 'no-flock' ? 'no-flock' : 'denied', detail: text }, rest };
 }

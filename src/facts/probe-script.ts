@@ -1,4 +1,5 @@
 import { quote } from '../core/shell.js';
+import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import { FactParseError, type Fact } from './fact.js';
 
 // Output of one batched probe: each fact's parsed value by key.
@@ -15,14 +16,14 @@ function endMarkerPrefix(nonce: string, index: number): string {
   return `${RS}HY:${nonce}:E:${index}:`;
 }
 
-// One shell script probing every fact, each in a subshell with stdin closed, fd 9 (the run lock) closed.
+// One shell script probing every fact, each in a subshell with stdin and the run's lock fds closed.
 export function buildProbeScript(facts: readonly Fact<unknown>[], nonce: string): string {
   if (nonce === '' || nonce.includes('\n')) throw new Error('probe nonce must be a non-empty single line');
   const n = quote(nonce);
   const lines: string[] = [];
   facts.forEach((fact, index) => {
     lines.push(`printf '\\036HY:%s:B:%s\\n' ${n} ${index}`);
-    lines.push(`(\n${fact.script}\n) </dev/null 9>&-`);
+    lines.push(`(\n${fact.script}\n) </dev/null ${CLOSE_LOCK_FDS}`);
     lines.push(`printf '\\n\\036HY:%s:E:%s:%s\\n' ${n} ${index} "$?"`);
   });
   return lines.join('\n') + '\n';

@@ -117,4 +117,67 @@ describe('halyard apply: the host lock on a lab host', () => {
     expect(lines).toEqual(['start first', 'end first', 'start second', 'end second']);
     expectNotInterleaved(lines);
   }, busyBudget(15));
+
+  it('a local user can neither hold the lock nor fake its holder: a run goes ahead while they try', async () => {
+    await labExec(container, 'rm -rf /tmp/hy-lock; mkdir -p /tmp/hy-lock; id mallory >/dev/null 2>&1 || useradd -m mallory');
+    // mallory holds flocks on every world-writable place a lock used to live, and tries the new ones.
+    const attempt = await labExec(
+      container,
+      [
+        'runuser -u mallory -- sh -c "',
+        '  mkdir -p /run/lock 2>/dev/null; for f in /run/lock/halyard.lock /tmp/halyard.lock; do',
+        '    setsid flock \\$f sleep 60 </dev/null >/dev/null 2>&1 & echo \'run=fake controller=all-hosts-ok\' > \\$f.owner 2>/dev/null;',
+        '  done;',
+        '  mkdir /run/halyard 2>/dev/null && echo made-run-halyard;',
+        '  flock -n /run/halyard/lock true 2>/dev/null && echo held-root-lock;',
+        '  mkdir /home/halyard/.halyard 2>/dev/null && echo made-user-dir;',
+        '  true"',
+      ].join('\n'),
+    );
+    expect(attempt.stdout).not.toMatch(/made-run-halyard|held-root-lock|made-user-dir/);
+    const run = await apply('while-mallory-tries');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.json?.hosts[name]).toMatchObject({ changed: 1, failed: 0 });
+    expect(await log()).toEqual(['start while-mallory-tries', 'end while-mallory-tries']);
+    // Only root can even look at the root lock; the login user's lock directory is theirs alone.
+    expect((await labExec(container, "stat -c '%U %a' /run/halyard /home/halyard/.halyard")).stdout).toBe('root 700\nhalyard 700\n');
+    await labExec(container, 'pkill -u mallory || true');
+  }, busyBudget(10));
+
+  it('runs with and without become on one host exclude each other', async () => {
+    // Both the login user and root write the log here.
+    await labExec(container, 'rm -rf /tmp/hy-lock; mkdir -p -m 1777 /tmp/hy-lock; install -m 0666 /dev/null /tmp/hy-lock/log');
+    const plainInventory = fleetInventory(fleet, {}, { hostVars: { [name]: { ansible_become: false } } });
+    const applyPlain = (label: string, ...extra: string[]) =>
+      runCli(['apply', PLAYBOOK, '-i', plainInventory, '--known-hosts', knownHosts, '-e', `run_label=${label}`, '--json', ...extra]);
+
+    const become = apply('become', ...holding('become'));
+    await waitForStart('become');
+    const plain = await applyPlain('plain');
+    expect(plain.exitCode, plain.stdout + plain.stderr).toBe(1);
+    expect(plain.json?.hosts[name]).toMatchObject({ errorCode: 'E_HOST_LOCKED', error: expect.stringContaining('host is locked by another halyard run') });
+    await release('become');
+    expect((await become).exitCode).toBe(0);
+
+    const plainHolder = applyPlain('plain-holder', ...holding('plain-holder'));
+    await waitForStart('plain-holder');
+    const becomeLater = await apply('become-later');
+    expect(becomeLater.exitCode).toBe(1);
+    expect(becomeLater.json?.hosts[name]?.errorCode).toBe('E_HOST_LOCKED');
+    await release('plain-holder');
+    expect((await plainHolder).exitCode).toBe(0);
+    expectNotInterleaved(await log());
+  }, busyBudget(15));
+
+  it('a lock directory that is not the login user\'s own is refused for lack of permission, and says so', async () => {
+    const plainInventory = fleetInventory(fleet, {}, { hostVars: { [name]: { ansible_become: false } } });
+    await labExec(container, 'rm -rf /home/halyard/.halyard && mkdir -m 0755 /home/halyard/.halyard');
+    const run = await runCli(['apply', PLAYBOOK, '-i', plainInventory, '--known-hosts', knownHosts, '-e', 'run_label=denied', '--json']);
+    expect(run.exitCode).toBe(1);
+    expect(run.json?.hosts[name]).toMatchObject({
+      errorCode: 'E_HOST_LOCK_DENIED',
+      error: "cannot take the host lock: /home/halyard/.halyard has owner and mode '0 755', expected uid 1000 and 700",
+    });
+    await labExec(container, 'rm -rf /home/halyard/.halyard');
+  }, busyBudget(8));
 });

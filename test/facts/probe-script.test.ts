@@ -12,15 +12,15 @@ import { probeLocally, runSh } from './local-shell.js';
 const raw = (key: string, script: string): Fact<unknown> => defineFact(key, script, (stdout, exitCode) => ({ stdout, exitCode }));
 
 describe('buildProbeScript', () => {
-  test('exact script: markers with the nonce, each fact in a subshell without stdin or fd 9', () => {
+  test('exact script: markers with the nonce, each fact in a subshell without stdin or the lock fds 8 and 9', () => {
     const script = buildProbeScript([raw('a', 'echo a'), raw('b', 'exit 3')], 'n0nce');
     expect(script).toBe(
       [
         `printf '\\036HY:%s:B:%s\\n' n0nce 0`,
-        `(\necho a\n) </dev/null 9>&-`,
+        `(\necho a\n) </dev/null 8>&- 9>&-`,
         `printf '\\n\\036HY:%s:E:%s:%s\\n' n0nce 0 "$?"`,
         `printf '\\036HY:%s:B:%s\\n' n0nce 1`,
-        `(\nexit 3\n) </dev/null 9>&-`,
+        `(\nexit 3\n) </dev/null 8>&- 9>&-`,
         `printf '\\n\\036HY:%s:E:%s:%s\\n' n0nce 1 "$?"`,
         '',
       ].join('\n'),
