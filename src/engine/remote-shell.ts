@@ -19,8 +19,8 @@ export interface ShellReply {
 
 /** Bytes of output kept per request when only the tail matters (step logs). */
 const TAIL_BYTES = 64 * 1024;
-/** Bytes of output a probe may print before the run gives up on the host. */
-const MAX_PROBE_BYTES = 64 * 1024 * 1024;
+/** Characters of output a probe may print before the run gives up on the host (facts are lines). */
+export const MAX_PROBE_BYTES = 8 * 1024 * 1024;
 
 // One remote shell for a whole host run: a converged host is one exec and one round trip,
 // later requests (apply, re-probe, handlers) reuse the same process and its lock on fd 9.
@@ -29,6 +29,8 @@ export class RemoteShell {
   readonly #nonce = randomBytes(8).toString('hex');
   #buffer = '';
   #bufferBytes = 0;
+  /** Most characters the current request keeps; beyond it chunks are only counted, never kept. */
+  #keepLimit = Number.POSITIVE_INFINITY;
   #requestCount = 0;
   #waiter: (() => void) | undefined;
   #ended: ExecResult | undefined;
@@ -38,8 +40,11 @@ export class RemoteShell {
     this.#transport = transport;
     transport.stdout.setEncoding('utf8');
     transport.stdout.on('data', (chunk: string) => {
-      this.#buffer += chunk;
       this.#bufferBytes += chunk.length;
+      if (this.#bufferBytes <= this.#keepLimit) this.#buffer += chunk;
+      // Past the cap nothing more is read: the stream is torn down, which ends the remote flood
+      // (SIGPIPE) instead of decoding it on this event loop.
+      else transport.stdout.destroy();
       this.#waiter?.();
     });
     transport.stdin.on('error', (error: Error) => {
@@ -70,10 +75,15 @@ export class RemoteShell {
     const framed = `${script}\nprintf '\\n\\036HY:%s:DONE:%s:%s\\n' ${this.#nonce} ${id} "$?"\n`;
     this.#buffer = '';
     this.#bufferBytes = 0;
+    this.#keepLimit = options.keepAll ? MAX_PROBE_BYTES : Number.POSITIVE_INFINITY;
     this.#transport.stdin.write(framed);
     const deadline = Date.now() + options.timeoutMs;
+    // Only text that arrived since the last look is searched (a marker may straddle two chunks):
+    // searching the whole buffer on every chunk made a flood quadratic.
+    let searchFrom = 0;
     for (;;) {
-      const at = this.#buffer.indexOf(marker);
+      const at = this.#buffer.indexOf(marker, searchFrom);
+      searchFrom = Math.max(0, this.#buffer.length - marker.length);
       if (at >= 0) {
         const lineEnd = this.#buffer.indexOf('\n', at);
         if (lineEnd >= 0) {
@@ -86,10 +96,14 @@ export class RemoteShell {
       }
       if (!options.keepAll && this.#buffer.length > 2 * TAIL_BYTES) {
         // Keep only the tail, but never cut a marker that may be arriving.
+        const dropped = this.#buffer.length - TAIL_BYTES;
         this.#buffer = this.#buffer.slice(-TAIL_BYTES);
+        searchFrom = Math.max(0, searchFrom - dropped);
       }
       if (options.keepAll && this.#bufferBytes > MAX_PROBE_BYTES) {
-        throw new HalyardError('E_OUTPUT_TOO_LARGE', `${options.label}: output exceeded ${MAX_PROBE_BYTES} bytes`);
+        // Facts are short lines: a host printing more is broken or hostile. Fail now, keep nothing.
+        this.#buffer = '';
+        throw new HalyardError('E_OUTPUT_TOO_LARGE', `${options.label}: the host printed more than ${MAX_PROBE_BYTES / (1024 * 1024)} MiB where facts were expected`);
       }
       if (this.#ended) {
         throw new CommandFailedError(options.label, { ...this.#ended, stderr: `${this.#ended.stderr}${this.#buffer.slice(-2000)}` });

@@ -127,6 +127,22 @@ describe('facts made stale by a change', () => {
   });
 });
 
+describe('output bounds', () => {
+  it('a host printing 200 MB where a fact expects a line fails the host at 8 MiB, keeping no more than that', async () => {
+    const flood: ResourceType<{ path: string }> = {
+      ...directoryResource,
+      kind: 'flood',
+      facts: () => ({ value: defineFact('flood', "head -c 200000000 /dev/zero | tr '\\0' a", (stdout) => stdout.length) }),
+      plan: () => ({ action: 'noop', reason: 'never reached' }),
+    };
+    const before = process.memoryUsage().rss;
+    const result = await runHost('local', localLink(), [task(flood, { path: '/' })], new Map(), options());
+    expect(result).toMatchObject({ errorCode: 'E_OUTPUT_TOO_LARGE', error: 'probe facts: the host printed more than 8 MiB where facts were expected' });
+    // The old 64 MiB cap, string concatenation and whole-buffer searches took 772 MB and 110 s.
+    expect(process.memoryUsage().rss - before).toBeLessThan(120 * 1024 * 1024);
+  });
+});
+
 describe('handlers a later change makes moot', () => {
   it('drops notifications made before a change that satisfies them, keeps those made after', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-satisfy-'));
