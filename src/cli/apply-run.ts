@@ -2,7 +2,7 @@ import { UsageError } from '../core/errors.js';
 import type { Redactor } from '../core/secret.js';
 import { preparePlaybookRun } from '../engine/prepare-run.js';
 import type { ControllerStepResult, RunResult } from '../engine/results.js';
-import { runFleet } from '../engine/run.js';
+import { probeTimeoutMs, runFleet } from '../engine/run.js';
 import { sshLink } from '../engine/ssh-link.js';
 import { parseExtraVars } from '../inventory/index.js';
 import type { ControllerContext, Playbook } from '../playbook/types.js';
@@ -46,7 +46,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       ...(flags.serial !== undefined ? { serial: flags.serial } : {}),
       ...(maxFailPercent !== undefined ? { maxFailPercent } : {}),
       lockWaitSeconds,
-      probeTimeoutMs: 120_000,
+      probeTimeoutMs: probeTimeoutMs(pool.options.commandTimeoutMs),
       stepTimeoutMs: pool.options.commandTimeoutMs,
       redactor,
       connect: (host) => sshLink(pool, host),

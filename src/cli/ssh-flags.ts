@@ -20,7 +20,7 @@ export function addSshFlags(command: Command): Command {
     .option('--known-hosts <file>', 'known_hosts file to check and record host keys in (default ~/.ssh/known_hosts)')
     .option('--ssh-config <file>', 'ssh_config file (default ~/.ssh/config; "none" to ignore it)')
     .option('--connect-timeout <seconds>', 'give up connecting to a host after this long', '20')
-    .option('--timeout <seconds>', 'fail any single remote command running longer than this', '1800');
+    .option('--timeout <seconds>', 'fail any remote request running longer than this (the fact probe: at most 120 s)', '1800');
 }
 
 // Turns SSH flags into pool options.

@@ -1,5 +1,5 @@
 import { preparePlaybookRun, type PrepareOptions } from '../engine/prepare-run.js';
-import { runFleet } from '../engine/run.js';
+import { probeTimeoutMs, runFleet } from '../engine/run.js';
 import { sshLink } from '../engine/ssh-link.js';
 import type { HostResult, RunResult } from '../engine/results.js';
 import type { SshPool } from '../ssh/index.js';
@@ -86,7 +86,7 @@ export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
       diff: false,
       forks: deps.forks,
       lockWaitSeconds: DRIFT_LOCK_WAIT_SECONDS,
-      probeTimeoutMs: 120_000,
+      probeTimeoutMs: probeTimeoutMs(deps.pool.options.commandTimeoutMs),
       stepTimeoutMs: deps.pool.options.commandTimeoutMs,
       redactor: prepared.redactor,
       connect: (host) => {

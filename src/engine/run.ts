@@ -32,6 +32,11 @@ export interface RunOptions {
   onEvent?: (event: HostEvent | { type: 'host-done'; host: string; result: HostResult }) => void;
 }
 
+// The batched probe gets 120 s at most, and never more than --timeout, which bounds every request.
+export function probeTimeoutMs(commandTimeoutMs: number): number {
+  return Math.min(120_000, commandTimeoutMs);
+}
+
 // Runs every host in parallel (bounded by forks), batch by batch; a failing host never stops the others.
 export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork, options: RunOptions): Promise<RunResult> {
   const started = Date.now();
