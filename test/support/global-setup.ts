@@ -1,23 +1,21 @@
-// vitest globalSetup of the e2e projects: the Docker engine must answer (a loud failure, never a
-// skip), leftover fleets of dead test runs are reaped, the lab images are built and the apt cache is
-// started and filled once, so test files only start containers and their timings never depend on
-// the Debian mirror. Test fleets of this run are removed at teardown.
+// vitest globalSetup of the e2e projects: prepareLab (test/support/lab-setup.ts) once per run, and at
+// teardown the package files tests still fetched from the mirror and this run's leftover fleets.
 // Both e2e projects name this file; vitest calls it once per project in the same process, so the
 // work is shared (one promise) and the teardown runs when the last project ends.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DOCKER_UNREACHABLE_MESSAGE, LabError, ensureAptCache, ensureDockerEngine, ensureHostImage, ensureHostVariant, ensureStackTestImagesDetailed, fillAptCache, labDown } from '../../src/lab/index.js';
+import { labDown } from '../../src/lab/index.js';
 import { aptCachePaths } from '../../src/lab/apt-cache.js';
 import { containerLabel, containersWithLabel } from '../../src/lab/docker.js';
-import { processAlive } from '../../src/lab/lock.js';
-import { BACKUP_LAB_PACKAGES, LAB_TEST_PACKAGES, TEST_PID_LABEL, TEST_RUN_ENV, TEST_RUN_LABEL } from './lab.js';
+import { TEST_RUN_ENV, TEST_RUN_LABEL } from './lab.js';
+import { prepareLab, type PreparedLab } from './lab-setup.js';
 
 function log(message: string): void {
   process.stderr.write(`[halyard test setup] ${message}\n`);
 }
 
 interface SharedSetup {
-  ready: Promise<{ filledAt: number; background: Promise<void> }>;
+  ready: Promise<PreparedLab>;
   users: number;
 }
 
@@ -25,7 +23,7 @@ const SHARED = Symbol.for('halyard.test.global-setup');
 
 export default async function setup(): Promise<() => Promise<void>> {
   const registry = globalThis as { [SHARED]?: SharedSetup };
-  registry[SHARED] ??= { ready: prepare(), users: 0 };
+  registry[SHARED] ??= { ready: prepareRun(), users: 0 };
   const shared = registry[SHARED];
   shared.users += 1;
   const { filledAt, background } = await shared.ready;
@@ -38,53 +36,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   };
 }
 
-async function prepare(): Promise<{ filledAt: number; background: Promise<void> }> {
-  const started = Date.now();
-  try {
-    const version = await ensureDockerEngine();
-    log(`Docker engine ${version} reachable`);
-  } catch (error) {
-    const detail = error instanceof LabError ? error.message : `${DOCKER_UNREACHABLE_MESSAGE}\n${String(error)}`;
-    // Thrown, not skipped: e2e tests without hosts would prove nothing.
-    throw new Error(`halyard tests need a running Docker engine.\n${detail}`);
-  }
-
-  await reapDeadRuns();
-
+// The lab for this run, and the run id test fleets are labelled with (inherited by the workers).
+async function prepareRun(): Promise<PreparedLab> {
   const runId = process.env[TEST_RUN_ENV] ?? String(process.pid);
-  process.env[TEST_RUN_ENV] = runId; // inherited by the test worker processes
-
-  const images = await ensureHostImage({ onProgress: log });
-  log(
-    `lab images ready in ${((Date.now() - started) / 1000).toFixed(1)} s: base ${images.base.source} ` +
-      `(${(images.base.durationMs / 1000).toFixed(1)} s), ${images.image} ${images.built ? 'built' : 'cached'}`,
-  );
-
-  // Thrown when missing, like Docker: without the cache every install would time the mirror.
-  const cache = await ensureAptCache({ onProgress: log });
-  const fill = await fillAptCache(cache, images.image, LAB_TEST_PACKAGES);
-  log(`apt cache holds ${LAB_TEST_PACKAGES.join(' ')} and their dependencies (${(fill.durationMs / 1000).toFixed(1)} s)`);
-  return { filledAt: Date.now(), background: buildInBackground() };
-}
-
-// Images that only some files need are built while the first files run, with a low CPU share so
-// the tests they run beside are not slowed (a cold machine takes 60-200 s for them): the stand-ins the site test ships and the backup host's variant. A file
-// that needs one before it is ready waits on the build's lock; a failure is logged here and the
-// file's own call builds again and reports it.
-function buildInBackground(): Promise<void> {
-  const timed = async (what: string, build: () => Promise<{ built: boolean }>) => {
-    const started = Date.now();
-    try {
-      const result = await build();
-      if (result.built) log(`${what} built in the background in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    } catch (error) {
-      log(`${what}: background build failed (the tests that need it will try again): ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  return Promise.all([
-    timed('stand-in images', async () => ({ built: (await ensureStackTestImagesDetailed({ lowPriority: true })).builds.some((build) => build.built) })),
-    timed(`host variant with ${BACKUP_LAB_PACKAGES.join(' ')}`, () => ensureHostVariant(BACKUP_LAB_PACKAGES, { lowPriority: true })),
-  ]).then(() => undefined);
+  process.env[TEST_RUN_ENV] = runId;
+  return prepareLab({ log, background: true });
 }
 
 // Says which package files tests fetched from the mirror after the fill (a list to complete).
@@ -114,16 +70,3 @@ async function removeLeftoverFleets(): Promise<void> {
   if (fleets.size > 0) log(`removed ${fleets.size} leftover test fleet(s): ${[...fleets].join(', ')}`);
 }
 
-// Removes test fleets whose vitest run (a pid on this machine) has ended without tearing down.
-async function reapDeadRuns(): Promise<void> {
-  const containers = await containersWithLabel(TEST_PID_LABEL);
-  const dead = new Set<string>();
-  for (const container of containers) {
-    // The run's pid when the fleet came from a vitest run, else the test process's own pid.
-    const run = Number((await containerLabel(container, TEST_RUN_LABEL)) ?? (await containerLabel(container, TEST_PID_LABEL)));
-    const fleet = await containerLabel(container, 'halyard.lab');
-    if (fleet && Number.isInteger(run) && run > 0 && !processAlive(run)) dead.add(fleet);
-  }
-  for (const fleet of dead) await labDown({ name: fleet });
-  if (dead.size > 0) log(`reaped ${dead.size} test fleet(s) of finished runs: ${[...dead].join(', ')}`);
-}
