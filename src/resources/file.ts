@@ -50,11 +50,14 @@ export const fileResource: ResourceType<FileDesired> = {
       throw new PlanError(`${desired.path} is a ${state.type}, not a regular file; remove it first`);
     }
     const wantedSha = contentSha256(desired.content);
+    // A hash prefix or a length of secret content can give it away (a 6-digit PIN from its sha256
+    // prefix in under a second): such files say only that their content is secret.
+    const secret = desired.sensitive === true || contentIsSecret(desired.content);
     if (state.type === 'absent') {
       const wanted = { ...desired, mode: desired.mode ?? DEFAULT_NEW_FILE_MODE };
       return {
         action: 'change',
-        changes: [`create ${desired.path} (${contentBytes(desired.content).length} bytes)`],
+        changes: [secret ? `create ${desired.path} (secret content)` : `create ${desired.path} (${contentBytes(desired.content).length} bytes)`],
         steps: [writeStep(desired, wanted)],
         ...(context.diff ? { diff: fileDiff(desired, undefined) } : {}),
       };
@@ -69,7 +72,7 @@ export const fileResource: ResourceType<FileDesired> = {
       };
       return {
         action: 'change',
-        changes: [`content of ${desired.path} differs (sha256 ${state.sha256?.slice(0, 12)} -> ${wantedSha.slice(0, 12)})`, ...drift],
+        changes: [secret ? `content of ${desired.path} differs (secret content)` : `content of ${desired.path} differs (sha256 ${state.sha256?.slice(0, 12)} -> ${wantedSha.slice(0, 12)})`, ...drift],
         steps: [writeStep(desired, wanted)],
         ...(context.diff ? { diff: fileDiff(desired, state) } : {}),
       };

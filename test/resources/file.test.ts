@@ -173,6 +173,18 @@ describe('fileResource.plan', () => {
     expect(plan.diff?.text).toBe('--- /etc/app.env\n+++ /etc/app.env\n(content holds secrets; diff not shown)\n');
   });
 
+  test('secret content: neither a hash prefix nor a length in the change lines (a PIN falls to either)', () => {
+    const pin = new Secret('482915', 'pin');
+    const created = planOf(fileResource, { path: '/etc/pin', content: pin, mode: '0600' }, { path: { type: 'absent' } });
+    const changed = planOf(fileResource, { path: '/etc/pin', content: pin, mode: '0600' }, { path: fileState('000000\n', { mode: 0o600 }) });
+    const sensitive = planOf(fileResource, { path: '/etc/pin', content: '482915', sensitive: true }, { path: fileState('000000\n') });
+    expect(created.action === 'change' && created.changes).toEqual(['create /etc/pin (secret content)']);
+    expect(changed.action === 'change' && changed.changes).toEqual(['content of /etc/pin differs (secret content)']);
+    expect(sensitive.action === 'change' && sensitive.changes).toEqual(['content of /etc/pin differs (secret content)']);
+    const shown = JSON.stringify([created, changed, sensitive].map((plan) => plan.action === 'change' && [plan.changes, plan.steps.map((step) => step.label)]));
+    for (const leak of [sha('482915').slice(0, 12), sha('000000\n').slice(0, 12), '6 bytes', '(6 bytes)']) expect(shown).not.toContain(leak);
+  });
+
   test('diff mode shows a unified diff against the old content', () => {
     const plan = planOf(
       fileResource,
