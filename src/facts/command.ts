@@ -44,11 +44,17 @@ export function commandStatusFact(snippet: string, options: GuardOptions = {}): 
   // The key names the snippet; where and with what env it runs only adds a digest (env values stay out of keys).
   const digest = extra ? `:${createHash('sha256').update(JSON.stringify([options.chdir ?? null, options.env ?? {}])).digest('hex').slice(0, 12)}` : '';
   const key = `status:${snippet}${digest}`;
-  // A separate sh keeps a snippet with a syntax error, an `exit` or unbalanced quotes from breaking the probe batch.
+  // A separate sh keeps a snippet with a syntax error, an `exit` or unbalanced quotes from breaking
+  // the probe batch. It reads the snippet from fd 3 (a here-document), never from its argv, which
+  // `ps` shows to every local user; its stdin stays /dev/null.
+  const delimiter = `HALYARD_GUARD_${createHash('sha256').update(snippet).digest('hex').slice(0, 16)}`;
+  if (snippet.split('\n').includes(delimiter)) throw new Error(`a guard snippet may not contain the line ${delimiter}`);
   const script = [
     `(`,
     ...preludeLines(options).map((line) => `  ${line}`),
-    `  exec sh -c ${quote(snippet)}`,
+    `  exec sh /dev/fd/3 3<<'${delimiter}'`,
+    snippet,
+    delimiter,
     `) </dev/null >/dev/null 2>&1`,
     `printf 'status %s\\n' "$?"`,
   ].join('\n');

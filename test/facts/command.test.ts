@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,16 +41,27 @@ describe('scripts', () => {
     expect(existsFact('/opt/my app').script).toBe(`if [ -e '/opt/my app' ] || [ -L '/opt/my app' ]; then echo yes; else echo no; fi`);
   });
 
-  test('commandStatusFact runs the snippet in its own sh, output discarded', () => {
+  test('commandStatusFact runs the snippet in its own sh, read from fd 3 (never argv), output discarded', () => {
     const fact = commandStatusFact("grep -q 'x' /etc/y");
+    const delimiter = `HALYARD_GUARD_${createHash('sha256').update("grep -q 'x' /etc/y").digest('hex').slice(0, 16)}`;
     expect(fact.key).toBe("status:grep -q 'x' /etc/y");
-    expect(fact.script).toBe([`(`, `  exec sh -c 'grep -q '\\''x'\\'' /etc/y'`, `) </dev/null >/dev/null 2>&1`, `printf 'status %s\\n' "$?"`].join('\n'));
+    expect(fact.script).toBe([`(`, `  exec sh /dev/fd/3 3<<'${delimiter}'`, "grep -q 'x' /etc/y", delimiter, `) </dev/null >/dev/null 2>&1`, `printf 'status %s\\n' "$?"`].join('\n'));
+  });
+
+  test('a guard snippet run by a real sh: its status, its stdin is /dev/null, and ps never shows it', () => {
+    const snippet = 'read line; test -z "$line" && sleep 1 && exit 7';
+    const fact = commandStatusFact(snippet);
+    // The probe script travels on the run shell's stdin, as it does on a host.
+    const ps = spawnSync('sh', ['-s'], { input: `(${fact.script}) & sleep 0.5; ps -eo args; wait\n`, encoding: 'utf8' });
+    expect(ps.stdout).toContain('status 7');
+    expect(ps.stdout).toMatch(/^sh \/dev\/fd\/3$/m);
+    expect(ps.stdout).not.toContain('read line');
   });
 
   test('chdir and env are quoted; env values stay out of the key', () => {
     const fact = commandStatusFact('test -f x', { chdir: '/srv/my app', env: { TOKEN: "s3cr'et" } });
     expect(fact.script).toBe(
-      [`(`, `  cd -- '/srv/my app' || exit 1`, `  export TOKEN='s3cr'\\''et'`, `  exec sh -c 'test -f x'`, `) </dev/null >/dev/null 2>&1`, `printf 'status %s\\n' "$?"`].join('\n'),
+      [`(`, `  cd -- '/srv/my app' || exit 1`, `  export TOKEN='s3cr'\\''et'`, `  exec sh /dev/fd/3 3<<'HALYARD_GUARD_${createHash('sha256').update('test -f x').digest('hex').slice(0, 16)}'`, 'test -f x', `HALYARD_GUARD_${createHash('sha256').update('test -f x').digest('hex').slice(0, 16)}`, `) </dev/null >/dev/null 2>&1`, `printf 'status %s\\n' "$?"`].join('\n'),
     );
     expect(fact.key).toMatch(/^status:test -f x:[0-9a-f]{12}$/);
     expect(fact.key).not.toContain('s3cr');

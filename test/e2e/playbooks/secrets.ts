@@ -29,6 +29,9 @@ export default definePlaybook({
       file({ path: PUBLIC_FILE, content: 'visibility=public\n', mode: '0644' }),
       // Runs on every apply, so the run lasts while the test watches `ps` on both ends.
       command({ command: 'sleep 3', env: { DB_PASSWORD: db.reveal() } }),
+      // A guard holding a secret, probed with the facts (slow enough to be seen by `ps`); it
+      // succeeds, so the command never runs.
+      command({ command: 'true', unless: `sleep 2; test -n "${db.reveal()}"` }, { name: 'guarded by a secret check' }),
       host.vars.fail_with_secret !== undefined &&
         command({ command: `echo "login failed: password ${db.reveal()} cookie ${cookie.reveal()}" >&2; exit 1` }),
     ];
