@@ -49,14 +49,45 @@ export function revealText(value: MaybeSecret): string {
   return isSecret(value) ? value.reveal() : value;
 }
 
-// Collects every secret value of a run and masks any occurrence in free text (stderr, diffs).
+/** What replaces a line holding a secret too short or too common to mask in place. */
+export const WITHHELD_LINE = '[line withheld: it may hold a secret too short to mask]';
+
+// Words so common in output that masking them would point at the secret (a secret "the" masked
+// every "the"): such secrets, like 1-3 character ones and short numbers, are never masked in place.
+const COMMON_WORDS = new Set(
+  (
+    'the and for are but not you all any can had her was one our out day get has him his how man new now old see two way who boy did its let put say she too use ' +
+    'a an as at be by do go if in is it me my no of on or so to up us we ok yes true false null none nil off undefined ' +
+    'admin root user users guest test tests demo password passwd pass secret token key login default changeme example sample ' +
+    'error errors warn warning info debug file files host hosts name value data path port task tasks run runs failed changed ' +
+    'this that with from have will your what when where which there their they them then than were been being into only also'
+  ).split(' '),
+);
+
+// Whether a value can be masked wherever it occurs without giving itself away.
+export function maskableInPlace(value: string): boolean {
+  if (value.length < 4) return false;
+  if (/^\d{1,5}$/.test(value)) return false;
+  return !COMMON_WORDS.has(value.toLowerCase());
+}
+
+// Collects every secret value of a run and hides it in free text (stderr, diffs, labels):
+// values long and rare enough are masked where they occur, each line of a multi-line secret on
+// its own too; a value too short or too common to mask is never printed: a line holding it as a
+// word is withheld whole (WITHHELD_LINE). Redact before shortening: a cut value is not found.
 export class Redactor {
-  readonly #values = new Set<string>();
+  readonly #maskable = new Set<string>();
+  readonly #withheld = new Set<string>();
 
   add(value: Secret | string): void {
     const text = isSecret(value) ? value.reveal() : value;
-    // Very short values would mask ordinary words; they are still never printed by type.
-    if (text.length >= 3) this.#values.add(text);
+    if (text.trim() === '') return;
+    if (maskableInPlace(text)) this.#maskable.add(text);
+    else this.#withheld.add(text);
+    if (!text.includes('\n')) return;
+    // Each line of a multi-line secret, where a label or a tail shows only one of them; short
+    // lines of such a value ("}", "-----") are structure, not secret.
+    for (const line of text.split('\n').map((part) => part.trim())) if (maskableInPlace(line)) this.#maskable.add(line);
   }
 
   /** Adds every Secret found anywhere inside a vars tree. */
@@ -73,14 +104,28 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     // Longest first so a secret containing another is masked whole.
-    const values = [...this.#values].sort((a, b) => b.length - a.length);
+    const values = [...this.#maskable].sort((a, b) => b.length - a.length);
     for (const value of values) {
       if (out.includes(value)) out = out.split(value).join(SECRET_MASK);
     }
-    return out;
+    if (this.#withheld.size === 0) return out;
+    return out
+      .split('\n')
+      .map((line) => ([...this.#withheld].some((value) => holdsAsWord(line, value)) ? WITHHELD_LINE : line))
+      .join('\n');
   }
 
   get size(): number {
-    return this.#values.size;
+    return this.#maskable.size + this.#withheld.size;
   }
+}
+
+// Whether `value` occurs in `line` not inside a longer word (letters and digits around it).
+function holdsAsWord(line: string, value: string): boolean {
+  for (let at = line.indexOf(value); at >= 0; at = line.indexOf(value, at + 1)) {
+    const before = at === 0 ? '' : line[at - 1] ?? '';
+    const after = line[at + value.length] ?? '';
+    if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
+  }
+  return false;
 }

@@ -53,7 +53,7 @@ export async function runHost(
   options: HostRunOptions,
 ): Promise<HostResult> {
   const emit = options.onEvent ?? (() => {});
-  const context: PlanContext = { diff: options.diff };
+  const context: PlanContext = { diff: options.diff, mask: (text) => options.redactor.redact(text) };
   const results: TaskResult[] = [];
   const redact = (text: string) => options.redactor.redact(text);
 

@@ -96,9 +96,9 @@ export class RemoteShell {
       }
       if (!options.keepAll && this.#buffer.length > 2 * TAIL_BYTES) {
         // Keep only the tail, but never cut a marker that may be arriving.
-        const dropped = this.#buffer.length - TAIL_BYTES;
-        this.#buffer = this.#buffer.slice(-TAIL_BYTES);
-        searchFrom = Math.max(0, searchFrom - dropped);
+        const before = this.#buffer.length;
+        this.#buffer = wholeLinesTail(this.#buffer, TAIL_BYTES);
+        searchFrom = Math.max(0, searchFrom - (before - this.#buffer.length));
       }
       if (options.keepAll && this.#bufferBytes > MAX_PROBE_BYTES) {
         // Facts are short lines: a host printing more is broken or hostile. Fail now, keep nothing.
@@ -106,7 +106,7 @@ export class RemoteShell {
         throw new HalyardError('E_OUTPUT_TOO_LARGE', `${options.label}: the host printed more than ${MAX_PROBE_BYTES / (1024 * 1024)} MiB where facts were expected`);
       }
       if (this.#ended) {
-        throw new CommandFailedError(options.label, { ...this.#ended, stderr: `${this.#ended.stderr}${this.#buffer.slice(-2000)}` });
+        throw new CommandFailedError(options.label, { ...this.#ended, stderr: `${this.#ended.stderr}${wholeLinesTail(this.#buffer, 2000)}` });
       }
       if (this.#streamError) throw new HalyardError('E_CHANNEL', `${options.label}: ${this.#streamError.message}`, { cause: this.#streamError });
       const remaining = deadline - Date.now();
@@ -135,4 +135,13 @@ export class RemoteShell {
       clearTimeout(timer);
     }
   }
+}
+
+// The last `max` characters of text, starting at a line: a secret cut in two would no longer be
+// found by the masker, and every line of a secret is masked on its own.
+export function wholeLinesTail(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const tail = text.slice(-max);
+  const newline = tail.indexOf('\n');
+  return newline < 0 ? '' : tail.slice(newline + 1);
 }

@@ -42,7 +42,7 @@ export const commandResource: ResourceType<CommandDesired> = {
     return facts;
   },
   invalidates: () => ['*'],
-  plan(desired, facts): Plan {
+  plan(desired, facts, context): Plan {
     checkCommandDesired(desired);
     if (desired.creates !== undefined && facts.creates === true) return { action: 'noop', reason: `${desired.creates} exists (creates)` };
     if (desired.removes !== undefined && facts.removes === false) return { action: 'noop', reason: `${desired.removes} does not exist (removes)` };
@@ -53,7 +53,8 @@ export const commandResource: ResourceType<CommandDesired> = {
     }
     const body = desired.argv !== undefined ? renderCommandArgv(desired.argv) : (desired.command as string);
     const script = [...preludeLines(guardOptions(desired)), body].join('\n');
-    return { action: 'change', changes: [`run ${label(desired)}`], steps: [{ label: `run ${label(desired)}`, script }] };
+    const shown = label(desired, context.mask ?? ((text) => text));
+    return { action: 'change', changes: [`run ${shown}`], steps: [{ label: `run ${shown}`, script }] };
   },
 };
 
@@ -85,9 +86,10 @@ function commandText(desired: CommandDesired): string {
   return desired.argv !== undefined ? renderArgv(desired.argv) : (desired.command ?? '');
 }
 
-// The first line of the command, shortened for progress output.
-function label(desired: CommandDesired): string {
-  const text = commandText(desired);
+// The first line of the command, shortened for progress output: masked first, since a secret cut
+// in two is no longer found by the masker.
+function label(desired: CommandDesired, mask: (text: string) => string): string {
+  const text = mask(commandText(desired));
   const firstLine = text.split('\n')[0] ?? '';
   const more = firstLine !== text ? ' …' : '';
   return firstLine.length > LABEL_MAX ? `${firstLine.slice(0, LABEL_MAX - 1)}…` : `${firstLine}${more}`;

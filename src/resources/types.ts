@@ -44,6 +44,8 @@ export type Plan =
 export interface PlanContext {
   /** --diff: fact probes read old file content so a diff can be shown. */
   diff: boolean;
+  /** Hides the run's secret values; a planner that shortens text for display masks it first. */
+  mask?: (text: string) => string;
 }
 
 // A resource kind: which facts it reads, a pure planner, and which facts its changes make stale.

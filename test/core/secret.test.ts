@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { Redactor, SECRET_MASK, Secret, isSecret } from '../../src/core/secret.js';
+import { Redactor, SECRET_MASK, Secret, WITHHELD_LINE, isSecret, maskableInPlace } from '../../src/core/secret.js';
 import { contentForDisplay, contentIsSecret, contentSha256, template } from '../../src/core/template.js';
 
 describe('Secret', () => {
@@ -37,5 +37,43 @@ describe('Secret', () => {
     redactor.add(secret);
     redactor.addAll({ nested: { other: new Secret('hunter2-value-longer') } });
     expect(redactor.redact('error: hunter2-value-longer and hunter2-value')).toBe(`error: ${SECRET_MASK} and ${SECRET_MASK}`);
+  });
+});
+
+describe('Redactor: secrets that masking alone would give away', () => {
+  it('masks each line of a multi-line secret on its own (a label shows one line, a tail another)', () => {
+    const redactor = new Redactor();
+    redactor.add(new Secret('first-line-of-key\nsecond-line-of-key\n}', 'pem'));
+    expect(redactor.redact('run cat <<EOF first-line-of-key …')).toBe(`run cat <<EOF ${SECRET_MASK} …`);
+    expect(redactor.redact('error: second-line-of-key rejected')).toBe(`error: ${SECRET_MASK} rejected`);
+    // Its short structural lines are not secrets by themselves: "}" stays.
+    expect(redactor.redact('{ "a": 1 }')).toBe('{ "a": 1 }');
+  });
+
+  it.each([
+    ['one character', 'x'],
+    ['three characters', 'abc'],
+    ['a common word', 'the'],
+    ['a common password word', 'admin'],
+    ['a short number', '1234'],
+  ])('%s is never masked in prose, and a line holding it as a word is withheld', (_name, value) => {
+    const redactor = new Redactor();
+    redactor.add(new Secret(value, 'pin'));
+    // Inside longer words it is left alone, so no mask points at it.
+    expect(redactor.redact('xenon abcdef 12345 atheist administrator')).toBe('xenon abcdef 12345 atheist administrator');
+    expect(redactor.redact(`login failed: password ${value} rejected\nnext line`)).toBe(`${WITHHELD_LINE}\nnext line`);
+    expect(redactor.redact(`login failed: password ${value} rejected`)).not.toContain(` ${value} `);
+    expect(redactor.redact('x')).not.toContain(SECRET_MASK);
+  });
+
+  it('a common-word secret withholds the prose lines that hold it, and masks nothing', () => {
+    const redactor = new Redactor();
+    redactor.add(new Secret('the', 'pw'));
+    expect(redactor.redact('the file changed\nfile changed\nother lines')).toBe(`${WITHHELD_LINE}\nfile changed\nother lines`);
+  });
+
+  it('classifies what can be masked in place', () => {
+    expect(['hunter2-value', 'S3cr3t!', '482915', 'correct horse'].every(maskableInPlace)).toBe(true);
+    expect(['x', 'ab', 'abc', 'the', 'Password', 'admin', '1234', '00000'].some(maskableInPlace)).toBe(false);
   });
 });
