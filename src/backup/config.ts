@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
 // The backup file (YAML): where backups go, what to back up on which hosts, how long to keep them.
 //
@@ -90,13 +91,15 @@ export class BackupConfigError extends HalyardError {
 
 /** Reads and validates a backup file; the inventory path is resolved against the file's folder. */
 export async function loadBackupConfig(path: string): Promise<BackupConfig> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new BackupConfigError(`cannot read backup file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error);
   }
-  return parseBackupConfig(text, path);
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) throw new BackupConfigError(`${path}:${decoded.line}: ${describeInvalidUtf8(decoded)}`);
+  return parseBackupConfig(decoded.text, path);
 }
 
 export function parseBackupConfig(text: string, path: string): BackupConfig {

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
 // The daemon's file (`halyard daemon -c FILE`). Secrets never go here: AWS credentials come from
 // the SDK's chain (instance role), host secrets from the inventory (`!aws_secret`).
@@ -120,14 +121,16 @@ export class DaemonConfigError extends HalyardError {
 }
 
 export async function loadDaemonConfig(path: string): Promise<DaemonConfig> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new DaemonConfigError(`cannot read daemon file (${code === 'ENOENT' ? 'no such file' : (code ?? String(error))})`, { file: path, cause: error });
   }
-  return parseDaemonConfig(text, path);
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) throw new DaemonConfigError(describeInvalidUtf8(decoded), { file: path, line: decoded.line });
+  return parseDaemonConfig(decoded.text, path);
 }
 
 /** Parses and validates; relative paths (inventory, playbook, state_dir) are relative to the file. */

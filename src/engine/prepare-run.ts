@@ -33,7 +33,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPath: st
   // Each play's host pattern is matched once, not once per host.
   const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
   const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
-  checkDistinctEndpoints(hosts);
+  checkDistinctEndpoints(hosts, inventoryPath);
   applyPlayDefaults(playbook, inventory, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
   // the SDK is loaded only when a reference exists.

@@ -7,6 +7,7 @@ import { setOwn } from './own-property.js';
 import { splitWords } from './split-words.js';
 import { mergeVarLayers } from './vars.js';
 import { assertUniqueKeys, parseYamlSource } from './yaml-source.js';
+import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EXTRA_VARS_YAML_CODES = { syntax: 'E_EXTRA_VARS_SYNTAX', tag: 'E_EXTRA_VARS_TAG' };
@@ -29,13 +30,16 @@ function parseOneExtraVars(value: string, cwd: string): Record<string, unknown> 
 
 function readExtraVarsFile(name: string, cwd: string): Record<string, unknown> {
   if (name === '') throw new UsageError('-e @ needs a file name, as in -e @vars.yml');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(resolve(cwd, name), 'utf8');
+    bytes = readFileSync(resolve(cwd, name));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new InventoryError('E_EXTRA_VARS_READ', `cannot read extra vars file (${reason})`, { file: name, cause: error });
   }
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) throw new InventoryError('E_EXTRA_VARS_ENCODING', describeInvalidUtf8(decoded), { file: name, line: decoded.line });
+  const text = decoded.text;
   const source = parseYamlSource(text, name, EXTRA_VARS_YAML_CODES);
   const contents = source.doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) return {};

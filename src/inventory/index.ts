@@ -8,6 +8,7 @@ import { applyLimit } from './limit.js';
 import type { RawInventory } from './raw-inventory.js';
 import type { Inventory } from './types.js';
 import { readAnsibleYaml } from './yaml-inventory.js';
+import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
 // The inventory API in one import for the CLI and the engine.
 export type { Group, Host, Inventory } from './types.js';
@@ -29,9 +30,9 @@ export interface LoadInventoryOptions {
 
 // The one entry point: reads an inventory file of any supported kind into checked Hosts.
 export async function loadInventory(path: string, options: LoadInventoryOptions = {}): Promise<Inventory> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new InventoryError('E_INVENTORY_READ', `cannot read inventory (${describeReadError(reason)})`, {
@@ -39,6 +40,9 @@ export async function loadInventory(path: string, options: LoadInventoryOptions 
       cause: error,
     });
   }
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) throw new InventoryError('E_INVENTORY_ENCODING', describeInvalidUtf8(decoded), { file: path, line: decoded.line });
+  const text = decoded.text;
   const detected = detectInventoryKind(path, text);
   // EC2 inventories ask AWS (or the cache) for their hosts, so they are read asynchronously.
   const raw = detected.kind === 'ec2' ? await readEc2Inventory(detected.yaml, options.ec2) : readRaw(detected, path, text);

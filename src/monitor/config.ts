@@ -4,6 +4,7 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Docume
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { didYouMean } from '../inventory/suggest.js';
+import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
 // The monitor file (`halyard monitor apply -c FILE`): where alerts go and which alarms to keep.
 //
@@ -83,14 +84,16 @@ export class MonitorConfigError extends HalyardError {
 }
 
 export async function loadMonitorConfig(path: string): Promise<MonitorConfig> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new MonitorConfigError(`cannot read monitor file (${code === 'ENOENT' ? 'no such file' : (code ?? String(error))})`, { file: path, cause: error });
   }
-  return parseMonitorConfig(text, path);
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) throw new MonitorConfigError(describeInvalidUtf8(decoded), { file: path, line: decoded.line });
+  return parseMonitorConfig(decoded.text, path);
 }
 
 export function parseMonitorConfig(text: string, file: string): MonitorConfig {

@@ -31,7 +31,7 @@ function expectOneErrorLine(run: CliRun, exitCode: number): string {
 
 describe('halyard CLI errors', () => {
   let dir: string;
-  const write = (name: string, text: string): string => {
+  const write = (name: string, text: string | Buffer): string => {
     const path = join(dir, name);
     writeFileSync(path, text);
     return path;
@@ -42,7 +42,20 @@ describe('halyard CLI errors', () => {
   });
 
   it('bad inventories exit 65 with one line naming file:line', async () => {
-    const cases: { name: string; text: string; args?: string[]; line?: number; message: RegExp }[] = [
+    const cases: { name: string; text: string | Buffer; args?: string[]; line?: number; message: RegExp }[] = [
+      // Bytes that are not UTF-8 are refused where they are, never turned into another host name.
+      {
+        name: 'latin1.yml',
+        text: Buffer.concat([Buffer.from('all:\n  hosts:\n    h'), Buffer.from([0xff, 0xfe]), Buffer.from('1: {ansible_host: 127.0.0.1}\n')]),
+        line: 3,
+        message: /not valid UTF-8 at line 3, column 6 \(byte \d+\); save the file as UTF-8$/,
+      },
+      // Two names for one address and port would run one machine twice at once.
+      {
+        name: 'same-endpoint.yml',
+        text: 'all:\n  hosts:\n    web1: {ansible_host: 10.9.9.9}\n    web1-again: {ansible_host: 10.9.9.9}\n',
+        message: /"web1", "web1-again" all connect to 10\.9\.9\.9:22: one machine would be run twice at once/,
+      },
       { name: 'syntax.yml', text: 'all:\n  hosts:\n    web1: {ansible_host: 127.0.0.1\n  vars: x\n', line: 4, message: /YAML syntax error/ },
       {
         name: 'unknown-key.yml',

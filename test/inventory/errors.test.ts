@@ -1,8 +1,9 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InventoryError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
-import { loadInventory } from '../../src/inventory/index.js';
+import { loadInventory, parseExtraVars } from '../../src/inventory/index.js';
 import { tempFiles } from './temp-files.js';
 
 const files = tempFiles();
@@ -137,5 +138,21 @@ describe('bad inventories', () => {
       message: 'extra vars (-e): ansible_port must be a port number, got "abc"',
       exitCode: 65,
     });
+  });
+});
+
+describe('bytes that are not UTF-8', () => {
+  it('in an inventory: refused at their line, never read as another host name', async () => {
+    const path = join(files.dir, 'latin1.yml');
+    writeFileSync(path, Buffer.concat([Buffer.from('all:\n  hosts:\n    h'), Buffer.from([0xff, 0xfe]), Buffer.from('1: {}\n')]));
+    const error = await loadError(path);
+    expect(error).toMatchObject({ code: 'E_INVENTORY_ENCODING', file: path, line: 3, exitCode: 65 });
+    expect(error.message).toBe(`${path}:3: not valid UTF-8 at line 3, column 6 (byte 19); save the file as UTF-8`);
+  });
+
+  it('in an -e @vars file: refused the same way', () => {
+    const path = join(files.dir, 'vars-latin1.yml');
+    writeFileSync(path, Buffer.concat([Buffer.from('name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    expect(() => parseExtraVars([`@${path}`])).toThrow(`${path}:1: not valid UTF-8 at line 1, column 10 (byte 9); save the file as UTF-8`);
   });
 });
