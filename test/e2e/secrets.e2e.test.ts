@@ -124,7 +124,7 @@ describe('secrets never leave their file: not in ps, output, --json, diffs or er
     expectRunClean(checkPlain, 'check --diff');
 
     // 4. A task failing with the secrets in its command text and its stderr, watched from both ends.
-    const failing = await watchingPs(() => apply('--json', '-e', 'fail_with_secret=1'));
+    const failing = await watchingPs(() => apply('--json', '-e', 'fail_loudly=1'));
     const failed = failing.result;
     expect(failed.exitCode).toBe(1);
     expectRunClean(failed, 'failing run --json');
@@ -133,7 +133,7 @@ describe('secrets never leave their file: not in ps, output, --json, diffs or er
     const failedTask = failed.json?.hosts[hostName]?.tasks.find((task) => task.status === 'failed');
     expect(failedTask?.error).toContain(`login failed: password ${MASK} cookie ${MASK}`);
     expect(failedTask?.name).toContain(MASK);
-    const failedPlain = await apply('-e', 'fail_with_secret=1');
+    const failedPlain = await apply('-e', 'fail_loudly=1');
     expect(failedPlain.exitCode).toBe(1);
     expectRunClean(failedPlain, 'failing run');
     expect(failedPlain.stdout).toMatch(new RegExp(`failed: .*\\n?.*login failed: password \\*{8} cookie \\*{8}`));

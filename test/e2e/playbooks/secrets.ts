@@ -10,7 +10,7 @@ function secret(vars: Readonly<Record<string, unknown>>, name: string): Secret {
 }
 
 // Secrets from the inventory (one secret by name, one tagged !secret) in a 0600 file, in a slow command's
-// environment and, with -e fail_with_secret=1, in a failing command's text and stderr;
+// environment and, with -e fail_loudly=1, in a failing command's text and stderr;
 // used by test/e2e/secrets.e2e.test.ts.
 export default definePlaybook({
   name: 'secrets',
@@ -32,7 +32,7 @@ export default definePlaybook({
       // A guard holding a secret, probed with the facts (slow enough to be seen by `ps`); it
       // succeeds, so the command never runs.
       command({ command: 'true', unless: `sleep 2; test -n "${db.reveal()}"` }, { name: 'guarded by a secret check' }),
-      host.vars.fail_with_secret !== undefined &&
+      host.vars.fail_loudly !== undefined &&
         command({ command: `echo "login failed: password ${db.reveal()} cookie ${cookie.reveal()}" >&2; exit 1` }),
     ];
   },
