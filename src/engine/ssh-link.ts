@@ -1,6 +1,7 @@
 import type { Host } from '../inventory/types.js';
 import type { SshPool } from '../ssh/index.js';
 import type { ConnectTarget } from '../ssh/types.js';
+import { guardedShellScript } from './guard.js';
 import type { HostLink } from './host-run.js';
 
 /** The run shell lives as long as the host run; each request inside it has its own timeout. */
@@ -19,14 +20,14 @@ export function connectTargetOf(host: Host): ConnectTarget {
   };
 }
 
-// Connects to a host through the pool and exposes the engine's HostLink: one `sh -s` per run.
+// Connects to a host through the pool and exposes the engine's HostLink: one guarded `sh -s` per run.
 export async function sshLink(pool: SshPool, host: Host): Promise<HostLink & { close(): Promise<void> }> {
   const session = await pool.session(connectTargetOf(host));
   const before = session.execCount;
   return {
     execCount: () => session.execCount - before,
     async openShell() {
-      const stream = session.execStream({ label: `halyard run on ${host.name}`, script: 'exec sh -s', timeoutMs: RUN_SHELL_TIMEOUT_MS });
+      const stream = session.execStream({ label: `halyard run on ${host.name}`, script: guardedShellScript(), timeoutMs: RUN_SHELL_TIMEOUT_MS });
       return { stdin: stream.stdin, stdout: stream.stdout, done: stream.done };
     },
     async runStream(label, script, source, timeoutMs) {

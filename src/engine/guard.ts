@@ -1,0 +1,123 @@
+import { quote } from '../core/shell.js';
+
+// The host side of "nothing left down, nothing left locked": a run's shell is started by a guard
+// that outlives it. The guard forwards the SSH channel's stdin to the shell through a FIFO; when
+// the channel closes (the run ended, the controller died or gave up on a hung request, the
+// connection dropped) and the shell has not ended by itself within GRACE seconds, the guard stops
+// the shell's whole process group (TERM, then KILL): a hung probe can no longer hold the host lock.
+// Then, on every path, it undoes what the run recorded as "to undo" (containers and services it
+// stopped, a restore's staging directory, a half-done swap), so a backup never leaves a service
+// down. What a guard killed with SIGKILL could not undo, the next locked run does (recoveryScript).
+
+/** Where runs as root record what must be undone if they die: survives reboots (a `docker stop`ped
+ * container stays stopped after one, whatever its restart policy). Root-only (0700). */
+export const UNDO_DIR = '/var/lib/halyard/undo';
+
+/** Seconds a shell may take to end after its channel closed before its process group is stopped. */
+const GRACE_SECONDS = 2;
+/** Seconds between TERM (traps run: temp files removed, containers started) and KILL. */
+const KILL_AFTER_SECONDS = 8;
+
+// Undoes one record file, claimed first by a rename (so two recoveries never undo it twice):
+// filesystem entries first (a staging dir removed, a half-done swap put back), then containers and
+// services started. Prints one `undone <kind> <value>` line per action that succeeded.
+const UNDO_FUNCTION = [
+  'hy_undo() {',
+  '  hy_claim="$1.undoing.$$"',
+  '  mv -f "$1" "$hy_claim" 2>/dev/null || return 0',
+  '  while IFS=\' \' read -r hy_kind hy_value; do',
+  '    case $hy_kind in',
+  '      swap) if [ ! -e "$hy_value" ] && [ -e "$hy_value.halyard-old" ]; then mv "$hy_value.halyard-old" "$hy_value" && echo "undone swap $hy_value"; fi',
+  '        rm -rf "$hy_value.halyard-old" ;;',
+  '      staging) [ -e "$hy_value" ] && rm -rf "$hy_value" && echo "undone staging $hy_value" ;;',
+  '    esac',
+  '  done <"$hy_claim"',
+  '  while IFS=\' \' read -r hy_kind hy_value; do',
+  '    case $hy_kind in',
+  '      container) docker start "$hy_value" >/dev/null 2>&1 && echo "undone container $hy_value" ;;',
+  '      service) systemctl start "$hy_value" >/dev/null 2>&1 && echo "undone service $hy_value" ;;',
+  '    esac',
+  '  done <"$hy_claim"',
+  '  rm -f "$hy_claim"',
+  '}',
+];
+
+// The remote command of a run shell: the guard described above, then `sh -s` under it. It rides in
+// argv (fixed text, no secrets). $HALYARD_UNDO names the run's record file (runs as root only).
+export function guardedShellScript(undoDir: string = UNDO_DIR): string {
+  return [
+    'hy_g=$(mktemp -d "${TMPDIR:-/tmp}/halyard-run.XXXXXXXX") || exit 125',
+    'mkfifo -m 600 "$hy_g/in" || { rm -rf "$hy_g"; exit 125; }',
+    `if [ "$(id -u)" = 0 ]; then HALYARD_UNDO=${quote(undoDir)}/run.$$; export HALYARD_UNDO; fi`,
+    // Its own session and process group (setsid is util-linux, like the flock the lock needs).
+    'if command -v setsid >/dev/null 2>&1; then setsid sh -s <"$hy_g/in" & else sh -s <"$hy_g/in" & fi',
+    'hy_sh=$!',
+    // The feeder forwards the channel to the shell; at the channel's end (EOF) an idle shell ends
+    // too, and one still running after the grace period was abandoned mid-request.
+    'exec 3<&0',
+    `( cat >"$hy_g/in"; sleep ${GRACE_SECONDS}; kill -TERM -$hy_sh || kill -TERM $hy_sh; sleep ${KILL_AFTER_SECONDS}; kill -KILL -$hy_sh || kill -KILL $hy_sh ) <&3 >/dev/null 2>&1 &`,
+    'hy_feeder=$!',
+    'exec 3<&- </dev/null',
+    // The shell ended (by itself, killed, or stopped by the feeder): the guard finishes at once.
+    'wait $hy_sh',
+    'hy_rc=$?',
+    'kill $hy_feeder 2>/dev/null',
+    'rm -rf "$hy_g"',
+    ...UNDO_FUNCTION,
+    // Output of the undo goes to the system log: the channel may be gone.
+    'if [ -n "${HALYARD_UNDO:-}" ] && [ -f "$HALYARD_UNDO" ]; then',
+    '  hy_undo "$HALYARD_UNDO" 2>&1 | { if command -v logger >/dev/null 2>&1; then logger -t halyard; else cat >/dev/null; fi; }',
+    'fi',
+    'exit $hy_rc',
+  ].join('\n');
+}
+
+// Runs first in every locked backup, restore and probe: undoes what runs killed outright (guard
+// included) recorded, and prints `\036HY:<nonce>:UNDONE:<kind> <value>` per action. Records of live
+// runs are never touched: the caller holds the host lock, and a record's run ended if its guard's
+// pid is gone.
+export function recoveryScript(nonce: string, undoDir: string = UNDO_DIR): string {
+  return [
+    ...UNDO_FUNCTION,
+    `if [ "$(id -u)" = 0 ] && [ -d ${quote(undoDir)} ]; then`,
+    `  for hy_record in ${quote(undoDir)}/run.*; do`,
+    '    case $hy_record in *.undoing.*) hy_owner=${hy_record##*.undoing.} ;; *) hy_owner=${hy_record##*/run.} ;; esac',
+    '    [ -f "$hy_record" ] || continue',
+    '    [ "$hy_record" = "${HALYARD_UNDO:-}" ] && continue',
+    '    case $hy_owner in *[!0-9]*|"") continue ;; esac',
+    '    kill -0 "$hy_owner" 2>/dev/null && continue',
+    `    case $hy_record in *.undoing.*) mv -f "$hy_record" "\${hy_record%%.undoing.*}" 2>/dev/null || continue; hy_record=\${hy_record%%.undoing.*} ;; esac`,
+    `    hy_undo "$hy_record" | while IFS= read -r hy_line; do printf '\\036HY:%s:UNDONE:%s\\n' ${nonce} "\${hy_line#undone }"; done`,
+    '  done',
+    'fi',
+  ].join('\n');
+}
+
+// Shell lines a locked request runs before it changes what must be undone if the run dies: each
+// `kind value` is appended to the run's record (created 0600 in a root-only directory).
+export function recordUndo(entries: Array<{ kind: 'container' | 'service' | 'staging' | 'swap'; value: string }>): string {
+  if (entries.length === 0) return ':';
+  const lines = entries.map((entry) => `printf '%s %s\\n' ${entry.kind} ${quote(entry.value)}`);
+  return [
+    `[ -n "\${HALYARD_UNDO:-}" ] || { echo 'halyard: no undo record (not root under the run guard)' >&2; exit 1; }`,
+    'hy_undo_dir=${HALYARD_UNDO%/*}',
+    '(umask 077; mkdir -p "$hy_undo_dir") || exit 1',
+    `[ ! -L "$hy_undo_dir" ] && [ "$(stat -c '%u %a' "$hy_undo_dir")" = '0 700' ] || { echo "halyard: $hy_undo_dir is not a root-only directory" >&2; exit 1; }`,
+    `{ ${lines.join('; ')}; } >>"$HALYARD_UNDO" || exit 1`,
+  ].join('\n');
+}
+
+// Clears the run's record once everything in it was undone or committed by the run itself.
+export const CLEAR_UNDO = 'if [ -n "${HALYARD_UNDO:-}" ]; then rm -f "$HALYARD_UNDO"; fi';
+
+// Reads the `UNDONE` lines of a recovery out of a reply: what was undone, and the rest.
+export function parseUndone(output: string, nonce: string): { undone: string[]; rest: string } {
+  const prefix = `\u001eHY:${nonce}:UNDONE:`;
+  const undone: string[] = [];
+  const rest: string[] = [];
+  for (const line of output.split('\n')) {
+    if (line.startsWith(prefix)) undone.push(line.slice(prefix.length));
+    else rest.push(line);
+  }
+  return { undone, rest: rest.join('\n') };
+}

@@ -1,0 +1,131 @@
+// The run guard under a real sh on this machine: a hung request cannot keep the shell (and its
+// lock) alive once the channel closes, and what a run recorded as "to undo" is undone when it
+// dies, by its guard or by the next locked run. `docker` and `systemctl` are stand-ins here that
+// log their arguments; test/backup/backup-lab.e2e.test.ts does the same against real containers.
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLEAR_UNDO, guardedShellScript, parseUndone, recordUndo, recoveryScript } from '../../src/engine/guard.js';
+import { lockScript, parseLockOutcome } from '../../src/engine/lock.js';
+import { RemoteShell } from '../../src/engine/remote-shell.js';
+import type { ExecResult } from '../../src/ssh/types.js';
+
+const OWNER = { runId: 'run1', controller: 'ctl', pid: 7, startedAt: '2026-12-05T00:00:00Z' };
+
+// A scratch dir with stand-in docker/systemctl that log `NAME ARGS` to `calls`, an undo dir and lock dirs.
+function scratch() {
+  const base = mkdtempSync(join(tmpdir(), 'hy-guard-'));
+  const bin = join(base, 'bin');
+  mkdirSync(bin);
+  for (const name of ['docker', 'systemctl']) {
+    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${join(base, 'calls')}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  const undoDir = join(base, 'undo');
+  const calls = () => (existsSync(join(base, 'calls')) ? readFileSync(join(base, 'calls'), 'utf8') : '');
+  return { base, bin, undoDir, calls, lockPaths: { rootDir: join(base, 'run-halyard'), userHome: join(base, 'home') } };
+}
+
+// Starts a guarded shell as root with the stand-ins first on PATH.
+function guarded(dir: ReturnType<typeof scratch>) {
+  const started = Date.now();
+  const child = spawn('sh', ['-c', guardedShellScript(dir.undoDir)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: `${dir.bin}:${process.env.PATH}` } });
+  const done = new Promise<ExecResult & { endedAfterMs: number }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr: '', durationMs: Date.now() - started, endedAfterMs: Date.now() - started }));
+  });
+  return { child, shell: new RemoteShell({ stdin: child.stdin, stdout: child.stdout, done }), done };
+}
+
+// A zombie is not alive (this machine's pid 1 may not reap orphans).
+const alive = (pid: number): boolean => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+describe('run guard', () => {
+  it('a request that never returns: once the channel closes, the shell and its children are stopped and the lock is free', async () => {
+    const dir = scratch();
+    mkdirSync(dir.lockPaths.userHome, { recursive: true });
+    const first = guarded(dir);
+    const locked = await first.shell.request(lockScript(first.shell.nonce, OWNER, 0, dir.lockPaths), { label: 'lock', timeoutMs: 10_000 });
+    expect(parseLockOutcome(locked.output, first.shell.nonce).outcome.locked).toBe(true);
+    const pidFile = join(dir.base, 'pids');
+    await expect(first.shell.request(`sleep 600 & echo $! $$ > ${pidFile}; wait`, { label: 'hung', timeoutMs: 500 })).rejects.toThrow(/timed out/);
+    const pids = readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
+    expect(pids.every(alive)).toBe(true);
+    const closedAt = Date.now();
+    await first.shell.close(20_000);
+    const ended = Date.now() - closedAt;
+    // Grace (2 s) before TERM; the default TERM ends sh and sleep.
+    expect(ended).toBeLessThan(6_000);
+    expect(ended).toBeGreaterThanOrEqual(1_500);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+
+    const second = guarded(dir);
+    const again = await second.shell.request(lockScript(second.shell.nonce, { ...OWNER, runId: 'run2' }, 0, dir.lockPaths), { label: 'lock', timeoutMs: 10_000 });
+    expect(parseLockOutcome(again.output, second.shell.nonce).outcome.locked).toBe(true);
+    const closedQuickly = Date.now();
+    await second.shell.close();
+    // A shell that ends by itself is not waited for.
+    expect(Date.now() - closedQuickly).toBeLessThan(1_500);
+  }, 30_000);
+
+  it('a shell killed outright: its guard undoes the record (staging removed, swap put back, containers and services started)', async () => {
+    const dir = scratch();
+    const target = join(dir.base, 'data');
+    mkdirSync(`${target}.halyard-old`);
+    writeFileSync(join(`${target}.halyard-old`, 'keep'), 'old data');
+    mkdirSync(`${target}.halyard-restore`);
+    const { shell, done } = guarded(dir);
+    const recorded = await shell.request(
+      `( ${recordUndo([
+        { kind: 'container', value: 'c0ffee' },
+        { kind: 'service', value: 'app.service' },
+        { kind: 'staging', value: `${target}.halyard-restore` },
+        { kind: 'swap', value: target },
+      ])} )`,
+      { label: 'record', timeoutMs: 10_000 },
+    );
+    expect(recorded.exitCode).toBe(0);
+    const records = readFileSync(join(dir.undoDir, (await shell.request('echo "${HALYARD_UNDO##*/}"', { label: 'name', timeoutMs: 5_000 })).output.trim()), 'utf8');
+    expect(records).toBe(`container c0ffee\nservice app.service\nstaging ${target}.halyard-restore\nswap ${target}\n`);
+    // The shell dies at once, mid-run; its stdin is still open.
+    const diedAt = Date.now();
+    await expect(shell.request('kill -KILL $$', { label: 'die', timeoutMs: 10_000 })).rejects.toThrow(/die/);
+    await done;
+    // The guard noticed at once, not at a timeout.
+    expect(Date.now() - diedAt).toBeLessThan(3_000);
+    expect(dir.calls()).toBe('docker start c0ffee\nsystemctl start app.service\n');
+    expect(readFileSync(join(target, 'keep'), 'utf8')).toBe('old data');
+    expect(existsSync(`${target}.halyard-restore`)).toBe(false);
+    expect(existsSync(`${target}.halyard-old`)).toBe(false);
+  }, 30_000);
+
+  it('a run that clears its record leaves nothing to undo', async () => {
+    const dir = scratch();
+    const { shell } = guarded(dir);
+    await shell.request(`( ${recordUndo([{ kind: 'container', value: 'c0ffee' }])} ) && ${CLEAR_UNDO}`, { label: 'record', timeoutMs: 10_000 });
+    await shell.close();
+    expect(dir.calls()).toBe('');
+  }, 30_000);
+
+  it("the next locked run undoes the records of runs that died with their guard, never a live run's", async () => {
+    const dir = scratch();
+    mkdirSync(dir.undoDir, { mode: 0o700 });
+    writeFileSync(join(dir.undoDir, 'run.999999999'), 'container dead1\n');
+    writeFileSync(join(dir.undoDir, `run.${process.pid}`), 'container live1\n');
+    writeFileSync(join(dir.undoDir, 'run.999999998.undoing.999999997'), 'container dead2\n');
+    const { shell } = guarded(dir);
+    const reply = await shell.request(recoveryScript(shell.nonce, dir.undoDir), { label: 'recover', timeoutMs: 10_000 });
+    await shell.close();
+    expect(parseUndone(reply.output, shell.nonce).undone.sort()).toEqual(['container dead1', 'container dead2']);
+    expect(dir.calls().split('\n').filter(Boolean).sort()).toEqual(['docker start dead1', 'docker start dead2']);
+    expect(existsSync(join(dir.undoDir, `run.${process.pid}`))).toBe(true);
+    expect(existsSync(join(dir.undoDir, 'run.999999999'))).toBe(false);
+  }, 30_000);
+});
