@@ -77,6 +77,7 @@ export async function runHost(
     });
     const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
     if (!outcome.locked) throw lockError(outcome);
+    if (outcome.hostClock !== undefined) context.runStartedOnHost = outcome.hostClock;
     let factValues: FactValues = parseProbeOutput(rest, firstFacts, shell.nonce);
     for (const state of states) planTask(state, factValues, context);
 

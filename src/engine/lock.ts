@@ -10,7 +10,7 @@ export interface LockOwner {
 
 // The verdict of the lock script, read back from its first output line.
 export type LockOutcome =
-  | { locked: true }
+  | { locked: true; hostClock?: number }
   | { locked: false; reason: 'busy'; holder: string }
   | { locked: false; reason: 'denied' | 'no-flock'; detail: string };
 
@@ -77,7 +77,8 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
     '  case "$hy_home" in /?*) ;; *) hy_why="denied:no home directory for uid $hy_login"; hy_refuse; return ;; esac',
     "  hy_host=$(uname -n | tr -c 'A-Za-z0-9._\\n-' _)",
     '  hy_dir "$hy_home/.halyard" "$hy_login" && hy_take 8 "$hy_home/.halyard" "$hy_login" "lock-$hy_host" || { hy_refuse; return; }',
-    `  ${say('ok', "''")}`,
+    // The host's clock when the run began: halyard's temp files older than that are stale.
+    `  ${say('ok', '"$(date +%s)"')}`,
     '}',
     'hy_lock',
   ].join('\n');
@@ -94,7 +95,7 @@ export function parseLockOutcome(output: string, nonce: string): { outcome: Lock
   const colon = line.indexOf(':');
   const kind = colon < 0 ? line : line.slice(0, colon);
   const text = colon < 0 ? '' : line.slice(colon + 1);
-  if (kind === 'ok') return { outcome: { locked: true }, rest };
+  if (kind === 'ok') return { outcome: /^\d+$/.test(text) ? { locked: true, hostClock: Number(text) } : { locked: true }, rest };
   if (kind === 'busy') return { outcome: { locked: false, reason: 'busy', holder: text || 'holder not recorded' }, rest };
   return { outcome: { locked: false, reason: kind === 'no-flock' ? 'no-flock' : 'denied', detail: text }, rest };
 }

@@ -1,11 +1,11 @@
 import { quote } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
-import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type Ownership } from './ownership.js';
+import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type OwnershipArgs } from './ownership.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
 // A directory with ownership and mode (applied to the directory itself, not recursively).
-export interface DirectoryDesired extends Ownership {
+export interface DirectoryDesired extends OwnershipArgs {
   path: string;
 }
 

@@ -4,11 +4,11 @@ import { contentBytes, contentForDisplay, contentIsSecret, contentSha256, type F
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
 import { serviceFactsStaleAfter } from '../facts/service.js';
-import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type Ownership } from './ownership.js';
+import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type Ownership, type OwnershipArgs } from './ownership.js';
 import { PlanError, type FileDiff, type Plan, type ResourceType, type Step } from './types.js';
 
 // A regular file with exact content and ownership, written atomically (temp file, chown, chmod, rename).
-export interface FileDesired extends Ownership {
+export interface FileDesired extends OwnershipArgs {
   path: string;
   content: FileContent;
   /** Treat the content as secret even when it holds no Secret value (no diff lines shown). */
@@ -19,19 +19,32 @@ export interface FileDesired extends Ownership {
 const DEFAULT_NEW_FILE_MODE = '0644';
 
 // Shell that writes content to a temp file beside the target, sets ownership and renames it over.
-export function atomicWriteScript(path: string, content: Buffer, wanted: Ownership): string {
+export function atomicWriteScript(path: string, content: Buffer, wanted: Ownership, options: { staleBefore?: number } = {}): string {
   // '' for a file in '/', so the temp file is "/.halyard.X", not "//.halyard.X".
   const dir = path.slice(0, path.lastIndexOf('/'));
   const base64 = content.toString('base64').replace(/(.{76})/g, '$1\n');
   const finish = [...ownershipCommands('"$t"', wanted), `mv -f -- "$t" ${quote(path)}`];
   return [
+    ...staleTempCleanup(dir, options.staleBefore),
+    // Traps first: a signal after mktemp must not leave the temp file behind (SIGKILL can; the
+    // next write into this directory removes it).
+    't=',
+    `trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
+    `trap 'exit 1' HUP INT TERM PIPE`,
     `t=$(mktemp ${quote(`${dir}/.halyard.XXXXXXXX`)}) || exit 1`,
     `if base64 -d > "$t" <<'HALYARD_EOF'`,
     base64,
     'HALYARD_EOF',
-    `then ${finish.join(' && ')} || { rm -f -- "$t"; exit 1; }`,
-    `else rm -f -- "$t"; exit 1; fi`,
+    `then ${finish.join(' && ')} && t= || exit 1`,
+    `else exit 1; fi`,
   ].join('\n');
+}
+
+// Removes halyard's own temp files (mktemp's .halyard.XXXXXXXX, nothing else) left in `dir` by a
+// run killed mid-write, when they are older than this run's start on the host's clock.
+export function staleTempCleanup(dir: string, staleBefore: number | undefined): string[] {
+  if (staleBefore === undefined) return [];
+  return [`find ${quote(dir === '' ? '/' : dir)} -maxdepth 1 -type f -name '.halyard.????????' ! -newermt @${Math.floor(staleBefore)} -delete 2>/dev/null`];
 }
 
 // The file resource kind.
@@ -58,7 +71,7 @@ export const fileResource: ResourceType<FileDesired> = {
       return {
         action: 'change',
         changes: [secret ? `create ${desired.path} (secret content)` : `create ${desired.path} (${contentBytes(desired.content).length} bytes)`],
-        steps: [writeStep(desired, wanted)],
+        steps: [writeStep(desired, wanted, context.runStartedOnHost)],
         ...(context.diff ? { diff: fileDiff(desired, undefined) } : {}),
       };
     }
@@ -73,7 +86,7 @@ export const fileResource: ResourceType<FileDesired> = {
       return {
         action: 'change',
         changes: [secret ? `content of ${desired.path} differs (secret content)` : `content of ${desired.path} differs (sha256 ${state.sha256?.slice(0, 12)} -> ${wantedSha.slice(0, 12)})`, ...drift],
-        steps: [writeStep(desired, wanted)],
+        steps: [writeStep(desired, wanted, context.runStartedOnHost)],
         ...(context.diff ? { diff: fileDiff(desired, state) } : {}),
       };
     }
@@ -85,8 +98,8 @@ export const fileResource: ResourceType<FileDesired> = {
   },
 };
 
-function writeStep(desired: FileDesired, wanted: Ownership): Step {
-  return { label: `write ${desired.path}`, script: atomicWriteScript(desired.path, contentBytes(desired.content), wanted) };
+function writeStep(desired: FileDesired, wanted: Ownership, staleBefore: number | undefined): Step {
+  return { label: `write ${desired.path}`, script: atomicWriteScript(desired.path, contentBytes(desired.content), wanted, staleBefore === undefined ? {} : { staleBefore }) };
 }
 
 // A unified diff with secrets masked; secret or binary files get a one-line note instead of lines.

@@ -2,11 +2,19 @@ import { quote } from '../core/shell.js';
 import type { PathState } from '../facts/file.js';
 import { PlanError } from './types.js';
 
-// Owner, group and mode as a user writes them: names or numeric ids, octal strings or numbers.
+// Owner, group and mode as planners pass them around: names or ids, octal strings or mode bits.
 export interface Ownership {
   owner?: string | number;
   group?: string | number;
   mode?: string | number;
+}
+
+// Owner, group and mode as a playbook writes them: the mode is a string of octal digits ("0644"),
+// never a number (644 is not 0o644: it would land as mode 1204).
+export interface OwnershipArgs {
+  owner?: string | number;
+  group?: string | number;
+  mode?: string;
 }
 
 // Parses '0644', '644', '1777' or 0o644 into permission bits; rejects anything else loudly.

@@ -46,6 +46,9 @@ export interface PlanContext {
   diff: boolean;
   /** Hides the run's secret values; a planner that shortens text for display masks it first. */
   mask?: (text: string) => string;
+  /** The host's clock (epoch seconds) when this run took its lock: temp files halyard left
+   * before it are stale (a killed run's), and a write into their directory removes them. */
+  runStartedOnHost?: number;
 }
 
 // A resource kind: which facts it reads, a pure planner, and which facts its changes make stale.

@@ -9,12 +9,13 @@ import { quote } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
 import { serviceFactsStaleAfter } from '../facts/service.js';
-import { checkAbsolutePath, checkOwnership, formatMode, ownershipCommands, ownershipDrift, type Ownership } from './ownership.js';
+import { checkAbsolutePath, checkOwnership, formatMode, ownershipCommands, ownershipDrift, type Ownership, type OwnershipArgs } from './ownership.js';
 import { PlanError, type Plan, type ResourceType, type Step, type StreamSource } from './types.js';
+import { staleTempCleanup } from './file.js';
 
 // A file copied from the controller (a runtime, a release tarball): streamed, never held whole,
 // compared by sha256, checked on the host before it is renamed into place.
-export interface UploadDesired extends Ownership {
+export interface UploadDesired extends OwnershipArgs {
   /** Absolute path of the local file on the controller. */
   src: string;
   /** Absolute path on the host. */
@@ -82,14 +83,14 @@ export const uploadResource: ResourceType<UploadDesired> = {
   describe: (desired) => `upload ${desired.path}`,
   facts: (desired) => ({ path: pathFact(desired.path) }),
   invalidates: (desired) => [`path:${desired.path}`, `exists:${desired.path}`, GUARD_FACTS, ...serviceFactsStaleAfter(desired.path)],
-  plan(desired, facts): Plan {
+  plan(desired, facts, context): Plan {
     checkUploadDesired(desired);
     const state = facts.path as PathState;
     if (state.type !== 'absent' && state.type !== 'file') throw new PlanError(`${desired.path} is a ${state.type}, not a regular file; remove it first`);
     const size = formatBytes(desired.size);
     if (state.type === 'absent') {
       const wanted = { ...desired, mode: desired.mode ?? formatMode(desired.localMode) };
-      return { action: 'change', changes: [`upload ${desired.path} (${size}) from ${desired.src}`], steps: [uploadStep(desired, wanted)] };
+      return { action: 'change', changes: [`upload ${desired.path} (${size}) from ${desired.src}`], steps: [uploadStep(desired, wanted, context.runStartedOnHost)] };
     }
     const drift = ownershipDrift(desired, state);
     if (state.sha256 !== desired.sha256) {
@@ -97,7 +98,7 @@ export const uploadResource: ResourceType<UploadDesired> = {
       return {
         action: 'change',
         changes: [`content of ${desired.path} differs from ${desired.src} (sha256 ${state.sha256?.slice(0, 12)} -> ${desired.sha256.slice(0, 12)}, ${size})`, ...drift],
-        steps: [uploadStep(desired, wanted)],
+        steps: [uploadStep(desired, wanted, context.runStartedOnHost)],
       };
     }
     if (drift.length > 0) return { action: 'change', changes: drift, steps: [{ label: `set ownership of ${desired.path}`, script: ownershipCommands(quote(desired.path), desired).join(' && ') }] };
@@ -105,16 +106,17 @@ export const uploadResource: ResourceType<UploadDesired> = {
   },
 };
 
-function uploadStep(desired: UploadDesired, wanted: Ownership): Step {
-  return { label: `upload ${desired.path}`, script: uploadScript(desired, wanted), stream: uploadSource(desired) };
+function uploadStep(desired: UploadDesired, wanted: Ownership, staleBefore: number | undefined): Step {
+  return { label: `upload ${desired.path}`, script: uploadScript(desired, wanted, staleBefore), stream: uploadSource(desired) };
 }
 
 // The host side: receive into a temp file beside the target, check sha256 (and validate), then rename.
 // It travels in argv (a streamed step), so it holds paths and hashes only.
-export function uploadScript(desired: UploadDesired, wanted: Ownership): string {
+export function uploadScript(desired: UploadDesired, wanted: Ownership, staleBefore?: number): string {
   const dir = desired.path.slice(0, desired.path.lastIndexOf('/'));
   const receive = desired.compress ? 'gzip -dc' : 'cat';
   const lines = [
+    ...staleTempCleanup(dir, staleBefore),
     // Traps first: a signal right after mktemp must not leave the temp file behind.
     `t=`,
     `trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,

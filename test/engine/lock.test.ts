@@ -64,7 +64,7 @@ describe('host lock script', () => {
   it('as root: takes root\'s lock and the login user\'s, in 0700 directories, and records the holder', async () => {
     const paths = lockPaths();
     const holder = await takeLock(paths, { sudoUid: LOGIN_UID });
-    expect(holder.outcome).toEqual({ locked: true });
+    expect(holder.outcome).toMatchObject({ locked: true, hostClock: expect.any(Number) });
     const rootDir = statSync(paths.rootDir);
     expect([rootDir.uid, rootDir.mode & 0o777]).toEqual([0, 0o700]);
     const userDir = statSync(join(paths.userHome!, '.halyard'));
@@ -82,7 +82,7 @@ describe('host lock script', () => {
     expect(second.outcome).toEqual({ locked: false, reason: 'busy', holder: 'run=first controller=ctl pid=7 since=2026-12-05T00:00:00Z' });
     await release(first);
     const third = await takeLock(paths, { sudoUid: LOGIN_UID, runId: 'third' });
-    expect(third.outcome).toEqual({ locked: true });
+    expect(third.outcome).toMatchObject({ locked: true });
   });
 
   it('a run without become (the login user) and one with become exclude each other', async () => {
@@ -93,7 +93,7 @@ describe('host lock script', () => {
     expect(plain.outcome).toMatchObject({ locked: false, reason: 'busy', holder: expect.stringContaining('run=become') });
     await release(become);
     const plainAgain = await takeLock(paths, { uid: LOGIN_UID, runId: 'plain' });
-    expect(plainAgain.outcome).toEqual({ locked: true });
+    expect(plainAgain.outcome).toMatchObject({ locked: true });
     const becomeAgain = await takeLock(paths, { sudoUid: LOGIN_UID, runId: 'become-again' });
     expect(becomeAgain.outcome).toMatchObject({ locked: false, reason: 'busy', holder: expect.stringContaining('run=plain') });
   });

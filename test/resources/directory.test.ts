@@ -26,7 +26,7 @@ const rows: PlanRow<DirectoryDesired>[] = [
   { name: 'mode drift', desired: { path: '/srv/app', mode: '0700' }, facts: { path: dirState() }, expected: { scripts: ['chmod 0700 -- /srv/app'] } },
   {
     name: 'owner, group and mode drift',
-    desired: { path: '/srv/app', owner: 1000, group: 1000, mode: 0o750 },
+    desired: { path: '/srv/app', owner: 1000, group: 1000, mode: '0750' },
     facts: { path: dirState() },
     expected: { scripts: ['chown 1000:1000 -- /srv/app && chmod 0750 -- /srv/app'] },
   },

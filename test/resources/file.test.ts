@@ -12,12 +12,15 @@ const fileState = (content: string, extra: Partial<PathState> = {}): PathState =
 });
 const write = (path: string, dir: string, base64: string, finish: string) =>
   [
+    't=',
+    `trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
+    `trap 'exit 1' HUP INT TERM PIPE`,
     `t=$(mktemp ${dir}/.halyard.XXXXXXXX) || exit 1`,
     `if base64 -d > "$t" <<'HALYARD_EOF'`,
     base64,
     'HALYARD_EOF',
-    `then ${finish} && mv -f -- "$t" ${path} || { rm -f -- "$t"; exit 1; }`,
-    `else rm -f -- "$t"; exit 1; fi`,
+    `then ${finish} && mv -f -- "$t" ${path} && t= || exit 1`,
+    `else exit 1; fi`,
   ].join('\n');
 
 const rows: PlanRow<FileDesired>[] = [
@@ -35,7 +38,7 @@ const rows: PlanRow<FileDesired>[] = [
   },
   {
     name: 'create an empty file at the root, numeric ids',
-    desired: { path: '/empty', content: '', owner: 0, group: 0, mode: 0o600 },
+    desired: { path: '/empty', content: '', owner: 0, group: 0, mode: '0600' },
     facts: { path: { type: 'absent' } },
     expected: { scripts: [write('/empty', '', '', 'chown 0:0 -- "$t" && chmod 0600 -- "$t"')] },
   },
@@ -46,12 +49,15 @@ const rows: PlanRow<FileDesired>[] = [
     expected: {
       scripts: [
         [
+          't=',
+          `trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
+          `trap 'exit 1' HUP INT TERM PIPE`,
           `t=$(mktemp '/srv/my app/.halyard.XXXXXXXX') || exit 1`,
           `if base64 -d > "$t" <<'HALYARD_EOF'`,
           'eA==',
           'HALYARD_EOF',
-          `then chmod 0644 -- "$t" && mv -f -- "$t" '/srv/my app/it'\\''s.conf' || { rm -f -- "$t"; exit 1; }`,
-          `else rm -f -- "$t"; exit 1; fi`,
+          `then chmod 0644 -- "$t" && mv -f -- "$t" '/srv/my app/it'\\''s.conf' && t= || exit 1`,
+          `else exit 1; fi`,
         ].join('\n'),
       ],
     },
@@ -64,7 +70,7 @@ const rows: PlanRow<FileDesired>[] = [
   },
   {
     name: 'noop: owner by id, mode as number, Buffer content',
-    desired: { path: '/etc/motd', content: Buffer.from('hello\n'), owner: 0, group: 0, mode: 0o644 },
+    desired: { path: '/etc/motd', content: Buffer.from('hello\n'), owner: 0, group: 0, mode: '0644' },
     facts: { path: fileState('hello\n') },
     expected: { noop: '/etc/motd already has this content, owner and mode' },
   },
@@ -139,7 +145,7 @@ const rows: PlanRow<FileDesired>[] = [
   { name: 'negative gid', desired: { path: '/x', content: 'x', group: -1 }, facts: { path: { type: 'absent' } }, expected: { error: 'invalid group -1' } },
   { name: 'mode not octal', desired: { path: '/x', content: 'x', mode: '0999' }, facts: { path: { type: 'absent' } }, expected: { error: 'invalid mode "0999": use octal like "0644"' } },
   { name: 'mode symbolic', desired: { path: '/x', content: 'x', mode: 'u+x' }, facts: { path: { type: 'absent' } }, expected: { error: 'invalid mode "u+x": use octal like "0644"' } },
-  { name: 'mode number too large', desired: { path: '/x', content: 'x', mode: 0o17777 }, facts: { path: { type: 'absent' } }, expected: { error: 'invalid mode 8191' } },
+  { name: 'mode string too large', desired: { path: '/x', content: 'x', mode: '17777' }, facts: { path: { type: 'absent' } }, expected: { error: 'invalid mode "17777": use octal like "0644"' } },
 ];
 
 describe('fileResource.plan', () => {

@@ -73,7 +73,7 @@ const rows: PlanRow<UploadDesired>[] = [
   },
   {
     name: 'absent: validate that runs the file itself, words quoted',
-    desired: desired({ mode: 0o700, validate: ['%s', '--check', "it's here"] }),
+    desired: desired({ mode: '0700', validate: ['%s', '--check', "it's here"] }),
     facts: absent,
     expected: {
       scripts: [
@@ -148,7 +148,7 @@ const rows: PlanRow<UploadDesired>[] = [
   },
   {
     name: 'mode drift only',
-    desired: desired({ mode: 0o700 }),
+    desired: desired({ mode: '0700' }),
     facts: { path: fileState(SHA) },
     expected: { scripts: ['chmod 0700 -- /opt/app/app.bin'] },
   },
