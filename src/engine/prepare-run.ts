@@ -46,7 +46,16 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPath: st
     redactor.addAll(host.vars);
     if (host.becomePassword) redactor.add(host.becomePassword);
   }
-  return { inventory, playbook, hosts, redactor, workFor: (host) => workOf(playbook, targets, host) };
+  // Every host's tasks are made now, before anything connects: a task with bad arguments (or a
+  // role var of the wrong type) fails the whole run once, and no host has been touched.
+  const work = new Map(hosts.map((host) => [host.name, workOf(playbook, targets, host)] as const));
+  return {
+    inventory,
+    playbook,
+    hosts,
+    redactor,
+    workFor: (host) => work.get(host.name) ?? workOf(playbook, targets, host),
+  };
 }
 
 // Play vars are defaults: inventory and -e vars override them (a play may name secrets with awsSecret()).

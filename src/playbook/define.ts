@@ -1,4 +1,7 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PlaybookError } from '../core/errors.js';
+import { argumentProblem } from '../resources/schemas.js';
 import type { ResourceInstance, ResourceType } from '../resources/types.js';
 import { PLAYBOOK_BRAND, type ControllerStep, type Play, type Playbook } from './types.js';
 
@@ -11,7 +14,14 @@ export interface TaskOptions {
 }
 
 // Wraps a resource kind's desired state as a task (a ResourceInstance) with name and notify.
+// Its arguments are checked against the resource's schema here, when the playbook makes the task:
+// a wrong type fails the run before any host is touched, naming the line that made the task.
 export function task<D>(type: ResourceType<D>, desired: D, options: TaskOptions = {}): ResourceInstance<D> {
+  const problem = argumentProblem(type.kind, desired);
+  if (problem !== undefined) {
+    const where = callerLocation();
+    throw new PlaybookError('E_TASK_ARGUMENTS', `${where ? `${where}: ` : ''}${type.kind}: ${problem}`);
+  }
   const notify = options.notify === undefined ? [] : Array.isArray(options.notify) ? options.notify : [options.notify];
   let name = options.name;
   if (name === undefined) {
@@ -22,6 +32,22 @@ export function task<D>(type: ResourceType<D>, desired: D, options: TaskOptions 
     }
   }
   return { type: type as ResourceType<unknown> as ResourceType<D>, desired, name, notify };
+}
+
+// halyard's own files: frames there are not where a user made a task.
+const HALYARD_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const INTERNAL_DIRS = ['src', 'dist', 'node_modules'].map((dir) => `${resolve(HALYARD_ROOT, dir)}/`);
+
+// `file:line` of the first stack frame outside halyard and Node: the role or playbook line.
+export function callerLocation(stack = new Error().stack ?? ''): string | undefined {
+  for (const line of stack.split('\n').slice(1)) {
+    const match = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):\d+\)?\s*$/.exec(line.trim());
+    if (!match?.[1]) continue;
+    const file = match[1].startsWith('file://') ? fileURLToPath(match[1]) : match[1];
+    if (INTERNAL_DIRS.some((dir) => file.startsWith(dir)) || file.includes('/node_modules/')) continue;
+    return `${file}:${match[2]}`;
+  }
+  return undefined;
 }
 
 // The default export of a playbook file: one play or several, checked for shape up front.

@@ -133,6 +133,12 @@ describe('halyard CLI errors', () => {
     const notPlaybook = write('not-playbook.ts', "export default { name: 'x', tasks: () => [] };\n");
     const throws = write('throws.ts', "throw new Error('cannot build the play');\nexport default 1;\n");
     const badImport = write('bad-import.ts', "import { nope } from './no-such-module.js';\nexport default nope;\n");
+    // A numeric mode gets past the types with `as never` (or from JavaScript); the schema refuses it
+    // before the port-1 host is dialled, naming the playbook's line.
+    const badArguments = write(
+      'bad-arguments.ts',
+      "import { definePlaybook, file } from 'halyard';\nexport default definePlaybook({ name: 'x', tasks: () => [\n  file({ path: '/tmp/motd', content: 'hi\\n', mode: 644 as never }),\n] });\n",
+    );
     const cases: [string, RegExp][] = [
       [join(dir, 'missing.ts'), /^halyard: cannot read playbook .*missing\.ts$/],
       [syntax, new RegExp(`^halyard: cannot load playbook .*syntax\\.ts: .*Unexpected token.*\\(${syntax}:2:\\d+\\)$`)],
@@ -140,6 +146,7 @@ describe('halyard CLI errors', () => {
       [notPlaybook, /^halyard: .*not-playbook\.ts must `export default definePlaybook/],
       [throws, /^halyard: cannot load playbook .*throws\.ts: cannot build the play$/],
       [badImport, /^halyard: cannot load playbook .*bad-import\.ts: Cannot find module '\.\/no-such-module\.js'/],
+      [badArguments, new RegExp(`^halyard: ${badArguments}:3: file: mode must be a string of octal digits like "0644", got the number 644 `)],
     ];
     for (const [playbook, message] of cases) {
       expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory]), 65)).toMatch(message);
