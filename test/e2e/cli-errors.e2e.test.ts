@@ -153,6 +153,28 @@ describe('halyard CLI errors', () => {
     }
   }, busyBudget(15));
 
+  it('a missing or wrongly typed role var exits 65 once, before connecting to any host; -e text is read as the number the role wants', async () => {
+    // Two hosts that refuse connections: a run that got past its vars would exit 1 (unreachable).
+    const inventory = write('two-hosts.yml', 'all:\n  hosts:\n    web1: {ansible_host: 127.0.0.1, ansible_port: 1}\n    web2: {ansible_host: 127.0.0.1, ansible_port: 2}\n');
+    const playbook = write(
+      'role-vars.ts',
+      [
+        "import { definePlaybook, file, roleVars, z } from 'halyard';",
+        "const demoVars = z.object({ loki_port: z.number().int().describe('port Loki listens on') });",
+        "export default definePlaybook({ name: 'x', hosts: 'all', tasks: (host) => {",
+        "  const v = roleVars('demo', demoVars, host.vars);",
+        "  return [file({ path: '/tmp/loki-port', content: `${v.loki_port}\\n` })];",
+        '} });',
+        '',
+      ].join('\n'),
+    );
+    expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory, '-e', 'loki_port=31o1']), 65)).toBe('halyard: role demo: var loki_port: Invalid input: expected number, received string');
+    expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory]), 65)).toBe('halyard: role demo: var loki_port: Invalid input: expected number, received undefined');
+    const coerced = await runCli(['apply', playbook, '-i', inventory, '-e', 'loki_port=3101', '--json']);
+    expect(coerced.exitCode, coerced.stderr).toBe(1);
+    expect(coerced.json?.hosts.web1).toMatchObject({ unreachable: true });
+  }, busyBudget(10));
+
   it('inventory list prints hosts, groups and vars, in text and JSON, with secrets masked', async () => {
     const secrets = ['pg-S3cret-value', 'tagged-S3cret', 'listed-S3cret', 'sudo-S3cret'];
     const inventory = write(
