@@ -4,7 +4,7 @@ import type { Fact } from '../facts/fact.js';
 import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from '../facts/probe-script.js';
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
-import { HOST_LOCK_PATHS, lockScript, parseLockOutcome, type LockOutcome, type LockOwner, type LockPaths } from './lock.js';
+import { HOST_LOCK_PATHS, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell, type ShellTransport } from './remote-shell.js';
 import { errorCodeOf, summarize, type HostResult, type TaskResult } from './results.js';
 
@@ -276,15 +276,6 @@ class Staleness {
   probed(facts: readonly Fact<unknown>[]): void {
     for (const fact of facts) this.#probedAt.set(fact.key, this.#patterns.length);
   }
-}
-
-// The error for a lock that was not taken: held by another run, or not takeable here (and why).
-function lockError(outcome: Exclude<LockOutcome, { locked: true }>): HalyardError {
-  if (outcome.reason === 'busy') {
-    return new HalyardError('E_HOST_LOCKED', `host is locked by another halyard run (${outcome.holder}); wait for it or pass --lock-timeout`);
-  }
-  if (outcome.reason === 'no-flock') return new HalyardError('E_HOST_LOCK_UNAVAILABLE', `cannot lock the host: ${outcome.detail}`);
-  return new HalyardError('E_HOST_LOCK_DENIED', `cannot take the host lock: ${outcome.detail}`);
 }
 
 // An error's message without a stack, for recaps.

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { HalyardError } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 
 // Who holds a host lock, written beside it so a second run can say who is in the way.
@@ -6,6 +9,11 @@ export interface LockOwner {
   controller: string;
   pid: number;
   startedAt: string;
+}
+
+// This process as a lock holder: a fresh run id, this machine, this pid, now.
+export function newLockOwner(): LockOwner {
+  return { runId: randomBytes(6).toString('hex'), controller: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
 }
 
 // The verdict of the lock script, read back from its first output line.
@@ -20,6 +28,8 @@ export interface LockPaths {
   rootDir: string;
   /** The login user's home; default: looked up with getent (a become run's HOME is root's). */
   userHome?: string;
+  /** Where runs as root record what to undo if they die (engine/guard.ts); default UNDO_DIR. */
+  undoDir?: string;
 }
 
 // The paths on real hosts.
@@ -98,4 +108,13 @@ export function parseLockOutcome(output: string, nonce: string): { outcome: Lock
   if (kind === 'ok') return { outcome: /^\d+$/.test(text) ? { locked: true, hostClock: Number(text) } : { locked: true }, rest };
   if (kind === 'busy') return { outcome: { locked: false, reason: 'busy', holder: text || 'holder not recorded' }, rest };
   return { outcome: { locked: false, reason: kind === 'no-flock' ? 'no-flock' : 'denied', detail: text }, rest };
+}
+
+// The error for a lock that was not taken: held by another run, or not takeable here (and why).
+export function lockError(outcome: Exclude<LockOutcome, { locked: true }>): HalyardError {
+  if (outcome.reason === 'busy') {
+    return new HalyardError('E_HOST_LOCKED', `host is locked by another halyard run (${outcome.holder}); wait for it or pass --lock-timeout`);
+  }
+  if (outcome.reason === 'no-flock') return new HalyardError('E_HOST_LOCK_UNAVAILABLE', `cannot lock the host: ${outcome.detail}`);
+  return new HalyardError('E_HOST_LOCK_DENIED', `cannot take the host lock: ${outcome.detail}`);
 }

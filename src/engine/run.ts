@@ -1,10 +1,9 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { nameTable } from '../core/name-table.js';
 import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { ResourceInstance } from '../resources/types.js';
 import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
+import { newLockOwner } from './lock.js';
 import { hostFailed, errorCodeOf, summarize, type HostResult, type RunResult } from './results.js';
 
 // A host's task list and handlers, as the playbook computed them for that host.
@@ -40,12 +39,7 @@ export function probeTimeoutMs(commandTimeoutMs: number): number {
 // Runs every host in parallel (bounded by forks), batch by batch; a failing host never stops the others.
 export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork, options: RunOptions): Promise<RunResult> {
   const started = Date.now();
-  const lockOwner = {
-    runId: randomBytes(6).toString('hex'),
-    controller: hostname(),
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-  };
+  const lockOwner = newLockOwner();
   const results = new Map<string, HostResult>();
   const batches = splitBatches(hosts, options.serial);
   let aborted: string | undefined;

@@ -1,0 +1,75 @@
+import { HalyardError } from '../core/errors.js';
+import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
+import type { HostSession } from '../ssh/types.js';
+import { guardedShellScript, parseUndone, recoveryScript } from './guard.js';
+import { HOST_LOCK_PATHS, lockError, lockScript, newLockOwner, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
+import { RemoteShell } from './remote-shell.js';
+
+/** The guarded shell lives as long as the work; each request has its own timeout. */
+const LOCKED_SHELL_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+
+// A host held under the engine's lock for work that is not a playbook run (backups, restores,
+// daemon probes): requests run in the guarded shell that holds the lock, in a subshell each.
+export interface LockedHost {
+  /** Runs a script (stdout and stderr together); a non-zero exit is an E_REMOTE_FAILED error. */
+  run(label: string, script: string, options?: { timeoutMs?: number }): Promise<string>;
+  /** What this run undid first for runs killed before they could (`container ID`, `staging PATH`...). */
+  readonly undone: readonly string[];
+}
+
+// How the lock is taken.
+export interface HostLockOptions {
+  /** Names the work in errors ("backup web1/grafana"). */
+  label: string;
+  /** Seconds to wait for another run's lock (0: fail at once with E_HOST_LOCKED). */
+  waitSeconds: number;
+  /** Default timeout of each request. */
+  timeoutMs: number;
+  /** Run as root (sudo) whatever the inventory says; backups and restores do. */
+  become?: boolean;
+  owner?: LockOwner;
+  lockPaths?: LockPaths;
+}
+
+// Every remote action goes through the host lock, so a backup that stops containers never races a
+// converge of the same host. The lock is held by a guarded shell: whatever ends the work (an error,
+// a signal, a killed controller, a dropped connection), the host undoes what the work recorded
+// (containers it stopped are started again), and the next locked run undoes what a run killed
+// outright left recorded.
+export async function withHostLock<T>(session: HostSession, options: HostLockOptions, work: (host: LockedHost) => Promise<T>): Promise<T> {
+  if (!session.execStream) throw new HalyardError('E_SESSION_STREAM', `the session to ${session.target.name} cannot hold a lock (no streaming exec)`);
+  const stream = session.execStream({
+    label: `${options.label}: locked shell`,
+    script: guardedShellScript(options.lockPaths?.undoDir),
+    timeoutMs: LOCKED_SHELL_TIMEOUT_MS,
+    ...(options.become === undefined ? {} : { become: options.become }),
+  });
+  // An abandoned stream must not crash the process with an unhandled rejection.
+  stream.done.catch(() => undefined);
+  const shell = new RemoteShell({ stdin: stream.stdin, stdout: stream.stdout, done: stream.done });
+  try {
+    const reply = await shell.request(`${lockScript(shell.nonce, options.owner ?? newLockOwner(), options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
+      label: `${options.label}: lock`,
+      timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
+    });
+    const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
+    if (!outcome.locked) throw lockError(outcome);
+    const { undone } = parseUndone(rest, shell.nonce);
+    const host: LockedHost = {
+      undone,
+      async run(label, script, runOptions = {}) {
+        const result = await shell.request(`(\n${script}\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`, { label, timeoutMs: runOptions.timeoutMs ?? options.timeoutMs });
+        if (result.exitCode !== 0) {
+          const tail = result.output.trim().split('\n').slice(-3).join(' | ');
+          throw new HalyardError('E_REMOTE_FAILED', `${label} exited ${result.exitCode}${tail ? `: ${tail}` : ''}`);
+        }
+        return result.output;
+      },
+    };
+    return await work(host);
+  } finally {
+    // Closing the channel ends the shell and releases the lock; a shell busy past its grace is
+    // stopped by its guard, which then undoes what is still recorded.
+    await shell.close().catch(() => undefined);
+  }
+}
