@@ -5,6 +5,9 @@ import type { MetricPoint, MetricsService } from '../aws/metrics.js';
 import { HALYARD_METRICS } from '../aws/metrics.js';
 import { quote } from '../core/shell.js';
 import type { Host } from '../inventory/types.js';
+import { HalyardError } from '../core/errors.js';
+import type { LockPaths } from '../engine/lock.js';
+import { withHostLock } from '../engine/locked-host.js';
 import { connectTargetOf } from '../engine/ssh-link.js';
 import type { SshPool } from '../ssh/index.js';
 import { errorMessage, type DaemonLogger } from './log.js';
@@ -41,6 +44,8 @@ export interface CheckState {
 }
 
 export const PROBE_TIMEOUT_MS = 60_000;
+/** Seconds a probe waits for a host's lock (a converge or a backup) before it skips the host this round. */
+export const PROBE_LOCK_WAIT_SECONDS = 30;
 
 /** The batched script: one line per fact, tab separated. */
 export function probeScript(settings: ProbeSettings): string {
@@ -173,6 +178,10 @@ export interface ProbeJobDeps {
   jobName: string;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Where host locks live (tests that probe this machine as a host). */
+  lockPaths?: LockPaths;
+  /** Seconds to wait for a host's lock; default PROBE_LOCK_WAIT_SECONDS. */
+  lockWaitSeconds?: number;
 }
 
 /** One round of probes over every host (in parallel); resolves with a summary. */
@@ -182,6 +191,7 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
   const points: MetricPoint[] = [];
   let failing = 0;
   let published = 0;
+  let busy = 0;
   const script = probeScript(deps.settings);
   await Promise.all(
     deps.hosts.map(async (host) => {
@@ -189,12 +199,18 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
       try {
         deps.signal?.throwIfAborted();
         const session = await deps.pool.session(connectTargetOf(host));
-        const result = await session.exec({ label: `probe ${host.name}`, script, timeoutMs: PROBE_TIMEOUT_MS });
-        if (result.exitCode !== 0) throw new Error(`probe script exited ${result.exitCode}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
-        const report = parseProbeOutput(result.stdout);
+        // Under the host lock like every remote action: a probe never reads a host mid-converge or
+        // mid-backup (containers stopped on purpose); a host locked past the wait is skipped, not failing.
+        const output = await withHostLock(session, { label: `probe ${host.name}`, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}) }, (held) => held.run(`probe ${host.name}`, script));
+        const report = parseProbeOutput(output);
         checks = evaluateChecks(report, deps.settings);
         points.push(...metricPoints(host, report, now()));
       } catch (error) {
+        if (error instanceof HalyardError && error.code === 'E_HOST_LOCKED') {
+          deps.logger.log('info', 'probe-busy', { job: deps.jobName, host: host.name, detail: errorMessage(error) });
+          busy++;
+          return;
+        }
         checks = { ssh: { ok: false, detail: `unreachable: ${errorMessage(error)}` } };
       }
       // A host that answers again clears its ssh failure.
@@ -220,5 +236,5 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
   );
   await deps.state.save();
   if (points.length) await deps.metrics.putMetricData(deps.namespace, points);
-  return { summary: { hosts: deps.hosts.length, failingHosts: failing, notifications: published, metrics: points.length } };
+  return { summary: { hosts: deps.hosts.length, failingHosts: failing, busyHosts: busy, notifications: published, metrics: points.length } };
 }

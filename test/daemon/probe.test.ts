@@ -1,4 +1,9 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { withHostLock } from '../../src/engine/locked-host.js';
+import { localSession } from '../backup/local-session.js';
 import { evaluateChecks, instanceIdOf, parseProbeOutput, probeScript, stateChanges, type ProbeSettings } from '../../src/daemon/probe.js';
 import { busyHostsOf, driftMessage, driftOf } from '../../src/daemon/drift.js';
 import { snsSubject } from '../../src/daemon/notify.js';
@@ -93,15 +98,28 @@ describe('drift report', () => {
   });
 });
 
-describe('runProbes with a fake SSH pool', () => {
+// This machine as the probed host (a local shell under the run guard, its lock under a temp dir),
+// with df and docker answering as a host with 12 % used and Docker up.
+function localProbeHost() {
+  const base = mkdtempSync(join(tmpdir(), 'hy-probe-'));
+  const bin = join(base, 'bin');
+  mkdirSync(bin);
+  mkdirSync(join(base, 'home'));
+  writeFileSync(join(bin, 'df'), "#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\necho \"/dev/x 100 12 88 12% $2\"\n", { mode: 0o755 });
+  writeFileSync(join(bin, 'docker'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  return { env: { PATH: `${bin}:${process.env.PATH}` }, lockPaths: { rootDir: join(base, 'run-halyard'), userHome: join(base, 'home'), undoDir: join(base, 'undo') } };
+}
+
+describe('runProbes on a local host', () => {
   test('unreachable, then back and fine: one FAILING message, one recovered message; metrics only when the host answered', async () => {
     const { runProbes, ProbeStateStore } = await import('../../src/daemon/probe.js');
     const { memoryLogger } = await import('../../src/daemon/log.js');
-    let answer: string | undefined;
+    const local = localProbeHost();
+    let reachable = false;
     const pool = {
       session: async () => {
-        if (answer === undefined) throw new Error('connect ECONNREFUSED 10.0.0.1:22');
-        return { exec: async () => ({ exitCode: 0, signal: null, stdout: answer, stderr: '', durationMs: 1 }) };
+        if (!reachable) throw new Error('connect ECONNREFUSED 10.0.0.1:22');
+        return localSession('web-1', local.env);
       },
     } as unknown as import('../../src/ssh/index.js').SshPool;
     const published: Array<{ subject: string; message: string }> = [];
@@ -119,6 +137,7 @@ describe('runProbes with a fake SSH pool', () => {
         settings: { healthUrls: [], diskPercentThreshold: 85 },
         logger: memoryLogger(),
         jobName: 'probes',
+        lockPaths: local.lockPaths,
       });
     await probe();
     await probe();
@@ -127,11 +146,47 @@ describe('runProbes with a fake SSH pool', () => {
     expect(published[0]?.message).toContain('- ssh: unknown -> failing (unreachable: connect ECONNREFUSED 10.0.0.1:22)');
     expect(metrics).toHaveLength(0);
 
-    answer = 'disk\t/\t12\ndocker\tup\n';
+    reachable = true;
     await probe();
     await probe();
     expect(published).toHaveLength(2);
     expect(published[1]?.subject).toBe('halyard: web-1 recovered: ssh');
     expect(metrics).toHaveLength(6);
+  });
+
+  test('a host whose lock another run holds (a converge, a backup) is skipped this round: not failing, nothing published', async () => {
+    const { runProbes, ProbeStateStore } = await import('../../src/daemon/probe.js');
+    const { memoryLogger } = await import('../../src/daemon/log.js');
+    const local = localProbeHost();
+    const session = localSession('web-1', local.env);
+    const pool = { session: async () => session } as unknown as import('../../src/ssh/index.js').SshPool;
+    const published: string[] = [];
+    const logger = memoryLogger();
+    let release!: () => void;
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    const holder = withHostLock(session, { label: 'apply', waitSeconds: 0, timeoutMs: 10_000, lockPaths: local.lockPaths }, async () => {
+      held();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await isHeld;
+    const outcome = await runProbes({
+      hosts: [{ name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} }],
+      pool,
+      metrics: { putMetricData: async () => undefined } as never,
+      namespace: 'halyard',
+      notifier: { publish: async (subject) => void published.push(subject) },
+      state: new ProbeStateStore(undefined),
+      settings: { healthUrls: [], diskPercentThreshold: 85 },
+      logger,
+      jobName: 'probes',
+      lockPaths: local.lockPaths,
+      lockWaitSeconds: 0,
+    });
+    release();
+    await holder;
+    expect(outcome.summary).toMatchObject({ hosts: 1, failingHosts: 0, busyHosts: 1, notifications: 0, metrics: 0 });
+    expect(published).toEqual([]);
+    expect(logger.records).toContainEqual(expect.objectContaining({ event: 'probe-busy', host: 'web-1', detail: expect.stringMatching(/^host is locked by another halyard run/) }));
   });
 });
