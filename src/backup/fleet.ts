@@ -20,6 +20,8 @@ export interface BackupEnvOptions {
   now?: () => Date;
   /** Object store to use instead of S3 from the file (tests). */
   store?: ObjectStore;
+  /** Ends every backup or restore early (signals, daemon shutdown); see BackupContext.signal. */
+  signal?: AbortSignal;
 }
 
 export interface BackupEnv {
@@ -42,6 +44,7 @@ export async function openBackupEnv(config: BackupConfig, options: BackupEnvOpti
     session: (host) => pool.session(connectTargetOf(host)),
     ...(options.log ? { log: options.log } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   return {
     config,

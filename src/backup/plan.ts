@@ -1,4 +1,5 @@
 import { quote } from '../core/shell.js';
+import { CLEAR_UNDO, recordUndo } from '../engine/guard.js';
 import type { RetentionPolicy, VolumeSpec } from './config.js';
 
 // Pure planning of backups: object keys, manifests, the remote scripts (no I/O here), retention.
@@ -88,24 +89,32 @@ export function defaultVolumePath(volume: string): string {
 
 /**
  * Inspect (changes nothing): prints `compression=...`, `path=...` (dir and volume kinds) and one
- * `container=ID` line per running container to stop (labelled, or listed in the config).
+ * `container=ID` line per running container to stop: those listed in the config, and those
+ * labelled halyard.backup.stop=true that mount what is copied (a mount whose source is inside the
+ * directory, or holds it). A Postgres dump is consistent while the database runs: only listed
+ * containers are stopped for it.
  */
 export function inspectScript(spec: VolumeSpec): string {
-  const lines = [
-    'if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi',
-    'if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then',
-    `  docker ps -q --no-trunc --filter label=${STOP_LABEL}=true | sed 's/^/container=/'`,
-    ...spec.stop.map((name) => `  docker ps -q --no-trunc --filter ${quote(`name=^/${name}$`)} | sed 's/^/container=/'`),
-    'fi',
-  ];
-  if (spec.kind === 'dir') lines.push(`echo path=${quote(spec.path)}`, `[ -d ${quote(spec.path)} ] || echo missing=1`);
+  const lines = ['if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi'];
+  if (spec.kind === 'dir') lines.push(`p=${quote(spec.path.replace(/\/+$/, ''))}`);
   if (spec.kind === 'volume') {
+    lines.push(`p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${quote(defaultVolumePath(spec.volume))}`);
+  }
+  if (spec.kind !== 'postgres') lines.push('echo "path=$p"', '[ -d "$p" ] || echo missing=1');
+  lines.push('if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then');
+  if (spec.kind !== 'postgres') {
     lines.push(
-      `p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${quote(defaultVolumePath(spec.volume))}`,
-      'echo "path=$p"',
-      '[ -d "$p" ] || echo missing=1',
+      `  for c in $(docker ps -q --no-trunc --filter label=${STOP_LABEL}=true); do`,
+      `    docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c" 2>/dev/null | while IFS= read -r s; do`,
+      '      s=${s%/}',
+      '      [ -n "$s" ] || continue',
+      '      case "$s/" in "$p/"*) echo "container=$c"; continue ;; esac',
+      '      case "$p/" in "$s/"*) echo "container=$c" ;; esac',
+      '    done',
+      '  done',
     );
   }
+  lines.push(...spec.stop.map((name) => `  docker ps -q --no-trunc --filter ${quote(`name=^/${name}$`)} | sed 's/^/container=/'`), '  :', 'fi');
   return lines.join('\n');
 }
 
@@ -160,20 +169,24 @@ function pipeWithStatus(producer: string, consumer: string, what: string): strin
   ].join('\n');
 }
 
-/** Stops the given containers (IDs from inspect); prints each one stopped. */
-export function stopScript(containers: string[], service?: string): string {
-  const lines = ['set -e'];
+/**
+ * Records on the host what must be undone if the run dies (recordUndo: the guard, or the next
+ * locked run, starts them again and removes `staging`), then stops the given containers and service.
+ */
+export function stopScript(containers: string[], service?: string, staging: Array<{ kind: 'staging' | 'swap'; value: string }> = []): string {
+  const record = recordUndo([...containers.map((value) => ({ kind: 'container' as const, value })), ...(service ? [{ kind: 'service' as const, value: service }] : []), ...staging]);
+  const lines = [record, 'set -e'];
   if (service) lines.push(`systemctl stop ${quote(service)}`);
   if (containers.length > 0) lines.push(`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`);
   return lines.join('\n');
 }
 
-/** Starts them again (every one attempted, even when another fails). */
+/** Starts them again (every one attempted, even when another fails); the record is cleared once all run. */
 export function startScript(containers: string[], service?: string): string {
   const lines = ['rc=0'];
   for (const id of containers) lines.push(`docker start ${quote(id)} >/dev/null || rc=1`);
   if (service) lines.push(`systemctl start ${quote(service)} || rc=1`);
-  lines.push('exit $rc');
+  lines.push(`if [ $rc = 0 ]; then ${CLEAR_UNDO}; fi`, 'exit $rc');
   return lines.join('\n');
 }
 
@@ -218,7 +231,12 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
   const staging = quote(stagingPath(path!));
   return [
     `rm -rf ${staging} && mkdir -p ${staging} || exit 1`,
+    // A stream cut short (the controller gone) removes its own staging too: tar may still have been
+    // writing when the run's guard removed it.
+    `trap 'if [ "$ok" != 1 ]; then rm -rf ${staging}; fi' EXIT`,
+    "trap 'exit 1' HUP INT TERM PIPE",
     pipeWithStatus(decompressor(compression), `tar --numeric-owner -C ${staging} -xpf -`, decompressor(compression).split(' ')[0]!),
+    'ok=1',
   ].join('\n');
 }
 

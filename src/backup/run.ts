@@ -6,6 +6,9 @@ import { formatBytes } from '../core/bytes.js';
 import type { ObjectStore } from '../aws/objects.js';
 import { HalyardError } from '../core/errors.js';
 import type { Host } from '../inventory/types.js';
+import { CLEAR_UNDO } from '../engine/guard.js';
+import type { LockPaths } from '../engine/lock.js';
+import { withHostLock, type LockedHost } from '../engine/locked-host.js';
 import type { ExecResult, HostSession } from '../ssh/types.js';
 import type { BackupConfig, VolumeSpec } from './config.js';
 import { scavenger } from './memory.js';
@@ -24,6 +27,7 @@ import {
   parseInspect,
   parseManifest,
   restoreStreamScript,
+  stagingPath,
   startScript,
   stopScript,
   volumePrefix,
@@ -51,6 +55,32 @@ export interface BackupContext {
   session(host: Host): Promise<HostSession>;
   now?: () => Date;
   log?: (line: string) => void;
+  /** Seconds to wait for a host's lock held by another run (apply, backup, probe); default 60. */
+  lockWaitSeconds?: number;
+  /** Ends the work early (Ctrl-C, SIGTERM, a daemon shutdown): uploads are aborted, what was
+   * stopped is started again, staging is removed. */
+  signal?: AbortSignal;
+  /** Where host locks live (tests that run hosts locally). */
+  lockPaths?: LockPaths;
+}
+
+/** Seconds a backup waits for another run's host lock before it fails with E_HOST_LOCKED. */
+export const BACKUP_LOCK_WAIT_SECONDS = 60;
+/** Timeout of each small request (inspect, stop, start, swap): `docker stop -t 30` fits. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+// Runs work on a host under its lock, as root, in the guarded shell (see engine/locked-host.ts).
+async function locked<T>(context: BackupContext, host: Host, label: string, work: (locked: LockedHost) => Promise<T>): Promise<T> {
+  context.signal?.throwIfAborted();
+  const session = await context.session(host);
+  return withHostLock(
+    session,
+    { label, waitSeconds: context.lockWaitSeconds ?? BACKUP_LOCK_WAIT_SECONDS, timeoutMs: REQUEST_TIMEOUT_MS, become: true, ...(context.lockPaths ? { lockPaths: context.lockPaths } : {}) },
+    async (held) => {
+      if (held.undone.length > 0) context.log?.(`${host.name}: undid what an earlier, killed run left: ${held.undone.join(', ')}`);
+      return work(held);
+    },
+  );
 }
 
 export interface BackupOutcome {
@@ -100,42 +130,81 @@ function exitError(label: string, result: ExecResult, stderr: string): HalyardEr
   return new HalyardError('E_BACKUP_REMOTE', `${label} exited ${result.exitCode ?? result.signal ?? 'without status'}${tail ? `: ${tail}` : ''}`);
 }
 
-async function execChecked(session: HostSession, label: string, script: string): Promise<string> {
-  const result = await session.exec({ label, script, become: true });
-  if (result.exitCode !== 0) throw exitError(label, result, result.stderr);
-  return result.stdout;
-}
-
 function streamSession(session: HostSession): Required<Pick<HostSession, 'execStream'>> {
   if (!session.execStream) throw new HalyardError('E_BACKUP_STREAM', `the session to ${session.target.name} cannot stream`);
   return { execStream: session.execStream.bind(session) };
 }
 
-async function inspect(session: HostSession, host: Host, spec: VolumeSpec): Promise<InspectResult> {
-  const result = parseInspect(await execChecked(session, `backup inspect ${host.name}/${spec.name}`, inspectScript(spec)));
-  if (result.missing) throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
+async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: { missingOk?: boolean } = {}): Promise<InspectResult> {
+  const result = parseInspect(await held.run(`inspect ${host.name}/${spec.name}`, inspectScript(spec)));
+  if (result.missing && !options.missingOk) throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
   return result;
 }
 
-/** Stops what must be stopped, runs `work`, and starts everything again whatever happened. */
-async function withStopped<T>(session: HostSession, label: string, containers: string[], service: string | undefined, work: () => Promise<T>): Promise<T> {
-  if (containers.length === 0 && !service) return work();
+// An abort (signal) as the error that ends the work: the reason names the signal.
+function abortError(signal: AbortSignal): HalyardError {
+  const reason: unknown = signal.reason;
+  return new HalyardError('E_ABORTED', reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted');
+}
+
+/**
+ * Stops what must be stopped (recorded on the host first, with any `staging` to remove), runs
+ * `work`, and starts everything again whatever happened. Were this process or its connection to
+ * die, the host's guard starts them and removes the staging (engine/guard.ts).
+ */
+async function withStopped<T>(
+  held: LockedHost,
+  label: string,
+  stop: { containers: string[]; service?: string | undefined; staging?: Array<{ kind: 'staging' | 'swap'; value: string }> },
+  work: () => Promise<T>,
+): Promise<T> {
+  if (stop.containers.length === 0 && !stop.service && !stop.staging?.length) return work();
   let failure: unknown;
   try {
-    await execChecked(session, `${label}: stop`, stopScript(containers, service));
+    await held.run(`${label}: stop`, stopScript(stop.containers, stop.service, stop.staging));
     return await work();
   } catch (error) {
     failure = error;
     throw error;
   } finally {
     try {
-      await execChecked(session, `${label}: start again`, startScript(containers, service));
+      await held.run(`${label}: start again`, stop.containers.length === 0 && !stop.service ? CLEAR_UNDO : startScript(stop.containers, stop.service));
     } catch (startError) {
       // The original failure stays the reported one; a start failure alone is reported as such.
       if (failure === undefined) throw startError;
       if (failure instanceof Error) failure.message += ` (and starting again failed: ${(startError as Error).message})`;
     }
   }
+}
+
+// Streams a backup script's stdout from the host into the store (hashed and counted on the way);
+// an abort or a failed upload stops the remote copy at once and aborts the multipart upload.
+async function streamToStore(context: BackupContext, host: Host, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string }> {
+  const session = await context.session(host);
+  const stream = streamSession(session).execStream({ label, script, become: true });
+  const counter = new DigestCounter(async () => {
+    const result = await stream.done;
+    if (result.exitCode !== 0) throw exitError(label, result, stream.stderrTail());
+  });
+  stream.done.catch((error: unknown) => counter.destroy(error as Error));
+  const onAbort = () => counter.destroy(abortError(context.signal!));
+  context.signal?.addEventListener('abort', onAbort, { once: true });
+  stream.stdin.end();
+  stream.stdout.pipe(counter);
+  try {
+    context.signal?.throwIfAborted();
+    await context.store.putStream(dataKey, counter, { contentType: 'application/octet-stream' });
+  } catch (error) {
+    // Stop the remote copy now: its output has nowhere to go, and stopped containers must not wait for it.
+    stream.stdout.unpipe(counter);
+    stream.stdout.resume();
+    stream.abort();
+    await stream.done.catch(() => undefined);
+    throw context.signal?.aborted ? abortError(context.signal) : error;
+  } finally {
+    context.signal?.removeEventListener('abort', onAbort);
+  }
+  return { bytes: counter.bytes, sha256: counter.digest() };
 }
 
 /** Backs up one volume of one host: stream, then the manifest, then retention. */
@@ -147,32 +216,14 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   const { config, store } = context;
   const label = `backup ${host.name}/${spec.name}`;
   try {
-    const session = await context.session(host);
-    const info = await inspect(session, host, spec);
-    const compression = chooseCompression(config.compression, spec.kind, info.zstd);
-    const id = backupId(started);
-    const { dataKey, manifestKey } = backupKeys(config.prefix, host.name, spec.name, id, spec.kind, compression);
-    outcome.stopped = info.containers;
-    const { bytes, sha256 } = await withStopped(session, label, info.containers, undefined, async () => {
-      const stream = streamSession(session).execStream({ label, script: backupStreamScript(spec, info.path, compression), become: true });
-      const counter = new DigestCounter(async () => {
-        const result = await stream.done;
-        if (result.exitCode !== 0) throw exitError(label, result, stream.stderrTail());
-      });
-      stream.done.catch((error: unknown) => counter.destroy(error as Error));
-      stream.stdin.end();
-      stream.stdout.pipe(counter);
-      try {
-        await store.putStream(dataKey, counter, { contentType: 'application/octet-stream' });
-      } catch (error) {
-        // Stop the remote copy now: its output has nowhere to go, and stopped containers must not wait for it.
-        stream.stdout.unpipe(counter);
-        stream.stdout.resume();
-        stream.abort();
-        await stream.done.catch(() => undefined);
-        throw error;
-      }
-      return { bytes: counter.bytes, sha256: counter.digest() };
+    const { info, compression, id, dataKey, manifestKey, bytes, sha256 } = await locked(context, host, label, async (held) => {
+      const info = await inspect(held, host, spec);
+      const compression = chooseCompression(config.compression, spec.kind, info.zstd);
+      const id = backupId(started);
+      const keys = backupKeys(config.prefix, host.name, spec.name, id, spec.kind, compression);
+      outcome.stopped = info.containers;
+      const copied = await withStopped(held, label, { containers: info.containers }, () => streamToStore(context, host, label, keys.dataKey, backupStreamScript(spec, info.path, compression)));
+      return { info, compression, id, ...keys, ...copied };
     });
     const manifest: BackupManifest = {
       tool: MANIFEST_TOOL,
@@ -327,6 +378,42 @@ export interface RestoreOutcome {
   stopped: string[];
 }
 
+// Streams a backup's data object from the store into a restore script on the host, checking its
+// sha256 and size on the way; an abort stops both ends at once. Resolves with the bytes streamed.
+async function streamFromStore(context: BackupContext, host: Host, label: string, manifest: BackupManifest, script: string): Promise<number> {
+  const session = await context.session(host);
+  const stream = streamSession(session).execStream({ label, script, become: true });
+  stream.done.catch(() => undefined);
+  stream.stdout.resume();
+  const counter = new DigestCounter(async () => undefined);
+  const source: Readable = await context.store.getStream(manifest.dataKey);
+  const onAbort = () => {
+    source.destroy(abortError(context.signal!));
+    stream.abort();
+  };
+  context.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    context.signal?.throwIfAborted();
+    const piping = pipeline(source, counter, stream.stdin);
+    piping.catch(() => undefined);
+    const result = await stream.done.catch((error: unknown) => {
+      throw context.signal?.aborted ? abortError(context.signal) : error;
+    });
+    if (result.exitCode !== 0) {
+      source.destroy();
+      throw exitError(label, result, stream.stderrTail());
+    }
+    await piping;
+    const sha256 = counter.digest();
+    if (sha256 !== manifest.sha256 || counter.bytes !== manifest.size) {
+      throw new HalyardError('E_BACKUP_CORRUPT', `${label}: the object read back has sha256 ${sha256.slice(0, 12)} (${counter.bytes} bytes), the manifest says ${manifest.sha256.slice(0, 12)} (${manifest.size} bytes)`);
+    }
+    return counter.bytes;
+  } finally {
+    context.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 /**
  * Streams a backup back onto its host: stops the labelled/listed containers and the service,
  * extracts into a staging directory, checks the stream's sha256, swaps it in, starts them again.
@@ -341,43 +428,25 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     const check = await verifyBackup(context.store, backup);
     if (!check.ok) throw new HalyardError('E_BACKUP_CORRUPT', `${host.name}/${spec.name}: backup ${manifest.id} reads back with sha256 ${check.sha256.slice(0, 12)} (${check.size} bytes), the manifest says ${manifest.sha256.slice(0, 12)} (${manifest.size} bytes); nothing restored`);
   }
-  const session = await context.session(host);
-  const info = await inspect(session, host, spec).catch(async (error: unknown) => {
-    // A directory that is gone entirely is what restores are for.
-    if (error instanceof HalyardError && error.code === 'E_BACKUP_SOURCE') {
-      return parseInspect(await execChecked(session, `restore inspect ${host.name}/${spec.name}`, inspectScript(spec)));
-    }
-    throw error;
-  });
-  const path = spec.kind === 'postgres' ? undefined : info.path ?? manifest.source;
   const label = `restore ${host.name}/${spec.name}`;
-  const service = spec.kind === 'postgres' ? undefined : spec.service;
   let bytes = 0;
-  await withStopped(session, label, info.containers, service, async () => {
-    const stream = streamSession(session).execStream({ label, script: restoreStreamScript(spec, path, manifest.compression), become: true });
-    stream.stdout.resume();
-    const counter = new DigestCounter(async () => undefined);
-    let committed = false;
-    try {
-      const source: Readable = await context.store.getStream(manifest.dataKey);
-      const piping = pipeline(source, counter, stream.stdin);
-      piping.catch(() => undefined);
-      const result = await stream.done;
-      if (result.exitCode !== 0) {
-        source.destroy();
-        throw exitError(label, result, stream.stderrTail());
+  // A directory that is gone entirely is what restores are for.
+  const info = await locked(context, host, label, async (held) => {
+    const info = await inspect(held, host, spec, { missingOk: true });
+    const path = spec.kind === 'postgres' ? undefined : info.path ?? manifest.source;
+    const service = spec.kind === 'postgres' ? undefined : spec.service;
+    const staging = path ? [{ kind: 'staging' as const, value: stagingPath(path) }, { kind: 'swap' as const, value: path.replace(/\/+$/, '') }] : [];
+    await withStopped(held, label, { containers: info.containers, service, staging }, async () => {
+      let committed = false;
+      try {
+        bytes = await streamFromStore(context, host, label, manifest, restoreStreamScript(spec, path, manifest.compression));
+        if (path) await held.run(`${label}: swap in`, finishRestoreScript(path, true));
+        committed = true;
+      } finally {
+        if (path && !committed) await held.run(`${label}: discard staging`, finishRestoreScript(path, false)).catch(() => undefined);
       }
-      await piping;
-      bytes = counter.bytes;
-      const sha256 = counter.digest();
-      if (sha256 !== manifest.sha256 || bytes !== manifest.size) {
-        throw new HalyardError('E_BACKUP_CORRUPT', `${label}: the object read back has sha256 ${sha256.slice(0, 12)} (${bytes} bytes), the manifest says ${manifest.sha256.slice(0, 12)} (${manifest.size} bytes)`);
-      }
-      if (path) await execChecked(session, `${label}: swap in`, finishRestoreScript(path, true));
-      committed = true;
-    } finally {
-      if (path && !committed) await execChecked(session, `${label}: discard staging`, finishRestoreScript(path, false)).catch(() => undefined);
-    }
+    });
+    return info;
   });
   const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, stopped: info.containers };
   context.log?.(`${host.name}/${spec.name}: restored ${manifest.id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s`);

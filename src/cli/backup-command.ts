@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import { abortOnSignals } from './interrupt.js';
 import { addSshFlags, sshOptionsFrom, type SshFlags } from './ssh-flags.js';
 import { stdoutText } from './output/terminal.js';
 
@@ -30,20 +31,23 @@ export function registerBackupCommands(
   ).action(async (flags: SshFlags & { config: string; limit?: string; volume?: string; json: boolean }) => {
     const { loadBackupConfig, openBackupEnv, runBackups } = await load();
     const config = await loadBackupConfig(flags.config);
+    const interrupt = abortOnSignals();
     const env = await openBackupEnv(config, {
       ssh: sshOptionsFrom(flags),
       ...(flags.limit ? { limit: flags.limit } : {}),
       log: (line) => {
         if (!flags.json) stdoutText.write(`${line}\n`);
       },
+      signal: interrupt.signal,
     });
     try {
       const outcomes = await runBackups(env, flags.volume ? { volume: flags.volume } : {});
       if (flags.json) json({ ok: outcomes.every((o) => o.ok), backups: outcomes });
       if (outcomes.length === 0 && !flags.json) stdoutText.write('no host matches any volume of the file\n');
-      setExitCode(outcomes.every((o) => o.ok) ? ExitCode.Ok : ExitCode.HostFailed);
+      setExitCode(interrupt.exitCode() ?? (outcomes.every((o) => o.ok) ? ExitCode.Ok : ExitCode.HostFailed));
     } finally {
       await env.close();
+      interrupt.dispose();
     }
   });
 
@@ -82,14 +86,21 @@ export function registerBackupCommands(
     const { findBackup, loadBackupConfig, openBackupEnv, restoreVolume, volumeSpec } = await load();
     const config = await loadBackupConfig(flags.config);
     const spec = volumeSpec(config, flags.volume);
-    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), log: (line) => stdoutText.write(`${line}\n`) });
+    const interrupt = abortOnSignals();
+    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), log: (line) => stdoutText.write(`${line}\n`), signal: interrupt.signal });
     try {
       const host = env.inventory.hosts.find((h) => h.name === flags.host);
       if (!host) throw new HalyardError('E_BACKUP_HOST', `no host "${flags.host}" in ${config.inventory}`, { exitCode: ExitCode.Usage });
       const chosen = await findBackup(env.context.store, config.prefix, flags.fromHost ?? host.name, spec.name, flags.id);
       await restoreVolume(env.context, host, spec, chosen);
+    } catch (error) {
+      const code = interrupt.exitCode();
+      if (code === undefined) throw error;
+      process.stderr.write(`halyard: ${error instanceof Error ? error.message : String(error)}\n`);
+      setExitCode(code);
     } finally {
       await env.close();
+      interrupt.dispose();
     }
   });
 

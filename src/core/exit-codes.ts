@@ -12,6 +12,10 @@ export const ExitCode = {
   InputError: 65,
   /** Internal error in halyard itself. */
   Internal: 70,
+  /** Stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM after cleaning up: 128 + the signal's number. */
+  HangUp: 129,
+  Interrupted: 130,
+  Terminated: 143,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

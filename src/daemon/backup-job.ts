@@ -73,14 +73,19 @@ export interface BackupJobDeps {
 export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
   const backup = await import('../backup/index.js');
   const config = await backup.loadBackupConfig(deps.backupFile);
-  const env = await backup.openBackupEnv(config, { ssh: deps.ssh, ...(deps.limit ? { limit: deps.limit } : {}), log: (line) => deps.logger.log('info', 'backup-progress', { job: deps.jobName, line }) });
-  const abort = () => void env.close();
-  deps.signal?.addEventListener('abort', abort, { once: true });
+  // An abort (shutdown past its grace period) stops the copy and the upload, starts what was
+  // stopped and only then closes the connections; were the daemon to die first, the hosts' guards
+  // start them (src/engine/guard.ts).
+  const env = await backup.openBackupEnv(config, {
+    ssh: deps.ssh,
+    ...(deps.limit ? { limit: deps.limit } : {}),
+    log: (line) => deps.logger.log('info', 'backup-progress', { job: deps.jobName, line }),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
   let outcomes: BackupResultLike[];
   try {
     outcomes = await backup.runBackups(env, deps.volume ? { volume: deps.volume } : {});
   } finally {
-    deps.signal?.removeEventListener('abort', abort);
     await env.close();
   }
   const report = await reportBackups(outcomes, env.inventory.hosts, deps);

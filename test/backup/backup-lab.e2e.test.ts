@@ -7,6 +7,7 @@ import { treeDigestScript } from '../../src/backup/plan.js';
 import { labExec } from '../../src/lab/index.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
+import { UNDO_DIR } from '../../src/engine/guard.js';
 import { BACKUP_LAB_PACKAGES, startTestFleet, type TestFleet } from '../support/lab.js';
 import { busyBudget } from '../support/budget.js';
 
@@ -38,6 +39,27 @@ function backupArgs(args: string[]): string[] {
 // `halyard backup ...` exactly as users run it (bin/halyard.js).
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return runCli(backupArgs(args), { env: { ...aws.env, ...env } });
+}
+
+// `halyard backup ...` started and interrupted once the container `writer` was stopped for the
+// copy: a signal to the CLI, or its SSH connection dropped on the host. Resolves with the run.
+async function interrupted(args: string[], how: 'SIGINT' | 'SIGTERM' | 'SIGKILL' | 'drop'): Promise<CliRun> {
+  let pid = 0;
+  const run = runCli(backupArgs(args), { env: aws.env, onStart: (started) => (pid = started) });
+  await onHost(`for i in $(seq 1 1200); do [ "$(docker inspect -f '{{.State.Running}}' writer)" = false ] && exit 0; sleep 0.05; done; exit 1`);
+  // Into the copy (80 MB take 2-8 s here).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The brackets keep pkill from matching its own shell's command line.
+  if (how === 'drop') await onHost("pkill -KILL -f 'sshd: .*(@nott[y]|\\[pri[v]\\])'; true");
+  else process.kill(pid, how);
+  return run;
+}
+
+// Seconds until `writer` runs again (at most 20).
+async function secondsUntilWriterRuns(): Promise<number> {
+  const started = Date.now();
+  await onHost(`for i in $(seq 1 400); do [ "$(docker inspect -f '{{.State.Running}}' writer)" = true ] && exit 0; sleep 0.05; done; exit 1`);
+  return (Date.now() - started) / 1000;
 }
 
 // A ~2 MB image of busybox-static, built on the controller (no registry here) and shipped with docker save | load.
@@ -81,6 +103,7 @@ beforeAll(async () => {
       '  - { name: bigdata, kind: dir, path: /srv/data, service: halyard-dummy.service }',
       '  - { name: appdata, kind: volume, volume: appdata }',
       '  - { name: appdb, kind: postgres, database: app }',
+      '  - { name: bigvol, kind: volume, volume: bigvol }',
       '',
     ].join('\n'),
   );
@@ -179,4 +202,55 @@ describe('halyard backup on a lab host', () => {
     const verify = await cli(['verify', '--all']);
     expect(verify.exitCode, verify.stdout).toBe(0);
   }, busyBudget(41));
+
+  it('Ctrl-C, SIGTERM, SIGKILL or a dropped connection mid-backup and mid-restore: the stopped container runs again within 10 s, no upload or staging left; only containers mounting the volume stop', async () => {
+    await onHost(
+      `docker rm -f writer keeper >/dev/null 2>&1; docker volume rm bigvol >/dev/null 2>&1; ` +
+        `docker run -d --name writer --label halyard.backup.stop=true -v bigvol:/data ${IMAGE} sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null && ` +
+        `docker run -d --name keeper --label halyard.backup.stop=true -v keeperdata:/data ${IMAGE} sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null && ` +
+        `dd if=/dev/urandom of="$(docker volume inspect -f '{{.Mountpoint}}' bigvol)/big.bin" bs=1M count=80 status=none`,
+    );
+    const volumePath = await onHost("docker volume inspect -f '{{.Mountpoint}}' bigvol");
+    const keeperStarted = await onHost("docker inspect -f '{{.State.StartedAt}}' keeper");
+    const good = await cli(['run', '--volume', 'bigvol']);
+    expect(good.exitCode, good.stdout + good.stderr).toBe(0);
+    // Changed after the backup: an interrupted restore must leave this state, never part of the backup's.
+    await onHost(`echo after-backup > "${volumePath}/marker"`);
+    const current = await onHost(treeDigestScript(volumePath));
+
+    const timings: string[] = [];
+    for (const [args, how, exitCode] of [
+      [['run', '--volume', 'bigvol'], 'SIGINT', 130],
+      [['run', '--volume', 'bigvol'], 'SIGTERM', 143],
+      [['run', '--volume', 'bigvol'], 'SIGKILL', null],
+      [['run', '--volume', 'bigvol'], 'drop', 1],
+      [['restore', '--host', hostName, '--volume', 'bigvol'], 'SIGINT', 130],
+      [['restore', '--host', hostName, '--volume', 'bigvol'], 'SIGKILL', null],
+      [['restore', '--host', hostName, '--volume', 'bigvol'], 'drop', 1],
+    ] as const) {
+      const what = `${args[0]} + ${how}`;
+      // A SIGKILLed controller cannot abort its upload (the orphan sweep of a later backup does).
+      const uploadsBefore = aws.s3.openUploads();
+      const run = await interrupted([...args], how);
+      const seconds = await secondsUntilWriterRuns();
+      timings.push(`${what}: ${seconds.toFixed(1)} s`);
+      expect(seconds, what).toBeLessThan(10);
+      expect(run.exitCode, `${what}: ${run.stdout}${run.stderr}`).toBe(exitCode);
+      if (how === 'SIGINT' || how === 'SIGTERM') expect(aws.s3.openUploads(), what).toBe(uploadsBefore);
+      // Nothing of the restore is left beside the volume, and the data is as it was.
+      expect(await onHost(`ls -a "${volumePath}/.." | grep -c halyard || true`), what).toBe('0');
+      expect(await onHost(treeDigestScript(volumePath)), what).toBe(current);
+      expect(await onHost(`ls -A ${UNDO_DIR} 2>/dev/null | wc -l`), what).toBe('0');
+    }
+    console.log(`[backup lab] writer running again after: ${timings.join('; ')}`);
+    // The labelled container of another volume was never stopped.
+    expect(await onHost("docker inspect -f '{{.State.StartedAt}}' keeper")).toBe(keeperStarted);
+
+    // A run killed together with its guard (recorded, never undone): the next backup undoes it first.
+    await onHost(`docker stop -t 1 writer >/dev/null && mkdir -p ${UNDO_DIR} && chmod 700 ${UNDO_DIR} && echo "container $(docker inspect -f '{{.Id}}' writer)" > ${UNDO_DIR}/run.32760`);
+    const next = await cli(['run', '--volume', 'bigvol']);
+    expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/: undid what an earlier, killed run left: container [0-9a-f]{64}$/m);
+    expect(await onHost("docker inspect -f '{{.State.Running}}' writer")).toBe('true');
+  }, busyBudget(90));
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -9,6 +9,7 @@ import { createS3Client, sdkObjectStore, type ObjectStore } from '../../src/aws/
 import { parseBackupConfig, type BackupConfig, type VolumeSpec } from '../../src/backup/config.js';
 import { backupId } from '../../src/backup/plan.js';
 import { backupVolume, findBackup, listBackups, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
+import { withHostLock } from '../../src/engine/locked-host.js';
 import type { Host } from '../../src/inventory/types.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { runCli } from '../support/cli.js';
@@ -32,7 +33,10 @@ function config(extra = ''): BackupConfig {
 
 function context(cfg: BackupConfig, env: Record<string, string> = {}, now?: () => Date): BackupContext & { session: () => Promise<ReturnType<typeof localSession>> } {
   const session = localSession(host.name, env);
-  return { config: cfg, store, session: async () => session, ...(now ? { now } : {}) };
+  // Locks and undo records of these local "hosts" live under the test's dir, not this machine's /run and /var/lib.
+  const lockPaths = { rootDir: join(work, 'run-halyard'), userHome: join(work, 'home'), undoDir: join(work, 'undo') };
+  mkdirSync(lockPaths.userHome, { recursive: true });
+  return { config: cfg, store, session: async () => session, lockPaths, ...(now ? { now } : {}) };
 }
 
 function treeDigest(dir: string): string {
@@ -118,16 +122,18 @@ describe('backup, list, verify, restore (local scripts, emulated S3)', () => {
     expect(aws.s3.openUploads()).toBe(0);
   });
 
-  it('stops labelled and listed containers for the copy and starts them again, also when the backup fails', async () => {
+  it('stops listed containers and labelled ones that mount the data for the copy, and starts them again, also when the backup fails', async () => {
     const bin = join(work, 'bin');
     mkdirSync(bin);
     const log = join(work, 'docker.log');
     const id1 = '1'.repeat(64);
     const id2 = '2'.repeat(64);
-    // A fake docker: `ps` finds one labelled and one listed container; every call is logged.
+    const id3 = '3'.repeat(64);
+    // A fake docker: `ps` finds two labelled containers (one mounts a subdirectory of the data,
+    // the other something else) and one listed container; every call is logged.
     writeFileSync(
       join(bin, 'docker'),
-      `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  "info "*) exit 0 ;;\n  *label=halyard.backup.stop=true*) echo ${id1} ;;\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`,
+      `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  "info "*) exit 0 ;;\n  *label=halyard.backup.stop=true*) echo ${id1}; echo ${id3} ;;\n  "inspect "*${id1}*) echo /var/lib/other; echo ${join(work, 'data/sub')} ;;\n  "inspect "*${id3}*) echo /var/lib/other ;;\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`,
       { mode: 0o755 },
     );
     const cfg = parseBackupConfig(
@@ -145,6 +151,49 @@ describe('backup, list, verify, restore (local scripts, emulated S3)', () => {
     aws.clearFaults();
     const calls = readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line));
     expect(calls).toEqual([`stop -t 30 ${id1} ${id2}`, `start ${id1}`, `start ${id2}`]);
+  });
+
+  it('an abort mid-upload (Ctrl-C, SIGTERM) aborts the multipart upload, starts the stopped container again and leaves no record', async () => {
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    const log = join(work, 'docker.log');
+    const id2 = '2'.repeat(64);
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  "info "*) exit 0 ;;\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`, { mode: 0o755 });
+    const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: none\nvolumes:\n  - { name: data, kind: dir, path: ${join(work, 'data')}, stop: [app] }\n`, join(work, 'b.yml'));
+    const aborter = new AbortController();
+    // The store sees the first bytes of the stream, then the user presses Ctrl-C.
+    const interrupting: ObjectStore = Object.create(store) as ObjectStore;
+    interrupting.putStream = (key, body, options) => {
+      body.once('data', () => setImmediate(() => aborter.abort(new Error('interrupted by SIGINT'))));
+      return store.putStream(key, body, options);
+    };
+    const outcome = await backupVolume({ ...context(cfg, { PATH: `${bin}:${process.env.PATH}` }), store: interrupting, signal: aborter.signal }, host, cfg.volumes[0]!);
+    expect(outcome).toMatchObject({ ok: false, error: 'interrupted by SIGINT' });
+    expect(aws.s3.openUploads()).toBe(0);
+    expect(aws.s3.keys(BUCKET)).toEqual([]);
+    expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line))).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+  });
+
+  it('takes the host lock: a backup waits for the run holding it, or fails naming it', async () => {
+    const cfg = config();
+    const holding = context(cfg);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    const holder = withHostLock(await holding.session(), { label: 'apply', waitSeconds: 0, timeoutMs: 10_000, lockPaths: holding.lockPaths!, owner: { runId: 'holder1', controller: 'ctl', pid: 1, startedAt: 'then' } }, async () => {
+      held();
+      await released;
+    });
+    await isHeld;
+    const refused = await backupVolume({ ...context(cfg), lockWaitSeconds: 0 }, host, cfg.volumes[0]!);
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused.error).toMatch(/^host is locked by another halyard run \(run=holder1 controller=ctl pid=1 since=then\)/);
+    const waiting = backupVolume({ ...context(cfg), lockWaitSeconds: 30 }, host, cfg.volumes[0]!);
+    setTimeout(release, 500);
+    await holder;
+    expect(await waiting).toMatchObject({ ok: true });
   });
 
   it('retention prunes with a fake clock, deleting only what halyard made', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupConfig } from '../../src/backup/config.js';
-import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, chooseCompression, findOrphans, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
+import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, chooseCompression, findOrphans, inspectScript, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
 
 // Retention is a pure function of backup times: a simulated month, pruning after every run (fake clock).
 
@@ -76,6 +76,19 @@ describe('backup planning', () => {
   it('parses the inspect output, keeping only container ids', () => {
     const id = 'a'.repeat(64);
     expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [id] });
+  });
+
+  it('inspects the mounts of labelled containers one per line; a dump stops only listed containers', () => {
+    const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' });
+    expect(volume).toContain(`docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c"`);
+    const dump = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres' });
+    expect(dump).not.toContain('label=halyard.backup.stop');
+    expect(dump.split('\n').slice(1)).toEqual([
+      'if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then',
+      "  docker ps -q --no-trunc --filter 'name=^/app$' | sed 's/^/container=/'",
+      '  :',
+      'fi',
+    ]);
   });
 
   it('validates the backup file with one precise line', () => {
