@@ -41,6 +41,8 @@ export class RawInventory {
   readonly hosts = new Map<string, RawHost>();
   /** Var names listed in any `halyard_secret_vars`; they are secret everywhere in the inventory. */
   readonly secretVarNames = new Set<string>();
+  /** Each group's hosts as a set: membership checks stay O(1) in groups of 100k hosts. */
+  readonly #members = new Map<string, Set<string>>();
 
   constructor(readonly file: string) {
     this.group('all', undefined);
@@ -59,7 +61,15 @@ export class RawInventory {
   /** Makes `hostName` a member of `groupName`, adding host vars when the entry has any. */
   addHost(groupName: string, hostName: string, line: number | undefined, vars?: VarsBlock): void {
     const group = this.group(groupName, line);
-    if (!group.hosts.includes(hostName)) group.hosts.push(hostName);
+    let members = this.#members.get(groupName);
+    if (!members) {
+      members = new Set(group.hosts);
+      this.#members.set(groupName, members);
+    }
+    if (!members.has(hostName)) {
+      members.add(hostName);
+      group.hosts.push(hostName);
+    }
     let host = this.hosts.get(hostName);
     if (!host) {
       host = { name: hostName, line, varsBlocks: [] };
