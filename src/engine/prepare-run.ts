@@ -1,3 +1,4 @@
+import { PlaybookError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
 import { checkDistinctEndpoints } from '../inventory/endpoints.js';
@@ -47,14 +48,28 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPath: st
     if (host.becomePassword) redactor.add(host.becomePassword);
   }
   // Every host's tasks are made now, before anything connects: a task with bad arguments (or a
-  // role var of the wrong type) fails the whole run once, and no host has been touched.
-  const work = new Map(hosts.map((host) => [host.name, workOf(playbook, targets, host)] as const));
+  // role var of the wrong type) is a playbook error that fails the whole run once, exit 65, and no
+  // host has been touched. Other errors (a local file not built yet) stay that host's failure.
+  const work = new Map<string, { work: HostWork } | { error: unknown }>();
+  for (const host of hosts) {
+    try {
+      work.set(host.name, { work: workOf(playbook, targets, host) });
+    } catch (error) {
+      if (error instanceof PlaybookError) throw error;
+      work.set(host.name, { error });
+    }
+  }
   return {
     inventory,
     playbook,
     hosts,
     redactor,
-    workFor: (host) => work.get(host.name) ?? workOf(playbook, targets, host),
+    workFor: (host) => {
+      const made = work.get(host.name);
+      if (made === undefined) return workOf(playbook, targets, host);
+      if ('error' in made) throw made.error;
+      return made.work;
+    },
   };
 }
 
