@@ -47,8 +47,8 @@ async function interrupted(args: string[], how: 'SIGINT' | 'SIGTERM' | 'SIGKILL'
   let pid = 0;
   const run = runCli(backupArgs(args), { env: aws.env, onStart: (started) => (pid = started) });
   await onHost(`for i in $(seq 1 1200); do [ "$(docker inspect -f '{{.State.Running}}' writer)" = false ] && exit 0; sleep 0.05; done; exit 1`);
-  // Into the copy (80 MB take 2-8 s here).
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Into the copy (40 MB take 1-4 s here).
+  await new Promise((resolve) => setTimeout(resolve, 200));
   // The brackets keep pkill from matching its own shell's command line.
   if (how === 'drop') await onHost("pkill -KILL -f 'sshd: .*(@nott[y]|\\[pri[v]\\])'; true");
   else process.kill(pid, how);
@@ -208,7 +208,7 @@ describe('halyard backup on a lab host', () => {
       `docker rm -f writer keeper >/dev/null 2>&1; docker volume rm bigvol >/dev/null 2>&1; ` +
         `docker run -d --name writer --label halyard.backup.stop=true -v bigvol:/data ${IMAGE} sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null && ` +
         `docker run -d --name keeper --label halyard.backup.stop=true -v keeperdata:/data ${IMAGE} sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null && ` +
-        `dd if=/dev/urandom of="$(docker volume inspect -f '{{.Mountpoint}}' bigvol)/big.bin" bs=1M count=80 status=none`,
+        `dd if=/dev/urandom of="$(docker volume inspect -f '{{.Mountpoint}}' bigvol)/big.bin" bs=1M count=40 status=none`,
     );
     const volumePath = await onHost("docker volume inspect -f '{{.Mountpoint}}' bigvol");
     const keeperStarted = await onHost("docker inspect -f '{{.State.StartedAt}}' keeper");
@@ -225,6 +225,7 @@ describe('halyard backup on a lab host', () => {
       [['run', '--volume', 'bigvol'], 'SIGKILL', null],
       [['run', '--volume', 'bigvol'], 'drop', 1],
       [['restore', '--host', hostName, '--volume', 'bigvol'], 'SIGINT', 130],
+      [['restore', '--host', hostName, '--volume', 'bigvol'], 'SIGTERM', 143],
       [['restore', '--host', hostName, '--volume', 'bigvol'], 'SIGKILL', null],
       [['restore', '--host', hostName, '--volume', 'bigvol'], 'drop', 1],
     ] as const) {
@@ -252,5 +253,5 @@ describe('halyard backup on a lab host', () => {
     expect(next.exitCode, next.stdout + next.stderr).toBe(0);
     expect(next.stdout).toMatch(/: undid what an earlier, killed run left: container [0-9a-f]{64}$/m);
     expect(await onHost("docker inspect -f '{{.State.Running}}' writer")).toBe('true');
-  }, busyBudget(90));
+  }, busyBudget(104));
 });

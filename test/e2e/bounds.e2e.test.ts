@@ -45,5 +45,5 @@ describe('bounds on a lab host', () => {
     // A converged rerun writes nothing, so it touches nothing.
     const again = await runCli(['apply', 'test/e2e/playbooks/temp-files.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', 'version=2', '--json']);
     expect(again.json?.hosts[fleet.hosts[0]!.name]).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(12));
+  }, busyBudget(11));
 });

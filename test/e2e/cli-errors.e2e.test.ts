@@ -151,7 +151,7 @@ describe('halyard CLI errors', () => {
     for (const [playbook, message] of cases) {
       expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory]), 65)).toMatch(message);
     }
-  }, busyBudget(15));
+  }, busyBudget(18));
 
   it('a missing or wrongly typed role var exits 65 once, before connecting to any host; -e text is read as the number the role wants', async () => {
     // Two hosts that refuse connections: a run that got past its vars would exit 1 (unreachable).
@@ -173,7 +173,7 @@ describe('halyard CLI errors', () => {
     const coerced = await runCli(['apply', playbook, '-i', inventory, '-e', 'loki_port=3101', '--json']);
     expect(coerced.exitCode, coerced.stderr).toBe(1);
     expect(coerced.json?.hosts.web1).toMatchObject({ unreachable: true });
-  }, busyBudget(10));
+  }, busyBudget(7));
 
   it('inventory list prints hosts, groups and vars, in text and JSON, with secrets masked', async () => {
     const secrets = ['pg-S3cret-value', 'tagged-S3cret', 'listed-S3cret', 'sudo-S3cret'];
