@@ -5,7 +5,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # apt-cacher-ng: the package cache lab hosts use (started by the lab and the test setup, not here).
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng)
+# ansible-core: the oracle that inventory tests compare halyard's reading with (Debian's 2.14).
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 

@@ -1,6 +1,7 @@
 import { InventoryError } from '../core/errors.js';
 import { parseHostPattern } from './host-pattern.js';
 import { setOwn } from './own-property.js';
+import { pythonLiteral } from './python-literal.js';
 import { RawInventory } from './raw-inventory.js';
 import { splitWords, type Word } from './split-words.js';
 import { didYouMean } from './suggest.js';
@@ -51,7 +52,7 @@ export function readAnsibleIni(text: string, file: string): RawInventory {
         throw new InventoryError('E_INVENTORY_DUPLICATE_KEY', `var ${JSON.stringify(name)} is written twice in [${section.group}:vars] (first at line ${firstLine})`, where);
       }
       seenInSection.set(name, line);
-      const block = raw.varsBlock({ [name]: parseIniValue(unquote(valueText)) }, { file, lineOf: () => line });
+      const block = raw.varsBlock({ [name]: iniValue(valueText) }, { file, lineOf: () => line });
       raw.addGroupVars(section.group, block);
       return;
     }
@@ -79,7 +80,8 @@ export function readAnsibleIni(text: string, file: string): RawInventory {
         throw new InventoryError('E_INVENTORY_SYNTAX', `expected "name=value" after host ${JSON.stringify(hostWord.text)}, got ${JSON.stringify(word.text)}`, where);
       }
       const valueText = word.text.slice(equals + 1);
-      setOwn(vars, word.text.slice(0, equals), word.quoted ? valueText : parseIniValue(valueText));
+      // shlex has removed the quotes already: "8080" on a host line is 8080, as in Ansible.
+      setOwn(vars, word.text.slice(0, equals), iniValue(valueText));
     }
     const block = raw.varsBlock(vars, { file, lineOf: () => line });
     for (const name of pattern.names) raw.addHost(section.group, name, line, block);
@@ -110,17 +112,10 @@ function checkGroupName(name: string, where: { file: string; line: number }): vo
   }
 }
 
-function unquote(text: string): string | { quoted: string } {
-  const match = /^(["'])(.*)\1$/.exec(text);
-  return match ? { quoted: match[2] ?? '' } : text;
-}
-
-// Ansible reads INI values with Python's literal_eval: numbers and True/False become typed, the rest stay strings.
-function parseIniValue(value: string | { quoted: string }): unknown {
-  if (typeof value !== 'string') return value.quoted;
-  if (/^-?(?:0|[1-9][0-9]*)$/.test(value)) return Number(value);
-  if (/^-?(?:0|[1-9][0-9]*)\.[0-9]+$/.test(value)) return Number(value);
-  if (value === 'True') return true;
-  if (value === 'False') return false;
-  return value;
+// Ansible's _parse_value: a Python literal (numbers, True/False/None, quoted strings, lists,
+// dicts, tuples) becomes its value, any other text stays as written. In [group:vars] the text
+// after "=" is read whole, quotes and comments included ('"8080"' is the string 8080, '1 # x' is 1).
+function iniValue(text: string): unknown {
+  const literal = pythonLiteral(text);
+  return literal === undefined ? text : literal.value;
 }

@@ -25,7 +25,8 @@ export function splitWords(line: string, options: { comments?: boolean } = {}): 
       index++;
       continue;
     }
-    if (char === '#' && options.comments && !inWord) break;
+    // shlex (posix, comments on): `#` outside quotes starts a comment even inside a word (`k=a#b` is `k=a`).
+    if (char === '#' && options.comments) break;
     if (char === "'" || char === '"') {
       const close = readQuoted(line, index);
       text += close.text;

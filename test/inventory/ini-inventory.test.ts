@@ -69,9 +69,9 @@ describe('Ansible INI inventories', () => {
     expect((await loadInventory(path, {})).hosts.map((host) => host.name)).toEqual(['y1']);
   });
 
-  it('keeps quoted host var values as strings', async () => {
+  it('types values as Ansible does: host lines after shlex (quotes gone), [group:vars] whole (quotes kept)', async () => {
     const path = files.write('quoted.ini', 'h port_text="8080" number=8080 octal=0755\n');
     const host = (await loadInventory(path, {})).hosts[0];
-    expect(host?.vars).toEqual({ port_text: '8080', number: 8080, octal: '0755' });
+    expect(host?.vars).toEqual({ port_text: 8080, number: 8080, octal: '0755' });
   });
 });
