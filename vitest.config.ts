@@ -32,6 +32,7 @@ export const LOCAL = [
   'test/daemon/lease-s3.test.ts',
   'test/inventory/ec2-inventory.test.ts',
   'test/inventory/ini-oracle.test.ts',
+  'test/inventory/ansible-oracle.test.ts',
   'test/monitor/monitor-apply.test.ts',
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',

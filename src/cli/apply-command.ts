@@ -5,7 +5,8 @@ import { addSshFlags, type SshFlags } from './ssh-flags.js';
 
 // Flags of `halyard apply`.
 export interface ApplyFlags extends SshFlags {
-  inventory: string;
+  /** Every `-i`, in order (files or directories, as Ansible reads them). */
+  inventory: string[];
   limit?: string;
   extraVars: string[];
   check: boolean;
@@ -24,7 +25,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .command('apply')
     .description('run a TypeScript playbook against an inventory')
     .argument('<playbook>', 'playbook file (.ts), loaded directly')
-    .requiredOption('-i, --inventory <file>', 'inventory file (Ansible YAML/INI shape)')
+    .requiredOption('-i, --inventory <path>', 'inventory file or directory (Ansible YAML/INI; repeatable, read in order)', collectSources)
     .option('-l, --limit <pattern>', 'only these hosts/groups (globs, !exclude, &intersect)')
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', collect, [])
     .option('-C, --check', 'change nothing; report what would change (exit 2 when changes are pending)', false)
@@ -51,6 +52,11 @@ export function exitCodeFor(result: RunResult): ExitCodeValue {
   if (hosts.some(hostFailed) || steps.some((step) => step.status === 'failed')) return ExitCode.HostFailed;
   if (result.check && (hosts.some((host) => host.changed > 0) || steps.some((step) => step.status === 'changed'))) return ExitCode.ChangesPending;
   return ExitCode.Ok;
+}
+
+// -i without a default, so a run without any -i is still a usage error.
+function collectSources(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function collect(value: string, previous: string[]): string[] {

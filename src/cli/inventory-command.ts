@@ -7,15 +7,17 @@ export function registerInventoryCommands(program: Command): void {
   inventory
     .command('list')
     .description('print hosts, groups and vars (secrets masked)')
-    .requiredOption('-i, --inventory <file>', 'inventory file')
+    .requiredOption('-i, --inventory <path>', 'inventory file or directory (repeatable, read in order)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--playbook-dir <dir>', "whose group_vars/ and host_vars/ apply after the inventories' (default: the working directory, as ansible-inventory)")
     .option('-l, --limit <pattern>', 'only these hosts/groups')
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--json', 'print JSON', false)
-    .action(async (flags: { inventory: string; limit?: string; extraVars: string[]; json: boolean }) => {
+    .action(async (flags: { inventory: string[]; playbookDir?: string; limit?: string; extraVars: string[]; json: boolean }) => {
       // Loaded when the command runs: other commands start without the inventory readers.
       const { formatInventory, loadInventory, parseExtraVars } = await import('../inventory/index.js');
       const loaded = await loadInventory(flags.inventory, {
         extraVars: parseExtraVars(flags.extraVars),
+        playDir: flags.playbookDir ?? process.cwd(),
         ...(flags.limit ? { limit: flags.limit } : {}),
       });
       const text = `${formatInventory(loaded, { json: flags.json }).replace(/\n?$/, '\n')}`;

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { PlaybookError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
@@ -28,13 +29,14 @@ export interface PrepareOptions {
   limit?: string;
 }
 
-export async function preparePlaybookRun(playbookPath: string, inventoryPath: string, options: PrepareOptions = {}): Promise<PreparedRun> {
-  const inventory = await loadInventory(inventoryPath, { extraVars: options.extraVars ?? {}, ...(options.limit ? { limit: options.limit } : {}) });
+export async function preparePlaybookRun(playbookPath: string, inventoryPaths: string | readonly string[], options: PrepareOptions = {}): Promise<PreparedRun> {
+  // group_vars/ and host_vars/ beside the playbook apply too, after the inventories' own (Ansible).
+  const inventory = await loadInventory(inventoryPaths, { extraVars: options.extraVars ?? {}, playDir: dirname(resolve(playbookPath)), ...(options.limit ? { limit: options.limit } : {}) });
   const playbook = await loadPlaybook(playbookPath);
   // Each play's host pattern is matched once, not once per host.
   const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
   const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
-  checkDistinctEndpoints(hosts, inventoryPath);
+  checkDistinctEndpoints(hosts, typeof inventoryPaths === 'string' ? inventoryPaths : inventoryPaths.join(', '));
   applyPlayDefaults(playbook, inventory, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
   // the SDK is loaded only when a reference exists.

@@ -4,6 +4,7 @@ import { assertNoCycles, groupDepths, parentsOf, withAncestors } from './group-g
 import type { RawInventory } from './raw-inventory.js';
 import { markSecretVars } from './secrets.js';
 import type { Group, Host, Inventory } from './types.js';
+import { VarsFolder } from './vars-files.js';
 import { mergeVarLayers, precedenceOrder } from './vars.js';
 
 /** Ansible's implicit group of hosts that belong to no group but `all`. */
@@ -12,7 +13,14 @@ export const UNGROUPED = 'ungrouped';
 // Options that come from the command line rather than the inventory file.
 export interface BuildOptions {
   extraVars?: Record<string, unknown>;
+  /** Folders whose group_vars/ and host_vars/ apply, one per `-i`, in order (sources.ts). */
+  varsDirs?: readonly string[];
+  /** The playbook's folder (for `inventory list`, as ansible-inventory: the working directory). */
+  playDir?: string;
 }
+
+/** Set in a group's inventory vars, it orders groups of equal depth; it is not a var (as Ansible). */
+const GROUP_PRIORITY = 'ansible_group_priority';
 
 // Turns what a reader found into Hosts: checks the group graph, applies precedence, wraps secrets.
 export function buildInventory(raw: RawInventory, options: BuildOptions = {}): Inventory {
@@ -45,27 +53,55 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
 
   const parents = parentsOf(raw.groups);
   const depths = groupDepths(raw.groups);
-  const secretNames = raw.secretVarNames;
-  const plainGroupVars = new Map<string, Record<string, unknown>>();
+  const inventoryGroupVars = new Map<string, Record<string, unknown>>();
+  const priorities = new Map<string, number>();
   for (const group of raw.groups.values()) {
-    plainGroupVars.set(group.name, mergeVarLayers(group.varsBlocks.map((block) => block.values)));
+    const vars = mergeVarLayers(group.varsBlocks.map((block) => block.values));
+    if (GROUP_PRIORITY in vars) {
+      priorities.set(group.name, groupPriority(vars[GROUP_PRIORITY], group.name, raw.file));
+      delete vars[GROUP_PRIORITY];
+    }
+    inventoryGroupVars.set(group.name, vars);
   }
+  // Ansible's order (vars/manager.py): inventory folders first, in -i order, then the playbook's.
+  const folders = [...(options.varsDirs ?? []), ...(options.playDir === undefined ? [] : [options.playDir])].map((dir) => new VarsFolder(dir, raw));
+  const inventoryFolders = folders.slice(0, options.varsDirs?.length ?? 0);
+  const playFolders = folders.slice(options.varsDirs?.length ?? 0);
+  const fileVars = (kind: 'group_vars' | 'host_vars', from: VarsFolder[], name: string) => from.flatMap((folder) => folder.blocksOf(kind, name).map((block) => block.values));
+  // Read before any host is built: a vars file may name more secret vars (halyard_secret_vars).
+  for (const group of raw.groups.keys()) fileVars('group_vars', folders, group);
+  for (const host of raw.hosts.keys()) fileVars('host_vars', folders, host);
+  const secretNames = raw.secretVarNames;
 
   const hosts: Host[] = [];
   for (const rawHost of raw.hosts.values()) {
     const memberOf = new Set<string>();
     for (const groupName of directGroups.get(rawHost.name) ?? []) withAncestors(groupName, parents, memberOf);
     memberOf.add('all');
-    const groups = precedenceOrder(memberOf, depths);
+    const groups = precedenceOrder(memberOf, depths, priorities);
+    const others = groups.filter((name) => name !== 'all');
+    // Lowest first (ansible-core 2.14 VARIABLE_PRECEDENCE, inventory part): `all` then the other
+    // groups from the inventory; group_vars/all beside each source, then beside the playbook;
+    // the other groups' group_vars, source by source, then the playbook's; the host's inventory
+    // vars, host_vars beside each source, then the playbook's; -e last.
     const merged = mergeVarLayers([
-      ...groups.map((name) => plainGroupVars.get(name) ?? {}),
+      inventoryGroupVars.get('all') ?? {},
+      ...others.map((name) => inventoryGroupVars.get(name) ?? {}),
+      ...fileVars('group_vars', inventoryFolders, 'all'),
+      ...fileVars('group_vars', playFolders, 'all'),
+      ...inventoryFolders.flatMap((folder) => others.flatMap((name) => fileVars('group_vars', [folder], name))),
+      ...playFolders.flatMap((folder) => others.flatMap((name) => fileVars('group_vars', [folder], name))),
       ...rawHost.varsBlocks.map((block) => block.values),
+      ...fileVars('host_vars', inventoryFolders, rawHost.name),
+      ...fileVars('host_vars', playFolders, rawHost.name),
       extraVars,
     ]);
     const vars = markSecretVars(merged, secretNames);
     hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars), groups, vars });
   }
 
+  const plainGroupVars = new Map<string, Record<string, unknown>>();
+  for (const [name, vars] of inventoryGroupVars) plainGroupVars.set(name, mergeVarLayers([vars, ...fileVars('group_vars', folders, name)]));
   const groups = new Map<string, Group>();
   for (const group of raw.groups.values()) {
     groups.set(group.name, {
@@ -76,4 +112,11 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
     });
   }
   return { source: raw.file, hosts, groups };
+}
+
+// ansible_group_priority as Ansible reads it: int(value).
+function groupPriority(value: unknown, group: string, file: string): number {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(number)) throw new InventoryError('E_INVENTORY_TYPE', `${GROUP_PRIORITY} of group ${JSON.stringify(group)} must be an integer, got ${JSON.stringify(value)}`, { file });
+  return number;
 }

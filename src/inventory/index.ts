@@ -7,6 +7,7 @@ import { detectInventoryKind, type DetectedInventory } from './kind.js';
 import { applyLimit } from './limit.js';
 import type { RawInventory } from './raw-inventory.js';
 import type { Inventory } from './types.js';
+import { inventorySources } from './sources.js';
 import { readAnsibleYaml } from './yaml-inventory.js';
 import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
@@ -26,10 +27,37 @@ export interface LoadInventoryOptions {
   limit?: string;
   /** For ec2 inventories: instance source, cache directory, clock (defaults: the SDK, ~/.cache). */
   ec2?: Ec2InventoryOptions;
+  /** The playbook's folder: its group_vars/ and host_vars/ apply after the inventories' own. */
+  playDir?: string;
 }
 
-// The one entry point: reads an inventory file of any supported kind into checked Hosts.
-export async function loadInventory(path: string, options: LoadInventoryOptions = {}): Promise<Inventory> {
+// The one entry point: reads inventory sources (`-i`, repeatable: files of any supported kind, or
+// directories of them, as Ansible reads them) into one inventory of checked Hosts, with the
+// group_vars/ and host_vars/ beside each source and beside the playbook.
+export async function loadInventory(paths: string | readonly string[], options: LoadInventoryOptions = {}): Promise<Inventory> {
+  const given = typeof paths === 'string' ? [paths] : paths;
+  const sources = inventorySources(given);
+  if (sources.files.length === 0) {
+    throw new InventoryError('E_INVENTORY_EMPTY', 'no inventory file found (the directory holds none Ansible would read)', { file: given.join(', ') });
+  }
+  let raw: RawInventory | undefined;
+  for (const path of sources.files) {
+    const text = await readInventoryText(path);
+    const detected = detectInventoryKind(path, text);
+    if (detected.kind === 'ec2') {
+      // EC2 inventories ask AWS (or the cache) for their hosts, so they are read asynchronously.
+      if (sources.files.length > 1) {
+        throw new InventoryError('E_INVENTORY_KIND', 'an ec2 inventory must be the only inventory source (-i) of a run', { file: path, line: detected.line });
+      }
+      raw = await readEc2Inventory(detected.yaml, options.ec2);
+    } else {
+      raw = readRaw(detected, path, text, raw);
+    }
+  }
+  return finish(raw!, options, sources.varsDirs);
+}
+
+async function readInventoryText(path: string): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -42,11 +70,7 @@ export async function loadInventory(path: string, options: LoadInventoryOptions 
   }
   const decoded = decodeUtf8(bytes);
   if (!decoded.ok) throw new InventoryError('E_INVENTORY_ENCODING', describeInvalidUtf8(decoded), { file: path, line: decoded.line });
-  const text = decoded.text;
-  const detected = detectInventoryKind(path, text);
-  // EC2 inventories ask AWS (or the cache) for their hosts, so they are read asynchronously.
-  const raw = detected.kind === 'ec2' ? await readEc2Inventory(detected.yaml, options.ec2) : readRaw(detected, path, text);
-  return finish(raw, options);
+  return decoded.text;
 }
 
 // Same as loadInventory for text already in memory (tests, stdin); `path` names it in errors.
@@ -55,17 +79,17 @@ export function inventoryFromText(path: string, text: string, options: LoadInven
   return finish(readRaw(detectInventoryKind(path, text), path, text), options);
 }
 
-function finish(raw: RawInventory, options: LoadInventoryOptions): Inventory {
-  const inventory = buildInventory(raw, { extraVars: options.extraVars });
+function finish(raw: RawInventory, options: LoadInventoryOptions, varsDirs: readonly string[] = []): Inventory {
+  const inventory = buildInventory(raw, { extraVars: options.extraVars, varsDirs, ...(options.playDir === undefined ? {} : { playDir: options.playDir }) });
   return options.limit === undefined ? inventory : applyLimit(inventory, options.limit);
 }
 
-function readRaw(detected: DetectedInventory, path: string, text: string): RawInventory {
+function readRaw(detected: DetectedInventory, path: string, text: string, into?: RawInventory): RawInventory {
   switch (detected.kind) {
     case 'ansible-yaml':
-      return readAnsibleYaml(detected.yaml);
+      return readAnsibleYaml(detected.yaml, into);
     case 'ansible-ini':
-      return readAnsibleIni(text, path);
+      return readAnsibleIni(text, path, into);
     case 'ec2':
       throw new InventoryError('E_INVENTORY_KIND', 'ec2 inventories are read with loadInventory (they query AWS)', {
         file: path,

@@ -12,8 +12,9 @@ export const INI_SECTION_KINDS = ['vars', 'children'] as const;
 type Section = { kind: 'hosts' | 'vars' | 'children'; group: string; line: number | undefined };
 
 // Reads Ansible's INI inventory: `[group]` host lines, `[group:vars]` and `[group:children]`.
-export function readAnsibleIni(text: string, file: string): RawInventory {
-  const raw = new RawInventory(file);
+// `into` gathers several sources (`-i A -i B`) in one inventory, as Ansible does.
+export function readAnsibleIni(text: string, file: string, into?: RawInventory): RawInventory {
+  const raw = into ?? new RawInventory(file);
   // Hosts above the first section belong to no group but `all` (Ansible's "ungrouped").
   let section: Section = { kind: 'hosts', group: 'all', line: undefined };
   let seenInSection = new Map<string, number>();

@@ -17,11 +17,14 @@
 import { compareCodePoints } from './group-graph.js';
 import { setOwn } from './own-property.js';
 
-// Orders a host's groups from lowest to highest var precedence: `all`, then by depth, then by name.
-export function precedenceOrder(groupNames: Iterable<string>, depths: ReadonlyMap<string, number>): string[] {
+// Orders a host's groups from lowest to highest var precedence, as Ansible's sort_groups: `all`,
+// then by depth, then by ansible_group_priority (default 1), then by name.
+export function precedenceOrder(groupNames: Iterable<string>, depths: ReadonlyMap<string, number>, priorities: ReadonlyMap<string, number> = new Map()): string[] {
   return [...groupNames].sort((a, b) => {
     const byDepth = (depths.get(a) ?? 1) - (depths.get(b) ?? 1);
-    return byDepth !== 0 ? byDepth : compareCodePoints(a, b);
+    if (byDepth !== 0) return byDepth;
+    const byPriority = (priorities.get(a) ?? 1) - (priorities.get(b) ?? 1);
+    return byPriority !== 0 ? byPriority : compareCodePoints(a, b);
   });
 }
 

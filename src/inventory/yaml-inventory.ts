@@ -10,17 +10,18 @@ import { assertUniqueKeys, type YamlSource } from './yaml-source.js';
 export const GROUP_KEYS = ['hosts', 'vars', 'children'] as const;
 
 // Reads Ansible's YAML inventory shape (`all:` with hosts/vars/children, other top-level groups).
-export function readAnsibleYaml(source: YamlSource): RawInventory {
-  return new AnsibleYamlReader(source).read();
+// `into` gathers several sources (`-i A -i B`) in one inventory, as Ansible does.
+export function readAnsibleYaml(source: YamlSource, into?: RawInventory): RawInventory {
+  return new AnsibleYamlReader(source, into).read();
 }
 
 class AnsibleYamlReader {
   readonly #source: YamlSource;
   readonly #raw: RawInventory;
 
-  constructor(source: YamlSource) {
+  constructor(source: YamlSource, into?: RawInventory) {
     this.#source = source;
-    this.#raw = new RawInventory(source.file);
+    this.#raw = into ?? new RawInventory(source.file);
   }
 
   read(): RawInventory {

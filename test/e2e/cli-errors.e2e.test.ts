@@ -96,10 +96,11 @@ describe('halyard CLI errors', () => {
 
     const missing = expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', join(dir, 'nope.yml')]), 65);
     expect(missing).toBe(`halyard: ${join(dir, 'nope.yml')}: cannot read inventory (no such file)`);
-    // Unreadable: a directory in place of the file (the suite may run as root, so chmod 000 would not do).
+    // A directory is read as Ansible reads it; one holding nothing Ansible would read is an error.
     const directory = join(dir, 'inventory.d');
     mkdirSync(directory);
-    expect(expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', directory]), 65)).toContain(`${directory}: cannot read inventory`);
+    writeFileSync(join(directory, 'hosts.ini'), '[web]\nw1\n');
+    expect(expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', directory]), 65)).toBe(`halyard: ${directory}: no inventory file found (the directory holds none Ansible would read)`);
     // The same errors from `inventory list`.
     expect(expectOneErrorLine(await runCli(['inventory', 'list', '-i', join(dir, 'cycle.yml')]), 65)).toContain('cycle.yml:10: ');
   }, busyBudget(60));
@@ -109,7 +110,7 @@ describe('halyard CLI errors', () => {
     const cases: [string[], RegExp][] = [
       [['apply', PLAYBOOK, '-i', inventory, '--bogus'], /unknown option '--bogus'/],
       [['apply', PLAYBOOK, '-i', inventory, '--frks', '2'], /unknown option '--frks'.*Did you mean --forks\?/],
-      [['apply', PLAYBOOK], /required option '-i, --inventory <file>' not specified/],
+      [['apply', PLAYBOOK], /required option '-i, --inventory <path>' not specified/],
       [['apply', '-i', inventory], /missing required argument 'playbook'/],
       [['apply', PLAYBOOK, '-i', inventory, '--forks', '0'], /--forks must be a positive whole number, got "0"/],
       [['apply', PLAYBOOK, '-i', inventory, '--forks', 'many'], /--forks must be a positive whole number/],
@@ -229,5 +230,11 @@ all:
     const limited = await runCli(['inventory', 'list', '-i', inventory, '--json', '--limit', 'db']);
     expect(limited.exitCode, limited.stderr).toBe(0);
     expect((JSON.parse(limited.stdout) as typeof document).hosts.map((host) => host.name)).toEqual(['db1']);
-  }, busyBudget(4));
+
+    // -i is repeatable: sources are read in order into one inventory, as Ansible reads them.
+    const extra = write('extra.ini', '[db]\ndb2 ansible_host=10.0.0.7\n');
+    const both = await runCli(['inventory', 'list', '-i', inventory, '-i', extra, '--json']);
+    expect(both.exitCode, both.stderr).toBe(0);
+    expect((JSON.parse(both.stdout) as typeof document).hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'web1']);
+  }, busyBudget(5));
 });

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InventoryError } from '../../src/core/errors.js';
@@ -118,9 +119,12 @@ describe('bad inventories', () => {
     expect(error.message).toBe(`${path}: cannot read inventory (no such file)`);
   });
 
-  it('reports a directory as E_INVENTORY_READ', async () => {
-    const error = await loadError(files.dir);
-    expect(error.code).toBe('E_INVENTORY_READ');
+  it('a directory without any file Ansible would read as an inventory is E_INVENTORY_EMPTY', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-inv-dir-'));
+    writeFileSync(join(dir, 'hosts.ini'), '[web]\nw1\n');
+    writeFileSync(join(dir, 'README.md'), 'notes\n');
+    const error = await loadError(dir);
+    expect(error.code).toBe('E_INVENTORY_EMPTY');
     expectOneLine(error);
   });
 
