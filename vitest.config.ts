@@ -33,6 +33,7 @@ export const LOCAL = [
   'test/inventory/ec2-inventory.test.ts',
   'test/inventory/ini-oracle.test.ts',
   'test/inventory/ansible-oracle.test.ts',
+  'test/inventory/pattern-oracle.test.ts',
   'test/monitor/monitor-apply.test.ts',
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',

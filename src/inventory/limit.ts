@@ -1,5 +1,4 @@
 import { InventoryError, UsageError } from '../core/errors.js';
-import { withDescendants } from './group-graph.js';
 import { didYouMean } from './suggest.js';
 import type { Host, Inventory } from './types.js';
 
@@ -11,10 +10,12 @@ export interface LimitTerm {
 
 const GLOB_CHARS = /[*?[]/;
 
-// Splits `--limit` as Ansible does: on commas, and on colons outside [...] (so `web:&db:!web3`).
+// Splits `--limit` as Ansible does (inventory/manager.py split_host_pattern): on commas when there
+// is one; else a whole address stays one pattern (`fe80::1`, `host:22`); else on colons outside
+// [...] (so `web:&db:!web3`).
 export function parseLimit(text: string): LimitTerm[] {
   const terms: LimitTerm[] = [];
-  for (const piece of splitOutsideBrackets(text)) {
+  for (const piece of splitHostPattern(text)) {
     const trimmed = piece.trim();
     if (trimmed === '') continue;
     if (trimmed.startsWith('!')) terms.push({ operator: 'exclusion', pattern: trimmed.slice(1) });
@@ -28,24 +29,14 @@ export function parseLimit(text: string): LimitTerm[] {
   return terms;
 }
 
-function splitOutsideBrackets(text: string): string[] {
-  const pieces: string[] = [];
-  let current = '';
-  let depth = 0;
-  for (const char of text) {
-    if (char === '[') depth++;
-    if (char === ']') depth = Math.max(0, depth - 1);
-    // A regex term (~...) may contain colons; only commas end it.
-    const regexTerm = current.trimStart().startsWith('~');
-    if (char === ',' || (char === ':' && depth === 0 && !regexTerm)) {
-      pieces.push(current);
-      current = '';
-      continue;
-    }
-    current += char;
-  }
-  pieces.push(current);
-  return pieces;
+// An address parse_address accepts whole: [v6]:port, name:port, or a bare IPv6 address.
+const WHOLE_ADDRESS = [/^\[[^\]]+\]:\d+$/, /^(?:[^:[\]]|\[[^\]]*\])+:\d+$/, /^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/];
+
+function splitHostPattern(text: string): string[] {
+  if (text.includes(',')) return text.split(',');
+  const trimmed = text.trim();
+  if (WHOLE_ADDRESS.some((pattern) => pattern.test(trimmed))) return [trimmed];
+  return trimmed.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [];
 }
 
 // The hosts `--limit` selects, in inventory order: unions first, then `&` intersections, then `!`.
@@ -80,17 +71,50 @@ export function applyLimit(inventory: Inventory, limit: string): Inventory {
   return { ...inventory, hosts, groups };
 }
 
-// Host names one pattern means: `all`/`*`, a group (with its descendants), a host, a glob, or `~regex`.
-function matchPattern(inventory: Inventory, pattern: string): Set<string> {
-  const matched = new Set<string>();
-  const hostNames = inventory.hosts.map((host) => host.name);
-  if (pattern === 'all' || pattern === '*') return new Set(hostNames);
+// Ansible's subscripts: web[0], web[-1], web[0:2] (inclusive), web[1:] (to the end).
+const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$/;
 
+// Host names one pattern means, as Ansible's _match_one_pattern: the name of a host is that host
+// alone; else the groups the pattern matches (glob, or `~regex` matched from the start of the
+// name), each with its descendants' hosts; host names too when no group matched or the pattern
+// is a regex or a glob; then a subscript picks from that list.
+function matchPattern(inventory: Inventory, written: string): Set<string> {
+  const subscript = written.startsWith('~') ? null : SUBSCRIPT.exec(written);
+  const pattern = subscript ? subscript[1]! : written;
+  const ordered = matchOrdered(inventory, pattern);
+  let picked = ordered;
+  if (subscript) {
+    const [, , single, start, , end] = subscript;
+    if (single !== undefined) {
+      const index = Number(single);
+      const host = index < 0 ? ordered[ordered.length + index] : ordered[index];
+      picked = host === undefined ? [] : [host];
+    } else {
+      const from = Number(start);
+      const to = end === '' || end === undefined ? ordered.length : Number(end) === 0 ? from + 1 : Number(end) + 1;
+      picked = ordered.slice(from, to);
+    }
+    if (picked.length === 0) throw new InventoryError('E_LIMIT_UNKNOWN', `--limit: ${JSON.stringify(written)}: no host at that position (${ordered.length} matched ${JSON.stringify(pattern)})`);
+  }
+  if (picked.length === 0) {
+    const exact = !pattern.startsWith('~') && !GLOB_CHARS.test(pattern);
+    const known = [...inventory.groups.keys(), ...inventory.hosts.map((host) => host.name)];
+    const message = exact
+      ? `--limit: no host or group named ${JSON.stringify(pattern)}${didYouMean(pattern, known)}`
+      : `--limit: pattern ${JSON.stringify(pattern)} matches no host or group`;
+    throw new InventoryError('E_LIMIT_UNKNOWN', message);
+  }
+  return new Set(picked);
+}
+
+function matchOrdered(inventory: Inventory, pattern: string): string[] {
+  const hostNames = inventory.hosts.map((host) => host.name);
+  if (!pattern.startsWith('~') && hostNames.includes(pattern)) return [pattern];
   let test: (name: string) => boolean;
   if (pattern.startsWith('~')) {
     let regex: RegExp;
     try {
-      regex = new RegExp(pattern.slice(1));
+      regex = new RegExp(`^(?:${pattern.slice(1)})`);
     } catch (error) {
       throw new UsageError(`--limit: invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}`);
     }
@@ -101,22 +125,43 @@ function matchPattern(inventory: Inventory, pattern: string): Set<string> {
   } else {
     test = (name) => name === pattern;
   }
-
-  const groupNames = new Set<string>();
-  const childrenOf = (name: string): readonly string[] => inventory.groups.get(name)?.children ?? [];
-  for (const groupName of inventory.groups.keys()) if (test(groupName)) withDescendants(groupName, childrenOf, groupNames);
-  for (const groupName of groupNames) for (const host of inventory.groups.get(groupName)?.hosts ?? []) matched.add(host);
-  for (const name of hostNames) if (test(name)) matched.add(name);
-
-  if (matched.size === 0) {
-    const exact = !pattern.startsWith('~') && !GLOB_CHARS.test(pattern);
-    const known = [...inventory.groups.keys(), ...hostNames];
-    const message = exact
-      ? `--limit: no host or group named ${JSON.stringify(pattern)}${didYouMean(pattern, known)}`
-      : `--limit: pattern ${JSON.stringify(pattern)} matches no host or group`;
-    throw new InventoryError('E_LIMIT_UNKNOWN', message);
+  const ordered: string[] = [];
+  let groupMatched = false;
+  for (const group of inventory.groups.values()) {
+    if (!test(group.name)) continue;
+    groupMatched = true;
+    ordered.push(...hostsOfGroup(inventory, group.name));
   }
-  return matched;
+  if (!groupMatched || pattern.startsWith('~') || /[.?*[]/.test(pattern)) ordered.push(...hostNames.filter(test));
+  return ordered;
+}
+
+// A group's hosts in Ansible's order (Group.get_hosts): the group's own, then its children's, level
+// by level, each once.
+function hostsOfGroup(inventory: Inventory, name: string): string[] {
+  const seenGroups = new Set<string>([name]);
+  const seenHosts = new Set<string>();
+  const out: string[] = [];
+  let level = [name];
+  while (level.length > 0) {
+    const next: string[] = [];
+    for (const groupName of level) {
+      for (const host of inventory.groups.get(groupName)?.hosts ?? []) {
+        if (!seenHosts.has(host)) {
+          seenHosts.add(host);
+          out.push(host);
+        }
+      }
+      for (const child of inventory.groups.get(groupName)?.children ?? []) {
+        if (!seenGroups.has(child)) {
+          seenGroups.add(child);
+          next.push(child);
+        }
+      }
+    }
+    level = next;
+  }
+  return out;
 }
 
 // fnmatch-style glob: `*` any run, `?` one character, `[abc]`/`[!abc]` a class; whole-name match.

@@ -63,11 +63,23 @@ describe('--limit patterns', () => {
     expect(names('db1.example.com,web1.example.com')).toEqual(['web1.example.com', 'db1.example.com']);
   });
 
-  it('parses operators', () => {
-    expect(parseLimit('a:&b,!c')).toEqual([
+  it('parses operators, split on commas when there is one, else on colons (as Ansible)', () => {
+    const three = [
       { operator: 'union', pattern: 'a' },
       { operator: 'intersection', pattern: 'b' },
       { operator: 'exclusion', pattern: 'c' },
+    ];
+    expect(parseLimit('a:&b:!c')).toEqual(three);
+    expect(parseLimit('a,&b,!c')).toEqual(three);
+    // With a comma, colons stay in the pattern: Ansible reads `a:&b` as one (unknown) name here.
+    expect(parseLimit('a:&b,!c')).toEqual([
+      { operator: 'union', pattern: 'a:&b' },
+      { operator: 'exclusion', pattern: 'c' },
+    ]);
+    expect(parseLimit('fe80::1')).toEqual([{ operator: 'union', pattern: 'fe80::1' }]);
+    expect(parseLimit('web[0:2]:db')).toEqual([
+      { operator: 'union', pattern: 'web[0:2]' },
+      { operator: 'union', pattern: 'db' },
     ]);
   });
 
