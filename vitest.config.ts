@@ -34,6 +34,7 @@ export const LOCAL = [
   'test/inventory/ini-oracle.test.ts',
   'test/inventory/ansible-oracle.test.ts',
   'test/inventory/pattern-oracle.test.ts',
+  'test/config/ansible-cfg-oracle.test.ts',
   'test/monitor/monitor-apply.test.ts',
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',

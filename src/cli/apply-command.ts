@@ -5,8 +5,10 @@ import { addSshFlags, type SshFlags } from './ssh-flags.js';
 
 // Flags of `halyard apply`.
 export interface ApplyFlags extends SshFlags {
-  /** Every `-i`, in order (files or directories, as Ansible reads them). */
-  inventory: string[];
+  /** Every `-i`, in order (files or directories, as Ansible reads them); else ansible.cfg's. */
+  inventory?: string[];
+  /** Whether --forks was given (else ansible.cfg's forks apply). */
+  forksGiven?: boolean;
   limit?: string;
   extraVars: string[];
   check: boolean;
@@ -25,7 +27,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .command('apply')
     .description('run a TypeScript playbook against an inventory')
     .argument('<playbook>', 'playbook file (.ts), loaded directly')
-    .requiredOption('-i, --inventory <path>', 'inventory file or directory (Ansible YAML/INI; repeatable, read in order)', collectSources)
+    .option('-i, --inventory <path>', "inventory file or directory (Ansible YAML/INI; repeatable, read in order; default: ansible.cfg's)", collectSources)
     .option('-l, --limit <pattern>', 'only these hosts/groups (globs, !exclude, &intersect)')
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', collect, [])
     .option('-C, --check', 'change nothing; report what would change (exit 2 when changes are pending)', false)
@@ -40,7 +42,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
   apply.action(async (playbookPath: string, flags: ApplyFlags) => {
     // The engine, SSH and the playbook loader load only when a command needs them (start-up).
     const { applyPlaybook } = await import('./apply-run.js');
-    const result = await applyPlaybook(playbookPath, flags);
+    const result = await applyPlaybook(playbookPath, { ...flags, forksGiven: apply.getOptionValueSource('forks') === 'cli' });
     setExitCode(exitCodeFor(result));
   });
 }

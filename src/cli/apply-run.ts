@@ -11,18 +11,25 @@ import type { ApplyFlags } from './apply-command.js';
 import { plainLine, type ProgressEvent } from './output/plain.js';
 import { formatRecap } from './output/recap.js';
 import { stdoutText, terminalText } from './output/terminal.js';
+import { runSettings } from './ansible-settings.js';
 import { sshOptionsFrom } from './ssh-flags.js';
 
 // `halyard apply` once its flags are parsed: prepare, run the fleet, print, return the result.
 export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
-  const forks = positiveInt(flags.forks, '--forks');
+  const settings = runSettings(flags.inventory);
+  for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
+  const forks = !flags.forksGiven && settings.forks !== undefined ? settings.forks : positiveInt(flags.forks, '--forks');
   const lockWaitSeconds = nonNegativeInt(flags.lockTimeout, '--lock-timeout');
   const maxFailPercent = flags.maxFailPercent === undefined ? undefined : percent(flags.maxFailPercent);
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
   }
   const extraVars = parseExtraVars(flags.extraVars);
-  const { hosts, redactor, workFor, playbook, inventory } = await preparePlaybookRun(playbookPath, flags.inventory, { extraVars, ...(flags.limit ? { limit: flags.limit } : {}) });
+  const { hosts, redactor, workFor, playbook, inventory } = await preparePlaybookRun(playbookPath, settings.inventory, {
+    extraVars,
+    connectionDefaults: settings.connectionDefaults,
+    ...(flags.limit ? { limit: flags.limit } : {}),
+  });
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
   const live = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI;

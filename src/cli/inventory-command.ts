@@ -7,15 +7,19 @@ export function registerInventoryCommands(program: Command): void {
   inventory
     .command('list')
     .description('print hosts, groups and vars (secrets masked)')
-    .requiredOption('-i, --inventory <path>', 'inventory file or directory (repeatable, read in order)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('-i, --inventory <path>', "inventory file or directory (repeatable, read in order; default: ansible.cfg's)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--playbook-dir <dir>', "whose group_vars/ and host_vars/ apply after the inventories' (default: the working directory, as ansible-inventory)")
     .option('-l, --limit <pattern>', 'only these hosts/groups')
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--json', 'print JSON', false)
-    .action(async (flags: { inventory: string[]; playbookDir?: string; limit?: string; extraVars: string[]; json: boolean }) => {
+    .action(async (flags: { inventory?: string[]; playbookDir?: string; limit?: string; extraVars: string[]; json: boolean }) => {
       // Loaded when the command runs: other commands start without the inventory readers.
       const { formatInventory, loadInventory, parseExtraVars } = await import('../inventory/index.js');
-      const loaded = await loadInventory(flags.inventory, {
+      const { runSettings } = await import('./ansible-settings.js');
+      const settings = runSettings(flags.inventory);
+      for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
+      const loaded = await loadInventory(settings.inventory, {
+        connectionDefaults: settings.connectionDefaults,
         extraVars: parseExtraVars(flags.extraVars),
         playDir: flags.playbookDir ?? process.cwd(),
         ...(flags.limit ? { limit: flags.limit } : {}),

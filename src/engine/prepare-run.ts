@@ -3,6 +3,7 @@ import { PlaybookError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
 import { checkDistinctEndpoints } from '../inventory/endpoints.js';
+import type { ConnectionDefaults } from '../inventory/connection-vars.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
@@ -27,11 +28,18 @@ export interface PreparedRun {
 export interface PrepareOptions {
   extraVars?: Record<string, unknown>;
   limit?: string;
+  /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
+  connectionDefaults?: ConnectionDefaults;
 }
 
 export async function preparePlaybookRun(playbookPath: string, inventoryPaths: string | readonly string[], options: PrepareOptions = {}): Promise<PreparedRun> {
   // group_vars/ and host_vars/ beside the playbook apply too, after the inventories' own (Ansible).
-  const inventory = await loadInventory(inventoryPaths, { extraVars: options.extraVars ?? {}, playDir: dirname(resolve(playbookPath)), ...(options.limit ? { limit: options.limit } : {}) });
+  const inventory = await loadInventory(inventoryPaths, {
+    extraVars: options.extraVars ?? {},
+    playDir: dirname(resolve(playbookPath)),
+    ...(options.limit ? { limit: options.limit } : {}),
+    ...(options.connectionDefaults ? { connectionDefaults: options.connectionDefaults } : {}),
+  });
   const playbook = await loadPlaybook(playbookPath);
   // Each play's host pattern is matched once, not once per host.
   const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));

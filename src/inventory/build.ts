@@ -1,5 +1,5 @@
 import { InventoryError } from '../core/errors.js';
-import { resolveConnection } from './connection-vars.js';
+import { resolveConnection, type ConnectionDefaults } from './connection-vars.js';
 import { assertNoCycles, groupDepths, parentsOf, withAncestors } from './group-graph.js';
 import type { RawInventory } from './raw-inventory.js';
 import { markSecretVars } from './secrets.js';
@@ -17,6 +17,8 @@ export interface BuildOptions {
   varsDirs?: readonly string[];
   /** The playbook's folder (for `inventory list`, as ansible-inventory: the working directory). */
   playDir?: string;
+  /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
+  connectionDefaults?: ConnectionDefaults;
 }
 
 /** Set in a group's inventory vars, it orders groups of equal depth; it is not a var (as Ansible). */
@@ -97,7 +99,7 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
       extraVars,
     ]);
     const vars = markSecretVars(merged, secretNames);
-    hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars), groups, vars });
+    hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars, options.connectionDefaults), groups, vars });
   }
 
   const plainGroupVars = new Map<string, Record<string, unknown>>();

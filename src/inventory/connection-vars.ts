@@ -73,7 +73,14 @@ export function checkConnectionVars(vars: Record<string, unknown>, where: VarsLo
 }
 
 // Reads the connection of one host from its merged vars (already checked by checkConnectionVars).
-export function resolveConnection(hostName: string, vars: Record<string, unknown>): Connection {
+// Defaults below every var (ansible.cfg's remote_user, private_key_file, become).
+export interface ConnectionDefaults {
+  user?: string;
+  privateKeyFile?: string;
+  become?: boolean;
+}
+
+export function resolveConnection(hostName: string, vars: Record<string, unknown>, defaults: ConnectionDefaults = {}): Connection {
   const address = firstSet(vars, CONNECTION_VAR_ALIASES.address);
   const port = firstSet(vars, CONNECTION_VAR_ALIASES.port);
   const user = firstSet(vars, CONNECTION_VAR_ALIASES.user);
@@ -83,9 +90,9 @@ export function resolveConnection(hostName: string, vars: Record<string, unknown
   return {
     address: typeof address?.value === 'string' ? address.value : hostName,
     port: port === undefined ? DEFAULT_SSH_PORT : (readPort(port.value) ?? DEFAULT_SSH_PORT),
-    user: typeof user?.value === 'string' ? user.value : undefined,
-    privateKeyFile: typeof keyFile?.value === 'string' ? keyFile.value : undefined,
-    become: become === undefined ? false : (readBoolean(become.value) ?? false),
+    user: typeof user?.value === 'string' ? user.value : defaults.user,
+    privateKeyFile: typeof keyFile?.value === 'string' ? keyFile.value : defaults.privateKeyFile,
+    become: become === undefined ? (defaults.become ?? false) : (readBoolean(become.value) ?? false),
     becomePassword:
       password === undefined
         ? undefined

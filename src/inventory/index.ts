@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InventoryError } from '../core/errors.js';
 import { buildInventory } from './build.js';
+import type { ConnectionDefaults } from './connection-vars.js';
 import { readEc2Inventory, type Ec2InventoryOptions } from './ec2-inventory.js';
 import { readAnsibleIni } from './ini-inventory.js';
 import { detectInventoryKind, type DetectedInventory } from './kind.js';
@@ -29,6 +30,8 @@ export interface LoadInventoryOptions {
   ec2?: Ec2InventoryOptions;
   /** The playbook's folder: its group_vars/ and host_vars/ apply after the inventories' own. */
   playDir?: string;
+  /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
+  connectionDefaults?: ConnectionDefaults;
 }
 
 // The one entry point: reads inventory sources (`-i`, repeatable: files of any supported kind, or
@@ -80,7 +83,12 @@ export function inventoryFromText(path: string, text: string, options: LoadInven
 }
 
 function finish(raw: RawInventory, options: LoadInventoryOptions, varsDirs: readonly string[] = []): Inventory {
-  const inventory = buildInventory(raw, { extraVars: options.extraVars, varsDirs, ...(options.playDir === undefined ? {} : { playDir: options.playDir }) });
+  const inventory = buildInventory(raw, {
+    extraVars: options.extraVars,
+    varsDirs,
+    ...(options.playDir === undefined ? {} : { playDir: options.playDir }),
+    ...(options.connectionDefaults ? { connectionDefaults: options.connectionDefaults } : {}),
+  });
   return options.limit === undefined ? inventory : applyLimit(inventory, options.limit);
 }
 

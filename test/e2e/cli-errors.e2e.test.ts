@@ -1,7 +1,7 @@
 // Input and usage errors through the real CLI: each is ONE line on stderr (file:line when there is
 // one), never a stack trace, nothing on stdout, and a stable exit code (65 input, 64 usage).
 // No lab host is needed: every error here is found before halyard connects anywhere.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -110,7 +110,7 @@ describe('halyard CLI errors', () => {
     const cases: [string[], RegExp][] = [
       [['apply', PLAYBOOK, '-i', inventory, '--bogus'], /unknown option '--bogus'/],
       [['apply', PLAYBOOK, '-i', inventory, '--frks', '2'], /unknown option '--frks'.*Did you mean --forks\?/],
-      [['apply', PLAYBOOK], /required option '-i, --inventory <path>' not specified/],
+      [['apply', PLAYBOOK], /^halyard: no inventory: pass -i, or set inventory in ansible\.cfg or ANSIBLE_INVENTORY$/],
       [['apply', '-i', inventory], /missing required argument 'playbook'/],
       [['apply', PLAYBOOK, '-i', inventory, '--forks', '0'], /--forks must be a positive whole number, got "0"/],
       [['apply', PLAYBOOK, '-i', inventory, '--forks', 'many'], /--forks must be a positive whole number/],
@@ -175,6 +175,36 @@ describe('halyard CLI errors', () => {
     expect(coerced.exitCode, coerced.stderr).toBe(1);
     expect(coerced.json?.hosts.web1).toMatchObject({ unreachable: true });
   }, busyBudget(7));
+
+  it("an Ansible repository's ansible.cfg: its inventory when -i is missing, remote_user and become below inventory vars, what halyard cannot honour refused or warned", async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'hy-ansible-repo-'));
+    chmodSync(repo, 0o755);
+    mkdirSync(join(repo, 'inventories'));
+    writeFileSync(join(repo, 'inventories', 'production'), '[web]\nw1 ansible_host=10.1.0.1\nw2 ansible_host=10.1.0.2 ansible_user=admin ansible_become=false\n');
+    writeFileSync(join(repo, 'ansible.cfg'), '[defaults]\ninventory = inventories/production\nremote_user = deploy\n[privilege_escalation]\nbecome = True\n');
+    const listed = await runCli(['inventory', 'list', '--json'], { cwd: repo });
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    expect(listed.stderr).toBe('');
+    const hosts = (JSON.parse(listed.stdout) as { hosts: { name: string; user: string; become: boolean }[] }).hosts;
+    expect(hosts.map(({ name, user, become }) => ({ name, user, become }))).toEqual([
+      { name: 'w1', user: 'deploy', become: true },
+      { name: 'w2', user: 'admin', become: false },
+    ]);
+    // ANSIBLE_INVENTORY beats the file, as in Ansible.
+    writeFileSync(join(repo, 'inventories', 'staging'), '[web]\ns1\n');
+    const staging = await runCli(['inventory', 'list', '--json'], { cwd: repo, env: { ANSIBLE_INVENTORY: 'inventories/staging' } });
+    expect((JSON.parse(staging.stdout) as { hosts: { name: string }[] }).hosts.map((host) => host.name)).toEqual(['s1']);
+
+    writeFileSync(join(repo, 'ansible.cfg'), '[defaults]\ninventory = inventories/production\nhost_key_checking = False\n');
+    const warned = await runCli(['inventory', 'list'], { cwd: repo });
+    expect(warned.exitCode, warned.stderr).toBe(0);
+    expect(warned.stderr).toBe(`halyard: warning: ${join(repo, 'ansible.cfg')}: host_key_checking = False is ignored: halyard records a new host's key and refuses a changed one (--strict-host-keys refuses new ones too)\n`);
+
+    writeFileSync(join(repo, 'ansible.cfg'), '[defaults]\ninventory = inventories/production\n[privilege_escalation]\nbecome_method = su\n');
+    expect(expectOneErrorLine(await runCli(['apply', join(process.cwd(), PLAYBOOK)], { cwd: repo }), 65)).toBe(
+      `halyard: ${join(repo, 'ansible.cfg')}: become_method = su: halyard becomes root with sudo only`,
+    );
+  }, busyBudget(8));
 
   it('inventory list prints hosts, groups and vars, in text and JSON, with secrets masked', async () => {
     const secrets = ['pg-S3cret-value', 'tagged-S3cret', 'listed-S3cret', 'sudo-S3cret'];

@@ -1,0 +1,37 @@
+import { AnsibleConfigError, ansibleSettings, type AnsibleSettings } from '../config/ansible-cfg.js';
+import { UsageError } from '../core/errors.js';
+import type { ConnectionDefaults } from '../inventory/connection-vars.js';
+
+// What a command takes from ansible.cfg and ANSIBLE_* (config/ansible-cfg.ts): the inventories when
+// no -i is given, connection defaults below every inventory var, forks when --forks is not given,
+// and one warning line per setting halyard does not follow. A setting it cannot honour and that
+// would change what runs (become_user, become_method) is an error, never ignored.
+export interface RunSettings {
+  inventory: string[];
+  connectionDefaults: ConnectionDefaults;
+  forks?: number;
+  warnings: string[];
+}
+
+export function runSettings(inventoryFlags: readonly string[] | undefined, settings: AnsibleSettings = ansibleSettings()): RunSettings {
+  const where = settings.file ?? 'the environment';
+  const inventory = inventoryFlags && inventoryFlags.length > 0 ? [...inventoryFlags] : settings.inventory;
+  if (!inventory || inventory.length === 0) throw new UsageError('no inventory: pass -i, or set inventory in ansible.cfg or ANSIBLE_INVENTORY');
+  if (settings.becomeMethod !== undefined && settings.becomeMethod !== 'sudo') {
+    throw new AnsibleConfigError(`become_method = ${settings.becomeMethod}: halyard becomes root with sudo only`, where);
+  }
+  if (settings.becomeUser !== undefined && settings.becomeUser !== 'root') {
+    throw new AnsibleConfigError(`become_user = ${settings.becomeUser}: halyard becomes root only`, where);
+  }
+  const warnings: string[] = [];
+  if (settings.hostKeyChecking === false) {
+    warnings.push(`${where}: host_key_checking = False is ignored: halyard records a new host's key and refuses a changed one (--strict-host-keys refuses new ones too)`);
+  }
+  if (settings.vaultPasswordFile !== undefined) warnings.push(`${where}: vault_password_file is not used: halyard does not read ansible-vault files yet`);
+  const connectionDefaults: ConnectionDefaults = {
+    ...(settings.remoteUser !== undefined ? { user: settings.remoteUser } : {}),
+    ...(settings.privateKeyFile !== undefined ? { privateKeyFile: settings.privateKeyFile } : {}),
+    ...(settings.become !== undefined ? { become: settings.become } : {}),
+  };
+  return { inventory, connectionDefaults, ...(settings.forks !== undefined ? { forks: settings.forks } : {}), warnings };
+}

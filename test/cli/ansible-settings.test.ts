@@ -1,0 +1,18 @@
+// What a run takes from ansible.cfg settings: the exact values, errors and warnings.
+import { describe, expect, it } from 'vitest';
+import { runSettings } from '../../src/cli/ansible-settings.js';
+
+describe('runSettings', () => {
+  it('-i wins over the file; without -i the file names the inventories; forks and connection defaults pass through', () => {
+    const settings = { file: '/repo/ansible.cfg', inventory: ['/repo/hosts'], remoteUser: 'deploy', privateKeyFile: '/repo/id', become: true, forks: 7 };
+    expect(runSettings(['/elsewhere'], settings)).toEqual({ inventory: ['/elsewhere'], connectionDefaults: { user: 'deploy', privateKeyFile: '/repo/id', become: true }, forks: 7, warnings: [] });
+    expect(runSettings(undefined, settings).inventory).toEqual(['/repo/hosts']);
+    expect(() => runSettings([], {})).toThrow('no inventory: pass -i, or set inventory in ansible.cfg or ANSIBLE_INVENTORY');
+  });
+
+  it('refuses what would change who runs commands, warns about what it does not follow', () => {
+    expect(() => runSettings(['/h'], { file: '/r/ansible.cfg', becomeUser: 'postgres' })).toThrow('/r/ansible.cfg: become_user = postgres: halyard becomes root only');
+    expect(runSettings(['/h'], { becomeUser: 'root', becomeMethod: 'sudo' }).warnings).toEqual([]);
+    expect(runSettings(['/h'], { file: '/r/ansible.cfg', vaultPasswordFile: '/r/.vault' }).warnings).toEqual(['/r/ansible.cfg: vault_password_file is not used: halyard does not read ansible-vault files yet']);
+  });
+});
