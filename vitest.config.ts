@@ -36,6 +36,7 @@ export const LOCAL = [
   'test/inventory/pattern-oracle.test.ts',
   'test/config/ansible-cfg-oracle.test.ts',
   'test/vault/vault-oracle.test.ts',
+  'test/vault/vault-cli.test.ts',
   'test/monitor/monitor-apply.test.ts',
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',

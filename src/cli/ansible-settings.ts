@@ -7,6 +7,8 @@ import type { ConnectionDefaults } from '../inventory/connection-vars.js';
 // and one warning line per setting halyard does not follow. A setting it cannot honour and that
 // would change what runs (become_user, become_method) is an error, never ignored.
 export interface RunSettings {
+  /** What was read (vault_password_file is used by vaultKeyring). */
+  ansible: AnsibleSettings;
   inventory: string[];
   connectionDefaults: ConnectionDefaults;
   forks?: number;
@@ -27,11 +29,10 @@ export function runSettings(inventoryFlags: readonly string[] | undefined, setti
   if (settings.hostKeyChecking === false) {
     warnings.push(`${where}: host_key_checking = False is ignored: halyard records a new host's key and refuses a changed one (--strict-host-keys refuses new ones too)`);
   }
-  if (settings.vaultPasswordFile !== undefined) warnings.push(`${where}: vault_password_file is not used: halyard does not read ansible-vault files yet`);
   const connectionDefaults: ConnectionDefaults = {
     ...(settings.remoteUser !== undefined ? { user: settings.remoteUser } : {}),
     ...(settings.privateKeyFile !== undefined ? { privateKeyFile: settings.privateKeyFile } : {}),
     ...(settings.become !== undefined ? { become: settings.become } : {}),
   };
-  return { inventory, connectionDefaults, ...(settings.forks !== undefined ? { forks: settings.forks } : {}), warnings };
+  return { ansible: settings, inventory, connectionDefaults, ...(settings.forks !== undefined ? { forks: settings.forks } : {}), warnings };
 }

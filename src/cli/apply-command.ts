@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { hostFailed, type RunResult } from '../engine/results.js';
 import { addSshFlags, type SshFlags } from './ssh-flags.js';
+import { addVaultFlags, type VaultFlags } from './vault-flags.js';
 
 // Flags of `halyard apply`.
-export interface ApplyFlags extends SshFlags {
+export interface ApplyFlags extends SshFlags, VaultFlags {
   /** Every `-i`, in order (files or directories, as Ansible reads them); else ansible.cfg's. */
   inventory?: string[];
   /** Whether --forks was given (else ansible.cfg's forks apply). */
@@ -39,6 +40,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--json', 'print exactly one JSON document on stdout', false)
     .option('-v, --verbose', 'also print unchanged tasks and phases', false);
   addSshFlags(apply);
+  addVaultFlags(apply);
   apply.action(async (playbookPath: string, flags: ApplyFlags) => {
     // The engine, SSH and the playbook loader load only when a command needs them (start-up).
     const { applyPlaybook } = await import('./apply-run.js');

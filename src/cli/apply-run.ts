@@ -12,6 +12,7 @@ import { plainLine, type ProgressEvent } from './output/plain.js';
 import { formatRecap } from './output/recap.js';
 import { stdoutText, terminalText } from './output/terminal.js';
 import { runSettings } from './ansible-settings.js';
+import { vaultKeyring } from './vault-flags.js';
 import { sshOptionsFrom } from './ssh-flags.js';
 
 // `halyard apply` once its flags are parsed: prepare, run the fleet, print, return the result.
@@ -24,9 +25,11 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
   }
-  const extraVars = parseExtraVars(flags.extraVars);
+  const vault = await vaultKeyring(flags, settings.ansible);
+  const extraVars = parseExtraVars(flags.extraVars, { vault });
   const { hosts, redactor, workFor, playbook, inventory } = await preparePlaybookRun(playbookPath, settings.inventory, {
     extraVars,
+    vault,
     connectionDefaults: settings.connectionDefaults,
     ...(flags.limit ? { limit: flags.limit } : {}),
   });

@@ -1,26 +1,31 @@
 import type { Command } from 'commander';
 import { stdoutText } from './output/terminal.js';
+import { addVaultFlags, type VaultFlags } from './vault-flags.js';
 
 // `halyard inventory list -i FILE [--json]`: hosts, groups and merged vars, secrets masked.
 export function registerInventoryCommands(program: Command): void {
   const inventory = program.command('inventory').description('read and show inventories');
-  inventory
+  const list = inventory
     .command('list')
     .description('print hosts, groups and vars (secrets masked)')
     .option('-i, --inventory <path>', "inventory file or directory (repeatable, read in order; default: ansible.cfg's)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--playbook-dir <dir>', "whose group_vars/ and host_vars/ apply after the inventories' (default: the working directory, as ansible-inventory)")
     .option('-l, --limit <pattern>', 'only these hosts/groups')
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .option('--json', 'print JSON', false)
-    .action(async (flags: { inventory?: string[]; playbookDir?: string; limit?: string; extraVars: string[]; json: boolean }) => {
+    .option('--json', 'print JSON', false);
+  addVaultFlags(list);
+  list.action(async (flags: VaultFlags & { inventory?: string[]; playbookDir?: string; limit?: string; extraVars: string[]; json: boolean }) => {
       // Loaded when the command runs: other commands start without the inventory readers.
       const { formatInventory, loadInventory, parseExtraVars } = await import('../inventory/index.js');
       const { runSettings } = await import('./ansible-settings.js');
+      const { vaultKeyring } = await import('./vault-flags.js');
       const settings = runSettings(flags.inventory);
       for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
+      const vault = await vaultKeyring(flags, settings.ansible);
       const loaded = await loadInventory(settings.inventory, {
         connectionDefaults: settings.connectionDefaults,
-        extraVars: parseExtraVars(flags.extraVars),
+        vault,
+        extraVars: parseExtraVars(flags.extraVars, { vault }),
         playDir: flags.playbookDir ?? process.cwd(),
         ...(flags.limit ? { limit: flags.limit } : {}),
       });

@@ -8,6 +8,7 @@ import { registerDaemonCommands } from './daemon-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
 import { registerMonitorCommands } from './monitor-command.js';
+import { registerVaultCommands } from './vault-command.js';
 import { stderrText } from './output/terminal.js';
 
 // The halyard CLI: parses argv, runs one command, maps every error to one line and an exit code.
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = code;
   });
   registerInventoryCommands(program);
+  registerVaultCommands(program);
   registerDaemonCommands(program, (code) => {
     exitCode = code;
   });

@@ -4,6 +4,7 @@ import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
 import { checkDistinctEndpoints } from '../inventory/endpoints.js';
 import type { ConnectionDefaults } from '../inventory/connection-vars.js';
+import type { VaultKeyring } from '../vault/keyring.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
@@ -30,6 +31,8 @@ export interface PrepareOptions {
   limit?: string;
   /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
   connectionDefaults?: ConnectionDefaults;
+  /** The run's vault passwords. */
+  vault?: VaultKeyring;
 }
 
 export async function preparePlaybookRun(playbookPath: string, inventoryPaths: string | readonly string[], options: PrepareOptions = {}): Promise<PreparedRun> {
@@ -39,6 +42,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     playDir: dirname(resolve(playbookPath)),
     ...(options.limit ? { limit: options.limit } : {}),
     ...(options.connectionDefaults ? { connectionDefaults: options.connectionDefaults } : {}),
+    ...(options.vault ? { vault: options.vault } : {}),
   });
   const playbook = await loadPlaybook(playbookPath);
   // Each play's host pattern is matched once, not once per host.

@@ -8,6 +8,8 @@ import { splitWords } from './split-words.js';
 import { mergeVarLayers } from './vars.js';
 import { assertUniqueKeys, parseYamlSource } from './yaml-source.js';
 import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
+import { VaultKeyring, isVaultText } from '../vault/keyring.js';
+import { secretVaultedVars } from './vars-files.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EXTRA_VARS_YAML_CODES = { syntax: 'E_EXTRA_VARS_SYNTAX', tag: 'E_EXTRA_VARS_TAG' };
@@ -16,19 +18,21 @@ const EXTRA_VARS_YAML_CODES = { syntax: 'E_EXTRA_VARS_SYNTAX', tag: 'E_EXTRA_VAR
 //   -e key=value [key2=value2 ...]   values stay strings, as Ansible keeps them
 //   -e '{"json": 1}' / -e '{yaml: 1}' a JSON or YAML mapping, types kept
 //   -e @vars.yml                      a YAML (or JSON) file holding a mapping; `!secret` works
-export function parseExtraVars(values: readonly string[], options: { cwd?: string } = {}): Record<string, unknown> {
-  return mergeVarLayers(values.map((value) => parseOneExtraVars(value, options.cwd ?? process.cwd())));
+//   -e @vault.yml                     a file under ansible-vault: opened with the run's passwords, its strings secret
+export function parseExtraVars(values: readonly string[], options: { cwd?: string; vault?: VaultKeyring } = {}): Record<string, unknown> {
+  const vault = options.vault ?? new VaultKeyring([]);
+  return mergeVarLayers(values.map((value) => parseOneExtraVars(value, options.cwd ?? process.cwd(), vault)));
 }
 
-function parseOneExtraVars(value: string, cwd: string): Record<string, unknown> {
+function parseOneExtraVars(value: string, cwd: string, vault: VaultKeyring): Record<string, unknown> {
   const text = value.trim();
   if (text === '') throw new UsageError('-e needs key=value, a JSON/YAML mapping or @file');
-  if (text.startsWith('@')) return readExtraVarsFile(text.slice(1), cwd);
+  if (text.startsWith('@')) return readExtraVarsFile(text.slice(1), cwd, vault);
   if (text.startsWith('{') || text.startsWith('[')) return parseInlineMapping(text);
   return parseKeyValues(text);
 }
 
-function readExtraVarsFile(name: string, cwd: string): Record<string, unknown> {
+function readExtraVarsFile(name: string, cwd: string, vault: VaultKeyring): Record<string, unknown> {
   if (name === '') throw new UsageError('-e @ needs a file name, as in -e @vars.yml');
   let bytes: Buffer;
   try {
@@ -37,8 +41,13 @@ function readExtraVarsFile(name: string, cwd: string): Record<string, unknown> {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new InventoryError('E_EXTRA_VARS_READ', `cannot read extra vars file (${reason})`, { file: name, cause: error });
   }
-  const decoded = decodeUtf8(bytes);
+  let decoded = decodeUtf8(bytes);
   if (!decoded.ok) throw new InventoryError('E_EXTRA_VARS_ENCODING', describeInvalidUtf8(decoded), { file: name, line: decoded.line });
+  const vaulted = isVaultText(decoded.text);
+  if (vaulted) {
+    decoded = decodeUtf8(vault.open(decoded.text, name));
+    if (!decoded.ok) throw new InventoryError('E_EXTRA_VARS_ENCODING', `(decrypted) ${describeInvalidUtf8(decoded)}`, { file: name, line: decoded.line });
+  }
   const text = decoded.text;
   const source = parseYamlSource(text, name, EXTRA_VARS_YAML_CODES);
   const contents = source.doc.contents;
@@ -50,7 +59,8 @@ function readExtraVarsFile(name: string, cwd: string): Record<string, unknown> {
     });
   }
   assertUniqueKeys(contents, source, 'E_EXTRA_VARS_DUPLICATE_KEY');
-  return contents.toJS(source.doc, { maxAliasCount: 1000 }) as Record<string, unknown>;
+  const values = vault.openValues(contents.toJS(source.doc, { maxAliasCount: 1000 }) as Record<string, unknown>, name);
+  return vaulted ? secretVaultedVars(values) : values;
 }
 
 function parseInlineMapping(text: string): Record<string, unknown> {

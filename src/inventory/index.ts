@@ -6,9 +6,10 @@ import { readEc2Inventory, type Ec2InventoryOptions } from './ec2-inventory.js';
 import { readAnsibleIni } from './ini-inventory.js';
 import { detectInventoryKind, type DetectedInventory } from './kind.js';
 import { applyLimit } from './limit.js';
-import type { RawInventory } from './raw-inventory.js';
 import type { Inventory } from './types.js';
 import { inventorySources } from './sources.js';
+import { RawInventory } from './raw-inventory.js';
+import { VaultKeyring, isVaultText } from '../vault/keyring.js';
 import { readAnsibleYaml } from './yaml-inventory.js';
 import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 
@@ -32,6 +33,8 @@ export interface LoadInventoryOptions {
   playDir?: string;
   /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
   connectionDefaults?: ConnectionDefaults;
+  /** The run's vault passwords: `!vault` values and vaulted files open with them. */
+  vault?: VaultKeyring;
 }
 
 // The one entry point: reads inventory sources (`-i`, repeatable: files of any supported kind, or
@@ -43,9 +46,11 @@ export async function loadInventory(paths: string | readonly string[], options: 
   if (sources.files.length === 0) {
     throw new InventoryError('E_INVENTORY_EMPTY', 'no inventory file found (the directory holds none Ansible would read)', { file: given.join(', ') });
   }
-  let raw: RawInventory | undefined;
+  const vault = options.vault ?? new VaultKeyring([]);
+  let raw = new RawInventory(sources.files[0]!);
+  raw.vault = vault;
   for (const path of sources.files) {
-    const text = await readInventoryText(path);
+    const text = await readInventoryText(path, vault);
     const detected = detectInventoryKind(path, text);
     if (detected.kind === 'ec2') {
       // EC2 inventories ask AWS (or the cache) for their hosts, so they are read asynchronously.
@@ -53,14 +58,15 @@ export async function loadInventory(paths: string | readonly string[], options: 
         throw new InventoryError('E_INVENTORY_KIND', 'an ec2 inventory must be the only inventory source (-i) of a run', { file: path, line: detected.line });
       }
       raw = await readEc2Inventory(detected.yaml, options.ec2);
+      raw.vault = vault;
     } else {
       raw = readRaw(detected, path, text, raw);
     }
   }
-  return finish(raw!, options, sources.varsDirs);
+  return finish(raw, options, sources.varsDirs);
 }
 
-async function readInventoryText(path: string): Promise<string> {
+async function readInventoryText(path: string, vault: VaultKeyring): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -73,7 +79,11 @@ async function readInventoryText(path: string): Promise<string> {
   }
   const decoded = decodeUtf8(bytes);
   if (!decoded.ok) throw new InventoryError('E_INVENTORY_ENCODING', describeInvalidUtf8(decoded), { file: path, line: decoded.line });
-  return decoded.text;
+  if (!isVaultText(decoded.text)) return decoded.text;
+  // A whole inventory file under ansible-vault, as Ansible reads it.
+  const plain = decodeUtf8(vault.open(decoded.text, path));
+  if (!plain.ok) throw new InventoryError('E_INVENTORY_ENCODING', describeInvalidUtf8(plain), { file: path, line: plain.line });
+  return plain.text;
 }
 
 // Same as loadInventory for text already in memory (tests, stdin); `path` names it in errors.

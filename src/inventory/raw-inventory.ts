@@ -1,5 +1,6 @@
 import { InventoryError } from '../core/errors.js';
 import { checkConnectionVars, describeType, type VarsLocation } from './connection-vars.js';
+import { VaultError, VaultKeyring, holdsVaulted } from '../vault/keyring.js';
 
 /** The var that lists more var names to treat as secrets (beside the name pattern and `!secret`). */
 export const SECRET_VARS_DIRECTIVE = 'halyard_secret_vars';
@@ -41,6 +42,8 @@ export class RawInventory {
   readonly hosts = new Map<string, RawHost>();
   /** Var names listed in any `halyard_secret_vars`; they are secret everywhere in the inventory. */
   readonly secretVarNames = new Set<string>();
+  /** Opens `!vault` values and vaulted files; without passwords, vault data is an error naming it. */
+  vault: VaultKeyring = new VaultKeyring([]);
   /** Each group's hosts as a set: membership checks stay O(1) in groups of 100k hosts. */
   readonly #members = new Map<string, Set<string>>();
 
@@ -56,6 +59,22 @@ export class RawInventory {
       this.groups.set(name, group);
     }
     return group;
+  }
+
+  // `!vault` values opened into Secrets; one that does not open is an error at its file:line.
+  #openVaulted(given: Record<string, unknown>, location: VarsLocation): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...given };
+    for (const [name, value] of Object.entries(given)) {
+      if (!holdsVaulted(value)) continue;
+      try {
+        out[name] = this.vault.openValues({ [name]: value }, name)[name];
+      } catch (error) {
+        if (!(error instanceof VaultError)) throw error;
+        const prefix = location.file === undefined && location.context ? `${location.context}: ` : '';
+        throw new InventoryError('E_VAULT', `${prefix}${name}: ${error.detail}`, { file: location.file, line: location.lineOf(name) });
+      }
+    }
+    return out;
   }
 
   /** Makes `hostName` a member of `groupName`, adding host vars when the entry has any. */
@@ -93,7 +112,8 @@ export class RawInventory {
    * Checks one vars block as written (connection var types, `halyard_secret_vars`) and takes the
    * secret-name directive out of it, so every reader validates vars the same way.
    */
-  varsBlock(values: Record<string, unknown>, location: VarsLocation): VarsBlock {
+  varsBlock(given: Record<string, unknown>, location: VarsLocation): VarsBlock {
+    const values = holdsVaulted(given) ? this.#openVaulted(given, location) : given;
     checkConnectionVars(values, location);
     const kept = { ...values };
     if (SECRET_VARS_DIRECTIVE in kept) {

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { isMap, isScalar } from 'yaml';
 import { InventoryError } from '../core/errors.js';
 import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
-import { describeType } from './connection-vars.js';
+import { CONNECTION_VAR_ALIASES, describeType } from './connection-vars.js';
 import type { RawInventory, VarsBlock } from './raw-inventory.js';
 import { varsFilesOf } from './sources.js';
+import { isVaultText, secretStrings } from '../vault/keyring.js';
 import { assertUniqueKeys, parseYamlSource } from './yaml-source.js';
 
 const VARS_FILE_CODES = { syntax: 'E_VARS_FILE_SYNTAX', tag: 'E_VARS_FILE_TAG' };
@@ -60,8 +61,14 @@ function readVarsFile(file: string, raw: RawInventory): VarsBlock | undefined {
   } catch (error) {
     throw new InventoryError('E_VARS_FILE_READ', `cannot read vars file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { file, cause: error });
   }
-  const decoded = decodeUtf8(bytes);
+  let decoded = decodeUtf8(bytes);
   if (!decoded.ok) throw new InventoryError('E_VARS_FILE_ENCODING', describeInvalidUtf8(decoded), { file, line: decoded.line });
+  // A vaulted vars file: opened with the run's passwords, and everything in it is secret.
+  const vaulted = isVaultText(decoded.text);
+  if (vaulted) {
+    decoded = decodeUtf8(raw.vault.open(decoded.text, file));
+    if (!decoded.ok) throw new InventoryError('E_VARS_FILE_ENCODING', `(decrypted) ${describeInvalidUtf8(decoded)}`, { file, line: decoded.line });
+  }
   const source = parseYamlSource(decoded.text, file, VARS_FILE_CODES);
   const contents = source.doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) return undefined;
@@ -74,5 +81,15 @@ function readVarsFile(file: string, raw: RawInventory): VarsBlock | undefined {
     if (isScalar(pair.key)) lines.set(String(pair.key.value), source.lineOf(pair.key));
   }
   const values = contents.toJS(source.doc, { maxAliasCount: 1000 }) as Record<string, unknown>;
-  return raw.varsBlock(values, { file, lineOf: (name) => lines.get(name) });
+  return raw.varsBlock(vaulted ? secretVaultedVars(values) : values, { file, lineOf: (name) => lines.get(name) });
+}
+
+// Connection settings stay plain (an address or a user is read, not masked); every other string of
+// a vaulted file becomes a Secret.
+const PLAIN_CONNECTION_VARS: ReadonlySet<string> = new Set<string>(Object.entries(CONNECTION_VAR_ALIASES).flatMap(([field, names]) => (field === 'becomePassword' ? [] : [...names])));
+
+export function secretVaultedVars(values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) out[name] = PLAIN_CONNECTION_VARS.has(name) ? value : secretStrings(value, name);
+  return out;
 }

@@ -13,12 +13,22 @@ import { InventoryError } from '../core/errors.js';
 import { Secret, SECRET_MASK, isSecret } from '../core/secret.js';
 import { SecretRef, isSecretRef } from '../core/secret-ref.js';
 import { TAGGED_SECRET_LABEL } from './secrets.js';
+import { VaultedValue } from '../vault/keyring.js';
 
 // `!secret` marks one value as a Secret whatever its var is called.
 export const secretTag: ScalarTag = {
   tag: '!secret',
   identify: (value) => isSecret(value),
   resolve: (text) => new Secret(text, TAGGED_SECRET_LABEL),
+  stringify: () => SECRET_MASK,
+};
+
+// `!vault |` holds one ansible-vault value; it is opened with the run's passwords when the vars
+// block holding it is read (RawInventory.varsBlock), and becomes a Secret.
+export const vaultTag: ScalarTag = {
+  tag: '!vault',
+  identify: (value) => value instanceof VaultedValue,
+  resolve: (text) => new VaultedValue(text),
   stringify: () => SECRET_MASK,
 };
 
@@ -52,7 +62,7 @@ function ansibleCompatibleTags(tags: Tags): Tags {
     }
     adjusted.push(tag);
   }
-  adjusted.push(secretTag, awsSecretTag);
+  adjusted.push(secretTag, awsSecretTag, vaultTag);
   return adjusted;
 }
 
@@ -118,7 +128,6 @@ function describeUnresolvedTag(warning: YAMLError): string {
   const tag = /Unresolved tag: (\S+)/.exec(warning.message)?.[1] ?? 'tag';
   if (tag === '!secret') return '!secret must tag a single value (a string), not a mapping or a list';
   if (tag === '!aws_secret') return '!aws_secret must tag a single "name" or "name#json_key" string';
-  if (tag === '!vault') return '!vault values (Ansible Vault) are not supported; use !secret or an AWS secret';
   return `unsupported YAML tag ${JSON.stringify(tag)} (halyard knows !secret and !aws_secret)`;
 }
 

@@ -8,8 +8,12 @@ import { decryptVault, isVaultText, parseVaultText, VaultFormatError } from './v
 
 // A vault value or file that could not be opened: no password, a wrong one, a damaged envelope.
 export class VaultError extends HalyardError {
-  constructor(message: string) {
-    super('E_VAULT', message, { exitCode: ExitCode.InputError });
+  /** The message without where the data is (callers that know a file:line put it in front). */
+  readonly detail: string;
+
+  constructor(message: string, where?: string) {
+    super('E_VAULT', where === undefined ? message : `${where}: ${message}`, { exitCode: ExitCode.InputError });
+    this.detail = message;
   }
 }
 
@@ -66,10 +70,10 @@ export class VaultKeyring {
     try {
       envelope = parseVaultText(text);
     } catch (error) {
-      throw new VaultError(`${where}: damaged ansible-vault data: ${(error as VaultFormatError).message}`);
+      throw new VaultError(`damaged ansible-vault data: ${(error as VaultFormatError).message}`, where);
     }
     if (this.passwords.length === 0) {
-      throw new VaultError(`${where}: holds ansible-vault data; pass --vault-password-file, --vault-id or --ask-vault-pass (or set vault_password_file in ansible.cfg)`);
+      throw new VaultError('holds ansible-vault data; pass --vault-password-file, --vault-id or --ask-vault-pass (or set vault_password_file in ansible.cfg)', where);
     }
     const ordered = [...this.passwords.filter((entry) => entry.label === envelope.vaultId), ...this.passwords.filter((entry) => entry.label !== envelope.vaultId)];
     for (const entry of ordered) {
@@ -77,12 +81,12 @@ export class VaultKeyring {
       try {
         plaintext = decryptVault(envelope, entry.password);
       } catch (error) {
-        throw new VaultError(`${where}: damaged ansible-vault data: ${(error as Error).message}`);
+        throw new VaultError(`damaged ansible-vault data: ${(error as Error).message}`, where);
       }
       if (plaintext) return plaintext;
     }
     const id = envelope.vaultId ? ` (vault id "${envelope.vaultId}")` : '';
-    throw new VaultError(`${where}: no vault password given opens this ansible-vault data${id}; tried ${this.passwords.length} (${this.passwords.map((entry) => entry.label).join(', ')})`);
+    throw new VaultError(`no vault password given opens this ansible-vault data${id}; tried ${this.passwords.length} (${this.passwords.map((entry) => entry.label).join(', ')})`, where);
   }
 
   // Vars with every `!vault` value opened into a Secret named after its var.

@@ -5,7 +5,7 @@ import { runSettings } from '../../src/cli/ansible-settings.js';
 describe('runSettings', () => {
   it('-i wins over the file; without -i the file names the inventories; forks and connection defaults pass through', () => {
     const settings = { file: '/repo/ansible.cfg', inventory: ['/repo/hosts'], remoteUser: 'deploy', privateKeyFile: '/repo/id', become: true, forks: 7 };
-    expect(runSettings(['/elsewhere'], settings)).toEqual({ inventory: ['/elsewhere'], connectionDefaults: { user: 'deploy', privateKeyFile: '/repo/id', become: true }, forks: 7, warnings: [] });
+    expect(runSettings(['/elsewhere'], settings)).toEqual({ ansible: settings, inventory: ['/elsewhere'], connectionDefaults: { user: 'deploy', privateKeyFile: '/repo/id', become: true }, forks: 7, warnings: [] });
     expect(runSettings(undefined, settings).inventory).toEqual(['/repo/hosts']);
     expect(() => runSettings([], {})).toThrow('no inventory: pass -i, or set inventory in ansible.cfg or ANSIBLE_INVENTORY');
   });
@@ -13,6 +13,8 @@ describe('runSettings', () => {
   it('refuses what would change who runs commands, warns about what it does not follow', () => {
     expect(() => runSettings(['/h'], { file: '/r/ansible.cfg', becomeUser: 'postgres' })).toThrow('/r/ansible.cfg: become_user = postgres: halyard becomes root only');
     expect(runSettings(['/h'], { becomeUser: 'root', becomeMethod: 'sudo' }).warnings).toEqual([]);
-    expect(runSettings(['/h'], { file: '/r/ansible.cfg', vaultPasswordFile: '/r/.vault' }).warnings).toEqual(['/r/ansible.cfg: vault_password_file is not used: halyard does not read ansible-vault files yet']);
+    expect(runSettings(['/h'], { file: '/r/ansible.cfg', hostKeyChecking: false }).warnings).toEqual([
+      "/r/ansible.cfg: host_key_checking = False is ignored: halyard records a new host's key and refuses a changed one (--strict-host-keys refuses new ones too)",
+    ]);
   });
 });

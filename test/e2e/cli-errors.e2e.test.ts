@@ -78,7 +78,7 @@ describe('halyard CLI errors', () => {
         line: 10,
         message: /cycle: web -> db -> web/,
       },
-      { name: 'vault.yml', text: 'all:\n  hosts:\n    web1:\n      db: !vault abc\n', line: 4, message: /!vault .*not supported/ },
+      { name: 'vault.yml', text: 'all:\n  hosts:\n    web1:\n      db: !vault abc\n', line: 4, message: /db: damaged ansible-vault data: not an ansible-vault header$/ },
       { name: 'port.ini', text: '[web]\nweb1 ansible_host=127.0.0.1 ansible_port=99999\n', line: 2, message: /out of range 1-65535/ },
       { name: 'empty.yml', text: '', message: /defines no hosts/ },
       { name: 'no-hosts.yml', text: 'all:\n  vars:\n    x: 1\n', message: /defines no hosts/ },

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encryptVault } from '../../src/vault/vault.js';
 import { InventoryError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { loadInventory, parseExtraVars } from '../../src/inventory/index.js';
@@ -60,7 +61,7 @@ const BAD_INVENTORIES: BadInventory[] = [
   { label: 'port out of range', code: 'E_INVENTORY_PORT', line: 4, content: 'all:\n  hosts:\n    a:\n      ansible_port: 70000\n', mentions: '1-65535' },
   { label: 'port suffix out of range', code: 'E_INVENTORY_PORT', line: 3, content: 'all:\n  hosts:\n    a:99999:\n' },
   { label: 'host range that runs backwards', code: 'E_INVENTORY_RANGE', line: 3, content: 'all:\n  hosts:\n    web[3:1]:\n' },
-  { label: 'Ansible Vault value', code: 'E_INVENTORY_TAG', line: 3, content: 'all:\n  vars:\n    db: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n  hosts: {a: }\n' },
+  { label: 'Ansible Vault value without a password', code: 'E_VAULT', line: 3, content: 'all:\n  vars:\n    db: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      3030\n  hosts: {a: }\n', mentions: 'db: damaged ansible-vault data' },
   { label: '!secret on a mapping', code: 'E_INVENTORY_TAG', line: 3, content: 'all:\n  vars:\n    db: !secret {a: 1}\n  hosts: {a: }\n' },
   { label: 'group name with whitespace', code: 'E_INVENTORY_GROUP_NAME', line: 1, content: '"web servers":\n  hosts: {a: }\n' },
   { label: 'ec2 inventory with a bad region', code: 'E_INVENTORY_EC2_CONFIG', line: 2, content: 'plugin: amazon.aws.aws_ec2\nregions: [ireland]\n', mentions: 'not an AWS region' },
@@ -109,6 +110,15 @@ describe('bad inventories', () => {
       expect(error.message.startsWith(`${path}:${line}: `)).toBe(true);
     }
     if (mentions) expect(error.message).toContain(mentions);
+  });
+
+  it('a !vault value with no vault password given is one error at its file:line', async () => {
+    const locked = encryptVault(Buffer.from('S3cret'), Buffer.from('team-password')).trimEnd().replace(/^/gm, '      ');
+    const path = files.write('vaulted.yml', `all:\n  vars:\n    region: eu\n    db_password: !vault |\n${locked}\n  hosts: {a: }\n`);
+    const error = await loadError(path);
+    expect(error.code).toBe('E_VAULT');
+    expectOneLine(error);
+    expect(error.message).toBe(`${path}:4: db_password: holds ansible-vault data; pass --vault-password-file, --vault-id or --ask-vault-pass (or set vault_password_file in ansible.cfg)`);
   });
 
   it('reports a missing file as E_INVENTORY_READ', async () => {

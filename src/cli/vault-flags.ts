@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import type { AnsibleSettings } from '../config/ansible-cfg.js';
+import type { VaultKeyring, VaultPassword } from '../vault/keyring.js';
+
+// The vault password flags Ansible users type: every command that reads inventories takes them.
+export interface VaultFlags {
+  vaultPasswordFile?: string[];
+  vaultId?: string[];
+  askVaultPass?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export function addVaultFlags(command: Command): Command {
+  return command
+    .option('--vault-password-file <file>', 'vault password: a file, or an executable that prints it (repeatable)', collect)
+    .option('--vault-id <label@source>', 'a labelled vault password: label@file, label@prompt, or a file (repeatable)', collect)
+    .option('--ask-vault-pass', 'ask for the vault password on the terminal', false);
+}
+
+// The run's passwords in Ansible's order: --vault-id, --vault-password-file, ansible.cfg's
+// vault_password_file, --ask-vault-pass. Scripts run and prompts are asked now, before anything
+// is read, as Ansible does.
+export async function vaultKeyring(flags: VaultFlags, settings: AnsibleSettings = {}): Promise<VaultKeyring> {
+  // Loaded only when a command reads inventories (start-up of other commands stays small).
+  const { VaultError, VaultKeyring, readPasswordSource } = await import('../vault/keyring.js');
+  const passwords: VaultPassword[] = [];
+  for (const id of flags.vaultId ?? []) {
+    const at = id.indexOf('@');
+    const label = at < 0 ? 'default' : id.slice(0, at);
+    const source = at < 0 ? id : id.slice(at + 1);
+    passwords.push(source === 'prompt' ? await prompted(label, VaultError) : readPasswordSource(source, label));
+  }
+  for (const file of flags.vaultPasswordFile ?? []) passwords.push(readPasswordSource(file));
+  if (settings.vaultPasswordFile !== undefined) passwords.push(readPasswordSource(settings.vaultPasswordFile));
+  if (flags.askVaultPass) passwords.push(await prompted('default', VaultError));
+  return new VaultKeyring(passwords);
+}
+
+// Reads a password from the terminal without echoing it.
+async function prompted(label: string, VaultError: new (message: string) => Error): Promise<VaultPassword> {
+  if (!process.stdin.isTTY) throw new VaultError('asking for a vault password needs a terminal (use --vault-password-file in scripts and CI)');
+  let muted = false;
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!muted) process.stderr.write(chunk);
+      done();
+    },
+  });
+  const reader = createInterface({ input: process.stdin, output, terminal: true });
+  const question = label === 'default' ? 'Vault password: ' : `Vault password (${label}): `;
+  const answer = await new Promise<string>((resolve) => {
+    reader.question(question, resolve);
+    muted = true;
+  });
+  reader.close();
+  process.stderr.write('\n');
+  if (answer === '') throw new VaultError('the vault password is empty');
+  return { label, password: Buffer.from(answer), source: 'prompt' };
+}
