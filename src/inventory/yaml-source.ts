@@ -128,7 +128,7 @@ function describeUnresolvedTag(warning: YAMLError): string {
   const tag = /Unresolved tag: (\S+)/.exec(warning.message)?.[1] ?? 'tag';
   if (tag === '!secret') return '!secret must tag a single value (a string), not a mapping or a list';
   if (tag === '!aws_secret') return '!aws_secret must tag a single "name" or "name#json_key" string';
-  return `unsupported YAML tag ${JSON.stringify(tag)} (halyard knows !secret and !aws_secret)`;
+  return `unsupported YAML tag ${JSON.stringify(tag)} (halyard knows !secret, !aws_secret and !vault)`;
 }
 
 // Rejects a key written twice in any mapping inside `node` (the readers parse with uniqueKeys off
