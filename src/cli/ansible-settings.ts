@@ -1,4 +1,5 @@
 import { AnsibleConfigError, ansibleSettings, type AnsibleSettings } from '../config/ansible-cfg.js';
+import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { ConnectionDefaults } from '../inventory/connection-vars.js';
 
@@ -15,7 +16,16 @@ export interface RunSettings {
   warnings: string[];
 }
 
-export function runSettings(inventoryFlags: readonly string[] | undefined, settings: AnsibleSettings = ansibleSettings()): RunSettings {
+// Ansible's connection flags (-u, -b, --become-user, --private-key): above ansible.cfg, below vars.
+export interface ConnectionFlags {
+  user?: string;
+  become?: boolean;
+  becomeUser?: string;
+  privateKey?: string;
+}
+
+export function runSettings(inventoryFlags: readonly string[] | undefined, settings: AnsibleSettings = ansibleSettings(), flags: ConnectionFlags = {}): RunSettings {
+  if (flags.becomeUser !== undefined && flags.becomeUser !== 'root') throw new UsageError(`--become-user ${flags.becomeUser}: halyard becomes root only`);
   const where = settings.file ?? 'the environment';
   const inventory = inventoryFlags && inventoryFlags.length > 0 ? [...inventoryFlags] : settings.inventory;
   if (!inventory || inventory.length === 0) throw new UsageError('no inventory: pass -i, or set inventory in ansible.cfg or ANSIBLE_INVENTORY');
@@ -29,10 +39,13 @@ export function runSettings(inventoryFlags: readonly string[] | undefined, setti
   if (settings.hostKeyChecking === false) {
     warnings.push(`${where}: host_key_checking = False is ignored: halyard records a new host's key and refuses a changed one (--strict-host-keys refuses new ones too)`);
   }
+  const user = flags.user ?? settings.remoteUser;
+  const privateKeyFile = flags.privateKey !== undefined ? resolve(flags.privateKey) : settings.privateKeyFile;
+  const become = flags.become ?? settings.become;
   const connectionDefaults: ConnectionDefaults = {
-    ...(settings.remoteUser !== undefined ? { user: settings.remoteUser } : {}),
-    ...(settings.privateKeyFile !== undefined ? { privateKeyFile: settings.privateKeyFile } : {}),
-    ...(settings.become !== undefined ? { become: settings.become } : {}),
+    ...(user !== undefined ? { user } : {}),
+    ...(privateKeyFile !== undefined ? { privateKeyFile } : {}),
+    ...(become !== undefined ? { become } : {}),
   };
   return { ansible: settings, inventory, connectionDefaults, ...(settings.forks !== undefined ? { forks: settings.forks } : {}), warnings };
 }

@@ -10,6 +10,12 @@ export interface ApplyFlags extends SshFlags, VaultFlags {
   inventory?: string[];
   /** Whether --forks was given (else ansible.cfg's forks apply). */
   forksGiven?: boolean;
+  /** Ansible's connection flags: below the inventory's vars, above ansible.cfg. */
+  user?: string;
+  become?: boolean;
+  becomeUser?: string;
+  askBecomePass?: boolean;
+  privateKey?: string;
   limit?: string;
   extraVars: string[];
   check: boolean;
@@ -38,7 +44,12 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--max-fail-percent <n>', 'stop starting batches once more than this % of a batch failed')
     .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
     .option('--json', 'print exactly one JSON document on stdout', false)
-    .option('-v, --verbose', 'also print unchanged tasks and phases', false);
+    .option('-v, --verbose', 'also print unchanged tasks and phases', false)
+    .option('-u, --user <name>', 'connect as this user where the inventory sets none (ansible_user wins, as in Ansible)')
+    .option('-b, --become', 'become root with sudo where the inventory does not say (ansible_become wins)')
+    .option('--become-user <user>', 'whom to become (root only)')
+    .option('-K, --ask-become-pass', 'ask for the sudo password on the terminal (hosts without ansible_become_password)')
+    .option('--private-key <file>', 'SSH private key where the inventory sets none');
   addSshFlags(apply);
   addVaultFlags(apply);
   apply.action(async (playbookPath: string, flags: ApplyFlags) => {

@@ -12,12 +12,13 @@ import { plainLine, type ProgressEvent } from './output/plain.js';
 import { formatRecap } from './output/recap.js';
 import { stdoutText, terminalText } from './output/terminal.js';
 import { runSettings } from './ansible-settings.js';
-import { vaultKeyring } from './vault-flags.js';
+import { askBecomePassword, vaultKeyring } from './vault-flags.js';
 import { sshOptionsFrom } from './ssh-flags.js';
 
 // `halyard apply` once its flags are parsed: prepare, run the fleet, print, return the result.
 export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
-  const settings = runSettings(flags.inventory);
+  const settings = runSettings(flags.inventory, undefined, flags);
+  if (flags.askBecomePass) settings.connectionDefaults.becomePassword = await askBecomePassword();
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
   const forks = !flags.forksGiven && settings.forks !== undefined ? settings.forks : positiveInt(flags.forks, '--forks');
   const lockWaitSeconds = nonNegativeInt(flags.lockTimeout, '--lock-timeout');

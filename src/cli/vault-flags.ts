@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { AnsibleSettings } from '../config/ansible-cfg.js';
+import { UsageError } from '../core/errors.js';
+import { Secret } from '../core/secret.js';
 import type { VaultKeyring, VaultPassword } from '../vault/keyring.js';
 
 // The vault password flags Ansible users type: every command that reads inventories takes them.
@@ -39,9 +41,21 @@ export async function vaultKeyring(flags: VaultFlags, settings: AnsibleSettings 
   return new VaultKeyring(passwords);
 }
 
+// `-K`: the sudo password, asked on the terminal once per run, as Ansible asks it.
+export async function askBecomePassword(): Promise<Secret> {
+  if (!process.stdin.isTTY) throw new UsageError('-K asks on a terminal; in scripts set ansible_become_password (a !vault or !secret value)');
+  return new Secret(await readHidden('BECOME password: '), 'become password');
+}
+
 // Reads a password from the terminal without echoing it.
 async function prompted(label: string, VaultError: new (message: string) => Error): Promise<VaultPassword> {
   if (!process.stdin.isTTY) throw new VaultError('asking for a vault password needs a terminal (use --vault-password-file in scripts and CI)');
+  const answer = await readHidden(label === 'default' ? 'Vault password: ' : `Vault password (${label}): `);
+  if (answer === '') throw new VaultError('the vault password is empty');
+  return { label, password: Buffer.from(answer), source: 'prompt' };
+}
+
+async function readHidden(question: string): Promise<string> {
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -50,13 +64,11 @@ async function prompted(label: string, VaultError: new (message: string) => Erro
     },
   });
   const reader = createInterface({ input: process.stdin, output, terminal: true });
-  const question = label === 'default' ? 'Vault password: ' : `Vault password (${label}): `;
   const answer = await new Promise<string>((resolve) => {
     reader.question(question, resolve);
     muted = true;
   });
   reader.close();
   process.stderr.write('\n');
-  if (answer === '') throw new VaultError('the vault password is empty');
-  return { label, password: Buffer.from(answer), source: 'prompt' };
+  return answer;
 }

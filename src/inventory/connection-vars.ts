@@ -78,6 +78,8 @@ export interface ConnectionDefaults {
   user?: string;
   privateKeyFile?: string;
   become?: boolean;
+  /** `-K`: the sudo password for hosts whose vars give none. */
+  becomePassword?: Secret;
 }
 
 export function resolveConnection(hostName: string, vars: Record<string, unknown>, defaults: ConnectionDefaults = {}): Connection {
@@ -95,7 +97,7 @@ export function resolveConnection(hostName: string, vars: Record<string, unknown
     become: become === undefined ? (defaults.become ?? false) : (readBoolean(become.value) ?? false),
     becomePassword:
       password === undefined
-        ? undefined
+        ? defaults.becomePassword
         : isSecret(password.value)
           ? password.value
           : new Secret(String(password.value), password.name),

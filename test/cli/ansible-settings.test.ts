@@ -17,4 +17,12 @@ describe('runSettings', () => {
       "/r/ansible.cfg: host_key_checking = False is ignored: halyard records a new host's key and refuses a changed one (--strict-host-keys refuses new ones too)",
     ]);
   });
+
+  it('-u, -b and --private-key sit above ansible.cfg (and below inventory vars); --become-user is root only', () => {
+    const settings = { file: '/r/ansible.cfg', remoteUser: 'deploy', become: false, privateKeyFile: '/r/id' };
+    expect(runSettings(['/h'], settings, { user: 'ops', become: true, privateKey: '/k/ops' }).connectionDefaults).toEqual({ user: 'ops', become: true, privateKeyFile: '/k/ops' });
+    expect(runSettings(['/h'], settings, {}).connectionDefaults).toEqual({ user: 'deploy', become: false, privateKeyFile: '/r/id' });
+    expect(runSettings(['/h'], {}, { becomeUser: 'root' }).connectionDefaults).toEqual({});
+    expect(() => runSettings(['/h'], {}, { becomeUser: 'www-data' })).toThrow('--become-user www-data: halyard becomes root only');
+  });
 });
