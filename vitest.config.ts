@@ -37,6 +37,7 @@ export const LOCAL = [
   'test/config/ansible-cfg-oracle.test.ts',
   'test/vault/vault-oracle.test.ts',
   'test/vault/vault-cli.test.ts',
+  'test/ssh/ssh-config-oracle.test.ts',
   'test/monitor/monitor-apply.test.ts',
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',

@@ -1,4 +1,5 @@
-import type { Duplex, Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { Duplex, type Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ConnectError, HalyardError, HostKeyError } from '../core/errors.js';
@@ -212,12 +213,60 @@ export function endpointFor(target: ConnectTarget, context: Pick<ConnectContext,
   );
 }
 
+// Why a ProxyCommand stream ended: the command's exit status and stderr tail, once it exited.
+const PROXY_FAILURES = new WeakMap<Duplex, Promise<ConnectError | undefined>>();
+
+// ProxyCommand as OpenSSH runs it: `sh -c COMMAND`, whose stdin and stdout are the connection (AWS
+// SSM's `aws ssm start-session`, `ssh -W %h:%p bastion`). A command that fails names itself with
+// its stderr's tail, not as the broken pipe the SSH client sees.
+export function proxyCommandStream(command: string, label: string): Duplex {
+  const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  // The SSH client listens for errors once it has the stream; until then one must not crash the run.
+  stream.on('error', () => undefined);
+  const failure = new Promise<ConnectError | undefined>((resolve) => {
+    child.on('error', (error) => resolve(new ConnectError('E_PROXY_COMMAND', `${label}: ProxyCommand could not start: ${error.message}`)));
+    child.on('close', (code) => {
+      const tail = stderr.trim().split('\n').slice(-2).join(' | ');
+      resolve(code !== 0 && code !== null ? new ConnectError('E_PROXY_COMMAND', `${label}: ProxyCommand exited ${code}${tail ? `: ${tail}` : ''}`) : undefined);
+    });
+  });
+  PROXY_FAILURES.set(stream, failure);
+  // The command ended: so did the connection (the SSH client must not wait for a handshake).
+  child.on('close', () => {
+    if (!stream.destroyed) stream.destroy();
+  });
+  stream.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  });
+  return stream;
+}
+
+// The ProxyCommand's own failure behind a connection error, waiting a moment for it to exit.
+async function proxyFailure(sock: Duplex | undefined): Promise<ConnectError | undefined> {
+  const failure = sock ? PROXY_FAILURES.get(sock) : undefined;
+  if (!failure) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const later = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 2000);
+  });
+  try {
+    return await Promise.race([failure, later]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Opens a verified, authenticated connection to a target, through its ProxyJump hosts if any.
 export async function openConnection(target: ConnectTarget, context: ConnectContext): Promise<SshConnection> {
   const endpoint = endpointFor(target, context);
   const jumps: Client[] = [];
   try {
-    let sock: Duplex | undefined;
+    let sock: Duplex | undefined = endpoint.proxyCommand ? proxyCommandStream(endpoint.proxyCommand, target.name) : undefined;
     for (const hop of endpoint.jumps) {
       const client = await connectHop(hop, hop.alias, sock, context);
       jumps.push(client);
@@ -278,7 +327,8 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
           if (settled) return;
           settled = true;
           client?.destroy();
-          reject(toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped));
+          const fallback = toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped);
+          void proxyFailure(sock).then((proxyError) => reject(proxyError ?? fallback));
         };
 
         const config: ConnectConfig = {
@@ -311,7 +361,13 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
           },
         };
         if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
-        if (sock) config.sock = sock as Readable;
+        if (sock) {
+          config.sock = sock as Readable;
+          // A ProxyCommand or jump channel that ends before the handshake fails it now, not at the timeout.
+          const closed = () => fail(new ConnectError('E_CONNECTION_CLOSED', 'the connection closed before the SSH handshake'));
+          if (sock.destroyed) return closed();
+          sock.once('close', closed);
+        }
         ssh.connect(config as Parameters<NodeSSH['connect']>[0]).then(
           () => {
             const connection = ssh.connection;

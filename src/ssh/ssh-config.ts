@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ export interface SshConfigEntry {
   identitiesOnly: boolean;
   /** Raw ProxyJump value; `none` is returned as undefined. */
   proxyJump: string | undefined;
+  /** Raw ProxyCommand (tokens not expanded); `none` is returned as undefined. */
+  proxyCommand?: string;
 }
 
 /** One hop of a ProxyJump list: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
@@ -68,10 +71,11 @@ export class SshConfigFile {
     return SshConfigFile.parse(text, path);
   }
 
-  // Parses ssh_config text (tests build configs this way).
-  static parse(text: string, path = '<inline>'): SshConfigFile {
+  // Parses ssh_config text (tests build configs this way); `Include`s are read as OpenSSH reads them.
+  static parse(text: string, path = '<inline>', home = homedir()): SshConfigFile {
+    const expanded = expandIncludes(text, path, home, 0);
     try {
-      return new SshConfigFile(path, SSHConfig.parse(text));
+      return new SshConfigFile(path, SSHConfig.parse(expanded));
     } catch (error) {
       throw new ConnectError('E_SSH_CONFIG', `cannot parse ssh config ${path}: ${(error as Error).message}`, { cause: error });
     }
@@ -103,7 +107,9 @@ export class SshConfigFile {
       throw new ConnectError('E_SSH_CONFIG', `${this.path}: bad Port ${JSON.stringify(portText)} for host ${alias}`);
     }
     const proxyJump = first('proxyjump');
+    const proxyCommand = first('proxycommand');
     return {
+      ...(proxyCommand === undefined || proxyCommand.toLowerCase() === 'none' ? {} : { proxyCommand }),
       hostName: first('hostname'),
       user: first('user'),
       port,
@@ -112,6 +118,63 @@ export class SshConfigFile {
       proxyJump: proxyJump === undefined || proxyJump.toLowerCase() === 'none' ? undefined : proxyJump,
     };
   }
+}
+
+// OpenSSH's Include (readconf.c): each argument is a path (relative ones under ~/.ssh, `~` expanded)
+// or a glob, files read in sorted order as if written at that point; after them, the enclosing
+// Host or Match block (or the global section) goes on. Missing files are skipped, as OpenSSH
+// skips them; nesting stops at 16 levels.
+function expandIncludes(text: string, path: string, home: string, depth: number): string {
+  if (depth > 16) throw new ConnectError('E_SSH_CONFIG', `${path}: Include nested too deeply`);
+  const out: string[] = [];
+  let block = 'Host *';
+  for (const line of text.split(/\r?\n/)) {
+    const words = line.trim().split(/[\s=]+/);
+    const keyword = (words[0] ?? '').toLowerCase();
+    if (keyword === 'host' || keyword === 'match') block = line.trim();
+    if (keyword !== 'include') {
+      out.push(line);
+      continue;
+    }
+    for (const pattern of words.slice(1)) {
+      const absolute = pattern.startsWith('~/') ? join(home, pattern.slice(2)) : pattern.startsWith('/') ? pattern : join(home, '.ssh', pattern);
+      for (const file of globFiles(absolute)) {
+        let included: string;
+        try {
+          included = readFileSync(file, 'utf8');
+        } catch {
+          continue;
+        }
+        out.push(expandIncludes(included, file, home, depth + 1));
+      }
+    }
+    out.push(block);
+  }
+  return out.join('\n');
+}
+
+// Files matching a path whose segments may hold * ? [..] (glob(3)), in sorted order.
+function globFiles(pattern: string): string[] {
+  const segments = pattern.split('/').filter((segment, index) => segment !== '' || index === 0);
+  let paths = [segments[0] === '' ? '/' : segments[0]!];
+  for (const segment of segments.slice(1)) {
+    if (!/[*?[]/.test(segment)) {
+      paths = paths.map((base) => join(base, segment));
+      continue;
+    }
+    const matcher = new RegExp(`^${segment.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    paths = paths.flatMap((base) => {
+      try {
+        return readdirSync(base)
+          .filter((name) => !name.startsWith('.') && matcher.test(name))
+          .sort()
+          .map((name) => join(base, name));
+      } catch {
+        return [];
+      }
+    });
+  }
+  return paths;
 }
 
 // Splits a ProxyJump value into hops, first hop first.
@@ -199,6 +262,8 @@ export interface ResolvedEndpoint {
   identitiesOnly: boolean;
   /** Jump hosts to pass through, first hop first (each itself resolved through ssh_config). */
   jumps: ResolvedEndpoint[];
+  /** ProxyCommand with its tokens expanded: run by `sh -c`, its stdin/stdout carry the connection. */
+  proxyCommand?: string;
 }
 
 /** The inventory's side of the merge; undefined means the inventory said nothing. */
@@ -228,6 +293,9 @@ function resolveHop(config: SshConfigFile, inventory: InventoryEndpoint, home: s
     ? [expandSshPath(inventory.privateKeyFile as string, values)]
     : entry.identityFiles.map((file) => expandSshPath(file, values));
 
+  if (entry.proxyJump && entry.proxyCommand) {
+    throw new ConnectError('E_SSH_CONFIG', `${config.path}: host ${inventory.alias} has both ProxyJump and ProxyCommand; keep one`);
+  }
   const jumps: ResolvedEndpoint[] = [];
   if (entry.proxyJump) {
     const hops = parseProxyJump(entry.proxyJump);
@@ -248,5 +316,29 @@ function resolveHop(config: SshConfigFile, inventory: InventoryEndpoint, home: s
     identityFilesExplicit: explicit,
     identitiesOnly: entry.identitiesOnly,
     jumps,
+    ...(entry.proxyCommand ? { proxyCommand: expandProxyCommand(entry.proxyCommand, values) } : {}),
   };
+}
+
+// ProxyCommand's tokens as OpenSSH expands them (%h %p %r %n %u %d %%); `exec` as its first word is
+// kept (sh runs it the same way).
+export function expandProxyCommand(command: string, values: TokenValues): string {
+  return command.replace(/%([%hnprud])/g, (_match, token: string) => {
+    switch (token) {
+      case '%':
+        return '%';
+      case 'h':
+        return values.host;
+      case 'n':
+        return values.alias;
+      case 'p':
+        return String(values.port);
+      case 'r':
+        return values.remoteUser;
+      case 'u':
+        return values.localUser;
+      default:
+        return values.home;
+    }
+  });
 }

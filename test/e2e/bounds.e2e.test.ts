@@ -1,5 +1,9 @@
 // What a slow or hostile host cannot make a run do (hang past --timeout, even in the fact probe),
-// and what a killed run leaves behind (temp files, removed by the next write into their directory).
+// what a killed run leaves behind (temp files, removed by the next write into their directory),
+// and a host reached only through an ssh_config ProxyCommand.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labExec } from '../../src/lab/index.js';
 import { busyBudget } from '../support/budget.js';
@@ -46,4 +50,27 @@ describe('bounds on a lab host', () => {
     const again = await runCli(['apply', 'test/e2e/playbooks/temp-files.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', 'version=2', '--json']);
     expect(again.json?.hosts[fleet.hosts[0]!.name]).toMatchObject({ changed: 0, execs: 1 });
   }, busyBudget(11));
+
+  it('a host reached through an ssh_config ProxyCommand converges; a failing one is that host\'s error, with its stderr', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hy-proxy-'));
+    const log = join(work, 'proxy.log');
+    const proxy = resolve(import.meta.dirname, '../support/stdio-proxy.mjs');
+    const sshConfig = join(work, 'ssh_config');
+    writeFileSync(sshConfig, `Host via-proxy\n  HostName 127.0.0.1\n  ProxyCommand ${process.execPath} ${proxy} %h %p ${log}\nHost broken-proxy\n  HostName 127.0.0.1\n  ProxyCommand sh -c 'echo "no route to the bastion" >&2; exit 3'\n`);
+    const host = fleet.hosts[0]!.name;
+    // The playbook writes into this folder (the temp-file test may not have run first).
+    await labExec(fleet.hosts[0]!.container, 'mkdir -p /srv/hy-temp');
+    const proxied = fleetInventory(fleet, {}, { dir: work, hostVars: { [host]: { ansible_host: 'via-proxy' } } });
+    const run = await runCli(['apply', 'test/e2e/playbooks/temp-files.ts', '-i', proxied, '--known-hosts', knownHosts, '--ssh-config', sshConfig, '-e', 'version=3', '--json']);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    expect(run.json?.hosts[host]).toMatchObject({ changed: 1, failed: 0 });
+    expect(readFileSync(log, 'utf8')).toBe(`127.0.0.1:${fleet.hosts[0]!.port}\n`);
+
+    const brokenDir = mkdtempSync(join(tmpdir(), 'hy-proxy-'));
+    const broken = fleetInventory(fleet, {}, { dir: brokenDir, hostVars: { [host]: { ansible_host: 'broken-proxy' } } });
+    const failed = await runCli(['apply', 'test/e2e/playbooks/temp-files.ts', '-i', broken, '--known-hosts', knownHosts, '--ssh-config', sshConfig, '--json']);
+    expect(failed.exitCode, failed.stderr + failed.stdout).toBe(1);
+    expect(failed.json?.hosts[host], failed.stderr + failed.stdout).toMatchObject({ unreachable: true });
+    expect(failed.json?.hosts[host]?.error).toMatch(/ProxyCommand exited 3: no route to the bastion/);
+  }, busyBudget(8));
 });
