@@ -76,7 +76,9 @@ describe('halyard apply: a three-host lab fleet', () => {
       [names[1] ?? '', [1]],
       ['web', [0, 1]],
       ['db', [2]],
-      [names[0]?.replace(/-1$/, '-[13]') ?? '', [0, 2]],
+      // A glob class; `-[13]` would be a subscript (the 14th host), as in Ansible.
+      [names[0]?.replace(/-1$/, '-[!2]') ?? '', [0, 2]],
+      ['web[-1]', [1]],
       ['*-2', [1]],
       ['all:!web', [2]],
     ];
