@@ -35,16 +35,23 @@ export function parseHostPattern(key: string, where: { file: string; line: numbe
 
 // `db1:2222` -> db1 and port 2222; a bare IPv6 address (several colons) has no port suffix.
 function splitPort(key: string, where: { file: string; line: number | undefined }): { name: string; port?: number } {
+  // `[2001:db8::12]:2222`: a bracketed IPv6 address and its port (Ansible's parse_address).
+  const bracketed = /^\[([0-9A-Fa-f:.%\w]*:[0-9A-Fa-f:.%\w]*)\]:([0-9]+)$/.exec(key);
+  if (bracketed) return { name: bracketed[1]!, port: checkedPort(bracketed[2]!, key, where) };
   const match = /^(.+):([0-9]+)$/.exec(key);
   if (!match) return { name: key };
   const name = match[1] ?? key;
   const withoutRanges = name.replace(/\[[^\]]*\]/g, '');
   if (withoutRanges.includes(':')) return { name: key };
-  const port = Number(match[2]);
+  return { name, port: checkedPort(match[2]!, key, where) };
+}
+
+function checkedPort(text: string, key: string, where: { file: string; line: number | undefined }): number {
+  const port = Number(text);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InventoryError('E_INVENTORY_PORT', `port ${match[2]} in host ${JSON.stringify(key)} is out of range 1-65535`, where);
+    throw new InventoryError('E_INVENTORY_PORT', `port ${text} in host ${JSON.stringify(key)} is out of range 1-65535`, where);
   }
-  return { name, port };
+  return port;
 }
 
 function expandRanges(name: string, where: { file: string; line: number | undefined }): string[] {

@@ -26,7 +26,9 @@ export function readAnsibleIni(text: string, file: string, into?: RawInventory):
     if (content === '' || content.startsWith('#') || content.startsWith(';')) return;
     const where = { file, line };
 
-    if (content.startsWith('[')) {
+    // A section header ends in "]" (or a comment): `[2001:db8::12]:2222 k=v` is an IPv6 host line,
+    // as Ansible's INI plugin reads it.
+    if (content.startsWith('[') && /\]\s*(?:[#;].*)?$/.test(content)) {
       section = readSectionHeader(content, where);
       seenInSection = new Map();
       raw.group(section.group, line);
