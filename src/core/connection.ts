@@ -11,4 +11,7 @@ export interface Connection {
   become: boolean;
   /** Password for sudo, sent on stdin only; undefined means NOPASSWD. */
   becomePassword: Secret | undefined;
+  /** From ansible_ssh_common_args / ansible_ssh_extra_args (`-o ProxyCommand=`, `-o ProxyJump=`,
+   * `-J`): they beat ssh_config, as ssh's own -o does. */
+  route?: { proxyCommand?: string; proxyJump?: string };
 }

@@ -17,6 +17,7 @@ export function connectTargetOf(host: Host): ConnectTarget {
     privateKeyFile: host.privateKeyFile,
     become: host.become,
     becomePassword: host.becomePassword,
+    ...(host.route ? { route: host.route } : {}),
   };
 }
 

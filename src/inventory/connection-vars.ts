@@ -1,4 +1,5 @@
 import { InventoryError } from '../core/errors.js';
+import { splitWords } from './split-words.js';
 import { Secret, isSecret } from '../core/secret.js';
 import type { Connection } from '../core/connection.js';
 
@@ -55,6 +56,21 @@ export function checkConnectionVars(vars: Record<string, unknown>, where: VarsLo
       fail('E_INVENTORY_TYPE', name, `${name} must be a non-empty string, got ${describeValue(value)}`);
     }
   }
+  const connection = vars.ansible_connection;
+  if (connection !== null && connection !== undefined && !SSH_CONNECTIONS.has(String(connection))) {
+    fail(
+      'E_INVENTORY_CONNECTION',
+      'ansible_connection',
+      `ansible_connection ${JSON.stringify(connection)} is not supported: halyard connects over SSH (ssh, smart, paramiko)${String(connection) === 'local' ? '; local runs on the controller are not supported yet' : ''}`,
+    );
+  }
+  for (const name of SSH_ARGS_VARS) {
+    const value = vars[name];
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'string') fail('E_INVENTORY_TYPE', name, `${name} must be a string of ssh arguments, got ${describeValue(value)}`);
+    const problem = readSshArgs(String(value)).problem;
+    if (problem) fail('E_INVENTORY_SSH_ARGS', name, `${name}: ${problem}`);
+  }
   for (const name of CONNECTION_VAR_ALIASES.become) {
     const value = vars[name];
     if (value === null || value === undefined) continue;
@@ -73,6 +89,45 @@ export function checkConnectionVars(vars: Record<string, unknown>, where: VarsLo
 }
 
 // Reads the connection of one host from its merged vars (already checked by checkConnectionVars).
+/** ansible_connection values that mean "over SSH", as halyard connects. */
+const SSH_CONNECTIONS = new Set(['ssh', 'smart', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh']);
+/** Vars whose ssh arguments halyard reads (the first value of an option wins, as in ssh). */
+const SSH_ARGS_VARS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'] as const;
+/** -o options that change where or as whom ssh connects: set them with their inventory vars. */
+const ROUTE_OPTIONS_WITH_VARS: Record<string, string> = { hostname: 'ansible_host', port: 'ansible_port', user: 'ansible_user', identityfile: 'ansible_ssh_private_key_file' };
+
+// The route options in ssh arguments (-o ProxyCommand=..., -o ProxyJump=..., -J hops); options that
+// would change the host, port, user or key are a problem (their vars say it); others (such as
+// -o StrictHostKeyChecking=no) do not change where halyard connects and are left to halyard's own
+// host key checking.
+export function readSshArgs(text: string): { proxyCommand?: string; proxyJump?: string; problem?: string } {
+  let words: string[];
+  try {
+    words = splitWords(text).map((word) => word.text);
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  const out: { proxyCommand?: string; proxyJump?: string; problem?: string } = {};
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index]!;
+    let option: string | undefined;
+    if (word === '-o') option = words[++index];
+    else if (word.startsWith('-o')) option = word.slice(2);
+    else if (word === '-J') out.proxyJump ??= words[++index];
+    else if (word.startsWith('-J')) out.proxyJump ??= word.slice(2);
+    else if (/^-[pliW]/.test(word)) return { problem: `${word} changes where or as whom ssh connects; set ansible_port, ansible_user or ansible_ssh_private_key_file instead` };
+    if (option === undefined) continue;
+    const match = /^\s*([A-Za-z]+)\s*[= ]\s*(.*)$/.exec(option);
+    if (!match) return { problem: `cannot read -o ${JSON.stringify(option)}` };
+    const key = match[1]!.toLowerCase();
+    if (key === 'proxycommand') out.proxyCommand ??= match[2]!;
+    else if (key === 'proxyjump') out.proxyJump ??= match[2]!;
+    else if (key in ROUTE_OPTIONS_WITH_VARS) return { problem: `-o ${match[1]} changes where or as whom ssh connects; set ${ROUTE_OPTIONS_WITH_VARS[key]} instead` };
+  }
+  if (out.proxyCommand && out.proxyJump) return { problem: 'both ProxyCommand and ProxyJump are set; keep one' };
+  return out;
+}
+
 // Defaults below every var (ansible.cfg's remote_user, private_key_file, become).
 export interface ConnectionDefaults {
   user?: string;
@@ -89,7 +144,13 @@ export function resolveConnection(hostName: string, vars: Record<string, unknown
   const keyFile = firstSet(vars, CONNECTION_VAR_ALIASES.privateKeyFile);
   const become = firstSet(vars, CONNECTION_VAR_ALIASES.become);
   const password = firstSet(vars, CONNECTION_VAR_ALIASES.becomePassword);
+  const route = SSH_ARGS_VARS.map((name) => vars[name])
+    .filter((value): value is string => typeof value === 'string')
+    .map((value) => readSshArgs(value))
+    .reduce<{ proxyCommand?: string; proxyJump?: string }>((found, args) => ({ proxyCommand: found.proxyCommand ?? args.proxyCommand, proxyJump: found.proxyJump ?? args.proxyJump }), {});
+  const routeSet = Object.fromEntries(Object.entries(route).filter(([, value]) => value !== undefined)) as { proxyCommand?: string; proxyJump?: string };
   return {
+    ...(Object.keys(routeSet).length > 0 ? { route: routeSet } : {}),
     address: typeof address?.value === 'string' ? address.value : hostName,
     port: port === undefined ? DEFAULT_SSH_PORT : (readPort(port.value) ?? DEFAULT_SSH_PORT),
     user: typeof user?.value === 'string' ? user.value : defaults.user,

@@ -208,6 +208,7 @@ export function endpointFor(target: ConnectTarget, context: Pick<ConnectContext,
       user: target.user,
       port: portExplicit ? target.port : undefined,
       privateKeyFile: target.privateKeyFile,
+      ...(target.route ? { route: target.route } : {}),
     },
     context.home,
   );

@@ -273,6 +273,8 @@ export interface InventoryEndpoint {
   /** Undefined (or the default 22 when `portIsDefault`) lets ssh_config's Port apply. */
   port: number | undefined;
   privateKeyFile: string | undefined;
+  /** From the inventory's ssh arguments: beats ssh_config's ProxyCommand and ProxyJump. */
+  route?: { proxyCommand?: string; proxyJump?: string };
 }
 
 // Merges inventory values (explicit, they win) over ssh_config values over defaults, for a host and its jumps.
@@ -293,6 +295,11 @@ function resolveHop(config: SshConfigFile, inventory: InventoryEndpoint, home: s
     ? [expandSshPath(inventory.privateKeyFile as string, values)]
     : entry.identityFiles.map((file) => expandSshPath(file, values));
 
+  if (inventory.route) {
+    entry.proxyJump = inventory.route.proxyJump;
+    if (inventory.route.proxyCommand) entry.proxyCommand = inventory.route.proxyCommand;
+    else delete entry.proxyCommand;
+  }
   if (entry.proxyJump && entry.proxyCommand) {
     throw new ConnectError('E_SSH_CONFIG', `${config.path}: host ${inventory.alias} has both ProxyJump and ProxyCommand; keep one`);
   }

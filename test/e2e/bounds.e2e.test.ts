@@ -51,7 +51,7 @@ describe('bounds on a lab host', () => {
     expect(again.json?.hosts[fleet.hosts[0]!.name]).toMatchObject({ changed: 0, execs: 1 });
   }, busyBudget(11));
 
-  it('a host reached through an ssh_config ProxyCommand converges; a failing one is that host\'s error, with its stderr', async () => {
+  it('a host reached through a ProxyCommand (ssh_config, or ansible_ssh_common_args) converges; a failing one is that host\'s error, with its stderr', async () => {
     const work = mkdtempSync(join(tmpdir(), 'hy-proxy-'));
     const log = join(work, 'proxy.log');
     const proxy = resolve(import.meta.dirname, '../support/stdio-proxy.mjs');
@@ -66,11 +66,19 @@ describe('bounds on a lab host', () => {
     expect(run.json?.hosts[host]).toMatchObject({ changed: 1, failed: 0 });
     expect(readFileSync(log, 'utf8')).toBe(`127.0.0.1:${fleet.hosts[0]!.port}\n`);
 
+    // The same route from the inventory, as Ansible users write it, with no ssh_config at all.
+    const viaVarsDir = mkdtempSync(join(tmpdir(), 'hy-proxy-'));
+    const viaVars = fleetInventory(fleet, {}, { dir: viaVarsDir, hostVars: { [host]: { ansible_ssh_common_args: `-o ProxyCommand="${process.execPath} ${proxy} %h %p ${log}"` } } });
+    const again = await runCli(['apply', 'test/e2e/playbooks/temp-files.ts', '-i', viaVars, '--known-hosts', knownHosts, '--ssh-config', 'none', '-e', 'version=4', '--json']);
+    expect(again.exitCode, again.stderr + again.stdout).toBe(0);
+    expect(again.json?.hosts[host]).toMatchObject({ changed: 1, failed: 0 });
+    expect(readFileSync(log, 'utf8')).toBe(`127.0.0.1:${fleet.hosts[0]!.port}\n127.0.0.1:${fleet.hosts[0]!.port}\n`);
+
     const brokenDir = mkdtempSync(join(tmpdir(), 'hy-proxy-'));
     const broken = fleetInventory(fleet, {}, { dir: brokenDir, hostVars: { [host]: { ansible_host: 'broken-proxy' } } });
     const failed = await runCli(['apply', 'test/e2e/playbooks/temp-files.ts', '-i', broken, '--known-hosts', knownHosts, '--ssh-config', sshConfig, '--json']);
     expect(failed.exitCode, failed.stderr + failed.stdout).toBe(1);
     expect(failed.json?.hosts[host], failed.stderr + failed.stdout).toMatchObject({ unreachable: true });
     expect(failed.json?.hosts[host]?.error).toMatch(/ProxyCommand exited 3: no route to the bastion/);
-  }, busyBudget(8));
+  }, busyBudget(10));
 });
