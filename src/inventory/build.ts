@@ -1,7 +1,7 @@
 import { InventoryError } from '../core/errors.js';
 import { resolveConnection, type ConnectionDefaults } from './connection-vars.js';
 import { assertNoCycles, groupDepths, parentsOf, withAncestors } from './group-graph.js';
-import type { RawInventory } from './raw-inventory.js';
+import type { RawInventory, VarsBlock } from './raw-inventory.js';
 import { markSecretVars } from './secrets.js';
 import type { Group, Host, Inventory } from './types.js';
 import { VarsFolder } from './vars-files.js';
@@ -19,6 +19,14 @@ export interface BuildOptions {
   playDir?: string;
   /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
   connectionDefaults?: ConnectionDefaults;
+  /** Keep where each of this host's vars came from (`inventory vars HOST`). */
+  explainHost?: string;
+}
+
+// One layer of a host's vars, lowest first: what it is, and the block (with its file and lines).
+export interface VarLayer {
+  layer: string;
+  block: VarsBlock;
 }
 
 /** Set in a group's inventory vars, it orders groups of equal depth; it is not a var (as Ansible). */
@@ -47,11 +55,11 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
   }
 
   // Checked like any vars block; this also collects halyard_secret_vars given with -e.
-  const extraVars = raw.varsBlock(options.extraVars ?? {}, {
+  const extraBlock = raw.varsBlock(options.extraVars ?? {}, {
     file: undefined,
     lineOf: () => undefined,
     context: 'extra vars (-e)',
-  }).values;
+  });
 
   const parents = parentsOf(raw.groups);
   const depths = groupDepths(raw.groups);
@@ -76,6 +84,7 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
   const secretNames = raw.secretVarNames;
 
   const hosts: Host[] = [];
+  let origins: VarLayer[] | undefined;
   for (const rawHost of raw.hosts.values()) {
     const memberOf = new Set<string>();
     for (const groupName of directGroups.get(rawHost.name) ?? []) withAncestors(groupName, parents, memberOf);
@@ -86,18 +95,22 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
     // groups from the inventory; group_vars/all beside each source, then beside the playbook;
     // the other groups' group_vars, source by source, then the playbook's; the host's inventory
     // vars, host_vars beside each source, then the playbook's; -e last.
-    const merged = mergeVarLayers([
-      inventoryGroupVars.get('all') ?? {},
-      ...others.map((name) => inventoryGroupVars.get(name) ?? {}),
-      ...fileVars('group_vars', inventoryFolders, 'all'),
-      ...fileVars('group_vars', playFolders, 'all'),
-      ...inventoryFolders.flatMap((folder) => others.flatMap((name) => fileVars('group_vars', [folder], name))),
-      ...playFolders.flatMap((folder) => others.flatMap((name) => fileVars('group_vars', [folder], name))),
-      ...rawHost.varsBlocks.map((block) => block.values),
-      ...fileVars('host_vars', inventoryFolders, rawHost.name),
-      ...fileVars('host_vars', playFolders, rawHost.name),
-      extraVars,
-    ]);
+    const blocks = (kind: 'group_vars' | 'host_vars', from: VarsFolder[], name: string) => from.flatMap((folder) => folder.blocksOf(kind, name));
+    const layers: VarLayer[] = [
+      ...(raw.groups.get('all')?.varsBlocks ?? []).map((block) => ({ layer: 'inventory group all', block })),
+      ...others.flatMap((name) => (raw.groups.get(name)?.varsBlocks ?? []).map((block) => ({ layer: `inventory group ${name}`, block }))),
+      ...blocks('group_vars', inventoryFolders, 'all').map((block) => ({ layer: 'group_vars/all', block })),
+      ...blocks('group_vars', playFolders, 'all').map((block) => ({ layer: "playbook's group_vars/all", block })),
+      ...inventoryFolders.flatMap((folder) => others.flatMap((name) => blocks('group_vars', [folder], name).map((block) => ({ layer: `group_vars/${name}`, block })))),
+      ...playFolders.flatMap((folder) => others.flatMap((name) => blocks('group_vars', [folder], name).map((block) => ({ layer: `playbook's group_vars/${name}`, block })))),
+      ...rawHost.varsBlocks.map((block) => ({ layer: 'inventory host vars', block })),
+      ...blocks('host_vars', inventoryFolders, rawHost.name).map((block) => ({ layer: `host_vars/${rawHost.name}`, block })),
+      ...blocks('host_vars', playFolders, rawHost.name).map((block) => ({ layer: `playbook's host_vars/${rawHost.name}`, block })),
+      { layer: 'extra vars (-e)', block: extraBlock },
+    ];
+    // ansible_group_priority set in an inventory orders groups; it is not a var.
+    const merged = mergeVarLayers(layers.map(({ layer, block }) => (layer.startsWith('inventory group ') && GROUP_PRIORITY in block.values ? withoutKey(block.values, GROUP_PRIORITY) : block.values)));
+    if (options.explainHost === rawHost.name) origins = layers;
     const vars = markSecretVars(merged, secretNames);
     hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars, options.connectionDefaults), groups, vars });
   }
@@ -113,7 +126,12 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
       vars: markSecretVars(plainGroupVars.get(group.name) ?? {}, secretNames),
     });
   }
-  return { source: raw.file, hosts, groups };
+  return { source: raw.file, hosts, groups, ...(origins ? { origins } : {}) };
+}
+
+function withoutKey(values: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = values;
+  return rest;
 }
 
 // ansible_group_priority as Ansible reads it: int(value).

@@ -16,7 +16,7 @@ import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 // The inventory API in one import for the CLI and the engine.
 export type { Group, Host, Inventory } from './types.js';
 export { parseExtraVars } from './extra-vars.js';
-export { formatInventory } from './list.js';
+export { formatInventory, formatVarOrigins } from './list.js';
 export { applyLimit, parseLimit, selectHosts, type LimitTerm } from './limit.js';
 export { CONNECTION_VAR_ALIASES, DEFAULT_SSH_PORT } from './connection-vars.js';
 export { looksLikeSecretName } from './secrets.js';
@@ -35,6 +35,8 @@ export interface LoadInventoryOptions {
   connectionDefaults?: ConnectionDefaults;
   /** The run's vault passwords: `!vault` values and vaulted files open with them. */
   vault?: VaultKeyring;
+  /** Keep where each of this host's vars came from (Inventory.origins). */
+  explainHost?: string;
 }
 
 // The one entry point: reads inventory sources (`-i`, repeatable: files of any supported kind, or
@@ -98,6 +100,7 @@ function finish(raw: RawInventory, options: LoadInventoryOptions, varsDirs: read
     varsDirs,
     ...(options.playDir === undefined ? {} : { playDir: options.playDir }),
     ...(options.connectionDefaults ? { connectionDefaults: options.connectionDefaults } : {}),
+    ...(options.explainHost ? { explainHost: options.explainHost } : {}),
   });
   return options.limit === undefined ? inventory : applyLimit(inventory, options.limit);
 }

@@ -115,3 +115,35 @@ function formatValue(value: unknown): string {
   }
   return JSON.stringify(value) ?? String(value);
 }
+
+// `inventory vars HOST [VAR]`: each var's final value and where it was set, then what it overrode,
+// lowest precedence last (secrets masked, as everywhere).
+export function formatVarOrigins(inventory: Inventory, host: string, only?: string): string {
+  const origins = inventory.origins ?? [];
+  const final = inventory.hosts.find((entry) => entry.name === host)?.vars ?? {};
+  const names = only === undefined ? Object.keys(final).sort() : [only];
+  const lines: string[] = [];
+  for (const name of names) {
+    const sets = origins.filter(({ block }) => Object.prototype.hasOwnProperty.call(block.values, name)).reverse();
+    if (sets.length === 0) {
+      lines.push(`${name}: not set for ${host}`);
+      continue;
+    }
+    const where = ({ layer, block }: (typeof sets)[number]) => {
+      const line = block.location.lineOf(name);
+      const file = block.location.file;
+      return file === undefined ? layer : `${file}${line ? `:${line}` : ''} (${layer})`;
+    };
+    // A var that ends up secret (by its name, a tag or vault) is masked in every layer it was set in.
+    const secret = isSecret(final[name]);
+    const show = (value: unknown) => (secret ? SECRET_MASK : showValue(value));
+    lines.push(`${name} = ${show(final[name])}    from ${where(sets[0]!)}`);
+    for (const earlier of sets.slice(1)) lines.push(`    overrides ${show(earlier.block.values[name])}    from ${where(earlier)}`);
+  }
+  return lines.join('\n');
+}
+
+function showValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

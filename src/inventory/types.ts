@@ -24,4 +24,6 @@ export interface Inventory {
   source: string;
   hosts: Host[];
   groups: Map<string, Group>;
+  /** Only when asked for one host (`explainHost`): its var layers, lowest precedence first. */
+  origins?: Array<{ layer: string; block: { values: Record<string, unknown>; location: { file: string | undefined; lineOf(name: string): number | undefined; context?: string } } }>;
 }
