@@ -38,6 +38,7 @@ export const LOCAL = [
   'test/vault/vault-oracle.test.ts',
   'test/vault/vault-cli.test.ts',
   'test/ssh/ssh-config-oracle.test.ts',
+  'test/engine/local-connection.test.ts',
   'test/monitor/monitor-apply.test.ts',
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',

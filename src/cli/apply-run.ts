@@ -3,7 +3,7 @@ import type { Redactor } from '../core/secret.js';
 import { preparePlaybookRun } from '../engine/prepare-run.js';
 import type { ControllerStepResult, RunResult } from '../engine/results.js';
 import { probeTimeoutMs, runFleet } from '../engine/run.js';
-import { sshLink } from '../engine/ssh-link.js';
+import { hostLink } from '../engine/ssh-link.js';
 import { parseExtraVars } from '../inventory/index.js';
 import type { ControllerContext, Playbook } from '../playbook/types.js';
 import { SshPool } from '../ssh/index.js';
@@ -60,7 +60,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       probeTimeoutMs: probeTimeoutMs(pool.options.commandTimeoutMs),
       stepTimeoutMs: pool.options.commandTimeoutMs,
       redactor,
-      connect: (host) => sshLink(pool, host),
+      connect: (host) => hostLink(pool, host),
       onEvent,
     });
   } finally {

@@ -14,4 +14,6 @@ export interface Connection {
   /** From ansible_ssh_common_args / ansible_ssh_extra_args (`-o ProxyCommand=`, `-o ProxyJump=`,
    * `-J`): they beat ssh_config, as ssh's own -o does. */
   route?: { proxyCommand?: string; proxyJump?: string };
+  /** `ansible_connection: local`: run on the controller itself, no SSH. */
+  local?: boolean;
 }

@@ -1,6 +1,6 @@
 import { preparePlaybookRun, type PrepareOptions } from '../engine/prepare-run.js';
 import { probeTimeoutMs, runFleet } from '../engine/run.js';
-import { sshLink } from '../engine/ssh-link.js';
+import { hostLink } from '../engine/ssh-link.js';
 import type { HostResult, RunResult } from '../engine/results.js';
 import type { SshPool } from '../ssh/index.js';
 import type { DaemonLogger } from './log.js';
@@ -91,7 +91,7 @@ export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
       redactor: prepared.redactor,
       connect: (host) => {
         deps.signal?.throwIfAborted();
-        return sshLink(deps.pool, host);
+        return hostLink(deps.pool, host);
       },
     });
   } finally {

@@ -1,7 +1,9 @@
+import { ConnectError } from '../core/errors.js';
 import type { Host } from '../inventory/types.js';
 import type { SshPool } from '../ssh/index.js';
 import type { ConnectTarget } from '../ssh/types.js';
 import { guardedShellScript } from './guard.js';
+import { localLink } from './local-link.js';
 import type { HostLink } from './host-run.js';
 
 /** The run shell lives as long as the host run; each request inside it has its own timeout. */
@@ -9,6 +11,7 @@ const RUN_SHELL_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 
 // What the SSH layer needs from an inventory host.
 export function connectTargetOf(host: Host): ConnectTarget {
+  if (host.local) throw new ConnectError('E_LOCAL_CONNECTION', `${host.name} has ansible_connection: local; only apply and drift checks run on the controller, this command connects over SSH`);
   return {
     name: host.name,
     address: host.address,
@@ -58,4 +61,10 @@ export async function sshLink(pool: SshPool, host: Host): Promise<HostLink & { c
     },
     close: () => session.close(),
   };
+}
+
+// The link for a host: the controller itself for `ansible_connection: local`, else SSH.
+export async function hostLink(pool: SshPool, host: Host): Promise<HostLink & { close(): Promise<void> }> {
+  if (host.local) return localLink(host);
+  return sshLink(pool, host);
 }

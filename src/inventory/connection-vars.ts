@@ -61,7 +61,7 @@ export function checkConnectionVars(vars: Record<string, unknown>, where: VarsLo
     fail(
       'E_INVENTORY_CONNECTION',
       'ansible_connection',
-      `ansible_connection ${JSON.stringify(connection)} is not supported: halyard connects over SSH (ssh, smart, paramiko)${String(connection) === 'local' ? '; local runs on the controller are not supported yet' : ''}`,
+      `ansible_connection ${JSON.stringify(connection)} is not supported: halyard connects over SSH (ssh, smart, paramiko) or runs on the controller (local)`,
     );
   }
   for (const name of SSH_ARGS_VARS) {
@@ -90,7 +90,7 @@ export function checkConnectionVars(vars: Record<string, unknown>, where: VarsLo
 
 // Reads the connection of one host from its merged vars (already checked by checkConnectionVars).
 /** ansible_connection values that mean "over SSH", as halyard connects. */
-const SSH_CONNECTIONS = new Set(['ssh', 'smart', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh']);
+const SSH_CONNECTIONS = new Set(['ssh', 'smart', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh', 'local', 'ansible.builtin.local']);
 /** Vars whose ssh arguments halyard reads (the first value of an option wins, as in ssh). */
 const SSH_ARGS_VARS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'] as const;
 /** -o options that change where or as whom ssh connects: set them with their inventory vars. */
@@ -149,7 +149,9 @@ export function resolveConnection(hostName: string, vars: Record<string, unknown
     .map((value) => readSshArgs(value))
     .reduce<{ proxyCommand?: string; proxyJump?: string }>((found, args) => ({ proxyCommand: found.proxyCommand ?? args.proxyCommand, proxyJump: found.proxyJump ?? args.proxyJump }), {});
   const routeSet = Object.fromEntries(Object.entries(route).filter(([, value]) => value !== undefined)) as { proxyCommand?: string; proxyJump?: string };
+  const local = vars.ansible_connection === 'local' || vars.ansible_connection === 'ansible.builtin.local';
   return {
+    ...(local ? { local: true } : {}),
     ...(Object.keys(routeSet).length > 0 ? { route: routeSet } : {}),
     address: typeof address?.value === 'string' ? address.value : hostName,
     port: port === undefined ? DEFAULT_SSH_PORT : (readPort(port.value) ?? DEFAULT_SSH_PORT),

@@ -18,12 +18,10 @@ describe('ssh arguments in inventory vars', () => {
     expect(readSshArgs(text)).toEqual(expected);
   });
 
-  it('the route reaches the host; ansible_connection other than SSH is refused where it is written', () => {
+  it('the route reaches the host; ansible_connection local runs on the controller, any other but SSH is refused where it is written', () => {
     const inventory = inventoryFromText('/inv/hosts.yml', 'all:\n  hosts:\n    h1:\n      ansible_ssh_common_args: -o ProxyCommand="aws ssm start-session --target %h"\n    h2: {}\n');
     expect(inventory.hosts.map((host) => host.route)).toEqual([{ proxyCommand: 'aws ssm start-session --target %h' }, undefined]);
-    expect(() => inventoryFromText('/inv/hosts', '[ctl]\nlocalhost ansible_connection=local\n')).toThrow(
-      '/inv/hosts:2: ansible_connection "local" is not supported: halyard connects over SSH (ssh, smart, paramiko); local runs on the controller are not supported yet',
-    );
+    expect(inventoryFromText('/inv/hosts', '[ctl]\nlocalhost ansible_connection=local\n').hosts[0]).toMatchObject({ name: 'localhost', local: true });
     expect(() => inventoryFromText('/inv/hosts.yml', 'all:\n  hosts:\n    w1:\n      ansible_connection: winrm\n')).toThrow(/^\/inv\/hosts\.yml:4: ansible_connection "winrm" is not supported/);
     expect(() => inventoryFromText('/inv/hosts', '[web]\nw1 ansible_ssh_extra_args="-p 2222"\n')).toThrow(/^\/inv\/hosts:2: ansible_ssh_extra_args: -p changes where/);
   });

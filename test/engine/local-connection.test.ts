@@ -1,0 +1,23 @@
+// ansible_connection: local through the real CLI: the controller converges itself (same guarded
+// shell and lock as a remote host, no SSH), then a rerun is one exec with nothing changed.
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+describe('ansible_connection: local', () => {
+  it('converges the controller, then reruns with one exec and no change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-local-'));
+    const inventory = join(dir, 'hosts');
+    writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir}\n`);
+    const first = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--json']);
+    expect(first.exitCode, first.stderr + first.stdout).toBe(0);
+    expect(first.json?.hosts.ctl).toMatchObject({ changed: 1, failed: 0, unreachable: false });
+    expect(readFileSync(join(dir, 'hello.txt'), 'utf8')).toBe('hello from halyard\n');
+    expect(statSync(join(dir, 'hello.txt')).mode & 0o777).toBe(0o640);
+    const again = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--json']);
+    expect(again.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1 });
+  }, 30_000);
+});
