@@ -216,7 +216,15 @@ function parseJumpHop(text: string): JumpSpec {
 
 // Expands `~` and the simple ssh_config tokens (%h %n %p %r %u %d %%) in a path.
 export function expandSshPath(path: string, values: TokenValues): string {
-  const expanded = path.replace(/%([%hnprud])/g, (_match, token: string) => {
+  const expanded = expandTokens(path, values);
+  if (expanded === '~') return values.home;
+  if (expanded.startsWith('~/')) return join(values.home, expanded.slice(2));
+  return expanded;
+}
+
+// The simple ssh_config tokens: %h %n %p %r %u %d and %%.
+function expandTokens(text: string, values: TokenValues): string {
+  return text.replace(/%([%hnprud])/g, (_match, token: string) => {
     switch (token) {
       case '%':
         return '%';
@@ -234,9 +242,6 @@ export function expandSshPath(path: string, values: TokenValues): string {
         return values.home;
     }
   });
-  if (expanded === '~') return values.home;
-  if (expanded.startsWith('~/')) return join(values.home, expanded.slice(2));
-  return expanded;
 }
 
 // The local login name, the user OpenSSH connects as when nothing else says.
@@ -327,25 +332,7 @@ function resolveHop(config: SshConfigFile, inventory: InventoryEndpoint, home: s
   };
 }
 
-// ProxyCommand's tokens as OpenSSH expands them (%h %p %r %n %u %d %%); `exec` as its first word is
-// kept (sh runs it the same way).
+// ProxyCommand's tokens as OpenSSH expands them (%h %p %r %n %u %d %%).
 export function expandProxyCommand(command: string, values: TokenValues): string {
-  return command.replace(/%([%hnprud])/g, (_match, token: string) => {
-    switch (token) {
-      case '%':
-        return '%';
-      case 'h':
-        return values.host;
-      case 'n':
-        return values.alias;
-      case 'p':
-        return String(values.port);
-      case 'r':
-        return values.remoteUser;
-      case 'u':
-        return values.localUser;
-      default:
-        return values.home;
-    }
-  });
+  return expandTokens(command, values);
 }
