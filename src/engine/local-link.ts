@@ -9,7 +9,8 @@ import type { ShellTransport } from './remote-shell.js';
 // `ansible_connection: local`: the host is the controller itself. The run shell is the same guarded
 // `sh -s` a remote host gets (same lock, same steps), started here; with become and a non-root
 // controller it goes through `sudo -n` (a sudo password is not asked for here).
-export function localLink(host: Host): HostLink & { close(): Promise<void> } {
+// `undoDir` keeps the undo records of tests that run as root out of this machine's /var/lib.
+export function localLink(host: Pick<Host, 'name' | 'become' | 'becomePassword'>, options: { undoDir?: string } = {}): HostLink & { close(): Promise<void> } {
   let execs = 0;
   const asRoot = host.become && process.getuid?.() !== 0;
   if (asRoot && host.becomePassword !== undefined) {
@@ -25,7 +26,7 @@ export function localLink(host: Host): HostLink & { close(): Promise<void> } {
     execCount: () => execs,
     async openShell(): Promise<ShellTransport> {
       const started = Date.now();
-      const child = run(guardedShellScript());
+      const child = run(guardedShellScript(options.undoDir));
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         stderr = (stderr + chunk).slice(-65_536);
