@@ -1,4 +1,5 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { fileKind, isAccessibleFile } from '../core/file-kind.js';
 import { homedir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { HalyardError } from '../core/errors.js';
@@ -51,11 +52,11 @@ export function findAnsibleCfg(env: NodeJS.ProcessEnv, cwd: string, home: string
   const candidates: string[] = [];
   if (env.ANSIBLE_CONFIG) {
     const given = resolve(cwd, expandHome(env.ANSIBLE_CONFIG, home));
-    candidates.push(isDirectory(given) ? join(given, 'ansible.cfg') : given);
+    candidates.push(fileKind(given) === 'dir' ? join(given, 'ansible.cfg') : given);
   }
   if (!worldWritable(cwd)) candidates.push(join(cwd, 'ansible.cfg'));
   candidates.push(join(home, '.ansible.cfg'), '/etc/ansible/ansible.cfg');
-  return candidates.find(readable);
+  return candidates.find((candidate) => isAccessibleFile(candidate, 'read'));
 }
 
 // Parses one ansible.cfg (configparser: sections, `key = value` or `key: value`, keys in any case).
@@ -171,23 +172,6 @@ function pathList(value: string, base: string): string[] {
 
 function expandHome(path: string, home: string): string {
   return path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function readable(path: string): boolean {
-  try {
-    accessSync(path, constants.R_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function worldWritable(dir: string): boolean {

@@ -1,4 +1,5 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { fileKind } from '../core/file-kind.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InventoryError } from '../core/errors.js';
 
@@ -25,7 +26,7 @@ export function inventorySources(paths: readonly string[]): InventorySources {
   const varsDirs: string[] = [];
   for (const given of paths) {
     const path = resolve(given);
-    const kind = kindOf(path);
+    const kind = fileKind(path);
     if (kind === 'dir') {
       varsDirs.push(path);
       walk(path, files);
@@ -35,14 +36,6 @@ export function inventorySources(paths: readonly string[]): InventorySources {
     }
   }
   return { files, varsDirs };
-}
-
-function kindOf(path: string): 'dir' | 'file' | 'missing' {
-  try {
-    return statSync(path).isDirectory() ? 'dir' : 'file';
-  } catch {
-    return 'missing';
-  }
 }
 
 // Entries in bytewise order (Python's sorted() of bytes), hidden and ignored names skipped.
@@ -57,7 +50,7 @@ function walk(dir: string, into: string[]): void {
   for (const name of names) {
     if (ignoredInDirectory(name)) continue;
     const path = join(dir, name);
-    if (kindOf(path) === 'dir') walk(path, into);
+    if (fileKind(path) === 'dir') walk(path, into);
     else into.push(path);
   }
 }
@@ -75,7 +68,7 @@ export function varsFilesOf(dir: string, name: string): string[] {
   if (name.startsWith('/')) return [];
   for (const candidate of [name, `${name}.yml`, `${name}.yaml`, `${name}.json`]) {
     const path = join(dir, candidate);
-    const kind = kindOf(path);
+    const kind = fileKind(path);
     if (kind === 'missing') continue;
     if (kind === 'file') return [path];
     const files: string[] = [];
@@ -93,7 +86,7 @@ function collectVarsDir(dir: string, into: string[]): void {
     if (name.startsWith('.') || name.endsWith('~')) continue;
     const path = join(dir, name);
     const extension = extname(basename(path));
-    if (kindOf(path) === 'dir') {
+    if (fileKind(path) === 'dir') {
       if (extension === '') collectVarsDir(path, into);
       continue;
     }

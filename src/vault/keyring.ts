@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isAccessibleFile } from '../core/file-kind.js';
 import { basename, extname } from 'node:path';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -35,7 +36,7 @@ export interface VaultPassword {
 export function readPasswordSource(path: string, label = 'default'): VaultPassword {
   let password: Buffer;
   try {
-    if (isExecutable(path)) {
+    if (isAccessibleFile(path, 'execute')) {
       const client = basename(path, extname(path)).endsWith('-client');
       password = execFileSync(path, client ? ['--vault-id', label] : [], { stdio: ['inherit', 'pipe', 'inherit'] });
       password = Buffer.from(password.toString('latin1').replace(/^[\r\n]+|[\r\n]+$/g, ''), 'latin1');
@@ -47,15 +48,6 @@ export function readPasswordSource(path: string, label = 'default'): VaultPasswo
   }
   if (password.length === 0) throw new VaultError(`the vault password from ${path} is empty`);
   return { label, password, source: path };
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 // The run's vault passwords. A 1.2 envelope is tried with the passwords of its label first, then
