@@ -108,7 +108,7 @@ function finish(raw: RawInventory, options: LoadInventoryOptions, varsDirs: read
 function readRaw(detected: DetectedInventory, path: string, text: string, into?: RawInventory): RawInventory {
   switch (detected.kind) {
     case 'ansible-yaml':
-      return readAnsibleYaml(detected.yaml, into);
+      return readAnsibleYaml(detected.tree, into, detected.fullTree);
     case 'ansible-ini':
       return readAnsibleIni(text, path, into);
     case 'ec2':

@@ -1,9 +1,9 @@
 import {
+  Document,
   LineCounter,
   isScalar,
   parseDocument,
   visit,
-  type Document,
   type Node,
   type ScalarTag,
   type Tags,
@@ -80,20 +80,41 @@ export interface YamlErrorCodes {
   tag: string;
 }
 
+// The schema every halyard YAML file is read with.
+const SCHEMA_OPTIONS = {
+  uniqueKeys: false, // duplicates are reported by the readers, which know whether a key is a host
+  version: '1.1',
+  customTags: ansibleCompatibleTags,
+  merge: true,
+} as const;
+
+// What a plain (untagged, unquoted) scalar means in halyard's schema, as the yaml library's
+// composer decides it (the first default tag whose test matches, else a string); undefined when
+// the library would warn about the text. For readers that scan plain YAML themselves.
+export function plainScalarResolver(): (text: string, atKey: boolean) => { value: unknown } | undefined {
+  const doc = new Document(null, SCHEMA_OPTIONS);
+  const tags = doc.schema.tags.filter((tag): tag is ScalarTag => !('collection' in tag && tag.collection) && tag.test !== undefined);
+  return (text, atKey) => {
+    const tag = tags.find((candidate) => (candidate.default === true || (atKey && candidate.default === 'key')) && candidate.test!.test(text));
+    if (!tag) return { value: text };
+    let warned = false;
+    try {
+      const value = tag.resolve(text, () => (warned = true), doc.options);
+      if (warned) return undefined;
+      // Some tags (1.1 booleans, floats) resolve to a Scalar node; the composer keeps its value.
+      return { value: isScalar(value) ? value.value : value };
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 const INVENTORY_CODES: YamlErrorCodes = { syntax: 'E_INVENTORY_SYNTAX', tag: 'E_INVENTORY_TAG' };
 
 // Parses YAML text for halyard (PyYAML-compatible 1.1, `!secret`, merge keys) or throws one-line errors.
 export function parseYamlSource(text: string, file: string, codes: YamlErrorCodes = INVENTORY_CODES): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    keepSourceTokens: true,
-    uniqueKeys: false, // duplicates are reported by the readers, which know whether a key is a host
-    version: '1.1',
-    customTags: ansibleCompatibleTags,
-    merge: true,
-    prettyErrors: true,
-  });
+  const doc = parseDocument(text, { ...SCHEMA_OPTIONS, lineCounter, keepSourceTokens: true, prettyErrors: true });
   const firstError = doc.errors[0];
   if (firstError) {
     throw new InventoryError(codes.syntax, `YAML syntax error: ${firstSentence(firstError)}`, {
