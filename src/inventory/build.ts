@@ -46,11 +46,16 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
   for (const group of raw.groups.values()) {
     for (const hostName of group.hosts) directGroups.get(hostName)?.add(group.name);
   }
+  // As Ansible's reconcile_inventory: a host in no group but `all` joins `ungrouped`; one named in
+  // `[ungrouped]` (or `ungrouped: hosts:`) that is also in another group leaves it.
   for (const [hostName, groups] of directGroups) {
     if ([...groups].every((name) => name === 'all')) {
       raw.addChild('all', UNGROUPED, undefined);
       raw.addHost(UNGROUPED, hostName, undefined);
       groups.add(UNGROUPED);
+    } else if (groups.has(UNGROUPED) && [...groups].some((name) => name !== 'all' && name !== UNGROUPED)) {
+      raw.removeHost(UNGROUPED, hostName);
+      groups.delete(UNGROUPED);
     }
   }
 
@@ -77,25 +82,29 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
   const folders = [...(options.varsDirs ?? []), ...(options.playDir === undefined ? [] : [options.playDir])].map((dir) => new VarsFolder(dir, raw));
   const inventoryFolders = folders.slice(0, options.varsDirs?.length ?? 0);
   const playFolders = folders.slice(options.varsDirs?.length ?? 0);
-  const fileVars = (kind: 'group_vars' | 'host_vars', from: VarsFolder[], name: string) => from.flatMap((folder) => folder.blocksOf(kind, name).map((block) => block.values));
+  const blocks = (kind: 'group_vars' | 'host_vars', from: VarsFolder[], name: string) => from.flatMap((folder) => folder.blocksOf(kind, name));
+  const fileVars = (kind: 'group_vars' | 'host_vars', from: VarsFolder[], name: string) => blocks(kind, from, name).map((block) => block.values);
   // Read before any host is built: a vars file may name more secret vars (halyard_secret_vars).
   for (const group of raw.groups.keys()) fileVars('group_vars', folders, group);
   for (const host of raw.hosts.keys()) fileVars('host_vars', folders, host);
   const secretNames = raw.secretVarNames;
 
-  const hosts: Host[] = [];
-  let origins: VarLayer[] | undefined;
-  for (const rawHost of raw.hosts.values()) {
+  // Hosts with the same direct groups share their groups' order and layers (a 400k-host inventory
+  // has a handful of such sets): computed once per set, then each host adds its own layers.
+  const shared = new Map<string, { groups: readonly string[]; layers: VarLayer[]; merged: Record<string, unknown> }>();
+  const groupShare = (direct: ReadonlySet<string>) => {
+    const key = [...direct].join('\0');
+    let share = shared.get(key);
+    if (share) return share;
     const memberOf = new Set<string>();
-    for (const groupName of directGroups.get(rawHost.name) ?? []) withAncestors(groupName, parents, memberOf);
+    for (const groupName of direct) withAncestors(groupName, parents, memberOf);
     memberOf.add('all');
     const groups = precedenceOrder(memberOf, depths, priorities);
     const others = groups.filter((name) => name !== 'all');
     // Lowest first (ansible-core 2.14 VARIABLE_PRECEDENCE, inventory part): `all` then the other
     // groups from the inventory; group_vars/all beside each source, then beside the playbook;
-    // the other groups' group_vars, source by source, then the playbook's; the host's inventory
-    // vars, host_vars beside each source, then the playbook's; -e last.
-    const blocks = (kind: 'group_vars' | 'host_vars', from: VarsFolder[], name: string) => from.flatMap((folder) => folder.blocksOf(kind, name));
+    // the other groups' group_vars, source by source, then the playbook's. The host's own layers
+    // follow (hostLayers).
     const layers: VarLayer[] = [
       ...(raw.groups.get('all')?.varsBlocks ?? []).map((block) => ({ layer: 'inventory group all', block })),
       ...others.flatMap((name) => (raw.groups.get(name)?.varsBlocks ?? []).map((block) => ({ layer: `inventory group ${name}`, block }))),
@@ -103,16 +112,32 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
       ...blocks('group_vars', playFolders, 'all').map((block) => ({ layer: "playbook's group_vars/all", block })),
       ...inventoryFolders.flatMap((folder) => others.flatMap((name) => blocks('group_vars', [folder], name).map((block) => ({ layer: `group_vars/${name}`, block })))),
       ...playFolders.flatMap((folder) => others.flatMap((name) => blocks('group_vars', [folder], name).map((block) => ({ layer: `playbook's group_vars/${name}`, block })))),
-      ...rawHost.varsBlocks.map((block) => ({ layer: 'inventory host vars', block })),
-      ...blocks('host_vars', inventoryFolders, rawHost.name).map((block) => ({ layer: `host_vars/${rawHost.name}`, block })),
-      ...blocks('host_vars', playFolders, rawHost.name).map((block) => ({ layer: `playbook's host_vars/${rawHost.name}`, block })),
-      { layer: 'extra vars (-e)', block: extraBlock },
     ];
     // ansible_group_priority set in an inventory orders groups; it is not a var.
     const merged = mergeVarLayers(layers.map(({ layer, block }) => (layer.startsWith('inventory group ') && GROUP_PRIORITY in block.values ? withoutKey(block.values, GROUP_PRIORITY) : block.values)));
-    if (options.explainHost === rawHost.name) origins = layers;
+    share = { groups, layers, merged };
+    shared.set(key, share);
+    return share;
+  };
+  // Above the groups: the host's inventory vars, host_vars beside each source, then the
+  // playbook's; -e last.
+  const hostLayers = (name: string, rawBlocks: readonly VarsBlock[]): VarLayer[] => [
+    ...rawBlocks.map((block) => ({ layer: 'inventory host vars', block })),
+    ...blocks('host_vars', inventoryFolders, name).map((block) => ({ layer: `host_vars/${name}`, block })),
+    ...blocks('host_vars', playFolders, name).map((block) => ({ layer: `playbook's host_vars/${name}`, block })),
+    { layer: 'extra vars (-e)', block: extraBlock },
+  ];
+
+  const hosts: Host[] = [];
+  let origins: VarLayer[] | undefined;
+  const noGroups = new Set<string>();
+  for (const rawHost of raw.hosts.values()) {
+    const share = groupShare(directGroups.get(rawHost.name) ?? noGroups);
+    const own = hostLayers(rawHost.name, rawHost.varsBlocks);
+    const merged = mergeVarLayers([share.merged, ...own.map(({ block }) => block.values)]);
+    if (options.explainHost === rawHost.name) origins = [...share.layers, ...own];
     const vars = markSecretVars(merged, secretNames);
-    hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars, options.connectionDefaults), groups, vars });
+    hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars, options.connectionDefaults), groups: [...share.groups], vars });
   }
 
   const plainGroupVars = new Map<string, Record<string, unknown>>();

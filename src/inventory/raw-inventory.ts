@@ -77,8 +77,14 @@ export class RawInventory {
     return out;
   }
 
-  /** Makes `hostName` a member of `groupName`, adding host vars when the entry has any. */
-  addHost(groupName: string, hostName: string, line: number | undefined, vars?: VarsBlock): void {
+  /**
+   * Makes `hostName` a member of `groupName`, adding host vars when the entry has any. `portVars`
+   * (ansible_port from a `name:port` key) apply only when this entry is the first to name the host:
+   * Ansible sets a host's port when it creates the host and ignores later ones (InventoryData.add_host).
+   */
+  addHost(groupName: string, hostName: string, line: number | undefined, vars?: VarsBlock, portVars?: VarsBlock): void {
+    const hasVars = vars !== undefined && hasAnyKey(vars.values);
+    if (hasVars && this.groups.has(hostName)) throw hostNamedLikeGroup(hostName, line, vars);
     const group = this.group(groupName, line);
     let members = this.#members.get(groupName);
     if (!members) {
@@ -93,8 +99,18 @@ export class RawInventory {
     if (!host) {
       host = { name: hostName, line, varsBlocks: [] };
       this.hosts.set(hostName, host);
+      if (portVars) host.varsBlocks.push(portVars);
     }
-    if (vars && Object.keys(vars.values).length > 0) host.varsBlocks.push(vars);
+    if (hasVars) host.varsBlocks.push(vars);
+  }
+
+  /** Takes `hostName` out of `groupName`'s own hosts (the host stays in the inventory). */
+  removeHost(groupName: string, hostName: string): void {
+    const group = this.groups.get(groupName);
+    if (!group) return;
+    this.#members.get(groupName)?.delete(hostName);
+    const index = group.hosts.indexOf(hostName);
+    if (index >= 0) group.hosts.splice(index, 1);
   }
 
   /** Records `child` under `parent` (once). */
@@ -115,11 +131,11 @@ export class RawInventory {
   varsBlock(given: Record<string, unknown>, location: VarsLocation): VarsBlock {
     const values = holdsVaulted(given) ? this.#openVaulted(given, location) : given;
     checkConnectionVars(values, location);
+    // Copied only to take the directive out: 400k host blocks are not copied for nothing.
+    if (!Object.hasOwn(values, SECRET_VARS_DIRECTIVE)) return { values, location };
     const kept = { ...values };
-    if (SECRET_VARS_DIRECTIVE in kept) {
-      for (const name of readSecretVarNames(kept[SECRET_VARS_DIRECTIVE], location)) this.secretVarNames.add(name);
-      delete kept[SECRET_VARS_DIRECTIVE];
-    }
+    for (const name of readSecretVarNames(kept[SECRET_VARS_DIRECTIVE], location)) this.secretVarNames.add(name);
+    delete kept[SECRET_VARS_DIRECTIVE];
     return { values: kept, location };
   }
 }
@@ -134,5 +150,22 @@ export function readSecretVarNames(value: unknown, location: VarsLocation): stri
     'E_INVENTORY_TYPE',
     `${prefix}${SECRET_VARS_DIRECTIVE} must be a list of var names, got ${describeType(value)}`,
     { file: location.file, line: location.lineOf(SECRET_VARS_DIRECTIVE) },
+  );
+}
+
+// Whether an object has an own key, without listing them all (once per host entry).
+function hasAnyKey(values: Record<string, unknown>): boolean {
+  for (const key in values) if (Object.hasOwn(values, key)) return true;
+  return false;
+}
+
+// Ansible's set_variable looks a name up among groups first, so vars written on a host named like a
+// group already read go to that group (and to every host in it): refused rather than copied.
+function hostNamedLikeGroup(hostName: string, line: number | undefined, vars: VarsBlock): InventoryError {
+  const name = JSON.stringify(hostName);
+  return new InventoryError(
+    'E_INVENTORY_HOST_IS_GROUP',
+    `host ${name} is given vars, but a group is also named ${name}: Ansible would set them on that group (for every host in it); rename the host or the group, or move the vars to host_vars/${hostName}.yml`,
+    { file: vars.location.file, line: line ?? vars.location.lineOf(Object.keys(vars.values)[0] ?? '') },
   );
 }

@@ -22,6 +22,17 @@ export function looksLikeSecretName(name: string): boolean {
   return ALWAYS_SECRET_NAMES.has(name) || SECRET_NAME_PATTERN.test(name);
 }
 
+// looksLikeSecretName per var name, remembered: the same few names recur on every host.
+const secretNameMemo = new Map<string, boolean>();
+function secretName(name: string): boolean {
+  let secret = secretNameMemo.get(name);
+  if (secret === undefined) {
+    secret = looksLikeSecretName(name);
+    if (secretNameMemo.size < 10_000) secretNameMemo.set(name, secret);
+  }
+  return secret;
+}
+
 // Wraps every secret var of one vars block; `extraSecretNames` come from `halyard_secret_vars`.
 // Keys are checked at every depth, so `app: {api_token: x}` is as secret as a top-level api_token.
 export function markSecretVars(
@@ -39,9 +50,11 @@ function markTree(value: unknown, label: string, extraSecretNames: ReadonlySet<s
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      const childLabel = label === '' ? key : `${label}.${key}`;
-      const secretByName = looksLikeSecretName(key) || extraSecretNames.has(key);
-      setOwn(out, key, secretByName ? toSecretTree(child, childLabel) : markTree(child, childLabel, extraSecretNames));
+      const secretByName = secretName(key) || extraSecretNames.has(key);
+      // A plain leaf needs no label (most vars of most hosts): the string is built only when used.
+      const plainLeaf = !secretByName && (child === null || typeof child !== 'object');
+      const childLabel = plainLeaf ? '' : label === '' ? key : `${label}.${key}`;
+      setOwn(out, key, plainLeaf ? child : secretByName ? toSecretTree(child, childLabel) : markTree(child, childLabel, extraSecretNames));
     }
     return out;
   }
