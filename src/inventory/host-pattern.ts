@@ -33,17 +33,29 @@ export function parseHostPattern(key: string, where: { file: string; line: numbe
   return { names, port };
 }
 
-// `db1:2222` -> db1 and port 2222; a bare IPv6 address (several colons) has no port suffix.
+/** `[anything]:port`, as Ansible's bracketed_hostport. */
+const BRACKETED_HOST_PORT = /^\[(.+)\]:([0-9]+)$/;
+/** `name:port` where the name holds no colon outside `[...]`, as Ansible's hostport. */
+const HOST_PORT = /^((?:[^:[\]]|\[[^\]]*\])*):([0-9]+)$/;
+const NUMERIC_RANGE = String.raw`\[[0-9]+:[0-9]+(?::[0-9]+)?\]`;
+const ALPHANUMERIC_RANGE = String.raw`\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]`;
+const IPV4_PART = String.raw`(?:[01]?[0-9]{1,2}|2[0-4][0-9]|25[0-5]|${NUMERIC_RANGE})`;
+/** Ansible's ipv4 pattern: four parts, each 0-255 or a numeric range. */
+const IPV4_PATTERN = new RegExp(String.raw`^(?:${IPV4_PART}\.){3}${IPV4_PART}$`);
+const LABEL = String.raw`(?:[\p{L}\p{N}_]|${ALPHANUMERIC_RANGE})(?:[\p{L}\p{N}_-]|${ALPHANUMERIC_RANGE})*(?<![_-])`;
+/** Ansible's hostname pattern: dot-separated labels of word characters and `-`, with ranges. */
+const HOSTNAME_PATTERN = new RegExp(String.raw`^${LABEL}(?:\.${LABEL})*$`, 'iu');
+
+// Ansible's parse_address: `[address]:port` (the only way to give an IPv6 address a port), else
+// `name:port` where the name may hold `[x:y]` ranges but no other colon. A port splits off only
+// when what is left is an IPv4 address or a host name (a ranged one too); anything else, such as
+// `user@host:2222`, is a host name as written, without a port.
 function splitPort(key: string, where: { file: string; line: number | undefined }): { name: string; port?: number } {
-  // `[2001:db8::12]:2222`: a bracketed IPv6 address and its port (Ansible's parse_address).
-  const bracketed = /^\[([0-9A-Fa-f:.%\w]*:[0-9A-Fa-f:.%\w]*)\]:([0-9]+)$/.exec(key);
+  const bracketed = BRACKETED_HOST_PORT.exec(key);
   if (bracketed) return { name: bracketed[1]!, port: checkedPort(bracketed[2]!, key, where) };
-  const match = /^(.+):([0-9]+)$/.exec(key);
-  if (!match) return { name: key };
-  const name = match[1] ?? key;
-  const withoutRanges = name.replace(/\[[^\]]*\]/g, '');
-  if (withoutRanges.includes(':')) return { name: key };
-  return { name, port: checkedPort(match[2]!, key, where) };
+  const match = HOST_PORT.exec(key);
+  if (!match || !(IPV4_PATTERN.test(match[1]!) || HOSTNAME_PATTERN.test(match[1]!))) return { name: key };
+  return { name: match[1]!, port: checkedPort(match[2]!, key, where) };
 }
 
 function checkedPort(text: string, key: string, where: { file: string; line: number | undefined }): number {

@@ -76,7 +76,7 @@ export function readAnsibleIni(text: string, file: string, into?: RawInventory):
     }
     seenInSection.set(hostWord.text, line);
     const pattern = parseHostPattern(hostWord.text, where);
-    const vars: Record<string, unknown> = pattern.port === undefined ? {} : { ansible_port: pattern.port };
+    const vars: Record<string, unknown> = {};
     for (const word of varWords) {
       const equals = word.text.indexOf('=');
       if (equals <= 0) {
@@ -87,7 +87,8 @@ export function readAnsibleIni(text: string, file: string, into?: RawInventory):
       setOwn(vars, word.text.slice(0, equals), iniValue(valueText));
     }
     const block = raw.varsBlock(vars, { file, lineOf: () => line });
-    for (const name of pattern.names) raw.addHost(section.group, name, line, block);
+    const portVars = pattern.port === undefined ? undefined : raw.varsBlock({ ansible_port: pattern.port }, { file, lineOf: () => line });
+    for (const name of pattern.names) raw.addHost(section.group, name, line, block, portVars);
   });
   return raw;
 }

@@ -72,6 +72,24 @@ const BAD_INVENTORIES: BadInventory[] = [
   { label: 'INI vars line without =', code: 'E_INVENTORY_SYNTAX', line: 4, content: '[web]\nw1\n[web:vars]\njust-a-word\n', name: 'hosts.ini' },
   { label: 'INI bad port', code: 'E_INVENTORY_TYPE', line: 2, content: '[web]\nw1 ansible_port=ssh\n', name: 'hosts.ini' },
   { label: 'INI cycle', code: 'E_INVENTORY_CYCLE', line: 6, content: '[a]\nh\n[a:children]\nb\n[b:children]\na\n', name: 'hosts.ini', mentions: 'a -> b -> a' },
+  // Ansible accepts these but reads them in a way halyard refuses to copy silently:
+  {
+    label: 'INI vars on a host named like its group (Ansible sets them on the group, for every host in it)',
+    code: 'E_INVENTORY_HOST_IS_GROUP',
+    line: 2,
+    content: '[web]\nweb ansible_host=10.0.0.1\nw2\n',
+    name: 'hosts.ini',
+    mentions: 'host "web" is given vars, but a group is also named "web"',
+  },
+  {
+    label: 'YAML vars on a host named like a group read before it',
+    code: 'E_INVENTORY_HOST_IS_GROUP',
+    line: 7,
+    content: 'all:\n  children:\n    db:\n      hosts: {d1: }\n    web:\n      hosts:\n        db: {x: 1}\n',
+    mentions: 'move the vars to host_vars/db.yml',
+  },
+  { label: 'hosts given as one string (Ansible reads it as one host)', code: 'E_INVENTORY_TYPE', line: 2, content: 'all:\n  hosts: w1\n', mentions: 'hosts of group "all" must be a mapping' },
+  { label: '!unsafe (Ansible: text never templated)', code: 'E_INVENTORY_TAG', line: 3, content: 'all:\n  vars:\n    raw: !unsafe "{{ x }}"\n  hosts: {a: }\n', mentions: '"!unsafe"' },
 ];
 
 async function loadError(path: string): Promise<InventoryError> {
