@@ -1,5 +1,7 @@
-// The whole guide on a fresh EC2-like host (systemd, no Docker yet): playbooks/site.ts installs
-// Docker through apt, lays everything down, starts the stack and waits for health.
+// The whole guide on a fresh EC2-like host (systemd, Debian's Docker packages preinstalled in a
+// host image variant, not configured or started for halyard): playbooks/site.ts converges Docker,
+// lays everything down, starts the stack and waits for health. Installing Docker from the packages
+// is docker-role.e2e.test.ts's job; here it would only time dpkg (issue 9).
 // No image registry is reachable here, so (said plainly) Grafana, Loki, Tempo, Mimir and the
 // collector run as small stand-in images serving the same health endpoints, and nginx, Postgres
 // and node-exporter run for real from Debian's packages; all are built locally
@@ -17,7 +19,7 @@ import { fleetInventory, freshKnownHosts, runCli, varsFileText } from '../suppor
 import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 import { ensureStackTestImages } from '../../src/lab/stack-images.js';
 import { stepChain } from '../support/steps.js';
-import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { SITE_LAB_PACKAGES, startTestFleet, type TestFleet } from '../support/lab.js';
 import { busyBudget } from '../support/budget.js';
 
 const GRAFANA_PASSWORD = 'site-grafana-S3cret';
@@ -59,7 +61,7 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
 
   beforeAll(async () => {
     const images = await ensureStackTestImages();
-    fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'site' });
+    fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'site', packages: SITE_LAB_PACKAGES });
     inventory = fleetInventory(fleet, { grafana_admin_password: GRAFANA_PASSWORD, postgres_password: POSTGRES_PASSWORD });
     knownHosts = freshKnownHosts();
     varsFile = join(inventory, '..', 'vars.yml');
@@ -70,7 +72,7 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     await fleet?.stop();
   });
 
-  steps.step('installs Docker, starts the stack healthy, reruns in one exec, and repairs drift restarting only what changed', async () => {
+  steps.step('converges Docker, starts the stack healthy, reruns in one exec, and repairs drift restarting only what changed', async () => {
     const host = fleet.hosts[0];
     if (!host) throw new Error('no host');
 

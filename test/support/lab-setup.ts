@@ -6,7 +6,7 @@
 import { DOCKER_UNREACHABLE_MESSAGE, LabError, ensureAptCache, ensureDockerEngine, ensureHostImage, ensureHostVariant, ensureStackTestImagesDetailed, fillAptCache, labDown } from '../../src/lab/index.js';
 import { containerLabel, containersWithLabel } from '../../src/lab/docker.js';
 import { processAlive } from '../../src/lab/lock.js';
-import { BACKUP_LAB_PACKAGES, LAB_TEST_PACKAGES, TEST_PID_LABEL, TEST_RUN_LABEL } from './lab.js';
+import { BACKUP_LAB_PACKAGES, LAB_TEST_PACKAGES, SITE_LAB_PACKAGES, TEST_PID_LABEL, TEST_RUN_LABEL } from './lab.js';
 
 // What prepareLab did: when the apt cache was filled, and the builds left running (if any).
 export interface PreparedLab {
@@ -15,7 +15,7 @@ export interface PreparedLab {
 }
 
 // Prepares the machine; `background: true` lets the images only some files need (the stand-ins
-// the site test ships, the backup host's variant) build while the first files run.
+// the site test ships, the backup and site hosts' variants) build while the first files run.
 export async function prepareLab(options: { log: (message: string) => void; background: boolean }): Promise<PreparedLab> {
   const { log } = options;
   const started = Date.now();
@@ -64,6 +64,7 @@ function buildImages(log: (message: string) => void, background: boolean): Promi
   return Promise.all([
     timed('stand-in images', async () => ({ built: (await ensureStackTestImagesDetailed({ lowPriority: background })).builds.some((build) => build.built) })),
     timed(`host variant with ${BACKUP_LAB_PACKAGES.join(' ')}`, () => ensureHostVariant(BACKUP_LAB_PACKAGES, { lowPriority: background })),
+    timed(`host variant with ${SITE_LAB_PACKAGES.join(' ')}`, () => ensureHostVariant(SITE_LAB_PACKAGES, { lowPriority: background })),
   ]).then(() => undefined);
 }
 
