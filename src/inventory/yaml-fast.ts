@@ -103,9 +103,16 @@ class FastMap implements YamlTreeNode {
   }
 }
 
-// Characters that may not start a plain scalar here (YAML indicators; `-`, `?` and `:` are
-// declined too, although YAML allows them before a non-space).
+// Characters that may not start a plain scalar here (YAML indicators; `?` and `:` are declined
+// too, although YAML allows them before a non-space; `-` is read when a non-space follows).
 const INDICATOR = new Set([...'-?:,[]{}#&*!|>\'"%@`']);
+
+// Whether a plain scalar may start at `at`: not an indicator, except `-` before a non-space (-1).
+function startsPlain(line: string, at: number): boolean {
+  const first = line[at]!;
+  if (first === '-') return at + 1 < line.length && line[at + 1] !== ' ' && line[at + 1] !== ',' && line[at + 1] !== ']' && line[at + 1] !== '}';
+  return !INDICATOR.has(first);
+}
 // Texts the schema may read as something other than a string are resolved once each.
 const RESOLVE_CACHE_LIMIT = 50_000;
 
@@ -219,7 +226,7 @@ class PlainBlockScanner {
     }
     if (!inFlow && first === '{') return this.#flowMap(line, at, lineNumber);
     if (!inFlow && first === '[') return this.#flowSeq(line, at, lineNumber);
-    if (INDICATOR.has(first)) decline();
+    if (!startsPlain(line, at)) decline();
     let end: number;
     if (inFlow) {
       end = at;

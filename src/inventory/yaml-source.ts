@@ -41,6 +41,12 @@ export const awsSecretTag: ScalarTag = {
 };
 
 const YAML_BOOL = 'tag:yaml.org,2002:bool';
+const YAML_INT = 'tag:yaml.org,2002:int';
+const YAML_FLOAT = 'tag:yaml.org,2002:float';
+// PyYAML's implicit resolvers (resolver.py) for numbers: stricter than yaml's 1.1 schema, which
+// reads `1e3`, `09` and `0:30` as numbers where Ansible keeps the text.
+const PYYAML_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const PYYAML_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const YAML_TIMESTAMP = 'tag:yaml.org,2002:timestamp';
 // PyYAML's booleans (what Ansible reads); yaml's own 1.1 schema also takes y/n, which PyYAML does not.
 const PYYAML_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
@@ -58,6 +64,12 @@ function ansibleCompatibleTags(tags: Tags): Tags {
     if (tag.tag === YAML_BOOL && 'test' in tag && tag.test) {
       const isTrue = tag.test.test('true');
       adjusted.push({ ...tag, test: isTrue ? PYYAML_TRUE : PYYAML_FALSE } as ScalarTag);
+      continue;
+    }
+    if ((tag.tag === YAML_INT || tag.tag === YAML_FLOAT) && 'test' in tag && tag.test) {
+      // Each of yaml's number forms, where PyYAML also reads a number: its resolve stays.
+      const pyyaml = tag.tag === YAML_INT ? PYYAML_INT : PYYAML_FLOAT;
+      adjusted.push({ ...tag, test: new RegExp(`(?=${pyyaml.source})${tag.test.source}`) } as ScalarTag);
       continue;
     }
     adjusted.push(tag);
