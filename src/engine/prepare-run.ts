@@ -3,7 +3,7 @@ import { PlaybookError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
 import { checkDistinctEndpoints } from '../inventory/endpoints.js';
-import type { ConnectionDefaults } from '../inventory/connection-vars.js';
+import { becomeFromVars, type ConnectionDefaults } from '../inventory/connection-vars.js';
 import type { VaultKeyring } from '../vault/keyring.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
@@ -50,6 +50,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
   const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
   checkDistinctEndpoints(hosts, typeof inventoryPaths === 'string' ? inventoryPaths : inventoryPaths.join(', '));
   applyPlayDefaults(playbook, inventory, targets);
+  applyPlayBecome(playbook, hosts, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
   // the SDK is loaded only when a reference exists.
   if (hosts.some((host) => containsSecretRef(host.vars))) {
@@ -93,6 +94,32 @@ function applyPlayDefaults(playbook: Playbook, inventory: Inventory, targets: Se
     if (!play.vars) return;
     for (const host of inventory.hosts) if (targets[index]?.has(host.name)) host.vars = { ...play.vars, ...host.vars };
   });
+}
+
+// A play's `become` for hosts whose vars do not say (inventory and -e beat play keywords, which
+// beat -b and ansible.cfg, as in Ansible). A host's plays share one session: they must agree.
+function applyPlayBecome(playbook: Playbook, hosts: Host[], targets: Set<string>[]): void {
+  for (const host of hosts) {
+    // Vars include the plays' own `vars` (defaults below the inventory's), read again here.
+    const fromVars = becomeFromVars(host.vars);
+    if (fromVars !== undefined) {
+      host.become = fromVars;
+      continue;
+    }
+    let chosen: { play: string; become: boolean } | undefined;
+    playbook.plays.forEach((play, index) => {
+      if (!targets[index]?.has(host.name)) return;
+      const become = play.become ?? host.become;
+      if (chosen && chosen.become !== become) {
+        throw new PlaybookError(
+          'E_PLAYBOOK_BECOME',
+          `plays "${chosen.play}" and "${play.name}" both target ${host.name}, one with become and one without; halyard runs a host's plays in one session (set become on both, or ansible_become for the host)`,
+        );
+      }
+      chosen ??= { play: play.name, become };
+    });
+    if (chosen) host.become = chosen.become;
+  }
 }
 
 // Whether a vars tree holds a secret reference anywhere.

@@ -128,6 +128,13 @@ export function readSshArgs(text: string): { proxyCommand?: string; proxyJump?: 
   return out;
 }
 
+// Whether a host's vars say become (halyard_become, ansible_become), or undefined when none does:
+// a play's `become` applies only then, as Ansible's play keywords sit below connection vars.
+export function becomeFromVars(vars: Record<string, unknown>): boolean | undefined {
+  const become = firstSet(vars, CONNECTION_VAR_ALIASES.become);
+  return become === undefined ? undefined : (readBoolean(become.value) ?? false);
+}
+
 // Defaults below every var (ansible.cfg's remote_user, private_key_file, become).
 export interface ConnectionDefaults {
   user?: string;

@@ -62,6 +62,7 @@ export function definePlaybook(
     if (typeof play?.tasks !== 'function') {
       throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play?.name ?? '?'}" needs a tasks(host) function`);
     }
+    checkBecomeKeywords(play);
   }
   const playbook = { name, plays, afterHosts } as Playbook;
   Object.defineProperty(playbook, PLAYBOOK_BRAND, { value: true });
@@ -71,4 +72,16 @@ export function definePlaybook(
 // Whether a module's default export came from definePlaybook (works across module copies).
 export function isPlaybook(value: unknown): value is Playbook {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLAYBOOK_BRAND] === true;
+}
+
+// A play's become keywords as halyard can honour them; anything else is refused, never ignored.
+function checkBecomeKeywords(play: Play): void {
+  const where = `play "${play.name}"`;
+  const keywords = play as Play & Record<string, unknown>;
+  for (const ansibleName of ['become_user', 'become_method', 'become_flags', 'become_exe']) {
+    if (ansibleName in keywords) throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: write ${ansibleName.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}, not ${ansibleName}`);
+  }
+  if (play.become !== undefined && typeof play.become !== 'boolean') throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: become must be true or false, got ${JSON.stringify(play.become)}`);
+  if (play.becomeUser !== undefined && play.becomeUser !== 'root') throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: becomeUser ${JSON.stringify(play.becomeUser)}: halyard becomes root only`);
+  if (play.becomeMethod !== undefined && play.becomeMethod !== 'sudo') throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: becomeMethod ${JSON.stringify(play.becomeMethod)}: halyard becomes root with sudo only`);
 }

@@ -20,6 +20,16 @@ export interface Play {
   hosts?: string;
   /** Defaults for the hosts' vars (inventory and -e override them); may hold awsSecret() references. */
   vars?: Record<string, unknown>;
+  /**
+   * Run this play's hosts as root through sudo (Ansible's play keyword): above -b and ansible.cfg,
+   * below the inventory's ansible_become / halyard_become, as in Ansible. A host's plays run in one
+   * session, so plays that target one host must agree.
+   */
+  become?: boolean;
+  /** Whom to become: root only (halyard's sessions are root or the login user). */
+  becomeUser?: 'root';
+  /** How to become: sudo only. */
+  becomeMethod?: 'sudo';
   tasks(host: HostContext): TaskList;
   /** Handlers by name, run once per host after its tasks, in declaration order. */
   handlers?(host: HostContext): Record<string, ResourceInstance | TaskList>;
