@@ -38,6 +38,7 @@ export const LOCAL = [
   'test/config/ansible-cfg-oracle.test.ts',
   'test/vault/vault-oracle.test.ts',
   'test/vault/vault-cli.test.ts',
+  'test/cli/ask-pass.test.ts',
   'test/ssh/ssh-config-oracle.test.ts',
   'test/engine/local-connection.test.ts',
   'test/engine/prepare-run.test.ts',

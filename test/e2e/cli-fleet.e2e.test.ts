@@ -1,14 +1,16 @@
 // Fleet execution through the real CLI on three lab hosts: --limit, -e, --serial with
-// --max-fail-percent, --forks, a play's become, and an unreachable host that does not stop the
-// others.
+// --max-fail-percent, --forks, a play's become, -K on a terminal, and an unreachable host that
+// does not stop the others.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_PASSWORD_USER, LAB_SUDO_PASSWORD } from '../../src/lab/host-image.js';
 import { labExec, labStop } from '../../src/lab/index.js';
 import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { runCliOnTerminal } from '../support/pty.js';
 import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/cli-fleet.ts';
@@ -202,6 +204,19 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(rerun.json?.hosts[names[0]!]).toMatchObject({ changed: 0, execs: 1 });
   }, busyBudget(12));
+
+  it('-K on a terminal: the sudo password is asked once, never echoed, and becomes root for a user whose sudo needs it', async () => {
+    const host = fleet.hosts[0]!;
+    const path = join(mkdtempSync(join(tmpdir(), 'hy-inv-')), 'inventory.yml');
+    writeFileSync(path, stringify({ all: { hosts: { [host.name]: { ansible_host: host.address, ansible_port: host.port, ansible_user: LAB_PASSWORD_USER, ansible_ssh_private_key_file: fleet.keyFile } } } }));
+    const dir = `/etc/hy-become-${++runs}`;
+    const run = await runCliOnTerminal(['apply', 'test/e2e/playbooks/become-play.ts', '-i', path, '--known-hosts', knownHosts, '-e', `become_dir=${dir}`, '-K'], [['BECOME password: ', LAB_SUDO_PASSWORD]]);
+    expect(run.unanswered).toEqual([]);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output.match(/BECOME password: /g)).toHaveLength(1);
+    expect(run.output).not.toContain(LAB_SUDO_PASSWORD);
+    expect((await labExec(container(0), `stat -c '%U:%G %a' ${dir}/marker`)).stdout).toBe('root:root 640\n');
+  }, busyBudget(8));
 
   it('an unreachable host is reported as such while the others converge (exit 1)', async () => {
     await labStop(container(2));
