@@ -124,9 +124,12 @@ export function plainScalarResolver(): (text: string, atKey: boolean) => { value
 const INVENTORY_CODES: YamlErrorCodes = { syntax: 'E_INVENTORY_SYNTAX', tag: 'E_INVENTORY_TAG' };
 
 // Parses YAML text for halyard (PyYAML-compatible 1.1, `!secret`, merge keys) or throws one-line errors.
+// Text that is JSON is read as JSON (Ansible's DataLoader tries json.loads before YAML, so `1e3`
+// in a .json file, or a .yml file holding JSON, is the number 1000).
 export function parseYamlSource(text: string, file: string, codes: YamlErrorCodes = INVENTORY_CODES): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { ...SCHEMA_OPTIONS, lineCounter, keepSourceTokens: true, prettyErrors: true });
+  const schema = isJson(text) ? { uniqueKeys: false, version: '1.2', schema: 'json' } as const : SCHEMA_OPTIONS;
+  const doc = parseDocument(text, { ...schema, lineCounter, keepSourceTokens: true, prettyErrors: true });
   const firstError = doc.errors[0];
   if (firstError) {
     throw new InventoryError(codes.syntax, `YAML syntax error: ${firstSentence(firstError)}`, {
@@ -187,4 +190,16 @@ export function assertUniqueKeys(node: Node, source: YamlSource, code: string): 
       }
     },
   });
+}
+
+// Whether a file's text is a JSON document (tried only for text that starts like one).
+function isJson(text: string): boolean {
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
