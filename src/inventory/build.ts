@@ -99,7 +99,8 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
     const memberOf = new Set<string>();
     for (const groupName of direct) withAncestors(groupName, parents, memberOf);
     memberOf.add('all');
-    const groups = precedenceOrder(memberOf, depths, priorities);
+    // Shared by every host in these groups, so frozen.
+    const groups = Object.freeze(precedenceOrder(memberOf, depths, priorities));
     const others = groups.filter((name) => name !== 'all');
     // Lowest first (ansible-core 2.14 VARIABLE_PRECEDENCE, inventory part): `all` then the other
     // groups from the inventory; group_vars/all beside each source, then beside the playbook;
@@ -137,7 +138,7 @@ export function buildInventory(raw: RawInventory, options: BuildOptions = {}): I
     const merged = mergeVarLayers([share.merged, ...own.map(({ block }) => block.values)]);
     if (options.explainHost === rawHost.name) origins = [...share.layers, ...own];
     const vars = markSecretVars(merged, secretNames);
-    hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars, options.connectionDefaults), groups: [...share.groups], vars });
+    hosts.push({ name: rawHost.name, ...resolveConnection(rawHost.name, vars, options.connectionDefaults), groups: share.groups, vars });
   }
 
   const plainGroupVars = new Map<string, Record<string, unknown>>();

@@ -39,6 +39,9 @@ export function markSecretVars(
   vars: Record<string, unknown>,
   extraSecretNames: ReadonlySet<string>,
 ): Record<string, unknown> {
+  // Vars of plain values only, none secret (most hosts of a large inventory), are kept as they are:
+  // there is nothing to wrap and nothing nested another host could share.
+  if (Object.entries(vars).every(([key, value]) => (value === null || typeof value !== 'object') && !secretName(key) && !extraSecretNames.has(key))) return vars;
   return markTree(vars, '', extraSecretNames) as Record<string, unknown>;
 }
 

@@ -5,7 +5,7 @@ export interface Host extends Connection {
   /** Name in the inventory (what --limit, the recap and --json use). */
   name: string;
   /** Every group the host belongs to, 'all' first, then ancestors before descendants. */
-  groups: string[];
+  groups: readonly string[];
   /** Merged vars (see src/inventory/README precedence); secret-looking values are Secret. */
   vars: Record<string, unknown>;
 }

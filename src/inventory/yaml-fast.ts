@@ -26,11 +26,13 @@ function decline(): never {
 }
 
 class FastScalar implements YamlTreeNode {
-  readonly kind = 'scalar';
   constructor(
     readonly line: number,
     readonly scalar: unknown,
   ) {}
+  get kind(): 'scalar' {
+    return 'scalar';
+  }
   entries(): Iterable<YamlTreeEntry> {
     return [];
   }
@@ -41,12 +43,16 @@ class FastScalar implements YamlTreeNode {
 
 // A list written on one line: its items are plain values.
 class FastSeq implements YamlTreeNode {
-  readonly kind = 'seq';
-  readonly scalar = undefined;
   constructor(
     readonly line: number,
     readonly items: unknown[],
   ) {}
+  get kind(): 'seq' {
+    return 'seq';
+  }
+  get scalar(): undefined {
+    return undefined;
+  }
   entries(): Iterable<YamlTreeEntry> {
     return [];
   }
@@ -55,16 +61,25 @@ class FastSeq implements YamlTreeNode {
   }
 }
 
-// A mapping kept as parallel arrays, scalar values as plain values: 400k host entries cost a few
-// hundred bytes each, not a node per key and value. Entries are made when asked for.
+// A mapping kept as parallel arrays, scalar values as plain values: 500k host entries cost about
+// a hundred bytes each, not a node per key and value. Entries are made when asked for. Once a
+// one-line mapping is complete (seal), its key list is shared with every mapping of the same keys
+// and its values trimmed to length.
 class FastMap implements YamlTreeNode {
-  readonly kind = 'map';
-  readonly scalar = undefined;
-  readonly keys: string[] = [];
-  readonly values: unknown[] = [];
+  keys: string[] = [];
+  values: unknown[] = [];
   /** Each key's line; undefined while every key is on the map's first line (a flow mapping). */
   lines: number[] | undefined;
+  #set: Set<string> | undefined;
   constructor(readonly line: number) {}
+
+  get kind(): 'map' {
+    return 'map';
+  }
+
+  get scalar(): undefined {
+    return undefined;
+  }
 
   *entries(): Iterable<YamlTreeEntry> {
     for (let index = 0; index < this.keys.length; index += 1) {
@@ -97,7 +112,15 @@ class FastMap implements YamlTreeNode {
     this.#set?.add(key);
   }
 
-  #set: Set<string> | undefined;
+  seal(sharedKeys: Map<string, string[]>): void {
+    const signature = this.keys.join('\0');
+    const shared = sharedKeys.get(signature);
+    if (shared) this.keys = shared;
+    else if (sharedKeys.size < 1000) sharedKeys.set(signature, (this.keys = this.keys.slice()));
+    this.values = this.values.slice();
+    this.#set = undefined;
+  }
+
   #keySet(): Set<string> {
     return (this.#set ??= new Set(this.keys));
   }
@@ -121,6 +144,8 @@ class PlainBlockScanner {
   readonly #resolve = plainScalarResolver();
   readonly #keyCache = new Map<string, { value: unknown } | undefined>();
   readonly #valueCache = new Map<string, { value: unknown } | undefined>();
+  /** Key lists of one-line mappings, shared by every mapping with the same keys. */
+  readonly #sharedKeys = new Map<string, string[]>();
   /** Open block mappings, outermost first, with their indentation. */
   readonly #open: Array<{ indent: number; map: FastMap }> = [];
   /** A `key:` with nothing after it, waiting for a nested mapping on the next lines. */
@@ -278,6 +303,7 @@ class PlainBlockScanner {
       else if (line[after] === '}') at2 = after;
       else decline();
     }
+    map.seal(this.#sharedKeys);
     return { value: map, end: at2 + 1 };
   }
 
