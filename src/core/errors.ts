@@ -33,6 +33,12 @@ export class PlaybookError extends HalyardError {
   }
 }
 
+// Whether an error is a PlaybookError, also one thrown by another copy of halyard (a playbook
+// importing the project's own halyard while another install runs it).
+export function isPlaybookError(error: unknown): error is PlaybookError {
+  return error instanceof PlaybookError || (error instanceof Error && error.name === 'PlaybookError' && typeof (error as { code?: unknown }).code === 'string');
+}
+
 // Bad command-line usage.
 export class UsageError extends HalyardError {
   constructor(message: string) {

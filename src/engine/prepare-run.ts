@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { PlaybookError } from '../core/errors.js';
+import { PlaybookError, isPlaybookError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
 import { isSecretRef } from '../core/secret-ref.js';
 import { checkDistinctEndpoints } from '../inventory/endpoints.js';
@@ -7,7 +7,9 @@ import { becomeFromVars, type ConnectionDefaults } from '../inventory/connection
 import type { VaultKeyring } from '../vault/keyring.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
+import { playBecome } from '../playbook/define.js';
 import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
+import { nearestWord } from '../inventory/suggest.js';
 import type { ResourceInstance } from '../resources/types.js';
 import { resolveSecretRefs } from './resolve-secrets.js';
 import type { HostWork } from './run.js';
@@ -70,7 +72,8 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     try {
       work.set(host.name, { work: workOf(playbook, targets, host) });
     } catch (error) {
-      if (error instanceof PlaybookError) throw error;
+      // Its message may quote a task's name, which may hold a var's value: masked like output.
+      if (isPlaybookError(error)) throw new PlaybookError(error.code, redactor.redact(error.message), { cause: error });
       work.set(host.name, { error });
     }
   }
@@ -109,7 +112,7 @@ function applyPlayBecome(playbook: Playbook, hosts: Host[], targets: Set<string>
     let chosen: { play: string; become: boolean } | undefined;
     playbook.plays.forEach((play, index) => {
       if (!targets[index]?.has(host.name)) return;
-      const become = play.become ?? host.become;
+      const become = playBecome(play) ?? host.become;
       if (chosen && chosen.become !== become) {
         throw new PlaybookError(
           'E_PLAYBOOK_BECOME',
@@ -139,11 +142,28 @@ function workOf(playbook: Playbook, targets: Set<string>[], host: Host): HostWor
   const handlers = new Map<string, ResourceInstance[]>();
   for (const [index, play] of playbook.plays.entries()) {
     if (!targets[index]?.has(host.name)) continue;
-    tasks.push(...flattenTasks(play.tasks(context)));
-    const declared = play.handlers?.(context) ?? {};
-    for (const [name, value] of Object.entries(declared)) {
+    for (const role of play.roles ?? []) tasks.push(...flattenTasks(role.tasks(context)));
+    if (play.tasks) tasks.push(...flattenTasks(play.tasks(context)));
+    const declared = [...(play.roles ?? []).map((role) => role.handlers(context)), play.handlers?.(context) ?? {}];
+    for (const [name, value] of declared.flatMap((handlerSet) => Object.entries(handlerSet))) {
       handlers.set(name, flattenTasks(Array.isArray(value) ? value : [value as ResourceInstance]));
     }
   }
+  checkNotifications(tasks, handlers);
   return { tasks, handlers };
+}
+
+// Every notify names a handler the host's plays have: a misspelt name fails the run before any
+// host is touched, naming the task and the closest handler names.
+function checkNotifications(tasks: readonly ResourceInstance[], handlers: ReadonlyMap<string, ResourceInstance[]>): void {
+  const all = [...tasks, ...[...handlers.values()].flat()];
+  for (const task of all) {
+    for (const name of task.notify) {
+      if (handlers.has(name)) continue;
+      const known = [...handlers.keys()];
+      const nearest = nearestWord(name, known);
+      const hint = nearest ? ` (did you mean "${nearest}"?)` : known.length > 0 ? ` (handlers: ${known.map((handler) => `"${handler}"`).join(', ')})` : ' (the play has no handlers)';
+      throw new PlaybookError('E_UNKNOWN_HANDLER', `task "${task.name}" notifies "${name}", which is no handler${hint}`);
+    }
+  }
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { PlaybookError } from '../core/errors.js';
 import { argumentProblem } from '../resources/schemas.js';
 import type { ResourceInstance, ResourceType } from '../resources/types.js';
+import { isRole } from './role.js';
 import { PLAYBOOK_BRAND, type ControllerStep, type Play, type Playbook } from './types.js';
 
 // Options every task takes beside its resource's own data.
@@ -59,8 +60,12 @@ export function definePlaybook(
   const name = !Array.isArray(input) && 'name' in input ? input.name : plays[0]?.name ?? 'playbook';
   if (plays.length === 0) throw new PlaybookError('E_PLAYBOOK_EMPTY', 'a playbook needs at least one play');
   for (const play of plays) {
-    if (typeof play?.tasks !== 'function') {
-      throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play?.name ?? '?'}" needs a tasks(host) function`);
+    const roles = play?.roles ?? [];
+    if (!Array.isArray(roles) || roles.some((role) => !isRole(role))) {
+      throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play?.name ?? '?'}": roles must be a list of roles made with defineRole`);
+    }
+    if (play?.tasks !== undefined ? typeof play.tasks !== 'function' : roles.length === 0) {
+      throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play?.name ?? '?'}" needs roles or a tasks(host) function`);
     }
     checkBecomeKeywords(play);
   }
@@ -84,4 +89,21 @@ function checkBecomeKeywords(play: Play): void {
   if (play.become !== undefined && typeof play.become !== 'boolean') throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: become must be true or false, got ${JSON.stringify(play.become)}`);
   if (play.becomeUser !== undefined && play.becomeUser !== 'root') throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: becomeUser ${JSON.stringify(play.becomeUser)}: halyard becomes root only`);
   if (play.becomeMethod !== undefined && play.becomeMethod !== 'sudo') throw new PlaybookError('E_PLAYBOOK_SHAPE', `${where}: becomeMethod ${JSON.stringify(play.becomeMethod)}: halyard becomes root with sudo only`);
+  playBecome(play);
+}
+
+// What a play's keywords say about become: the play's own, else its roles' (a host's tasks run in
+// one session, so a play and its roles that say different things are refused); undefined: nothing.
+export function playBecome(play: Play): boolean | undefined {
+  const said = [
+    ...(play.become === undefined ? [] : [{ who: `play "${play.name}"`, become: play.become }]),
+    ...(play.roles ?? []).filter((role) => role.become !== undefined).map((role) => ({ who: `role ${role.name}`, become: role.become! })),
+  ];
+  const first = said[0];
+  const other = said.find((entry) => entry.become !== first?.become);
+  if (first && other) {
+    const [yes, no] = first.become ? [first, other] : [other, first];
+    throw new PlaybookError('E_PLAYBOOK_BECOME', `${yes.who} says become: true and ${no.who} says become: false; a host's tasks run in one session, as root or not`);
+  }
+  return first?.become;
 }

@@ -1,5 +1,6 @@
 import type { Host } from '../inventory/types.js';
 import type { ResourceInstance } from '../resources/types.js';
+import type { Role } from './role.js';
 
 // What a play's task function sees of the host it is planning for.
 export interface HostContext {
@@ -30,8 +31,11 @@ export interface Play {
   becomeUser?: 'root';
   /** How to become: sudo only. */
   becomeMethod?: 'sudo';
-  tasks(host: HostContext): TaskList;
-  /** Handlers by name, run once per host after its tasks, in declaration order. */
+  /** Roles (defineRole) whose tasks run first, in order, and whose handlers the play gets. */
+  roles?: readonly Role[];
+  /** The play's own tasks, after its roles'; a play needs roles, tasks or both. */
+  tasks?(host: HostContext): TaskList;
+  /** Handlers by name (beside the roles' own; a name here replaces a role's), run once per host after its tasks, in declaration order. */
   handlers?(host: HostContext): Record<string, ResourceInstance | TaskList>;
 }
 

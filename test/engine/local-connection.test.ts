@@ -1,6 +1,7 @@
 // ansible_connection: local through the real CLI: the controller converges itself (same guarded
-// shell and lock as a remote host, no SSH), then a rerun is one exec with nothing changed.
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+// shell and lock as a remote host, no SSH), then a rerun is one exec with nothing changed; a
+// mistake in a later task (a misspelt notify, an argument of the wrong type) changes nothing.
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,5 +20,27 @@ describe('ansible_connection: local', () => {
     expect(statSync(join(dir, 'hello.txt')).mode & 0o777).toBe(0o640);
     const again = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--json']);
     expect(again.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1 });
+  }, 30_000);
+});
+
+describe('mistakes found before the host is touched', () => {
+  it.each([
+    ['notify', 'task "file ', 'notifies "relaod", which is no handler (did you mean "reload"?)'],
+    ['argument', 'plan-errors.ts:12: ', 'file: mode must be a string of octal digits'],
+  ])('a mistaken %s in a later task: exit 65, one line, the earlier task changed nothing', async (mistake, first, second) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-plan-'));
+    const inventory = join(dir, 'hosts');
+    writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir} mistake=${mistake}\n`);
+    const run = await runCli(['apply', 'test/e2e/playbooks/plan-errors.ts', '-i', inventory]);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(65);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(first);
+    expect(run.stderr).toContain(second);
+    expect(existsSync(join(dir, 'first.txt'))).toBe(false);
+    // Without the mistake the same role converges and its handler runs.
+    writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir}\n`);
+    const good = await runCli(['apply', 'test/e2e/playbooks/plan-errors.ts', '-i', inventory, '--json']);
+    expect(good.exitCode, good.stderr).toBe(0);
+    expect(existsSync(join(dir, 'reloaded'))).toBe(true);
   }, 30_000);
 });

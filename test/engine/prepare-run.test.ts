@@ -63,3 +63,66 @@ describe('become: play keyword, inventory vars, -b', () => {
     await expect(becomeOf([keywords])).rejects.toThrow(message);
   });
 });
+
+// A playbook file from its source text (imports from 'halyard' resolve to this checkout).
+function playbookSource(source: string): string {
+  const path = join(dir, `src-${Math.random().toString(36).slice(2)}.ts`);
+  writeFileSync(path, source);
+  return path;
+}
+
+const WEB_ROLE = `
+const web = defineRole({
+  name: 'web',
+  vars: z.object({ web_port: z.number().int().default(8080), web_tls: z.boolean().default(false) }),
+  tasks: (host, vars) => [
+    file({ path: '/etc/web.conf', content: 'port ' + vars.web_port + ' tls ' + vars.web_tls + '\\n' }, { notify: 'restart web' }),
+  ],
+  handlers: () => ({ 'restart web': command({ command: 'true' }, { name: 'restart web' }) }),
+});
+`;
+
+describe('roles made with defineRole', () => {
+  it("bring their typed vars, their tasks before the play's, and their handlers with no wiring", async () => {
+    const path = playbookSource(`import { command, defineRole, definePlaybook, file, z } from 'halyard';
+${WEB_ROLE}
+export default definePlaybook({ name: 'site', hosts: 'all', roles: [web], tasks: () => [file({ path: '/etc/after', content: 'x' }, { notify: 'restart web' })] });
+`);
+    const run = await preparePlaybookRun(path, inventory(`roles-${Date.now()}`, ''), { extraVars: { web_port: '9090', web_tls: 'yes' } });
+    const work = run.workFor(run.hosts[0]!);
+    expect(work.tasks.map((task) => task.name)).toEqual(['file /etc/web.conf', 'file /etc/after']);
+    expect((work.tasks[0]!.desired as { content: string }).content).toBe('port 9090 tls true\n');
+    expect([...work.handlers.keys()]).toEqual(['restart web']);
+  });
+
+  it('a notify naming no handler fails before connecting, naming the task and the closest handler', async () => {
+    const path = playbookSource(`import { command, defineRole, definePlaybook, file, z } from 'halyard';
+${WEB_ROLE}
+export default definePlaybook({ name: 'site', hosts: 'all', roles: [web], tasks: () => [file({ path: '/etc/after', content: 'x' }, { notify: 'restart wbe' })] });
+`);
+    await expect(preparePlaybookRun(path, inventory(`notify-${Date.now()}`, ''))).rejects.toThrow(
+      new PlaybookError('E_UNKNOWN_HANDLER', 'task "file /etc/after" notifies "restart wbe", which is no handler (did you mean "restart web"?)'),
+    );
+  });
+
+  it("a role var of the wrong type fails before connecting, naming the role and the var", async () => {
+    const path = playbookSource(`import { command, defineRole, definePlaybook, file, z } from 'halyard';
+${WEB_ROLE}
+export default definePlaybook({ name: 'site', hosts: 'all', roles: [web] });
+`);
+    await expect(preparePlaybookRun(path, inventory(`vars-${Date.now()}`, ''), { extraVars: { web_port: 'eighty' } })).rejects.toThrow('role web: var web_port: Invalid input: expected number, received string');
+  });
+
+  it("a role's become applies where the inventory says nothing, and a play that says otherwise is refused", async () => {
+    const needsRoot = `import { defineRole, definePlaybook, file } from 'halyard';
+const root = defineRole({ name: 'root-files', become: true, tasks: () => [file({ path: '/etc/x', content: 'x' })] });
+`;
+    const withRole = playbookSource(`${needsRoot}export default definePlaybook({ name: 'site', hosts: 'all', roles: [root] });\n`);
+    expect((await preparePlaybookRun(withRole, inventory(`rb-${Date.now()}`, ''))).hosts[0]!.become).toBe(true);
+    expect((await preparePlaybookRun(withRole, inventory(`rb2-${Date.now()}`, ', ansible_become: false'))).hosts[0]!.become).toBe(false);
+    const conflict = playbookSource(`${needsRoot}export default definePlaybook({ name: 'site', hosts: 'all', become: false, roles: [root] });\n`);
+    await expect(preparePlaybookRun(conflict, inventory(`rc-${Date.now()}`, ''))).rejects.toThrow(
+      'role root-files says become: true and play "site" says become: false; a host\'s tasks run in one session, as root or not',
+    );
+  });
+});
