@@ -1,11 +1,10 @@
 // Inventories shaped like Ansible repositories (several -i, directories, group_vars/ and host_vars/
 // files and folders, a playbook's own vars, priorities, vault), read by Debian's ansible-inventory and
 // by halyard: the same hosts, and for every host the same vars and the same groups.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { warmAnsibleInventory } from '../support/ansible-oracle.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSecret } from '../../src/core/secret.js';
 import { loadInventory } from '../../src/inventory/index.js';
@@ -677,7 +676,6 @@ function materialise(testCase: Case): { dir: string; empty: string } {
   return { dir, empty };
 }
 
-const run = promisify(execFile);
 
 // ansible-inventory --list, run where no group_vars of the working directory can interfere: its
 // hosts, their vars, and the groups each host is in.
@@ -685,15 +683,10 @@ async function ansibleList(
   dir: string,
   sources: string[],
   playDir: string,
-  vaultEnv: Record<string, string>,
+  vaultArgs: string[],
 ): Promise<{ hosts: string[]; hostvars: Record<string, Record<string, unknown>>; groupsOf: Map<string, string[]> }> {
   const args = sources.flatMap((source) => ['-i', join(dir, source)]);
-  const { stdout } = await run('ansible-inventory', [...args, '--playbook-dir', playDir, '--list'], {
-    cwd: playDir,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, ANSIBLE_NOCOLOR: '1', ...vaultEnv },
-  });
+  const stdout = await warmAnsibleInventory([...args, ...vaultArgs, '--playbook-dir', playDir, '--list'], playDir);
   const parsed = JSON.parse(stdout) as Record<string, { hosts?: string[]; children?: string[]; hostvars?: Record<string, Record<string, unknown>> }>;
   const direct = new Map<string, Set<string>>();
   const parents = new Map<string, string[]>();
@@ -717,13 +710,13 @@ async function ansibleList(
   return { hosts: [...direct.keys()].sort(), hostvars: parsed._meta?.hostvars ?? {}, groupsOf };
 }
 
-// The case's vault password for both sides: an env var for Ansible, a keyring for halyard.
-function vaultFor(testCase: Case, dir: string): { env: Record<string, string>; keyring?: VaultKeyring } {
-  if (testCase.vaultId === undefined) return { env: {} };
+// The case's vault password for both sides: Ansible's flags, a keyring for halyard.
+function vaultFor(testCase: Case, dir: string): { args: string[]; keyring?: VaultKeyring } {
+  if (testCase.vaultId === undefined) return { args: [] };
   const file = join(dir, '.vault-pass');
   writeFileSync(file, `${VAULT_PASSWORD}\n`);
-  const env: Record<string, string> = testCase.vaultId === 'default' ? { ANSIBLE_VAULT_PASSWORD_FILE: file } : { ANSIBLE_VAULT_IDENTITY_LIST: `${testCase.vaultId}@${file}` };
-  return { env, keyring: new VaultKeyring([readPasswordSource(file, testCase.vaultId)]) };
+  const args = testCase.vaultId === 'default' ? ['--vault-password-file', file] : ['--vault-id', `${testCase.vaultId}@${file}`];
+  return { args, keyring: new VaultKeyring([readPasswordSource(file, testCase.vaultId)]) };
 }
 
 describe('inventories against ansible-inventory', () => {
@@ -731,7 +724,7 @@ describe('inventories against ansible-inventory', () => {
     const { dir, empty } = materialise(testCase);
     const playDir = testCase.playDir ? join(dir, testCase.playDir) : empty;
     const vault = vaultFor(testCase, dir);
-    const ansible = await ansibleList(dir, testCase.sources, playDir, vault.env);
+    const ansible = await ansibleList(dir, testCase.sources, playDir, vault.args);
     // Never a comparison of nothing: Ansible found hosts, and vars on at least one of them.
     expect(ansible.hosts.length).toBeGreaterThan(0);
     expect(Object.values(ansible.hostvars).some((vars) => Object.keys(vars).length > 0)).toBe(true);
