@@ -1,11 +1,12 @@
 // Input and usage errors through the real CLI: each is ONE line on stderr (file:line when there is
 // one), never a stack trace, nothing on stdout, and a stable exit code (65 input, 64 usage).
-// No lab host is needed: every error here is found before halyard connects anywhere.
+// No lab host is needed: every error here is found before halyard connects anywhere. Tables of
+// cases run through the CLI's main() in one Node process (runCliBatch); others spawn the CLI.
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliRun } from '../support/cli.js';
+import { runCli, runCliBatch, type CliRun } from '../support/cli.js';
 import { busyBudget } from '../support/budget.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/cli-fleet.ts';
@@ -85,9 +86,11 @@ describe('halyard CLI errors', () => {
       { name: 'limit.yml', text: GOOD_INVENTORY, args: ['--limit', 'nosuchgroup'], message: /--limit: no host or group named "nosuchgroup"/ },
       { name: 'limit-glob.yml', text: GOOD_INVENTORY, args: ['--limit', 'db*'], message: /--limit: pattern "db\*" matches no host or group/ },
     ];
-    for (const entry of cases) {
-      const path = write(entry.name, entry.text);
-      const line = expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', path, ...(entry.args ?? [])]), 65);
+    // One Node process for the table (the CLI's main() per case); the cases below spawn the CLI.
+    const runs = await runCliBatch(cases.map((entry) => ['apply', PLAYBOOK, '-i', write(entry.name, entry.text), ...(entry.args ?? [])]));
+    for (const [index, entry] of cases.entries()) {
+      const path = join(dir, entry.name);
+      const line = expectOneErrorLine(runs[index]!, 65);
       expect(line, entry.name).toMatch(entry.message);
       if (entry.line !== undefined) expect(line, entry.name).toContain(`halyard: ${path}:${entry.line}: `);
       // Errors about the whole file name just the file.
@@ -122,8 +125,11 @@ describe('halyard CLI errors', () => {
       [['apply', PLAYBOOK, '-i', inventory, '--forks'], /option '-f, --forks <n>' argument missing/],
       [['deploy'], /unknown command 'deploy'/],
     ];
-    for (const [args, message] of cases) {
-      expect(expectOneErrorLine(await runCli(args), 64), args.join(' ')).toMatch(message);
+    // The first case through the real launcher, the table through main() in one process.
+    expect(expectOneErrorLine(await runCli(cases[0]![0]), 64)).toMatch(cases[0]![1]);
+    const runs = await runCliBatch(cases.map(([args]) => args));
+    for (const [index, [args, message]] of cases.entries()) {
+      expect(expectOneErrorLine(runs[index]!, 64), args.join(' ')).toMatch(message);
     }
   }, busyBudget(29));
 
@@ -149,8 +155,9 @@ describe('halyard CLI errors', () => {
       [badImport, /^halyard: cannot load playbook .*bad-import\.ts: Cannot find module '\.\/no-such-module\.js'/],
       [badArguments, new RegExp(`^halyard: ${badArguments}:3: file: mode must be a string of octal digits like "0644", got the number 644 `)],
     ];
-    for (const [playbook, message] of cases) {
-      expect(expectOneErrorLine(await runCli(['apply', playbook, '-i', inventory]), 65)).toMatch(message);
+    const runs = await runCliBatch(cases.map(([playbook]) => ['apply', playbook, '-i', inventory]));
+    for (const [index, [playbook, message]] of cases.entries()) {
+      expect(expectOneErrorLine(runs[index]!, 65), playbook).toMatch(message);
     }
   }, busyBudget(18));
 

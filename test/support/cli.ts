@@ -47,6 +47,28 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
   });
 }
 
+// Runs several `halyard ARGS` through the CLI's main() in one child process (test/support/cli-batch.mjs):
+// for tables of error messages, where a Node start-up per case was most of the cost.
+export function runCliBatch(runs: string[][], options: { cwd?: string } = {}): Promise<CliRun[]> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, 'cli-batch.mjs')], {
+      cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
+      env: { ...process.env, CI: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', fail);
+    child.on('close', (exitCode) => {
+      if (exitCode !== 0) return fail(new Error(`cli batch exited ${exitCode}: ${stderr}`));
+      done(JSON.parse(stdout) as CliRun[]);
+    });
+    child.stdin.end(JSON.stringify(runs));
+  });
+}
+
 // Writes an inventory for a lab fleet with extra vars for all hosts; returns its path.
 export function fleetInventory(fleet: LabFleet, vars: Record<string, unknown>, options: { dir?: string; hostVars?: Record<string, Record<string, unknown>> } = {}): string {
   const base = parse(readFileSync(fleet.inventoryPath, 'utf8')) as { all: { hosts: Record<string, Record<string, unknown>>; vars?: Record<string, unknown> } };
