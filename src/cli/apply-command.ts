@@ -19,6 +19,7 @@ export interface ApplyFlags extends SshFlags, VaultFlags {
   limit?: string;
   extraVars: string[];
   check: boolean;
+  forceHandlers?: boolean;
   diff: boolean;
   forks: string;
   serial?: string;
@@ -43,6 +44,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--serial <n|n%>', 'run hosts in batches of this size')
     .option('--max-fail-percent <n>', 'stop starting batches once more than this % of a batch failed')
     .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
+    .option('--force-handlers', 'run notified handlers on a host even after one of its tasks failed', false)
     .option('--json', 'print exactly one JSON document on stdout', false)
     .option('-v, --verbose', 'also print unchanged tasks and phases', false)
     .option('-u, --user <name>', 'connect as this user where the inventory sets none (ansible_user wins, as in Ansible)')

@@ -57,6 +57,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       ...(flags.serial !== undefined ? { serial: flags.serial } : {}),
       ...(maxFailPercent !== undefined ? { maxFailPercent } : {}),
       lockWaitSeconds,
+      ...(flags.forceHandlers ? { forceHandlers: true } : {}),
       probeTimeoutMs: probeTimeoutMs(pool.options.commandTimeoutMs),
       stepTimeoutMs: pool.options.commandTimeoutMs,
       redactor,

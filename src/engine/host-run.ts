@@ -4,6 +4,7 @@ import type { Fact } from '../facts/fact.js';
 import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from '../facts/probe-script.js';
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
+import { journalScript, pendingHandlersFact } from './handler-journal.js';
 import { HOST_LOCK_PATHS, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell, type ShellTransport } from './remote-shell.js';
 import { errorCodeOf, summarize, type HostResult, type TaskResult } from './results.js';
@@ -29,6 +30,8 @@ export interface HostRunOptions {
   diff: boolean;
   lockOwner: LockOwner;
   lockWaitSeconds: number;
+  /** Run notified handlers even when a task failed (Ansible's --force-handlers). */
+  forceHandlers?: boolean;
   /** Where the host locks live; tests that run a local shell point them at a temp dir. */
   lockPaths?: LockPaths;
   probeTimeoutMs: number;
@@ -65,10 +68,12 @@ export async function runHost(
     return summarize([], { unreachable: true, execs: link.execCount(), error: redact(errorText(error)), errorCode: errorCodeOf(error) });
   }
 
+  // Notified handlers left unrun at the end (a task failed): the recap names them.
+  let pending: string[] = [];
   try {
     emit({ type: 'phase', host: hostName, phase: 'probing' });
     const states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
-    const firstFacts = uniqueFacts(states.flatMap((state) => Object.values(state.facts)));
+    const firstFacts = uniqueFacts([...states.flatMap((state) => Object.values(state.facts)), pendingHandlersFact]);
     const probe = buildProbeScript(firstFacts, shell.nonce);
     const reply = await shell.request(`${lockScript(shell.nonce, options.lockOwner, options.lockWaitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${probe}`, {
       label: 'probe facts',
@@ -81,7 +86,10 @@ export async function runHost(
     let factValues: FactValues = parseProbeOutput(rest, firstFacts, shell.nonce);
     for (const state of states) planTask(state, factValues, context);
 
-    const notified = new Set<string>();
+    // Handlers an earlier run notified and never ran (it failed, or was killed) run in this one's
+    // handler phase; names this playbook has no handler for stay written down for the next.
+    const journal = new HandlerJournal(factValues.get(pendingHandlersFact.key) as string[], handlers, shell, options);
+    const notified = new Set<string>(journal.carriedOver);
     // Facts a change may have altered are probed again just before a task that reads them runs:
     // only that task's stale facts (a probe of everything left would repeat costly facts, such
     // as `docker-compose config`, after every change).
@@ -102,11 +110,12 @@ export async function runHost(
         record({ name, status: 'ok', durationMs: 0, reason: pending === 0 ? 'no handler notified' : `running ${pending} notified handler(s) now` }, index);
         if (pending > 0) {
           const handlerResults: TaskResult[] = [];
-          await runHandlers(handlers, new Set(notified), shell, link, options, context, redact, (result) => {
+          const ran = await runHandlers(handlers, new Set(notified), shell, link, options, context, redact, (result) => {
             handlerResults.push(result);
             record(result, results.length);
           });
-          notified.clear();
+          for (const handlerName of ran) notified.delete(handlerName);
+          await journal.write(notified);
           if (handlerResults.some((result) => result.status === 'failed')) stopped = true;
           // Handlers change the host too: later facts are probed again.
           if (handlerResults.some((result) => result.status === 'changed')) staleness.invalidate(['*']);
@@ -137,14 +146,20 @@ export async function runHost(
         // Notifications made so far that this change fulfils are dropped; later tasks may notify again.
         if (state.plan?.action === 'change') for (const handler of state.plan.satisfies ?? []) notified.delete(handler);
         for (const handler of state.task.notify) notified.add(handler);
+        // Written down on the host before the next task, so a failure from here on loses nothing.
+        await journal.write(notified);
         staleness.invalidate(state.task.type.invalidates(state.task.desired));
       }
     }
 
-    if (!stopped && notified.size > 0) {
+    if ((!stopped || options.forceHandlers) && notified.size > 0) {
       emit({ type: 'phase', host: hostName, phase: 'handlers' });
-      await runHandlers(handlers, notified, shell, link, options, context, redact, (result) => record(result, results.length));
+      const ran = await runHandlers(handlers, notified, shell, link, options, context, redact, (result) => record(result, results.length));
+      for (const handlerName of ran) notified.delete(handlerName);
+      await journal.write(notified);
     }
+    if (!options.check) pending = [...notified];
+
   } catch (error) {
     const total = tasks.length;
     // Tasks not reached are reported as skipped so the recap accounts for every task.
@@ -156,7 +171,7 @@ export async function runHost(
     return summarize(results, { unreachable: false, execs: link.execCount(), error: redact(errorText(error)), errorCode: errorCodeOf(error) });
   }
   await shell.close();
-  return summarize(results, { unreachable: false, execs: link.execCount() });
+  return summarize(results, { unreachable: false, execs: link.execCount(), ...(pending.length > 0 ? { pendingHandlers: pending } : {}) });
 
   // Names and reasons come from the playbook (a command's text names its task): secret values are masked too.
   function record(result: TaskResult, index: number): void {
@@ -213,7 +228,8 @@ async function runHandlers(
   context: PlanContext,
   redact: (text: string) => string,
   record: (result: TaskResult) => void,
-): Promise<void> {
+): Promise<string[]> {
+  const ran: string[] = [];
   for (const [handlerName, instances] of handlers) {
     if (!notified.has(handlerName)) continue;
     for (const task of instances) {
@@ -228,11 +244,41 @@ async function runHandlers(
       planTask(state, parseProbeOutput(reply.output, facts, shell.nonce), context);
       const outcome = await settleTask(state, shell, link, options, redact);
       record({ name: `handler: ${handlerName}`, durationMs: Date.now() - started, handler: true, ...outcome });
-      if (outcome.status === 'failed') return;
+      if (outcome.status === 'failed') return ran;
     }
+    ran.push(handlerName);
   }
-  for (const name of notified) {
-    if (!handlers.has(name)) throw new HalyardError('E_UNKNOWN_HANDLER', `a task notified "${name}", but no handler has that name`);
+  return ran;
+}
+
+// The host's list of handlers notified and not yet run (handler-journal.ts), kept in step with
+// this run: rewritten (one request) only when what is pending changed, never in check mode.
+class HandlerJournal {
+  /** Pending from earlier runs, with a handler in this run: they run in this run's handler phase. */
+  readonly carriedOver: string[];
+  /** Pending from earlier runs for handlers this run does not have: kept for a later run. */
+  readonly #foreign: string[];
+  #written: string;
+
+  constructor(
+    journaled: readonly string[],
+    handlers: ReadonlyMap<string, unknown>,
+    readonly shell: RemoteShell,
+    readonly options: HostRunOptions,
+  ) {
+    this.carriedOver = journaled.filter((name) => handlers.has(name));
+    this.#foreign = journaled.filter((name) => !handlers.has(name));
+    this.#written = JSON.stringify(journaled);
+  }
+
+  async write(notified: ReadonlySet<string>): Promise<void> {
+    if (this.options.check) return;
+    const pending = [...this.#foreign, ...[...notified].filter((name) => !this.#foreign.includes(name))];
+    const text = JSON.stringify(pending);
+    if (text === this.#written) return;
+    const reply = await this.shell.request(journalScript(pending), { label: 'record pending handlers', timeoutMs: this.options.stepTimeoutMs });
+    if (reply.exitCode !== 0) throw new HalyardError('E_HANDLER_JOURNAL', `cannot record pending handlers on the host: exit code ${reply.exitCode}\n${reply.output.trimEnd().split('\n').slice(-4).join('\n')}`);
+    this.#written = text;
   }
 }
 

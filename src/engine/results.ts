@@ -31,6 +31,8 @@ export interface HostResult {
   error?: string;
   /** The code of that error (`E_HOST_LOCKED`, `E_HOSTKEY_CHANGED`, ...), for callers that branch on it. */
   errorCode?: string;
+  /** Handlers notified but not run (a task failed): written down on the host, they run next time. */
+  pendingHandlers?: string[];
 }
 
 // A controller step's outcome (after the hosts), reported beside them.
@@ -53,7 +55,7 @@ export interface RunResult {
 }
 
 // Counts task statuses into a host result.
-export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; error?: string; errorCode?: string }): HostResult {
+export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; error?: string; errorCode?: string; pendingHandlers?: string[] }): HostResult {
   const count = (status: TaskStatus) => tasks.filter((task) => task.status === status).length;
   return {
     ok: count('ok'),
@@ -65,6 +67,7 @@ export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; ex
     tasks,
     ...(extra.error !== undefined ? { error: extra.error } : {}),
     ...(extra.error !== undefined && extra.errorCode !== undefined ? { errorCode: extra.errorCode } : {}),
+    ...(extra.pendingHandlers?.length ? { pendingHandlers: extra.pendingHandlers } : {}),
   };
 }
 

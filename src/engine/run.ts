@@ -23,6 +23,8 @@ export interface RunOptions {
   /** Stop starting new batches once more than this percentage of a batch failed. */
   maxFailPercent?: number;
   lockWaitSeconds: number;
+  /** Run notified handlers on a host even after one of its tasks failed. */
+  forceHandlers?: boolean;
   probeTimeoutMs: number;
   stepTimeoutMs: number;
   redactor: Redactor;
@@ -67,6 +69,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
           diff: options.diff,
           lockOwner,
           lockWaitSeconds: options.lockWaitSeconds,
+          ...(options.forceHandlers ? { forceHandlers: true } : {}),
           probeTimeoutMs: options.probeTimeoutMs,
           stepTimeoutMs: options.stepTimeoutMs,
           redactor: options.redactor,

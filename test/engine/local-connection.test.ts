@@ -44,3 +44,37 @@ describe('mistakes found before the host is touched', () => {
     expect(existsSync(join(dir, 'reloaded'))).toBe(true);
   }, 30_000);
 });
+
+describe('handlers are never lost', () => {
+  it('a handler notified before a later task failed runs on the next run, though nothing changes; --force-handlers runs it in the failing run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-journal-'));
+    const inventory = join(dir, 'hosts');
+    const apply = async (vars: string, ...extra: string[]) => {
+      writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir} ${vars}\n`);
+      return runCli(['apply', 'test/e2e/playbooks/handler-journal.ts', '-i', inventory, '--json', ...extra]);
+    };
+    const restarts = () => (existsSync(join(dir, 'restarts')) ? readFileSync(join(dir, 'restarts'), 'utf8').split('\n').filter(Boolean).length : 0);
+
+    const failing = await apply('config_version=v1 fail_after=true');
+    expect(failing.exitCode, failing.stderr).toBe(1);
+    expect(failing.json?.hosts.ctl).toMatchObject({ changed: 1, failed: 1, pendingHandlers: ['restart app'] });
+    expect(restarts()).toBe(0);
+
+    // Nothing changes now, and the config's restart still happens.
+    const next = await apply('config_version=v1');
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(next.json?.hosts.ctl?.tasks.map((task) => `${task.name}: ${task.status}`)).toEqual(['file ' + join(dir, 'app.conf') + ': ok', 'handler: restart app: changed']);
+    expect(next.json?.hosts.ctl?.pendingHandlers).toBeUndefined();
+    expect(restarts()).toBe(1);
+
+    const forced = await apply('config_version=v2 fail_after=true', '--force-handlers');
+    expect(forced.exitCode).toBe(1);
+    expect(forced.json?.hosts.ctl?.pendingHandlers).toBeUndefined();
+    expect(restarts()).toBe(2);
+
+    // Converged and nothing pending: one exec, no handler.
+    const converged = await apply('config_version=v2');
+    expect(converged.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1 });
+    expect(restarts()).toBe(2);
+  }, 60_000);
+});

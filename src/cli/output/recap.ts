@@ -17,6 +17,9 @@ export function formatRecap(result: RunResult): string {
         `skipped=${host.skipped} unreachable=${host.unreachable ? 1 : 0} execs=${host.execs}`,
     );
     if (host.error) lines.push(indent(`error: ${visible(host.error)}`, width + 2));
+    if (host.pendingHandlers?.length) {
+      lines.push(indent(`pending handlers (recorded on the host, they run on the next run; --force-handlers runs them despite a failure): ${host.pendingHandlers.map((handler) => visibleLine(handler)).join(', ')}`, width + 2));
+    }
     for (const task of host.tasks) {
       if (task.status === 'failed' && task.error) lines.push(indent(`failed: ${visibleLine(task.name)}: ${visible(task.error)}`, width + 2));
     }
