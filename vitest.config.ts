@@ -101,7 +101,9 @@ export default defineConfig({
           include: HEAVY_E2E,
           globalSetup: LAB_SETUP,
           pool: 'threads',
-          poolOptions: { threads: { singleThread: true } },
+          // One thread that keeps its modules between the three files: under stress-ng, loading a
+          // file's module graph again took 14-17 s between files on the suite's critical path.
+          poolOptions: { threads: { singleThread: true, isolate: false } },
           // Every e2e test sets its own budget (busyBudget); this only catches one that forgot.
           testTimeout: 60_000,
           // Hooks start systemd hosts and may wait for the images the global setup builds (stand-ins
