@@ -106,7 +106,7 @@ describe('halyard CLI errors', () => {
     expect(expectOneErrorLine(await runCli(['apply', PLAYBOOK, '-i', directory]), 65)).toBe(`halyard: ${directory}: no inventory file found (the directory holds none Ansible would read)`);
     // The same errors from `inventory list`.
     expect(expectOneErrorLine(await runCli(['inventory', 'list', '-i', join(dir, 'cycle.yml')]), 65)).toContain('cycle.yml:10: ');
-  }, busyBudget(60));
+  }, busyBudget(5));
 
   it('bad usage exits 64 with one line', async () => {
     const inventory = write('good.yml', GOOD_INVENTORY);
@@ -131,7 +131,7 @@ describe('halyard CLI errors', () => {
     for (const [index, [args, message]] of cases.entries()) {
       expect(expectOneErrorLine(runs[index]!, 64), args.join(' ')).toMatch(message);
     }
-  }, busyBudget(29));
+  }, busyBudget(3));
 
   it('a missing, unparsable or wrongly shaped playbook exits 65 with one line', async () => {
     const inventory = write('good-for-playbooks.yml', GOOD_INVENTORY);
@@ -159,7 +159,7 @@ describe('halyard CLI errors', () => {
     for (const [index, [playbook, message]] of cases.entries()) {
       expect(expectOneErrorLine(runs[index]!, 65), playbook).toMatch(message);
     }
-  }, busyBudget(18));
+  }, busyBudget(3));
 
   it('a missing or wrongly typed role var exits 65 once, before connecting to any host; -e text is read as the number the role wants', async () => {
     // Two hosts that refuse connections: a run that got past its vars would exit 1 (unreachable).

@@ -95,7 +95,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect(unknown.run.stdout).toBe('');
     expect(unknown.run.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining('no host or group named "nosuchgroup"')]);
     expect(await holding(unknown.dir)).toEqual([]);
-  }, busyBudget(54));
+  }, busyBudget(16));
 
   it('-e key=value overrides inventory group and host vars', async () => {
     const withHostVar = inventory({ 1: { greeting: 'from-host-var' } });
@@ -203,7 +203,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     const rerun = await become('--limit', names[0]!);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(rerun.json?.hosts[names[0]!]).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(12));
+  }, busyBudget(7));
 
   it('-K on a terminal: the sudo password is asked once, never echoed, and becomes root for a user whose sudo needs it', async () => {
     const host = fleet.hosts[0]!;
@@ -216,7 +216,7 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect(run.output.match(/BECOME password: /g)).toHaveLength(1);
     expect(run.output).not.toContain(LAB_SUDO_PASSWORD);
     expect((await labExec(container(0), `stat -c '%U:%G %a' ${dir}/marker`)).stdout).toBe('root:root 640\n');
-  }, busyBudget(8));
+  }, busyBudget(3));
 
   it('an unreachable host is reported as such while the others converge (exit 1)', async () => {
     await labStop(container(2));
