@@ -20,6 +20,8 @@ export interface ApplyFlags extends SshFlags, VaultFlags {
   extraVars: string[];
   check: boolean;
   forceHandlers?: boolean;
+  listHosts?: boolean;
+  listTasks?: boolean;
   diff: boolean;
   forks: string;
   serial?: string;
@@ -45,6 +47,8 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--max-fail-percent <n>', 'stop starting batches once more than this % of a batch failed')
     .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
     .option('--force-handlers', 'run notified handlers on a host even after one of its tasks failed', false)
+    .option('--list-hosts', "list each play's hosts and exit, connecting to none", false)
+    .option('--list-tasks', "list each host's tasks and handlers and exit, connecting to none", false)
     .option('--json', 'print exactly one JSON document on stdout', false)
     .option('-v, --verbose', 'also print unchanged tasks and phases', false)
     .option('-u, --user <name>', 'connect as this user where the inventory sets none (ansible_user wins, as in Ansible)')
@@ -56,7 +60,8 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
   addVaultFlags(apply);
   apply.action(async (playbookPath: string, flags: ApplyFlags) => {
     // The engine, SSH and the playbook loader load only when a command needs them (start-up).
-    const { applyPlaybook } = await import('./apply-run.js');
+    const { applyPlaybook, listPlaybook } = await import('./apply-run.js');
+    if (flags.listHosts || flags.listTasks) return listPlaybook(playbookPath, flags);
     const result = await applyPlaybook(playbookPath, { ...flags, forksGiven: apply.getOptionValueSource('forks') === 'cli' });
     setExitCode(exitCodeFor(result));
   });

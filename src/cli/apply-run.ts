@@ -15,6 +15,43 @@ import { runSettings } from './ansible-settings.js';
 import { askBecomePassword, vaultKeyring } from './vault-flags.js';
 import { sshOptionsFrom } from './ssh-flags.js';
 
+// `halyard apply --list-hosts / --list-tasks` (ansible-playbook's): what a run would touch and
+// do, from the same preparation as a run (inventory, vars, tasks built and checked), connecting to
+// no host. Text, or one JSON document with --json.
+export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Promise<void> {
+  const settings = runSettings(flags.inventory, undefined, flags);
+  for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
+  const vault = await vaultKeyring(flags, settings.ansible);
+  const { hosts, playHosts, playbook, redactor, workFor } = await preparePlaybookRun(playbookPath, settings.inventory, {
+    extraVars: parseExtraVars(flags.extraVars, { vault }),
+    vault,
+    connectionDefaults: settings.connectionDefaults,
+    ...(flags.limit ? { limit: flags.limit } : {}),
+  });
+  const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', hosts: playHosts[index] ?? [] }));
+  const work = flags.listTasks
+    ? hosts.map((host) => {
+        const { tasks, handlers } = workFor(host);
+        return { host: host.name, tasks: tasks.map((task) => redactor.redact(task.name)), handlers: [...handlers.keys()].map((name) => redactor.redact(name)) };
+      })
+    : [];
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ playbook: playbookPath, plays, ...(flags.listTasks ? { hosts: Object.fromEntries(work.map(({ host, ...rest }) => [host, rest])) } : {}) }, null, 2)}\n`);
+    return;
+  }
+  const lines = [`playbook: ${playbookPath}`];
+  if (flags.listHosts) {
+    for (const [index, play] of plays.entries()) {
+      lines.push('', `  play #${index + 1} (${play.pattern}): ${play.name}`, `    hosts (${play.hosts.length}):`, ...play.hosts.map((name) => `      ${name}`));
+    }
+  }
+  for (const { host, tasks, handlers } of work) {
+    lines.push('', `  ${host} (${tasks.length} task${tasks.length === 1 ? '' : 's'}):`, ...tasks.map((name) => `      ${name}`));
+    if (handlers.length > 0) lines.push(`    handlers: ${handlers.join(', ')}`);
+  }
+  stdoutText.write(`${lines.join('\n')}\n`);
+}
+
 // `halyard apply` once its flags are parsed: prepare, run the fleet, print, return the result.
 export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
   const settings = runSettings(flags.inventory, undefined, flags);

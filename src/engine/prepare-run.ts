@@ -24,6 +24,8 @@ export interface PreparedRun {
   playbook: Playbook;
   /** Hosts that at least one play targets, in inventory order. */
   hosts: Host[];
+  /** Each play's hosts (by name, in inventory order), as --list-hosts shows them. */
+  playHosts: string[][];
   redactor: Redactor;
   workFor(host: Host): HostWork;
 }
@@ -81,6 +83,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     inventory,
     playbook,
     hosts,
+    playHosts: targets.map((names) => hosts.filter((host) => names.has(host.name)).map((host) => host.name)),
     redactor,
     workFor: (host) => {
       const made = work.get(host.name);

@@ -1,4 +1,5 @@
-import { access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createJiti } from 'jiti';
@@ -9,11 +10,7 @@ import type { Playbook } from './types.js';
 // Loads a TypeScript playbook with no build step (jiti transpiles on the fly and caches on disk).
 export async function loadPlaybook(path: string): Promise<Playbook> {
   const absolute = resolve(path);
-  try {
-    await access(absolute);
-  } catch {
-    throw new PlaybookError('E_PLAYBOOK_READ', `cannot read playbook ${path}`);
-  }
+  await checkReadableFile(path, absolute);
   // 'halyard' always means the running CLI's own copy, so a playbook anywhere on disk shares its types.
   const apiEntry = fileURLToPath(new URL('../index.js', import.meta.url));
   const jiti = createJiti(pathToFileURL(absolute).href, {
@@ -43,4 +40,23 @@ function oneLine(error: unknown): string {
   const first = lines[0] ?? 'unknown error';
   const location = lines.slice(1).find((line) => /^\S+:\d+:\d+$/.test(line));
   return location ? `${first} (${location})` : first;
+}
+
+// Why a playbook path cannot be loaded, said plainly: not found, a directory, or not readable.
+async function checkReadableFile(path: string, absolute: string): Promise<void> {
+  let kind: 'missing' | 'directory' | 'file';
+  try {
+    kind = (await stat(absolute)).isDirectory() ? 'directory' : 'file';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') kind = 'missing';
+    else throw new PlaybookError('E_PLAYBOOK_READ', `cannot read playbook ${path}: ${(error as Error).message}`);
+  }
+  if (kind === 'missing') throw new PlaybookError('E_PLAYBOOK_READ', `cannot read playbook ${path}: no such file`);
+  if (kind === 'directory') throw new PlaybookError('E_PLAYBOOK_READ', `cannot read playbook ${path}: it is a directory (name the playbook file in it, e.g. ${path.replace(/\/$/, '')}/site.ts)`);
+  try {
+    await access(absolute, constants.R_OK);
+  } catch {
+    throw new PlaybookError('E_PLAYBOOK_READ', `cannot read playbook ${path}: permission denied`);
+  }
 }

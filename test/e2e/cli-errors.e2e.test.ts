@@ -147,7 +147,8 @@ describe('halyard CLI errors', () => {
       "import { definePlaybook, file } from 'halyard';\nexport default definePlaybook({ name: 'x', tasks: () => [\n  file({ path: '/tmp/motd', content: 'hi\\n', mode: 644 as never }),\n] });\n",
     );
     const cases: [string, RegExp][] = [
-      [join(dir, 'missing.ts'), /^halyard: cannot read playbook .*missing\.ts$/],
+      [join(dir, 'missing.ts'), /^halyard: cannot read playbook .*missing\.ts: no such file$/],
+      [dir, new RegExp(`^halyard: cannot read playbook ${dir}: it is a directory \\(name the playbook file in it, e\\.g\\. ${dir}/site\\.ts\\)$`)],
       [syntax, new RegExp(`^halyard: cannot load playbook .*syntax\\.ts: .*Unexpected token.*\\(${syntax}:2:\\d+\\)$`)],
       [noDefault, /^halyard: .*no-default\.ts must `export default definePlaybook\(\{\.\.\.\}\)`$/],
       [notPlaybook, /^halyard: .*not-playbook\.ts must `export default definePlaybook/],
@@ -273,5 +274,20 @@ all:
     const both = await runCli(['inventory', 'list', '-i', inventory, '-i', extra, '--json']);
     expect(both.exitCode, both.stderr).toBe(0);
     expect((JSON.parse(both.stdout) as typeof document).hosts.map((host) => host.name)).toEqual(['db1', 'db2', 'web1']);
+  }, busyBudget(5));
+
+  it('--list-hosts and --list-tasks show what a run would touch and do, connecting to no host', async () => {
+    // Port 1: a run that connected would fail; listing exits 0.
+    const inventory = write('list.yml', 'all:\n  hosts:\n    web1: {ansible_host: 127.0.0.1, ansible_port: 1}\n    web2: {ansible_host: 127.0.0.2, ansible_port: 1, fail_here: true}\n');
+    const hostsText = await runCli(['apply', PLAYBOOK, '-i', inventory, '--list-hosts']);
+    expect(hostsText.exitCode, hostsText.stderr).toBe(0);
+    expect(hostsText.stdout).toBe(`playbook: ${PLAYBOOK}\n\n  play #1 (all): cli fleet\n    hosts (2):\n      web1\n      web2\n`);
+    const tasks = await runCli(['apply', PLAYBOOK, '-i', inventory, '--list-tasks', '--limit', 'web2', '--json', '-e', 'cli_dir=/tmp/hy-list']);
+    expect(tasks.exitCode, tasks.stderr).toBe(0);
+    expect(JSON.parse(tasks.stdout)).toEqual({
+      playbook: PLAYBOOK,
+      plays: [{ name: 'cli fleet', pattern: 'all', hosts: ['web2'] }],
+      hosts: { web2: { tasks: ['directory /tmp/hy-list', 'file /tmp/hy-list/greeting', 'fail on purpose'], handlers: [] } },
+    });
   }, busyBudget(5));
 });
