@@ -35,6 +35,7 @@ export const LOCAL = [
   'test/inventory/ansible-oracle.test.ts',
   'test/inventory/pattern-oracle.test.ts',
   'test/inventory/yaml-scalars-oracle.test.ts',
+  'test/playbook/tags-oracle.test.ts',
   'test/config/ansible-cfg-oracle.test.ts',
   'test/vault/vault-oracle.test.ts',
   'test/vault/vault-cli.test.ts',

@@ -20,6 +20,8 @@ export interface ApplyFlags extends SshFlags, VaultFlags {
   extraVars: string[];
   check: boolean;
   forceHandlers?: boolean;
+  tags?: string[];
+  skipTags?: string[];
   listHosts?: boolean;
   listTasks?: boolean;
   diff: boolean;
@@ -47,6 +49,8 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--max-fail-percent <n>', 'stop starting batches once more than this % of a batch failed')
     .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
     .option('--force-handlers', 'run notified handlers on a host even after one of its tasks failed', false)
+    .option('-t, --tags <tags>', 'only tasks with these tags (comma-separated, repeatable; always/never/tagged/untagged/all as in Ansible)', collect, [])
+    .option('--skip-tags <tags>', 'skip tasks with these tags (comma-separated, repeatable)', collect, [])
     .option('--list-hosts', "list each play's hosts and exit, connecting to none", false)
     .option('--list-tasks', "list each host's tasks and handlers and exit, connecting to none", false)
     .option('--json', 'print exactly one JSON document on stdout', false)

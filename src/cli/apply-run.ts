@@ -12,6 +12,7 @@ import { plainLine, type ProgressEvent } from './output/plain.js';
 import { formatRecap } from './output/recap.js';
 import { stdoutText, terminalText } from './output/terminal.js';
 import { runSettings } from './ansible-settings.js';
+import { tagSelection } from '../playbook/tags.js';
 import { askBecomePassword, vaultKeyring } from './vault-flags.js';
 import { sshOptionsFrom } from './ssh-flags.js';
 
@@ -26,6 +27,7 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
     extraVars: parseExtraVars(flags.extraVars, { vault }),
     vault,
     connectionDefaults: settings.connectionDefaults,
+    tags: tagSelection(flags.tags, flags.skipTags),
     ...(flags.limit ? { limit: flags.limit } : {}),
   });
   const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', hosts: playHosts[index] ?? [] }));
@@ -69,6 +71,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
     extraVars,
     vault,
     connectionDefaults: settings.connectionDefaults,
+    tags: tagSelection(flags.tags, flags.skipTags),
     ...(flags.limit ? { limit: flags.limit } : {}),
   });
 

@@ -8,9 +8,10 @@ import type { VaultKeyring } from '../vault/keyring.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { playBecome } from '../playbook/define.js';
+import { ALL_TAGS, taskSelected, type TagSelection } from '../playbook/tags.js';
 import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
 import { nearestWord } from '../inventory/suggest.js';
-import type { ResourceInstance } from '../resources/types.js';
+import { FLUSH_HANDLERS_KIND, type ResourceInstance } from '../resources/types.js';
 import { resolveSecretRefs } from './resolve-secrets.js';
 import type { HostWork } from './run.js';
 
@@ -33,6 +34,8 @@ export interface PreparedRun {
 export interface PrepareOptions {
   extraVars?: Record<string, unknown>;
   limit?: string;
+  /** --tags/--skip-tags (default: every task). */
+  tags?: TagSelection;
   /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
   connectionDefaults?: ConnectionDefaults;
   /** The run's vault passwords. */
@@ -49,6 +52,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     ...(options.vault ? { vault: options.vault } : {}),
   });
   const playbook = await loadPlaybook(playbookPath);
+  const tags = options.tags ?? ALL_TAGS;
   // Each play's host pattern is matched once, not once per host.
   const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
   const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
@@ -72,7 +76,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
   const work = new Map<string, { work: HostWork } | { error: unknown }>();
   for (const host of hosts) {
     try {
-      work.set(host.name, { work: workOf(playbook, targets, host) });
+      work.set(host.name, { work: workOf(playbook, targets, host, tags) });
     } catch (error) {
       // Its message may quote a task's name, which may hold a var's value: masked like output.
       if (isPlaybookError(error)) throw new PlaybookError(error.code, redactor.redact(error.message), { cause: error });
@@ -87,7 +91,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     redactor,
     workFor: (host) => {
       const made = work.get(host.name);
-      if (made === undefined) return workOf(playbook, targets, host);
+      if (made === undefined) return workOf(playbook, targets, host, tags);
       if ('error' in made) throw made.error;
       return made.work;
     },
@@ -139,14 +143,15 @@ function containsSecretRef(value: unknown): boolean {
 }
 
 // A host's tasks and handlers from every play that targets it (plays in order, one run per host).
-function workOf(playbook: Playbook, targets: Set<string>[], host: Host): HostWork {
+function workOf(playbook: Playbook, targets: Set<string>[], host: Host, tags: TagSelection): HostWork {
   const context: HostContext = { name: host.name, groups: host.groups, vars: host.vars, host };
   const tasks: ResourceInstance[] = [];
   const handlers = new Map<string, ResourceInstance[]>();
   for (const [index, play] of playbook.plays.entries()) {
     if (!targets[index]?.has(host.name)) continue;
-    for (const role of play.roles ?? []) tasks.push(...flattenTasks(role.tasks(context)));
-    if (play.tasks) tasks.push(...flattenTasks(play.tasks(context)));
+    const playTags = play.tags ?? [];
+    for (const role of play.roles ?? []) tasks.push(...selected(flattenTasks(role.tasks(context)), [...playTags, ...role.tags], tags));
+    if (play.tasks) tasks.push(...selected(flattenTasks(play.tasks(context)), playTags, tags));
     const declared = [...(play.roles ?? []).map((role) => role.handlers(context)), play.handlers?.(context) ?? {}];
     for (const [name, value] of declared.flatMap((handlerSet) => Object.entries(handlerSet))) {
       handlers.set(name, flattenTasks(Array.isArray(value) ? value : [value as ResourceInstance]));
@@ -154,6 +159,15 @@ function workOf(playbook: Playbook, targets: Set<string>[], host: Host): HostWor
   }
   checkNotifications(tasks, handlers);
   return { tasks, handlers };
+}
+
+// The tasks --tags/--skip-tags keep, each with its role's and play's tags added; flushHandlers()
+// markers always stay (they run nothing themselves).
+function selected(tasks: ResourceInstance[], inherited: readonly string[], selection: TagSelection): ResourceInstance[] {
+  return tasks.filter((task) => {
+    if (task.type.kind === FLUSH_HANDLERS_KIND) return true;
+    return taskSelected([...new Set([...inherited, ...(task.tags ?? [])])], selection);
+  });
 }
 
 // Every notify names a handler the host's plays have: a misspelt name fails the run before any

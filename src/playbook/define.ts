@@ -12,6 +12,8 @@ export interface TaskOptions {
   name?: string;
   /** Handler name(s) to run once after this host's tasks when this task changed something. */
   notify?: string | string[];
+  /** Tag(s) `--tags` and `--skip-tags` select by (Ansible's; `always` and `never` as there). */
+  tags?: string | string[];
 }
 
 // Wraps a resource kind's desired state as a task (a ResourceInstance) with name and notify.
@@ -32,7 +34,8 @@ export function task<D>(type: ResourceType<D>, desired: D, options: TaskOptions 
       name = type.kind;
     }
   }
-  return { type: type as ResourceType<unknown> as ResourceType<D>, desired, name, notify };
+  const tags = options.tags === undefined ? [] : Array.isArray(options.tags) ? options.tags : [options.tags];
+  return { type: type as ResourceType<unknown> as ResourceType<D>, desired, name, notify, ...(tags.length > 0 ? { tags } : {}) };
 }
 
 // halyard's own files: frames there are not where a user made a task.

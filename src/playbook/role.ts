@@ -12,6 +12,8 @@ export interface RoleSpec<S extends z.ZodObject = z.ZodObject> {
   vars?: S;
   /** The role needs root (Ansible's role `become`): its play's hosts run with sudo. */
   become?: boolean;
+  /** Tags every task of the role carries (beside its own), for --tags/--skip-tags. */
+  tags?: string[];
   tasks(host: HostContext, vars: z.output<S>): TaskList;
   handlers?(host: HostContext, vars: z.output<S>): Record<string, ResourceInstance | TaskList>;
 }
@@ -21,6 +23,7 @@ export interface RoleSpec<S extends z.ZodObject = z.ZodObject> {
 export interface Role {
   readonly name: string;
   readonly become: boolean | undefined;
+  readonly tags: readonly string[];
   tasks(host: HostContext): TaskList;
   handlers(host: HostContext): Record<string, ResourceInstance | TaskList>;
   readonly [ROLE_BRAND]: true;
@@ -39,6 +42,7 @@ export function defineRole<S extends z.ZodObject = z.ZodObject<Record<string, ne
   return {
     name: spec.name,
     become: spec.become,
+    tags: spec.tags ?? [],
     tasks: (host) => spec.tasks(host, varsOf(host)),
     handlers: (host) => spec.handlers?.(host, varsOf(host)) ?? {},
     [ROLE_BRAND]: true,

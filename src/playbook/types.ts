@@ -31,6 +31,8 @@ export interface Play {
   becomeUser?: 'root';
   /** How to become: sudo only. */
   becomeMethod?: 'sudo';
+  /** Tags every task of the play carries (beside its own and its role's), for --tags/--skip-tags. */
+  tags?: string[];
   /** Roles (defineRole) whose tasks run first, in order, and whose handlers the play gets. */
   roles?: readonly Role[];
   /** The play's own tasks, after its roles'; a play needs roles, tasks or both. */

@@ -72,6 +72,8 @@ export interface ResourceInstance<D = unknown> {
   name: string;
   /** Handlers to run (once, after the host's tasks) when this resource changed. */
   notify: string[];
+  /** Tags for --tags/--skip-tags (its role's and play's are added when the play is built). */
+  tags?: string[];
 }
 
 /** Kind of the flushHandlers() marker task, which the engine handles itself. */

@@ -290,4 +290,22 @@ all:
       hosts: { web2: { tasks: ['directory /tmp/hy-list', 'file /tmp/hy-list/greeting', 'fail on purpose'], handlers: [] } },
     });
   }, busyBudget(5));
+
+  it('--tags and --skip-tags select tasks as Ansible does, with role and play tags inherited', async () => {
+    const inventory = write('tags.yml', 'all:\n  hosts:\n    web1: {ansible_host: 127.0.0.1, ansible_port: 1}\n');
+    const cases: [string[], string[]][] = [
+      [[], ['web config', 'web check', 'db config', 'flush handlers', 'always runs']],
+      [['--tags', 'config'], ['web config', 'db config', 'flush handlers', 'always runs']],
+      [['--tags', 'web', '--skip-tags', 'config'], ['web check', 'flush handlers', 'always runs']],
+      [['--tags', 'debug'], ['flush handlers', 'always runs', 'debug only']],
+      // `always` runs unless one of its tags is skipped: here the play's.
+      [['--skip-tags', 'site'], ['flush handlers']],
+      [['-t', 'db,web', '--skip-tags', 'always'], ['web config', 'web check', 'db config', 'flush handlers']],
+    ];
+    const runs = await runCliBatch(cases.map(([flags]) => ['apply', 'test/e2e/playbooks/tagged.ts', '-i', inventory, '--list-tasks', '--json', ...flags]));
+    for (const [index, [flags, tasks]] of cases.entries()) {
+      expect(runs[index]!.exitCode, `${flags.join(' ')}: ${runs[index]!.stderr}`).toBe(0);
+      expect((JSON.parse(runs[index]!.stdout) as { hosts: Record<string, { tasks: string[] }> }).hosts.web1?.tasks, flags.join(' ')).toEqual(tasks);
+    }
+  }, busyBudget(5));
 });
