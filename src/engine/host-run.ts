@@ -22,6 +22,8 @@ export interface HostLink {
 // Progress notifications for live output; never carry secret values.
 export type HostEvent =
   | { type: 'phase'; host: string; phase: 'connecting' | 'probing' | 'applying' | 'handlers' }
+  /** A task begins its work on the host (live progress shows what runs now, not what finished). */
+  | { type: 'task-start'; host: string; index: number; total: number; name: string }
   | { type: 'task'; host: string; index: number; total: number; result: TaskResult };
 
 // How one host run behaves.
@@ -133,6 +135,7 @@ export async function runHost(
         staleness.probed(staleFacts);
         planTask(state, factValues, context);
       }
+      if (!options.check && state.plan?.action === 'change') emit({ type: 'task-start', host: hostName, index, total: tasks.length, name: redact(name) });
       let outcome = await settleTask(state, shell, link, options, redact);
       // Check mode applies nothing, so a task whose facts an earlier pending change would alter
       // (a unit file not written yet) cannot be planned: it is pending too, not failed.

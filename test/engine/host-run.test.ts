@@ -78,6 +78,14 @@ describe('runHost on a local shell', () => {
     expect(JSON.stringify(result)).not.toContain('s3cr3t-in-command');
     expect(events.join('\n')).not.toContain('s3cr3t-in-command');
   });
+
+  it('says a task started before its work runs, so live progress shows what runs now', async () => {
+    const events: Array<{ type: string; name?: string; result?: { name: string } }> = [];
+    const tasks = [task(commandResource, { command: 'true' }, { name: 'first' }), task(commandResource, { command: 'true' }, { name: 'second' })];
+    await runHost('local', localLink(), tasks, new Map(), options({ redactor: new Redactor(), onEvent: (event) => events.push(event as never) }));
+    const order = events.filter((event) => event.type === 'task-start' || event.type === 'task').map((event) => `${event.type} ${event.name ?? event.result?.name}`);
+    expect(order).toEqual(['task-start first', 'task first', 'task-start second', 'task second']);
+  });
 });
 
 describe('secrets in text that is shortened', () => {
