@@ -81,7 +81,9 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
   }
 
   async function apply(vars: string): Promise<{ run: CliRun; host: HostResult }> {
-    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-e', `@${vars}`]);
+    // The daemon's own probes job takes this host's lock every 5 s (as every remote action does):
+    // an apply waits for it, as an operator's would (without, it failed E_HOST_LOCKED at random).
+    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '--lock-timeout', '60', '-e', `@${vars}`]);
     const host = run.json?.hosts[hostName];
     if (!host) throw new Error(`no JSON result for ${hostName}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
     return { run, host };
@@ -169,7 +171,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
     const nightly = { name: 'nightly', kind: 'command', schedule: '*/3 * * * * *', command: ['/bin/sh', '-c', 'exit 0'] };
     const third = await apply(varsFile([tick, probes, nightly]));
-    expect(third.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toEqual(['file /etc/halyard/daemon.yml', 'handler: restart halyard-daemon']);
+    expect(third.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name), JSON.stringify(third.host, null, 2)).toEqual(['file /etc/halyard/daemon.yml', 'handler: restart halyard-daemon']);
     expect(await sh('systemctl show -p MainPID --value halyard-daemon')).not.toBe(pid);
     await healthWhen((h) => (h.jobs.nightly?.runs.success ?? 0) >= 1);
 
