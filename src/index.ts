@@ -4,7 +4,7 @@ export { awsSecret, SecretRef, isSecretRef } from './core/secret-ref.js';
 export { template, SecretText, type FileContent } from './core/template.js';
 export { quote } from './core/shell.js';
 export { definePlaybook, task, type TaskOptions } from './playbook/define.js';
-export { defineRole, isRole, type Role, type RoleSpec } from './playbook/role.js';
+export { defineRole, type Role, type RoleSpec } from './playbook/role.js';
 export {
   file,
   directory,
