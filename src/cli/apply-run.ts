@@ -22,14 +22,7 @@ import { sshOptionsFrom } from './ssh-flags.js';
 export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Promise<void> {
   const settings = runSettings(flags.inventory, undefined, flags);
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
-  const vault = await vaultKeyring(flags, settings.ansible);
-  const { hosts, playHosts, playbook, redactor, workFor } = await preparePlaybookRun(playbookPath, settings.inventory, {
-    extraVars: parseExtraVars(flags.extraVars, { vault }),
-    vault,
-    connectionDefaults: settings.connectionDefaults,
-    tags: tagSelection(flags.tags, flags.skipTags),
-    ...(flags.limit ? { limit: flags.limit } : {}),
-  });
+  const { hosts, playHosts, playbook, redactor, workFor } = await prepareFromFlags(playbookPath, flags, settings);
   const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', hosts: playHosts[index] ?? [] }));
   const work = flags.listTasks
     ? hosts.map((host) => {
@@ -54,6 +47,21 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
   stdoutText.write(`${lines.join('\n')}\n`);
 }
 
+// The run's preparation from apply's flags (vault passwords, -e, --limit, --tags), shared by a
+// run and by --list-hosts/--list-tasks so both see the same hosts and tasks.
+async function prepareFromFlags(playbookPath: string, flags: ApplyFlags, settings: ReturnType<typeof runSettings>) {
+  const vault = await vaultKeyring(flags, settings.ansible);
+  const extraVars = parseExtraVars(flags.extraVars, { vault });
+  const prepared = await preparePlaybookRun(playbookPath, settings.inventory, {
+    extraVars,
+    vault,
+    connectionDefaults: settings.connectionDefaults,
+    tags: tagSelection(flags.tags, flags.skipTags),
+    ...(flags.limit ? { limit: flags.limit } : {}),
+  });
+  return { ...prepared, extraVars };
+}
+
 // `halyard apply` once its flags are parsed: prepare, run the fleet, print, return the result.
 export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
   const settings = runSettings(flags.inventory, undefined, flags);
@@ -65,15 +73,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
   }
-  const vault = await vaultKeyring(flags, settings.ansible);
-  const extraVars = parseExtraVars(flags.extraVars, { vault });
-  const { hosts, redactor, workFor, playbook, inventory } = await preparePlaybookRun(playbookPath, settings.inventory, {
-    extraVars,
-    vault,
-    connectionDefaults: settings.connectionDefaults,
-    tags: tagSelection(flags.tags, flags.skipTags),
-    ...(flags.limit ? { limit: flags.limit } : {}),
-  });
+  const { hosts, redactor, workFor, playbook, inventory, extraVars } = await prepareFromFlags(playbookPath, flags, settings);
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
   const live = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI;

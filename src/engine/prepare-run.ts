@@ -109,6 +109,8 @@ function applyPlayDefaults(playbook: Playbook, inventory: Inventory, targets: Se
 // A play's `become` for hosts whose vars do not say (inventory and -e beat play keywords, which
 // beat -b and ansible.cfg, as in Ansible). A host's plays share one session: they must agree.
 function applyPlayBecome(playbook: Playbook, hosts: Host[], targets: Set<string>[]): void {
+  // What each play's keywords (and its roles') say, once per play rather than once per host.
+  const keywords = playbook.plays.map((play) => playBecome(play));
   for (const host of hosts) {
     // Vars include the plays' own `vars` (defaults below the inventory's), read again here.
     const fromVars = becomeFromVars(host.vars);
@@ -119,7 +121,7 @@ function applyPlayBecome(playbook: Playbook, hosts: Host[], targets: Set<string>
     let chosen: { play: string; become: boolean } | undefined;
     playbook.plays.forEach((play, index) => {
       if (!targets[index]?.has(host.name)) return;
-      const become = playBecome(play) ?? host.become;
+      const become = keywords[index] ?? host.become;
       if (chosen && chosen.become !== become) {
         throw new PlaybookError(
           'E_PLAYBOOK_BECOME',
