@@ -3,6 +3,7 @@ export { Secret, isSecret, SECRET_MASK } from './core/secret.js';
 export { awsSecret, SecretRef, isSecretRef } from './core/secret-ref.js';
 export { template, SecretText, type FileContent } from './core/template.js';
 export { quote } from './core/shell.js';
+export { sh, type ShellScript } from './core/shell.js';
 export { definePlaybook, task, type TaskOptions } from './playbook/define.js';
 export { defineRole, type Role, type RoleSpec } from './playbook/role.js';
 export {

@@ -1,4 +1,4 @@
-import { command, directory, file, flushHandlers, packages, roleVars, service, user, z, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
+import { command, directory, file, flushHandlers, packages, roleVars, service, sh, user, z, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
 
 // The docker role: Docker Engine and compose from the distribution (default) or Docker's apt repository,
 // /etc/docker/daemon.json with log rotation, the service enabled and running, users in the docker group.
@@ -54,8 +54,8 @@ export function dockerPackages(source: DockerVars['docker_source']): { apt: stri
   return { apt: ['docker.io', 'docker-compose'], dnf: ['docker'] };
 }
 
-// The deb line for Docker's repository, built on the host from os-release and dpkg (debian or ubuntu, codename, arch).
-const APT_SOURCE_LINE = `deb [arch=$(dpkg --print-architecture) signed-by=${DOCKER_APT_KEY}] ${DOCKER_REPO_URL}/$ID $VERSION_CODENAME stable`;
+// Prints the deb line for Docker's repository, built on the host from os-release and dpkg (debian or ubuntu, codename, arch).
+const PRINT_APT_SOURCE_LINE = sh`printf 'deb [arch=%s signed-by=%s] %s/%s %s stable\\n' "$(dpkg --print-architecture)" ${DOCKER_APT_KEY} ${DOCKER_REPO_URL} "$ID" "$VERSION_CODENAME"`;
 
 // Docker's apt repository: its key (downloaded once) and the source line (rewritten when it differs).
 function dockerAptRepository(): TaskList {
@@ -63,13 +63,13 @@ function dockerAptRepository(): TaskList {
     packages({ names: { apt: ['ca-certificates', 'curl'] } }),
     directory({ path: '/etc/apt/keyrings', owner: 'root', group: 'root', mode: '0755' }),
     command(
-      { command: `. /etc/os-release && curl -fsSL "${DOCKER_REPO_URL}/$ID/gpg" -o ${DOCKER_APT_KEY} && chmod 0644 ${DOCKER_APT_KEY}`, creates: DOCKER_APT_KEY },
+      { command: sh`. /etc/os-release && curl -fsSL ${DOCKER_REPO_URL}/"$ID"/gpg -o ${DOCKER_APT_KEY} && chmod 0644 ${DOCKER_APT_KEY}`, creates: DOCKER_APT_KEY },
       { name: `docker apt key ${DOCKER_APT_KEY}` },
     ),
     command(
       {
-        command: `. /etc/os-release && printf '%s\\n' "${APT_SOURCE_LINE}" > ${DOCKER_APT_SOURCE}`,
-        unless: `. /etc/os-release && [ "$(cat ${DOCKER_APT_SOURCE} 2>/dev/null)" = "${APT_SOURCE_LINE}" ]`,
+        command: sh`. /etc/os-release && ${PRINT_APT_SOURCE_LINE} > ${DOCKER_APT_SOURCE}`,
+        unless: sh`. /etc/os-release && [ "$(cat ${DOCKER_APT_SOURCE} 2>/dev/null)" = "$(${PRINT_APT_SOURCE_LINE})" ]`,
       },
       { name: `docker apt source ${DOCKER_APT_SOURCE}` },
     ),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { stringify } from 'yaml';
-import { isSecret, quote, Secret, SecretText } from 'halyard';
+import { isSecret, Secret, SecretText, sh } from 'halyard';
 import { checkReferencedFiles } from '../../src/daemon/check.js';
 import { daemonConfigSchema, parseDaemonConfig } from '../../src/daemon/config.js';
 import { looksLikeSecretName } from '../../src/inventory/secrets.js';
@@ -67,15 +67,15 @@ WantedBy=multi-user.target
 // becomes the service (its user, HOME and environment file), so `sudo halyard daemon -c ... --run
 // JOB` reads and writes exactly what the service would.
 export function halyardDaemonWrapper(v: Pick<HalyardDaemonVars, 'halyard_daemon_user' | 'halyard_daemon_state_dir'>, layout: HalyardDaemonLayout): string {
-  const run = `${layout.node} ${layout.entry} "$@"`;
-  return `#!/bin/sh
+  const run = sh`${layout.node} ${layout.entry} "$@"`;
+  return sh`#!/bin/sh
 # Written by roles/halyard-daemon: the halyard release the daemon runs, as the daemon when run by root.
 if [ "$(id -u)" = 0 ]; then
-  if [ -r ${quote(layout.environmentFile)} ]; then set -a; . ${quote(layout.environmentFile)}; set +a; fi
-  HOME=${quote(v.halyard_daemon_state_dir)} NODE_ENV=production exec runuser -u ${quote(v.halyard_daemon_user)} -- ${run}
+  if [ -r ${layout.environmentFile} ]; then set -a; . ${layout.environmentFile}; set +a; fi
+  HOME=${v.halyard_daemon_state_dir} NODE_ENV=production exec runuser -u ${v.halyard_daemon_user} -- ${run}
 fi
 exec ${run}
-`;
+`.text;
 }
 
 // systemd's EnvironmentFile: KEY="value", with \\ \" \$ \` escaped; a secret stays a Secret (masked in output).

@@ -8,8 +8,8 @@ import {
   httpHealth,
   localImageId,
   packages,
-  quote,
   roleVars,
+  sh,
   type HostContext,
   type ResourceInstance,
   type TaskList,
@@ -82,15 +82,20 @@ export function healthChecks(model: StackModel): { service: ServiceName; url: st
 // The self-signed pair, made on the host once (creates: the certificate, written last).
 function selfSignedCertificate(model: StackModel): ResourceInstance {
   const { certPath, keyPath } = model.tls;
-  const script = [
-    'umask 077',
-    `openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days ${model.vars.tls_self_signed_days}` +
-      ` -subj ${quote(`/CN=${model.hostname}`)} -addext ${quote(`subjectAltName=${subjectAltName(model.hostname)}`)}` +
-      ` -keyout ${quote(`${keyPath}.tmp`)} -out ${quote(`${certPath}.tmp`)} 2>&1`,
-    `chmod 0644 ${quote(`${certPath}.tmp`)}`,
-    `mv -f ${quote(`${keyPath}.tmp`)} ${quote(keyPath)}`,
-    `mv -f ${quote(`${certPath}.tmp`)} ${quote(certPath)}`,
-  ].join(' && ');
+  const [keyTemp, certTemp] = [`${keyPath}.tmp`, `${certPath}.tmp`];
+  const subject = `/CN=${model.hostname}`;
+  const altNames = `subjectAltName=${subjectAltName(model.hostname)}`;
+  const days = model.vars.tls_self_signed_days;
+  const script = sh.join(
+    [
+      sh`umask 077`,
+      sh`openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days ${days} -subj ${subject} -addext ${altNames} -keyout ${keyTemp} -out ${certTemp} 2>&1`,
+      sh`chmod 0644 ${certTemp}`,
+      sh`mv -f ${keyTemp} ${keyPath}`,
+      sh`mv -f ${certTemp} ${certPath}`,
+    ],
+    sh` && `,
+  );
   return command({ command: script, creates: certPath }, { name: `self-signed certificate for ${model.hostname}`, notify: restartHandler('nginx') });
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // Docker facts: the engine and compose command on a host, image IDs, a compose project's containers
@@ -19,9 +19,14 @@ export type ComposeTool = 'v2' | 'v1';
 // A compose command asked for by a resource: 'auto' prefers the v2 plugin and falls back to docker-compose.
 export type ComposeCommandChoice = 'auto' | ComposeTool;
 
-// The shell words of a compose command.
+// The words of a compose command, for labels and messages.
 export function composeWords(tool: ComposeTool): string {
   return tool === 'v2' ? 'docker compose' : 'docker-compose';
+}
+
+// The compose command as shell, for scripts.
+export function composeCommand(tool: ComposeTool): ShellScript {
+  return tool === 'v2' ? sh`docker compose` : sh`docker-compose`;
 }
 
 // Compose and health facts are read by snippets that see files (compose file, .env, env_files), containers and the
@@ -44,9 +49,9 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
-// Shell that prints a variable's value as one line of at most 300 characters.
-function oneLineShell(variable: string): string {
-  return `"$(printf '%s' "$${variable}" | tr '\\n' ' ' | cut -c1-300)"`;
+// Shell that prints a shell variable's value (a constant name such as 'o') as one line of at most 300 characters.
+function oneLineShell(variable: 'o' | 'ps' | 'h' | 'r'): ShellScript {
+  return sh`"$(printf '%s' "$${sh.trusted(variable)}" | tr '\\n' ' ' | cut -c1-300)"`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,19 +71,19 @@ export interface DockerInfo {
   composeV1?: string;
 }
 
-const DOCKER_INFO_SCRIPT = [
-  `if command -v docker >/dev/null 2>&1; then`,
-  `  echo 'cli 1'`,
+const DOCKER_INFO_SCRIPT = sh.lines([
+  sh`if command -v docker >/dev/null 2>&1; then`,
+  sh`  echo 'cli 1'`,
   // timeout: a wedged daemon must not hang the probe. When info fails, `docker version` says why on stderr
   // ("Cannot connect to the Docker daemon ..."; docker info itself prints a template error there).
-  `  t=; if command -v timeout >/dev/null 2>&1; then t='timeout 20'; fi`,
-  `  if o=$($t docker info --format 'version {{.ServerVersion}}' 2>/dev/null); then printf '%s\\n' "$o" | sed -n 's/^version /daemon /p'`,
-  `  else o=$($t docker version --format '{{.Server.Version}}' 2>&1 >/dev/null); printf 'daemon-error %s\\n' ${oneLineShell('o')}; fi`,
-  `  if v=$(docker compose version --short 2>/dev/null); then printf 'compose-v2 %s\\n' "$v"; fi`,
-  `else echo 'cli 0'; fi`,
-  `if command -v docker-compose >/dev/null 2>&1 && v=$(docker-compose version --short 2>/dev/null); then printf 'compose-v1 %s\\n' "$v"; fi`,
-  `true`,
-].join('\n');
+  sh`  t=; if command -v timeout >/dev/null 2>&1; then t='timeout 20'; fi`,
+  sh`  if o=$($t docker info --format 'version {{.ServerVersion}}' 2>/dev/null); then printf '%s\\n' "$o" | sed -n 's/^version /daemon /p'`,
+  sh`  else o=$($t docker version --format '{{.Server.Version}}' 2>&1 >/dev/null); printf 'daemon-error %s\\n' ${oneLineShell('o')}; fi`,
+  sh`  if v=$(docker compose version --short 2>/dev/null); then printf 'compose-v2 %s\\n' "$v"; fi`,
+  sh`else echo 'cli 0'; fi`,
+  sh`if command -v docker-compose >/dev/null 2>&1 && v=$(docker-compose version --short 2>/dev/null); then printf 'compose-v1 %s\\n' "$v"; fi`,
+  sh`true`,
+]).text;
 
 // The docker fact: CLI, daemon version (or its error) and compose commands, in one probe.
 export const dockerFact: Fact<DockerInfo> = defineFact('docker:info', DOCKER_INFO_SCRIPT, parseDockerInfo);
@@ -117,14 +122,13 @@ export type DockerImageState = { status: 'present'; id: string } | { status: 'ab
 // The fact for the image ID a reference names on the host (`docker image inspect --format '{{.Id}}' REF`).
 export function dockerImageFact(ref: string): Fact<DockerImageState> {
   const key = `docker-image:${ref}`;
-  const r = quote(ref);
-  const script = [
-    `if ! command -v docker >/dev/null 2>&1; then echo 'no-docker'; exit 0; fi`,
-    `if i=$(docker image inspect --format '{{.Id}}' ${r} 2>/dev/null); then printf 'id %s\\n' "$i"`,
+  const script = sh.lines([
+    sh`if ! command -v docker >/dev/null 2>&1; then echo 'no-docker'; exit 0; fi`,
+    sh`if i=$(docker image inspect --format '{{.Id}}' ${ref} 2>/dev/null); then printf 'id %s\\n' "$i"`,
     // inspect fails for a missing image and for a daemon that does not answer; `docker version` tells which.
-    `elif docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then echo 'absent'`,
-    `else echo 'daemon-down'; fi`,
-  ].join('\n');
+    sh`elif docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then echo 'absent'`,
+    sh`else echo 'daemon-down'; fi`,
+  ]).text;
   return defineFact(key, script, (stdout, exitCode) => parseDockerImageState(key, stdout, exitCode));
 }
 
@@ -200,34 +204,33 @@ export function composeFactKey(target: ComposeTarget): string {
 }
 
 // Shell that finds the compose command (per the choice) into $c and prints `tool ...`; exits the fact when none.
-function composeToolLines(command: ComposeCommandChoice): string[] {
-  const v2 = `command -v docker >/dev/null 2>&1 && docker compose version --short >/dev/null 2>&1`;
-  const v1 = `command -v docker-compose >/dev/null 2>&1 && docker-compose version --short >/dev/null 2>&1`;
-  const branches: string[] = [];
-  if (command !== 'v1') branches.push(`if ${v2}; then c='docker compose'; echo 'tool v2'`);
-  if (command !== 'v2') branches.push(`${branches.length > 0 ? 'elif' : 'if'} ${v1}; then c=docker-compose; echo 'tool v1'`);
-  return [...branches, `else echo 'tool none'; exit 0; fi`];
+function composeToolLines(command: ComposeCommandChoice): ShellScript[] {
+  const v2 = sh`command -v docker >/dev/null 2>&1 && docker compose version --short >/dev/null 2>&1`;
+  const v1 = sh`command -v docker-compose >/dev/null 2>&1 && docker-compose version --short >/dev/null 2>&1`;
+  const branches: ShellScript[] = [];
+  if (command !== 'v1') branches.push(sh`if ${v2}; then c='docker compose'; echo 'tool v2'`);
+  if (command !== 'v2') branches.push(sh`${branches.length > 0 ? sh`elif` : sh`if`} ${v1}; then c=docker-compose; echo 'tool v1'`);
+  return [...branches, sh`else echo 'tool none'; exit 0; fi`];
 }
 
 // The fact for a compose project: its containers (one `docker ps -a` call) and the hashes its files produce.
 export function composeProjectFact(target: ComposeTarget): Fact<ComposeProjectState> {
   const key = composeFactKey(target);
-  const project = quote(target.project);
-  const file = quote(target.file);
-  const script = [
+  const { project, file } = target;
+  const script = sh.lines([
     ...composeToolLines(target.command),
-    `if ! cd -- ${quote(target.dir)} 2>/dev/null || [ ! -f ${file} ]; then echo 'no-file'; exit 0; fi`,
-    `ps=$(docker ps -a --filter label=${quote(`${COMPOSE_LABELS.project}=${target.project}`)} --format ${quote(COMPOSE_PS_FORMAT)} 2>&1) || { printf 'ps-error %s\\n' ${oneLineShell('ps')}; exit 0; }`,
-    `printf '%s\\n' "$ps" | sed -n 's/^./ps &/p'`,
+    sh`if ! cd -- ${target.dir} 2>/dev/null || [ ! -f ${file} ]; then echo 'no-file'; exit 0; fi`,
+    sh`ps=$(docker ps -a --filter label=${`${COMPOSE_LABELS.project}=${target.project}`} --format ${COMPOSE_PS_FORMAT} 2>&1) || { printf 'ps-error %s\\n' ${oneLineShell('ps')}; exit 0; }`,
+    sh`printf '%s\\n' "$ps" | sed -n 's/^./ps &/p'`,
     // v2 recreates a container whose image changed; v1's config hash already covers the image ID.
-    `if [ "$c" = 'docker compose' ] && [ -n "$ps" ]; then`,
-    `  ci=$(printf '%s\\n' "$ps" | cut -d'|' -f6 | xargs docker inspect --format '{{.Name}}|{{.Config.Image}}|{{.Image}}' 2>/dev/null)`,
-    `  printf '%s\\n' "$ci" | sed -n 's/^\\/*\\(.\\)/cimg \\1/p'`,
-    `  printf '%s\\n' "$ci" | cut -d'|' -f2 | sort -u | while IFS= read -r r; do if [ -n "$r" ] && i=$(docker image inspect --format '{{.Id}}' "$r" 2>/dev/null); then printf 'img %s|%s\\n' "$r" "$i"; fi; done`,
-    `fi`,
-    `h=$($c -p ${project} -f ${file} config --hash '*' 2>&1) || { printf 'hash-error %s\\n' ${oneLineShell('h')}; exit 0; }`,
-    `printf '%s\\n' "$h" | sed -n 's/^./hash &/p'`,
-  ].join('\n');
+    sh`if [ "$c" = 'docker compose' ] && [ -n "$ps" ]; then`,
+    sh`  ci=$(printf '%s\\n' "$ps" | cut -d'|' -f6 | xargs docker inspect --format '{{.Name}}|{{.Config.Image}}|{{.Image}}' 2>/dev/null)`,
+    sh`  printf '%s\\n' "$ci" | sed -n 's/^\\/*\\(.\\)/cimg \\1/p'`,
+    sh`  printf '%s\\n' "$ci" | cut -d'|' -f2 | sort -u | while IFS= read -r r; do if [ -n "$r" ] && i=$(docker image inspect --format '{{.Id}}' "$r" 2>/dev/null); then printf 'img %s|%s\\n' "$r" "$i"; fi; done`,
+    sh`fi`,
+    sh`h=$($c -p ${project} -f ${file} config --hash '*' 2>&1) || { printf 'hash-error %s\\n' ${oneLineShell('h')}; exit 0; }`,
+    sh`printf '%s\\n' "$h" | sed -n 's/^./hash &/p'`,
+  ]).text;
   return defineFact(key, script, (stdout, exitCode) => parseComposeProjectState(key, stdout, exitCode));
 }
 
@@ -303,8 +306,8 @@ export interface HealthAnswer {
 }
 
 /** curl with a 3 s cap per request; stdout ends with the 3-digit status ("000" when nothing answered). */
-export function curlCommand(url: string): string {
-  return `curl -sS -o /dev/null -m 3 -w '%{http_code}' ${quote(url)}`;
+export function curlCommand(url: string): ShellScript {
+  return sh`curl -sS -o /dev/null -m 3 -w '%{http_code}' ${url}`;
 }
 
 // The health fact key of a project's checks: `status:health:<project>:<digest of the checks>`.
@@ -316,8 +319,8 @@ export function healthFactKey(project: string, checks: readonly HealthCheck[]): 
 // The fact for a project's health URLs: each one curled once from the host.
 export function httpHealthFact(project: string, checks: readonly HealthCheck[]): Fact<HealthAnswer[]> {
   const key = healthFactKey(project, checks);
-  const lines = checks.map((check, index) => `r=$(${curlCommand(check.url)} 2>&1); printf 'check ${index} %s\\n' ${oneLineShell('r')}`);
-  const script = [...lines, 'true'].join('\n');
+  const lines = checks.map((check, index) => sh`r=$(${curlCommand(check.url)} 2>&1); printf 'check %s %s\\n' ${index} ${oneLineShell('r')}`);
+  const script = sh.lines([...lines, sh`true`]).text;
   return defineFact(key, script, (stdout, exitCode) => parseHealthAnswers(key, checks, stdout, exitCode));
 }
 

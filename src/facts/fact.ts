@@ -2,7 +2,7 @@
 export interface Fact<T> {
   /** Stable identity: two resources asking for the same key share one probe. */
   readonly key: string;
-  /** POSIX sh that prints the fact on stdout. Values inside must go through quote(). */
+  /** POSIX sh that prints the fact on stdout. Build it with sh`...`, which quotes every value. */
   readonly script: string;
   /** Turns the probe's stdout and exit status into typed data; throws FactParseError on nonsense. */
   parse(stdout: string, exitCode: number): T;

@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // What a path is on the host; 'absent' when nothing (not even a dangling link) is there.
@@ -24,17 +24,16 @@ export const DIFF_MAX_BYTES = 256 * 1024;
 
 // The fact for a path; withContent adds the content (diff mode) for small regular files.
 export function pathFact(path: string, options: { withContent?: boolean } = {}): Fact<PathState> {
-  const p = quote(path);
   const content = options.withContent
-    ? `\n  if [ -f ${p} ] && [ ! -L ${p} ] && [ "$(stat -c %s -- ${p})" -le ${DIFF_MAX_BYTES} ]; then printf 'content '; base64 -w0 -- ${p}; echo; fi`
-    : '';
-  const script = [
-    `if [ -e ${p} ] || [ -L ${p} ]; then`,
-    `  stat -c 'stat %F|%u|%g|%U|%G|%a|%s' -- ${p} || exit 3`,
+    ? sh`\n  if [ -f ${path} ] && [ ! -L ${path} ] && [ "$(stat -c %s -- ${path})" -le ${DIFF_MAX_BYTES} ]; then printf 'content '; base64 -w0 -- ${path}; echo; fi`
+    : sh``;
+  const script = sh.lines([
+    sh`if [ -e ${path} ] || [ -L ${path} ]; then`,
+    sh`  stat -c 'stat %F|%u|%g|%U|%G|%a|%s' -- ${path} || exit 3`,
     // Hash from stdin: sha256sum escapes names holding a newline or backslash ("\\<hash>  name").
-    `  if [ -f ${p} ] && [ ! -L ${p} ]; then printf 'sha256 '; sha256sum < ${p} | cut -c1-64; fi${content}`,
-    `else echo absent; fi`,
-  ].join('\n');
+    sh`  if [ -f ${path} ] && [ ! -L ${path} ]; then printf 'sha256 '; sha256sum < ${path} | cut -c1-64; fi${content}`,
+    sh`else echo absent; fi`,
+  ]).text;
   return defineFact(`path:${path}${options.withContent ? ':content' : ''}`, script, (stdout, exitCode) =>
     parsePathState(`path:${path}`, stdout, exitCode),
   );

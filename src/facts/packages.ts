@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // The package tool the probe found: apt (apt-get + dpkg-query), dnf, yum (rpm only), or none.
@@ -37,32 +37,31 @@ const DPKG_INSTALLED = /^.[itW]/;
 // The fact for the installed state of some packages; probes whichever of dpkg or rpm the host has.
 export function packagesFact(names: readonly string[]): Fact<PackagesInfo> {
   const unique = [...new Set(names)].sort();
-  const words = unique.map(quote).join(' ');
   const key = `packages:${unique.join(',')}`;
-  const script = [
-    `if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then`,
-    `  echo 'tool apt'`,
-    `  for p in ${words}; do`,
-    `    printf 'pkg %s\\n' "$p"`,
-    `    s=$(dpkg-query -W -f='dpkg \${db:Status-Abbrev}|\${Version}\\n' -- "$p" 2>/dev/null)`,
-    `    if [ -n "$s" ]; then printf '%s\\n' "$s"; fi`,
-    `    case "$s" in *'dpkg '?[itW]*) ;; *) if apt-cache show --no-all-versions -- "$p" >/dev/null 2>&1; then echo 'avail 1'; else echo 'avail 0'; fi ;; esac`,
-    `  done`,
-    `  printf 'now %s\\n' "$(date +%s)"`,
-    `  n=0; for f in /var/lib/apt/lists/*_Packages /var/lib/apt/lists/*_Packages.*; do if [ -f "$f" ]; then n=$((n+1)); fi; done`,
-    `  if [ -d /var/lib/apt/lists ]; then printf 'lists %s %s\\n' "$n" "$(stat -c %Y -- /var/lib/apt/lists)"; fi`,
-    `  if [ -f ${APT_UPDATE_STAMP} ]; then printf 'stamp %s\\n' "$(stat -c %Y -- ${APT_UPDATE_STAMP})"; fi`,
-    `  for f in /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/*; do if [ -e "$f" ]; then printf 'source %s\\n' "$(stat -c %Y -- "$f")"; fi; done`,
-    `elif command -v rpm >/dev/null 2>&1; then`,
-    `  if command -v dnf >/dev/null 2>&1; then echo 'tool dnf'; elif command -v yum >/dev/null 2>&1; then echo 'tool yum'; else echo 'tool none'; fi`,
-    `  for p in ${words}; do`,
-    `    printf 'pkg %s\\n' "$p"`,
-    `    rpm -q --whatprovides --qf 'rpm %{NAME}|%{VERSION}-%{RELEASE}\\n' -- "$p" 2>/dev/null`,
-    `  done`,
-    `else echo 'tool none'; fi`,
+  const script = sh.lines([
+    sh`if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then`,
+    sh`  echo 'tool apt'`,
+    sh`  for p in ${unique}; do`,
+    sh`    printf 'pkg %s\\n' "$p"`,
+    sh`    s=$(dpkg-query -W -f='dpkg \${db:Status-Abbrev}|\${Version}\\n' -- "$p" 2>/dev/null)`,
+    sh`    if [ -n "$s" ]; then printf '%s\\n' "$s"; fi`,
+    sh`    case "$s" in *'dpkg '?[itW]*) ;; *) if apt-cache show --no-all-versions -- "$p" >/dev/null 2>&1; then echo 'avail 1'; else echo 'avail 0'; fi ;; esac`,
+    sh`  done`,
+    sh`  printf 'now %s\\n' "$(date +%s)"`,
+    sh`  n=0; for f in /var/lib/apt/lists/*_Packages /var/lib/apt/lists/*_Packages.*; do if [ -f "$f" ]; then n=$((n+1)); fi; done`,
+    sh`  if [ -d /var/lib/apt/lists ]; then printf 'lists %s %s\\n' "$n" "$(stat -c %Y -- /var/lib/apt/lists)"; fi`,
+    sh`  if [ -f ${APT_UPDATE_STAMP} ]; then printf 'stamp %s\\n' "$(stat -c %Y -- ${APT_UPDATE_STAMP})"; fi`,
+    sh`  for f in /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/*; do if [ -e "$f" ]; then printf 'source %s\\n' "$(stat -c %Y -- "$f")"; fi; done`,
+    sh`elif command -v rpm >/dev/null 2>&1; then`,
+    sh`  if command -v dnf >/dev/null 2>&1; then echo 'tool dnf'; elif command -v yum >/dev/null 2>&1; then echo 'tool yum'; else echo 'tool none'; fi`,
+    sh`  for p in ${unique}; do`,
+    sh`    printf 'pkg %s\\n' "$p"`,
+    sh`    rpm -q --whatprovides --qf 'rpm %{NAME}|%{VERSION}-%{RELEASE}\\n' -- "$p" 2>/dev/null`,
+    sh`  done`,
+    sh`else echo 'tool none'; fi`,
     // A missing package makes the last command fail; the probe itself succeeded.
-    `true`,
-  ].join('\n');
+    sh`true`,
+  ]).text;
   return defineFact(key, script, (stdout, exitCode) => parsePackagesInfo(key, unique, stdout, exitCode));
 }
 

@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import { FactParseError, type Fact } from './fact.js';
 
@@ -19,14 +19,15 @@ function endMarkerPrefix(nonce: string, index: number): string {
 // One shell script probing every fact, each in a subshell with stdin and the run's lock fds closed.
 export function buildProbeScript(facts: readonly Fact<unknown>[], nonce: string): string {
   if (nonce === '' || nonce.includes('\n')) throw new Error('probe nonce must be a non-empty single line');
-  const n = quote(nonce);
-  const lines: string[] = [];
+  const closeLockFds = sh.trusted(CLOSE_LOCK_FDS);
+  const lines: ShellScript[] = [];
   facts.forEach((fact, index) => {
-    lines.push(`printf '\\036HY:%s:B:%s\\n' ${n} ${index}`);
-    lines.push(`(\n${fact.script}\n) </dev/null ${CLOSE_LOCK_FDS}`);
-    lines.push(`printf '\\n\\036HY:%s:E:%s:%s\\n' ${n} ${index} "$?"`);
+    lines.push(sh`printf '\\036HY:%s:B:%s\\n' ${nonce} ${index}`);
+    // A fact's script is shell code by design, built by its own module (with sh`...`).
+    lines.push(sh`(\n${sh.trusted(fact.script)}\n) </dev/null ${closeLockFds}`);
+    lines.push(sh`printf '\\n\\036HY:%s:E:%s:%s\\n' ${nonce} ${index} "$?"`);
   });
-  return lines.join('\n') + '\n';
+  return sh`${sh.lines(lines)}\n`.text;
 }
 
 // Splits the batched output back into facts and parses each; a missing marker is a hard error.

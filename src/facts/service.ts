@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // A systemd unit's state, or why systemd cannot be asked (systemd=false).
@@ -32,12 +32,12 @@ export function unitName(name: string): string {
 export function serviceFact(name: string): Fact<ServiceInfo> {
   const unit = unitName(name);
   const key = `service:${unit}`;
-  const script = [
-    `if ! command -v systemctl >/dev/null 2>&1; then echo 'systemd no-systemctl'; exit 0; fi`,
-    `if [ ! -d /run/systemd/system ]; then echo 'systemd not-booted-with-systemd'; exit 0; fi`,
-    `echo 'systemd yes'`,
-    `systemctl show --no-pager ${PROPERTIES.map((property) => `-p ${property}`).join(' ')} -- ${quote(unit)}`,
-  ].join('\n');
+  const script = sh.lines([
+    sh`if ! command -v systemctl >/dev/null 2>&1; then echo 'systemd no-systemctl'; exit 0; fi`,
+    sh`if [ ! -d /run/systemd/system ]; then echo 'systemd not-booted-with-systemd'; exit 0; fi`,
+    sh`echo 'systemd yes'`,
+    sh`systemctl show --no-pager ${PROPERTIES.flatMap((property) => ['-p', property])} -- ${unit}`,
+  ]).text;
   return defineFact(key, script, (stdout, exitCode) => parseServiceInfo(key, unit, stdout, exitCode));
 }
 

@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // A user account as getent and id report it; exists=false when getent knows no such user.
@@ -27,16 +27,15 @@ export interface GroupInfo {
 
 // The fact for one user: its passwd entry and group memberships.
 export function userFact(name: string): Fact<UserInfo> {
-  const n = quote(name);
   const key = `user:${name}`;
-  const script = [
-    `e=$(getent passwd -- ${n}); rc=$?`,
-    `if [ "$rc" -eq 2 ]; then echo absent; exit 0; fi`,
-    `if [ "$rc" -ne 0 ]; then exit "$rc"; fi`,
-    `printf 'passwd %s\\n' "$e"`,
-    `g=$(id -gn -- ${n} 2>/dev/null) && printf 'group %s\\n' "$g"`,
-    `printf 'groups %s\\n' "$(id -Gn -- ${n} 2>/dev/null)"`,
-  ].join('\n');
+  const script = sh.lines([
+    sh`e=$(getent passwd -- ${name}); rc=$?`,
+    sh`if [ "$rc" -eq 2 ]; then echo absent; exit 0; fi`,
+    sh`if [ "$rc" -ne 0 ]; then exit "$rc"; fi`,
+    sh`printf 'passwd %s\\n' "$e"`,
+    sh`g=$(id -gn -- ${name} 2>/dev/null) && printf 'group %s\\n' "$g"`,
+    sh`printf 'groups %s\\n' "$(id -Gn -- ${name} 2>/dev/null)"`,
+  ]).text;
   return defineFact(key, script, (stdout, exitCode) => parseUserInfo(key, name, stdout, exitCode));
 }
 
@@ -76,12 +75,12 @@ export function parseUserInfo(key: string, name: string, stdout: string, exitCod
 // The fact for one group: its gid and listed members.
 export function groupFact(name: string): Fact<GroupInfo> {
   const key = `group:${name}`;
-  const script = [
-    `e=$(getent group -- ${quote(name)}); rc=$?`,
-    `if [ "$rc" -eq 2 ]; then echo absent; exit 0; fi`,
-    `if [ "$rc" -ne 0 ]; then exit "$rc"; fi`,
-    `printf 'group %s\\n' "$e"`,
-  ].join('\n');
+  const script = sh.lines([
+    sh`e=$(getent group -- ${name}); rc=$?`,
+    sh`if [ "$rc" -eq 2 ]; then echo absent; exit 0; fi`,
+    sh`if [ "$rc" -ne 0 ]; then exit "$rc"; fi`,
+    sh`printf 'group %s\\n' "$e"`,
+  ]).text;
   return defineFact(key, script, (stdout, exitCode) => parseGroupInfo(key, name, stdout, exitCode));
 }
 

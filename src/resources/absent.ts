@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
 import { serviceFactsStaleAfter } from '../facts/service.js';
@@ -31,13 +31,8 @@ export const absentResource: ResourceType<AbsentDesired> = {
     if (PROTECTED_PATHS.has(desired.path)) throw new PlanError(`refusing to remove ${desired.path}`);
     const state = facts.path as PathState;
     if (state.type === 'absent') return { action: 'noop', reason: `${desired.path} does not exist` };
-    const p = quote(desired.path);
-    let script: string;
-    if (state.type === 'directory') {
-      script = desired.recursive ? `rm -rf -- ${p}` : `rmdir -- ${p}`;
-    } else {
-      script = `rm -f -- ${p}`;
-    }
-    return { action: 'change', changes: [`remove ${state.type} ${desired.path}`], steps: [{ label: `remove ${desired.path}`, script }] };
+    const path = desired.path;
+    const script = state.type !== 'directory' ? sh`rm -f -- ${path}` : desired.recursive ? sh`rm -rf -- ${path}` : sh`rmdir -- ${path}`;
+    return { action: 'change', changes: [`remove ${state.type} ${desired.path}`], steps: [{ label: `remove ${desired.path}`, script: script.text }] };
   },
 };

@@ -1,4 +1,4 @@
-import { quote, renderArgv } from '../core/shell.js';
+import { isShellScript, renderArgv, sh, type ShellScript } from '../core/shell.js';
 import { commandStatusFact, existsFact, preludeLines, type GuardOptions } from '../facts/command.js';
 import type { Fact } from '../facts/fact.js';
 import { checkAbsolutePath } from './ownership.js';
@@ -6,18 +6,18 @@ import { PlanError, type Plan, type ResourceType } from './types.js';
 
 // A command to run, guarded like Ansible's creates/removes and Chef's not_if/only_if; no guard means it always runs.
 export interface CommandDesired {
-  /** A shell snippet, run as written by sh (give exactly one of command and argv). */
-  command?: string;
+  /** A shell snippet, run as written by sh: shell text, or sh`...` with its values quoted (give exactly one of command and argv). */
+  command?: string | ShellScript;
   /** Words of one command, each quoted (give exactly one of command and argv). */
   argv?: string[];
   /** Skip when this path exists. */
   creates?: string;
   /** Skip unless this path exists. */
   removes?: string;
-  /** Skip when this shell snippet succeeds (probed with the facts; output discarded). */
-  unless?: string;
-  /** Skip unless this shell snippet succeeds. */
-  onlyIf?: string;
+  /** Skip when this shell snippet (text or sh`...`) succeeds (probed with the facts; output discarded). */
+  unless?: string | ShellScript;
+  /** Skip unless this shell snippet (text or sh`...`) succeeds. */
+  onlyIf?: string | ShellScript;
   /** Directory to run in (the guard snippets run there too). */
   chdir?: string;
   /** Environment for the command and the guard snippets. */
@@ -51,8 +51,8 @@ export const commandResource: ResourceType<CommandDesired> = {
     for (const [guard, value] of [['creates', facts.creates], ['removes', facts.removes], ['unless', facts.unless], ['onlyIf', facts.onlyIf]] as const) {
       if (desired[guard] !== undefined && value === undefined) throw new PlanError(`no fact for the ${guard} guard`);
     }
-    const body = desired.argv !== undefined ? renderCommandArgv(desired.argv) : (desired.command as string);
-    const script = [...preludeLines(guardOptions(desired)), body].join('\n');
+    const body = desired.argv !== undefined ? commandLine(desired.argv) : snippetScript(desired.command as string | ShellScript);
+    const script = sh.lines([...preludeLines(guardOptions(desired)), body]).text;
     const shown = label(desired, context.mask ?? ((text) => text));
     return { action: 'change', changes: [`run ${shown}`], steps: [{ label: `run ${shown}`, script }] };
   },
@@ -60,19 +60,28 @@ export const commandResource: ResourceType<CommandDesired> = {
 
 // Renders argv with the command word always quoted, so "if", "!" or "A=b" are run as commands, not shell syntax.
 export function renderCommandArgv(argv: readonly string[]): string {
+  return commandLine(argv).text;
+}
+
+function commandLine(argv: readonly string[]): ShellScript {
   const [first, ...rest] = argv;
   if (first === undefined) throw new PlanError('command argv must not be empty');
-  const head = /^[A-Za-z0-9_@%+:,./-]+$/.test(first) && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(first) && !isReservedWord(first) ? first : forceQuote(first);
-  return [head, ...rest.map(quote)].join(' ');
+  return rest.length > 0 ? sh`${commandWord(first)} ${rest}` : sh`${commandWord(first)}`;
 }
 
-function forceQuote(value: string): string {
-  const quoted = quote(value);
-  return quoted.startsWith("'") ? quoted : `'${value}'`;
+/** Reserved words, quoted: quote() leaves plain words bare, and a bare reserved word is syntax, not a command. */
+const QUOTED_RESERVED_WORDS: ReadonlyMap<string, ShellScript> = new Map(
+  ['if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'while', 'until', 'do', 'done', 'in', 'function', 'select'].map((word) => [word, sh.trusted(`'${word}'`)]),
+);
+
+// The command word: quoted as any word, and a reserved word quoted even though its letters need no quoting.
+function commandWord(word: string): ShellScript | string {
+  return QUOTED_RESERVED_WORDS.get(word) ?? word;
 }
 
-function isReservedWord(word: string): boolean {
-  return ['if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'while', 'until', 'do', 'done', 'in', 'function', 'select'].includes(word);
+// A user's shell snippet is shell code by design: text is taken as written, sh`...` as built.
+function snippetScript(snippet: string | ShellScript): ShellScript {
+  return isShellScript(snippet) ? snippet : sh.trusted(snippet);
 }
 
 function guardOptions(desired: CommandDesired): GuardOptions {
@@ -83,7 +92,13 @@ function guardOptions(desired: CommandDesired): GuardOptions {
 }
 
 function commandText(desired: CommandDesired): string {
-  return desired.argv !== undefined ? renderArgv(desired.argv) : (desired.command ?? '');
+  return desired.argv !== undefined ? renderArgv(desired.argv) : String(desired.command ?? '');
+}
+
+// The text of a shell snippet given as text or as sh`...`; undefined for anything else.
+function snippetText(snippet: unknown): string | undefined {
+  if (typeof snippet === 'string') return snippet;
+  return isShellScript(snippet) ? snippet.text : undefined;
 }
 
 // The first line of the command, shortened for progress output: masked first, since a secret cut
@@ -99,7 +114,7 @@ function checkCommandDesired(desired: CommandDesired): void {
   const hasCommand = desired.command !== undefined;
   const hasArgv = desired.argv !== undefined;
   if (hasCommand === hasArgv) throw new PlanError('command: give exactly one of command and argv');
-  if (hasCommand && (typeof desired.command !== 'string' || desired.command.trim() === '')) throw new PlanError('command: command must be a non-empty string');
+  if (hasCommand && !snippetText(desired.command)?.trim()) throw new PlanError('command: command must be non-empty shell text (a string or sh`...`)');
   if (hasArgv) {
     if (!Array.isArray(desired.argv) || desired.argv.length === 0) throw new PlanError('command: argv must be a non-empty list');
     for (const word of desired.argv) {
@@ -107,12 +122,12 @@ function checkCommandDesired(desired: CommandDesired): void {
     }
     if (desired.argv[0] === '') throw new PlanError('command: argv[0] must not be empty');
   }
-  for (const text of [desired.command, desired.unless, desired.onlyIf]) {
-    if (text !== undefined && text.includes('\0')) throw new PlanError('command: shell snippets must not contain NUL bytes');
+  for (const snippet of [desired.command, desired.unless, desired.onlyIf]) {
+    if (snippet !== undefined && snippetText(snippet)?.includes('\0')) throw new PlanError('command: shell snippets must not contain NUL bytes');
   }
   for (const guard of ['unless', 'onlyIf'] as const) {
     const snippet = desired[guard];
-    if (snippet !== undefined && (typeof snippet !== 'string' || snippet.trim() === '')) throw new PlanError(`command: ${guard} must be a non-empty shell snippet`);
+    if (snippet !== undefined && !snippetText(snippet)?.trim()) throw new PlanError(`command: ${guard} must be a non-empty shell snippet`);
   }
   if (desired.creates !== undefined) checkAbsolutePath(desired.creates, 'command creates');
   if (desired.removes !== undefined) checkAbsolutePath(desired.removes, 'command removes');

@@ -1,5 +1,6 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import {
+  composeCommand,
   composeProjectFact,
   composeWords,
   projectFactPatterns,
@@ -115,7 +116,7 @@ export function projectDrift(state: ComposeProjectState, where: string): string[
 
 // `cd DIR && <compose> -p P -f FILE up -d --remove-orphans`.
 export function composeUpScript(desired: ComposeProjectDesired, tool: ComposeTool): string {
-  return `cd -- ${quote(desired.dir)} && ${composeWords(tool)} -p ${quote(desired.project)} -f ${quote(desired.file ?? 'docker-compose.yml')} up -d --remove-orphans`;
+  return sh`cd -- ${desired.dir} && ${composeCommand(tool)} -p ${desired.project} -f ${desired.file ?? 'docker-compose.yml'} up -d --remove-orphans`.text;
 }
 
 function upPlan(desired: ComposeProjectDesired, tool: ComposeTool, changes: string[], satisfies: string[]): Plan {

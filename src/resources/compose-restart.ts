@@ -1,5 +1,5 @@
-import { quote } from '../core/shell.js';
-import { chooseComposeTool, composeWords, dockerFact, projectFactPatterns, type ComposeCommandChoice, type DockerInfo } from '../facts/docker.js';
+import { sh } from '../core/shell.js';
+import { chooseComposeTool, composeCommand, composeWords, dockerFact, projectFactPatterns, type ComposeCommandChoice, type DockerInfo } from '../facts/docker.js';
 import { COMPOSE_SERVICE_NAME, checkComposeTarget } from './compose-project.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
@@ -30,9 +30,7 @@ export const composeRestartResource: ResourceType<ComposeRestartDesired> = {
     // Without the wanted command the step fails with the shell's own "not found", which names it.
     const tool = chooseComposeTool(info, wanted) ?? (wanted === 'v1' ? 'v1' : 'v2');
     const services = [...new Set(desired.services)];
-    const script =
-      `cd -- ${quote(desired.dir)} && ${composeWords(tool)} -p ${quote(desired.project)} -f ${quote(desired.file ?? 'docker-compose.yml')} ` +
-      `restart ${services.map(quote).join(' ')}`;
+    const script = sh`cd -- ${desired.dir} && ${composeCommand(tool)} -p ${desired.project} -f ${desired.file ?? 'docker-compose.yml'} restart ${services}`.text;
     return {
       action: 'change',
       changes: [`restart ${services.join(', ')} of project ${desired.project}`],

@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
 import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type OwnershipArgs } from './ownership.js';
@@ -26,7 +26,7 @@ export const directoryResource: ResourceType<DirectoryDesired> = {
     checkOwnership(desired);
     const state = facts.path as PathState;
     if (state.type === 'absent') {
-      const script = [`mkdir -p -- ${quote(desired.path)}`, ...ownershipCommands(quote(desired.path), desired)].join(' && ');
+      const script = sh.join([sh`mkdir -p -- ${desired.path}`, ...ownershipCommands(sh`${desired.path}`, desired)], sh` && `).text;
       return { action: 'change', changes: [`create directory ${desired.path}`], steps: [{ label: `create ${desired.path}`, script }] };
     }
     if (state.type !== 'directory') throw new PlanError(`${desired.path} is a ${state.type}, not a directory; remove it first`);
@@ -35,7 +35,7 @@ export const directoryResource: ResourceType<DirectoryDesired> = {
     return {
       action: 'change',
       changes: drift,
-      steps: [{ label: `set ownership of ${desired.path}`, script: ownershipCommands(quote(desired.path), desired).join(' && ') }],
+      steps: [{ label: `set ownership of ${desired.path}`, script: sh.join(ownershipCommands(sh`${desired.path}`, desired), sh` && `).text }],
     };
   },
 };

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { HalyardError } from '../core/errors.js';
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { COMPOSE_FACTS, dockerImageFact, type DockerImageState } from '../facts/docker.js';
 import { PlanError, type Plan, type ResourceType, type StreamSource } from './types.js';
 
@@ -49,12 +49,12 @@ export const dockerImageResource: ResourceType<DockerImageDesired> = {
 
 // The host side: load the stream, then check the reference names the expected ID (a stale save is caught here).
 export function dockerLoadScript(desired: DockerImageDesired): string {
-  const ref = quote(desired.ref);
-  return [
-    `docker load || exit 1`,
-    `i=$(docker image inspect --format '{{.Id}}' ${ref}) || exit 1`,
-    `if [ "$i" != ${quote(desired.id)} ]; then printf 'loaded %s but it is %s, not %s\\n' ${ref} "$i" ${quote(desired.id)} >&2; exit 1; fi`,
-  ].join('\n');
+  const { ref, id } = desired;
+  return sh.lines([
+    sh`docker load || exit 1`,
+    sh`i=$(docker image inspect --format '{{.Id}}' ${ref}) || exit 1`,
+    sh`if [ "$i" != ${id} ]; then printf 'loaded %s but it is %s, not %s\\n' ${ref} "$i" ${id} >&2; exit 1; fi`,
+  ]).text;
 }
 
 // The controller side: `docker save REF` (argv, no shell) as a stream; a failed save errors the stream, never ends it cleanly.

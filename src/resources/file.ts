@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 import { contentBytes, contentForDisplay, contentIsSecret, contentSha256, type FileContent } from '../core/template.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
@@ -18,33 +18,37 @@ export interface FileDesired extends OwnershipArgs {
 /** Mode for a new file when none is given. */
 const DEFAULT_NEW_FILE_MODE = '0644';
 
+/** The temp file the write scripts fill, as the shell variable holding its path. */
+export const TEMP_FILE = sh`"$t"`;
+
 // Shell that writes content to a temp file beside the target, sets ownership and renames it over.
 export function atomicWriteScript(path: string, content: Buffer, wanted: Ownership, options: { staleBefore?: number } = {}): string {
   // '' for a file in '/', so the temp file is "/.halyard.X", not "//.halyard.X".
   const dir = path.slice(0, path.lastIndexOf('/'));
-  const base64 = content.toString('base64').replace(/(.{76})/g, '$1\n');
-  const finish = [...ownershipCommands('"$t"', wanted), `mv -f -- "$t" ${quote(path)}`];
-  return [
+  // Here-document data under a quoted delimiter, inserted as is: base64 holds only letters, digits, '+', '/' and '='.
+  const base64 = sh.trusted(content.toString('base64').replace(/(.{76})/g, '$1\n'));
+  const finish = sh.join([...ownershipCommands(TEMP_FILE, wanted), sh`mv -f -- ${TEMP_FILE} ${path}`], sh` && `);
+  return sh.lines([
     ...staleTempCleanup(dir, options.staleBefore),
     // Traps first: a signal after mktemp must not leave the temp file behind (SIGKILL can; the
     // next write into this directory removes it).
-    't=',
-    `trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
-    `trap 'exit 1' HUP INT TERM PIPE`,
-    `t=$(mktemp ${quote(`${dir}/.halyard.XXXXXXXX`)}) || exit 1`,
-    `if base64 -d > "$t" <<'HALYARD_EOF'`,
+    sh`t=`,
+    sh`trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
+    sh`trap 'exit 1' HUP INT TERM PIPE`,
+    sh`t=$(mktemp ${`${dir}/.halyard.XXXXXXXX`}) || exit 1`,
+    sh`if base64 -d > "$t" <<'HALYARD_EOF'`,
     base64,
-    'HALYARD_EOF',
-    `then ${finish.join(' && ')} && t= || exit 1`,
-    `else exit 1; fi`,
-  ].join('\n');
+    sh`HALYARD_EOF`,
+    sh`then ${finish} && t= || exit 1`,
+    sh`else exit 1; fi`,
+  ]).text;
 }
 
 // Removes halyard's own temp files (mktemp's .halyard.XXXXXXXX, nothing else) left in `dir` by a
 // run killed mid-write, when they are older than this run's start on the host's clock.
-export function staleTempCleanup(dir: string, staleBefore: number | undefined): string[] {
+export function staleTempCleanup(dir: string, staleBefore: number | undefined): ShellScript[] {
   if (staleBefore === undefined) return [];
-  return [`find ${quote(dir === '' ? '/' : dir)} -maxdepth 1 -type f -name '.halyard.????????' ! -newermt @${Math.floor(staleBefore)} -delete 2>/dev/null`];
+  return [sh`find ${dir === '' ? '/' : dir} -maxdepth 1 -type f -name '.halyard.????????' ! -newermt @${Math.floor(staleBefore)} -delete 2>/dev/null`];
 }
 
 // The file resource kind.
@@ -91,7 +95,7 @@ export const fileResource: ResourceType<FileDesired> = {
       };
     }
     if (drift.length > 0) {
-      const steps: Step[] = [{ label: `set ownership of ${desired.path}`, script: ownershipCommands(quote(desired.path), desired).join(' && ') }];
+      const steps: Step[] = [{ label: `set ownership of ${desired.path}`, script: sh.join(ownershipCommands(sh`${desired.path}`, desired), sh` && `).text }];
       return { action: 'change', changes: drift, steps };
     }
     return { action: 'noop', reason: `${desired.path} already has this content, owner and mode` };

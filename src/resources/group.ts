@@ -1,4 +1,4 @@
-import { quote, renderArgv } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { groupFact, type GroupInfo } from '../facts/users.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
@@ -34,20 +34,20 @@ export const groupResource: ResourceType<GroupDesired> = {
     const name = desired.name;
     if (desired.state === 'absent') {
       if (!group.exists) return { action: 'noop', reason: `group ${name} does not exist` };
-      return { action: 'change', changes: [`remove group ${name}`], steps: [{ label: `remove group ${name}`, script: `groupdel -- ${quote(name)}` }] };
+      return { action: 'change', changes: [`remove group ${name}`], steps: [{ label: `remove group ${name}`, script: sh`groupdel -- ${name}`.text }] };
     }
     if (!group.exists) {
-      const args = ['groupadd'];
-      if (desired.gid !== undefined) args.push('-g', String(desired.gid));
-      if (desired.system) args.push('-r');
-      args.push('--', name);
-      return { action: 'change', changes: [`create group ${name}`], steps: [{ label: `create group ${name}`, script: renderArgv(args) }] };
+      const argv = ['groupadd'];
+      if (desired.gid !== undefined) argv.push('-g', String(desired.gid));
+      if (desired.system) argv.push('-r');
+      argv.push('--', name);
+      return { action: 'change', changes: [`create group ${name}`], steps: [{ label: `create group ${name}`, script: sh`${argv}`.text }] };
     }
     if (desired.gid !== undefined && desired.gid !== group.gid) {
       return {
         action: 'change',
         changes: [`gid ${group.gid} -> ${desired.gid}`],
-        steps: [{ label: `set gid of group ${name}`, script: renderArgv(['groupmod', '-g', String(desired.gid), '--', name]) }],
+        steps: [{ label: `set gid of group ${name}`, script: sh`groupmod -g ${desired.gid} -- ${name}`.text }],
       };
     }
     return { action: 'noop', reason: `group ${name} exists${desired.gid !== undefined ? ` with gid ${desired.gid}` : ''}` };

@@ -1,7 +1,7 @@
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 import {
   chooseComposeTool,
-  composeWords,
+  composeCommand,
   curlCommand,
   dockerFact,
   healthyStatus,
@@ -65,7 +65,7 @@ export const httpHealthResource: ResourceType<HttpHealthDesired> = {
       steps: [
         {
           label: `wait up to ${timeout} s for ${services.join(', ')}`,
-          script: healthWaitScript(desired, composeWords(tool)),
+          script: healthWaitScript(desired, composeCommand(tool)),
           // The summary, then the log tail of every service (20 lines each).
           failureOutputLines: 4 + desired.checks.length + services.length * (HEALTH_LOG_LINES + 2),
         },
@@ -81,33 +81,42 @@ export function describeAnswer(answer: { status: number; error?: string }): stri
 }
 
 // Polls every URL until all answer 2xx/3xx or the timeout; then names each failing service, its last answer and its logs.
-export function healthWaitScript(desired: HttpHealthDesired, compose: string): string {
+export function healthWaitScript(desired: HttpHealthDesired, compose: ShellScript): string {
   const timeout = desired.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS;
   const checks = desired.checks;
-  const curls = checks.map((check, index) => `  r${index}=$(${curlCommand(check.url)} 2>&1)`);
-  const allOk = checks.map((_check, index) => `hy_ok "$r${index}"`).join(' && ');
+  const curls = checks.map((check, index) => sh`  ${answerVariable(index)}=$(${curlCommand(check.url)} 2>&1)`);
+  const allOk = sh.join(checks.map((_check, index) => sh`hy_ok "$${answerVariable(index)}"`), sh` && `);
   const services = [...new Set(checks.map((check) => check.service))];
   const lines = [
     // The status is always the last 3 characters curl prints ("000" when nothing answered).
-    `hy_ok() { case "$1" in *[23][0-9][0-9]) return 0 ;; *) return 1 ;; esac; }`,
-    `hy_why() { c=$(printf '%s' "$1" | tail -c 3); case "$c" in 000|*[!0-9]*) e=$(printf '%s' "$1" | sed '$ s/000$//' | tr '\\n' ' ' | sed 's/ *$//'); printf 'no answer (%s)' "\${e:-no answer}" ;; *) printf 'HTTP %s' "$c" ;; esac; }`,
-    `hy_deadline=$(( $(date +%s) + ${timeout} ))`,
-    `while :; do`,
+    sh`hy_ok() { case "$1" in *[23][0-9][0-9]) return 0 ;; *) return 1 ;; esac; }`,
+    sh`hy_why() { c=$(printf '%s' "$1" | tail -c 3); case "$c" in 000|*[!0-9]*) e=$(printf '%s' "$1" | sed '$ s/000$//' | tr '\\n' ' ' | sed 's/ *$//'); printf 'no answer (%s)' "\${e:-no answer}" ;; *) printf 'HTTP %s' "$c" ;; esac; }`,
+    sh`hy_deadline=$(( $(date +%s) + ${timeout} ))`,
+    sh`while :; do`,
     ...curls,
-    `  if ${allOk}; then exit 0; fi`,
-    `  if [ "$(date +%s)" -ge "$hy_deadline" ]; then break; fi`,
-    `  sleep ${POLL_SECONDS}`,
-    `done`,
-    `echo ${quote(`health checks of project ${desired.project} still failing after ${timeout} s:`)}`,
-    ...checks.map((check, index) => `if ! hy_ok "$r${index}"; then printf '  %s %s: %s\\n' ${quote(check.service)} ${quote(check.url)} "$(hy_why "$r${index}")"; fi`),
+    sh`  if ${allOk}; then exit 0; fi`,
+    sh`  if [ "$(date +%s)" -ge "$hy_deadline" ]; then break; fi`,
+    sh`  sleep ${POLL_SECONDS}`,
+    sh`done`,
+    sh`echo ${`health checks of project ${desired.project} still failing after ${timeout} s:`}`,
+    ...checks.map((check, index) => sh`if ! hy_ok "$${answerVariable(index)}"; then printf '  %s %s: %s\\n' ${check.service} ${check.url} "$(hy_why "$${answerVariable(index)}")"; fi`),
     ...services.map((service) => {
-      const failing = checks.flatMap((check, index) => (check.service === service ? [`! hy_ok "$r${index}"`] : [])).join(' || ');
-      const logs = `${compose} -p ${quote(desired.project)} -f ${quote(desired.file ?? 'docker-compose.yml')} logs --no-color --tail ${HEALTH_LOG_LINES} ${quote(service)}`;
-      return `if ${failing}; then echo ${quote(`--- ${service}: ${logs.replace(/'/g, '')}`)}; (cd -- ${quote(desired.dir)} && ${logs}) 2>&1 | tail -n ${HEALTH_LOG_LINES + 1}; fi`;
+      const failing = sh.join(
+        checks.flatMap((check, index) => (check.service === service ? [sh`! hy_ok "$${answerVariable(index)}"`] : [])),
+        sh` || `,
+      );
+      const logs = sh`${compose} -p ${desired.project} -f ${desired.file ?? 'docker-compose.yml'} logs --no-color --tail ${HEALTH_LOG_LINES} ${service}`;
+      return sh`if ${failing}; then echo ${`--- ${service}: ${logs.text.replace(/'/g, '')}`}; (cd -- ${desired.dir} && ${logs}) 2>&1 | tail -n ${HEALTH_LOG_LINES + 1}; fi`;
     }),
-    `exit 1`,
+    sh`exit 1`,
   ];
-  return lines.join('\n');
+  return sh.lines(lines).text;
+}
+
+// The shell variable holding the answer of check `index` (r0, r1, ...): a name, built from an integer.
+function answerVariable(index: number): ShellScript {
+  if (!Number.isInteger(index) || index < 0) throw new Error(`no answer variable for check ${index}`);
+  return sh.trusted(`r${index}`);
 }
 
 function checkHttpHealthDesired(desired: HttpHealthDesired): void {

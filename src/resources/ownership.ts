@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 import type { PathState } from '../facts/file.js';
 import { PlanError } from './types.js';
 
@@ -53,14 +53,14 @@ export function ownershipDrift(wanted: Ownership, state: PathState): string[] {
   return drift;
 }
 
-// chown/chmod commands for a path (or a shell variable reference such as "$t"), omitting unset parts.
-export function ownershipCommands(target: string, wanted: Ownership): string[] {
-  const commands: string[] = [];
+// chown/chmod commands for a path (sh`${path}`) or a shell variable reference (TEMP_FILE, sh`"$t"`), omitting unset parts.
+export function ownershipCommands(target: ShellScript, wanted: Ownership): ShellScript[] {
+  const commands: ShellScript[] = [];
   if (wanted.owner !== undefined || wanted.group !== undefined) {
     const spec = `${wanted.owner ?? ''}${wanted.group !== undefined ? `:${wanted.group}` : ''}`;
-    commands.push(`chown ${quote(spec)} -- ${target}`);
+    commands.push(sh`chown ${spec} -- ${target}`);
   }
-  if (wanted.mode !== undefined) commands.push(`chmod ${formatMode(parseMode(wanted.mode))} -- ${target}`);
+  if (wanted.mode !== undefined) commands.push(sh`chmod ${formatMode(parseMode(wanted.mode))} -- ${target}`);
   return commands;
 }
 

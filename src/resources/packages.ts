@@ -1,5 +1,5 @@
 import { APT_UPDATE_STAMP, packagesFact, type PackagesInfo, type PackageState } from '../facts/packages.js';
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { PlanError, type Plan, type ResourceType, type Step } from './types.js';
 
 // Packages that must be installed (or removed) with the host's package manager.
@@ -27,7 +27,7 @@ export interface PackageNamesByManager {
 /** apt lists older than this are refreshed before an install in 'auto' mode. */
 export const APT_LISTS_MAX_AGE_SECONDS = 24 * 60 * 60;
 
-const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300';
+const APT_GET = sh`DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300`;
 
 // Debian names (lowercase, optional :arch) and RPM names (letters, digits, _+.-); never a leading '-' or a glob.
 const APT_NAME = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$/;
@@ -61,7 +61,7 @@ export const packagesResource: ResourceType<PackagesDesired> = {
       // For rpm, a name only "provided" by another package (curl by curl-minimal) is not removed by name.
       const installed = names.filter((name) => state(name).installed && (manager === 'apt' || state(name).providers.includes(name)));
       if (installed.length === 0) return { action: 'noop', reason: `${names.join(', ')} not installed` };
-      const script = manager === 'apt' ? `${APT_GET} remove -y -- ${words(installed)}` : `dnf remove -y -- ${words(installed)}`;
+      const script = (manager === 'apt' ? sh`${APT_GET} remove -y -- ${installed}` : sh`dnf remove -y -- ${installed}`).text;
       return { action: 'change', changes: [`remove ${installed.join(', ')}`], steps: [{ label: `remove ${installed.join(', ')}`, script }] };
     }
 
@@ -80,12 +80,12 @@ export const packagesResource: ResourceType<PackagesDesired> = {
       const why = update === 'never' ? undefined : update === 'always' ? 'updateCache always' : aptUpdateReason(info, missing);
       if (why !== undefined) {
         changes.push(`apt-get update (${why})`);
-        steps.push({ label: 'apt-get update', script: `${APT_GET} update && { mkdir -p /var/lib/apt/periodic && touch ${APT_UPDATE_STAMP}; }` });
+        steps.push({ label: 'apt-get update', script: sh`${APT_GET} update && { mkdir -p /var/lib/apt/periodic && touch ${APT_UPDATE_STAMP}; }`.text });
       }
-      steps.push({ label: `install ${missing.join(', ')}`, script: `${APT_GET} install -y --no-install-recommends -- ${words(missing)}` });
+      steps.push({ label: `install ${missing.join(', ')}`, script: sh`${APT_GET} install -y --no-install-recommends -- ${missing}`.text });
     } else {
-      const refresh = update === 'always' ? ' --refresh' : '';
-      steps.push({ label: `install ${missing.join(', ')}`, script: `dnf install -y${refresh} -- ${words(missing)}` });
+      const install = update === 'always' ? sh`dnf install -y --refresh` : sh`dnf install -y`;
+      steps.push({ label: `install ${missing.join(', ')}`, script: sh`${install} -- ${missing}`.text });
     }
     changes.push(`install ${missing.join(', ')}`);
     return { action: 'change', changes, steps };
@@ -162,10 +162,6 @@ function describeNames(names: PackagesDesired['names']): string {
   if (Array.isArray(names)) return names.join(', ');
   if (typeof names !== 'object' || names === null) return String(names);
   return Object.entries(names).map(([manager, list]) => `${manager}: ${Array.isArray(list) ? list.join(', ') : '?'}`).join('; ');
-}
-
-function words(names: readonly string[]): string {
-  return names.map(quote).join(' ');
 }
 
 function formatAge(seconds: number): string {

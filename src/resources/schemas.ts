@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isSecret } from '../core/secret.js';
+import { isShellScript, type ShellScript } from '../core/shell.js';
 import { isSecretText } from '../core/template.js';
 
 // The arguments each resource takes, as schemas checked when a task is made (before any host is
@@ -25,6 +26,11 @@ const ownership = { owner: owner.optional(), group: owner.optional(), mode: mode
 // File content: text, bytes, a Secret or a template holding secrets.
 const content = z.custom<unknown>((value) => typeof value === 'string' || Buffer.isBuffer(value) || isSecret(value) || isSecretText(value), {
   error: 'must be text, a Buffer, a Secret or a template`...`',
+});
+
+// Shell code a user hands over on purpose: text, or sh`...` with its values quoted.
+const shellSnippet = z.custom<string | ShellScript>((value) => typeof value === 'string' || isShellScript(value), {
+  error: 'must be shell text (a string) or an sh`...` script',
 });
 
 const names = z.array(z.string({ error: 'must be a list of names (strings)' }), { error: 'must be a list of names (strings)' });
@@ -62,12 +68,12 @@ export const RESOURCE_SCHEMAS: Record<string, z.ZodType> = {
     daemonReload: z.boolean().optional(),
   }),
   command: z.strictObject({
-    command: z.string().optional(),
+    command: shellSnippet.optional(),
     argv: z.array(z.string()).optional(),
     creates: path.optional(),
     removes: path.optional(),
-    unless: z.string().optional(),
-    onlyIf: z.string().optional(),
+    unless: shellSnippet.optional(),
+    onlyIf: shellSnippet.optional(),
     chdir: path.optional(),
     env: z.record(z.string(), z.string({ error: 'environment values must be strings' })).optional(),
   }),

@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { serviceFact, unitName, type ServiceInfo } from '../facts/service.js';
 import { PlanError, type Plan, type ResourceType, type Step } from './types.js';
@@ -44,7 +44,6 @@ export const serviceResource: ResourceType<ServiceDesired> = {
       const why = info.reason === 'no-systemctl' ? 'systemctl is not installed' : 'systemd is not the init system (PID 1)';
       throw new PlanError(`cannot manage ${unit}: ${why} on this host`);
     }
-    const u = quote(unit);
     const onlyStops = desired.enabled !== true && (desired.state === undefined || desired.state === 'stopped');
     if (info.loadState === 'not-found') {
       if (onlyStops) return { action: 'noop', reason: `unit ${unit} not found (nothing to stop or disable)` };
@@ -58,36 +57,36 @@ export const serviceResource: ResourceType<ServiceDesired> = {
     const steps: Step[] = [];
     const changes: string[] = [];
     if (desired.enabled === true && !ENABLED_OK.has(info.unitFileState)) {
-      steps.push({ label: `enable ${unit}`, script: `systemctl enable -- ${u}` });
+      steps.push({ label: `enable ${unit}`, script: sh`systemctl enable -- ${unit}`.text });
       changes.push(`enable ${unit} (${info.unitFileState || 'no unit file state'} -> enabled)`);
     } else if (desired.enabled === false && !DISABLED_OK.has(info.unitFileState)) {
-      steps.push({ label: `disable ${unit}`, script: `systemctl disable -- ${u}` });
+      steps.push({ label: `disable ${unit}`, script: sh`systemctl disable -- ${unit}`.text });
       changes.push(`disable ${unit} (${info.unitFileState} -> disabled)`);
     }
     switch (desired.state) {
       case 'started':
         if (!RUNNING.has(info.activeState)) {
-          steps.push({ label: `start ${unit}`, script: `systemctl start -- ${u}` });
+          steps.push({ label: `start ${unit}`, script: sh`systemctl start -- ${unit}`.text });
           changes.push(`start ${unit} (${info.activeState} -> active)`);
         }
         break;
       case 'stopped':
         if (!STOPPED.has(info.activeState)) {
-          steps.push({ label: `stop ${unit}`, script: `systemctl stop -- ${u}` });
+          steps.push({ label: `stop ${unit}`, script: sh`systemctl stop -- ${unit}`.text });
           changes.push(`stop ${unit} (${info.activeState} -> inactive)`);
         }
         break;
       case 'restarted':
-        steps.push({ label: `restart ${unit}`, script: `systemctl restart -- ${u}` });
+        steps.push({ label: `restart ${unit}`, script: sh`systemctl restart -- ${unit}`.text });
         changes.push(`restart ${unit}`);
         break;
       case 'reloaded':
         if (STOPPED.has(info.activeState)) {
           // Reloading a stopped unit means starting it (as Ansible does); systemctl reload would fail.
-          steps.push({ label: `start ${unit}`, script: `systemctl start -- ${u}` });
+          steps.push({ label: `start ${unit}`, script: sh`systemctl start -- ${unit}`.text });
           changes.push(`start ${unit} (${info.activeState}; reload requested)`);
         } else if (info.canReload) {
-          steps.push({ label: `reload ${unit}`, script: `systemctl reload -- ${u}` });
+          steps.push({ label: `reload ${unit}`, script: sh`systemctl reload -- ${unit}`.text });
           changes.push(`reload ${unit}`);
         } else {
           throw new PlanError(`unit ${unit} cannot reload (no ExecReload=); use state 'restarted'`);
@@ -98,7 +97,7 @@ export const serviceResource: ResourceType<ServiceDesired> = {
     }
     const reload = info.needDaemonReload && desired.daemonReload !== false && (desired.daemonReload === true || steps.length > 0);
     if (reload) {
-      steps.unshift({ label: 'systemctl daemon-reload', script: 'systemctl daemon-reload' });
+      steps.unshift({ label: 'systemctl daemon-reload', script: sh`systemctl daemon-reload`.text });
       changes.unshift(`daemon-reload (${unit} changed on disk)`);
     }
     if (steps.length === 0) {

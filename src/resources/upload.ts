@@ -5,13 +5,13 @@ import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { formatBytes } from '../core/bytes.js';
 import { HalyardError } from '../core/errors.js';
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { pathFact, type PathState } from '../facts/file.js';
 import { serviceFactsStaleAfter } from '../facts/service.js';
 import { checkAbsolutePath, checkOwnership, formatMode, ownershipCommands, ownershipDrift, type Ownership, type OwnershipArgs } from './ownership.js';
 import { PlanError, type Plan, type ResourceType, type Step, type StreamSource } from './types.js';
-import { staleTempCleanup } from './file.js';
+import { staleTempCleanup, TEMP_FILE } from './file.js';
 
 // A file copied from the controller (a runtime, a release tarball): streamed, never held whole,
 // compared by sha256, checked on the host before it is renamed into place.
@@ -101,7 +101,7 @@ export const uploadResource: ResourceType<UploadDesired> = {
         steps: [uploadStep(desired, wanted, context.runStartedOnHost)],
       };
     }
-    if (drift.length > 0) return { action: 'change', changes: drift, steps: [{ label: `set ownership of ${desired.path}`, script: ownershipCommands(quote(desired.path), desired).join(' && ') }] };
+    if (drift.length > 0) return { action: 'change', changes: drift, steps: [{ label: `set ownership of ${desired.path}`, script: sh.join(ownershipCommands(sh`${desired.path}`, desired), sh` && `).text }] };
     return { action: 'noop', reason: `${desired.path} already has sha256 ${desired.sha256.slice(0, 12)}, owner and mode` };
   },
 };
@@ -114,27 +114,27 @@ function uploadStep(desired: UploadDesired, wanted: Ownership, staleBefore: numb
 // It travels in argv (a streamed step), so it holds paths and hashes only.
 export function uploadScript(desired: UploadDesired, wanted: Ownership, staleBefore?: number): string {
   const dir = desired.path.slice(0, desired.path.lastIndexOf('/'));
-  const receive = desired.compress ? 'gzip -dc' : 'cat';
+  const receive = desired.compress ? sh`gzip -dc` : sh`cat`;
   const lines = [
     ...staleTempCleanup(dir, staleBefore),
     // Traps first: a signal right after mktemp must not leave the temp file behind.
-    `t=`,
-    `trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
-    `trap 'exit 1' HUP INT TERM PIPE`,
-    `t=$(mktemp ${quote(`${dir}/.halyard.XXXXXXXX`)}) || exit 1`,
-    `${receive} > "$t" || { echo ${quote(`upload of ${desired.path} was cut short`)} >&2; exit 1; }`,
-    `s=$(sha256sum < "$t" | cut -c1-64)`,
-    `if [ "$s" != ${desired.sha256} ]; then printf 'received sha256 %s, expected %s: the local file changed during the upload, or the stream was damaged\\n' "$s" ${desired.sha256} >&2; exit 1; fi`,
+    sh`t=`,
+    sh`trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT`,
+    sh`trap 'exit 1' HUP INT TERM PIPE`,
+    sh`t=$(mktemp ${`${dir}/.halyard.XXXXXXXX`}) || exit 1`,
+    sh`${receive} > "$t" || { echo ${`upload of ${desired.path} was cut short`} >&2; exit 1; }`,
+    sh`s=$(sha256sum < "$t" | cut -c1-64)`,
+    sh`if [ "$s" != ${desired.sha256} ]; then printf 'received sha256 %s, expected %s: the local file changed during the upload, or the stream was damaged\\n' "$s" ${desired.sha256} >&2; exit 1; fi`,
   ];
   // Ownership before validation: a check that executes the file needs its mode.
-  const ownership = ownershipCommands('"$t"', wanted);
-  if (ownership.length > 0) lines.push(`${ownership.join(' && ')} || exit 1`);
+  const ownership = ownershipCommands(TEMP_FILE, wanted);
+  if (ownership.length > 0) lines.push(sh`${sh.join(ownership, sh` && `)} || exit 1`);
   if (desired.validate) {
-    const argv = desired.validate.map((word) => (word === '%s' ? '"$t"' : quote(word))).join(' ');
-    lines.push(`${argv} >&2 || { echo ${quote(`validation of ${desired.path} failed: ${desired.validate.join(' ')}`)} >&2; exit 1; }`);
+    const argv = desired.validate.map((word) => (word === '%s' ? TEMP_FILE : word));
+    lines.push(sh`${argv} >&2 || { echo ${`validation of ${desired.path} failed: ${desired.validate.join(' ')}`} >&2; exit 1; }`);
   }
-  lines.push(`mv -f -- "$t" ${quote(desired.path)}`);
-  return lines.join('\n');
+  lines.push(sh`mv -f -- ${TEMP_FILE} ${desired.path}`);
+  return sh.lines(lines).text;
 }
 
 // The controller side: the file read in chunks (gzip level 1 when compressing: cheap, and halves a binary).

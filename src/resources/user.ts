@@ -1,4 +1,4 @@
-import { quote, renderArgv } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { GUARD_FACTS } from '../facts/command.js';
 import { groupFact, userFact, type GroupInfo, type UserInfo } from '../facts/users.js';
 import { checkAbsolutePath } from './ownership.js';
@@ -44,7 +44,7 @@ export const userResource: ResourceType<UserDesired> = {
     const name = desired.name;
     if (desired.state === 'absent') {
       if (!user.exists) return { action: 'noop', reason: `user ${name} does not exist` };
-      return { action: 'change', changes: [`remove user ${name}`], steps: [{ label: `remove user ${name}`, script: `userdel -- ${quote(name)}` }] };
+      return { action: 'change', changes: [`remove user ${name}`], steps: [{ label: `remove user ${name}`, script: sh`userdel -- ${name}`.text }] };
     }
     if (!user.exists) return createUser(desired, facts.ownGroup as GroupInfo | undefined);
 
@@ -85,7 +85,7 @@ export const userResource: ResourceType<UserDesired> = {
       changes.push(`shell ${user.shell} -> ${desired.shell}`);
     }
     if (args.length === 0) return { action: 'noop', reason: `user ${name} exists${settingsNamed(desired)}` };
-    return { action: 'change', changes, steps: [{ label: `modify user ${name}`, script: `${renderArgv(['usermod', ...args, '--', name])}` }] };
+    return { action: 'change', changes, steps: [{ label: `modify user ${name}`, script: sh`usermod ${args} -- ${name}`.text }] };
   },
 };
 
@@ -104,7 +104,7 @@ function createUser(desired: UserDesired, ownGroup: GroupInfo | undefined): Plan
   return {
     action: 'change',
     changes: [`create user ${desired.name}`],
-    steps: [{ label: `create user ${desired.name}`, script: renderArgv(['useradd', ...args, '--', desired.name]) }],
+    steps: [{ label: `create user ${desired.name}`, script: sh`useradd ${args} -- ${desired.name}`.text }],
   };
 }
 

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
 import { commandStatusFact, existsFact, parseCommandStatus, parseExists, preludeLines } from '../../src/facts/command.js';
 import { FactParseError, defineFact, type Fact } from '../../src/facts/fact.js';
+import { sh } from '../../src/core/shell.js';
+import { HOSTILE_PATH_WORDS, HOSTILE_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { probeLocally, probeOne } from './local-shell.js';
 
 describe('parsers', () => {
@@ -39,6 +41,22 @@ describe('scripts', () => {
   test('existsFact is exact', () => {
     expect(existsFact('/opt/app/bin/app').key).toBe('exists:/opt/app/bin/app');
     expect(existsFact('/opt/my app').script).toBe(`if [ -e '/opt/my app' ] || [ -L '/opt/my app' ]; then echo yes; else echo no; fi`);
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('existsFact: a path holding $name is one quoted word', (row) => {
+    const quoted = quotedAfter('/srv/', row);
+    expect(existsFact(`/srv/${row.value}`).script).toBe(`if [ -e ${quoted} ] || [ -L ${quoted} ]; then echo yes; else echo no; fi`);
+  });
+
+  test.each(HOSTILE_WORDS)('preludeLines: an environment value holding $name is one quoted word', (row) => {
+    expect(preludeLines({ chdir: '/srv', env: { A: row.value } }).map(String)).toEqual(['cd -- /srv || exit 1', `export A=${row.quoted}`]);
+  });
+
+  test('commandStatusFact takes an sh`...` guard: keyed and run by its text', () => {
+    const guard = sh`test -e ${"/srv/it's"}`;
+    const text = `test -e '/srv/it'\\''s'`;
+    expect(commandStatusFact(guard).key).toBe(`status:${text}`);
+    expect(commandStatusFact(guard).script).toBe(commandStatusFact(text).script);
   });
 
   test('commandStatusFact runs the snippet in its own sh, read from fd 3 (never argv), output discarded', () => {

@@ -247,6 +247,16 @@ describe('fact keys and scripts', () => {
     );
   });
 
+  test('the health probe is exact: one curl per check, its index and answer as printf arguments', () => {
+    expect(httpHealthFact('app', [{ service: 'web', url: 'http://127.0.0.1:8080/' }, { service: 'api', url: "http://h/it's" }]).script).toBe(
+      [
+        `r=$(curl -sS -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1:8080/ 2>&1); printf 'check %s %s\\n' 0 "$(printf '%s' "$r" | tr '\\n' ' ' | cut -c1-300)"`,
+        `r=$(curl -sS -o /dev/null -m 3 -w '%{http_code}' 'http://h/it'\\''s' 2>&1); printf 'check %s %s\\n' 1 "$(printf '%s' "$r" | tr '\\n' ' ' | cut -c1-300)"`,
+        'true',
+      ].join('\n'),
+    );
+  });
+
   test('hostile values are quoted', () => {
     const fact = composeProjectFact({ dir: "/opt/it's $(x)", project: 'app', file: 'docker-compose.yml', command: 'auto' });
     expect(fact.script).toContain(`cd -- '/opt/it'\\''s $(x)'`);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { absentResource, type AbsentDesired } from '../../src/resources/absent.js';
+import { HOSTILE_PATH_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, type PlanRow } from './plan-table.js';
 
 const rows: PlanRow<AbsentDesired>[] = [
@@ -29,5 +30,13 @@ describe('absentResource.plan', () => {
     expect(absentResource.describe({ path: '/srv/old' })).toBe('absent /srv/old');
     expect(absentResource.invalidates({ path: '/etc/systemd/system/old.service' })).toContain('service:*');
     expect(absentResource.invalidates({ path: '/etc/systemd' })).toContain('service:*');
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('a path holding $name is one quoted word', (row) => {
+    const path = `/srv/${row.value}`;
+    const quoted = quotedAfter('/srv/', row);
+    expect(outcomeOf(absentResource, { path }, { path: { type: 'file' } })).toEqual({ scripts: [`rm -f -- ${quoted}`] });
+    expect(outcomeOf(absentResource, { path }, { path: { type: 'directory' } })).toEqual({ scripts: [`rmdir -- ${quoted}`] });
+    expect(outcomeOf(absentResource, { path, recursive: true }, { path: { type: 'directory' } })).toEqual({ scripts: [`rm -rf -- ${quoted}`] });
   });
 });

@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { Secret } from '../../src/core/secret.js';
+import { sh } from '../../src/core/shell.js';
 import { commandResource, renderCommandArgv, type CommandDesired } from '../../src/resources/command.js';
+import { argumentProblem } from '../../src/resources/schemas.js';
+import { HOSTILE_PATH_WORDS, HOSTILE_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
 const rows: PlanRow<CommandDesired>[] = [
@@ -31,7 +36,7 @@ const rows: PlanRow<CommandDesired>[] = [
   { name: 'argv with an empty word', desired: { argv: ['printf', '%s', ''] }, facts: {}, expected: { scripts: [`printf %s ''`] } },
   { name: 'neither command nor argv', desired: {}, facts: {}, expected: { error: 'command: give exactly one of command and argv' } },
   { name: 'both command and argv', desired: { command: 'x', argv: ['x'] }, facts: {}, expected: { error: 'command: give exactly one of command and argv' } },
-  { name: 'blank command', desired: { command: '  ' }, facts: {}, expected: { error: 'command: command must be a non-empty string' } },
+  { name: 'blank command', desired: { command: '  ' }, facts: {}, expected: { error: 'command: command must be non-empty shell text (a string or sh`...`)' } },
   { name: 'empty argv', desired: { argv: [] }, facts: {}, expected: { error: 'command: argv must be a non-empty list' } },
   { name: 'empty argv[0]', desired: { argv: ['', 'x'] }, facts: {}, expected: { error: 'command: argv[0] must not be empty' } },
   { name: 'NUL in argv', desired: { argv: ['echo', 'a\0b'] }, facts: {}, expected: { error: 'command: argv words must be strings without NUL bytes' } },
@@ -74,5 +79,58 @@ describe('commandResource.plan', () => {
     [["it's"], `'it'\\''s'`],
   ])('renderCommandArgv(%j)', (argv, expected) => {
     expect(renderCommandArgv(argv)).toBe(expected);
+  });
+});
+
+describe('commandResource with hostile values', () => {
+  test.each(HOSTILE_WORDS)('an argv word holding $name is one quoted word, and comes back whole from /bin/sh', (row) => {
+    const plan = outcomeOf(commandResource, { argv: ['printf', '%s\\n', row.value] }, {});
+    expect(plan).toEqual({ scripts: [`printf '%s\\n' ${row.quoted}`] });
+    const script = 'scripts' in plan ? (plan.scripts[0] as string) : '';
+    expect(execFileSync('/bin/sh', ['-c', script])).toEqual(Buffer.from(`${row.value}\n`, 'utf8'));
+  });
+
+  test.each(HOSTILE_WORDS)('an environment value holding $name is one quoted word', (row) => {
+    expect(outcomeOf(commandResource, { argv: ['env'], env: { APP_VALUE: row.value } }, {})).toEqual({ scripts: [`export APP_VALUE=${row.quoted}\nenv`] });
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('a chdir holding $name is one quoted word, in the command and in its guard', (row) => {
+    const chdir = `/srv/${row.value}`;
+    const quoted = quotedAfter('/srv/', row);
+    expect(outcomeOf(commandResource, { argv: ['make'], chdir }, {})).toEqual({ scripts: [`cd -- ${quoted} || exit 1\nmake`] });
+    expect(commandResource.facts({ argv: ['make'], chdir, unless: 'test -f done' }, { diff: false }).unless?.script).toContain(`\n  cd -- ${quoted} || exit 1\n`);
+    expect(commandResource.facts({ argv: ['make'], creates: chdir }, { diff: false }).creates?.script).toBe(`if [ -e ${quoted} ] || [ -L ${quoted} ]; then echo yes; else echo no; fi`);
+  });
+});
+
+describe('commandResource with sh`...` scripts', () => {
+  const path = "/srv/it's $(x)";
+
+  test('command, unless and onlyIf take a script: its values stay quoted, the text is used as is', () => {
+    const desired: CommandDesired = { command: sh`touch -- ${path}`, unless: sh`test -e ${path}`, onlyIf: sh`test -d ${'/srv'}`, chdir: '/srv' };
+    expect(outcomeOf(commandResource, desired, { unless: 1, onlyIf: 0 })).toEqual({ scripts: [`cd -- /srv || exit 1\ntouch -- '/srv/it'\\''s $(x)'`] });
+    const facts = commandResource.facts(desired, { diff: false });
+    expect(facts.unless?.key).toMatch(/^status:test -e '\/srv\/it'\\''s \$\(x\)':[0-9a-f]{12}$/);
+    expect(facts.unless?.script).toContain(`\ntest -e '/srv/it'\\''s $(x)'\n`);
+    expect(facts.onlyIf?.key).toMatch(/^status:test -d \/srv:[0-9a-f]{12}$/);
+    expect(commandResource.describe(desired)).toBe(`command touch -- '/srv/it'\\''s $(x)'`);
+    expect(planOf(commandResource, desired, { unless: 1, onlyIf: 0 })).toMatchObject({ changes: [`run touch -- '/srv/it'\\''s $(x)'`] });
+  });
+
+  test('a script and the same text plan alike', () => {
+    const script = sh.lines([sh`set -e`, sh`rm -rf -- ${path}`]);
+    expect(outcomeOf(commandResource, { command: script }, {})).toEqual(outcomeOf(commandResource, { command: script.text }, {}));
+  });
+
+  test('empty scripts are refused like empty text; the schema takes text or a script', () => {
+    expect(outcomeOf(commandResource, { command: sh`  ` }, {})).toEqual({ error: 'command: command must be non-empty shell text (a string or sh`...`)' });
+    expect(outcomeOf(commandResource, { command: 'x', unless: sh`` }, { unless: 1 })).toEqual({ error: 'command: unless must be a non-empty shell snippet' });
+    expect(argumentProblem('command', { command: sh`true`, unless: sh`false`, onlyIf: 'true' })).toBeUndefined();
+    expect(argumentProblem('command', { command: 42 })).toBe('command must be shell text (a string) or an sh`...` script');
+    expect(argumentProblem('command', { command: { text: 'reboot' } })).toBe('command must be shell text (a string) or an sh`...` script');
+  });
+
+  test('a secret cannot be put into a command: it goes on stdin', () => {
+    expect(() => sh`echo ${new Secret('s3cret-value', 'api_token') as never} | login`).toThrow(/is a Secret \(api_token\): .*travel on stdin/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { ComposeContainer, ComposeProjectState } from '../../src/facts/docker.js';
-import { composeProjectResource, type ComposeProjectDesired } from '../../src/resources/compose-project.js';
+import { composeProjectResource, composeUpScript, type ComposeProjectDesired } from '../../src/resources/compose-project.js';
+import { HOSTILE_PATH_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
 const H1 = '22d1c4e8c9e4984f61bd47d6ea6ca8853cd4a65fac6525d46d990c3db2ad23f5';
@@ -112,6 +113,14 @@ describe('composeProjectResource.plan', () => {
     expect(Object.values(composeProjectResource.facts(APP, { diff: false })).map((fact) => fact.key)).toEqual(['status:compose:app:/opt/app/docker-compose.yml:auto']);
     expect(composeProjectResource.invalidates(APP)).toEqual(['status:compose:app:*', 'status:health:app:*', 'docker-image:*']);
     expect(composeProjectResource.describe(APP)).toBe('compose project app');
+  });
+});
+
+describe('composeUpScript', () => {
+  test.each(HOSTILE_PATH_WORDS)('a project directory holding $name is one quoted word', (row) => {
+    const quoted = quotedAfter('/srv/', row);
+    expect(composeUpScript({ ...APP, dir: `/srv/${row.value}` }, 'v2')).toBe(`cd -- ${quoted} && docker compose -p app -f docker-compose.yml up -d --remove-orphans`);
+    expect(composeUpScript({ ...APP, dir: `/srv/${row.value}`, file: 'compose.yml' }, 'v1')).toBe(`cd -- ${quoted} && docker-compose -p app -f compose.yml up -d --remove-orphans`);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { DockerInfo } from '../../src/facts/docker.js';
 import { composeRestartResource, type ComposeRestartDesired } from '../../src/resources/compose-restart.js';
+import { HOSTILE_PATH_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
 const docker = (info: Partial<DockerInfo> = {}) => ({ docker: { cli: true, serverVersion: '20.10.24', composeV1: '1.29.2', ...info } satisfies DockerInfo });
@@ -35,5 +36,11 @@ describe('composeRestartResource.plan', () => {
     expect(Object.values(composeRestartResource.facts(WEB, { diff: false })).map((fact) => fact.key)).toEqual(['docker:info']);
     expect(composeRestartResource.invalidates(WEB)).toEqual(['status:compose:app:*', 'status:health:app:*']);
     expect(composeRestartResource.describe(WEB)).toBe('restart app web');
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('a project directory holding $name is one quoted word', (row) => {
+    expect(outcomeOf(composeRestartResource, { ...WEB, dir: `/srv/${row.value}` }, docker())).toEqual({
+      scripts: [`cd -- ${quotedAfter('/srv/', row)} && docker-compose -p app -f docker-compose.yml restart web`],
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { PathState } from '../../src/facts/file.js';
 import { directoryResource, parentsOf, type DirectoryDesired } from '../../src/resources/directory.js';
+import { HOSTILE_PATH_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, type PlanRow } from './plan-table.js';
 
 const dirState = (extra: Partial<PathState> = {}): PathState => ({ type: 'directory', uid: 0, gid: 0, user: 'root', group: 'root', mode: 0o755, size: 4096, ...extra });
@@ -41,6 +42,15 @@ const rows: PlanRow<DirectoryDesired>[] = [
 describe('directoryResource.plan', () => {
   test.each(rows)('$name', ({ desired, facts, expected }) => {
     expect(outcomeOf(directoryResource, desired, facts)).toEqual(expected);
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('a path holding $name is one quoted word', (row) => {
+    const path = `/srv/${row.value}`;
+    const quoted = quotedAfter('/srv/', row);
+    expect(outcomeOf(directoryResource, { path, owner: 'deploy', group: 10001, mode: '0750' }, { path: { type: 'absent' } })).toEqual({
+      scripts: [`mkdir -p -- ${quoted} && chown deploy:10001 -- ${quoted} && chmod 0750 -- ${quoted}`],
+    });
+    expect(outcomeOf(directoryResource, { path, owner: 'deploy' }, { path: dirState() })).toEqual({ scripts: [`chown deploy -- ${quoted}`] });
   });
 
   test('invalidates the tree below, the parents (mkdir -p) and guards', () => {

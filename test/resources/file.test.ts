@@ -4,6 +4,7 @@ import { Secret } from '../../src/core/secret.js';
 import { template } from '../../src/core/template.js';
 import type { PathState } from '../../src/facts/file.js';
 import { atomicWriteScript, fileResource, type FileDesired } from '../../src/resources/file.js';
+import { HOSTILE_PATH_WORDS, HOSTILE_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
 const sha = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
@@ -160,6 +161,22 @@ describe('fileResource.plan', () => {
       changes: [`content of /etc/motd differs (sha256 ${sha('old\n').slice(0, 12)} -> ${sha('new\n').slice(0, 12)})`, 'mode 0644 -> 0600'],
     });
     expect(planOf(fileResource, { path: '/etc/motd', content: 'hello\n' }, { path: { type: 'absent' } })).toMatchObject({ changes: ['create /etc/motd (6 bytes)'] });
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('a path holding $name is one quoted word', (row) => {
+    const path = `/srv/${row.value}`;
+    const quoted = quotedAfter('/srv/', row);
+    expect(outcomeOf(fileResource, { path, content: 'x', owner: 'deploy' }, { path: { type: 'absent' } })).toEqual({
+      scripts: [write(quoted, '/srv', 'eA==', 'chown deploy -- "$t" && chmod 0644 -- "$t"')],
+    });
+    expect(outcomeOf(fileResource, { path, content: 'x', mode: '0600' }, { path: fileState('x') })).toEqual({ scripts: [`chmod 0600 -- ${quoted}`] });
+  });
+
+  test('hostile content travels as base64 in a quoted here-document, never as shell', () => {
+    const content = HOSTILE_WORDS.map((row) => row.value).join('\n');
+    const plan = outcomeOf(fileResource, { path: '/etc/hostile', content }, { path: { type: 'absent' } });
+    const base64 = Buffer.from(content).toString('base64').replace(/(.{76})/g, '$1\n');
+    expect(plan).toEqual({ scripts: [write('/etc/hostile', '/etc', base64, 'chmod 0644 -- "$t"')] });
   });
 
   test('long content is wrapped at 76 base64 characters', () => {

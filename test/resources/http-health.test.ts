@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { DockerInfo, HealthAnswer } from '../../src/facts/docker.js';
+import { composeCommand, type DockerInfo, type HealthAnswer } from '../../src/facts/docker.js';
 import { healthWaitScript, httpHealthResource, type HttpHealthDesired } from '../../src/resources/http-health.js';
 import { runSh } from '../facts/local-shell.js';
 import { planOf, type PlanRow, outcomeOf } from './plan-table.js';
@@ -109,7 +109,7 @@ echo "$s  | fatal: cannot bind"
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const run = (checks: HttpHealthDesired['checks'], timeoutSeconds: number) =>
-    runSh(healthWaitScript({ dir: join(dir, 'app'), project: 'app', checks, timeoutSeconds }, 'docker-compose'), { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    runSh(healthWaitScript({ dir: join(dir, 'app'), project: 'app', checks, timeoutSeconds }, composeCommand('v1')), { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
 
   test('all healthy: exit 0 at once', async () => {
     const result = await run([{ service: 'web', url: 'http://h/ok' }], 10);
@@ -152,7 +152,7 @@ echo "$s  | fatal: cannot bind"
     const hostileDir = join(dir, "it's $(touch pwned) `touch pwned`");
     mkdirSync(hostileDir);
     const url = "http://h/down'$(touch${IFS}pwned)`touch${IFS}pwned`;x";
-    const result = await runSh(healthWaitScript({ dir: hostileDir, project: 'app', checks: [{ service: 'web', url }], timeoutSeconds: 0 }, 'docker-compose'), {
+    const result = await runSh(healthWaitScript({ dir: hostileDir, project: 'app', checks: [{ service: 'web', url }], timeoutSeconds: 0 }, composeCommand('v1')), {
       cwd: dir,
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     });

@@ -10,6 +10,7 @@ import type { PathState } from '../../src/facts/file.js';
 import { upload } from '../../src/playbook/tasks.js';
 import type { Ownership } from '../../src/resources/ownership.js';
 import { localFileDigest, uploadDesired, uploadResource, uploadScript, uploadSource, type UploadDesired } from '../../src/resources/upload.js';
+import { HOSTILE_PATH_WORDS, HOSTILE_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
 const sha = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
@@ -246,6 +247,22 @@ describe('uploadResource.plan', () => {
     const chown = planOf(uploadResource, desired({ owner: 'deploy' }), { path: fileState(SHA) });
     expect(chown).toMatchObject({ action: 'change', changes: ['owner root -> deploy'], steps: [{ label: 'set ownership of /opt/app/app.bin' }] });
     expect(chown.action === 'change' && chown.steps[0]?.stream).toBeUndefined();
+  });
+
+  test.each(HOSTILE_PATH_WORDS)('a path holding $name is one quoted word', (row) => {
+    const quoted = quotedAfter('/srv/', row);
+    const inner = row.quoted.startsWith("'") ? row.quoted.slice(1, -1) : row.quoted;
+    const host = uploadScript(desired({ path: `/srv/${row.value}` }), {});
+    expect(host).toContain(`\nt=$(mktemp /srv/.halyard.XXXXXXXX) || exit 1\ngzip -dc > "$t" || { echo 'upload of /srv/${inner} was cut short' >&2; exit 1; }\n`);
+    expect(host.endsWith(`\nmv -f -- "$t" ${quoted}`)).toBe(true);
+    expect(outcomeOf(uploadResource, desired({ path: `/srv/${row.value}`, mode: '0600' }), { path: fileState(SHA) })).toEqual({ scripts: [`chmod 0600 -- ${quoted}`] });
+  });
+
+  test.each(HOSTILE_WORDS)('a validate word holding $name is one quoted word', (row) => {
+    // The failure message holds spaces, so it is always quoted: the word's own quoting, inside.
+    const inner = row.quoted.startsWith("'") ? row.quoted.slice(1, -1) : row.quoted;
+    const check = `"$t" --check ${row.quoted} >&2 || { echo 'validation of /opt/app/app.bin failed: %s --check ${inner}' >&2; exit 1; }`;
+    expect(uploadScript(desired({ validate: ['%s', '--check', row.value] }), {})).toBe(script({ validate: check }));
   });
 
   test('facts, invalidation and description', () => {

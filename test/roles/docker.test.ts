@@ -114,16 +114,19 @@ describe('roles/docker tasks', () => {
       'docker packages (docker-repo)',
     ]);
     const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300';
+    // The deb line, values as printf arguments: arch, codename and distribution come from the host.
+    const PRINT_SOURCE = `printf 'deb [arch=%s signed-by=%s] %s/%s %s stable\\n' "$(dpkg --print-architecture)" /etc/apt/keyrings/docker.asc https://download.docker.com/linux "$ID" "$VERSION_CODENAME"`;
     expect(planFresh(tasks[0] as ResourceInstance)).toEqual([`${APT} install -y --no-install-recommends -- ca-certificates curl`]);
     expect(planFresh(tasks[2] as ResourceInstance)).toEqual([
-      '. /etc/os-release && curl -fsSL "https://download.docker.com/linux/$ID/gpg" -o /etc/apt/keyrings/docker.asc && chmod 0644 /etc/apt/keyrings/docker.asc',
+      '. /etc/os-release && curl -fsSL https://download.docker.com/linux/"$ID"/gpg -o /etc/apt/keyrings/docker.asc && chmod 0644 /etc/apt/keyrings/docker.asc',
     ]);
     expect(planFresh(tasks[3] as ResourceInstance)).toEqual([
-      `. /etc/os-release && printf '%s\\n' "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/$ID $VERSION_CODENAME stable" > /etc/apt/sources.list.d/docker.list`,
+      `. /etc/os-release && ${PRINT_SOURCE} > /etc/apt/sources.list.d/docker.list`,
     ]);
-    expect(tasks[3]?.desired).toMatchObject({
-      unless: `. /etc/os-release && [ "$(cat /etc/apt/sources.list.d/docker.list 2>/dev/null)" = "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/$ID $VERSION_CODENAME stable" ]`,
-    });
+    // The guard is an sh`...` script: the same line printed on the host, compared with the file.
+    expect(String((tasks[3]?.desired as { unless?: unknown }).unless)).toBe(
+      `. /etc/os-release && [ "$(cat /etc/apt/sources.list.d/docker.list 2>/dev/null)" = "$(${PRINT_SOURCE})" ]`,
+    );
     expect(tasks[2]?.desired).toMatchObject({ creates: '/etc/apt/keyrings/docker.asc' });
     expect(planFresh(tasks[4] as ResourceInstance)).toEqual([`${APT} install -y --no-install-recommends -- docker-ce docker-ce-cli containerd.io docker-compose-plugin`]);
   });

@@ -573,11 +573,19 @@ describe('tasks and handlers', () => {
 
   test('a self-signed pair once (creates), notifying nginx; then compose up and the health wait, last', () => {
     const cert = tasks.find((task) => task.type.kind === 'command');
-    const desired = cert?.desired as { command: string; creates: string };
+    const desired = cert?.desired as { command: unknown; creates: string };
     expect(desired.creates).toBe('/opt/observability/certs/tls.crt');
-    expect(desired.command).toContain('openssl req -x509');
-    expect(desired.command).toContain("'subjectAltName=DNS:obs-1'");
-    expect(desired.command).toMatch(/^umask 077 && /);
+    // An sh`...` script: every path and name in it quoted.
+    expect(String(desired.command)).toBe(
+      [
+        'umask 077',
+        "openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj '/CN=obs-1' -addext 'subjectAltName=DNS:obs-1'" +
+          ' -keyout /opt/observability/certs/tls.key.tmp -out /opt/observability/certs/tls.crt.tmp 2>&1',
+        'chmod 0644 /opt/observability/certs/tls.crt.tmp',
+        'mv -f /opt/observability/certs/tls.key.tmp /opt/observability/certs/tls.key',
+        'mv -f /opt/observability/certs/tls.crt.tmp /opt/observability/certs/tls.crt',
+      ].join(' && '),
+    );
     expect(cert?.notify).toEqual(['restart nginx']);
     expect(tasks.at(-2)?.type.kind).toBe('compose-project');
     expect(tasks.at(-2)?.desired).toEqual({
