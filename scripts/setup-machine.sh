@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # apt-cacher-ng: the package cache lab hosts use (started by the lab and the test setup, not here).
 # ansible-core: the oracle that inventory tests compare halyard's reading with (Debian's 2.14).
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core)
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 

@@ -2,14 +2,13 @@ import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { hostFailed, type RunResult } from '../engine/results.js';
 import { addSshFlags, type SshFlags } from './ssh-flags.js';
+import { increaseVerbosity, VERBOSITY_HELP } from './verbosity.js';
 import { addVaultFlags, type VaultFlags } from './vault-flags.js';
 
 // Flags of `halyard apply`.
 export interface ApplyFlags extends SshFlags, VaultFlags {
-  /** Every `-i`, in order (files or directories, as Ansible reads them); else ansible.cfg's. */
+  /** Every `-i`, in order (files or directories, as Ansible reads them); else halyard.yml's, else ansible.cfg's. */
   inventory?: string[];
-  /** Whether --forks was given (else ansible.cfg's forks apply). */
-  forksGiven?: boolean;
   /** Ansible's connection flags: below the inventory's vars, above ansible.cfg. */
   user?: string;
   become?: boolean;
@@ -25,11 +24,13 @@ export interface ApplyFlags extends SshFlags, VaultFlags {
   listHosts?: boolean;
   listTasks?: boolean;
   diff: boolean;
-  forks: string;
+  /** Unset: halyard.yml's forks, else ansible.cfg's, else 20. */
+  forks?: string;
   serial?: string;
   maxFailPercent?: string;
   json: boolean;
-  verbose: boolean;
+  /** How many -v were given (0-3; more counts as 3). */
+  verbose: number;
   lockTimeout: string;
 }
 
@@ -39,12 +40,12 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .command('apply')
     .description('run a TypeScript playbook against an inventory')
     .argument('<playbook>', 'playbook file (.ts), loaded directly')
-    .option('-i, --inventory <path>', "inventory file or directory (Ansible YAML/INI; repeatable, read in order; default: ansible.cfg's)", collectSources)
+    .option('-i, --inventory <path>', "inventory file or directory (Ansible YAML/INI; repeatable, read in order; default: halyard.yml's, else ansible.cfg's)", collectSources)
     .option('-l, --limit <pattern>', 'only these hosts/groups (globs, !exclude, &intersect)')
     .option('-e, --extra-vars <var>', 'key=value, JSON/YAML object, or @file (repeatable)', collect, [])
     .option('-C, --check', 'change nothing; report what would change (exit 2 when changes are pending)', false)
     .option('-D, --diff', 'show unified diffs of files (secrets masked)', false)
-    .option('-f, --forks <n>', 'hosts run at once', '20')
+    .option('-f, --forks <n>', "hosts run at once (default: halyard.yml's, else ansible.cfg's, else 20)")
     .option('--serial <n|n%>', 'run hosts in batches of this size')
     .option('--max-fail-percent <n>', 'stop starting batches once more than this % of a batch failed')
     .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
@@ -54,7 +55,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--list-hosts', "list each play's hosts and exit, connecting to none", false)
     .option('--list-tasks', "list each host's tasks and handlers and exit, connecting to none", false)
     .option('--json', 'print exactly one JSON document on stdout', false)
-    .option('-v, --verbose', 'also print unchanged tasks and phases', false)
+    .option('-v, --verbose', VERBOSITY_HELP, increaseVerbosity, 0)
     .option('-u, --user <name>', 'connect as this user where the inventory sets none (ansible_user wins, as in Ansible)')
     .option('-b, --become', 'become root with sudo where the inventory does not say (ansible_become wins)')
     .option('--become-user <user>', 'whom to become (root only)')
@@ -66,7 +67,7 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     // The engine, SSH and the playbook loader load only when a command needs them (start-up).
     const { applyPlaybook, listPlaybook } = await import('./apply-run.js');
     if (flags.listHosts || flags.listTasks) return listPlaybook(playbookPath, flags);
-    const result = await applyPlaybook(playbookPath, { ...flags, forksGiven: apply.getOptionValueSource('forks') === 'cli' });
+    const result = await applyPlaybook(playbookPath, flags);
     setExitCode(exitCodeFor(result));
   });
 }

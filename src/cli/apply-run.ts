@@ -10,11 +10,12 @@ import { SshPool } from '../ssh/index.js';
 import type { ApplyFlags } from './apply-command.js';
 import { plainLine, type ProgressEvent } from './output/plain.js';
 import { formatRecap } from './output/recap.js';
-import { stdoutText, terminalText } from './output/terminal.js';
+import { stderrText, stdoutText, terminalText } from './output/terminal.js';
 import { runSettings } from './ansible-settings.js';
 import { tagSelection } from '../playbook/tags.js';
 import { askBecomePassword, vaultKeyring } from './vault-flags.js';
 import { sshOptionsFrom } from './ssh-flags.js';
+import { configFilesLine, RunTrace, sshDebugLine, VERBOSE_REQUESTS, VERBOSE_SSH } from './verbosity.js';
 
 // `halyard apply --list-hosts / --list-tasks` (ansible-playbook's): what a run would touch and
 // do, from the same preparation as a run (inventory, vars, tasks built and checked), connecting to
@@ -50,7 +51,7 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
 // The run's preparation from apply's flags (vault passwords, -e, --limit, --tags), shared by a
 // run and by --list-hosts/--list-tasks so both see the same hosts and tasks.
 async function prepareFromFlags(playbookPath: string, flags: ApplyFlags, settings: ReturnType<typeof runSettings>) {
-  const vault = await vaultKeyring(flags, settings.ansible);
+  const vault = await vaultKeyring(flags, settings.ansible, settings.project);
   const extraVars = parseExtraVars(flags.extraVars, { vault });
   const prepared = await preparePlaybookRun(playbookPath, settings.inventory, {
     extraVars,
@@ -67,7 +68,8 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   const settings = runSettings(flags.inventory, undefined, flags);
   if (flags.askBecomePass) settings.connectionDefaults.becomePassword = await askBecomePassword();
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
-  const forks = !flags.forksGiven && settings.forks !== undefined ? settings.forks : positiveInt(flags.forks, '--forks');
+  if (flags.verbose >= 1) stderrText.write(`${configFilesLine(settings)}\n`);
+  const forks = flags.forks !== undefined ? positiveInt(flags.forks, '--forks') : (settings.forks ?? DEFAULT_FORKS);
   const lockWaitSeconds = nonNegativeInt(flags.lockTimeout, '--lock-timeout');
   const maxFailPercent = flags.maxFailPercent === undefined ? undefined : percent(flags.maxFailPercent);
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
@@ -76,17 +78,23 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   const { hosts, redactor, workFor, playbook, inventory, extraVars } = await prepareFromFlags(playbookPath, flags, settings);
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
-  const live = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI;
+  // -vv and -vvv write lines on stderr, which a live view would draw over: plain lines then too.
+  const live = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI && flags.verbose < VERBOSE_REQUESTS;
   const progress = live ? new (await import('./output/listr-progress.js')).ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
   const out = terminalText(flags.json ? process.stderr : process.stdout);
+  const trace = flags.verbose >= VERBOSE_REQUESTS ? new RunTrace({ redactor, write: (line) => stderrText.write(`${line}\n`) }) : undefined;
   const onEvent = (event: ProgressEvent) => {
+    trace?.onEvent(event);
     if (progress) return progress.onEvent(event);
-    const line = plainLine(event, { check: flags.check, verbose: flags.verbose });
+    const line = plainLine(event, { check: flags.check, verbose: flags.verbose >= 1 });
     if (line !== undefined && !flags.json) out.write(`${line}\n`);
     if (!flags.json && flags.diff && event.type === 'task' && event.result.diff) out.write(event.result.diff.text);
   };
 
-  const pool = new SshPool(sshOptionsFrom(flags));
+  const pool = new SshPool({
+    ...sshOptionsFrom(flags, settings.project),
+    ...(flags.verbose >= VERBOSE_SSH ? { sshDebug: (host: string, message: string) => stderrText.write(`${sshDebugLine(host, message, redactor)}\n`) } : {}),
+  });
   progress?.start();
   let result: RunResult;
   try {
@@ -101,7 +109,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       probeTimeoutMs: probeTimeoutMs(pool.options.commandTimeoutMs),
       stepTimeoutMs: pool.options.commandTimeoutMs,
       redactor,
-      connect: (host) => hostLink(pool, host),
+      connect: (host) => (trace ? trace.connect(host.name, () => hostLink(pool, host)) : hostLink(pool, host)),
       onEvent,
     });
   } finally {
@@ -158,6 +166,9 @@ async function runControllerSteps(playbook: Playbook, context: ControllerContext
   }
   return results;
 }
+
+/** Hosts run at once when neither --forks, halyard.yml nor ansible.cfg says. */
+const DEFAULT_FORKS = 20;
 
 function positiveInt(text: string, flag: string): number {
   const value = Number(text);

@@ -4,6 +4,7 @@ import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerBackupCommands } from './backup-command.js';
+import { registerCompletionCommand } from './completion-command.js';
 import { registerDaemonCommands } from './daemon-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
@@ -40,6 +41,8 @@ export async function main(argv: string[]): Promise<void> {
   registerBackupCommands(program, (code) => {
     exitCode = code;
   });
+  // Last: its scripts are written from the commands registered above.
+  registerCompletionCommand(program);
   for (const command of program.commands) command.exitOverride();
 
   try {

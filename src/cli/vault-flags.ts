@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { AnsibleSettings } from '../config/ansible-cfg.js';
+import { projectConfig, type ProjectConfig } from '../config/project-config.js';
 import { UsageError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import type { VaultKeyring, VaultPassword } from '../vault/keyring.js';
@@ -15,6 +16,7 @@ export interface VaultFlags {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
+// Adds the vault password flags to a command.
 export function addVaultFlags(command: Command): Command {
   return command
     .option('--vault-password-file <file>', 'vault password: a file, or an executable that prints it (repeatable)', collect)
@@ -23,9 +25,11 @@ export function addVaultFlags(command: Command): Command {
 }
 
 // The run's passwords in Ansible's order: --vault-id, --vault-password-file, ansible.cfg's
-// vault_password_file, --ask-vault-pass. Scripts run and prompts are asked now, before anything
-// is read, as Ansible does.
-export async function vaultKeyring(flags: VaultFlags, settings: AnsibleSettings = {}): Promise<VaultKeyring> {
+// vault_password_file, --ask-vault-pass. halyard.yml's vault_password_file takes ansible.cfg's
+// place, and only when no vault flag is given (a flag beats the project's file, which may name a
+// file this user does not have). Scripts run and prompts are asked now, before anything is read,
+// as Ansible does.
+export async function vaultKeyring(flags: VaultFlags, settings: AnsibleSettings = {}, project: ProjectConfig = projectConfig()): Promise<VaultKeyring> {
   // Loaded only when a command reads inventories (start-up of other commands stays small).
   const { VaultError, VaultKeyring, readPasswordSource } = await import('../vault/keyring.js');
   const passwords: VaultPassword[] = [];
@@ -36,9 +40,25 @@ export async function vaultKeyring(flags: VaultFlags, settings: AnsibleSettings 
     passwords.push(source === 'prompt' ? await prompted(label, VaultError) : readPasswordSource(source, label));
   }
   for (const file of flags.vaultPasswordFile ?? []) passwords.push(readPasswordSource(file));
-  if (settings.vaultPasswordFile !== undefined) passwords.push(readPasswordSource(settings.vaultPasswordFile));
+  if (project.vaultPasswordFile !== undefined) {
+    if (!vaultFlagGiven(flags)) for (const file of project.vaultPasswordFile) passwords.push(fromProject(file, project, readPasswordSource, VaultError));
+  } else if (settings.vaultPasswordFile !== undefined) passwords.push(readPasswordSource(settings.vaultPasswordFile));
   if (flags.askVaultPass) passwords.push(await prompted('default', VaultError));
   return new VaultKeyring(passwords);
+}
+
+// A password file halyard.yml names; a failure says which halyard.yml named it.
+function fromProject(file: string, project: ProjectConfig, read: (path: string) => VaultPassword, VaultError: new (message: string, where?: string) => Error): VaultPassword {
+  try {
+    return read(file);
+  } catch (error) {
+    throw new VaultError(`vault_password_file: ${(error as Error).message}`, project.file);
+  }
+}
+
+// Whether the command line names a vault password itself.
+function vaultFlagGiven(flags: VaultFlags): boolean {
+  return (flags.vaultId?.length ?? 0) > 0 || (flags.vaultPasswordFile?.length ?? 0) > 0 || flags.askVaultPass === true;
 }
 
 // `-K`: the sudo password, asked on the terminal once per run, as Ansible asks it.

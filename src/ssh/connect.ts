@@ -361,6 +361,8 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
             );
           },
         };
+        const { sshDebug } = options;
+        if (sshDebug) config.debug = (message: string) => sshDebug(label, message);
         if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
         if (sock) {
           config.sock = sock as Readable;

@@ -25,6 +25,8 @@ export interface SshOptions {
   maxChannelsPerConnection: number;
   /** Most connections being opened at once across the run (sshd MaxStartups). */
   maxConcurrentHandshakes: number;
+  /** ssh2's protocol log (`apply -vvv`), each line with the host (or jump host) it is about. */
+  sshDebug?: (host: string, message: string) => void;
 }
 
 // One remote execution: a shell script sent on stdin to `sh -s` (never in argv).
