@@ -40,6 +40,7 @@ export const LOCAL = [
   'test/vault/vault-oracle.test.ts',
   'test/vault/vault-cli.test.ts',
   'test/cli/ask-pass.test.ts',
+  'test/cli/check.test.ts',
   'test/ssh/ssh-config-oracle.test.ts',
   'test/engine/local-connection.test.ts',
   'test/engine/prepare-run.test.ts',

@@ -6,6 +6,7 @@ export { quote } from './core/shell.js';
 export { sh, type ShellScript } from './core/shell.js';
 export { definePlaybook, task, type TaskOptions } from './playbook/define.js';
 export { defineRole, type Role, type RoleSpec } from './playbook/role.js';
+export { defineHostFact, type HostFacts, type CustomFact, type OsFamily } from './facts/host-facts.js';
 export {
   file,
   directory,

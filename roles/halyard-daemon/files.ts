@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { stringify } from 'yaml';
 import { isSecret, Secret, SecretText, sh } from 'halyard';
-import { checkReferencedFiles } from '../../src/daemon/check.js';
-import { daemonConfigSchema, parseDaemonConfig } from '../../src/daemon/config.js';
-import { looksLikeSecretName } from '../../src/inventory/secrets.js';
+import { checkReferencedFiles, daemonConfigSchema, looksLikeSecretName, parseDaemonConfig } from 'halyard/daemon';
 import type { HalyardDaemonVars } from './vars.js';
 
 // What the role writes on the host, as pure text from its vars: the unit, the admin wrapper, the

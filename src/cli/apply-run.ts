@@ -1,5 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import type { Redactor } from '../core/secret.js';
+import { FactsCache } from '../engine/facts-cache.js';
 import { preparePlaybookRun } from '../engine/prepare-run.js';
 import type { ControllerStepResult, RunResult } from '../engine/results.js';
 import { probeTimeoutMs, runFleet } from '../engine/run.js';
@@ -24,11 +25,13 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
   const settings = runSettings(flags.inventory, undefined, flags);
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
   const { hosts, playHosts, playbook, redactor, workFor } = await prepareFromFlags(playbookPath, flags, settings);
-  const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', hosts: playHosts[index] ?? [] }));
+  const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', roles: (play.roles ?? []).map((role) => role.name), hosts: playHosts[index] ?? [] }));
   const work = flags.listTasks
     ? hosts.map((host) => {
-        const { tasks, handlers } = workFor(host);
-        return { host: host.name, tasks: tasks.map((task) => redactor.redact(task.name)), handlers: [...handlers.keys()].map((name) => redactor.redact(name)) };
+        const work = workFor(host).initial;
+        // Tasks that read facts this controller has not gathered from the host yet are built at run time.
+        if (work === undefined) return { host: host.name, tasks: [], handlers: [], factsNeeded: true as const };
+        return { host: host.name, tasks: work.tasks.map((task) => redactor.redact(task.name)), handlers: [...work.handlers.keys()].map((name) => redactor.redact(name)) };
       })
     : [];
   if (flags.json) {
@@ -38,10 +41,14 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
   const lines = [`playbook: ${playbookPath}`];
   if (flags.listHosts) {
     for (const [index, play] of plays.entries()) {
-      lines.push('', `  play #${index + 1} (${play.pattern}): ${play.name}`, `    hosts (${play.hosts.length}):`, ...play.hosts.map((name) => `      ${name}`));
+      lines.push('', `  play #${index + 1} (${play.pattern}): ${play.name}${play.roles.length > 0 ? `  roles: ${play.roles.join(', ')}` : ''}`, `    hosts (${play.hosts.length}):`, ...play.hosts.map((name) => `      ${name}`));
     }
   }
-  for (const { host, tasks, handlers } of work) {
+  for (const { host, tasks, handlers, ...rest } of work) {
+    if ('factsNeeded' in rest) {
+      lines.push('', `  ${host}: its tasks read host facts not gathered yet (\`halyard facts\` or a run gathers them)`);
+      continue;
+    }
     lines.push('', `  ${host} (${tasks.length} task${tasks.length === 1 ? '' : 's'}):`, ...tasks.map((name) => `      ${name}`));
     if (handlers.length > 0) lines.push(`    handlers: ${handlers.join(', ')}`);
   }
@@ -58,6 +65,7 @@ async function prepareFromFlags(playbookPath: string, flags: ApplyFlags, setting
     vault,
     connectionDefaults: settings.connectionDefaults,
     tags: tagSelection(flags.tags, flags.skipTags),
+    factsCache: new FactsCache(),
     ...(flags.limit ? { limit: flags.limit } : {}),
   });
   return { ...prepared, extraVars };

@@ -6,6 +6,9 @@ import { registerApplyCommand } from './apply-command.js';
 import { registerBackupCommands } from './backup-command.js';
 import { registerCompletionCommand } from './completion-command.js';
 import { registerDaemonCommands } from './daemon-command.js';
+import { registerFleetCommands } from './fleet-commands.js';
+import { registerCheckCommand } from './check-command.js';
+import { registerInitCommand } from './init-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
 import { registerMonitorCommands } from './monitor-command.js';
@@ -30,11 +33,16 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = code;
   });
   registerInventoryCommands(program);
+  registerInitCommand(program);
+  registerCheckCommand(program);
   registerVaultCommands(program);
   registerDaemonCommands(program, (code) => {
     exitCode = code;
   });
   registerLabCommands(program);
+  registerFleetCommands(program, (code) => {
+    exitCode = code;
+  });
   registerMonitorCommands(program, (code) => {
     exitCode = code;
   });

@@ -1,6 +1,7 @@
 import { HalyardError } from '../core/errors.js';
 import type { Redactor } from '../core/secret.js';
 import type { Fact } from '../facts/fact.js';
+import { hostFactsFact, type HostFacts } from '../facts/host-facts.js';
 import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from '../facts/probe-script.js';
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
@@ -8,6 +9,7 @@ import { journalScript, pendingHandlersFact } from './handler-journal.js';
 import { HOST_LOCK_PATHS, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell, type ShellTransport } from './remote-shell.js';
 import { errorCodeOf, summarize, type HostResult, type TaskResult } from './results.js';
+import { workSource, type HostWork, type HostWorkSource } from './work.js';
 
 // A live connection to one host as the engine needs it; the SSH layer and tests provide it.
 export interface HostLink {
@@ -49,14 +51,13 @@ interface TaskState {
   planError?: string;
 }
 
-// Runs one host's tasks: one probe (with the lock), pure plans, then only the steps that converge it.
-export async function runHost(
-  hostName: string,
-  link: HostLink,
-  tasks: ResourceInstance[],
-  handlers: Map<string, ResourceInstance[]>,
-  options: HostRunOptions,
-): Promise<HostResult> {
+// Runs one host's tasks: one probe (with the lock and the host's facts), pure plans, then only the
+// steps that converge it. Work that read facts is built again (one more request, same exec) only
+// when the facts it read differ from those it was built with.
+export async function runHost(hostName: string, link: HostLink, work: HostWork | HostWorkSource, options: HostRunOptions): Promise<HostResult> {
+  const source = workSource(work);
+  let tasks: ResourceInstance[] = source.initial?.tasks ?? [];
+  let handlers: Map<string, ResourceInstance[]> = source.initial?.handlers ?? new Map();
   const emit = options.onEvent ?? (() => {});
   const context: PlanContext = { diff: options.diff, mask: (text) => options.redactor.redact(text) };
   const results: TaskResult[] = [];
@@ -74,8 +75,8 @@ export async function runHost(
   let pending: string[] = [];
   try {
     emit({ type: 'phase', host: hostName, phase: 'probing' });
-    const states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
-    const firstFacts = uniqueFacts([...states.flatMap((state) => Object.values(state.facts)), pendingHandlersFact]);
+    let states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
+    const firstFacts = uniqueFacts([hostFactsFact, ...source.customFacts, pendingHandlersFact, ...states.flatMap((state) => Object.values(state.facts))]);
     const probe = buildProbeScript(firstFacts, shell.nonce);
     const reply = await shell.request(`${lockScript(shell.nonce, options.lockOwner, options.lockWaitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${probe}`, {
       label: 'probe facts',
@@ -86,6 +87,20 @@ export async function runHost(
     if (!outcome.locked) throw lockError(outcome);
     if (outcome.hostClock !== undefined) context.runStartedOnHost = outcome.hostClock;
     let factValues: FactValues = parseProbeOutput(rest, firstFacts, shell.nonce);
+    const hostFacts = factValues.get(hostFactsFact.key) as HostFacts;
+    const custom = Object.fromEntries(source.customFacts.map((fact) => [fact.name, factValues.get(fact.key)]));
+    const built = source.withFacts({ host: hostFacts, custom });
+    if (built !== source.initial) {
+      // Tasks that read facts not known before (a new host) or changed since: their facts now.
+      tasks = built.tasks;
+      handlers = built.handlers;
+      states = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
+      const missing = uniqueFacts(states.flatMap((state) => Object.values(state.facts))).filter((fact) => !factValues.has(fact.key));
+      if (missing.length > 0) {
+        const again = await shell.request(buildProbeScript(missing, shell.nonce), { label: 'probe facts for tasks built from host facts', timeoutMs: options.probeTimeoutMs, keepAll: true });
+        factValues = new Map([...factValues, ...parseProbeOutput(again.output, missing, shell.nonce)]);
+      }
+    }
     for (const state of states) planTask(state, factValues, context);
 
     // Handlers an earlier run notified and never ran (it failed, or was killed) run in this one's
@@ -171,10 +186,10 @@ export async function runHost(
       if (task) results.push({ name: redact(task.name), status: 'skipped', durationMs: 0, reason: 'host failed' });
     }
     await shell.close(2_000);
-    return summarize(results, { unreachable: false, execs: link.execCount(), error: redact(errorText(error)), errorCode: errorCodeOf(error) });
+    return summarize(results, { unreachable: false, execs: link.execCount(), requests: shell.requests, error: redact(errorText(error)), errorCode: errorCodeOf(error) });
   }
   await shell.close();
-  return summarize(results, { unreachable: false, execs: link.execCount(), ...(pending.length > 0 ? { pendingHandlers: pending } : {}) });
+  return summarize(results, { unreachable: false, execs: link.execCount(), requests: shell.requests, ...(pending.length > 0 ? { pendingHandlers: pending } : {}) });
 
   // Names and reasons come from the playbook (a command's text names its task): secret values are masked too.
   function record(result: TaskResult, index: number): void {

@@ -13,6 +13,8 @@ const LOCKED_SHELL_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 export interface LockedHost {
   /** Runs a script (stdout and stderr together); a non-zero exit is an E_REMOTE_FAILED error. */
   run(label: string, script: string, options?: { timeoutMs?: number }): Promise<string>;
+  /** Runs a script and returns its exit code and output (stdout and stderr together), whatever the code. */
+  exec(label: string, script: string, options?: { timeoutMs?: number }): Promise<{ exitCode: number; output: string }>;
   /** What this run undid first for runs killed before they could (`container ID`, `staging PATH`...). */
   readonly undone: readonly string[];
 }
@@ -57,8 +59,12 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
     const { undone } = parseUndone(rest, shell.nonce);
     const host: LockedHost = {
       undone,
-      async run(label, script, runOptions = {}) {
+      async exec(label, script, runOptions = {}) {
         const result = await shell.request(`(\n${script}\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`, { label, timeoutMs: runOptions.timeoutMs ?? options.timeoutMs });
+        return { exitCode: result.exitCode, output: result.output };
+      },
+      async run(label, script, runOptions = {}) {
+        const result = await host.exec(label, script, runOptions);
         if (result.exitCode !== 0) {
           const tail = result.output.trim().split('\n').slice(-3).join(' | ');
           throw new HalyardError('E_REMOTE_FAILED', `${label} exited ${result.exitCode}${tail ? `: ${tail}` : ''}`);

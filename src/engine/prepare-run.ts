@@ -13,7 +13,10 @@ import { flattenTasks, type HostContext, type Playbook } from '../playbook/types
 import { nearestWord } from '../inventory/suggest.js';
 import { FLUSH_HANDLERS_KIND, type ResourceInstance } from '../resources/types.js';
 import { resolveSecretRefs } from './resolve-secrets.js';
-import type { HostWork } from './run.js';
+import type { CustomFact } from '../facts/host-facts.js';
+import { FactsNotGathered, hostContext, sameReads, type FactReads, type GatheredFacts } from '../playbook/host-context.js';
+import type { FactsCache } from './facts-cache.js';
+import type { HostWork, HostWorkSource } from './work.js';
 
 // What `halyard apply` and the daemon's drift job share: a loaded inventory and playbook, the
 // hosts the playbook targets, a redactor knowing every secret, and each host's work.
@@ -28,7 +31,8 @@ export interface PreparedRun {
   /** Each play's hosts (by name, in inventory order), as --list-hosts shows them. */
   playHosts: string[][];
   redactor: Redactor;
-  workFor(host: Host): HostWork;
+  /** Each host's work: built already unless it reads facts the controller has not seen yet. */
+  workFor(host: Host): HostWorkSource;
 }
 
 export interface PrepareOptions {
@@ -40,6 +44,8 @@ export interface PrepareOptions {
   connectionDefaults?: ConnectionDefaults;
   /** The run's vault passwords. */
   vault?: VaultKeyring;
+  /** Where hosts' last facts are kept, so tasks reading facts are built before connecting (none: built after). */
+  factsCache?: FactsCache;
 }
 
 export async function preparePlaybookRun(playbookPath: string, inventoryPaths: string | readonly string[], options: PrepareOptions = {}): Promise<PreparedRun> {
@@ -73,10 +79,11 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
   // Every host's tasks are made now, before anything connects: a task with bad arguments (or a
   // role var of the wrong type) is a playbook error that fails the whole run once, exit 65, and no
   // host has been touched. Other errors (a local file not built yet) stay that host's failure.
-  const work = new Map<string, { work: HostWork } | { error: unknown }>();
+  const work = new Map<string, { work: HostWorkSource } | { error: unknown }>();
+  const sourceFor = (host: Host) => workSourceOf(playbook, targets, host, tags, options.factsCache);
   for (const host of hosts) {
     try {
-      work.set(host.name, { work: workOf(playbook, targets, host, tags) });
+      work.set(host.name, { work: sourceFor(host) });
     } catch (error) {
       // Its message may quote a task's name, which may hold a var's value: masked like output.
       if (isPlaybookError(error)) throw new PlaybookError(error.code, redactor.redact(error.message), { cause: error });
@@ -91,7 +98,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     redactor,
     workFor: (host) => {
       const made = work.get(host.name);
-      if (made === undefined) return workOf(playbook, targets, host, tags);
+      if (made === undefined) return sourceFor(host);
       if ('error' in made) throw made.error;
       return made.work;
     },
@@ -144,9 +151,50 @@ function containsSecretRef(value: unknown): boolean {
   return false;
 }
 
+// A host's work before and after its facts are known: built now from the facts cached from its
+// last run (or from none, when its tasks read no facts), built again from the gathered facts
+// when it could not be built now or a fact it read has changed.
+function workSourceOf(playbook: Playbook, targets: Set<string>[], host: Host, tags: TagSelection, cache: FactsCache | undefined): HostWorkSource {
+  const customFacts = declaredFacts(playbook, targets, host);
+  const declared = new Set(customFacts.map((fact) => fact.name));
+  const cached = cache?.read(host);
+  const reads: FactReads = new Set();
+  let initial: HostWork | undefined;
+  try {
+    initial = workOf(playbook, targets, hostContext(host, cached, declared, reads), tags);
+  } catch (error) {
+    if (!(error instanceof FactsNotGathered)) throw error;
+  }
+  return {
+    initial,
+    customFacts,
+    withFacts(gathered: GatheredFacts): HostWork {
+      if (cache && (cached === undefined || JSON.stringify(cached) !== JSON.stringify(gathered))) cache.write(host, gathered);
+      if (initial && (reads.size === 0 || (cached !== undefined && sameReads(reads, cached, gathered)))) return initial;
+      return workOf(playbook, targets, hostContext(host, gathered, declared, new Set()), tags);
+    },
+  };
+}
+
+// The custom facts of the plays that target a host and of their roles, one per name.
+function declaredFacts(playbook: Playbook, targets: Set<string>[], host: Host): CustomFact<unknown>[] {
+  const byName = new Map<string, CustomFact<unknown>>();
+  for (const [index, play] of playbook.plays.entries()) {
+    if (!targets[index]?.has(host.name)) continue;
+    for (const fact of [...(play.facts ?? []), ...(play.roles ?? []).flatMap((role) => role.facts)]) {
+      const known = byName.get(fact.name);
+      if (known !== undefined && known !== fact && known.script !== fact.script) {
+        throw new PlaybookError('E_FACT_NAME', `two custom facts are named "${fact.name}" with different commands; give one another name`);
+      }
+      byName.set(fact.name, known ?? fact);
+    }
+  }
+  return [...byName.values()];
+}
+
 // A host's tasks and handlers from every play that targets it (plays in order, one run per host).
-function workOf(playbook: Playbook, targets: Set<string>[], host: Host, tags: TagSelection): HostWork {
-  const context: HostContext = { name: host.name, groups: host.groups, vars: host.vars, host };
+function workOf(playbook: Playbook, targets: Set<string>[], context: HostContext, tags: TagSelection): HostWork {
+  const host = context.host;
   const tasks: ResourceInstance[] = [];
   const handlers = new Map<string, ResourceInstance[]>();
   for (const [index, play] of playbook.plays.entries()) {

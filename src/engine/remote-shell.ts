@@ -63,6 +63,11 @@ export class RemoteShell {
     );
   }
 
+  /** Requests sent so far: round trips over this one exec. */
+  get requests(): number {
+    return this.#requestCount;
+  }
+
   /** Random per run; markers carrying it cannot be forged by file content or command output. */
   get nonce(): string {
     return this.#nonce;

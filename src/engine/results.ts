@@ -26,6 +26,8 @@ export interface HostResult {
   unreachable: boolean;
   /** Remote command executions on this host during the run (connection set-up aside). */
   execs: number;
+  /** Round trips over the run's shell (a converged host: 1); absent when the host was not reached. */
+  requests?: number;
   tasks: TaskResult[];
   /** Host-level error (unreachable, locked), safe to print. */
   error?: string;
@@ -55,7 +57,7 @@ export interface RunResult {
 }
 
 // Counts task statuses into a host result.
-export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; error?: string; errorCode?: string; pendingHandlers?: string[] }): HostResult {
+export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; requests?: number; error?: string; errorCode?: string; pendingHandlers?: string[] }): HostResult {
   const count = (status: TaskStatus) => tasks.filter((task) => task.status === status).length;
   return {
     ok: count('ok'),
@@ -64,6 +66,7 @@ export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; ex
     skipped: count('skipped'),
     unreachable: extra.unreachable,
     execs: extra.execs,
+    ...(extra.requests !== undefined ? { requests: extra.requests } : {}),
     tasks,
     ...(extra.error !== undefined ? { error: extra.error } : {}),
     ...(extra.error !== undefined && extra.errorCode !== undefined ? { errorCode: extra.errorCode } : {}),

@@ -1,16 +1,12 @@
 import { nameTable } from '../core/name-table.js';
 import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
-import type { ResourceInstance } from '../resources/types.js';
+import type { HostWork, HostWorkSource } from './work.js';
 import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
 import { newLockOwner } from './lock.js';
 import { hostFailed, errorCodeOf, summarize, type HostResult, type RunResult } from './results.js';
 
-// A host's task list and handlers, as the playbook computed them for that host.
-export interface HostWork {
-  tasks: ResourceInstance[];
-  handlers: Map<string, ResourceInstance[]>;
-}
+export type { HostWork, HostWorkSource } from './work.js';
 
 // Everything a fleet run needs besides the hosts and their work.
 export interface RunOptions {
@@ -39,7 +35,7 @@ export function probeTimeoutMs(commandTimeoutMs: number): number {
 }
 
 // Runs every host in parallel (bounded by forks), batch by batch; a failing host never stops the others.
-export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork, options: RunOptions): Promise<RunResult> {
+export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork | HostWorkSource, options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const lockOwner = newLockOwner();
   const results = new Map<string, HostResult>();
@@ -64,7 +60,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork,
           options.onEvent?.({ type: 'host-done', host: host.name, result });
           return;
         }
-        result = await runHost(host.name, link, work.tasks, work.handlers, {
+        result = await runHost(host.name, link, work, {
           check: options.check,
           diff: options.diff,
           lockOwner,

@@ -1,3 +1,4 @@
+import { isCustomFact } from '../facts/host-facts.js';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlaybookError } from '../core/errors.js';
@@ -69,6 +70,9 @@ export function definePlaybook(
     }
     if (play?.tasks !== undefined ? typeof play.tasks !== 'function' : roles.length === 0) {
       throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play?.name ?? '?'}" needs roles or a tasks(host) function`);
+    }
+    if (play.facts !== undefined && (!Array.isArray(play.facts) || play.facts.some((fact) => !isCustomFact(fact)))) {
+      throw new PlaybookError('E_PLAYBOOK_SHAPE', `play "${play.name}": facts must be a list of custom facts made with defineHostFact`);
     }
     checkBecomeKeywords(play);
   }

@@ -1,6 +1,6 @@
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createJiti } from 'jiti';
 import { PlaybookError } from '../core/errors.js';
@@ -11,13 +11,11 @@ import type { Playbook } from './types.js';
 export async function loadPlaybook(path: string): Promise<Playbook> {
   const absolute = resolve(path);
   await checkReadableFile(path, absolute);
-  // 'halyard' always means the running CLI's own copy, so a playbook anywhere on disk shares its types.
-  const apiEntry = fileURLToPath(new URL('../index.js', import.meta.url));
   const jiti = createJiti(pathToFileURL(absolute).href, {
     interopDefault: true,
     fsCache: true,
     moduleCache: true,
-    alias: { halyard: apiEntry },
+    alias: halyardAliases(),
   });
   let loaded: unknown;
   try {
@@ -29,6 +27,32 @@ export async function loadPlaybook(path: string): Promise<Playbook> {
     throw new PlaybookError('E_PLAYBOOK_SHAPE', `${path} must \`export default definePlaybook({...})\``);
   }
   return loaded;
+}
+
+// 'halyard' and each of its subpaths ('halyard/roles/docker') always mean the running CLI's own
+// copy, so a playbook anywhere on disk shares its classes (Secret, roles) with the engine. One
+// alias per package.json export: jiti treats an alias as a path prefix, so 'halyard' alone would
+// turn 'halyard/roles/docker' into '.../index.js/roles/docker'. Run from source (tests), each
+// export's dist/ target maps back to the file it is built from.
+export function halyardAliases(): Record<string, string> {
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith('.ts');
+  const root = resolve(dirname(here), '..', '..');
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  const aliases: Record<string, string> = {};
+  for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+    const file = typeof target === 'string' ? target : (target as { default?: unknown }).default;
+    if (typeof file !== 'string' || !file.startsWith('./dist/')) continue;
+    const name = subpath === '.' ? 'halyard' : `halyard/${subpath.slice(2)}`;
+    aliases[name] = join(root, fromSource ? sourceOf(file.slice('./dist/'.length)) : file);
+  }
+  return aliases;
+}
+
+// The source a dist/ file is built from: src/ (tsconfig.build.json) or roles/ and playbooks/ (tsconfig.roles.json).
+function sourceOf(built: string): string {
+  const source = built.replace(/\.js$/, '.ts');
+  return /^(roles|playbooks)\//.test(source) ? source : join('src', source);
 }
 
 // The first line of a load error, plus the `file:line:col` that jiti's parse errors give on a later line.

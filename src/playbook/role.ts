@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PlaybookError } from '../core/errors.js';
+import { isCustomFact, type CustomFact } from '../facts/host-facts.js';
 import type { ResourceInstance } from '../resources/types.js';
 import { roleVars } from './role-vars.js';
 import type { HostContext, TaskList } from './types.js';
@@ -14,6 +15,8 @@ export interface RoleSpec<S extends z.ZodObject = z.ZodObject> {
   become?: boolean;
   /** Tags every task of the role carries (beside its own), for --tags/--skip-tags. */
   tags?: string[];
+  /** Custom facts (defineHostFact) the role's tasks read with `host.fact(...)`, gathered with the host facts. */
+  facts?: readonly CustomFact<unknown>[];
   tasks(host: HostContext, vars: z.output<S>): TaskList;
   handlers?(host: HostContext, vars: z.output<S>): Record<string, ResourceInstance | TaskList>;
 }
@@ -24,6 +27,7 @@ export interface Role {
   readonly name: string;
   readonly become: boolean | undefined;
   readonly tags: readonly string[];
+  readonly facts: readonly CustomFact<unknown>[];
   tasks(host: HostContext): TaskList;
   handlers(host: HostContext): Record<string, ResourceInstance | TaskList>;
   readonly [ROLE_BRAND]: true;
@@ -37,12 +41,16 @@ export function defineRole<S extends z.ZodObject = z.ZodObject<Record<string, ne
   if (typeof spec?.name !== 'string' || spec.name.trim() === '') throw new PlaybookError('E_ROLE_SHAPE', 'a role needs a name');
   if (typeof spec.tasks !== 'function') throw new PlaybookError('E_ROLE_SHAPE', `role ${spec.name} needs a tasks(host, vars) function`);
   if (spec.become !== undefined && typeof spec.become !== 'boolean') throw new PlaybookError('E_ROLE_SHAPE', `role ${spec.name}: become must be true or false, got ${JSON.stringify(spec.become)}`);
+  const facts = spec.facts ?? [];
+  const notFact = facts.find((fact) => !isCustomFact(fact));
+  if (notFact !== undefined) throw new PlaybookError('E_ROLE_SHAPE', `role ${spec.name}: facts must come from defineHostFact(), got ${typeof notFact}`);
   const schema = (spec.vars ?? z.object({})) as S;
   const varsOf = (host: HostContext): z.output<S> => roleVars(spec.name, schema, host.vars);
   return {
     name: spec.name,
     become: spec.become,
     tags: spec.tags ?? [],
+    facts,
     tasks: (host) => spec.tasks(host, varsOf(host)),
     handlers: (host) => spec.handlers?.(host, varsOf(host)) ?? {},
     [ROLE_BRAND]: true,

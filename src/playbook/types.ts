@@ -1,3 +1,4 @@
+import type { CustomFact, HostFacts } from '../facts/host-facts.js';
 import type { Host } from '../inventory/types.js';
 import type { ResourceInstance } from '../resources/types.js';
 import type { Role } from './role.js';
@@ -9,6 +10,15 @@ export interface HostContext {
   /** Merged inventory and extra vars; secret-looking values are Secret. */
   vars: Readonly<Record<string, unknown>>;
   host: Host;
+  /**
+   * The host's facts (distribution, family, version, codename, arch, package manager, init system,
+   * CPUs, memory, addresses), gathered in the run's first request. Reading them is free on a host
+   * seen before (the controller keeps its last facts; tasks are built again only if what was read
+   * changed) and costs one more request, never one more exec, on a new host.
+   */
+  readonly facts: HostFacts;
+  /** A custom fact's value (defineHostFact); the play or one of its roles must list it in `facts`. */
+  fact<T>(probe: CustomFact<T>): T;
 }
 
 // Nested arrays and false/undefined entries let roles compose with `...` and `cond && task`.
@@ -35,6 +45,8 @@ export interface Play {
   tags?: string[];
   /** Roles (defineRole) whose tasks run first, in order, and whose handlers the play gets. */
   roles?: readonly Role[];
+  /** Custom facts (defineHostFact) the play's tasks read with `host.fact(...)`, gathered with the host facts. */
+  facts?: readonly CustomFact<unknown>[];
   /** The play's own tasks, after its roles'; a play needs roles, tasks or both. */
   tasks?(host: HostContext): TaskList;
   /** Handlers by name (beside the roles' own; a name here replaces a role's), run once per host after its tasks, in declaration order. */

@@ -179,7 +179,7 @@ describe('RunTrace on a real host run (local shell)', () => {
       redactor,
       onEvent: (event) => trace.onEvent(event),
     };
-    const result = await runHost('local', link as HostLink, tasks, handlers, options);
+    const result = await runHost('local', link as HostLink, { tasks, handlers }, options);
     await link.close();
     trace.onEvent({ type: 'host-done', host: 'local', result });
     expect(result).toMatchObject({ changed: 3, failed: 0 });

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { contextFor } from '../support/host-context.js';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { halyardRelease, projectArchive, Secret, type Host, type HostContext } from 'halyard';
@@ -37,7 +38,7 @@ const CONFIG = {
 
 function hostContext(vars: Record<string, unknown>): HostContext {
   const host: Host = { name: 'h1', address: '10.0.0.5', port: 22, user: 'admin', privateKeyFile: undefined, become: true, becomePassword: undefined, groups: ['all'], vars };
-  return { name: 'h1', groups: ['all'], vars, host };
+  return contextFor(host);
 }
 
 describe('roles/halyard-daemon', () => {

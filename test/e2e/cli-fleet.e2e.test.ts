@@ -218,6 +218,26 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect((await labExec(container(0), `stat -c '%U:%G %a' ${dir}/marker`)).stdout).toBe('root:root 640\n');
   }, busyBudget(3));
 
+  it('halyard facts: distribution, version, codename and arch as the host itself says them; under the lock, one exec', async () => {
+    const run = await runCli(['facts', names[0] ?? '', '-i', inventory(), '--known-hosts', knownHosts, '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { ok: boolean; hosts: Record<string, { facts: Record<string, unknown>; execs: number }> };
+    expect(Object.keys(report.hosts)).toEqual([names[0]]);
+    const { facts, execs } = report.hosts[names[0] ?? '']!;
+    expect(execs).toBe(1);
+    const osRelease = (await labExec(container(0), '. /etc/os-release && printf "%s|%s|%s\\n" "$ID" "$VERSION_ID" "$VERSION_CODENAME"')).stdout.trim().split('|');
+    const arch = (await labExec(container(0), 'uname -m')).stdout.trim();
+    const cpus = Number((await labExec(container(0), 'getconf _NPROCESSORS_ONLN')).stdout.trim());
+    expect(facts).toMatchObject({ distribution: osRelease[0], version: osRelease[1], codename: osRelease[2], family: 'debian', arch, packageManager: 'apt', cpus });
+    expect(facts.ipv4).toEqual(expect.arrayContaining([expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/)]));
+    expect(facts.memoryMb).toBeGreaterThan(0);
+
+    const text = await runCli(['facts', names[0] ?? '', '-i', inventory(), '--known-hosts', knownHosts]);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`${names[0]}:\n  hostname: `);
+    expect(text.stdout).toContain(`\n  distribution: ${osRelease[0]}\n`);
+  }, busyBudget(3));
+
   it('an unreachable host is reported as such while the others converge (exit 1)', async () => {
     await labStop(container(2));
     const plain = inventory();
@@ -238,4 +258,21 @@ describe('halyard apply: a three-host lab fleet', () => {
     expect(text.run.stdout).toMatch(new RegExp(`^${names[2]}\\s+UNREACHABLE\\s+ok=0 changed=0 failed=0 skipped=0 unreachable=1 execs=0$`, 'm'));
     for (const index of [0, 1]) expect(text.run.stdout).toMatch(new RegExp(`^${names[index]}\\s+CHANGED\\s+ok=0 changed=2 failed=0 `, 'm'));
   }, busyBudget(18));
+
+  it('halyard exec all -- uptime with one host down: two outputs, one clear error, exit 1; --json has each exit code', async () => {
+    // Host 2 was stopped by the test before.
+    const plain = inventory();
+    const run = await runCli(['exec', 'all', '-i', plain, '--known-hosts', knownHosts, '--connect-timeout', '5', '--', 'uptime']);
+    expect(run.exitCode, run.stderr).toBe(1);
+    for (const index of [0, 1]) expect(run.stdout).toMatch(new RegExp(`^${names[index]} \\| OK \\| rc=0 >>\\n.*load average`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^${names[2]} \\| UNREACHABLE: .*(refused|closed|reset)`, 'mi'));
+
+    // An argv is quoted word by word; a non-zero exit is that host's failure, with its output.
+    const json = await runCli(['exec', 'web', '-i', plain, '--known-hosts', knownHosts, '--json', '--', 'sh', '-c', 'echo "$1 $0"; exit 3', "it's", 'a; b']);
+    expect(json.exitCode, json.stderr).toBe(1);
+    const result = JSON.parse(json.stdout) as { ok: boolean; hosts: Record<string, { exitCode: number; output: string }> };
+    expect(result.ok).toBe(false);
+    expect(Object.keys(result.hosts)).toEqual([names[0], names[1]]);
+    for (const index of [0, 1]) expect(result.hosts[names[index] ?? '']).toMatchObject({ exitCode: 3, output: "a; b it's\n" });
+  }, busyBudget(6));
 });

@@ -42,7 +42,7 @@ describe('runHost on a local shell', () => {
     ];
     const handlers = new Map([['reload', [task(fileResource, { path: `${dir}/reloaded`, content: 'yes\n' })]]]);
 
-    const first = await runHost('local', localLink(), tasks, handlers, options());
+    const first = await runHost('local', localLink(), { tasks, handlers }, options());
     expect(first.error).toBeUndefined();
     expect(first.changed).toBe(4);
     expect(readFileSync(`${dir}/conf/app.env`, 'utf8')).toBe('PASSWORD=s3cr3t-value\n');
@@ -50,13 +50,13 @@ describe('runHost on a local shell', () => {
     expect(readFileSync(`${dir}/reloaded`, 'utf8')).toBe('yes\n');
 
     const link = localLink();
-    const second = await runHost('local', link, tasks, handlers, options());
+    const second = await runHost('local', link, { tasks, handlers }, options());
     expect(second).toMatchObject({ changed: 0, ok: 3, failed: 0, execs: 1 });
 
     writeFileSync(`${dir}/conf/plain.txt`, 'drifted\n');
     const redactor = new Redactor();
     redactor.add(secret);
-    const check = await runHost('local', localLink(), tasks, handlers, options({ check: true, diff: true, redactor }));
+    const check = await runHost('local', localLink(), { tasks, handlers }, options({ check: true, diff: true, redactor }));
     expect(check.changed).toBe(1);
     expect(readFileSync(`${dir}/conf/plain.txt`, 'utf8')).toBe('drifted\n');
     const diffText = check.tasks.find((t) => t.status === 'changed')?.diff?.text ?? '';
@@ -71,7 +71,7 @@ describe('runHost on a local shell', () => {
     redactor.add(secret);
     const events: string[] = [];
     const tasks = [task(commandResource, { command: `echo "bad password ${secret.reveal()}" >&2; exit 3` })];
-    const result = await runHost('local', localLink(), tasks, new Map(), options({ redactor, onEvent: (event) => events.push(JSON.stringify(event)) }));
+    const result = await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ redactor, onEvent: (event) => events.push(JSON.stringify(event)) }));
     expect(result.failed).toBe(1);
     expect(result.tasks[0]?.name).toContain('********');
     expect(result.tasks[0]?.error).toContain('bad password ********');
@@ -82,7 +82,7 @@ describe('runHost on a local shell', () => {
   it('says a task started before its work runs, so live progress shows what runs now', async () => {
     const events: Array<{ type: string; name?: string; result?: { name: string } }> = [];
     const tasks = [task(commandResource, { command: 'true' }, { name: 'first' }), task(commandResource, { command: 'true' }, { name: 'second' })];
-    await runHost('local', localLink(), tasks, new Map(), options({ redactor: new Redactor(), onEvent: (event) => events.push(event as never) }));
+    await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ redactor: new Redactor(), onEvent: (event) => events.push(event as never) }));
     const order = events.filter((event) => event.type === 'task-start' || event.type === 'task').map((event) => `${event.type} ${event.name ?? event.result?.name}`);
     expect(order).toEqual(['task-start first', 'task first', 'task-start second', 'task second']);
   });
@@ -94,7 +94,7 @@ describe('secrets in text that is shortened', () => {
     const redactor = new Redactor();
     redactor.add(secret);
     const command = `echo ${'x'.repeat(70)} ${secret.reveal()} >/dev/null`;
-    const result = await runHost('local', localLink(), [task(commandResource, { command })], new Map(), options({ redactor }));
+    const result = await runHost('local', localLink(), { tasks: [task(commandResource, { command })], handlers: new Map() }, options({ redactor }));
     expect(result.changed).toBe(1);
     const shown = JSON.stringify(result);
     for (const fragment of ['s3cr3t', 'beyond-the', 'label-cut']) expect(shown).not.toContain(fragment);
@@ -122,11 +122,11 @@ describe('check mode and stale facts', () => {
       },
     };
     const tasks = [task(directoryResource, { path: `${dir}/new` }), task(needsDirectory, { path: `${dir}/new` })];
-    const check = await runHost('local', localLink(), tasks, new Map(), options({ check: true }));
+    const check = await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ check: true }));
     expect(check).toMatchObject({ failed: 0, changed: 2 });
     expect(check.tasks[1]?.changes?.[0]).toMatch(/depends on earlier pending changes/);
     // Without the earlier pending change the same failure is real.
-    const alone = await runHost('local', localLink(), [tasks[1]!], new Map(), options({ check: true }));
+    const alone = await runHost('local', localLink(), { tasks: [tasks[1]!], handlers: new Map() }, options({ check: true }));
     expect(alone.failed).toBe(1);
   });
 });
@@ -150,7 +150,7 @@ describe('facts made stale by a change', () => {
       task(fileResource, { path: `${dir}/b/two`, content: '2\n' }),
       task(costly, { path: dir }),
     ];
-    const result = await runHost('local', localLink(), tasks, new Map(), options());
+    const result = await runHost('local', localLink(), { tasks, handlers: new Map() }, options());
     expect(result).toMatchObject({ changed: 4, ok: 1, failed: 0 });
     // Once in the first probe, once more before its own task: four changes came in between.
     expect(readFileSync(counter, 'utf8')).toBe('probe\nprobe\n');
@@ -181,7 +181,7 @@ describe('output bounds', () => {
         return { ...transport, stdout: counted };
       },
     };
-    const result = await runHost('local', link, [task(flood, { path: '/' })], new Map(), options());
+    const result = await runHost('local', link, { tasks: [task(flood, { path: '/' })], handlers: new Map() }, options());
     expect(result).toMatchObject({ errorCode: 'E_OUTPUT_TOO_LARGE', error: 'probe facts: the host printed more than 8 MiB where facts were expected' });
     // The old 64 MiB cap and whole-buffer searches read the flood on and took 772 MB and 110 s.
     expect(read).toBeLessThan(16 * 1024 * 1024);
@@ -202,11 +202,11 @@ describe('handlers a later change makes moot', () => {
       task(recreate, { path: dir }),
     ];
     const handlers = new Map([['restart', [log('restart')]]]);
-    const satisfied = await runHost('local', localLink(), before, handlers, options());
+    const satisfied = await runHost('local', localLink(), { tasks: before, handlers }, options());
     expect(satisfied.tasks.some((t) => t.handler)).toBe(false);
 
     const after = [...before, task(fileResource, { path: `${dir}/b.conf`, content: 'b\n' }, { notify: 'restart' })];
-    const notified = await runHost('local', localLink(), after, handlers, options());
+    const notified = await runHost('local', localLink(), { tasks: after, handlers }, options());
     expect(notified.tasks.filter((t) => t.handler).map((t) => t.name)).toEqual(['handler: restart']);
     expect(readFileSync(`${dir}/handlers.log`, 'utf8')).toBe('restart\n');
   });
@@ -223,10 +223,10 @@ describe('flushHandlers()', () => {
       task(fileResource, { path: `${dir}/app.conf`, content: 'x\n' }, { notify: 'restart daemon' }),
     ];
     const handlers = new Map([['restart daemon', [log('handler')]]]);
-    const result = await runHost('local', localLink(), tasks, handlers, options());
+    const result = await runHost('local', localLink(), { tasks, handlers }, options());
     expect(result.failed).toBe(0);
     expect(readFileSync(`${dir}/order.log`, 'utf8')).toBe('handler\ntask-after-flush\nhandler\n');
-    const rerun = await runHost('local', localLink(), tasks.filter((t) => t.type.kind !== 'command'), handlers, options());
+    const rerun = await runHost('local', localLink(), { tasks: tasks.filter((t) => t.type.kind !== 'command'), handlers }, options());
     expect(rerun).toMatchObject({ changed: 0, execs: 1 });
   });
 });

@@ -1,7 +1,8 @@
 // ansible_connection: local through the real CLI: the controller converges itself (same guarded
 // shell and lock as a remote host, no SSH), then a rerun is one exec with nothing changed; a
 // mistake in a later task (a misspelt notify, an argument of the wrong type) changes nothing.
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,4 +78,40 @@ describe('handlers are never lost', () => {
     expect(converged.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1 });
     expect(restarts()).toBe(2);
   }, 60_000);
+});
+
+describe('host facts', () => {
+  it('a role reads host.facts and a custom fact; with the facts cached a converged rerun is one exec and one request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-facts-'));
+    const env = { XDG_CACHE_HOME: join(dir, 'cache') };
+    const inventory = join(dir, 'hosts');
+    writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir}\n`);
+    const apply = () => runCli(['apply', 'test/e2e/playbooks/host-facts.ts', '-i', inventory, '--json'], { env });
+    const osRelease = readFileSync('/etc/os-release', 'utf8');
+    const id = /^ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/^"|"$/g, '');
+    const expected = `apt ${id} ${execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim()} ${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()}\n`;
+
+    // A host never seen: tasks are built after the first request gathered its facts (same exec).
+    const first = await apply();
+    expect(first.exitCode, first.stderr + first.stdout).toBe(0);
+    expect(first.json?.hosts.ctl).toMatchObject({ changed: 1, execs: 1 });
+    expect(readFileSync(join(dir, 'facts.txt'), 'utf8')).toBe(expected);
+
+    // Seen before: built from the cached facts before connecting; the first request confirms them.
+    const again = await apply();
+    expect(again.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1, requests: 1 });
+
+    // Cached facts that no longer hold (the host was reinstalled): the tasks are built again from
+    // the gathered facts, so nothing is written from the stale ones (changed=0); their probes were
+    // in the first request already (same file), so no second request is needed.
+    const [cacheFile] = readdirSync(join(dir, 'cache', 'halyard', 'facts'));
+    const cachePath = join(dir, 'cache', 'halyard', 'facts', cacheFile!);
+    const cached = JSON.parse(readFileSync(cachePath, 'utf8'));
+    cached.facts.host.distribution = 'not-this-one';
+    writeFileSync(cachePath, JSON.stringify(cached));
+    const stale = await apply();
+    expect(stale.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1, requests: 1 });
+    expect(readFileSync(join(dir, 'facts.txt'), 'utf8')).toBe(expected);
+    expect(JSON.parse(readFileSync(cachePath, 'utf8')).facts.host.distribution).toBe(id);
+  }, 30_000);
 });

@@ -89,7 +89,7 @@ ${WEB_ROLE}
 export default definePlaybook({ name: 'site', hosts: 'all', roles: [web], tasks: () => [file({ path: '/etc/after', content: 'x' }, { notify: 'restart web' })] });
 `);
     const run = await preparePlaybookRun(path, inventory(`roles-${Date.now()}`, ''), { extraVars: { web_port: '9090', web_tls: 'yes' } });
-    const work = run.workFor(run.hosts[0]!);
+    const work = run.workFor(run.hosts[0]!).initial!;
     expect(work.tasks.map((task) => task.name)).toEqual(['file /etc/web.conf', 'file /etc/after']);
     expect((work.tasks[0]!.desired as { content: string }).content).toBe('port 9090 tls true\n');
     expect([...work.handlers.keys()]).toEqual(['restart web']);

@@ -1,3 +1,4 @@
+import { contextFor } from '../support/host-context.js';
 import { describe, expect, test } from 'vitest';
 import { describeRoleVars } from '../../src/playbook/role-vars.js';
 import type { Host, HostContext } from 'halyard';
@@ -7,7 +8,7 @@ import { DOCKER_RESTART_HANDLER, daemonJson, docker, dockerHandlers, dockerPacka
 
 function hostContext(vars: Record<string, unknown> = {}, user: string | undefined = 'admin'): HostContext {
   const host: Host = { name: 'h1', address: '10.0.0.5', port: 22, user, privateKeyFile: undefined, become: true, becomePassword: undefined, groups: ['all'], vars };
-  return { name: 'h1', groups: ['all'], vars, host };
+  return contextFor(host);
 }
 
 const names = (tasks: ResourceInstance[]) => tasks.map((task) => task.name);
