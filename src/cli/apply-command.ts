@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
-import { hostFailed, type RunResult } from '../engine/results.js';
+import type { ExitCodeValue } from '../core/exit-codes.js';
 import { addSshFlags, type SshFlags } from './ssh-flags.js';
 import { increaseVerbosity, VERBOSITY_HELP } from './verbosity.js';
 import { addVaultFlags, type VaultFlags } from './vault-flags.js';
@@ -67,18 +66,9 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     // The engine, SSH and the playbook loader load only when a command needs them (start-up).
     const { applyPlaybook, listPlaybook } = await import('./apply-run.js');
     if (flags.listHosts || flags.listTasks) return listPlaybook(playbookPath, flags);
-    const result = await applyPlaybook(playbookPath, flags);
-    setExitCode(exitCodeFor(result));
+    const run = await applyPlaybook(playbookPath, flags);
+    setExitCode(run.exitCode);
   });
-}
-
-// Exit code of a finished run: 1 on any failure, 2 for pending changes in check mode, else 0.
-export function exitCodeFor(result: RunResult): ExitCodeValue {
-  const hosts = Object.values(result.hosts);
-  const steps = result.controller ?? [];
-  if (hosts.some(hostFailed) || steps.some((step) => step.status === 'failed')) return ExitCode.HostFailed;
-  if (result.check && (hosts.some((host) => host.changed > 0) || steps.some((step) => step.status === 'changed'))) return ExitCode.ChangesPending;
-  return ExitCode.Ok;
 }
 
 // -i without a default, so a run without any -i is still a usage error.

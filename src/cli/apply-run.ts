@@ -1,12 +1,11 @@
 import { UsageError } from '../core/errors.js';
 import type { Redactor } from '../core/secret.js';
 import { FactsCache } from '../engine/facts-cache.js';
-import { preparePlaybookRun } from '../engine/prepare-run.js';
-import type { ControllerStepResult, RunResult } from '../engine/results.js';
-import { probeTimeoutMs, runFleet } from '../engine/run.js';
+import { preparePlaybookRun, type PrepareOptions } from '../engine/prepare-run.js';
+import { runPlaybook, type PlaybookRun } from '../engine/run-playbook.js';
+import { probeTimeoutMs } from '../engine/run.js';
 import { hostLink } from '../engine/ssh-link.js';
 import { parseExtraVars } from '../inventory/index.js';
-import type { ControllerContext, Playbook } from '../playbook/types.js';
 import { SshPool } from '../ssh/index.js';
 import type { ApplyFlags } from './apply-command.js';
 import { plainLine, type ProgressEvent } from './output/plain.js';
@@ -24,7 +23,7 @@ import { configFilesLine, RunTrace, sshDebugLine, VERBOSE_REQUESTS, VERBOSE_SSH 
 export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Promise<void> {
   const settings = runSettings(flags.inventory, undefined, flags);
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
-  const { hosts, playHosts, playbook, redactor, workFor } = await prepareFromFlags(playbookPath, flags, settings);
+  const { hosts, playHosts, playbook, redactor, workFor } = await preparePlaybookRun(playbookPath, settings.inventory, await prepareOptions(flags, settings));
   const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', roles: (play.roles ?? []).map((role) => role.name), hosts: playHosts[index] ?? [] }));
   const work = flags.listTasks
     ? hosts.map((host) => {
@@ -55,24 +54,22 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
   stdoutText.write(`${lines.join('\n')}\n`);
 }
 
-// The run's preparation from apply's flags (vault passwords, -e, --limit, --tags), shared by a
-// run and by --list-hosts/--list-tasks so both see the same hosts and tasks.
-async function prepareFromFlags(playbookPath: string, flags: ApplyFlags, settings: ReturnType<typeof runSettings>) {
+// The run's preparation from apply's flags (vault passwords, -e, --limit, --tags, the facts
+// cache), shared by a run and by --list-hosts/--list-tasks so both see the same hosts and tasks.
+async function prepareOptions(flags: ApplyFlags, settings: ReturnType<typeof runSettings>): Promise<PrepareOptions> {
   const vault = await vaultKeyring(flags, settings.ansible, settings.project);
-  const extraVars = parseExtraVars(flags.extraVars, { vault });
-  const prepared = await preparePlaybookRun(playbookPath, settings.inventory, {
-    extraVars,
+  return {
+    extraVars: parseExtraVars(flags.extraVars, { vault }),
     vault,
     connectionDefaults: settings.connectionDefaults,
     tags: tagSelection(flags.tags, flags.skipTags),
     factsCache: new FactsCache(),
     ...(flags.limit ? { limit: flags.limit } : {}),
-  });
-  return { ...prepared, extraVars };
+  };
 }
 
-// `halyard apply` once its flags are parsed: prepare, run the fleet, print, return the result.
-export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<RunResult> {
+// `halyard apply` once its flags are parsed: the engine's runPlaybook, with progress and output.
+export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<PlaybookRun> {
   const settings = runSettings(flags.inventory, undefined, flags);
   if (flags.askBecomePass) settings.connectionDefaults.becomePassword = await askBecomePassword();
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
@@ -83,14 +80,17 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
   }
-  const { hosts, redactor, workFor, playbook, inventory, extraVars } = await prepareFromFlags(playbookPath, flags, settings);
+  const prepare = await prepareOptions(flags, settings);
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
   // -vv and -vvv write lines on stderr, which a live view would draw over: plain lines then too.
   const live = !flags.json && process.stdout.isTTY && (process.stdout.columns ?? 0) > 20 && !process.env.CI && flags.verbose < VERBOSE_REQUESTS;
-  const progress = live ? new (await import('./output/listr-progress.js')).ListrProgress(hosts.map((h) => h.name), { check: flags.check }) : undefined;
+  const Progress = live ? (await import('./output/listr-progress.js')).ListrProgress : undefined;
+  let progress: InstanceType<NonNullable<typeof Progress>> | undefined;
+  let trace: RunTrace | undefined;
+  // The run's redactor exists once the inventories are read; SSH debug lines before that mask nothing secret yet.
+  let redactor: Redactor | undefined;
   const out = terminalText(flags.json ? process.stderr : process.stdout);
-  const trace = flags.verbose >= VERBOSE_REQUESTS ? new RunTrace({ redactor, write: (line) => stderrText.write(`${line}\n`) }) : undefined;
   const onEvent = (event: ProgressEvent) => {
     trace?.onEvent(event);
     if (progress) return progress.onEvent(event);
@@ -101,12 +101,14 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
 
   const pool = new SshPool({
     ...sshOptionsFrom(flags, settings.project),
-    ...(flags.verbose >= VERBOSE_SSH ? { sshDebug: (host: string, message: string) => stderrText.write(`${sshDebugLine(host, message, redactor)}\n`) } : {}),
+    ...(flags.verbose >= VERBOSE_SSH ? { sshDebug: (host: string, message: string) => redactor && stderrText.write(`${sshDebugLine(host, message, redactor)}\n`) } : {}),
   });
-  progress?.start();
-  let result: RunResult;
+  let run: PlaybookRun;
   try {
-    result = await runFleet(hosts, workFor, {
+    run = await runPlaybook({
+      playbook: playbookPath,
+      inventory: settings.inventory,
+      prepare,
       check: flags.check,
       diff: flags.diff,
       forks,
@@ -116,21 +118,26 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       ...(flags.forceHandlers ? { forceHandlers: true } : {}),
       probeTimeoutMs: probeTimeoutMs(pool.options.commandTimeoutMs),
       stepTimeoutMs: pool.options.commandTimeoutMs,
-      redactor,
-      connect: (host) => (trace ? trace.connect(host.name, () => hostLink(pool, host)) : hostLink(pool, host)),
+      connect: (host) => hostLink(pool, host),
+      onPrepared: (prepared) => {
+        redactor = prepared.redactor;
+        if (flags.verbose >= VERBOSE_REQUESTS) trace = new RunTrace({ redactor: prepared.redactor, write: (line) => stderrText.write(`${line}\n`) });
+        if (Progress) {
+          progress = new Progress(prepared.hosts.map((host) => host.name), { check: flags.check });
+          progress.start();
+        }
+      },
       onEvent,
+      log: (line) => {
+        if (!progress) out.write(`${line}\n`);
+      },
     });
   } finally {
     await progress?.stop();
     await pool.closeAll();
   }
 
-  if (playbook.afterHosts.length > 0) {
-    const vars = { ...(inventory.groups.get('all')?.vars ?? {}), ...extraVars };
-    result.controller = await runControllerSteps(playbook, { check: flags.check, vars, log: (line: string) => out.write(`${redactor.redact(line)}\n`) }, redactor);
-    result.ok = result.ok && result.controller.every((step) => step.status !== 'failed');
-  }
-
+  const { result } = run;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
@@ -146,33 +153,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
     }
     stdoutText.write(`\n${formatRecap(result)}\n`);
   }
-  return result;
-}
-
-// Runs the playbook's controller steps in order; a failing step stops the ones after it.
-async function runControllerSteps(playbook: Playbook, context: ControllerContext, redactor: Redactor): Promise<ControllerStepResult[]> {
-  const results: ControllerStepResult[] = [];
-  let failed = false;
-  for (const step of playbook.afterHosts) {
-    const started = Date.now();
-    if (failed) {
-      results.push({ name: step.name, status: 'skipped', durationMs: 0, reason: 'an earlier controller step failed' });
-      continue;
-    }
-    try {
-      const outcome = await step.run(context);
-      results.push({
-        name: step.name,
-        status: outcome.skipped ? 'skipped' : outcome.changed ? 'changed' : 'ok',
-        durationMs: Date.now() - started,
-        ...(outcome.skipped ? { reason: outcome.skipped } : {}),
-      });
-    } catch (error) {
-      failed = true;
-      results.push({ name: step.name, status: 'failed', durationMs: Date.now() - started, error: redactor.redact(error instanceof Error ? error.message : String(error)) });
-    }
-  }
-  return results;
+  return run;
 }
 
 /** Hosts run at once when neither --forks, halyard.yml nor ansible.cfg says. */

@@ -1,9 +1,5 @@
-import type { Writable } from 'node:stream';
-import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import type { Redactor } from '../core/secret.js';
 import { visible, visibleLine } from '../core/visible.js';
-import type { HostLink } from '../engine/host-run.js';
-import type { ShellTransport } from '../engine/remote-shell.js';
 import type { ProgressEvent } from './output/plain.js';
 
 // `apply -v`, `-vv`, `-vvv` (Ansible's counting flag): 0 prints changes and failures; 1 also
@@ -82,210 +78,36 @@ function maskLine(line: string, redactor: Redactor): string {
   return maskedUnquoted === unquoted ? masked : maskedUnquoted;
 }
 
-// One request written into the run's remote shell, as the engine frames it (remote-shell.ts): its
-// number and the script without the end-marker line.
-export interface FramedRequest {
-  id: number;
-  nonce: string;
-  body: string;
-}
-
-const FRAME_END = /\nprintf '\\n\\036HY:%s:DONE:%s:%s\\n' ([0-9a-f]+) (\d+) "\$\?"\n$/;
-const STEP_START = '(\n';
-const STEP_END = `\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`;
-
-// The request in text written to the run shell, or undefined for anything else (`exit 0`).
-export function parseFramedRequest(text: string): FramedRequest | undefined {
-  const match = FRAME_END.exec(text);
-  if (!match) return undefined;
-  return { id: Number(match[2]), nonce: match[1]!, body: text.slice(0, match.index) };
-}
-
-// A step's own script inside the engine's wrapper (stdin from /dev/null, lock fds closed), if it is one.
-export function stepScript(body: string): string | undefined {
-  return body.startsWith(STEP_START) && body.endsWith(STEP_END) ? body.slice(STEP_START.length, -STEP_END.length) : undefined;
-}
-
-// Where a host run is, from its events: what the requests sent now are for.
-export interface RunPlace {
-  phase?: 'connecting' | 'probing' | 'applying' | 'handlers';
-  /** The task being applied (from its task-start event). */
-  task?: { index: number; total: number; name: string; steps: number };
-}
-
-// What a request is for, from its place in the run and the shape of its script.
-export function describeRequest(request: FramedRequest, place: RunPlace): { label: string; step?: string } {
-  const step = stepScript(request.body);
-  if (step !== undefined) {
-    if (place.phase === 'handlers' || !place.task) return { label: 'step of a handler', step };
-    place.task.steps += 1;
-    return { label: `step ${place.task.steps} of task ${place.task.index + 1}/${place.task.total} ${JSON.stringify(place.task.name)}`, step };
-  }
-  if (request.id === 1) return { label: 'lock the host and probe facts' };
-  if (request.body.startsWith(`printf '\\036HY:`)) {
-    return { label: place.phase === 'handlers' ? 'probe facts for a handler' : place.phase === 'probing' ? 'probe more facts' : 'probe facts again' };
-  }
-  if (request.body.includes('hy_journal=')) return { label: 'record pending handlers' };
-  return { label: 'request' };
-}
-
-// The end markers (request number and exit status) in the run shell's output, across chunks.
-export class DoneMarkers {
-  #tail = '';
-
-  constructor(readonly nonce: string) {}
-
-  // The requests this chunk finishes, in order.
-  push(chunk: string): Array<{ id: number; exitCode: number }> {
-    const text = this.#tail + chunk;
-    const found: Array<{ id: number; exitCode: number }> = [];
-    const pattern = new RegExp(`\\u001eHY:${this.nonce}:DONE:(\\d+):(\\d+)\\n`, 'g');
-    let consumed = 0;
-    for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-      found.push({ id: Number(match[1]), exitCode: Number(match[2]) });
-      consumed = match.index + match[0].length;
-    }
-    // Only what may start a marker cut by the chunk's end is kept (a marker is well under 80 characters).
-    this.#tail = text.slice(Math.max(consumed, text.length - 80));
-    return found;
-  }
-}
-
 // Options of a run's -vv trace.
 export interface RunTraceOptions {
   redactor: Redactor;
   /** Writes one line (no newline); the CLI passes stderr. */
   write: (line: string) => void;
-  now?: () => number;
 }
 
-// -vv for a whole run: wraps each host's link to see the requests it sends and their answers,
-// and follows the run's events to say what each request is for.
+// -vv for a whole run: the engine's request events as lines (what each request is for, its exit
+// status and duration) and each step's script before it runs, masked.
 export class RunTrace {
   readonly #options: RunTraceOptions;
-  readonly #places = new Map<string, RunPlace>();
-  readonly #open = new Map<string, Map<number, { label: string; started: number }>>();
+  readonly #tasks = new Map<string, { index: number; total: number; name: string }>();
 
   constructor(options: RunTraceOptions) {
     this.#options = options;
   }
 
-  // Follows the run: phases and task starts name the requests that follow them.
   onEvent(event: ProgressEvent): void {
-    const place = this.#place(event.host);
-    if (event.type === 'phase') {
-      place.phase = event.phase;
-      if (event.phase === 'handlers') delete place.task;
-    } else if (event.type === 'task-start') {
-      place.task = { index: event.index, total: event.total, name: event.name, steps: 0 };
-    } else if (event.type === 'task') {
-      delete place.task;
-    } else if (event.type === 'host-done') {
-      // A request still open never answered (timeout, lost connection).
-      for (const [id, request] of this.#open.get(event.host) ?? []) this.#line(event.host, `request #${id} ${request.label}`, 'no answer', request.started);
-      this.#open.delete(event.host);
+    if (event.type === 'task-start') this.#tasks.set(event.host, { index: event.index, total: event.total, name: event.name });
+    else if (event.type === 'task' || event.type === 'host-done' || (event.type === 'phase' && event.phase === 'handlers')) this.#tasks.delete(event.host);
+    if (event.type !== 'request') return;
+    const task = this.#tasks.get(event.host);
+    const what = `${event.id > 0 ? `request #${event.id} ` : ''}${event.label}${task && event.id > 0 ? ` (task ${task.index + 1}/${task.total} "${task.name}")` : ''}`;
+    if (event.phase === 'sent') {
+      if (event.script === undefined) return;
+      this.#options.write(`${visibleLine(event.host)} | ${visibleLine(this.#options.redactor.redact(what))}: script`);
+      for (const line of scriptLines(event.host, event.script, this.#options.redactor)) this.#options.write(line);
+      return;
     }
-  }
-
-  // Opens a host's link through `open`, timed, and returns it traced.
-  async connect<L extends HostLink & { close(): Promise<void> }>(host: string, open: () => Promise<L>): Promise<HostLink & { close(): Promise<void> }> {
-    const started = this.#now();
-    let link: L;
-    try {
-      link = await open();
-    } catch (error) {
-      this.#line(host, 'connect', 'failed', started);
-      throw error;
-    }
-    this.#line(host, 'connect', 'ok', started);
-    return this.traceLink(host, link);
-  }
-
-  // The link with its run shell and streamed steps traced.
-  traceLink(host: string, link: HostLink & { close(): Promise<void> }): HostLink & { close(): Promise<void> } {
-    const runStream = link.runStream?.bind(link);
-    return {
-      execCount: () => link.execCount(),
-      close: () => link.close(),
-      openShell: async () => {
-        const started = this.#now();
-        let transport: ShellTransport;
-        try {
-          transport = await link.openShell();
-        } catch (error) {
-          this.#line(host, 'open the run shell', 'failed', started);
-          throw error;
-        }
-        this.#line(host, 'open the run shell', 'ok', started);
-        return this.#observe(host, transport);
-      },
-      ...(runStream
-        ? {
-            runStream: async (label: string, script: string, source: NodeJS.ReadableStream, timeoutMs: number) => {
-              this.#script(host, `${label} (its own exec, data streamed)`, script);
-              const started = this.#now();
-              const result = await runStream(label, script, source, timeoutMs);
-              this.#line(host, label, `exit ${result.exitCode ?? 'none'}`, started);
-              return result;
-            },
-          }
-        : {}),
-    };
-  }
-
-  // Watches what is written into the shell (requests) and what comes back (their end markers).
-  #observe(host: string, transport: ShellTransport): ShellTransport {
-    const stdin = transport.stdin as Writable;
-    const write = stdin.write;
-    let markers: DoneMarkers | undefined;
-    const open = new Map<number, { label: string; started: number }>();
-    this.#open.set(host, open);
-    const sent = (chunk: unknown) => {
-      const request = typeof chunk === 'string' ? parseFramedRequest(chunk) : Buffer.isBuffer(chunk) ? parseFramedRequest(chunk.toString('utf8')) : undefined;
-      if (!request) return;
-      if (!markers) {
-        // Listened to from the first request on: the engine has set the stream's encoding by then.
-        markers = new DoneMarkers(request.nonce);
-        const found = markers;
-        transport.stdout.on('data', (data: string | Buffer) => {
-          for (const done of found.push(String(data))) {
-            const entry = open.get(done.id);
-            if (!entry) continue;
-            open.delete(done.id);
-            this.#line(host, `request #${done.id} ${entry.label}`, `exit ${done.exitCode}`, entry.started);
-          }
-        });
-      }
-      const { label, step } = describeRequest(request, this.#place(host));
-      if (step !== undefined) this.#script(host, `request #${request.id} ${label}`, step);
-      open.set(request.id, { label, started: this.#now() });
-    };
-    stdin.write = function (this: Writable, ...args: Parameters<Writable['write']>) {
-      sent(args[0]);
-      return write.apply(this, args);
-    } as Writable['write'];
-    return transport;
-  }
-
-  #script(host: string, what: string, script: string): void {
-    this.#options.write(`${visibleLine(host)} | ${visibleLine(what)}: script`);
-    for (const line of scriptLines(host, script, this.#options.redactor)) this.#options.write(line);
-  }
-
-  #line(host: string, what: string, outcome: string, started: number): void {
-    this.#options.write(traceLine(host, this.#options.redactor.redact(what), outcome, this.#now() - started));
-  }
-
-  #place(host: string): RunPlace {
-    let place = this.#places.get(host);
-    if (!place) {
-      place = {};
-      this.#places.set(host, place);
-    }
-    return place;
-  }
-
-  #now(): number {
-    return (this.#options.now ?? Date.now)();
+    const outcome = event.phase === 'done' ? `exit ${event.exitCode}` : `failed (${event.error})`;
+    this.#options.write(traceLine(event.host, this.#options.redactor.redact(what), this.#options.redactor.redact(outcome), event.durationMs));
   }
 }

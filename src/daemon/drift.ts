@@ -1,5 +1,7 @@
-import { preparePlaybookRun, type PrepareOptions } from '../engine/prepare-run.js';
-import { probeTimeoutMs, runFleet } from '../engine/run.js';
+import { FactsCache } from '../engine/facts-cache.js';
+import type { PrepareOptions } from '../engine/prepare-run.js';
+import { runPlaybook, type PlaybookRun } from '../engine/run-playbook.js';
+import { probeTimeoutMs } from '../engine/run.js';
 import { hostLink } from '../engine/ssh-link.js';
 import type { HostResult, RunResult } from '../engine/results.js';
 import type { SshPool } from '../ssh/index.js';
@@ -51,6 +53,11 @@ export function driftOf(result: RunResult): DriftedHost[] {
     const error = hostError(hostResult);
     if (tasks.length || error) drifted.push({ host, tasks, ...(error ? { error } : {}) });
   }
+  // Controller steps (CloudWatch alarms as code) that would change, or could not be checked.
+  for (const step of result.controller ?? []) {
+    if (step.status === 'changed') drifted.push({ host: `controller step ${step.name}`, tasks: [{ name: step.name, changes: ['would change'] }] });
+    if (step.status === 'failed') drifted.push({ host: `controller step ${step.name}`, tasks: [], error: step.error ?? 'failed' });
+  }
   return drifted;
 }
 
@@ -74,30 +81,35 @@ export function driftMessage(playbook: string, drifted: DriftedHost[]): { subjec
 }
 
 export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
-  const prepared = await preparePlaybookRun(deps.playbook, deps.inventory, deps.prepare ?? {});
   deps.signal?.throwIfAborted();
   // Aborting (shutdown past its grace period) closes the connections: the run ends at once, hosts' locks go with them.
   const abort = () => void deps.pool.closeAll();
   deps.signal?.addEventListener('abort', abort, { once: true });
-  let result: RunResult;
+  let run: PlaybookRun;
   try {
-    result = await runFleet(prepared.hosts, prepared.workFor, {
+    // The same orchestrator as `halyard apply --check`: hosts, then the playbook's controller
+    // steps in check mode (monitoring drift is drift too).
+    run = await runPlaybook({
+      playbook: deps.playbook,
+      inventory: deps.inventory,
+      prepare: { factsCache: new FactsCache(), ...deps.prepare },
       check: true,
       diff: false,
       forks: deps.forks,
       lockWaitSeconds: DRIFT_LOCK_WAIT_SECONDS,
       probeTimeoutMs: probeTimeoutMs(deps.pool.options.commandTimeoutMs),
       stepTimeoutMs: deps.pool.options.commandTimeoutMs,
-      redactor: prepared.redactor,
       connect: (host) => {
         deps.signal?.throwIfAborted();
         return hostLink(deps.pool, host);
       },
+      log: (line) => deps.logger.log('info', 'drift-controller', { job: deps.jobName, line }),
     });
   } finally {
     deps.signal?.removeEventListener('abort', abort);
     await deps.pool.closeAll();
   }
+  const { result, prepared } = run;
   deps.signal?.throwIfAborted();
   const drifted = driftOf(result);
   // A converge in progress is not drift: those hosts are checked on the next tick.

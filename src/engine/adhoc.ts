@@ -1,10 +1,9 @@
 import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { HostSession } from '../ssh/types.js';
-import { errorText } from './host-run.js';
 import { withHostLock } from './locked-host.js';
 import { newLockOwner } from './lock.js';
-import { errorCodeOf } from './results.js';
+import { errorFields } from './results.js';
 import { mapLimit } from './run.js';
 import { nameTable } from '../core/name-table.js';
 
@@ -19,6 +18,7 @@ export interface AdHocHostResult {
   /** Why the command did not run, safe to print. */
   error?: string;
   errorCode?: string;
+  errorClass?: string;
 }
 
 // Every host's answer, in inventory order; ok when every host ran the command and it exited 0.
@@ -55,14 +55,14 @@ export async function runAdHoc(hosts: readonly Host[], script: string, options: 
     try {
       session = await options.session(host);
     } catch (error) {
-      result = { output: '', durationMs: Date.now() - hostStarted, unreachable: true, error: redact(errorText(error)), ...codeOf(error) };
+      result = { output: '', durationMs: Date.now() - hostStarted, unreachable: true, ...errorFields(error, redact) };
     }
     if (session) {
       try {
         const ran = await withHostLock(session, { label: `exec on ${host.name}`, waitSeconds: options.lockWaitSeconds, timeoutMs: options.timeoutMs, owner }, (held) => held.exec(`exec on ${host.name}`, script));
         result = { exitCode: ran.exitCode, output: redact(ran.output), durationMs: Date.now() - hostStarted, unreachable: false };
       } catch (error) {
-        result = { output: '', durationMs: Date.now() - hostStarted, unreachable: false, error: redact(errorText(error)), ...codeOf(error) };
+        result = { output: '', durationMs: Date.now() - hostStarted, unreachable: false, ...errorFields(error, redact) };
       }
     }
     results.set(host.name, result!);
@@ -74,9 +74,4 @@ export async function runAdHoc(hosts: readonly Host[], script: string, options: 
   }));
   const ok = Object.values(ordered).every((result) => result.exitCode === 0);
   return { ok, durationMs: Date.now() - started, hosts: ordered };
-}
-
-function codeOf(error: unknown): { errorCode?: string } {
-  const code = errorCodeOf(error);
-  return code === undefined ? {} : { errorCode: code };
 }

@@ -7,8 +7,8 @@ import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type Reso
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import { journalScript, pendingHandlersFact } from './handler-journal.js';
 import { HOST_LOCK_PATHS, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
-import { RemoteShell, type ShellTransport } from './remote-shell.js';
-import { errorCodeOf, summarize, type HostResult, type TaskResult } from './results.js';
+import { RemoteShell, type RequestNotice, type ShellTransport } from './remote-shell.js';
+import { errorFields, summarize, type HostResult, type TaskResult } from './results.js';
 import { workSource, type HostWork, type HostWorkSource } from './work.js';
 
 // A live connection to one host as the engine needs it; the SSH layer and tests provide it.
@@ -26,6 +26,8 @@ export type HostEvent =
   | { type: 'phase'; host: string; phase: 'connecting' | 'probing' | 'applying' | 'handlers' }
   /** A task begins its work on the host (live progress shows what runs now, not what finished). */
   | { type: 'task-start'; host: string; index: number; total: number; name: string }
+  /** A remote request or exec (for -vv): its label, the step's script when sent, its outcome when done. */
+  | ({ type: 'request'; host: string } & RequestNotice)
   | { type: 'task'; host: string; index: number; total: number; result: TaskResult };
 
 // How one host run behaves.
@@ -66,9 +68,12 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
   let shell: RemoteShell;
   try {
     emit({ type: 'phase', host: hostName, phase: 'connecting' });
-    shell = new RemoteShell(await link.openShell());
+    const opened = Date.now();
+    const transport = await link.openShell();
+    emit({ type: 'request', host: hostName, phase: 'done', id: 0, label: 'open the run shell', exitCode: 0, durationMs: Date.now() - opened });
+    shell = new RemoteShell(transport, (notice) => emit({ type: 'request', host: hostName, ...notice }));
   } catch (error) {
-    return summarize([], { unreachable: true, execs: link.execCount(), error: redact(errorText(error)), errorCode: errorCodeOf(error) });
+    return summarize([], { unreachable: true, execs: link.execCount(), ...errorFields(error, redact) });
   }
 
   // Notified handlers left unrun at the end (a task failed): the recap names them.
@@ -127,7 +132,7 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
         record({ name, status: 'ok', durationMs: 0, reason: pending === 0 ? 'no handler notified' : `running ${pending} notified handler(s) now` }, index);
         if (pending > 0) {
           const handlerResults: TaskResult[] = [];
-          const ran = await runHandlers(handlers, new Set(notified), shell, link, options, context, redact, (result) => {
+          const ran = await runHandlers(hostName, handlers, new Set(notified), shell, link, options, context, redact, (result) => {
             handlerResults.push(result);
             record(result, results.length);
           });
@@ -151,7 +156,7 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
         planTask(state, factValues, context);
       }
       if (!options.check && state.plan?.action === 'change') emit({ type: 'task-start', host: hostName, index, total: tasks.length, name: redact(name) });
-      let outcome = await settleTask(state, shell, link, options, redact);
+      let outcome = await settleTask(hostName, state, shell, link, options, redact);
       // Check mode applies nothing, so a task whose facts an earlier pending change would alter
       // (a unit file not written yet) cannot be planned: it is pending too, not failed.
       if (options.check && outcome.status === 'failed' && state.planError !== undefined && staleFacts.length > 0) {
@@ -172,7 +177,7 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
 
     if ((!stopped || options.forceHandlers) && notified.size > 0) {
       emit({ type: 'phase', host: hostName, phase: 'handlers' });
-      const ran = await runHandlers(handlers, notified, shell, link, options, context, redact, (result) => record(result, results.length));
+      const ran = await runHandlers(hostName, handlers, notified, shell, link, options, context, redact, (result) => record(result, results.length));
       for (const handlerName of ran) notified.delete(handlerName);
       await journal.write(notified);
     }
@@ -186,7 +191,7 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
       if (task) results.push({ name: redact(task.name), status: 'skipped', durationMs: 0, reason: 'host failed' });
     }
     await shell.close(2_000);
-    return summarize(results, { unreachable: false, execs: link.execCount(), requests: shell.requests, error: redact(errorText(error)), errorCode: errorCodeOf(error) });
+    return summarize(results, { unreachable: false, execs: link.execCount(), requests: shell.requests, ...errorFields(error, redact) });
   }
   await shell.close();
   return summarize(results, { unreachable: false, execs: link.execCount(), requests: shell.requests, ...(pending.length > 0 ? { pendingHandlers: pending } : {}) });
@@ -201,12 +206,14 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
 
 // Plans or applies one task from its current plan.
 async function settleTask(
+  hostName: string,
   state: TaskState,
   shell: RemoteShell,
   link: HostLink,
   options: HostRunOptions,
   redact: (text: string) => string,
 ): Promise<Omit<TaskResult, 'name' | 'durationMs'>> {
+  const emit = options.onEvent ?? (() => {});
   if (state.planError !== undefined) return { status: 'failed', error: redact(state.planError) };
   const plan = state.plan;
   if (!plan || plan.action === 'noop') return { status: 'ok', reason: plan?.reason ?? 'nothing to do' };
@@ -218,7 +225,10 @@ async function settleTask(
   for (const step of plan.steps) {
     if (step.stream) {
       if (!link.runStream) return { status: 'failed', ...shown, error: `${step.label}: this connection cannot stream data` };
+      const started = Date.now();
+      emit({ type: 'request', host: hostName, phase: 'sent', id: 0, label: `${step.label} (its own exec, data streamed)`, script: step.script });
       const streamed = await link.runStream(step.label, step.script, step.stream.open(), options.stepTimeoutMs);
+      emit({ type: 'request', host: hostName, phase: 'done', id: 0, label: step.label, exitCode: streamed.exitCode ?? -1, durationMs: Date.now() - started });
       if (streamed.exitCode !== 0) {
         return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${streamed.exitCode ?? 'none'}\n${streamed.output.trimEnd().split('\n').slice(-(step.failureOutputLines ?? 8)).join('\n')}`) };
       }
@@ -227,6 +237,7 @@ async function settleTask(
     const reply = await shell.request(`(\n${step.script}\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`, {
       label: step.label,
       timeoutMs: options.stepTimeoutMs,
+      shown: step.script,
     });
     if (reply.exitCode !== 0) {
       const tail = reply.output.trimEnd().split('\n').slice(-(step.failureOutputLines ?? 8)).join('\n');
@@ -238,6 +249,7 @@ async function settleTask(
 
 // Runs notified handlers once each, in the order they were declared; each probes its own facts.
 async function runHandlers(
+  hostName: string,
   handlers: Map<string, ResourceInstance[]>,
   notified: Set<string>,
   shell: RemoteShell,
@@ -260,7 +272,7 @@ async function runHandlers(
         keepAll: true,
       });
       planTask(state, parseProbeOutput(reply.output, facts, shell.nonce), context);
-      const outcome = await settleTask(state, shell, link, options, redact);
+      const outcome = await settleTask(hostName, state, shell, link, options, redact);
       record({ name: `handler: ${handlerName}`, durationMs: Date.now() - started, handler: true, ...outcome });
       if (outcome.status === 'failed') return ran;
     }

@@ -17,6 +17,15 @@ export interface ShellReply {
   exitCode: number;
 }
 
+// What a shell tells an observer about each request (for -vv): sent (with the script to show,
+// when the caller gave one), then done with its exit code, or failed (timeout, lost channel).
+export type RequestNotice =
+  | { phase: 'sent'; id: number; label: string; script?: string }
+  | { phase: 'done'; id: number; label: string; exitCode: number; durationMs: number }
+  | { phase: 'failed'; id: number; label: string; durationMs: number; error: string };
+
+export type RequestObserver = (notice: RequestNotice) => void;
+
 /** Bytes of output kept per request when only the tail matters (step logs). */
 const TAIL_BYTES = 64 * 1024;
 /** Characters of output a probe may print before the run gives up on the host (facts are lines). */
@@ -36,8 +45,11 @@ export class RemoteShell {
   #ended: ExecResult | undefined;
   #streamError: Error | undefined;
 
-  constructor(transport: ShellTransport) {
+  readonly #observer: RequestObserver | undefined;
+
+  constructor(transport: ShellTransport, observer?: RequestObserver) {
     this.#transport = transport;
+    this.#observer = observer;
     transport.stdout.setEncoding('utf8');
     transport.stdout.on('data', (chunk: string) => {
       this.#bufferBytes += chunk.length;
@@ -73,8 +85,23 @@ export class RemoteShell {
     return this.#nonce;
   }
 
-  // Sends a script and waits for its end marker; keepAll keeps the whole output (probes), else the tail.
-  async request(script: string, options: { label: string; timeoutMs: number; keepAll?: boolean }): Promise<ShellReply> {
+  // Sends a script and waits for its end marker; keepAll keeps the whole output (probes), else the
+  // tail. `shown` is the script as an observer (-vv) may print it (a step's own text, not its framing).
+  async request(script: string, options: { label: string; timeoutMs: number; keepAll?: boolean; shown?: string }): Promise<ShellReply> {
+    const id = this.#requestCount + 1;
+    const started = Date.now();
+    this.#observer?.({ phase: 'sent', id, label: options.label, ...(options.shown !== undefined ? { script: options.shown } : {}) });
+    try {
+      const reply = await this.#request(script, options);
+      this.#observer?.({ phase: 'done', id, label: options.label, exitCode: reply.exitCode, durationMs: Date.now() - started });
+      return reply;
+    } catch (error) {
+      this.#observer?.({ phase: 'failed', id, label: options.label, durationMs: Date.now() - started, error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+
+  async #request(script: string, options: { label: string; timeoutMs: number; keepAll?: boolean }): Promise<ShellReply> {
     const id = ++this.#requestCount;
     const marker = `\u001eHY:${this.#nonce}:DONE:${id}:`;
     const framed = `${script}\nprintf '\\n\\036HY:%s:DONE:%s:%s\\n' ${this.#nonce} ${id} "$?"\n`;

@@ -33,6 +33,8 @@ export interface HostResult {
   error?: string;
   /** The code of that error (`E_HOST_LOCKED`, `E_HOSTKEY_CHANGED`, ...), for callers that branch on it. */
   errorCode?: string;
+  /** The class of that error (`ConnectError`, `PlaybookError`, `HalyardError`, `Error`...). */
+  errorClass?: string;
   /** Handlers notified but not run (a task failed): written down on the host, they run next time. */
   pendingHandlers?: string[];
 }
@@ -43,6 +45,8 @@ export interface ControllerStepResult {
   status: 'ok' | 'changed' | 'failed' | 'skipped';
   durationMs: number;
   error?: string;
+  errorCode?: string;
+  errorClass?: string;
   reason?: string;
 }
 
@@ -57,7 +61,7 @@ export interface RunResult {
 }
 
 // Counts task statuses into a host result.
-export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; requests?: number; error?: string; errorCode?: string; pendingHandlers?: string[] }): HostResult {
+export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; execs: number; requests?: number; error?: string; errorCode?: string; errorClass?: string; pendingHandlers?: string[] }): HostResult {
   const count = (status: TaskStatus) => tasks.filter((task) => task.status === status).length;
   return {
     ok: count('ok'),
@@ -70,6 +74,7 @@ export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; ex
     tasks,
     ...(extra.error !== undefined ? { error: extra.error } : {}),
     ...(extra.error !== undefined && extra.errorCode !== undefined ? { errorCode: extra.errorCode } : {}),
+    ...(extra.error !== undefined && extra.errorClass !== undefined ? { errorClass: extra.errorClass } : {}),
     ...(extra.pendingHandlers?.length ? { pendingHandlers: extra.pendingHandlers } : {}),
   };
 }
@@ -78,6 +83,14 @@ export function summarize(tasks: TaskResult[], extra: { unreachable: boolean; ex
 export function errorCodeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^E_[A-Z0-9_]+$/.test(code) ? code : undefined;
+}
+
+// What a result says about an error: its message (masked by the caller's redact), its code and its
+// class, so callers branch on what failed rather than on words.
+export function errorFields(error: unknown, redact: (text: string) => string): { error: string; errorCode?: string; errorClass?: string } {
+  const code = errorCodeOf(error);
+  const name = error instanceof Error ? error.name || error.constructor.name : undefined;
+  return { error: redact(error instanceof Error ? error.message : String(error)), ...(code !== undefined ? { errorCode: code } : {}), ...(name !== undefined ? { errorClass: name } : {}) };
 }
 
 // Whether a host counts as failed for exit codes and --max-fail-percent.

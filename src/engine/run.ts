@@ -4,7 +4,7 @@ import type { Host } from '../inventory/types.js';
 import type { HostWork, HostWorkSource } from './work.js';
 import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
 import { newLockOwner } from './lock.js';
-import { hostFailed, errorCodeOf, summarize, type HostResult, type RunResult } from './results.js';
+import { hostFailed, errorFields, summarize, type HostResult, type RunResult } from './results.js';
 
 export type { HostWork, HostWorkSource } from './work.js';
 
@@ -52,10 +52,13 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork 
       let link: (HostLink & { close(): Promise<void> }) | undefined;
       try {
         const work = workFor(host);
+        const connecting = Date.now();
         try {
           link = await options.connect(host);
+          options.onEvent?.({ type: 'request', host: host.name, phase: 'done', id: 0, label: 'connect', exitCode: 0, durationMs: Date.now() - connecting });
         } catch (error) {
-          result = summarize([], { unreachable: true, execs: 0, error: options.redactor.redact(errorText(error)), errorCode: errorCodeOf(error) });
+          options.onEvent?.({ type: 'request', host: host.name, phase: 'failed', id: 0, label: 'connect', durationMs: Date.now() - connecting, error: errorText(error) });
+          result = summarize([], { unreachable: true, execs: 0, ...errorFields(error, (text) => options.redactor.redact(text)) });
           results.set(host.name, result);
           options.onEvent?.({ type: 'host-done', host: host.name, result });
           return;
@@ -72,7 +75,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork 
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         });
       } catch (error) {
-        result = summarize([], { unreachable: false, execs: link?.execCount() ?? 0, error: options.redactor.redact(errorText(error)), errorCode: errorCodeOf(error) });
+        result = summarize([], { unreachable: false, execs: link?.execCount() ?? 0, ...errorFields(error, (text) => options.redactor.redact(text)) });
       } finally {
         await link?.close().catch(() => {});
       }

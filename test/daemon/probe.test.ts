@@ -92,6 +92,19 @@ describe('drift report', () => {
     expect(busyHostsOf({ ok: false, durationMs: 1, check: true, hosts: { b: host([]), d: host([], { error: 'locked', errorCode: 'E_HOST_LOCKED' }) } })).toEqual(['d']);
   });
 
+  test("the playbook's controller steps are checked too: alarms that would change, or a step that failed, are drift", () => {
+    const controller = [
+      { name: 'monitor', status: 'changed' as const, durationMs: 1 },
+      { name: 'dns', status: 'failed' as const, durationMs: 1, error: 'AccessDenied' },
+      { name: 'quiet', status: 'ok' as const, durationMs: 1 },
+    ];
+    const quietHost = { ok: 1, changed: 0, failed: 0, skipped: 0, unreachable: false, execs: 1, tasks: [{ name: 'x', status: 'ok' as const, durationMs: 1 }] };
+    expect(driftOf({ ok: false, durationMs: 1, check: true, hosts: { b: quietHost }, controller })).toEqual([
+      { host: 'controller step monitor', tasks: [{ name: 'monitor', changes: ['would change'] }] },
+      { host: 'controller step dns', tasks: [], error: 'AccessDenied' },
+    ]);
+  });
+
   test('SNS subjects stay within 100 ASCII characters on one line', () => {
     expect(snsSubject(`a\nb ✓ ${'x'.repeat(200)}`)).toMatch(/^a b \? x+\.\.\.$/);
     expect(snsSubject('x'.repeat(200))).toHaveLength(100);

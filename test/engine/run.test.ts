@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitCodeFor } from '../../src/cli/apply-command.js';
+import { exitCodeFor } from '../../src/engine/run-playbook.js';
 import { Redactor } from '../../src/core/secret.js';
 import { ConnectError } from '../../src/core/errors.js';
 import { runFleet, splitBatches } from '../../src/engine/run.js';
@@ -64,7 +64,8 @@ describe('runFleet', () => {
     );
     expect(result.ok).toBe(false);
     expect(result.hosts.good).toMatchObject({ changed: 1, failed: 0, unreachable: false, execs: 1 });
-    expect(result.hosts.down).toMatchObject({ unreachable: true, error: 'down: connection refused' });
+    // The error keeps its code and class, not only its words: callers branch on them.
+    expect(result.hosts.down).toMatchObject({ unreachable: true, error: 'down: connection refused', errorCode: 'E_CONNECT_REFUSED', errorClass: 'ConnectError' });
     expect(result.hosts.bad?.failed).toBe(1);
     expect(result.hosts.bad?.tasks[0]?.error).toMatch(/exit code 3/);
   });

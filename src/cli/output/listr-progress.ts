@@ -62,7 +62,7 @@ export class ListrProgress {
     if (!wrapper) return;
     if (event.type === 'phase') wrapper.output = event.phase;
     else if (event.type === 'task-start') wrapper.output = `[${event.index + 1}/${event.total}] running: ${visibleLine(event.name)}`;
-    else wrapper.output = `[${event.index + 1}/${event.total}] ${event.result.status}: ${visibleLine(event.result.name)}`;
+    else if (event.type === 'task') wrapper.output = `[${event.index + 1}/${event.total}] ${event.result.status}: ${visibleLine(event.result.name)}`;
   }
 
   // Waits until listr has drawn the final state.

@@ -10,7 +10,7 @@ export type ProgressEvent = HostEvent | { type: 'host-done'; host: string; resul
 export function plainLine(event: ProgressEvent, options: { check: boolean; verbose: boolean }): string | undefined {
   const host = visibleLine(event.host);
   if (event.type === 'phase') return options.verbose ? `${host} | ${event.phase}` : undefined;
-  if (event.type === 'task-start') return undefined;
+  if (event.type === 'task-start' || event.type === 'request') return undefined;
   if (event.type === 'host-done') {
     const result = event.result;
     if (result.unreachable) return `${host} | UNREACHABLE | ${visible(result.error ?? '')}`;

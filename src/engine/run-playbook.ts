@@ -1,0 +1,106 @@
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import type { Redactor } from '../core/secret.js';
+import type { Host } from '../inventory/types.js';
+import type { ControllerContext, Playbook } from '../playbook/types.js';
+import type { HostEvent, HostLink } from './host-run.js';
+import { preparePlaybookRun, type PreparedRun, type PrepareOptions } from './prepare-run.js';
+import { errorFields, hostFailed, type ControllerStepResult, type HostResult, type RunResult } from './results.js';
+import { runFleet } from './run.js';
+
+// Everything `halyard apply`, `halyard check`, `--list-*` and the daemon's drift job share: one
+// orchestrator that prepares a playbook against inventories, runs its hosts (forks, batches, the
+// lock), then its controller steps, and says how the run ended. Front ends only parse flags and print.
+
+// How a playbook runs; `prepare` is the inventory side (vars, --limit, tags, vault, facts cache).
+export interface RunPlaybookOptions {
+  playbook: string;
+  inventory: string | readonly string[];
+  prepare?: PrepareOptions;
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  serial?: string;
+  maxFailPercent?: number;
+  lockWaitSeconds: number;
+  forceHandlers?: boolean;
+  probeTimeoutMs: number;
+  stepTimeoutMs: number;
+  /** Opens the connection to a host (SSH, or the controller for ansible_connection: local). */
+  connect(host: Host): Promise<HostLink & { close(): Promise<void> }>;
+  /** Called once the playbook and inventories are read, before any host is contacted (progress views). */
+  onPrepared?(prepared: PreparedRun): void;
+  onEvent?(event: HostEvent | { type: 'host-done'; host: string; result: HostResult }): void;
+  /** Lines controller steps print (already masked). */
+  log?(line: string): void;
+}
+
+// A finished run: the --json document, the exit code it means, and what was prepared (the redactor
+// for anything printed afterwards).
+export interface PlaybookRun {
+  result: RunResult;
+  exitCode: ExitCodeValue;
+  prepared: PreparedRun;
+}
+
+// Prepares and runs a playbook: hosts in batches with at most `forks` at once, each under its lock;
+// then, once every host is done, the playbook's controller steps (in check mode they only report).
+export async function runPlaybook(options: RunPlaybookOptions): Promise<PlaybookRun> {
+  const prepared = await preparePlaybookRun(options.playbook, options.inventory, options.prepare);
+  options.onPrepared?.(prepared);
+  const result = await runFleet(prepared.hosts, prepared.workFor, {
+    check: options.check,
+    diff: options.diff,
+    forks: options.forks,
+    ...(options.serial !== undefined ? { serial: options.serial } : {}),
+    ...(options.maxFailPercent !== undefined ? { maxFailPercent: options.maxFailPercent } : {}),
+    lockWaitSeconds: options.lockWaitSeconds,
+    ...(options.forceHandlers ? { forceHandlers: true } : {}),
+    probeTimeoutMs: options.probeTimeoutMs,
+    stepTimeoutMs: options.stepTimeoutMs,
+    redactor: prepared.redactor,
+    connect: options.connect,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  if (prepared.playbook.afterHosts.length > 0) {
+    const vars = { ...(prepared.inventory.groups.get('all')?.vars ?? {}), ...(options.prepare?.extraVars ?? {}) };
+    const log = options.log ?? (() => {});
+    result.controller = await runControllerSteps(prepared.playbook, { check: options.check, vars, log: (line) => log(prepared.redactor.redact(line)) }, prepared.redactor);
+    result.ok = result.ok && result.controller.every((step) => step.status !== 'failed');
+  }
+  return { result, exitCode: exitCodeFor(result), prepared };
+}
+
+// Exit code of a finished run: 1 on any failure, 2 for pending changes in check mode, else 0.
+export function exitCodeFor(result: RunResult): ExitCodeValue {
+  const hosts = Object.values(result.hosts);
+  const steps = result.controller ?? [];
+  if (hosts.some(hostFailed) || steps.some((step) => step.status === 'failed')) return ExitCode.HostFailed;
+  if (result.check && (hosts.some((host) => host.changed > 0) || steps.some((step) => step.status === 'changed'))) return ExitCode.ChangesPending;
+  return ExitCode.Ok;
+}
+
+// Runs the playbook's controller steps in order; a failing step stops the ones after it.
+async function runControllerSteps(playbook: Playbook, context: ControllerContext, redactor: Redactor): Promise<ControllerStepResult[]> {
+  const results: ControllerStepResult[] = [];
+  let failed = false;
+  for (const step of playbook.afterHosts) {
+    const started = Date.now();
+    if (failed) {
+      results.push({ name: step.name, status: 'skipped', durationMs: 0, reason: 'an earlier controller step failed' });
+      continue;
+    }
+    try {
+      const outcome = await step.run(context);
+      results.push({
+        name: step.name,
+        status: outcome.skipped ? 'skipped' : outcome.changed ? 'changed' : 'ok',
+        durationMs: Date.now() - started,
+        ...(outcome.skipped ? { reason: outcome.skipped } : {}),
+      });
+    } catch (error) {
+      failed = true;
+      results.push({ name: step.name, status: 'failed', durationMs: Date.now() - started, ...errorFields(error, (text) => redactor.redact(text)) });
+    }
+  }
+  return results;
+}
