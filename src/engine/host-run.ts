@@ -71,7 +71,7 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
     const opened = Date.now();
     const transport = await link.openShell();
     emit({ type: 'request', host: hostName, phase: 'done', id: 0, label: 'open the run shell', exitCode: 0, durationMs: Date.now() - opened });
-    shell = new RemoteShell(transport, (notice) => emit({ type: 'request', host: hostName, ...notice }));
+    shell = new RemoteShell(transport, (notice) => emit({ type: 'request', host: hostName, ...maskedNotice(notice, redact) }));
   } catch (error) {
     return summarize([], { unreachable: true, execs: link.execCount(), ...errorFields(error, redact) });
   }
@@ -226,9 +226,9 @@ async function settleTask(
     if (step.stream) {
       if (!link.runStream) return { status: 'failed', ...shown, error: `${step.label}: this connection cannot stream data` };
       const started = Date.now();
-      emit({ type: 'request', host: hostName, phase: 'sent', id: 0, label: `${step.label} (its own exec, data streamed)`, script: step.script });
+      emit({ type: 'request', host: hostName, phase: 'sent', id: 0, label: redact(`${step.label} (its own exec, data streamed)`), script: redact(step.script) });
       const streamed = await link.runStream(step.label, step.script, step.stream.open(), options.stepTimeoutMs);
-      emit({ type: 'request', host: hostName, phase: 'done', id: 0, label: step.label, exitCode: streamed.exitCode ?? -1, durationMs: Date.now() - started });
+      emit({ type: 'request', host: hostName, phase: 'done', id: 0, label: redact(step.label), exitCode: streamed.exitCode ?? -1, durationMs: Date.now() - started });
       if (streamed.exitCode !== 0) {
         return { status: 'failed', ...shown, error: redact(`${step.label}: exit code ${streamed.exitCode ?? 'none'}\n${streamed.output.trimEnd().split('\n').slice(-(step.failureOutputLines ?? 8)).join('\n')}`) };
       }
@@ -352,6 +352,16 @@ class Staleness {
   probed(facts: readonly Fact<unknown>[]): void {
     for (const fact of facts) this.#probedAt.set(fact.key, this.#patterns.length);
   }
+}
+
+// A request notice as events carry it: label, script and error masked (a step's label may quote a command).
+function maskedNotice(notice: RequestNotice, redact: (text: string) => string): RequestNotice {
+  return {
+    ...notice,
+    label: redact(notice.label),
+    ...('script' in notice && notice.script !== undefined ? { script: redact(notice.script) } : {}),
+    ...('error' in notice ? { error: redact(notice.error) } : {}),
+  } as RequestNotice;
 }
 
 // An error's message without a stack, for recaps.

@@ -57,7 +57,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork 
           link = await options.connect(host);
           options.onEvent?.({ type: 'request', host: host.name, phase: 'done', id: 0, label: 'connect', exitCode: 0, durationMs: Date.now() - connecting });
         } catch (error) {
-          options.onEvent?.({ type: 'request', host: host.name, phase: 'failed', id: 0, label: 'connect', durationMs: Date.now() - connecting, error: errorText(error) });
+          options.onEvent?.({ type: 'request', host: host.name, phase: 'failed', id: 0, label: 'connect', durationMs: Date.now() - connecting, error: options.redactor.redact(errorText(error)) });
           result = summarize([], { unreachable: true, execs: 0, ...errorFields(error, (text) => options.redactor.redact(text)) });
           results.set(host.name, result);
           options.onEvent?.({ type: 'host-done', host: host.name, result });
