@@ -5,5 +5,5 @@ import { stackFiles } from '../../roles/stack-files/index.js';
 export default definePlaybook({
   name: 'stack files',
   hosts: 'all',
-  tasks: (host) => stackFiles(host.vars),
+  roles: [stackFiles],
 });

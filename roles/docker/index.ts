@@ -1,4 +1,4 @@
-import { command, directory, file, flushHandlers, packages, roleVars, service, sh, user, z, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
+import { command, defineRole, directory, file, flushHandlers, packages, service, sh, user, z, type TaskList } from 'halyard';
 
 // The docker role: Docker Engine and compose from the distribution (default) or Docker's apt repository,
 // /etc/docker/daemon.json with log rotation, the service enabled and running, users in the docker group.
@@ -11,9 +11,14 @@ export const DOCKER_APT_KEY = '/etc/apt/keyrings/docker.asc';
 export const DOCKER_APT_SOURCE = '/etc/apt/sources.list.d/docker.list';
 export const DOCKER_REPO_URL = 'https://download.docker.com/linux';
 
+// docker_users when the host's vars do not set it: the inventory's connection user, unless that is root.
+function connectionUsers(connectionUser: string | undefined): string[] {
+  return connectionUser && connectionUser !== 'root' ? [connectionUser] : [];
+}
+
 // The role's vars; docker_users defaults to the inventory's connection user (unless that is root).
 export function dockerVars(connectionUser?: string) {
-  const users = connectionUser && connectionUser !== 'root' ? [connectionUser] : [];
+  const users = connectionUsers(connectionUser);
   return z.object({
     docker_source: z
       .enum(['distribution', 'docker-repo'])
@@ -76,9 +81,19 @@ function dockerAptRepository(): TaskList {
   ];
 }
 
-// The role: packages, daemon.json (notifies "restart docker"), the service enabled and started, users in group docker.
-export function docker(host: HostContext): TaskList {
-  const v = roleVars('docker', dockerVars(host.host.user), host.vars);
+// The role: packages, daemon.json (notifies "restart docker"), the service enabled and started,
+// users in group docker; its handler restarts docker, which applies a changed daemon.json.
+// Vars are checked against dockerVars(); docker_users, when the host's vars do not set it, is the
+// connection user of that host (a default no schema shared by every host can hold).
+export const docker = defineRole({
+  name: 'docker',
+  vars: dockerVars(),
+  become: true,
+  tasks: (host, vars) => dockerTasks({ ...vars, docker_users: host.vars['docker_users'] === undefined ? connectionUsers(host.host.user) : vars.docker_users }),
+  handlers: () => ({ [DOCKER_RESTART_HANDLER]: service({ name: 'docker', state: 'restarted' }) }),
+});
+
+function dockerTasks(v: DockerVars): TaskList {
   return [
     v.docker_source === 'docker-repo' && dockerAptRepository(),
     packages({ names: dockerPackages(v.docker_source) }, { name: `docker packages (${v.docker_source})` }),
@@ -89,11 +104,6 @@ export function docker(host: HostContext): TaskList {
     // A new daemon.json takes effect now, before anything runs containers on this daemon.
     flushHandlers(),
   ];
-}
-
-// The role's handlers, for the play's handlers(): restarting docker applies a changed daemon.json.
-export function dockerHandlers(): Record<string, ResourceInstance> {
-  return { [DOCKER_RESTART_HANDLER]: service({ name: 'docker', state: 'restarted' }) };
 }
 
 function sortKeys(value: unknown): unknown {

@@ -1,6 +1,7 @@
 import {
   absent,
   command,
+  defineRole,
   directory,
   file,
   group,
@@ -8,7 +9,6 @@ import {
   isSecret,
   packages,
   projectArchive,
-  roleVars,
   service,
   upload,
   user,
@@ -28,10 +28,24 @@ export * from './vars.js';
 // production dependencies, and by default this controller's node binary: no npm, no registry, no
 // NodeSource on the host), a `halyard` system user, the daemon file (0640, no secrets: AWS through
 // the instance role, or an optional 0600 environment file), and halyard-daemon.service (sandboxed,
-// Restart=on-failure) enabled and running. A new release, node, file or unit restarts it.
+// Restart=on-failure) enabled and running. A new release, node, file or unit restarts it (the
+// role's handler: a restart after a daemon-reload). Only hosts with a `halyard_daemon_config` var get
+// the daemon: on any other host the role has no tasks and no handlers.
+export const halyardDaemon = defineRole({
+  name: 'halyard-daemon',
+  vars: halyardDaemonVars,
+  become: true,
+  tasks: (host, vars) => (wantsDaemon(host) ? daemonTasks(host, vars) : []),
+  handlers: (host): Record<string, ResourceInstance> =>
+    wantsDaemon(host) ? { [HALYARD_DAEMON_RESTART_HANDLER]: service({ name: 'halyard-daemon', state: 'restarted', daemonReload: true }) } : {},
+});
 
-export function halyardDaemon(host: HostContext): TaskList {
-  const v = roleVars('halyard-daemon', halyardDaemonVars, host.vars);
+// Whether the host asks for the daemon (the var present, whatever its value: a bad one fails the run).
+function wantsDaemon(host: HostContext): boolean {
+  return host.vars['halyard_daemon_config'] !== undefined;
+}
+
+function daemonTasks(host: HostContext, v: HalyardDaemonVars): TaskList {
   // The role moves its user's home to the state dir and gives it nologin: that would lock out the login.
   if (v.halyard_daemon_user === host.host.user || v.halyard_daemon_user === 'root') {
     throw new Error(
@@ -100,9 +114,4 @@ function projectTasks(v: HalyardDaemonVars, notify: { notify: string }): TaskLis
       { name: `halyard-daemon: activate project ${id}`, ...notify },
     ),
   ];
-}
-
-/** For the play's handlers(): restart (after a daemon-reload) when the release, node, file or unit changed. */
-export function halyardDaemonHandlers(): Record<string, ResourceInstance> {
-  return { [HALYARD_DAEMON_RESTART_HANDLER]: service({ name: 'halyard-daemon', state: 'restarted', daemonReload: true }) };
 }

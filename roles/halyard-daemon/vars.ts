@@ -12,7 +12,7 @@ export const halyardDaemonVars = z.object({
   halyard_daemon_config: z
     .record(z.string(), z.unknown())
     .default({ jobs: [] })
-    .describe('The daemon file as an object (see src/daemon/config.ts): jobs, sns_topic_arn, lease, ...; validated here; must hold no secret values'),
+    .describe('The daemon file as an object (see src/daemon/config.ts): jobs, sns_topic_arn, lease, ...; validated here; must hold no secret values. A host without this var gets nothing from the role'),
   halyard_daemon_files: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.union([z.string(), z.custom<Secret>(isSecret)]))
     .default({})

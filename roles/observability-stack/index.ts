@@ -2,6 +2,7 @@ import {
   command,
   composeProject,
   composeRestart,
+  defineRole,
   directory,
   dockerImage,
   file,
@@ -102,8 +103,16 @@ function selfSignedCertificate(model: StackModel): ResourceInstance {
 // The observability stack on one host: directories with the owners the images expect, every
 // config (0644 root), Grafana provisioning, .env (0600, the only file with secrets), TLS, images
 // shipped when asked, then the compose project up and every service answering its health endpoint.
-export function observabilityStack(host: HostInput): TaskList {
-  const model = observabilityStackModel(host);
+// Its handlers, one per service that mounts files of the role: restart it, then wait for its health.
+export const observabilityStack = defineRole({
+  name: 'observability-stack',
+  vars: observabilityStackVars,
+  become: true,
+  tasks: (host, vars) => stackTasks(stackModel(vars, host.name)),
+  handlers: (host, vars) => stackHandlers(stackModel(vars, host.name)),
+});
+
+function stackTasks(model: StackModel): TaskList {
   const v = model.vars;
   const dir = model.dir;
   const root = { owner: 'root', group: 'root' } as const;
@@ -128,9 +137,7 @@ export function observabilityStack(host: HostInput): TaskList {
   ];
 }
 
-// One handler per service that mounts files of the role: restart it, then wait for its health endpoint.
-export function observabilityStackHandlers(host: HostInput): Record<string, TaskList> {
-  const model = observabilityStackModel(host);
+function stackHandlers(model: StackModel): Record<string, TaskList> {
   const checks = healthChecks(model);
   return Object.fromEntries(
     RESTARTABLE.map((service) => {

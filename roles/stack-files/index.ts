@@ -1,4 +1,4 @@
-import { directory, file, packages, roleVars, secretVar, template, z, type TaskList } from 'halyard';
+import { defineRole, directory, file, packages, secretVar, template, z, type TaskList } from 'halyard';
 import { composeFile, lokiConfig, mimirConfig, nginxConfig, otelCollectorConfig, tempoConfig } from './configs.js';
 
 // The role's vars: every var typed, defaulted and described (inventory names, snake_case).
@@ -28,8 +28,14 @@ const DATA_DIRS = [
 ] as const;
 
 // Lays down the guide's files: packages, install dir, data dirs with the images' owners, configs, .env.
-export function stackFiles(hostVars: Readonly<Record<string, unknown>>): TaskList {
-  const v = roleVars('stack-files', stackFilesVars, hostVars);
+export const stackFiles = defineRole({
+  name: 'stack-files',
+  vars: stackFilesVars,
+  become: true,
+  tasks: (_host, vars) => stackFilesTasks(vars),
+});
+
+function stackFilesTasks(v: StackFilesVars): TaskList {
   const dir = v.install_dir;
   const ports = {
     apiUpstream: v.api_upstream,

@@ -163,7 +163,7 @@ baseline_motd: "Managed by halyard: changes made by hand are overwritten."
 const SITE_TS = `import { definePlaybook } from 'halyard';
 import { baseline } from '../roles/baseline/index.js';
 // Roles that come with halyard import the same way, e.g.:
-//   import { docker, dockerHandlers } from 'halyard/roles/docker';
+//   import { docker } from 'halyard/roles/docker';   (then roles: [baseline, docker])
 
 // Every host gets the baseline role.
 //   npx halyard apply playbooks/site.ts --check --diff   what would change, touching nothing

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { contextFor } from '../support/host-context.js';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { halyardRelease, projectArchive, Secret, type Host, type HostContext } from 'halyard';
+import { halyardRelease, projectArchive, Secret, type Host, type HostContext, type ResourceInstance } from 'halyard';
 import { describeRoleVars } from '../../src/playbook/role-vars.js';
 import { flattenTasks } from '../../src/playbook/types.js';
 import { parseDaemonConfig } from '../../src/daemon/config.js';
@@ -21,7 +21,6 @@ import {
   halyardDaemonEnvironment,
   halyardDaemonLayout,
   halyardDaemonConfigText,
-  halyardDaemonHandlers,
   halyardDaemonUnit,
   halyardDaemonVars,
 } from '../../roles/halyard-daemon/index.js';
@@ -40,6 +39,9 @@ function hostContext(vars: Record<string, unknown>): HostContext {
   const host: Host = { name: 'h1', address: '10.0.0.5', port: 22, user: 'admin', privateKeyFile: undefined, become: true, becomePassword: undefined, groups: ['all'], vars };
   return contextFor(host);
 }
+
+// The role's tasks for a host, flattened as the engine runs them.
+const tasksOf = (vars: Record<string, unknown>) => flattenTasks(halyardDaemon.tasks(hostContext(vars)));
 
 describe('roles/halyard-daemon', () => {
   test('every var has a type, a default and a description', () => {
@@ -68,8 +70,16 @@ describe('roles/halyard-daemon', () => {
     }
   });
 
+  test('the role: named halyard-daemon, needs root; a host without halyard_daemon_config gets no tasks and no handlers', () => {
+    expect(halyardDaemon).toMatchObject({ name: 'halyard-daemon', become: true, tags: [], facts: [] });
+    expect(tasksOf({})).toEqual([]);
+    expect(halyardDaemon.handlers(hostContext({}))).toEqual({});
+    // The login user as the daemon's would fail the run, but only where the daemon is installed.
+    expect(tasksOf({ halyard_daemon_user: 'admin' })).toEqual([]);
+  });
+
   test('the task list, in order: user, dirs, node and release shipped, release activated once, wrapper, config, unit, service', () => {
-    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { 'inventory.yml': INVENTORY } })));
+    const tasks = tasksOf({ halyard_daemon_config: CONFIG, halyard_daemon_files: { 'inventory.yml': INVENTORY } });
     const release = halyardRelease();
     const id = release.sha256.slice(0, 16);
     const rows = tasks.map((task) => {
@@ -114,11 +124,13 @@ describe('roles/halyard-daemon', () => {
       ].join('\n'),
     );
     expect(tasks[15]?.desired).toEqual({ name: 'halyard-daemon', enabled: true, state: 'started', daemonReload: true });
-    expect(halyardDaemonHandlers()[HALYARD_DAEMON_RESTART_HANDLER]?.desired).toEqual({ name: 'halyard-daemon', state: 'restarted', daemonReload: true });
+    const handlers = halyardDaemon.handlers(hostContext({ halyard_daemon_config: CONFIG }));
+    expect(Object.keys(handlers)).toEqual([HALYARD_DAEMON_RESTART_HANDLER]);
+    expect((handlers[HALYARD_DAEMON_RESTART_HANDLER] as ResourceInstance | undefined)?.desired).toEqual({ name: 'halyard-daemon', state: 'restarted', daemonReload: true });
   });
 
   test('node from the distribution: packages first, no node shipped, the unit runs that node', () => {
-    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_node: 'system', halyard_daemon_node_packages: ['nodejs20'], halyard_daemon_node_path: '/usr/bin/node-20' })));
+    const tasks = tasksOf({ halyard_daemon_config: CONFIG, halyard_daemon_node: 'system', halyard_daemon_node_packages: ['nodejs20'], halyard_daemon_node_path: '/usr/bin/node-20' });
     expect(tasks[0]?.desired).toEqual({ names: ['nodejs20'] });
     expect(tasks.filter((task) => task.type.kind === 'upload').map((task) => (task.desired as { path: string }).path)).toEqual([expect.stringMatching(/^\/opt\/halyard\/releases\/halyard-[0-9a-f]{16}\.tgz$/)]);
     const unit = tasks.find((task) => (task.desired as { path?: string }).path === HALYARD_DAEMON_UNIT)?.desired as { content: string };
@@ -130,17 +142,17 @@ describe('roles/halyard-daemon', () => {
     const content = halyardDaemonEnvironment({ AWS_REGION: 'eu-west-1', AWS_SECRET_ACCESS_KEY: key });
     expect(content.reveal()).toBe('# Written by roles/halyard-daemon; read by systemd (EnvironmentFile=).\nAWS_REGION="eu-west-1"\nAWS_SECRET_ACCESS_KEY="wJalr\\"XUtn\\$FEMI\\`K7\\\\MDENG"\n');
     expect(content.masked()).toBe('# Written by roles/halyard-daemon; read by systemd (EnvironmentFile=).\nAWS_REGION="eu-west-1"\nAWS_SECRET_ACCESS_KEY="********"\n');
-    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { AWS_SECRET_ACCESS_KEY: key } })));
+    const tasks = tasksOf({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { AWS_SECRET_ACCESS_KEY: key } });
     const env = tasks.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/daemon.env');
     expect(env?.type.kind).toBe('file');
     expect(env?.desired).toMatchObject({ owner: 'root', group: 'root', mode: '0600', sensitive: true });
     expect(env?.notify).toEqual([HALYARD_DAEMON_RESTART_HANDLER]);
     // An SSH key for the daemon's jobs: a secret file, never diffed or printed.
-    const withKey = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_files: { deploy_key: new Secret('-----BEGIN OPENSSH PRIVATE KEY-----\n', 'deploy_key'), 'inventory.yml': INVENTORY } })));
+    const withKey = tasksOf({ halyard_daemon_config: CONFIG, halyard_daemon_files: { deploy_key: new Secret('-----BEGIN OPENSSH PRIVATE KEY-----\n', 'deploy_key'), 'inventory.yml': INVENTORY } });
     expect(withKey.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/deploy_key')?.desired).toMatchObject({ mode: '0640', group: 'halyard', sensitive: true });
     expect(withKey.find((task) => (task.desired as { path?: string }).path === '/etc/halyard/inventory.yml')?.desired).toMatchObject({ sensitive: false });
     expect(() => halyardDaemonEnvironment({ A: 'two\nlines' })).toThrow(/halyard_daemon_environment\.A: a value must be one line/);
-    expect(() => halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { 'aws-key': 'x' } }))).toThrow(/halyard_daemon_environment/);
+    expect(() => halyardDaemon.tasks(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_environment: { 'aws-key': 'x' } }))).toThrow(/halyard_daemon_environment/);
   });
 
   test('release activation under a real sh: extract, switch current in one rename, drop older releases; the guard then holds', () => {
@@ -179,7 +191,7 @@ describe('roles/halyard-daemon', () => {
     const project = mkdtempSync(join(tmpdir(), 'hy-project-'));
     mkdirSync(join(project, 'playbooks'));
     writeFileSync(join(project, 'playbooks', 'site.ts'), 'export default 1;\n');
-    const tasks = flattenTasks(halyardDaemon(hostContext({ halyard_daemon_config: CONFIG, halyard_daemon_project_dir: project, halyard_daemon_project_paths: ['playbooks'] })));
+    const tasks = tasksOf({ halyard_daemon_config: CONFIG, halyard_daemon_project_dir: project, halyard_daemon_project_paths: ['playbooks'] });
     const archive = projectArchive(project, ['playbooks']);
     const id = archive.sha256.slice(0, 16);
     const at = tasks.findIndex((task) => (task.desired as { path?: string }).path === '/opt/halyard/project');
@@ -226,7 +238,7 @@ describe('roles/halyard-daemon', () => {
     const backupJob = { name: 'nightly', kind: 'backup', schedule: '0 30 2 * * *', backup_file: 'backup.yml' };
     const config = { jobs: [...CONFIG.jobs, backupJob] };
     const backup = 'inventory: inventory.yml\nbucket: ops-backups\nvolumes:\n  - { name: data, hosts: all, kind: dir, path: /srv/data }\n';
-    const run = (files: Record<string, unknown>, extra: Record<string, unknown> = {}) => () => halyardDaemon(hostContext({ halyard_daemon_config: config, halyard_daemon_files: files, ...extra }));
+    const run = (files: Record<string, unknown>, extra: Record<string, unknown> = {}) => () => halyardDaemon.tasks(hostContext({ halyard_daemon_config: config, halyard_daemon_files: files, ...extra }));
     expect(run({ 'inventory.yml': INVENTORY, 'backup.yml': backup })).not.toThrow();
     expect(run({ 'inventory.yml': 'all:\n  hosts:\n    h1: { ansible_port: nope }\n', 'backup.yml': backup })).toThrow(
       /^role halyard-daemon: job probes reads \/etc\/halyard\/inventory\.yml, which halyard_daemon_files ships: .*ansible_port/,
@@ -241,7 +253,7 @@ describe('roles/halyard-daemon', () => {
     mkdirSync(join(project, 'playbooks'));
     writeFileSync(join(project, 'playbooks', 'site.ts'), 'export default 1;\n');
     const drift = { jobs: [{ name: 'drift', kind: 'drift', schedule: '0 0 * * * *', playbook: 'project/playbooks/sites.ts', inventory: 'inventory.yml' }] };
-    expect(() => halyardDaemon(hostContext({ halyard_daemon_config: drift, halyard_daemon_files: { 'inventory.yml': INVENTORY }, halyard_daemon_project_dir: project, halyard_daemon_project_paths: ['playbooks'] }))).toThrow(
+    expect(() => halyardDaemon.tasks(hostContext({ halyard_daemon_config: drift, halyard_daemon_files: { 'inventory.yml': INVENTORY }, halyard_daemon_project_dir: project, halyard_daemon_project_paths: ['playbooks'] }))).toThrow(
       'role halyard-daemon: job drift reads /etc/halyard/project/playbooks/sites.ts, which the project ships: cannot read it (ENOENT)',
     );
   });
@@ -272,8 +284,8 @@ describe('roles/halyard-daemon', () => {
   });
 
   test('bad input fails the run with the var named: invalid daemon file, secrets inline, bad port', () => {
-    const run = (vars: Record<string, unknown>) => () => halyardDaemon(hostContext(vars));
-    expect(run({})).toThrow(/var halyard_daemon_config\.jobs: needs at least one job/);
+    const run = (vars: Record<string, unknown>) => () => halyardDaemon.tasks(hostContext(vars));
+    expect(run({ halyard_daemon_config: { jobs: [] } })).toThrow(/var halyard_daemon_config\.jobs: needs at least one job/);
     expect(run({ halyard_daemon_config: { ...CONFIG, jobs: [{ ...CONFIG.jobs[0], schedule: 'hourly' }] } })).toThrow(/var halyard_daemon_config\.jobs\.0\.schedule: is not a cron expression/);
     expect(run({ halyard_daemon_config: { ...CONFIG, aws: { region: 'eu-west-1', aws_secret_access_key: 'x' } } })).toThrow(/halyard_daemon_config\.aws\.aws_secret_access_key: looks like a secret/);
     expect(run({ halyard_daemon_config: { ...CONFIG, jobs: [{ ...CONFIG.jobs[0], health_urls: [new Secret('http://u:p@x/', 'url')] }] } })).toThrow(/holds a secret/);

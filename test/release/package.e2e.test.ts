@@ -63,16 +63,10 @@ describe('halyard as a package in a project of its own', () => {
     await run('npm', ['install', ...NPM_QUIET], { cwd: project });
     writeFileSync(
       join(project, 'playbooks', 'docker.ts'),
-      `import { definePlaybook, type HostContext } from 'halyard';
-import { docker, dockerHandlers, type DockerVars } from 'halyard/roles/docker';
+      `import { definePlaybook } from 'halyard';
+import { docker, type DockerVars } from 'halyard/roles/docker';
 const logFiles: DockerVars['docker_log_max_file'] = 3;
-export default definePlaybook({
-  name: 'docker',
-  hosts: 'all',
-  tasks: (host: HostContext) => [docker(host)],
-  handlers: () => ({ ...dockerHandlers() }),
-  vars: { docker_log_max_file: logFiles },
-});
+export default definePlaybook({ name: 'docker', hosts: 'all', roles: [docker], vars: { docker_log_max_file: logFiles } });
 `,
     );
     const tsc = await run('npx', ['--no-install', 'tsc', '--noEmit'], { cwd: project }).catch((error: { stdout: string; code: number }) => error);

@@ -4,7 +4,7 @@ import { describeRoleVars } from '../../src/playbook/role-vars.js';
 import type { Host, HostContext } from 'halyard';
 import { flattenTasks } from '../../src/playbook/types.js';
 import type { ResourceInstance } from '../../src/resources/types.js';
-import { DOCKER_RESTART_HANDLER, daemonJson, docker, dockerHandlers, dockerPackages, dockerVars } from '../../roles/docker/index.js';
+import { DOCKER_RESTART_HANDLER, daemonJson, docker, dockerPackages, dockerVars } from '../../roles/docker/index.js';
 
 function hostContext(vars: Record<string, unknown> = {}, user: string | undefined = 'admin'): HostContext {
   const host: Host = { name: 'h1', address: '10.0.0.5', port: 22, user, privateKeyFile: undefined, become: true, becomePassword: undefined, groups: ['all'], vars };
@@ -12,6 +12,9 @@ function hostContext(vars: Record<string, unknown> = {}, user: string | undefine
 }
 
 const names = (tasks: ResourceInstance[]) => tasks.map((task) => task.name);
+
+// The role's tasks for a host, flattened as the engine runs them.
+const tasksOf = (context: HostContext) => flattenTasks(docker.tasks(context));
 
 // Plans a task as a fresh Debian 12 host would answer its probes (nothing installed, lists fresh).
 function planFresh(task: ResourceInstance): unknown {
@@ -56,8 +59,8 @@ describe('roles/docker vars', () => {
   });
 
   test('a bad var fails the run with its name', () => {
-    expect(() => docker(hostContext({ docker_source: 'snap' }))).toThrow(/role docker: var docker_source: /);
-    expect(() => docker(hostContext({ docker_log_max_size: '10 MB' }))).toThrow(/role docker: var docker_log_max_size: /);
+    expect(() => docker.tasks(hostContext({ docker_source: 'snap' }))).toThrow(/role docker: var docker_source: /);
+    expect(() => docker.tasks(hostContext({ docker_log_max_size: '10 MB' }))).toThrow(/role docker: var docker_log_max_size: /);
   });
 });
 
@@ -80,7 +83,7 @@ describe('daemon.json', () => {
 
 describe('roles/docker tasks', () => {
   test('distribution (default): packages per manager, daemon.json notifying the restart, service, users', () => {
-    const tasks = flattenTasks(docker(hostContext()));
+    const tasks = tasksOf(hostContext());
     expect(names(tasks)).toEqual([
       'docker packages (distribution)',
       'directory /etc/docker',
@@ -94,19 +97,26 @@ describe('roles/docker tasks', () => {
     expect(tasks[2]?.desired).toMatchObject({ owner: 'root', group: 'root', mode: '0644' });
     expect(tasks[3]?.desired).toEqual({ name: 'docker', enabled: true, state: 'started' });
     expect(tasks[4]?.desired).toEqual({ name: 'admin', groups: ['docker'] });
-    expect(names(flattenTasks(docker(hostContext({ docker_users: ['deploy', 'ci', 'deploy'] }))))).toContain('user ci in group docker');
-    expect(names(flattenTasks(docker(hostContext({}, 'root'))))).not.toContain('user root in group docker');
+    expect(names(tasksOf(hostContext({ docker_users: ['deploy', 'ci', 'deploy'] })))).toContain('user ci in group docker');
+    expect(names(tasksOf(hostContext({}, 'root')))).not.toContain('user root in group docker');
+    // docker_users set (even empty) replaces the connection user.
+    expect(names(tasksOf(hostContext({ docker_users: [] })))).not.toContain('user admin in group docker');
+    expect(names(tasksOf(hostContext({ docker_users: ['deploy'] })))).not.toContain('user admin in group docker');
+  });
+
+  test('the role: named docker, needs root, no tags or custom facts', () => {
+    expect(docker).toMatchObject({ name: 'docker', become: true, tags: [], facts: [] });
   });
 
   test('handlers: restart docker', () => {
-    const handlers = dockerHandlers();
+    const handlers = docker.handlers(hostContext());
     expect(Object.keys(handlers)).toEqual([DOCKER_RESTART_HANDLER]);
-    expect(handlers[DOCKER_RESTART_HANDLER]?.desired).toEqual({ name: 'docker', state: 'restarted' });
+    expect((handlers[DOCKER_RESTART_HANDLER] as ResourceInstance | undefined)?.desired).toEqual({ name: 'docker', state: 'restarted' });
   });
 
   // Docker's repository cannot be reached from the test machines: its planned steps are checked here instead.
   test("docker-repo on a fresh Debian host: key, source line (from os-release on the host), Docker's packages", () => {
-    const tasks = flattenTasks(docker(hostContext({ docker_source: 'docker-repo' })));
+    const tasks = tasksOf(hostContext({ docker_source: 'docker-repo' }));
     expect(names(tasks).slice(0, 5)).toEqual([
       'packages apt: ca-certificates, curl',
       'directory /etc/apt/keyrings',
@@ -133,7 +143,7 @@ describe('roles/docker tasks', () => {
   });
 
   test('docker-repo is for apt hosts: a dnf host fails to plan with a clear message', () => {
-    const packagesTask = flattenTasks(docker(hostContext({ docker_source: 'docker-repo' })))[4] as ResourceInstance;
+    const packagesTask = tasksOf(hostContext({ docker_source: 'docker-repo' }))[4] as ResourceInstance;
     const facts = { packages: { tool: 'dnf', packages: {}, aptListsAgeSeconds: null, aptSourcesNewer: false } };
     expect(() => packagesTask.type.plan(packagesTask.desired, facts, { diff: false })).toThrow(
       'packages apt: docker-ce, docker-ce-cli, containerd.io, docker-compose-plugin: no package names for dnf, which this host uses',

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { describeRoleVars, type ResourceInstance, type TaskList } from 'halyard';
+import { describeRoleVars, type Host, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
 import { isSecretText } from '../../src/core/template.js';
+import { contextFor } from '../support/host-context.js';
 import {
   observabilityStack,
-  observabilityStackHandlers,
   observabilityStackModel,
   observabilityStackVars,
   renderedFiles,
@@ -36,6 +36,15 @@ const modelOf = (vars: Record<string, unknown> = {}, name = 'obs-1') => observab
 const yamlOf = (text: string): Doc => parse(text) as Doc;
 const composeOf = (vars: Record<string, unknown> = {}): Doc => yamlOf(composeFile(modelOf(vars)));
 const s3 = { backend: 's3', bucket: 'acme-telemetry', region: 'eu-west-1' };
+
+// A HostContext for the role (Debian facts), as the engine builds it.
+function hostContext(name: string, vars: Record<string, unknown>): HostContext {
+  const host: Host = { name, address: '10.0.0.7', port: 22, user: 'admin', privateKeyFile: undefined, become: true, becomePassword: undefined, groups: ['all'], vars };
+  return contextFor(host);
+}
+
+// The role's tasks for one host, flattened as the engine runs them.
+const tasksOf = (vars: Record<string, unknown>, name = 'obs-1') => flatten(observabilityStack.tasks(hostContext(name, vars)));
 
 function flatten(list: TaskList): ResourceInstance[] {
   const out: ResourceInstance[] = [];
@@ -489,7 +498,7 @@ describe('secrets', () => {
   });
 
   test('no task but .env carries a secret; .env is 0600 root', () => {
-    const tasks = flatten(observabilityStack({ name: 'obs-1', vars: SECRETS }));
+    const tasks = tasksOf(SECRETS);
     const files = tasks.filter((task) => task.type.kind === 'file');
     for (const task of files) {
       const desired = task.desired as { path: string; content: unknown; mode: string; owner: string };
@@ -507,7 +516,7 @@ describe('secrets', () => {
   });
 
   test('a secret .env cannot carry fails, naming the var and not the value', () => {
-    const run = () => observabilityStack({ name: 'obs-1', vars: { ...SECRETS, postgres_password: "it's-a-secret" } });
+    const run = () => observabilityStack.tasks(hostContext('obs-1', { ...SECRETS, postgres_password: "it's-a-secret" }));
     expect(run).toThrow(/postgres_password.*quote/);
     try {
       run();
@@ -518,8 +527,8 @@ describe('secrets', () => {
 });
 
 describe('tasks and handlers', () => {
-  const tasks = flatten(observabilityStack({ name: 'obs-1', vars: SECRETS }));
-  const handlers = observabilityStackHandlers({ name: 'obs-1', vars: SECRETS });
+  const tasks = tasksOf(SECRETS);
+  const handlers = observabilityStack.handlers(hostContext('obs-1', SECRETS));
   const dirs = Object.fromEntries(
     tasks.filter((task) => task.type.kind === 'directory').map((task) => {
       const desired = task.desired as { path: string; owner: unknown; group: unknown; mode: string };
@@ -537,7 +546,7 @@ describe('tasks and handlers', () => {
       '/certs': 'root:root 0750',
       '/': 'root:root 0755',
     });
-    const volume = flatten(observabilityStack({ name: 'obs-1', vars: { ...SECRETS, postgres_storage: 'volume', tls_cert_path: '/c.pem', tls_key_path: '/k.pem' } }));
+    const volume = tasksOf({ ...SECRETS, postgres_storage: 'volume', tls_cert_path: '/c.pem', tls_key_path: '/k.pem' });
     const paths = volume.filter((task) => task.type.kind === 'directory').map((task) => (task.desired as { path: string }).path);
     expect(paths).not.toContain('/opt/observability/postgres-data');
     expect(paths).not.toContain('/opt/observability/certs');
@@ -563,12 +572,18 @@ describe('tasks and handlers', () => {
     const notified = new Set(tasks.flatMap((task) => task.notify));
     for (const name of notified) expect(Object.keys(handlers)).toContain(name);
     for (const [name, handler] of Object.entries(handlers)) {
-      const [restart, health] = flatten(handler);
+      const [restart, health] = flatten([handler]);
       expect(restart?.type.kind).toBe('compose-restart');
       expect(restart?.desired).toEqual({ dir: '/opt/observability', project: 'observability-stack', services: [name.replace('restart ', '')] });
       expect(health?.type.kind).toBe('http-health');
     }
     expect(restartHandler('loki')).toBe('restart loki');
+  });
+
+  test('the role: named observability-stack, needs root, a bad var fails naming the role', () => {
+    expect(observabilityStack).toMatchObject({ name: 'observability-stack', become: true, tags: [], facts: [] });
+    expect(() => observabilityStack.tasks(hostContext('obs-1', { ...SECRETS, loki_retention: '31d' }))).toThrow(/^role observability-stack: var loki_retention: /);
+    expect(() => observabilityStack.handlers(hostContext('obs-1', { postgres_password: 'x' }))).toThrow(/role observability-stack: var grafana_admin_password/);
   });
 
   test('a self-signed pair once (creates), notifying nginx; then compose up and the health wait, last', () => {

@@ -1,5 +1,5 @@
 import { composeProject, composeRestart, definePlaybook, dockerImage, file, directory, httpHealth, localImageId, type HostContext, type TaskList } from 'halyard';
-import { docker, dockerHandlers } from '../../../roles/docker/index.js';
+import { docker } from '../../../roles/docker/index.js';
 import { APP_DIR, APP_PROJECT, BROKEN_LOG_LINE, BROKEN_PORT, MOTD_PATH, WEB_PORT } from './docker-data.js';
 
 // The docker role, then (stage app|broken) a tiny image shipped from the controller and a compose project
@@ -59,9 +59,9 @@ function app(host: HostContext): TaskList {
 export default definePlaybook({
   name: 'docker role',
   hosts: 'all',
-  tasks: (host) => [docker(host), app(host)],
+  roles: [docker],
+  tasks: (host) => app(host),
   handlers: () => ({
-    ...dockerHandlers(),
     'restart web': composeRestart({ dir: APP_DIR, project: APP_PROJECT, services: ['web'] }),
   }),
 });

@@ -1,10 +1,9 @@
 import { definePlaybook } from 'halyard';
-import { halyardDaemon, halyardDaemonHandlers } from '../../../roles/halyard-daemon/index.js';
+import { halyardDaemon } from '../../../roles/halyard-daemon/index.js';
 
 // roles/halyard-daemon alone, vars from the inventory and -e; used by test/e2e/halyard-daemon.e2e.test.ts.
 export default definePlaybook({
   name: 'halyard daemon',
   hosts: 'all',
-  tasks: (host) => [halyardDaemon(host)],
-  handlers: () => halyardDaemonHandlers(),
+  roles: [halyardDaemon],
 });
