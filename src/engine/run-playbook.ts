@@ -1,35 +1,22 @@
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import type { Redactor } from '../core/secret.js';
-import type { Host } from '../inventory/types.js';
 import type { ControllerContext, Playbook } from '../playbook/types.js';
-import type { HostEvent, HostLink } from './host-run.js';
 import { preparePlaybookRun, type PreparedRun, type PrepareOptions } from './prepare-run.js';
-import { errorFields, hostFailed, type ControllerStepResult, type HostResult, type RunResult } from './results.js';
-import { runFleet } from './run.js';
+import { errorFields, hostFailed, type ControllerStepResult, type RunResult } from './results.js';
+import { runFleet, type RunOptions } from './run.js';
 
 // Everything `halyard apply`, `halyard check`, `--list-*` and the daemon's drift job share: one
 // orchestrator that prepares a playbook against inventories, runs its hosts (forks, batches, the
 // lock), then its controller steps, and says how the run ended. Front ends only parse flags and print.
 
-// How a playbook runs; `prepare` is the inventory side (vars, --limit, tags, vault, facts cache).
-export interface RunPlaybookOptions {
+// How a playbook runs: a fleet run's options (the redactor comes from the preparation), plus
+// what to prepare; `prepare` is the inventory side (vars, --limit, tags, vault, facts cache).
+export interface RunPlaybookOptions extends Omit<RunOptions, 'redactor'> {
   playbook: string;
   inventory: string | readonly string[];
   prepare?: PrepareOptions;
-  check: boolean;
-  diff: boolean;
-  forks: number;
-  serial?: string;
-  maxFailPercent?: number;
-  lockWaitSeconds: number;
-  forceHandlers?: boolean;
-  probeTimeoutMs: number;
-  stepTimeoutMs: number;
-  /** Opens the connection to a host (SSH, or the controller for ansible_connection: local). */
-  connect(host: Host): Promise<HostLink & { close(): Promise<void> }>;
   /** Called once the playbook and inventories are read, before any host is contacted (progress views). */
   onPrepared?(prepared: PreparedRun): void;
-  onEvent?(event: HostEvent | { type: 'host-done'; host: string; result: HostResult }): void;
   /** Lines controller steps print (already masked). */
   log?(line: string): void;
 }
@@ -47,20 +34,8 @@ export interface PlaybookRun {
 export async function runPlaybook(options: RunPlaybookOptions): Promise<PlaybookRun> {
   const prepared = await preparePlaybookRun(options.playbook, options.inventory, options.prepare);
   options.onPrepared?.(prepared);
-  const result = await runFleet(prepared.hosts, prepared.workFor, {
-    check: options.check,
-    diff: options.diff,
-    forks: options.forks,
-    ...(options.serial !== undefined ? { serial: options.serial } : {}),
-    ...(options.maxFailPercent !== undefined ? { maxFailPercent: options.maxFailPercent } : {}),
-    lockWaitSeconds: options.lockWaitSeconds,
-    ...(options.forceHandlers ? { forceHandlers: true } : {}),
-    probeTimeoutMs: options.probeTimeoutMs,
-    stepTimeoutMs: options.stepTimeoutMs,
-    redactor: prepared.redactor,
-    connect: options.connect,
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
+  const { playbook: _playbook, inventory: _inventory, prepare: _prepare, onPrepared: _onPrepared, log: _log, ...fleet } = options;
+  const result = await runFleet(prepared.hosts, prepared.workFor, { ...fleet, redactor: prepared.redactor });
   if (prepared.playbook.afterHosts.length > 0) {
     const vars = { ...(prepared.inventory.groups.get('all')?.vars ?? {}), ...(options.prepare?.extraVars ?? {}) };
     const log = options.log ?? (() => {});

@@ -1,5 +1,5 @@
 import { FactParseError, defineFact, type Fact } from './fact.js';
-import { parseOsReleaseLine, type PackageManager } from './os.js';
+import { OS_RELEASE_PROBE, PACKAGE_TOOLS_PROBE, packageManagerOf, parseOsReleaseLine, type PackageManager } from './os.js';
 
 // What a role may branch on before its tasks are built (Ansible's gathered facts, typed): read in
 // the run's first request, beside the lock, so a converged host still costs one exec.
@@ -86,12 +86,11 @@ const HOST_FACTS_SCRIPT = [
   `printf 'arch %s\\n' "$(uname -m)"`,
   `printf 'kernel %s\\n' "$(uname -r)"`,
   `if [ -d /run/systemd/system ]; then echo 'init systemd'; else printf 'init %s\\n' "$(cat /proc/1/comm 2>/dev/null)"; fi`,
-  `for m in apt-get dpkg-query dnf yum; do if command -v "$m" >/dev/null 2>&1; then printf 'tool %s\\n' "$m"; fi; done`,
+  PACKAGE_TOOLS_PROBE,
   `printf 'cpus %s\\n' "$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null)"`,
   `sed -n 's/^MemTotal:[[:space:]]*\\([0-9]*\\) kB$/memkb \\1/p' /proc/meminfo 2>/dev/null`,
   `if command -v ip >/dev/null 2>&1; then ip -o addr show scope global 2>/dev/null | sed -n 's/^[0-9]*: *[^ ]* *\\(inet6\\{0,1\\}\\) \\([^/ ]*\\).*/\\1 \\2/p'; else for a in $(hostname -I 2>/dev/null); do case $a in *:*) echo "inet6 $a";; *) echo "inet $a";; esac; done; fi`,
-  `if [ -r /etc/os-release ]; then f=/etc/os-release; elif [ -r /usr/lib/os-release ]; then f=/usr/lib/os-release; else f=; fi`,
-  `if [ -n "$f" ]; then sed -e 's/^/osr /' -- "$f"; fi`,
+  OS_RELEASE_PROBE,
 ].join('\n');
 
 // The host facts: one probe in the run's first request.
@@ -121,9 +120,7 @@ export function parseHostFacts(stdout: string, exitCode: number): HostFacts {
   for (const required of ['hostname', 'arch', 'init']) {
     if (seen[required] === undefined) throw new FactParseError('halyard:host-facts', `no ${required} line in probe output`);
   }
-  let packageManager: PackageManager = 'unknown';
-  if (tools.has('apt-get') && tools.has('dpkg-query')) packageManager = 'apt';
-  else if (tools.has('dnf')) packageManager = 'dnf';
+  const packageManager = packageManagerOf(tools);
   const distribution = release.ID ?? '';
   return {
     hostname: seen.hostname ?? '',

@@ -25,13 +25,26 @@ export interface OsInfo {
   arch: string;
 }
 
+/** Probe lines shared with the host facts: `tool NAME` per package tool found, `osr LINE` per os-release line. */
+export const PACKAGE_TOOLS_PROBE = `for m in apt-get dpkg-query dnf yum; do if command -v "$m" >/dev/null 2>&1; then printf 'tool %s\\n' "$m"; fi; done`;
+export const OS_RELEASE_PROBE = [
+  `if [ -r /etc/os-release ]; then f=/etc/os-release; elif [ -r /usr/lib/os-release ]; then f=/usr/lib/os-release; else f=; fi`,
+  `if [ -n "$f" ]; then sed -e 's/^/osr /' -- "$f"; fi`,
+].join('\n');
+
+// apt when apt-get and dpkg-query exist, else dnf when dnf exists, else unknown (yum alone is not driven).
+export function packageManagerOf(tools: ReadonlySet<string>): PackageManager {
+  if (tools.has('apt-get') && tools.has('dpkg-query')) return 'apt';
+  if (tools.has('dnf')) return 'dnf';
+  return 'unknown';
+}
+
 const OS_SCRIPT = [
   `printf 'uid %s\\n' "$(id -u)"`,
   `printf 'arch %s\\n' "$(uname -m)"`,
   `if [ -d /run/systemd/system ]; then echo 'systemd 1'; else echo 'systemd 0'; fi`,
-  `for m in apt-get dpkg-query dnf yum; do if command -v "$m" >/dev/null 2>&1; then printf 'tool %s\\n' "$m"; fi; done`,
-  `if [ -r /etc/os-release ]; then f=/etc/os-release; elif [ -r /usr/lib/os-release ]; then f=/usr/lib/os-release; else f=; fi`,
-  `if [ -n "$f" ]; then sed -e 's/^/osr /' -- "$f"; fi`,
+  PACKAGE_TOOLS_PROBE,
+  OS_RELEASE_PROBE,
 ].join('\n');
 
 // The os fact: distribution, package manager, init system and uid, in one probe.
@@ -62,9 +75,7 @@ export function parseOsInfo(stdout: string, exitCode: number): OsInfo {
   if (uid === undefined) throw new FactParseError('os', 'no uid in probe output');
   if (systemd === undefined) throw new FactParseError('os', 'no systemd line in probe output');
   const managersFound = ['apt-get', 'dnf', 'yum'].filter((tool) => tools.has(tool));
-  let packageManager: PackageManager = 'unknown';
-  if (tools.has('apt-get') && tools.has('dpkg-query')) packageManager = 'apt';
-  else if (tools.has('dnf')) packageManager = 'dnf';
+  const packageManager = packageManagerOf(tools);
   return {
     id: release.ID ?? '',
     idLike: (release.ID_LIKE ?? '').split(/\s+/).filter(Boolean),
