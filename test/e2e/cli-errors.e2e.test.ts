@@ -286,7 +286,7 @@ all:
     expect(tasks.exitCode, tasks.stderr).toBe(0);
     expect(JSON.parse(tasks.stdout)).toEqual({
       playbook: PLAYBOOK,
-      plays: [{ name: 'cli fleet', pattern: 'all', hosts: ['web2'] }],
+      plays: [{ name: 'cli fleet', pattern: 'all', roles: [], hosts: ['web2'] }],
       hosts: { web2: { tasks: ['directory /tmp/hy-list', 'file /tmp/hy-list/greeting', 'fail on purpose'], handlers: [] } },
     });
   }, busyBudget(5));
