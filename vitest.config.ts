@@ -30,6 +30,8 @@ export const LOCAL = [
   'test/daemon/command-job.test.ts',
   'test/daemon/daemon-cli.test.ts',
   'test/daemon/lease-s3.test.ts',
+  'test/daemon/lease-check.test.ts',
+  'test/daemon/publishing.test.ts',
   'test/inventory/ec2-inventory.test.ts',
   'test/inventory/ini-oracle.test.ts',
   'test/inventory/ansible-oracle.test.ts',

@@ -44,6 +44,8 @@ Environment=HOME=${v.halyard_daemon_state_dir}
 Environment=NODE_ENV=production
 Restart=on-failure
 RestartSec=10
+# 65: a config the daemon refuses (an unsafe lease store, a bad file): restarting cannot fix it.
+RestartPreventExitStatus=65
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec=${v.halyard_daemon_stop_seconds}

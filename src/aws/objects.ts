@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { HalyardError } from '../core/errors.js';
-import { awsFailure, clientConfig, isAwsError, type AwsClientOptions } from './client-config.js';
+import { awsFailure, clientConfig, describeAwsError, isAwsError, type AwsClientOptions } from './client-config.js';
 
 // Objects in one S3 bucket behind a small interface: streamed uploads of unknown length (multipart,
 // bounded memory), streamed reads, listing by prefix, conditional writes for leases, and listing and
@@ -60,7 +60,7 @@ export interface ObjectStore {
   putStream(key: string, body: Readable, options?: PutStreamOptions): Promise<{ etag: string }>;
   /** Writes a small object in one request. */
   putBytes(key: string, body: string | Uint8Array, options?: { contentType?: string }): Promise<{ etag: string }>;
-  /** Writes only when no object has this key (`If-None-Match: *`). */
+  /** Writes only when no object has this key (`If-None-Match: *`); a store that ignores the header writes anyway (daemon/lease.ts checks for that). */
   putIfAbsent(key: string, body: string | Uint8Array): Promise<ConditionalPutResult>;
   /** Writes only when the object's ETag is still `etag` (`If-Match`); ok false when it changed or is gone. */
   putIfMatch(key: string, body: string | Uint8Array, etag: string): Promise<ConditionalPutResult>;
@@ -74,9 +74,9 @@ export interface ObjectStore {
   list(prefix: string, options?: { pageSize?: number }): AsyncIterable<ObjectInfo>;
   /** Deletes one object (no error when absent). */
   delete(key: string): Promise<void>;
-  /** Multipart uploads under a prefix not completed nor aborted yet, in key order, page by page. */
+  /** Multipart uploads under a prefix not completed nor aborted yet, in key order, page by page; E_S3_UNSUPPORTED from a store without ListMultipartUploads. */
   listUploads(prefix: string, options?: { pageSize?: number }): AsyncIterable<UploadInfo>;
-  /** Aborts a multipart upload (its parts are deleted); no error when it is gone already. */
+  /** Aborts a multipart upload (its parts are deleted); no error when it is gone already; E_S3_UNSUPPORTED from a store that refuses aborts. */
   abortUpload(key: string, uploadId: string): Promise<void>;
 }
 
@@ -104,7 +104,10 @@ export function createS3Client(options: Omit<S3StoreOptions, 'bucket'> = {}): S3
 export function sdkObjectStore(options: S3StoreOptions, client: S3Client = createS3Client(options)): ObjectStore {
   const Bucket = options.bucket;
   const partSize = options.partSize ?? UPLOAD_PART_SIZE;
-  const fail = (what: string, key: string, error: unknown): HalyardError => awsFailure(`S3 ${what} s3://${Bucket}/${key}`, error, 'E_AWS_S3');
+  const fail = (what: string, key: string, error: unknown): HalyardError =>
+    isUnsupported(error)
+      ? new HalyardError('E_S3_UNSUPPORTED', `S3 ${what} s3://${Bucket}/${key}: this store does not implement it (${describeAwsError(error)})`, { cause: error })
+      : awsFailure(`S3 ${what} s3://${Bucket}/${key}`, error, 'E_AWS_S3');
 
   const conditionalPut = async (key: string, body: string | Uint8Array, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<ConditionalPutResult> => {
     try {
@@ -225,6 +228,12 @@ export function putIfAbsent(store: ObjectStore, key: string, body: string | Uint
 /** Lease helper: replaces the object at `key` only while its ETag is still `etag`. */
 export function putIfMatch(store: ObjectStore, key: string, body: string | Uint8Array, etag: string): Promise<ConditionalPutResult> {
   return store.putIfMatch(key, body, etag);
+}
+
+// An operation the server lacks (S3-compatible servers: s3rver answers ListMultipartUploads with
+// 501 NotImplemented and AbortMultipartUpload with 405 MethodNotAllowed): asking again will not help.
+function isUnsupported(error: unknown): boolean {
+  return isAwsError(error, 'NotImplemented', 'MethodNotAllowed') || statusOf(error) === 501 || statusOf(error) === 405;
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -17,6 +17,8 @@ export interface BackupEnvOptions {
   /** Host pattern (as --limit) narrowing every volume's hosts. */
   limit?: string;
   log?: (line: string) => void;
+  /** Warnings (a part of the orphan sweep the store cannot do), once per run each; default `log`. */
+  warn?: (line: string) => void;
   now?: () => Date;
   /** Object store to use instead of S3 from the file (tests). */
   store?: ObjectStore;
@@ -43,6 +45,8 @@ export async function openBackupEnv(config: BackupConfig, options: BackupEnvOpti
     store,
     session: (host) => pool.session(connectTargetOf(host)),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
+    warned: new Set<string>(),
     ...(options.now ? { now: options.now } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };

@@ -62,6 +62,10 @@ export interface BackupContext {
   signal?: AbortSignal;
   /** Where host locks live (tests that run hosts locally). */
   lockPaths?: LockPaths;
+  /** Warnings (a part of the orphan sweep the store cannot do); default `log`. */
+  warn?: (line: string) => void;
+  /** Warnings already given in this run, by kind: each is given once per run (openBackupEnv makes one per run). */
+  warned?: Set<string>;
 }
 
 /** Seconds a backup waits for another run's host lock before it fails with E_HOST_LOCKED. */
@@ -248,14 +252,11 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.durationMs = Date.now() - t0;
     context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s, sha256 ${sha256.slice(0, 12)}`);
     outcome.pruned = await pruneVolume(context, host.name, spec.name, now());
-    // Leftovers of other runs: a failed sweep is logged and tried again after the next backup, never a failed backup.
-    try {
-      const swept = await pruneOrphans(context, host.name, spec.name, now());
-      outcome.orphans = swept.orphans;
-      outcome.abortedUploads = swept.abortedUploads;
-    } catch (error) {
-      context.log?.(`${host.name}/${spec.name}: orphan sweep failed (the backup is fine): ${error instanceof Error ? error.message : String(error)}`);
-    }
+    // Leftovers of other runs: each part of the sweep that fails is a warning and is tried again
+    // after the next backup, never a failed backup (pruneOrphans does not throw).
+    const swept = await pruneOrphans(context, host.name, spec.name, now());
+    outcome.orphans = swept.orphans;
+    outcome.abortedUploads = swept.abortedUploads;
     return outcome;
   } catch (error) {
     outcome.error = error instanceof Error ? error.message : String(error);
@@ -308,37 +309,71 @@ export async function pruneVolume(context: Pick<BackupContext, 'config' | 'store
 
 /**
  * Deletes what killed or failed backups of one host's volume left behind (stored and billed, yet
- * never listed; see findOrphans in plan.ts): data objects without a manifest and incomplete
- * multipart uploads, older than `orphan_grace_hours`. Each data object's manifest is looked for
- * once more right before its delete (a run that wrote it meanwhile keeps its backup).
+ * never listed; see findOrphans in plan.ts), in two parts that stand alone: data objects without a
+ * manifest, and incomplete multipart uploads, older than `orphan_grace_hours`. Each data object's
+ * manifest is looked for once more right before its delete (a run that wrote it meanwhile keeps its
+ * backup). A part that fails (a store without ListMultipartUploads, one that refuses aborts, a
+ * bucket policy without the permission) is skipped with a warning, once per run and kind, and the
+ * other part still runs and reports; the skipped part is tried again after the next backup. Never throws.
  */
 export async function pruneOrphans(
-  context: Pick<BackupContext, 'config' | 'store' | 'log'>,
+  context: Pick<BackupContext, 'config' | 'store' | 'log' | 'warn' | 'warned'>,
   host: string,
   volume: string,
   now: Date,
 ): Promise<Pick<BackupOutcome, 'orphans' | 'abortedUploads'>> {
   const { store } = context;
   const scope = volumePrefix(context.config.prefix, host, volume);
-  const keys: string[] = [];
-  for await (const object of store.list(scope)) keys.push(object.key);
-  const uploads: PendingUpload[] = [];
-  for await (const upload of store.listUploads(scope)) uploads.push(upload);
-  const decision = findOrphans(scope, keys, uploads, now, context.config.orphan_grace_hours * 3_600_000);
+  const graceMs = context.config.orphan_grace_hours * 3_600_000;
+  const where = `${host}/${volume}`;
+
   const orphans: string[] = [];
-  for (const key of decision.objects) {
-    if (await store.head(`${key.slice(0, key.lastIndexOf('/') + 1)}${MANIFEST_NAME}`)) continue;
-    await store.delete(key);
-    orphans.push(key);
+  try {
+    const keys: string[] = [];
+    for await (const object of store.list(scope)) keys.push(object.key);
+    for (const key of findOrphans(scope, keys, [], now, graceMs).objects) {
+      if (await store.head(`${key.slice(0, key.lastIndexOf('/') + 1)}${MANIFEST_NAME}`)) continue;
+      await store.delete(key);
+      orphans.push(key);
+    }
+  } catch (error) {
+    warnOnce(context, 'orphan-objects', `${where}: orphan sweep: data objects without a manifest skipped this run (the backup is fine): ${messageOf(error)}`);
   }
+  if (orphans.length > 0) context.log?.(`${where}: deleted ${orphans.length} orphaned data object(s) without a manifest: ${orphans.join(', ')}`);
+
   const abortedUploads: string[] = [];
-  for (const upload of decision.uploads) {
-    await store.abortUpload(upload.key, upload.uploadId);
-    abortedUploads.push(upload.key);
+  let stale: PendingUpload[] = [];
+  try {
+    const uploads: PendingUpload[] = [];
+    for await (const upload of store.listUploads(scope)) uploads.push(upload);
+    stale = findOrphans(scope, [], uploads, now, graceMs).uploads;
+  } catch (error) {
+    warnOnce(context, 'orphan-uploads-list', `${where}: orphan sweep: incomplete uploads skipped this run (the backup is fine): ${messageOf(error)}`);
   }
-  if (orphans.length > 0) context.log?.(`${host}/${volume}: deleted ${orphans.length} orphaned data object(s) without a manifest: ${orphans.join(', ')}`);
-  if (abortedUploads.length > 0) context.log?.(`${host}/${volume}: aborted ${abortedUploads.length} incomplete upload(s): ${abortedUploads.join(', ')}`);
+  for (const [index, upload] of stale.entries()) {
+    try {
+      await store.abortUpload(upload.key, upload.uploadId);
+      abortedUploads.push(upload.key);
+    } catch (error) {
+      // A store that refuses one abort refuses the next: the rest wait for a later run.
+      const left = stale.length - index;
+      warnOnce(context, 'orphan-uploads-abort', `${where}: orphan sweep: ${left} incomplete upload(s) not aborted this run (the backup is fine): ${messageOf(error)}`);
+      break;
+    }
+  }
+  if (abortedUploads.length > 0) context.log?.(`${where}: aborted ${abortedUploads.length} incomplete upload(s): ${abortedUploads.join(', ')}`);
   return { orphans, abortedUploads };
+}
+
+// A warning given once per run and kind (context.warned), to `warn`, else `log`.
+function warnOnce(context: Pick<BackupContext, 'log' | 'warn' | 'warned'>, kind: string, line: string): void {
+  if (context.warned?.has(kind)) return;
+  context.warned?.add(kind);
+  (context.warn ?? context.log)?.(line);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Picks a backup: by id, or the latest. */

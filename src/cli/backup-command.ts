@@ -38,6 +38,8 @@ export function registerBackupCommands(
       log: (line) => {
         if (!flags.json) stdoutText.write(`${line}\n`);
       },
+      // A part of the orphan sweep this store cannot do: on stderr, with --json too.
+      warn: (line) => process.stderr.write(`halyard: warning: ${line}\n`),
       signal: interrupt.signal,
     });
     try {

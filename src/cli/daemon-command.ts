@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.js';
+import { HalyardError, UsageError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { stdoutText } from './output/terminal.js';
 
 // `halyard daemon -c FILE`: scheduled probes, drift checks, backups and commands; /healthz and
 // /metrics on 127.0.0.1; SIGTERM/SIGINT stop scheduling, let the running job finish (or abort it),
-// exit 0. `--check` validates the file; `--run JOB` runs one job now and exits with its result.
+// exit 0. `--check` validates the file (and, with a lease, that its bucket honours conditional
+// writes); `--run JOB` runs one job now and exits with its result.
 export function registerDaemonCommands(program: Command, setExitCode: (code: ExitCodeValue) => void): void {
   program
     .command('daemon')
     .description('run scheduled jobs (probes, drift checks, backups, commands) with /healthz and /metrics on 127.0.0.1')
     .requiredOption('-c, --config <file>', 'daemon file (YAML)')
     .option('--port <port>', 'HTTP port on 127.0.0.1 (overrides http.port; 0 picks a free one)')
-    .option('--check', 'validate the file and the files its jobs read (inventories, backup files, playbooks), print each job and its next run, and exit (65 when invalid)')
+    .option('--check', 'validate the file and the files its jobs read (inventories, backup files, playbooks) and, with a lease, that its bucket honours conditional writes; print each job and its next run, and exit (65 when invalid)')
     .option('--run <job>', 'run one job now, once, and exit 0 when it succeeded, 1 when it failed (no port, no lease)')
     .action(async (flags: { config: string; port?: string; check?: boolean; run?: string }) => {
       if (flags.check && flags.run !== undefined) throw new UsageError('--check and --run do not go together');
@@ -23,10 +24,27 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         const { checkReferencedFiles } = await import('../daemon/check.js');
         const files = checkReferencedFiles(config);
         const bad = files.filter((file) => file.problem !== undefined);
-        stdoutText.write(`${flags.config}: ${bad.length === 0 ? 'ok' : `${bad.length} bad file${bad.length === 1 ? '' : 's'}`}, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
+        // With a lease, the same check as at start: the bucket must refuse a second conditional write.
+        let lease: { line: string; failed?: HalyardError } | undefined;
+        if (config.lease) {
+          const { leaseStoreOf } = await import('../daemon/daemon.js');
+          const { checkLeaseStore } = await import('../daemon/lease.js');
+          const store = (await leaseStoreOf(config))!;
+          try {
+            await checkLeaseStore(store, config.lease.prefix);
+            lease = { line: `lease ${store.where}: ok, conditional writes are honoured` };
+          } catch (error) {
+            if (!(error instanceof HalyardError)) throw error;
+            lease = { line: error.message, failed: error };
+          }
+        }
+        const problems = [...(bad.length > 0 ? [`${bad.length} bad file${bad.length === 1 ? '' : 's'}`] : []), ...(lease?.failed ? [lease.failed.code === 'E_LEASE_UNSAFE' ? 'unsafe lease store' : 'lease store not checked'] : [])];
+        stdoutText.write(`${flags.config}: ${problems.length === 0 ? 'ok' : problems.join(', ')}, ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}\n`);
         for (const line of describeDaemonConfig(config, new Date())) stdoutText.write(`  ${line}\n`);
         for (const file of files) stdoutText.write(`  ${file.file} (job ${file.job}): ${file.problem ?? 'ok'}\n`);
+        if (lease) stdoutText.write(`  ${lease.line}\n`);
         if (bad.length > 0) setExitCode(ExitCode.InputError);
+        else if (lease?.failed) setExitCode(lease.failed.exitCode);
         return;
       }
       const { runJobOnce, startDaemon } = await import('../daemon/daemon.js');

@@ -10,7 +10,8 @@ import type { JobOutcome } from './scheduler.js';
 // The backup job: `halyard backup run` on a schedule (src/backup), then reporting: each successful
 // (host, volume) publishes BackupHeartbeat 1, BackupBytes and BackupDurationSeconds per instance
 // (the monitor's heartbeat alarm watches the first); each failed one notifies SNS with host, volume
-// and error. The run fails when any backup failed.
+// and error. The run fails when any backup failed; a failed publish never fails it (the daemon's
+// publisher, publish.ts, counts and logs it).
 
 /** What the daemon needs of one backup's outcome (src/backup's BackupOutcome). */
 export interface BackupResultLike {
@@ -28,7 +29,7 @@ export const BACKUP_DURATION_METRIC = 'BackupDurationSeconds';
 export async function reportBackups(
   outcomes: BackupResultLike[],
   hosts: Host[],
-  deps: { metrics: MetricsService; namespace: string; notifier: Notifier; now?: () => Date },
+  deps: { metrics: Pick<MetricsService, 'putMetricData'>; namespace: string; notifier: Notifier; now?: () => Date },
 ): Promise<{ ok: number; failed: number; bytes: number }> {
   const now = (deps.now ?? (() => new Date()))();
   const byName = new Map(hosts.map((host) => [host.name, host]));
@@ -63,7 +64,8 @@ export interface BackupJobDeps {
   volume?: string | undefined;
   limit?: string | undefined;
   ssh: Partial<SshOptions>;
-  metrics: MetricsService;
+  /** In the daemon: the publisher's view (never throws; CloudWatch only when configured). */
+  metrics: Pick<MetricsService, 'putMetricData'>;
   namespace: string;
   notifier: Notifier;
   logger: DaemonLogger;
@@ -80,6 +82,7 @@ export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
     ssh: deps.ssh,
     ...(deps.limit ? { limit: deps.limit } : {}),
     log: (line) => deps.logger.log('info', 'backup-progress', { job: deps.jobName, line }),
+    warn: (line) => deps.logger.log('warn', 'backup-warning', { job: deps.jobName, line }),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   let outcomes: BackupResultLike[];

@@ -11,7 +11,8 @@ import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 // the SDK's chain (instance role), host secrets from the inventory (`!aws_secret`).
 //
 //   aws: { region: eu-west-1, endpoint: http://127.0.0.1:4566 }   # endpoint: tests only
-//   sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:halyard-alerts
+//   sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:halyard-alerts   # optional: no topic, no messages
+//   cloudwatch: true                  # false: no CloudWatch at all, the jobs' values on /metrics only
 //   cloudwatch_namespace: halyard
 //   http: { port: 9464 }
 //   state_dir: /var/lib/halyard
@@ -89,6 +90,8 @@ const job = z.discriminatedUnion('kind', [probeJob, driftJob, backupJob, command
 export const daemonConfigSchema = z.strictObject({
   aws: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'is not an AWS region name (like eu-west-1)').optional(), endpoint: z.url().optional() }).default({}),
   sns_topic_arn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'is not an SNS topic ARN').optional(),
+  /** false: nothing goes to CloudWatch (no client, no PutMetricData); every value is on /metrics either way. */
+  cloudwatch: z.boolean().default(true),
   cloudwatch_namespace: z.string().min(1).max(255).default('halyard'),
   http: z.strictObject({ port: z.number().int().min(0).max(65535).default(9464) }).default({ port: 9464 }),
   state_dir: z.string().default('/var/lib/halyard'),

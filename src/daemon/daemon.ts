@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { AwsClientOptions } from '../aws/clients.js';
 import { UsageError } from '../core/errors.js';
 import type { MetricsService } from '../aws/metrics.js';
+import type { LockPaths } from '../engine/lock.js';
 import { loadInventory } from '../inventory/index.js';
 import { SshPool } from '../ssh/index.js';
 import type { SshOptions } from '../ssh/types.js';
@@ -12,37 +13,56 @@ import { runBackupJob } from './backup-job.js';
 import type { DaemonConfig, JobConfig } from './config.js';
 import { runDrift } from './drift.js';
 import { startStatusServer, type StatusServer } from './http.js';
-import { Lease, objectLeaseStore, type LeaseStore } from './lease.js';
+import { Lease, checkLeaseStore, objectLeaseStore, type LeaseStore } from './lease.js';
 import { jsonLogger, type DaemonLogger } from './log.js';
-import { silentNotifier, snsNotifier, type Notifier } from './notify.js';
+import { snsNotifier, type Notifier } from './notify.js';
+import { Publisher } from './publish.js';
 import { ProbeStateStore, runProbes } from './probe.js';
 import { Scheduler, type DaemonJob, type JobOutcome, type JobRunContext } from './scheduler.js';
 
-// Wires a daemon file into running parts: AWS services, jobs, the scheduler and the HTTP port.
+// Wires a daemon file into running parts: AWS services (CloudWatch and SNS only when configured),
+// the publisher jobs report through, jobs, the lease (checked at start), the scheduler and the HTTP port.
 
 /** What jobs talk to; built from the file, replaced in tests. */
 export interface DaemonServices {
-  metrics: MetricsService;
-  notifier: Notifier;
+  /** CloudWatch; undefined when the file says `cloudwatch: false` (values on /metrics only). */
+  metrics?: Pick<MetricsService, 'putMetricData'> | undefined;
+  /** SNS; undefined when the file names no topic. */
+  notifier?: Notifier | undefined;
   leaseStore: LeaseStore | undefined;
   sshOptions: Partial<SshOptions>;
+  /** Opens the SSH pool of a probe or drift run (tests: a local stand-in); default `new SshPool(sshOptions)`. */
+  sshPool?: () => SshPool;
+  /** Where probes take host locks (tests that probe this machine as a host); default the hosts' own. */
+  lockPaths?: LockPaths;
 }
 
 export async function awsServices(config: DaemonConfig): Promise<DaemonServices> {
-  const aws: AwsClientOptions = { ...(config.aws.region ? { region: config.aws.region } : {}), ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}) };
-  const { sdkMetricsService } = await import('../aws/metrics.js');
-  const metrics = sdkMetricsService(aws);
-  let notifier: Notifier = silentNotifier;
+  const aws = awsOptionsOf(config);
+  let metrics: DaemonServices['metrics'];
+  if (config.cloudwatch) {
+    const { sdkMetricsService } = await import('../aws/metrics.js');
+    metrics = sdkMetricsService(aws);
+  }
+  let notifier: Notifier | undefined;
   if (config.sns_topic_arn) {
     const { sdkAlertsService } = await import('../aws/alerts.js');
     notifier = snsNotifier(sdkAlertsService(aws), config.sns_topic_arn);
   }
-  let leaseStore: LeaseStore | undefined;
-  if (config.lease) {
-    const { sdkObjectStore } = await import('../aws/objects.js');
-    leaseStore = objectLeaseStore(sdkObjectStore({ ...aws, bucket: config.lease.bucket }));
-  }
-  return { metrics, notifier, leaseStore, sshOptions: sshOptionsOf(config) };
+  return { metrics, notifier, leaseStore: await leaseStoreOf(config), sshOptions: sshOptionsOf(config) };
+}
+
+function awsOptionsOf(config: DaemonConfig): AwsClientOptions {
+  return { ...(config.aws.region ? { region: config.aws.region } : {}), ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}) };
+}
+
+/** The file's lease store (S3), named for messages by bucket, prefix and endpoint; undefined without `lease`. */
+export async function leaseStoreOf(config: DaemonConfig): Promise<LeaseStore | undefined> {
+  if (!config.lease) return undefined;
+  const { sdkObjectStore } = await import('../aws/objects.js');
+  const endpoint = config.aws.endpoint ?? process.env['AWS_ENDPOINT_URL_S3'] ?? process.env['AWS_ENDPOINT_URL'];
+  const where = `s3://${config.lease.bucket}/${config.lease.prefix}/ at ${endpoint ?? `AWS S3${config.aws.region ? ` (${config.aws.region})` : ''}`}`;
+  return objectLeaseStore(sdkObjectStore({ ...awsOptionsOf(config), bucket: config.lease.bucket }), where);
 }
 
 export function sshOptionsOf(config: DaemonConfig): Partial<SshOptions> {
@@ -53,9 +73,11 @@ export function sshOptionsOf(config: DaemonConfig): Partial<SshOptions> {
   };
 }
 
-/** Turns one job of the file into a schedulable job. */
-export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonServices): DaemonJob {
+/** Turns one job of the file into a schedulable job; it publishes through `publisher` (never failing on a publish). */
+export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonServices, publisher: Publisher = publisherOf(services, jsonLogger())): DaemonJob {
   const base = { name: job.name, schedule: job.schedule, timezone: job.timezone };
+  const { metrics, notifier } = publisher.forJob(job.name);
+  const openPool = () => services.sshPool?.() ?? new SshPool(services.sshOptions);
   const withTimeout = (run: (context: JobRunContext) => Promise<JobOutcome>) => (context: JobRunContext) => timed(run, context, job.timeout_seconds);
   switch (job.kind) {
     case 'probe': {
@@ -64,21 +86,22 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
         ...base,
         run: withTimeout(async ({ signal, logger }) => {
           const inventory = await loadInventory(job.inventory, job.limit ? { limit: job.limit } : {});
-          const pool = new SshPool(services.sshOptions);
+          const pool = openPool();
           const abort = () => void pool.closeAll();
           signal.addEventListener('abort', abort, { once: true });
           try {
             return await runProbes({
               hosts: inventory.hosts,
               pool,
-              metrics: services.metrics,
+              metrics,
               namespace: config.cloudwatch_namespace,
-              notifier: services.notifier,
+              notifier,
               state,
               settings: { installDir: job.install_dir, healthUrls: job.health_urls, diskPercentThreshold: job.disk_percent_threshold },
               logger,
               jobName: job.name,
               signal,
+              ...(services.lockPaths ? { lockPaths: services.lockPaths } : {}),
             });
           } finally {
             signal.removeEventListener('abort', abort);
@@ -97,8 +120,8 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
             inventory: job.inventory,
             prepare: { extraVars: job.extra_vars, ...(job.limit ? { limit: job.limit } : {}) },
             forks: job.forks,
-            pool: new SshPool(services.sshOptions),
-            notifier: services.notifier,
+            pool: openPool(),
+            notifier,
             logger,
             signal,
           }),
@@ -116,9 +139,9 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
             volume: job.volume,
             limit: job.limit,
             ssh: services.sshOptions,
-            metrics: services.metrics,
+            metrics,
             namespace: config.cloudwatch_namespace,
-            notifier: services.notifier,
+            notifier,
             logger,
             signal,
           }),
@@ -153,9 +176,15 @@ async function timed(run: (context: JobRunContext) => Promise<JobOutcome>, conte
   }
 }
 
+// The publisher of a daemon's services: CloudWatch and SNS when they are there.
+function publisherOf(services: DaemonServices, logger: DaemonLogger): Publisher {
+  return new Publisher({ logger, cloudwatch: services.metrics, sns: services.notifier });
+}
+
 export interface RunningDaemon {
   scheduler: Scheduler;
   server: StatusServer;
+  publisher: Publisher;
   /** Stops scheduling, lets the running job finish (grace period) or aborts it, closes the port. */
   stop(): Promise<void>;
 }
@@ -163,18 +192,28 @@ export interface RunningDaemon {
 export async function startDaemon(config: DaemonConfig, options: { services?: DaemonServices; logger?: DaemonLogger; owner?: string } = {}): Promise<RunningDaemon> {
   const logger = options.logger ?? jsonLogger();
   const services = options.services ?? (await awsServices(config));
+  // Two daemons share a lease only through conditional writes: a store that ignores them refuses the start.
+  if (services.leaseStore) await checkLeaseStore(services.leaseStore, config.lease?.prefix);
   const owner = options.owner ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  const publisher = publisherOf(services, logger);
   const scheduler = new Scheduler(
-    config.jobs.map((job) => buildJob(config, job, services)),
+    config.jobs.map((job) => buildJob(config, job, services, publisher)),
     { logger, failureThreshold: config.failure_threshold, lease: services.leaseStore ? new Lease(services.leaseStore, owner, config.lease?.prefix, config.lease?.keep_hours) : undefined },
   );
-  const server = await startStatusServer(scheduler, config.http.port);
+  const server = await startStatusServer(scheduler, config.http.port, publisher);
   scheduler.start();
-  logger.log('info', 'started', { config: config.file, http: server.url, jobs: config.jobs.length, lease: config.lease ? `s3://${config.lease.bucket}/${config.lease.prefix}` : undefined });
+  logger.log('info', 'started', {
+    config: config.file,
+    http: server.url,
+    jobs: config.jobs.length,
+    publishTo: publisher.targets().map((target) => target.target),
+    lease: config.lease ? `s3://${config.lease.bucket}/${config.lease.prefix}` : undefined,
+  });
   let stopping: Promise<void> | undefined;
   return {
     scheduler,
     server,
+    publisher,
     stop() {
       stopping ??= (async () => {
         await scheduler.shutdown({ graceMs: config.shutdown_grace_seconds * 1000 });
@@ -200,7 +239,7 @@ export async function runJobOnce(
   if (!job) throw new UsageError(`${config.file}: no job named ${JSON.stringify(name)} (jobs: ${config.jobs.map((candidate) => candidate.name).join(', ')})`);
   const logger = options.logger ?? jsonLogger();
   const services = options.services ?? (await awsServices(config));
-  const scheduler = new Scheduler([buildJob(config, job, services)], { logger, failureThreshold: config.failure_threshold });
+  const scheduler = new Scheduler([buildJob(config, job, services, publisherOf(services, logger))], { logger, failureThreshold: config.failure_threshold });
   const abort = () => void scheduler.shutdown({ graceMs: 0 });
   options.signal?.addEventListener('abort', abort, { once: true });
   try {

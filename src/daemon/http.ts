@@ -2,9 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HalyardError } from '../core/errors.js';
 import { nameTable } from '../core/name-table.js';
+import type { MetricGauge, Publisher, TargetStatus } from './publish.js';
 import type { JobStatus, Scheduler } from './scheduler.js';
 
-// The daemon's local HTTP port (127.0.0.1 only): /healthz for supervisors and /metrics for Prometheus.
+// The daemon's local HTTP port (127.0.0.1 only): /healthz for supervisors (jobs decide its status,
+// publishing never does) and /metrics for Prometheus (jobs, publish failures, the values jobs published).
 
 /** Prometheus text exposition (format 0.0.4) of the jobs' counters. */
 export function prometheusText(statuses: JobStatus[]): string {
@@ -41,6 +43,35 @@ export function prometheusText(statuses: JobStatus[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Publish failures per configured target (`halyard_publish_failures_total{target}`), and the last
+ * value of each metric the jobs published, as gauges named after the CloudWatch metric
+ * (`halyard_disk_used_percent{instance_id}`), with `halyard_metric_updated_timestamp_seconds{metric,...}`
+ * saying when (a heartbeat's age). Present whether or not CloudWatch is configured.
+ */
+export function publishingText(targets: TargetStatus[], gauges: MetricGauge[]): string {
+  const lines = [
+    '# HELP halyard_publish_failures_total Publishes to CloudWatch or SNS that failed (after the SDK retries); jobs are not failed by them.',
+    '# TYPE halyard_publish_failures_total counter',
+    ...targets.map((t) => `halyard_publish_failures_total{target="${t.target}"} ${t.failures}`),
+  ];
+  const families = new Map<string, MetricGauge[]>();
+  for (const gauge of gauges) families.set(gauge.name, [...(families.get(gauge.name) ?? []), gauge]);
+  const labelText = (labels: Record<string, string>) => Object.entries(labels).map(([key, value]) => `${key}="${escapeLabel(value)}"`).join(',');
+  for (const [name, samples] of families) {
+    lines.push(`# HELP ${name} Last value a job published (CloudWatch metric of this name).`, `# TYPE ${name} gauge`);
+    for (const gauge of samples) {
+      const labels = labelText(gauge.labels);
+      lines.push(`${name}${labels ? `{${labels}}` : ''} ${formatNumber(gauge.value)}`);
+    }
+  }
+  if (gauges.length > 0) {
+    lines.push('# HELP halyard_metric_updated_timestamp_seconds Unix time a job last published the metric.', '# TYPE halyard_metric_updated_timestamp_seconds gauge');
+    for (const gauge of gauges) lines.push(`halyard_metric_updated_timestamp_seconds{${labelText({ metric: gauge.name.replace(/^halyard_/, ''), ...gauge.labels })}} ${gauge.updatedSeconds}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** When this process started, for process_start_time_seconds. */
 const PROCESS_START_SECONDS = Math.round((Date.now() - performance.now()) / 1000);
 
@@ -60,8 +91,11 @@ export function processMetricsText(memory: Pick<NodeJS.MemoryUsage, 'rss' | 'hea
   ].join('\n');
 }
 
-/** The /healthz document: ok, and each job's last result (no secrets: errors are redacted at the source). */
-export function healthDocument(scheduler: Scheduler): { ok: boolean; failureThreshold: number; jobs: Record<string, unknown> } {
+/**
+ * The /healthz document: ok, and each job's last result (no secrets: errors are redacted at the
+ * source); with a publisher, each configured target's failures, which never change `ok`.
+ */
+export function healthDocument(scheduler: Scheduler, publisher?: Publisher): { ok: boolean; failureThreshold: number; jobs: Record<string, unknown>; publishing?: Record<string, unknown> } {
   const jobs = nameTable<unknown>();
   for (const s of scheduler.statuses()) {
     jobs[s.name] = {
@@ -80,7 +114,13 @@ export function healthDocument(scheduler: Scheduler): { ok: boolean; failureThre
       ...(s.lastSummary ? { summary: s.lastSummary } : {}),
     };
   }
-  return { ok: scheduler.healthy(), failureThreshold: scheduler.failureThreshold, jobs };
+  const doc: { ok: boolean; failureThreshold: number; jobs: Record<string, unknown>; publishing?: Record<string, unknown> } = { ok: scheduler.healthy(), failureThreshold: scheduler.failureThreshold, jobs };
+  if (publisher) {
+    doc.publishing = Object.fromEntries(
+      publisher.targets().map((t) => [t.target, { failing: t.failing, failures: t.failures, lastError: t.lastError ?? null, lastFailure: t.lastFailure ?? null }]),
+    );
+  }
+  return doc;
 }
 
 export interface StatusServer {
@@ -90,7 +130,7 @@ export interface StatusServer {
 }
 
 /** Listens on 127.0.0.1:port (0: any free port). */
-export async function startStatusServer(scheduler: Scheduler, port: number): Promise<StatusServer> {
+export async function startStatusServer(scheduler: Scheduler, port: number, publisher?: Publisher): Promise<StatusServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -98,10 +138,11 @@ export async function startStatusServer(scheduler: Scheduler, port: number): Pro
       return;
     }
     if (path === '/healthz') {
-      const doc = healthDocument(scheduler);
+      const doc = healthDocument(scheduler, publisher);
       response.writeHead(doc.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(doc)}\n`);
     } else if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(scheduler.statuses()) + processMetricsText(process.memoryUsage(), PROCESS_START_SECONDS));
+      const published = publisher ? publishingText(publisher.targets(), publisher.gauges()) : '';
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(scheduler.statuses()) + published + processMetricsText(process.memoryUsage(), PROCESS_START_SECONDS));
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
     }

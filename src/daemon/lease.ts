@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { HalyardError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+
 // Two daemons, one run: before running job J for tick T, a daemon creates the object
 // `leases/<J>/<T as ISO>` with a conditional put (`If-None-Match: *`). The one whose put succeeds
 // runs the job; the other gets "already exists" (412) and skips that tick. The winner then sweeps
-// the job's old lease objects (older than keepHours), at most once an hour per job.
+// the job's old lease objects (older than keepHours), at most once an hour per job. All of it rests
+// on the store refusing the second conditional write: checkLeaseStore proves that at start.
 
 /** The conditional write the lease needs (S3: PutObject with If-None-Match: *, false on 412), and listing and deleting for the sweep. */
 export interface LeaseStore {
@@ -11,6 +16,8 @@ export interface LeaseStore {
   list(prefix: string): AsyncIterable<string>;
   /** Deletes one object (no error when absent). */
   delete(key: string): Promise<void>;
+  /** Where it is, for messages: `s3://bucket/prefix/ at ENDPOINT`. */
+  readonly where?: string;
 }
 
 export interface LeaseClaim {
@@ -82,6 +89,56 @@ export class Lease {
   }
 }
 
+/** The lease store does not honour conditional writes: two daemons could both run a tick (exit 65: the file must change). */
+export class LeaseStoreError extends HalyardError {
+  constructor(message: string, cause?: unknown) {
+    super('E_LEASE_UNSAFE', message, { exitCode: ExitCode.InputError, cause });
+  }
+}
+
+/** Where checkLeaseStore writes its probe (under the prefix, never a name `leaseKey` gives, so the sweep leaves it alone). */
+export const LEASE_CHECK_FOLDER = '_conditional-write-check';
+
+// The fix, in the messages of an unsafe store.
+const LEASE_FIX = 'use a store that honours conditional writes (AWS S3 does) for lease.bucket, or remove lease: from the daemon file and run a single daemon';
+
+/**
+ * Proves that the store honours conditional writes, as the lease needs (daemon start and
+ * `daemon --check`): it writes a probe key with If-None-Match: * twice; the first write must
+ * succeed, the second must be refused (412 PreconditionFailed). The probe key is deleted after.
+ * LeaseStoreError (E_LEASE_UNSAFE, exit 65) when the store writes twice or lacks conditional
+ * writes; HalyardError E_LEASE_CHECK (exit 1) when the store could not be asked (network, permissions).
+ */
+export async function checkLeaseStore(store: LeaseStore, prefix = 'leases'): Promise<void> {
+  const where = store.where ?? `the lease store (${prefix}/)`;
+  const key = `${prefix}/${LEASE_CHECK_FOLDER}/${randomBytes(8).toString('hex')}`;
+  const body = (attempt: number) => JSON.stringify({ check: 'conditional write', attempt, at: new Date().toISOString() });
+  const put = async (attempt: number): Promise<boolean> => {
+    try {
+      return await store.putIfAbsent(key, body(attempt));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof HalyardError && error.code === 'E_S3_UNSUPPORTED') {
+        throw new LeaseStoreError(`lease store ${where} does not support conditional writes (${message}): ${LEASE_FIX}`, error);
+      }
+      throw new HalyardError('E_LEASE_CHECK', `cannot check the lease store ${where}: ${message}`, { cause: error });
+    }
+  };
+  try {
+    if (!(await put(1))) {
+      throw new LeaseStoreError(`lease store ${where} refused a conditional write (If-None-Match: *) of a new key ${key}: ${LEASE_FIX}`);
+    }
+    if (await put(2)) {
+      throw new LeaseStoreError(
+        `lease store ${where} ignores conditional writes: a second PUT of ${key} with If-None-Match: * succeeded where it must fail with 412 PreconditionFailed, so two daemons could both run a tick; ${LEASE_FIX}`,
+      );
+    }
+  } finally {
+    // The probe is two tiny writes of one key; a failed delete leaves one small object behind.
+    await store.delete(key).catch(() => undefined);
+  }
+}
+
 /** An in-memory store with S3's conditional-put semantics (tests, single daemon). */
 export class MemoryLeaseStore implements LeaseStore {
   readonly objects = new Map<string, string>();
@@ -106,12 +163,16 @@ export class MemoryLeaseStore implements LeaseStore {
  * (S3 PutObject with `If-None-Match: *`), `list` and `delete`. The put may answer a boolean or
  * `{ ok }`; ok false (412 Precondition Failed) means another daemon holds the lease.
  */
-export function objectLeaseStore(objects: {
-  putIfAbsent(key: string, body: string): Promise<boolean | { ok: boolean }>;
-  list(prefix: string): AsyncIterable<{ key: string }>;
-  delete(key: string): Promise<void>;
-}): LeaseStore {
+export function objectLeaseStore(
+  objects: {
+    putIfAbsent(key: string, body: string): Promise<boolean | { ok: boolean }>;
+    list(prefix: string): AsyncIterable<{ key: string }>;
+    delete(key: string): Promise<void>;
+  },
+  where?: string,
+): LeaseStore {
   return {
+    ...(where !== undefined ? { where } : {}),
     async putIfAbsent(key, body) {
       const result = await objects.putIfAbsent(key, body);
       return typeof result === 'boolean' ? result : result.ok;

@@ -2,7 +2,8 @@ import type { AlertsService } from '../aws/alerts.js';
 
 // Where the daemon's messages go: an SNS topic, or nowhere when the file names none.
 export interface Notifier {
-  publish(subject: string, message: string): Promise<void>;
+  /** Sends one message. SNS itself throws on a failure; the daemon's guarded notifier (publish.ts) resolves false instead. */
+  publish(subject: string, message: string): Promise<boolean | void>;
 }
 
 /** SNS subjects: at most 100 ASCII characters, no line breaks. */

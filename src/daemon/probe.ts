@@ -169,7 +169,8 @@ export function stateChanges(previous: Record<string, CheckState> | undefined, c
 export interface ProbeJobDeps {
   hosts: Host[];
   pool: SshPool;
-  metrics: MetricsService;
+  /** In the daemon: the publisher's view (never throws; CloudWatch only when configured). */
+  metrics: Pick<MetricsService, 'putMetricData'>;
   namespace: string;
   notifier: Notifier;
   state: ProbeStateStore;
@@ -191,6 +192,7 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
   const points: MetricPoint[] = [];
   let failing = 0;
   let published = 0;
+  let undelivered = 0;
   let busy = 0;
   const script = probeScript(deps.settings);
   await Promise.all(
@@ -227,8 +229,12 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
           `Host ${host.name} (${instanceIdOf(host)}), probe at ${now().toISOString()}:`,
           ...changes.map((c) => `- ${c.check}: ${c.from} -> ${c.to} (${c.detail})`),
         ].join('\n');
-        // The state moves on only once the message is out: a failed publish is retried next round.
-        await deps.notifier.publish(subject, message);
+        // The state moves on only once the message is out: an undelivered one (false from the
+        // daemon's notifier; a bare SNS notifier throws) is sent again next round.
+        if ((await deps.notifier.publish(subject, message)) === false) {
+          undelivered++;
+          return;
+        }
         published++;
       }
       known[host.name] = next;
@@ -236,5 +242,5 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
   );
   await deps.state.save();
   if (points.length) await deps.metrics.putMetricData(deps.namespace, points);
-  return { summary: { hosts: deps.hosts.length, failingHosts: failing, busyHosts: busy, notifications: published, metrics: points.length } };
+  return { summary: { hosts: deps.hosts.length, failingHosts: failing, busyHosts: busy, notifications: published, ...(undelivered ? { undeliveredNotifications: undelivered } : {}), metrics: points.length } };
 }

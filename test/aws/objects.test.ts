@@ -8,8 +8,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { HalyardError } from '../../src/core/errors.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
+import { useS3rver } from '../support/s3rver.js';
 
-// src/aws/objects.ts against the emulator's S3 (path-style, SigV4 checked, bodies on disk).
+// src/aws/objects.ts against the emulator's S3 (path-style, SigV4 checked, bodies on disk), and
+// against s3rver, an S3-compatible server that lacks parts of S3.
 
 const BUCKET = 'halyard-objects-test';
 const aws = useAwsEmulator();
@@ -143,6 +145,18 @@ describe('sdkObjectStore', () => {
     expect(aws.s3.uploads.has(a)).toBe(true);
   });
 
+  it('an operation the server lacks (501 NotImplemented, 405 MethodNotAllowed) is E_S3_UNSUPPORTED, asked once (no retries)', async () => {
+    aws.failNext({ service: 's3', operation: 'ListMultipartUploads', kind: 'not-implemented', count: 5 });
+    const listing = async () => {
+      for await (const upload of store.listUploads('p/')) void upload;
+    };
+    await expect(listing()).rejects.toMatchObject({ code: 'E_S3_UNSUPPORTED', message: expect.stringMatching(/^S3 ListMultipartUploads s3:\/\/halyard-objects-test\/p\/: this store does not implement it \(NotImplemented/) });
+    expect(aws.countRequests({ service: 's3', operation: 'ListMultipartUploads' })).toBe(1);
+    aws.failNext({ service: 's3', operation: 'AbortMultipartUpload', kind: 'method-not-allowed', count: 5 });
+    await expect(store.abortUpload('p/a', 'some-upload')).rejects.toMatchObject({ code: 'E_S3_UNSUPPORTED', message: expect.stringContaining('(MethodNotAllowed') });
+    expect(aws.countRequests({ service: 's3', operation: 'AbortMultipartUpload' })).toBe(1);
+  });
+
   it('a source stream that errors fails the upload', async () => {
     const source = new Readable({ read() {} });
     source.push(randomBytes(1000));
@@ -223,5 +237,38 @@ describe('emulator S3 wire checks', () => {
     expect(tampered.status).toBe(403);
     expect(tampered.body).toContain('<Code>SignatureDoesNotMatch</Code>');
     expect(await store.head('tampered')).toBeUndefined();
+  });
+});
+
+describe('sdkObjectStore against s3rver', () => {
+  useS3rver([BUCKET]);
+
+  it('streams byte-exact (checksums only WHEN_REQUIRED), lacks ListMultipartUploads and aborts (E_S3_UNSUPPORTED), ignores If-None-Match', async () => {
+    const s3rverStore = sdkObjectStore({ bucket: BUCKET, partSize: 5 * 1024 * 1024 });
+    const big = randomBytes(6 * 1024 * 1024 + 7);
+    await s3rverStore.putStream('a/big.bin', chunked(big));
+    expect(sha256(await readAll(await s3rverStore.getStream('a/big.bin')))).toBe(sha256(big));
+    const small = randomBytes(1000);
+    await s3rverStore.putStream('a/small.bin', chunked(small, 300));
+    expect(await s3rverStore.getBytes('a/small.bin')).toEqual(small);
+    // Why createS3Client turns the SDK's default checksums off: a streamed PutObject with them is
+    // stored aws-chunked, framing and CRC trailer inside the object.
+    const defaults = new S3Client({ forcePathStyle: true });
+    const data = randomBytes(100_000);
+    await defaults.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'framed', Body: chunked(data, 65_536), ContentLength: data.length }));
+    const stored = (await s3rverStore.getBytes('framed'))!;
+    expect(stored.length).toBeGreaterThan(data.length);
+    expect(stored.toString('latin1')).toMatch(/^[0-9a-f]+\r\n/);
+
+    const listing = async () => {
+      for await (const upload of s3rverStore.listUploads('a/')) void upload;
+    };
+    await expect(listing()).rejects.toMatchObject({ code: 'E_S3_UNSUPPORTED', message: expect.stringContaining('(NotImplemented') });
+    const { UploadId } = await createS3Client({}).send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'a/open' }));
+    await expect(s3rverStore.abortUpload('a/open', UploadId!)).rejects.toMatchObject({ code: 'E_S3_UNSUPPORTED', message: expect.stringContaining('(MethodNotAllowed') });
+    // Both conditional writes succeed: no lease can rest on this store (daemon/lease.ts checks).
+    expect(await s3rverStore.putIfAbsent('lease', 'a')).toMatchObject({ ok: true });
+    expect(await s3rverStore.putIfAbsent('lease', 'b')).toMatchObject({ ok: true });
+    expect((await s3rverStore.getBytes('lease'))!.toString()).toBe('b');
   });
 });

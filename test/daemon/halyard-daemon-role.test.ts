@@ -266,6 +266,7 @@ describe('roles/halyard-daemon', () => {
       'ExecStart=/opt/halyard/bin/node /opt/halyard/current/bin/halyard.js daemon -c /etc/halyard/daemon.yml',
       'EnvironmentFile=-/etc/halyard/daemon.env',
       'Restart=on-failure',
+      'RestartPreventExitStatus=65',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
       'ReadWritePaths=/var/lib/halyard',

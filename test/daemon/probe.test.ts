@@ -167,6 +167,37 @@ describe('runProbes on a local host', () => {
     expect(metrics).toHaveLength(6);
   });
 
+  test('a notification the daemon could not deliver (SNS down) is sent again next round; the run still succeeds', async () => {
+    const { runProbes, ProbeStateStore } = await import('../../src/daemon/probe.js');
+    const { memoryLogger } = await import('../../src/daemon/log.js');
+    const local = localProbeHost();
+    const pool = { session: async () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.1:22')) } as unknown as import('../../src/ssh/index.js').SshPool;
+    let deliver = false;
+    const attempts: string[] = [];
+    const state = new ProbeStateStore(undefined);
+    const probe = () =>
+      runProbes({
+        hosts: [{ name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} }],
+        pool,
+        metrics: { putMetricData: async () => undefined },
+        namespace: 'halyard',
+        // As the daemon's notifier answers: false when SNS did not take the message.
+        notifier: { publish: async (subject) => (attempts.push(subject), deliver) },
+        state,
+        settings: { healthUrls: [], diskPercentThreshold: 85 },
+        logger: memoryLogger(),
+        jobName: 'probes',
+        lockPaths: local.lockPaths,
+      });
+    expect((await probe()).summary).toMatchObject({ failingHosts: 1, notifications: 0, undeliveredNotifications: 1 });
+    expect((await probe()).summary).toMatchObject({ notifications: 0, undeliveredNotifications: 1 });
+    deliver = true;
+    expect((await probe()).summary).toMatchObject({ notifications: 1 });
+    // Delivered once: the state moved on, nothing more to say.
+    expect((await probe()).summary).toMatchObject({ notifications: 0 });
+    expect(attempts).toEqual(['halyard: web-1 FAILING: ssh', 'halyard: web-1 FAILING: ssh', 'halyard: web-1 FAILING: ssh']);
+  });
+
   test('a host whose lock another run holds (a converge, a backup) is skipped this round: not failing, nothing published', async () => {
     const { runProbes, ProbeStateStore } = await import('../../src/daemon/probe.js');
     const { memoryLogger } = await import('../../src/daemon/log.js');

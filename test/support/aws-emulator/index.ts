@@ -17,7 +17,7 @@ import { ACCOUNT_ID, DEFAULT_REGION, emptyState, type EmulatorState, type Instan
 //   await aws.stop();
 
 export type { AlarmState, EmulatorState, InstanceInput, InstanceState, ServiceName, SubscriptionState } from './state.js';
-export type { FaultSpec, RecordedRequest } from './server.js';
+export type { FaultKind, FaultSpec, RecordedRequest } from './server.js';
 export type { S3Bucket, S3Object, S3State, S3Upload } from './s3.js';
 export { ACCOUNT_ID, DEFAULT_REGION } from './state.js';
 export { PENDING_LIST, PENDING_SUBSCRIBE } from './sns.js';
@@ -64,7 +64,7 @@ export interface AwsEmulator {
   addInstances(instances: InstanceInput[]): InstanceState[];
   /** Confirms a pending SNS subscription (as its owner clicking the link). */
   confirmSubscription(endpoint: string, topicArn?: string): SubscriptionState;
-  /** The next `count` (default 1) matching requests fail with throttling or an internal error. */
+  /** The next `count` (default 1) matching requests fail: throttling, an internal error, a denied permission, an unimplemented operation. */
   failNext(fault: FaultSpec): void;
   /** Drops faults not used up yet. */
   clearFaults(): void;

@@ -18,14 +18,21 @@ import { ServiceError, parseForm, type WireResponse } from './wire.js';
 export interface FaultSpec {
   service: ServiceName;
   operation?: string;
-  /** `drop`: the connection is destroyed without an answer (S3: after reading `afterBytes` of the body). */
-  kind: 'throttle' | '500' | 'drop';
+  /**
+   * `drop`: the connection is destroyed without an answer (S3: after reading `afterBytes` of the body).
+   * `denied`: the identity lacks the permission (403; never retried). `not-implemented` (501
+   * NotImplemented) and `method-not-allowed` (405 MethodNotAllowed): what S3-compatible servers
+   * answer for operations they lack (s3rver: ListMultipartUploads, AbortMultipartUpload).
+   */
+  kind: FaultKind;
   count?: number;
   /** Let this many matching requests through before the fault applies (kill an upload midway). */
   after?: number;
   /** With kind `drop`: body bytes read before the connection is cut (default 0). */
   afterBytes?: number;
 }
+
+export type FaultKind = 'throttle' | '500' | 'drop' | 'denied' | 'not-implemented' | 'method-not-allowed';
 
 /** One request the emulator answered, for tests that count calls or check how they were sent. */
 export interface RecordedRequest {
@@ -343,8 +350,26 @@ function authError(service: ServiceName, reason: 'missing' | 'malformed' | 'unkn
   return new ServiceError('SignatureDoesNotMatch', BAD_SIGNATURE, 403, 'Sender', `${CORAL}InvalidSignatureException`);
 }
 
-// Throttling and internal errors as each protocol sends them (the SDK retries both).
-function faultError(service: ServiceName, kind: 'throttle' | '500' | 'drop'): ServiceError {
+// Throttling and internal errors as each protocol sends them (the SDK retries both); a missing
+// permission and an operation the server lacks (never retried).
+function faultError(service: ServiceName, kind: FaultKind): ServiceError {
+  if (kind === 'not-implemented') return new ServiceError('NotImplemented', 'A header or parameter you provided implies functionality that is not implemented', 501);
+  if (kind === 'method-not-allowed') return new ServiceError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+  if (kind === 'denied') {
+    const notAuthorized = 'User: arn:aws:iam::123456789012:user/halyard-test is not authorized to perform this action';
+    switch (service) {
+      case 'secretsmanager':
+        return new ServiceError('AccessDeniedException', notAuthorized);
+      case 'ec2':
+        return new ServiceError('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403);
+      case 'cloudwatch':
+        return new ServiceError('AccessDenied', notAuthorized, 403, 'Sender', `${CORAL}AccessDeniedException`);
+      case 'sns':
+        return new ServiceError('AuthorizationError', notAuthorized, 403);
+      case 's3':
+        return new ServiceError('AccessDenied', 'Access Denied', 403);
+    }
+  }
   if (kind === 'throttle' || kind === 'drop') {
     switch (service) {
       case 'secretsmanager':
