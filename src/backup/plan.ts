@@ -118,6 +118,11 @@ export function inspectScript(spec: VolumeSpec): string {
   return lines.join('\n');
 }
 
+/** Makes a Docker volume that does not exist (a restore onto a removed volume). */
+export function createVolumeScript(volume: string): string {
+  return `docker volume inspect ${quote(volume)} >/dev/null 2>&1 || docker volume create ${quote(volume)} >/dev/null`;
+}
+
 export interface InspectResult {
   zstd: boolean;
   path: string | undefined;

@@ -20,6 +20,7 @@ import {
   backupKeys,
   backupStreamScript,
   chooseCompression,
+  createVolumeScript,
   findOrphans,
   finishRestoreScript,
   inspectScript,
@@ -467,7 +468,13 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   let bytes = 0;
   // A directory that is gone entirely is what restores are for.
   const info = await locked(context, host, label, async (held) => {
-    const info = await inspect(held, host, spec, { missingOk: true });
+    let info = await inspect(held, host, spec, { missingOk: true });
+    // A Docker volume that was removed is made again first: data put where its folder would be
+    // would not make Docker know the volume (and `docker volume create` later keeps the data).
+    if (spec.kind === 'volume' && info.missing) {
+      await held.run(`${label}: create volume ${spec.volume}`, createVolumeScript(spec.volume));
+      info = await inspect(held, host, spec, { missingOk: true });
+    }
     const path = spec.kind === 'postgres' ? undefined : info.path ?? manifest.source;
     const service = spec.kind === 'postgres' ? undefined : spec.service;
     const staging = path ? [{ kind: 'staging' as const, value: stagingPath(path) }, { kind: 'swap' as const, value: path.replace(/\/+$/, '') }] : [];

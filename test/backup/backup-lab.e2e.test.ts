@@ -6,19 +6,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { treeDigestScript } from '../../src/backup/plan.js';
 import { labExec } from '../../src/lab/index.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
+import { startS3rver, type S3rverServer } from '../support/s3rver.js';
 import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { UNDO_DIR } from '../../src/engine/guard.js';
 import { BACKUP_LAB_PACKAGES, startTestFleet, type TestFleet } from '../support/lab.js';
 import { busyBudget } from '../support/budget.js';
 
-// `halyard backup` end to end on a systemd lab host with Docker and Postgres inside, through SSH,
-// into the emulator's S3: a 200 MB directory (peak RSS of the CLI measured), a labelled container
-// that must be running again after a failed backup, and a real Postgres dump and restore.
+// `halyard backup` end to end on a systemd lab host with Docker and Postgres inside, through SSH:
+// into s3rver (an S3 server we did not write) a 200 MB directory (peak RSS of the CLI measured)
+// and a Docker volume destroyed and restored; into the emulator's S3 (which can inject faults) a
+// labelled container that must be running again after a failed backup, and a real Postgres dump
+// and restore.
 
 const BUCKET = 'lab-backups';
 const IMAGE = 'halyard-test-backup-tiny:e2e';
 const BUSYBOX = '/bin/busybox';
 let aws: AwsEmulator;
+let s3rver: S3rverServer;
+let s3rverConfig: string;
 let fleet: TestFleet;
 let container: string;
 let hostName: string;
@@ -32,8 +37,13 @@ async function onHost(script: string, timeoutMs = 120_000): Promise<string> {
   return result.stdout.trim();
 }
 
-function backupArgs(args: string[]): string[] {
-  return ['backup', ...args, '-c', configFile, ...(args[0] === 'run' || args[0] === 'restore' ? ['--known-hosts', knownHosts] : [])];
+function backupArgs(args: string[], file = configFile): string[] {
+  return ['backup', ...args, '-c', file, ...(args[0] === 'run' || args[0] === 'restore' ? ['--known-hosts', knownHosts] : [])];
+}
+
+// The same against s3rver (its own config file and credentials).
+function onS3rver(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(backupArgs(args, s3rverConfig), { env: { ...s3rver.env, ...env } });
 }
 
 // `halyard backup ...` exactly as users run it (bin/halyard.js).
@@ -82,6 +92,7 @@ function buildTinyImage(): void {
 beforeAll(async () => {
   aws = await startAwsEmulator();
   aws.createBucket(BUCKET);
+  s3rver = await startS3rver({ buckets: [BUCKET] });
   buildTinyImage();
   // Docker, Postgres and zstd come installed (a host image variant the global setup builds).
   fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'backup', packages: BACKUP_LAB_PACKAGES });
@@ -109,20 +120,28 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  s3rverConfig = join(work, 'backup-s3rver.yml');
+  writeFileSync(
+    s3rverConfig,
+    readFileSync(configFile, 'utf8')
+      .replace(`endpoint: ${aws.url}`, `endpoint: ${s3rver.url}`)
+      .replace('volumes:', 'volumes:\n  - { name: labvol, kind: volume, volume: labvol }'),
+  );
 });
 
 afterAll(async () => {
   await fleet?.stop();
   await aws?.stop();
+  await s3rver?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('halyard backup on a lab host', () => {
-  it('backs up a 200 MB directory and restores it byte-identical, the CLI staying under 150 MB RSS', async () => {
+  it('into s3rver: a 200 MB directory and a Docker volume backed up, listed, verified, destroyed and restored byte-identical, the CLI under 150 MB RSS', async () => {
     await onHost('mkdir -p /srv/data/sub && dd if=/dev/urandom of=/srv/data/big.bin bs=1M count=200 status=none && echo small > /srv/data/sub/s.txt && chown -R 1234:1234 /srv/data/sub && chmod 0600 /srv/data/sub/s.txt');
     const before = await onHost(treeDigestScript('/srv/data'));
     const stats = join(work, 'stats.json');
-    const run = await cli(['run', '--volume', 'bigdata', '--json'], { HALYARD_STATS_FILE: stats });
+    const run = await onS3rver(['run', '--volume', 'bigdata', '--json'], { HALYARD_STATS_FILE: stats });
     expect(run.exitCode, run.stderr).toBe(0);
     const [outcome] = (JSON.parse(run.stdout) as { backups: Array<{ ok: boolean; durationMs: number; manifest: { size: number; compression: string; sha256: string } }> }).backups;
     expect(outcome).toMatchObject({ ok: true, manifest: { compression: 'zstd' } });
@@ -132,7 +151,7 @@ describe('halyard backup on a lab host', () => {
     expect(maxRssKb).toBeLessThan(150 * 1024);
     expect(mib).toBeGreaterThan(199);
 
-    const verify = await cli(['verify', '--host', hostName, '--volume', 'bigdata']);
+    const verify = await onS3rver(['verify', '--host', hostName, '--volume', 'bigdata']);
     expect(verify.exitCode, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/: ok$/m);
     // For the record: what bin/halyard.js costs at start-up alone.
@@ -147,7 +166,7 @@ describe('halyard backup on a lab host', () => {
     expect(serviceBefore).toMatch(/^active /);
     await onHost('rm /srv/data/big.bin && echo extra > /srv/data/extra.txt && echo changed > /srv/data/sub/s.txt');
     const restoreStats = join(work, 'restore-stats.json');
-    const restore = await cli(['restore', '--host', hostName, '--volume', 'bigdata'], { HALYARD_STATS_FILE: restoreStats });
+    const restore = await onS3rver(['restore', '--host', hostName, '--volume', 'bigdata'], { HALYARD_STATS_FILE: restoreStats });
     expect(restore.exitCode, restore.stderr).toBe(0);
     const restoreRss = (JSON.parse(readFileSync(restoreStats, 'utf8')) as { maxRssKb: number }).maxRssKb;
     console.log(`[backup lab] restore: ${restore.stdout.trim()}; CLI peak RSS ${(restoreRss / 1024).toFixed(1)} MiB`);
@@ -158,7 +177,25 @@ describe('halyard backup on a lab host', () => {
     const serviceAfter = await serviceState();
     expect(serviceAfter).toMatch(/^active /);
     expect(serviceAfter).not.toBe(serviceBefore);
-  }, busyBudget(77));
+
+    // A Docker volume: backed up, listed, verified, the volume destroyed, restored byte-identical.
+    await onHost(`docker volume create labvol >/dev/null && d="$(docker volume inspect -f '{{.Mountpoint}}' labvol)" && dd if=/dev/urandom of="$d/blob" bs=1M count=8 status=none && mkdir -p "$d/conf" && echo 'key: value' > "$d/conf/app.yml" && chown -R 10001:10001 "$d/conf"`);
+    const volumeDigest = async () => {
+      const mount = await onHost("docker volume inspect -f '{{.Mountpoint}}' labvol");
+      return `${await onHost(treeDigestScript(mount))} ${await onHost(`stat -c %u:%g ${mount}/conf/app.yml`)}`;
+    };
+    const volumeBefore = await volumeDigest();
+    const volumeRun = await onS3rver(['run', '--volume', 'labvol']);
+    expect(volumeRun.exitCode, volumeRun.stdout + volumeRun.stderr).toBe(0);
+    const listed = await onS3rver(['list', '--volume', 'labvol']);
+    expect(listed.stdout).toContain(`${hostName}`);
+    const verified = await onS3rver(['verify', '--host', hostName, '--volume', 'labvol']);
+    expect(verified.stdout).toMatch(/: ok$/m);
+    await onHost('docker volume rm labvol >/dev/null && ! docker volume inspect labvol >/dev/null 2>&1');
+    const volumeRestore = await onS3rver(['restore', '--host', hostName, '--volume', 'labvol']);
+    expect(volumeRestore.exitCode, volumeRestore.stdout + volumeRestore.stderr).toBe(0);
+    expect(await volumeDigest()).toBe(volumeBefore);
+  }, busyBudget(90));
 
   it('a labelled container stopped for the copy runs again after a failed backup, and after a good one', async () => {
     await onHost(`docker run -d --name app --label halyard.backup.stop=true -v appdata:/data ${IMAGE} sh -c 'trap \"exit 0\" TERM; echo v1 > /data/state; while :; do sleep 1; done' >/dev/null && sleep 1`);

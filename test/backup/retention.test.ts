@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupConfig } from '../../src/backup/config.js';
-import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, chooseCompression, findOrphans, inspectScript, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
+import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, chooseCompression, createVolumeScript, findOrphans, inspectScript, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
 
 // Retention is a pure function of backup times: a simulated month, pruning after every run (fake clock).
 
@@ -57,6 +57,10 @@ describe('applyRetention over a simulated month', () => {
 });
 
 describe('backup planning', () => {
+  it('a restore onto a removed Docker volume makes it again first (exact script)', () => {
+    expect(createVolumeScript('app data')).toBe("docker volume inspect 'app data' >/dev/null 2>&1 || docker volume create 'app data' >/dev/null");
+  });
+
   it('ids sort as time does and parse back; keys name host, volume, id', () => {
     const id = backupId(new Date('2026-03-04T05:06:07.089Z'));
     expect(id).toBe('20260304T050607.089Z');
