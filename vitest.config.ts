@@ -50,6 +50,7 @@ export const LOCAL = [
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',
   'test/resources/http-health.test.ts',
+  'test/roles/halyard-dashboard.test.ts',
 ];
 
 // Docker must answer, lab images and the apt cache are made ready once per run (never a skip).

@@ -6,7 +6,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 # apt-cacher-ng: the package cache lab hosts use (started by the lab and the test setup, not here).
 # ansible-core: the oracle that inventory tests compare halyard's reading with (Debian's 2.14).
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh)
+# prometheus: for promtool, which lints the halyard daemon's /metrics (test/roles/halyard-dashboard.test.ts).
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh prometheus)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 
@@ -36,7 +37,17 @@ install_packages() {
   fi
   log "installing: ${missing[*]}"
   apt-get update -q
-  apt-get install -y -q "${missing[@]}"
+  # Services these packages would start at install (the Prometheus server, node-exporter, the
+  # package cache) are not wanted here: the lab starts what it needs. policy-rc.d says so to the
+  # packages' scripts, only for this install, and only where no policy exists already.
+  local own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  local status=0
+  apt-get install -y -q "${missing[@]}" || status=$?
+  [ "$own_policy" -eq 0 ] || rm -f /usr/sbin/policy-rc.d
+  return "$status"
 }
 
 docker_answers() { timeout 20 docker info >/dev/null 2>&1; }

@@ -29,7 +29,7 @@ import { tempoConfig } from './templates/tempo.js';
 import { observabilityStackVars, type ObservabilityStackVars, type ServiceName } from './vars.js';
 
 export { observabilityStackVars, REQUIRED_SECRET_VARS, SERVICES, type ObservabilityStackVars, type ServiceName } from './vars.js';
-export { stackModel, type StackModel } from './model.js';
+export { HALYARD_SCRAPE, HOST_GATEWAY_NAME, stackModel, type StackModel } from './model.js';
 
 /** The name of the handler that restarts one service (notified by the files it mounts). */
 export const restartHandler = (service: ServiceName): string => `restart ${service}`;
@@ -43,7 +43,7 @@ type HostInput = Pick<HostContext, 'name' | 'vars'>;
 // The role's vars of one host, validated, and the model the templates render.
 export function observabilityStackModel(host: HostInput): StackModel {
   const vars: ObservabilityStackVars = roleVars('observability-stack', observabilityStackVars, host.vars);
-  return stackModel(vars, host.name);
+  return stackModel(vars, host.name, host.vars);
 }
 
 // Every file the role lays down, by path relative to install_dir, with the service it restarts
@@ -108,8 +108,8 @@ export const observabilityStack = defineRole({
   name: 'observability-stack',
   vars: observabilityStackVars,
   become: true,
-  tasks: (host, vars) => stackTasks(stackModel(vars, host.name)),
-  handlers: (host, vars) => stackHandlers(stackModel(vars, host.name)),
+  tasks: (host, vars) => stackTasks(stackModel(vars, host.name, host.vars)),
+  handlers: (host, vars) => stackHandlers(stackModel(vars, host.name, host.vars)),
 });
 
 function stackTasks(model: StackModel): TaskList {

@@ -22,6 +22,15 @@ export const INTERNAL_PORTS = {
 // Fixed datasource uids: dashboards, alert rules and the Tempo links refer to them.
 export const DATASOURCE_UIDS = { mimir: 'mimir', loki: 'loki', tempo: 'tempo' } as const;
 
+// The name the collector reaches the host by: compose maps it to the host's Docker bridge address
+// (extra_hosts `host.docker.internal:host-gateway`), where a process on the host can answer it.
+export const HOST_GATEWAY_NAME = 'host.docker.internal';
+
+// The collector's scrape job of the halyard daemon. Its series keep the daemon's own `job` label (the
+// daemon's job names: honor_labels); the daemon's series without one (process_*) get job="halyard",
+// and every series gets `instance` = the stack's host name (the daemon's own labels have none).
+export const HALYARD_SCRAPE = { job: 'halyard', addedLabels: ['instance'] } as const;
+
 // Owner and mode of every directory the role lays down, relative to install_dir.
 export interface DirSpec {
   path: string;
@@ -42,10 +51,18 @@ export interface StackModel {
   tls: { enabled: boolean; certPath: string; keyPath: string; selfSigned: boolean };
   postgresPassword: Secret;
   grafanaAdminPassword: Secret;
+  /** The halyard daemon's /metrics the collector scrapes (host:port), when it does (scrape_halyard_daemon). */
+  halyardScrape: { target: string } | undefined;
 }
 
-// Resolves the vars of one host into the model the templates render.
-export function stackModel(vars: ObservabilityStackVars, hostName: string): StackModel {
+// Whether the host gets the halyard daemon: the halyard-daemon role's own test (the var present).
+export function hostRunsHalyardDaemon(hostVars: Readonly<Record<string, unknown>>): boolean {
+  return hostVars['halyard_daemon_config'] !== undefined;
+}
+
+// Resolves the vars of one host into the model the templates render; `hostVars` (all the host's
+// vars) say whether the host runs the halyard daemon (scrape_halyard_daemon: auto).
+export function stackModel(vars: ObservabilityStackVars, hostName: string, hostVars: Readonly<Record<string, unknown>> = {}): StackModel {
   const dir = vars.install_dir;
   const images = Object.fromEntries(
     SERVICES.map((service) => [service, vars.images[service] ?? vars[`${service.replace('-', '_')}_image` as keyof ObservabilityStackVars]]),
@@ -57,6 +74,7 @@ export function stackModel(vars: ObservabilityStackVars, hostName: string): Stac
   if ((vars.tls_cert_path === '') !== (vars.tls_key_path === '')) {
     throw new Error('role observability-stack: set both tls_cert_path and tls_key_path, or neither (a self-signed pair is then generated)');
   }
+  const scrapesHalyard = vars.scrape_halyard_daemon === 'auto' ? hostRunsHalyardDaemon(hostVars) : vars.scrape_halyard_daemon;
   const hostname = vars.public_hostname || hostName;
   if (!/^[A-Za-z0-9.:-]+$/.test(hostname)) {
     throw new Error(`role observability-stack: var public_hostname: the host name ${JSON.stringify(hostname)} is no DNS name or address; set public_hostname`);
@@ -76,6 +94,7 @@ export function stackModel(vars: ObservabilityStackVars, hostName: string): Stac
     },
     postgresPassword: vars.postgres_password,
     grafanaAdminPassword: vars.grafana_admin_password,
+    halyardScrape: scrapesHalyard ? { target: `${HOST_GATEWAY_NAME}:${vars.halyard_daemon_http_port}` } : undefined,
   };
 }
 

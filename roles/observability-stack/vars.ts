@@ -204,6 +204,21 @@ export const observabilityStackVars = z.object({
   alert_latency_p95_seconds: z.number().positive().default(1).describe('Alert when p95 server latency exceeds this many seconds'),
   alert_cpu_percent: z.number().positive().max(100).default(80).describe('Alert when host CPU use exceeds this percentage'),
   alert_disk_percent: z.number().positive().max(100).default(85).describe('Alert when a host file system is fuller than this percentage'),
+  alert_backup_age_hours: z
+    .number()
+    .int()
+    .positive()
+    .default(26)
+    .describe("Alert when a host's last successful backup by the halyard daemon is older than this many hours"),
+
+  // The halyard daemon (roles/halyard-daemon) on this host, watched by the stack it deploys.
+  scrape_halyard_daemon: z
+    .union([z.literal('auto'), z.boolean()])
+    .default(false)
+    .describe(
+      "Scrape the halyard daemon's /metrics on this host into Mimir (collector job halyard, at host.docker.internal): auto = only when the host has a halyard_daemon_config var (the hosts the halyard-daemon role installs the daemon on); true or false force it. The halyard dashboard and alert rules come with it. Off by default for now: the daemon listens on 127.0.0.1 only, which the collector's container cannot reach",
+    ),
+  halyard_daemon_http_port: port(9464, "Port of the halyard daemon's /metrics on the host: the halyard-daemon role's var of the same name, so one value sets both"),
 });
 
 // The role's vars after defaults.

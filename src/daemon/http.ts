@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HalyardError } from '../core/errors.js';
 import { nameTable } from '../core/name-table.js';
-import type { MetricGauge, Publisher, TargetStatus } from './publish.js';
+import { snakeCase, type MetricGauge, type Publisher, type TargetStatus } from './publish.js';
 import type { JobStatus, Scheduler } from './scheduler.js';
 
 // The daemon's local HTTP port (127.0.0.1 only): /healthz for supervisors (jobs decide its status,
@@ -40,6 +40,16 @@ export function prometheusText(statuses: JobStatus[]): string {
   family('halyard_job_skipped_overlap_total', 'counter', 'Ticks skipped because the previous run of the job was still going.', statuses.map((s) => [job(s), s.skippedOverlap]));
   family('halyard_job_skipped_lease_total', 'counter', "Ticks skipped because another daemon held the tick's lease.", statuses.map((s) => [job(s), s.skippedLease]));
   family('halyard_job_running', 'gauge', '1 while a run of the job is going.', statuses.map((s) => [job(s), s.running ? 1 : 0]));
+  family(
+    'halyard_job_last_outcome',
+    'gauge',
+    "The numbers of a job's last run if it succeeded (none after a failed run), as in /healthz's summary (field: its key in snake case, e.g. drifted_hosts, failing_hosts; true is 1).",
+    statuses.flatMap((s) =>
+      Object.entries(s.lastSummary ?? {}).flatMap(([key, value]): Array<[string, number]> =>
+        (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' ? [[job(s, `,field="${escapeLabel(snakeCase(key))}"`), Number(value)]] : [],
+      ),
+    ),
+  );
   return `${lines.join('\n')}\n`;
 }
 

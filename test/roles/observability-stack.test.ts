@@ -15,6 +15,7 @@ import {
 } from '../../roles/observability-stack/index.js';
 import { CONFIG_FILES, composeFile } from '../../roles/observability-stack/templates/compose.js';
 import { envFile } from '../../roles/observability-stack/templates/env.js';
+import { halyardDaemonVars } from '../../roles/halyard-daemon/index.js';
 import { grafanaAlertRules } from '../../roles/observability-stack/templates/grafana-alerting.js';
 import { dashboardFiles, grafanaDashboardProvider } from '../../roles/observability-stack/templates/grafana-dashboards.js';
 import { grafanaDatasources } from '../../roles/observability-stack/templates/grafana-datasources.js';
@@ -36,6 +37,10 @@ const modelOf = (vars: Record<string, unknown> = {}, name = 'obs-1') => observab
 const yamlOf = (text: string): Doc => parse(text) as Doc;
 const composeOf = (vars: Record<string, unknown> = {}): Doc => yamlOf(composeFile(modelOf(vars)));
 const s3 = { backend: 's3', bucket: 'acme-telemetry', region: 'eu-west-1' };
+// A host that runs the halyard daemon (its role's var): the collector scrapes it.
+// A host running the daemon, with the scrape on where the daemon runs (it is off by default until
+// the daemon can listen where the collector's container reaches it).
+const DAEMON = { halyard_daemon_config: { jobs: [] }, scrape_halyard_daemon: 'auto' };
 
 // A HostContext for the role (Debian facts), as the engine builds it.
 function hostContext(name: string, vars: Record<string, unknown>): HostContext {
@@ -103,6 +108,27 @@ describe('otel-collector-config.yml', () => {
     expect(config.service.telemetry.metrics.readers[0].pull.exporter.prometheus).toEqual({ host: '0.0.0.0', port: 8888 });
     const withoutApp = yamlOf(otelCollectorConfig(modelOf({ app_metrics_path: '' })));
     expect((withoutApp.receivers.prometheus.config.scrape_configs as Doc[]).map((job) => job.job_name)).not.toContain('app');
+  });
+
+  test('scrapes the halyard daemon where the host runs it (halyard_daemon_config), through the host gateway, keeping its job label', () => {
+    const jobsOf = (vars: Record<string, unknown>) => (yamlOf(otelCollectorConfig(modelOf(vars))).receivers.prometheus.config.scrape_configs as Doc[]);
+    const halyardOf = (vars: Record<string, unknown>) => jobsOf(vars).find((job) => job.job_name === 'halyard');
+    const daemon = DAEMON;
+    expect(halyardOf(daemon)).toEqual({
+      job_name: 'halyard',
+      scrape_interval: '15s',
+      honor_labels: true,
+      static_configs: [{ targets: ['host.docker.internal:9464'], labels: { instance: 'obs-1' } }],
+    });
+    expect(jobsOf(daemon).at(-1)?.job_name).toBe('halyard');
+    // The daemon's port: the halyard-daemon role's var of the same name, with the same default.
+    expect(halyardDaemonVars.parse({}).halyard_daemon_http_port).toBe(9464);
+    expect(halyardOf({ ...daemon, halyard_daemon_http_port: 9470 })?.static_configs[0].targets).toEqual(['host.docker.internal:9470']);
+    // auto (default): no daemon var, no scrape; true and false force it.
+    expect(halyardOf({})).toBeUndefined();
+    expect(halyardOf({ ...daemon, scrape_halyard_daemon: false })).toBeUndefined();
+    expect(halyardOf({ scrape_halyard_daemon: true })?.static_configs[0].targets).toEqual(['host.docker.internal:9464']);
+    expect(() => modelOf({ scrape_halyard_daemon: 'sometimes' })).toThrow(/scrape_halyard_daemon/);
   });
 });
 
@@ -288,6 +314,18 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
+  test('the collector resolves host.docker.internal to the host gateway only where it scrapes the halyard daemon', () => {
+    expect(compose.services['otel-collector'].extra_hosts).toBeUndefined();
+    const scraping = composeOf(DAEMON);
+    expect(scraping.services['otel-collector'].extra_hosts).toEqual(['host.docker.internal:host-gateway']);
+    for (const [name, service] of Object.entries<Doc>(scraping.services)) if (name !== 'otel-collector') expect(service.extra_hosts, name).toBeUndefined();
+    // Nothing else of the file changes: compose recreates the collector alone.
+    const { 'otel-collector': collector, ...others } = scraping.services;
+    const { 'otel-collector': before, ...othersBefore } = compose.services;
+    expect(others).toEqual(othersBefore);
+    expect({ ...collector, extra_hosts: undefined }).toEqual({ ...before, extra_hosts: undefined });
+  });
+
   test('mounts the configs the role writes, read-only, and the data directories; Loki/Tempo/Mimir run as 10001', () => {
     const written = new Set(renderedFiles(modelOf()).map((entry) => `/opt/observability/${entry.path}`));
     for (const spec of Object.values(CONFIG_FILES)) {
@@ -364,12 +402,13 @@ describe('Grafana provisioning', () => {
   test('dashboards: the provider points at the mounted JSON; each JSON parses and uses only the fixed datasource uids', () => {
     const provider = yamlOf(grafanaDashboardProvider(modelOf())).providers[0];
     expect(provider).toMatchObject({ type: 'file', options: { path: '/etc/grafana/dashboards' } });
-    const files = dashboardFiles(modelOf());
-    expect(Object.keys(files).sort()).toEqual(['app-red.json', 'host.json', 'logs.json']);
+    expect(Object.keys(dashboardFiles(modelOf())).sort()).toEqual(['app-red.json', 'host.json', 'logs.json']);
+    const files = dashboardFiles(modelOf(DAEMON));
+    expect(Object.keys(files).sort()).toEqual(['app-red.json', 'halyard.json', 'host.json', 'logs.json']);
     const uids = new Set<string>();
     for (const [name, text] of Object.entries(files)) {
       const dash = JSON.parse(text) as Doc;
-      expect(dash.uid, name).toMatch(/^halyard-/);
+      expect(dash.uid, name).toMatch(/^halyard(-|$)/);
       expect(dash.panels.length, name).toBeGreaterThan(0);
       for (const panel of dash.panels as Doc[]) {
         uids.add(panel.datasource.uid);
@@ -432,6 +471,102 @@ describe('Grafana provisioning', () => {
     const tuned = yamlOf(grafanaAlertRules(modelOf({ alert_error_rate: 0.1, alert_cpu_percent: 90 }))).groups[0].rules as Doc[];
     expect(tuned[0]?.data[2].model.conditions[0].evaluator.params).toEqual([0.1]);
     expect(tuned[2]?.data[2].model.conditions[0].evaluator.params).toEqual([90]);
+  });
+
+  // Their metric names, labels and values are checked against a real daemon's /metrics in
+  // test/roles/halyard-dashboard.test.ts (a local test: it starts the daemon and promtool).
+  test('the halyard dashboard (uid halyard, Mimir): jobs, backups, drift, probes, publish failures, the daemon process', () => {
+    const dash = JSON.parse(dashboardFiles(modelOf(DAEMON))['halyard.json'] ?? '{}') as Doc;
+    expect(dash).toMatchObject({ uid: 'halyard', title: 'halyard', editable: false });
+    expect(dash.templating.list).toMatchObject([{ name: 'instance', query: 'label_values(halyard_job_runs_total, instance)', datasource: { uid: 'mimir' } }]);
+    const panels = Object.fromEntries((dash.panels as Doc[]).map((panel) => [panel.title as string, panel]));
+    const exprs = (title: string) => ((panels[title]?.targets ?? []) as Doc[]).map((target) => target.expr as string).join(' ');
+    expect(Object.keys(panels)).toEqual([
+      'Since the last success, per job',
+      'Since the last backup, per host',
+      'Daemon uptime',
+      'Job duration (mean per run since the daemon started)',
+      'Job runs in the last hour, by result',
+      'Backup size (last backup, per host)',
+      'Backup duration (last backup, per host)',
+      'Drift: hosts with pending changes (last check)',
+      'Probes: hosts failing a check (last round)',
+      'Probes per host: Docker up, unhealthy containers',
+      'Probes per host: disk used',
+      'Publish failures in the last hour (CloudWatch, SNS)',
+      'Daemon memory (RSS)',
+    ]);
+    for (const panel of dash.panels as Doc[]) {
+      expect(panel.datasource.uid, panel.title).toBe('mimir');
+      for (const target of panel.targets as Doc[]) {
+        expect(target.datasource.uid, panel.title).toBe('mimir');
+        expect(target.expr, panel.title).toContain('instance=~"$instance"');
+      }
+      // Panels tile the 24-column grid without overlapping.
+      for (const other of dash.panels as Doc[]) {
+        if (other === panel) continue;
+        const [a, b] = [panel.gridPos, other.gridPos];
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect(overlap, `${panel.title} / ${other.title}`).toBe(false);
+      }
+      expect(panel.gridPos.x + panel.gridPos.w, panel.title).toBeLessThanOrEqual(24);
+    }
+    expect(exprs('Since the last success, per job')).toMatch(/^time\(\) - max by \(instance, job\) \(max_over_time\(halyard_job_last_success_timestamp_seconds\{.*\}\[7d\]\) > 0\)$/);
+    expect(exprs('Since the last backup, per host')).toContain('halyard_metric_updated_timestamp_seconds{metric="backup_heartbeat"');
+    expect(panels['Since the last backup, per host']?.fieldConfig.defaults.thresholds.steps).toEqual([
+      { value: null, color: 'green' },
+      { value: 26 * 3600, color: 'red' },
+    ]);
+    expect(exprs('Job duration (mean per run since the daemon started)')).toMatch(/halyard_job_duration_seconds_sum\{.*\} \/ halyard_job_duration_seconds_count\{/);
+    expect(exprs('Backup size (last backup, per host)')).toContain('halyard_backup_bytes{');
+    expect(exprs('Drift: hosts with pending changes (last check)')).toContain('halyard_job_last_outcome{field="drifted_hosts"');
+    expect(exprs('Probes: hosts failing a check (last round)')).toContain('halyard_job_last_outcome{field="failing_hosts"');
+    expect(exprs('Publish failures in the last hour (CloudWatch, SNS)')).toContain('increase(halyard_publish_failures_total{');
+    expect(exprs('Daemon memory (RSS)')).toBe('process_resident_memory_bytes{job="halyard", instance=~"$instance"}');
+    // Stat panels ask for one instant value; time series for a range.
+    for (const panel of dash.panels as Doc[]) {
+      for (const target of panel.targets as Doc[]) expect([panel.type, target.instant ?? false, target.range], panel.title).toEqual(panel.type === 'stat' ? ['stat', true, false] : ['timeseries', false, true]);
+    }
+    // Only where the collector scrapes a daemon (scrape_halyard_daemon).
+    expect(dashboardFiles(modelOf())['halyard.json']).toBeUndefined();
+    expect(dashboardFiles(modelOf({ scrape_halyard_daemon: true }))['halyard.json']).toBe(dashboardFiles(modelOf(DAEMON))['halyard.json']);
+    expect(dashboardFiles(modelOf({ ...DAEMON, scrape_halyard_daemon: false }))['halyard.json']).toBeUndefined();
+  });
+
+  test('the halyard alert rules, a group of their own: backup older than 26 h, drift detected, a probe failing; no data is OK', () => {
+    expect((yamlOf(grafanaAlertRules(modelOf())).groups as Doc[]).map((group) => group.name)).toEqual(['observability-stack']);
+    const groups = yamlOf(grafanaAlertRules(modelOf(DAEMON))).groups as Doc[];
+    expect(groups.map((group) => [group.name, group.folder, group.interval, (group.rules as Doc[]).length])).toEqual([
+      ['observability-stack', 'Observability', '1m', 5],
+      ['halyard', 'Observability', '1m', 3],
+    ]);
+    const rules = (groups[1]?.rules ?? []) as Doc[];
+    const summary = rules.map((rule) => {
+      const query = (rule.data as Doc[]).find((data) => data.refId === 'A');
+      const threshold = (rule.data as Doc[]).find((data) => data.refId === rule.condition);
+      return [rule.uid, rule.title, query?.model.expr, threshold?.model.conditions[0].evaluator.type, threshold?.model.conditions[0].evaluator.params[0], rule.for, rule.noDataState, rule.labels.severity];
+    });
+    expect(summary).toEqual([
+      [
+        'halyard-backup-overdue',
+        'Backup overdue',
+        'time() - max by (instance, instance_id) (max_over_time(halyard_metric_updated_timestamp_seconds{metric="backup_heartbeat"}[7d]))',
+        'gt',
+        93600,
+        '5m',
+        'OK',
+        'critical',
+      ],
+      ['halyard-drift', 'Drift detected', 'max by (instance, job) (halyard_job_last_outcome{field="drifted_hosts"})', 'gt', 0, '1m', 'OK', 'warning'],
+      ['halyard-probe-failing', 'Probe failing', 'max by (instance, job) (halyard_job_last_outcome{field="failing_hosts"})', 'gt', 0, '10m', 'OK', 'critical'],
+    ]);
+    for (const rule of rules) {
+      expect(rule.data[0]).toMatchObject({ datasourceUid: 'mimir', model: { instant: true } });
+      expect(rule.annotations.summary, rule.title).toMatch(/\{\{ \$labels\.instance \}\}/);
+    }
+    const tuned = yamlOf(grafanaAlertRules(modelOf({ ...DAEMON, alert_backup_age_hours: 50 }))).groups[1].rules as Doc[];
+    expect(tuned[0]?.data[2].model.conditions[0].evaluator.params).toEqual([50 * 3600]);
+    expect(tuned[0]?.annotations.summary).toContain('more than 50 h');
   });
 });
 
@@ -578,6 +713,20 @@ describe('tasks and handlers', () => {
       expect(health?.type.kind).toBe('http-health');
     }
     expect(restartHandler('loki')).toBe('restart loki');
+  });
+
+  test('on a host with the halyard daemon: the same tasks plus its dashboard (notifying grafana), rendered the same each time', () => {
+    const withDaemon = tasksOf({ ...SECRETS, ...DAEMON });
+    const files = (list: ResourceInstance[]) => list.filter((task) => task.type.kind === 'file').map((task) => (task.desired as { path: string }).path);
+    expect(files(withDaemon)).toEqual([...files(tasks).slice(0, -2), '/opt/observability/grafana/dashboards/halyard.json', ...files(tasks).slice(-2)]);
+    const dashboard = withDaemon.find((task) => (task.desired as { path?: string }).path === '/opt/observability/grafana/dashboards/halyard.json');
+    expect(dashboard?.notify).toEqual(['restart grafana']);
+    expect(JSON.stringify(tasksOf({ ...SECRETS, ...DAEMON }).map((task) => task.desired))).toBe(JSON.stringify(withDaemon.map((task) => task.desired)));
+    // Only the files that carry the scrape differ from a host without the daemon.
+    const content = (list: ResourceInstance[]) => Object.fromEntries(list.filter((task) => task.type.kind === 'file').map((task) => [(task.desired as { path: string }).path, String((task.desired as { content: unknown }).content)]));
+    const [before, after] = [content(tasks), content(withDaemon)];
+    const differing = Object.keys(after).filter((path) => before[path] !== after[path]).map((path) => path.replace('/opt/observability/', ''));
+    expect(differing.sort()).toEqual(['docker-compose.yml', 'grafana/dashboards/halyard.json', 'grafana/provisioning/alerting/rules.yml', 'otel-collector-config.yml'].sort());
   });
 
   test('the role: named observability-stack, needs root, a bad var fails naming the role', () => {

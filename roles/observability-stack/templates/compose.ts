@@ -1,4 +1,4 @@
-import { INTERNAL_PORTS, type StackModel } from '../model.js';
+import { HOST_GATEWAY_NAME, INTERNAL_PORTS, type StackModel } from '../model.js';
 import { SERVICES, type ServiceName } from '../vars.js';
 import { LOKI_DATA } from './loki.js';
 import { MIMIR_DATA } from './mimir.js';
@@ -113,6 +113,8 @@ export function composeFile(model: StackModel): string {
       ...common('otel-collector'),
       command: [`--config=${CONFIG_FILES.otelCollector.mount}`],
       volumes: [cfg('otelCollector')],
+      // The halyard daemon listens on the host: the collector reaches it through the bridge's gateway.
+      ...(model.halyardScrape ? { extra_hosts: [`${HOST_GATEWAY_NAME}:host-gateway`] } : {}),
       ports: [
         publish('otel-collector', v.otlp_grpc_port, INTERNAL_PORTS.otlpGrpc),
         publish('otel-collector', v.otlp_http_port, INTERNAL_PORTS.otlpHttp),

@@ -1,5 +1,5 @@
 import { DATASOURCE_UIDS, type StackModel } from '../model.js';
-import { PSEUDO_FS, SERVER_SPANS } from './grafana-dashboards.js';
+import { HALYARD_LOOKBACK, PSEUDO_FS, SERVER_SPANS } from './grafana-dashboards.js';
 import { MANAGED, renderYaml } from './yaml.js';
 
 // One provisioned rule, before rendering.
@@ -83,6 +83,51 @@ export function alertRuleSpecs(model: StackModel): AlertRuleSpec[] {
   ];
 }
 
+// The halyard daemon's own alerts, from what it exports on /metrics (where the collector scrapes it;
+// without those series every rule is OK: a daemon without that kind of job). A daemon that stops
+// answering is the `up` rule's business ("Container down", job halyard).
+export function halyardAlertRuleSpecs(model: StackModel): AlertRuleSpec[] {
+  const hours = model.vars.alert_backup_age_hours;
+  return [
+    {
+      uid: 'halyard-backup-overdue',
+      title: 'Backup overdue',
+      // The newest backup heartbeat Mimir saw in the lookback: a daemon restart (which forgets its
+      // last values until the next backup) neither hides an old backup nor makes a fresh one old.
+      expr: `time() - max by (instance, instance_id) (max_over_time(halyard_metric_updated_timestamp_seconds{metric="backup_heartbeat"}[${HALYARD_LOOKBACK}]))`,
+      evaluator: { type: 'gt', param: hours * 3600 },
+      for: '5m',
+      severity: 'critical',
+      summary: `No successful backup on {{ $labels.instance_id }} for more than ${hours} h (halyard daemon on {{ $labels.instance }}).`,
+      noDataState: 'OK', // no backup job, or none in the lookback
+      execErrState: 'Error',
+    },
+    {
+      uid: 'halyard-drift',
+      title: 'Drift detected',
+      expr: 'max by (instance, job) (halyard_job_last_outcome{field="drifted_hosts"})',
+      evaluator: { type: 'gt', param: 0 },
+      for: '1m',
+      severity: 'warning',
+      summary: 'The drift check {{ $labels.job }} of the halyard daemon on {{ $labels.instance }} found hosts with pending changes (its SNS message and log name the tasks).',
+      noDataState: 'OK',
+      execErrState: 'Error',
+    },
+    {
+      uid: 'halyard-probe-failing',
+      title: 'Probe failing',
+      expr: 'max by (instance, job) (halyard_job_last_outcome{field="failing_hosts"})',
+      evaluator: { type: 'gt', param: 0 },
+      // Two 5-minute rounds: one bad round is a blip.
+      for: '10m',
+      severity: 'critical',
+      summary: 'The probe job {{ $labels.job }} of the halyard daemon on {{ $labels.instance }} sees hosts failing a check (disk, Docker, containers, health URLs or SSH).',
+      noDataState: 'OK',
+      execErrState: 'Error',
+    },
+  ];
+}
+
 // Grafana unified alerting rule: A = the PromQL query, B = last value, C = threshold (the condition).
 function rule(spec: AlertRuleSpec) {
   const expression = { type: '__expr__', uid: '__expr__' };
@@ -132,11 +177,15 @@ function rule(spec: AlertRuleSpec) {
   };
 }
 
-// provisioning/alerting/rules.yml: the five rules in one group, evaluated every minute.
+// provisioning/alerting/rules.yml: the guide's five rules in one group and, where the collector
+// scrapes the halyard daemon, its three in another; evaluated every minute.
 export function grafanaAlertRules(model: StackModel): string {
   const config = {
     apiVersion: 1,
-    groups: [{ orgId: 1, name: 'observability-stack', folder: 'Observability', interval: '1m', rules: alertRuleSpecs(model).map(rule) }],
+    groups: [
+      { orgId: 1, name: 'observability-stack', folder: 'Observability', interval: '1m', rules: alertRuleSpecs(model).map(rule) },
+      ...(model.halyardScrape ? [{ orgId: 1, name: 'halyard', folder: 'Observability', interval: '1m', rules: halyardAlertRuleSpecs(model).map(rule) }] : []),
+    ],
   };
   return renderYaml(`${MANAGED}\nGrafana alert rules (unified alerting, file provisioning).`, config);
 }

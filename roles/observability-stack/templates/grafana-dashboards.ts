@@ -1,4 +1,4 @@
-import { DATASOURCE_UIDS, type StackModel } from '../model.js';
+import { DATASOURCE_UIDS, HALYARD_SCRAPE, type StackModel } from '../model.js';
 import { GRAFANA_DASHBOARDS_MOUNT } from './compose.js';
 import { MANAGED, renderYaml } from './yaml.js';
 
@@ -42,6 +42,43 @@ function timeseries(
       expr: target.expr,
       legendFormat: target.legend ?? '__auto',
       range: true,
+    })),
+  };
+}
+
+// One stat panel: the last value of each series of instant queries, colored by thresholds.
+function stat(
+  title: string,
+  targets: Target[],
+  grid: { x: number; y: number; w: number; h: number },
+  unit: string,
+  extra: { description?: string; thresholds?: Array<{ value: number | null; color: string }> } = {},
+) {
+  return {
+    type: 'stat',
+    title,
+    ...(extra.description ? { description: extra.description } : {}),
+    datasource: MIMIR,
+    gridPos: grid,
+    fieldConfig: {
+      defaults: { unit, thresholds: { mode: 'absolute', steps: extra.thresholds ?? [{ value: null, color: 'blue' }] } },
+      overrides: [],
+    },
+    options: {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      colorMode: 'background',
+      graphMode: 'none',
+      textMode: 'value_and_name',
+      justifyMode: 'auto',
+      orientation: 'auto',
+    },
+    targets: targets.map((target, index) => ({
+      refId: String.fromCharCode(65 + index),
+      datasource: MIMIR,
+      expr: target.expr,
+      legendFormat: target.legend ?? '__auto',
+      instant: true,
+      range: false,
     })),
   };
 }
@@ -216,12 +253,155 @@ export function appRedDashboard(model: StackModel): string {
   return `${JSON.stringify(dash, null, 2)}\n`;
 }
 
-// Dashboard JSON files by file name (under install_dir/grafana/dashboards).
+// How far back "last success" looks in Mimir: the daemon's own values start again at each restart
+// (a new release, a reboot), Mimir keeps what it said before. Also the backup alert's window.
+export const HALYARD_LOOKBACK = '7d';
+
+// The halyard daemon watched by the stack it deploys (scrape_halyard_daemon), from the metrics it
+// exports on /metrics: each job's last success, duration and runs; backups per host (instance_id):
+// age, size, duration; drift and probe results of the last runs; probe values per host; publish
+// failures; the daemon's memory and uptime. `instance` is the stack's host (the collector's label).
+export function halyardDashboard(model: StackModel): string {
+  const i = 'instance=~"$instance"';
+  const daemon = `job="${HALYARD_SCRAPE.job}", ${i}`;
+  const backupAge = model.vars.alert_backup_age_hours * 3600;
+  const panels = [
+    stat(
+      'Since the last success, per job',
+      [
+        {
+          expr: `time() - max by (instance, job) (max_over_time(halyard_job_last_success_timestamp_seconds{${i}}[${HALYARD_LOOKBACK}]) > 0)`,
+          legend: '{{job}}',
+        },
+      ],
+      { x: 0, y: 0, w: 10, h: 6 },
+      's',
+      { description: `Age of each job's last successful run: the newest success Mimir saw in ${HALYARD_LOOKBACK} (the daemon forgets at a restart).` },
+    ),
+    stat(
+      'Since the last backup, per host',
+      [
+        {
+          expr: `time() - max by (instance, instance_id) (max_over_time(halyard_metric_updated_timestamp_seconds{metric="backup_heartbeat", ${i}}[${HALYARD_LOOKBACK}]))`,
+          legend: '{{instance_id}}',
+        },
+      ],
+      { x: 10, y: 0, w: 10, h: 6 },
+      's',
+      {
+        description: `When a backup job last backed up a volume of the host (its BackupHeartbeat); red past alert_backup_age_hours (${model.vars.alert_backup_age_hours} h).`,
+        thresholds: [
+          { value: null, color: 'green' },
+          { value: backupAge, color: 'red' },
+        ],
+      },
+    ),
+    stat(
+      'Daemon uptime',
+      [{ expr: `time() - process_start_time_seconds{${daemon}}`, legend: '{{instance}}' }],
+      { x: 20, y: 0, w: 4, h: 6 },
+      's',
+      { description: "A restart starts the daemon's own counters and last values again (Mimir keeps the old ones)" },
+    ),
+    timeseries(
+      'Job duration (mean per run since the daemon started)',
+      MIMIR,
+      [{ expr: `halyard_job_duration_seconds_sum{${i}} / halyard_job_duration_seconds_count{${i}}`, legend: '{{job}}' }],
+      { x: 0, y: 6, w: 12, h: 8 },
+      's',
+      { min: 0 },
+    ),
+    timeseries(
+      'Job runs in the last hour, by result',
+      MIMIR,
+      [{ expr: `sum by (instance, job, result) (increase(halyard_job_runs_total{${i}}[1h]))`, legend: '{{job}} {{result}}' }],
+      { x: 12, y: 6, w: 12, h: 8 },
+      'short',
+      { min: 0 },
+    ),
+    timeseries(
+      'Backup size (last backup, per host)',
+      MIMIR,
+      [{ expr: `max by (instance, instance_id) (halyard_backup_bytes{${i}})`, legend: '{{instance_id}}' }],
+      { x: 0, y: 14, w: 12, h: 8 },
+      'bytes',
+      { min: 0, description: "BackupBytes of the host's last backed-up volume" },
+    ),
+    timeseries(
+      'Backup duration (last backup, per host)',
+      MIMIR,
+      [{ expr: `max by (instance, instance_id) (halyard_backup_duration_seconds{${i}})`, legend: '{{instance_id}}' }],
+      { x: 12, y: 14, w: 12, h: 8 },
+      's',
+      { min: 0 },
+    ),
+    timeseries(
+      'Drift: hosts with pending changes (last check)',
+      MIMIR,
+      [
+        { expr: `max by (instance, job) (halyard_job_last_outcome{field="drifted_hosts", ${i}})`, legend: '{{job}} drifted' },
+        { expr: `max by (instance, job) (halyard_job_last_outcome{field="hosts", ${i}})`, legend: '{{job}} hosts' },
+      ],
+      { x: 0, y: 22, w: 8, h: 8 },
+      'short',
+      { min: 0, description: "The last drift check's result: the hosts it found drifted (SNS says which) and the hosts of its inventory" },
+    ),
+    timeseries(
+      'Probes: hosts failing a check (last round)',
+      MIMIR,
+      [{ expr: `max by (instance, job) (halyard_job_last_outcome{field="failing_hosts", ${i}})`, legend: '{{job}}' }],
+      { x: 8, y: 22, w: 8, h: 8 },
+      'short',
+      { min: 0, description: 'Hosts with a failing check (disk, Docker, containers, health URLs, SSH) in the last probe round' },
+    ),
+    timeseries(
+      'Probes per host: Docker up, unhealthy containers',
+      MIMIR,
+      [
+        { expr: `min by (instance, instance_id) (halyard_docker_daemon_up{${i}})`, legend: '{{instance_id}} docker up' },
+        { expr: `max by (instance, instance_id) (halyard_unhealthy_containers{${i}})`, legend: '{{instance_id}} unhealthy containers' },
+      ],
+      { x: 16, y: 22, w: 8, h: 8 },
+      'short',
+      { min: 0 },
+    ),
+    timeseries(
+      'Probes per host: disk used',
+      MIMIR,
+      [{ expr: `max by (instance, instance_id) (halyard_disk_used_percent{${i}})`, legend: '{{instance_id}}' }],
+      { x: 0, y: 30, w: 8, h: 8 },
+      'percent',
+      { min: 0, max: 100 },
+    ),
+    timeseries(
+      'Publish failures in the last hour (CloudWatch, SNS)',
+      MIMIR,
+      [{ expr: `sum by (instance, target) (increase(halyard_publish_failures_total{${i}}[1h]))`, legend: '{{target}}' }],
+      { x: 8, y: 30, w: 8, h: 8 },
+      'short',
+      { min: 0, description: 'Failed publishes never fail a job; the values stay on /metrics' },
+    ),
+    timeseries(
+      'Daemon memory (RSS)',
+      MIMIR,
+      [{ expr: `process_resident_memory_bytes{${daemon}}`, legend: '{{instance}}' }],
+      { x: 16, y: 30, w: 8, h: 8 },
+      'bytes',
+      { min: 0 },
+    ),
+  ];
+  const dash = dashboard('halyard', 'halyard', ['daemon'], panels, [variable('instance', 'Host', MIMIR, 'label_values(halyard_job_runs_total, instance)')]);
+  return `${JSON.stringify(dash, null, 2)}\n`;
+}
+
+// Dashboard JSON files by file name (under install_dir/grafana/dashboards); the halyard one where
+// the collector scrapes the daemon.
 export function dashboardFiles(model: StackModel): Record<string, string> {
   return {
     'host.json': hostDashboard(model),
     'logs.json': logsDashboard(model),
     'app-red.json': appRedDashboard(model),
+    ...(model.halyardScrape ? { 'halyard.json': halyardDashboard(model) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { INTERNAL_PORTS, type StackModel } from '../model.js';
+import { HALYARD_SCRAPE, INTERNAL_PORTS, type StackModel } from '../model.js';
 import { MANAGED, renderYaml } from './yaml.js';
 
 // A Prometheus scrape job of the collector's prometheus receiver.
@@ -6,10 +6,23 @@ function scrapeJob(name: string, target: string, extra: Record<string, unknown> 
   return { job_name: name, scrape_interval: '15s', ...extra, static_configs: [{ targets: [target] }] };
 }
 
+// The halyard daemon on the host. honor_labels: its series keep the daemon's `job` label (the name
+// of the daemon's job) instead of becoming exported_job; `instance` names the stack's host, as for
+// node-exporter (the target's address is the same on every host).
+function halyardScrapeJob(model: StackModel, target: string) {
+  return {
+    job_name: HALYARD_SCRAPE.job,
+    scrape_interval: '15s',
+    honor_labels: true,
+    static_configs: [{ targets: [target], labels: { instance: model.hostname } }],
+  };
+}
+
 // otel-collector-config.yml: the guide's pipelines (OTLP in; logs to Loki, traces to Tempo, metrics
 // and node-exporter scrapes to Mimir), plus span metrics (RED) from the traces, scrapes of every
 // service's /metrics (their `up` series feeds the container-down alert), a memory limiter, the
-// health_check extension (13133) and the collector's own metrics (8888).
+// health_check extension (13133) and the collector's own metrics (8888); and, where the host runs
+// it, the halyard daemon's /metrics (jobs, backups, drift, probes), reached through the host gateway.
 export function otelCollectorConfig(model: StackModel): string {
   const v = model.vars;
   const scrapes = [
@@ -25,6 +38,7 @@ export function otelCollectorConfig(model: StackModel): string {
     scrapeJob('mimir', `mimir:${INTERNAL_PORTS.mimir}`),
     scrapeJob('grafana', `grafana:${INTERNAL_PORTS.grafana}`),
     ...(v.app_metrics_path ? [scrapeJob('app', `app:${v.app_port}`, { metrics_path: v.app_metrics_path })] : []),
+    ...(model.halyardScrape ? [halyardScrapeJob(model, model.halyardScrape.target)] : []),
   ];
   const processors = ['memory_limiter', 'batch'];
   const config = {
