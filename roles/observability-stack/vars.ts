@@ -214,9 +214,9 @@ export const observabilityStackVars = z.object({
   // The halyard daemon (roles/halyard-daemon) on this host, watched by the stack it deploys.
   scrape_halyard_daemon: z
     .union([z.literal('auto'), z.boolean()])
-    .default(false)
+    .default('auto')
     .describe(
-      "Scrape the halyard daemon's /metrics on this host into Mimir (collector job halyard, at host.docker.internal): auto = only when the host has a halyard_daemon_config var (the hosts the halyard-daemon role installs the daemon on); true or false force it. The halyard dashboard and alert rules come with it. Off by default for now: the daemon listens on 127.0.0.1 only, which the collector's container cannot reach",
+      "Scrape the halyard daemon's /metrics on this host into Mimir (collector job halyard, at host.docker.internal, which is the Docker bridge's address where the daemon also listens: its http.docker_bridge, auto by default): auto = only when the host has a halyard_daemon_config var (the hosts the halyard-daemon role installs the daemon on); true or false force it. The halyard dashboard and alert rules come with it",
     ),
   halyard_daemon_http_port: port(9464, "Port of the halyard daemon's /metrics on the host: the halyard-daemon role's var of the same name, so one value sets both"),
 });

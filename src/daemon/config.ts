@@ -14,7 +14,7 @@ import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 //   sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:halyard-alerts   # optional: no topic, no messages
 //   cloudwatch: true                  # false: no CloudWatch at all, the jobs' values on /metrics only
 //   cloudwatch_namespace: halyard
-//   http: { port: 9464 }
+//   http: { port: 9464, docker_bridge: auto }   # also on docker0's address (auto: once it exists), for the stack's collector
 //   state_dir: /var/lib/halyard
 //   lease: { bucket: my-bucket, prefix: leases, keep_hours: 24 }  # two daemons, one run per tick
 //   ssh: { known_hosts: /var/lib/halyard/known_hosts, strict_host_keys: true }
@@ -93,7 +93,10 @@ export const daemonConfigSchema = z.strictObject({
   /** false: nothing goes to CloudWatch (no client, no PutMetricData); every value is on /metrics either way. */
   cloudwatch: z.boolean().default(true),
   cloudwatch_namespace: z.string().min(1).max(255).default('halyard'),
-  http: z.strictObject({ port: z.number().int().min(0).max(65535).default(9464) }).default({ port: 9464 }),
+  /** docker_bridge: also listen on docker0's address ('auto': once it exists), where the stack's collector scrapes /metrics. */
+  http: z
+    .strictObject({ port: z.number().int().min(0).max(65535).default(9464), docker_bridge: z.union([z.literal('auto'), z.boolean()]).default('auto') })
+    .default({ port: 9464, docker_bridge: 'auto' }),
   state_dir: z.string().default('/var/lib/halyard'),
   failure_threshold: z.number().int().positive().default(3),
   shutdown_grace_seconds: z.number().positive().default(30),

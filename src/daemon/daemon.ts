@@ -200,7 +200,10 @@ export async function startDaemon(config: DaemonConfig, options: { services?: Da
     config.jobs.map((job) => buildJob(config, job, services, publisher)),
     { logger, failureThreshold: config.failure_threshold, lease: services.leaseStore ? new Lease(services.leaseStore, owner, config.lease?.prefix, config.lease?.keep_hours) : undefined },
   );
-  const server = await startStatusServer(scheduler, config.http.port, publisher);
+  const server = await startStatusServer(scheduler, config.http.port, publisher, {
+    dockerBridge: config.http.docker_bridge,
+    log: (level, event, data) => logger.log(level, event, data),
+  });
   scheduler.start();
   logger.log('info', 'started', {
     config: config.file,

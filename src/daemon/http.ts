@@ -1,6 +1,11 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
+import { promisify } from 'node:util';
 import { HalyardError } from '../core/errors.js';
+
+const runFile = promisify(execFile);
 import { nameTable } from '../core/name-table.js';
 import { snakeCase, type MetricGauge, type Publisher, type TargetStatus } from './publish.js';
 import type { JobStatus, Scheduler } from './scheduler.js';
@@ -136,12 +141,27 @@ export function healthDocument(scheduler: Scheduler, publisher?: Publisher): { o
 export interface StatusServer {
   port: number;
   url: string;
+  /** Where containers on this host reach it (the Docker bridge's address), once it listens there. */
+  bridgeUrl(): string | undefined;
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1:port (0: any free port). */
-export async function startStatusServer(scheduler: Scheduler, port: number, publisher?: Publisher): Promise<StatusServer> {
-  const server: Server = createServer((request, response) => {
+// Where else the status server listens: on the Docker bridge's address too ('auto': when the
+// bridge exists, waiting for it when Docker starts after the daemon), so the stack's collector
+// scrapes /metrics from its container (host.docker.internal) without the port being on any
+// outside interface.
+export interface StatusServerOptions {
+  dockerBridge?: boolean | 'auto';
+  /** docker0's IPv4 address now, or undefined (tests pass their own). */
+  bridgeAddress?: () => Promise<string | undefined>;
+  /** How often to look for the bridge again while it is missing. */
+  bridgeRetryMs?: number;
+  log?: (level: 'info' | 'warn', event: string, data: Record<string, unknown>) => void;
+}
+
+/** Listens on 127.0.0.1:port (0: any free port), and on the Docker bridge as options say. */
+export async function startStatusServer(scheduler: Scheduler, port: number, publisher?: Publisher, options: StatusServerOptions = {}): Promise<StatusServer> {
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -156,24 +176,83 @@ export async function startStatusServer(scheduler: Scheduler, port: number, publ
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
     }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'the port is in use (another daemon?)' : (error.code ?? error.message);
-      reject(new HalyardError('E_DAEMON_HTTP', `cannot listen on 127.0.0.1:${port}: ${why}`, { cause: error }));
-    });
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  };
+  const server = await listenOn(createServer(handler), port, '127.0.0.1');
   const actual = (server.address() as AddressInfo).port;
+  let bridge: { server: Server; address: string } | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  const bridgeAddress = options.bridgeAddress ?? dockerBridgeAddress;
+  const tryBridge = async (): Promise<void> => {
+    const address = await bridgeAddress();
+    if (address === undefined) {
+      retry = setTimeout(() => void tryBridge(), options.bridgeRetryMs ?? 5_000);
+      retry.unref();
+      return;
+    }
+    try {
+      const listening = await listenOn(createServer(handler), actual, address);
+      if (closed) {
+        listening.close();
+        return;
+      }
+      bridge = { server: listening, address };
+      options.log?.('info', 'http-bridge', { url: `http://${address}:${actual}` });
+    } catch (error) {
+      options.log?.('warn', 'http-bridge-failed', { detail: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  if ((options.dockerBridge ?? false) !== false) {
+    if ((await bridgeAddress()) === undefined) options.log?.('info', 'http-bridge-waiting', { detail: 'no docker0 interface yet: /metrics listens there once Docker creates it' });
+    await tryBridge();
+  }
   return {
     port: actual,
     url: `http://127.0.0.1:${actual}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    bridgeUrl: () => (bridge ? `http://${bridge.address}:${actual}` : undefined),
+    close: async () => {
+      closed = true;
+      clearTimeout(retry);
+      await Promise.all(
+        [server, bridge?.server].map(
+          (one) =>
+            one &&
+            new Promise<void>((resolve) => {
+              one.close(() => resolve());
+              one.closeAllConnections();
+            }),
+        ),
+      );
+    },
   };
+}
+
+// docker0's IPv4 address: what host.docker.internal (host-gateway) resolves to in containers. Asked
+// of `ip`, as Node's own list leaves out an interface without carrier, and docker0 has none while
+// every container sits on a compose network of its own (the address is there and can be bound).
+export async function dockerBridgeAddress(): Promise<string | undefined> {
+  try {
+    const { stdout } = await runFile('ip', ['-4', '-o', 'addr', 'show', 'dev', 'docker0'], { timeout: 5_000 });
+    return bridgeAddressOf(stdout);
+  } catch {
+    // No docker0 (Docker not installed or not started), or no `ip`: Node's list as a last resort.
+    return networkInterfaces().docker0?.find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+  }
+}
+
+// The first IPv4 address in `ip -4 -o addr show` output ("4: docker0    inet 172.17.0.1/16 brd ...").
+export function bridgeAddressOf(ipOutput: string): string | undefined {
+  return /\sinet (\d+\.\d+\.\d+\.\d+)\//.exec(ipOutput)?.[1];
+}
+
+function listenOn(server: Server, port: number, address: string): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the port is in use (another daemon?)' : (error.code ?? error.message);
+      reject(new HalyardError('E_DAEMON_HTTP', `cannot listen on ${address}:${port}: ${why}`, { cause: error }));
+    });
+    server.listen(port, address, () => resolve(server));
+  });
 }
 
 function escapeLabel(value: string): string {

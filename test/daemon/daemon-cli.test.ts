@@ -13,7 +13,7 @@ describe('halyard daemon (CLI)', () => {
     writeFileSync(
       file,
       `state_dir: state
-http: { port: 0 }
+http: { port: 0, docker_bridge: false }
 shutdown_grace_seconds: 20
 jobs:
   - name: tick

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { processMetricsText, startStatusServer, type StatusServer } from '../../src/daemon/http.js';
+import { execFileSync } from 'node:child_process';
+import { bridgeAddressOf, dockerBridgeAddress, processMetricsText, startStatusServer, type StatusServer } from '../../src/daemon/http.js';
 import { memoryLogger } from '../../src/daemon/log.js';
 import { Scheduler, type DaemonJob } from '../../src/daemon/scheduler.js';
 
@@ -81,6 +82,59 @@ describe('/healthz and /metrics over HTTP on 127.0.0.1', () => {
     const scheduler = new Scheduler([{ name: 'x', schedule: '* * * * *', run: async () => {} }], { logger: memoryLogger() });
     server = await startStatusServer(scheduler, 0);
     await expect(startStatusServer(scheduler, server.port)).rejects.toThrow(`cannot listen on 127.0.0.1:${server.port}: the port is in use (another daemon?)`);
+  });
+});
+
+describe('on the Docker bridge too, where the stack collector scrapes it', () => {
+  let server: StatusServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  // 127.0.0.2 stands in for docker0's 172.17.0.1 (any 127/8 address can be bound here, the bridge
+  // only where Docker runs).
+  const bridge = async () => '127.0.0.2';
+  const scheduler = () => new Scheduler([{ name: 'x', schedule: '0 0 * * * *', run: async () => {} }], { logger: memoryLogger() });
+
+  test('docker_bridge true: /metrics answers on the bridge address on the same port as on loopback', async () => {
+    server = await startStatusServer(scheduler(), 0, undefined, { dockerBridge: true, bridgeAddress: bridge });
+    expect(server.bridgeUrl()).toBe(`http://127.0.0.2:${server.port}`);
+    expect((await fetch(`${server.bridgeUrl()}/metrics`)).status).toBe(200);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+  });
+
+  test("'auto' with Docker not started yet: it listens there once docker0 appears; false never does", async () => {
+    let present = false;
+    const events: string[] = [];
+    server = await startStatusServer(scheduler(), 0, undefined, {
+      dockerBridge: 'auto',
+      bridgeAddress: async () => (present ? '127.0.0.2' : undefined),
+      bridgeRetryMs: 20,
+      log: (_level, event) => events.push(event),
+    });
+    expect(server.bridgeUrl()).toBeUndefined();
+    present = true;
+    for (let i = 0; i < 100 && server.bridgeUrl() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.bridgeUrl()).toBe(`http://127.0.0.2:${server.port}`);
+    expect((await fetch(`${server.bridgeUrl()}/healthz`)).status).toBe(200);
+    expect(events).toEqual(['http-bridge-waiting', 'http-bridge']);
+    await server.close();
+
+    server = await startStatusServer(scheduler(), 0, undefined, { dockerBridge: false, bridgeAddress: bridge });
+    expect(server.bridgeUrl()).toBeUndefined();
+    await expect(fetch(`http://127.0.0.2:${server.port}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe('the Docker bridge address', () => {
+  test("read from `ip -4 -o addr show dev docker0` (an interface without carrier included)", () => {
+    expect(bridgeAddressOf('4: docker0    inet 172.18.0.1/16 brd 172.18.255.255 scope global docker0\\       valid_lft forever preferred_lft forever\n')).toBe('172.18.0.1');
+    expect(bridgeAddressOf('')).toBeUndefined();
+  });
+
+  test('on this machine, docker0 as ip shows it', async () => {
+    const shown = execFileSync('sh', ['-c', "ip -4 -o addr show dev docker0 2>/dev/null | sed -n 's/.* inet \\([0-9.]*\\)\\/.*/\\1/p' | head -1"], { encoding: 'utf8' }).trim();
+    expect(await dockerBridgeAddress()).toBe(shown === '' ? undefined : shown);
   });
 });
 

@@ -135,7 +135,7 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
         `aws: { region: us-east-1, endpoint: "${aws.url}" }`,
         `sns_topic_arn: ${topicArn}`,
         'cloudwatch_namespace: halyard-daemon-test',
-        'http: { port: 0 }',
+        'http: { port: 0, docker_bridge: false }',
         `state_dir: ${dir}`,
         `ssh: { known_hosts: ${knownHosts} }`,
         'jobs:',

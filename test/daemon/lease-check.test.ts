@@ -42,7 +42,7 @@ function daemonFile(name: string, endpoint: string): { file: string; config: Dae
   const text = [
     `aws: { region: us-east-1, endpoint: "${endpoint}" }`,
     'cloudwatch: false',
-    'http: { port: 0 }',
+    'http: { port: 0, docker_bridge: false }',
     `state_dir: ${dir}`,
     `lease: { bucket: ${BUCKET}, prefix: ha/leases }`,
     'jobs:',

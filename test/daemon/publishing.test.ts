@@ -39,7 +39,7 @@ describe('publishing from the daemon (emulator)', () => {
     const fleet = localFleet({ dockerUp: false });
     const topicArn = await sdkAlertsService().ensureTopic('halyard-alerts', {});
     const config = parseDaemonConfig(
-      [`aws: { endpoint: "${aws.url}" }`, `sns_topic_arn: ${topicArn}`, 'http: { port: 0 }', 'state_dir: state', 'jobs:', '  - { name: probes, kind: probe, schedule: "0 0 0 1 1 *", inventory: inventory.yml }', ''].join('\n'),
+      [`aws: { endpoint: "${aws.url}" }`, `sns_topic_arn: ${topicArn}`, 'http: { port: 0, docker_bridge: false }', 'state_dir: state', 'jobs:', '  - { name: probes, kind: probe, schedule: "0 0 0 1 1 *", inventory: inventory.yml }', ''].join('\n'),
       join(fleet.base, 'daemon.yml'),
     );
     const logger = memoryLogger();
@@ -117,7 +117,7 @@ describe('publishing from the daemon (emulator)', () => {
     const config = parseDaemonConfig(
       [
         'cloudwatch: false',
-        'http: { port: 0 }',
+        'http: { port: 0, docker_bridge: false }',
         'state_dir: state',
         'jobs:',
         '  - { name: probes, kind: probe, schedule: "0 0 0 1 1 *", inventory: inventory.yml }',

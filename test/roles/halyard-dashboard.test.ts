@@ -233,7 +233,7 @@ beforeAll(async () => {
   const config = parseDaemonConfig(
     [
       `aws: { endpoint: "${aws.url}" }`,
-      'http: { port: 0 }',
+      'http: { port: 0, docker_bridge: false }',
       'state_dir: state',
       'jobs:',
       '  - { name: probes, kind: probe, schedule: "0 0 0 1 1 *", inventory: inventory.yml }',
