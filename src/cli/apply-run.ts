@@ -15,6 +15,7 @@ import { runSettings } from './ansible-settings.js';
 import { tagSelection } from '../playbook/tags.js';
 import { askBecomePassword, vaultKeyring } from './vault-flags.js';
 import { sshOptionsFrom } from './ssh-flags.js';
+import { forksFrom, wholeSeconds } from './flag-values.js';
 import { configFilesLine, RunTrace, sshDebugLine, VERBOSE_REQUESTS, VERBOSE_SSH } from './verbosity.js';
 
 // `halyard apply --list-hosts / --list-tasks` (ansible-playbook's): what a run would touch and
@@ -74,8 +75,8 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   if (flags.askBecomePass) settings.connectionDefaults.becomePassword = await askBecomePassword();
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
   if (flags.verbose >= 1) stderrText.write(`${configFilesLine(settings)}\n`);
-  const forks = flags.forks !== undefined ? positiveInt(flags.forks, '--forks') : (settings.forks ?? DEFAULT_FORKS);
-  const lockWaitSeconds = nonNegativeInt(flags.lockTimeout, '--lock-timeout');
+  const forks = forksFrom(flags.forks, settings.forks);
+  const lockWaitSeconds = wholeSeconds(flags.lockTimeout, '--lock-timeout');
   const maxFailPercent = flags.maxFailPercent === undefined ? undefined : percent(flags.maxFailPercent);
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
@@ -154,21 +155,6 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
     stdoutText.write(`\n${formatRecap(result)}\n`);
   }
   return run;
-}
-
-/** Hosts run at once when neither --forks, halyard.yml nor ansible.cfg says. */
-const DEFAULT_FORKS = 20;
-
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive whole number, got "${text}"`);
-  return value;
-}
-
-function nonNegativeInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${flag} must be a whole number of seconds, got "${text}"`);
-  return value;
 }
 
 function percent(text: string): number {

@@ -1,6 +1,8 @@
 import { stringify } from 'yaml';
 import { UsageError } from '../core/errors.js';
-import { Redactor } from '../core/secret.js';
+import type { Redactor } from '../core/secret.js';
+import { redactorForHosts } from '../engine/prepare-run.js';
+import { forksFrom, wholeSeconds } from './flag-values.js';
 import { renderArgv } from '../core/shell.js';
 import { runAdHoc, type AdHocHostResult } from '../engine/adhoc.js';
 import { FactsCache } from '../engine/facts-cache.js';
@@ -31,15 +33,9 @@ async function targetHosts(pattern: string, flags: FleetFlags): Promise<{ hosts:
   });
   const hosts = selectHosts(inventory, pattern);
   if (hosts.length === 0) throw new UsageError(`"${pattern}" matches no host in ${settings.inventory.join(', ')}${flags.limit ? ` (with --limit ${flags.limit})` : ''}`);
-  const redactor = new Redactor();
-  for (const host of inventory.hosts) {
-    redactor.addAll(host.vars);
-    if (host.becomePassword) redactor.add(host.becomePassword);
-  }
-  const forks = flags.forks === undefined ? (settings.forks ?? 20) : Number(flags.forks);
-  if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive whole number, got "${flags.forks}"`);
-  const lockWaitSeconds = Number(flags.lockTimeout);
-  if (!Number.isInteger(lockWaitSeconds) || lockWaitSeconds < 0) throw new UsageError(`--lock-timeout must be a whole number of seconds, got "${flags.lockTimeout}"`);
+  const redactor = redactorForHosts(inventory.hosts);
+  const forks = forksFrom(flags.forks, settings.forks);
+  const lockWaitSeconds = wholeSeconds(flags.lockTimeout, '--lock-timeout');
   return { hosts, redactor, forks, lockWaitSeconds };
 }
 

@@ -71,11 +71,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     const { createSecretFetcher } = await import('../aws/secrets.js');
     await resolveSecretRefs(hosts, createSecretFetcher().fetcher);
   }
-  const redactor = new Redactor();
-  for (const host of inventory.hosts) {
-    redactor.addAll(host.vars);
-    if (host.becomePassword) redactor.add(host.becomePassword);
-  }
+  const redactor = redactorForHosts(inventory.hosts);
   // Every host's tasks are made now, before anything connects: a task with bad arguments (or a
   // role var of the wrong type) is a playbook error that fails the whole run once, exit 65, and no
   // host has been touched. Other errors (a local file not built yet) stay that host's failure.
@@ -103,6 +99,17 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
       return made.work;
     },
   };
+}
+
+// A redactor that knows every secret in these hosts' vars and their sudo passwords (all of the
+// inventory's hosts, not only the targeted ones: output may quote any of them).
+export function redactorForHosts(hosts: readonly Host[]): Redactor {
+  const redactor = new Redactor();
+  for (const host of hosts) {
+    redactor.addAll(host.vars);
+    if (host.becomePassword) redactor.add(host.becomePassword);
+  }
+  return redactor;
 }
 
 // Play vars are defaults: inventory and -e vars override them (a play may name secrets with awsSecret()).
