@@ -3,9 +3,8 @@ import type { Host } from '../inventory/types.js';
 import type { HostSession } from '../ssh/types.js';
 import { withHostLock } from './locked-host.js';
 import { newLockOwner } from './lock.js';
-import { errorFields } from './results.js';
+import { errorFields, inHostOrder } from './results.js';
 import { mapLimit } from './run.js';
-import { nameTable } from '../core/name-table.js';
 
 // One host's answer to an ad-hoc command (`halyard exec`).
 export interface AdHocHostResult {
@@ -68,10 +67,7 @@ export async function runAdHoc(hosts: readonly Host[], script: string, options: 
     results.set(host.name, result!);
     options.onHost?.(host.name, result!);
   });
-  const ordered = nameTable(hosts.flatMap((host): Array<[string, AdHocHostResult]> => {
-    const result = results.get(host.name);
-    return result ? [[host.name, result]] : [];
-  }));
+  const ordered = inHostOrder(hosts, results);
   const ok = Object.values(ordered).every((result) => result.exitCode === 0);
   return { ok, durationMs: Date.now() - started, hosts: ordered };
 }

@@ -1,3 +1,4 @@
+import { nameTable } from '../core/name-table.js';
 import type { FileDiff } from '../resources/types.js';
 
 // The outcome of one task on one host, as the recap and --json report it.
@@ -96,4 +97,15 @@ export function errorFields(error: unknown, redact: (text: string) => string): {
 // Whether a host counts as failed for exit codes and --max-fail-percent.
 export function hostFailed(result: HostResult): boolean {
   return result.unreachable || result.failed > 0 || result.error !== undefined;
+}
+
+// Per-host results in inventory order, as a null-prototype table (no host name can vanish into
+// Object's prototype); hosts without a result are left out.
+export function inHostOrder<R>(hosts: ReadonlyArray<{ name: string }>, results: ReadonlyMap<string, R>): Record<string, R> {
+  return nameTable(
+    hosts.flatMap((host): Array<[string, R]> => {
+      const result = results.get(host.name);
+      return result === undefined ? [] : [[host.name, result]];
+    }),
+  );
 }

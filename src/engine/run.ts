@@ -1,10 +1,9 @@
-import { nameTable } from '../core/name-table.js';
 import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { HostWork, HostWorkSource } from './work.js';
 import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
 import { newLockOwner } from './lock.js';
-import { hostFailed, errorFields, summarize, type HostResult, type RunResult } from './results.js';
+import { errorFields, hostFailed, inHostOrder, summarize, type HostResult, type RunResult } from './results.js';
 
 export type { HostWork, HostWorkSource } from './work.js';
 
@@ -95,10 +94,7 @@ export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork 
   }
 
   // In inventory order; a null-prototype table, so no host name can vanish into Object's prototype.
-  const ordered = nameTable(hosts.flatMap((host): Array<[string, HostResult]> => {
-    const result = results.get(host.name);
-    return result ? [[host.name, result]] : [];
-  }));
+  const ordered = inHostOrder(hosts, results);
   const ok = Object.values(ordered).every((result) => !hostFailed(result));
   return { ok, durationMs: Date.now() - started, check: options.check, hosts: ordered };
 }
