@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { stringify } from 'yaml';
 import { sdkAlertsService } from '../../src/aws/alerts.js';
+import { Secret } from '../../src/core/secret.js';
+import { LEASE_CHECK_FOLDER } from '../../src/daemon/lease.js';
 import type { HostResult } from '../../src/engine/results.js';
 import { labExec } from '../../src/lab/index.js';
 import { halyardRelease } from '../../src/release/pack.js';
@@ -14,6 +16,7 @@ import { stepChain } from '../support/steps.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { reverseTunnel, type ReverseTunnel } from '../support/reverse-tunnel.js';
 import { busyBudget } from '../support/budget.js';
+import { S3RVER_ACCESS_KEY_ID, S3RVER_SECRET_ACCESS_KEY, startS3rver, type S3rverServer } from '../support/s3rver.js';
 
 const PLAYBOOK = 'test/e2e/playbooks/halyard-daemon.ts';
 const BUCKET = 'hy-daemon-e2e';
@@ -21,10 +24,15 @@ const NAMESPACE = 'halyard-e2e';
 const PORT = 9464;
 // Not "halyard": that is the lab's login user, whose home the role would move.
 const ACCOUNT = 'hyd';
+// Buckets on s3rver, an S3 server that ignores If-None-Match (test/support/s3rver.ts).
+const BACKUP_BUCKET = 'hy-daemon-backups';
+const LEASE_BUCKET = 'hy-daemon-leases';
 
 // The installed daemon: this checkout's release and node on a systemd lab host, running as a
 // service that reaches S3 and CloudWatch (the emulator, through `ssh -R`) and probes its own host
-// over SSH: everything a daemon host on EC2 does, on loopback.
+// over SSH: everything a daemon host on EC2 does, on loopback. Then, with s3rver (a second S3,
+// through its own `ssh -R`): a daemon with no CloudWatch, SNS or lease backing up into it, and
+// daemons refusing a lease bucket there (s3rver ignores If-None-Match).
 describe('roles/halyard-daemon on a systemd lab host', () => {
   const steps = stepChain();
   const aws = useAwsEmulator();
@@ -32,6 +40,8 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
   beforeEach(() => aws.createBucket(BUCKET));
   let fleet: TestFleet;
   let tunnel: ReverseTunnel;
+  let s3rver: S3rverServer;
+  let s3rverTunnel: ReverseTunnel;
   let container: string;
   let hostName: string;
   let inventory: string;
@@ -47,14 +57,18 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     knownHosts = freshKnownHosts();
     tunnel = await reverseTunnel({ port: host.port, user: fleet.user, keyFile: fleet.keyFile, targetPort: Number(new URL(aws.url).port) });
     varsDir = mkdtempSync(join(tmpdir(), 'hy-daemon-vars-'));
+    s3rver = await startS3rver({ buckets: [BACKUP_BUCKET, LEASE_BUCKET] });
+    s3rverTunnel = await reverseTunnel({ port: host.port, user: fleet.user, keyFile: fleet.keyFile, targetPort: Number(new URL(s3rver.url).port) });
   });
   afterAll(async () => {
     tunnel?.close();
+    s3rverTunnel?.close();
+    await s3rver?.stop();
     await fleet?.stop();
   });
 
   // The role's vars as a -e @file (YAML, so the AWS secret key is tagged !secret).
-  function varsFile(jobs: Record<string, unknown>[], extra: { config?: Record<string, unknown>; vars?: Record<string, unknown> } = {}): string {
+  function varsFile(jobs: Record<string, unknown>[], extra: { config?: Record<string, unknown>; files?: Record<string, string>; vars?: Record<string, unknown> } = {}): string {
     const config = {
       aws: { region: aws.region, endpoint: `http://127.0.0.1:${tunnel.remotePort}` },
       cloudwatch_namespace: NAMESPACE,
@@ -71,7 +85,7 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
       halyard_daemon_user: ACCOUNT,
       halyard_daemon_http_port: PORT,
       halyard_daemon_config: config,
-      halyard_daemon_files: { 'inventory.yml': selfInventory, lab_key: readFileSync(fleet.keyFile, 'utf8') },
+      halyard_daemon_files: { 'inventory.yml': selfInventory, lab_key: readFileSync(fleet.keyFile, 'utf8'), ...extra.files },
       halyard_daemon_environment: emulatorEnvironment(aws),
       ...extra.vars,
     });
@@ -241,9 +255,137 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(`${message?.subject}\n${message?.message}`).toContain('self');
     expect(message?.message).toContain('file /etc/hy-motd');
   }, busyBudget(41));
+
+  // The service's environment when its only AWS is a bucket on s3rver: the one key pair s3rver
+  // accepts, nothing for CloudWatch, SNS or a lease (the daemon makes no client for them).
+  const s3rverEnvironment = (): Record<string, string | Secret> => ({
+    AWS_ACCESS_KEY_ID: S3RVER_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: new Secret(S3RVER_SECRET_ACCESS_KEY, 'AWS_SECRET_ACCESS_KEY'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  const healthStatus = () => sh(`curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${PORT}/healthz`);
+  const SOURCE = '/srv/hy-daemon-site';
+
+  steps.step('cloudwatch: false, no SNS, no lease: a backup job into s3rver succeeds, /healthz stays 200, /metrics counts it, nothing goes to AWS or says CloudWatch', async () => {
+    await sh(`mkdir -p ${SOURCE} && printf 'halyard daemon e2e\\n' > ${SOURCE}/note.txt`);
+    const backupFile = stringify({
+      inventory: 'inventory.yml',
+      bucket: BACKUP_BUCKET,
+      prefix: 'e2e',
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${s3rverTunnel.remotePort}`,
+      volumes: [{ name: 'site', kind: 'dir', path: SOURCE }],
+    });
+    const backups = { name: 'backups', kind: 'backup', schedule: '*/4 * * * * *', backup_file: 'backup.yml' };
+    const installed = await apply(varsFile([backups], { config: { cloudwatch: false, lease: undefined }, files: { 'backup.yml': backupFile }, vars: { halyard_daemon_environment: s3rverEnvironment() } }));
+    expect(installed.run.exitCode, installed.run.stderr).toBe(0);
+    expect(installed.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toContain('handler: restart halyard-daemon');
+    // From here on only the new daemon runs (the restart handler waited for the old one to stop).
+    const awsRequestsBefore = aws.requests.length;
+    const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
+
+    const health = await healthWhen((h) => (h.jobs.backups?.runs.success ?? 0) + (h.jobs.backups?.runs.failure ?? 0) >= 1);
+    expect(health.jobs.backups, JSON.stringify(health)).toMatchObject({ ok: true, lastResult: 'success', summary: { backups: 1 } });
+    expect(await healthStatus()).toBe('200');
+    // No publish target at all: /healthz's publishing part is empty.
+    expect(health.ok).toBe(true);
+    expect(health.publishing).toEqual({});
+    const metrics = await sh(`curl -s http://127.0.0.1:${PORT}/metrics`);
+    expect(metrics).toMatch(/^halyard_job_runs_total\{job="backups",result="success"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^halyard_backup_heartbeat\{instance_id="i-0daemone2e000001"\} 1$/m);
+    expect(metrics).toMatch(/^halyard_job_bytes_total\{job="backups"\} [1-9]\d*$/m);
+    expect(metrics).not.toMatch(/^halyard_publish_failures_total\{/m);
+    // The backup as s3rver holds it: data and manifest of host "self", volume "site".
+    const keys = await s3rver.keys(BACKUP_BUCKET, 'e2e/self/site/');
+    expect(keys, keys.join('\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^e2e\/self\/site\/[^/]+\/manifest\.json$/)]));
+    // Not one request to the emulator (CloudWatch, SNS or S3) since the restart.
+    expect(aws.requests.slice(awsRequestsBefore).map((request) => `${request.service} ${request.operation}`)).toEqual([]);
+
+    // The service's log (this process, as journald keeps it; it may lag a moment behind /healthz).
+    let journal = '';
+    let events: DaemonEvent[] = [];
+    for (let attempt = 0; attempt < 20 && !events.some((event) => event.event === 'success' && event.job === 'backups'); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      journal = await sh(`journalctl _PID=${pid} --no-pager -o cat`);
+      events = journal.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as DaemonEvent);
+    }
+    expect(events.find((event) => event.event === 'started'), journal).toMatchObject({ publishTo: [] });
+    expect(events.find((event) => event.event === 'started')).not.toHaveProperty('lease');
+    expect(events.some((event) => event.event === 'success' && event.job === 'backups'), journal).toBe(true);
+    // Only s3rver's missing ListMultipartUploads may warn (src/daemon/README.md: backup); nothing about CloudWatch at all.
+    expect(events.filter((event) => event.level !== 'info' && event.event !== 'backup-warning'), journal).toEqual([]);
+    expect(journal).not.toMatch(/cloudwatch|PutMetricData|publish-failed/i);
+  }, busyBudget(14));
+
+  steps.step('a lease bucket on s3rver (If-None-Match ignored): two daemons started together both refuse, exit 65 with one line naming the store and the fix, as does --check; the running daemon goes on', async () => {
+    const pid = await sh('systemctl show -p MainPID --value halyard-daemon');
+    const endpoint = `http://127.0.0.1:${s3rverTunnel.remotePort}`;
+    const file = '/etc/halyard/lease-s3rver.yml';
+    const leaseFile = stringify({
+      aws: { region: 'us-east-1', endpoint },
+      cloudwatch: false,
+      http: { port: PORT + 1, docker_bridge: false },
+      state_dir: '/var/lib/halyard',
+      lease: { bucket: LEASE_BUCKET },
+      jobs: [{ name: 'tick', kind: 'command', schedule: '*/2 * * * * *', command: ['/bin/true'] }],
+    });
+    await sh(`echo ${Buffer.from(leaseFile).toString('base64')} | base64 -d > ${file} && chown root:${ACCOUNT} ${file} && chmod 0640 ${file}`);
+
+    // Run by root, the wrapper the role installs is the service: its user and environment (s3rver's keys).
+    // `timeout`: a daemon that wrongly started would run on; it ends the test with 124 instead.
+    const codes = await sh(
+      [
+        `timeout 60 halyard daemon -c ${file} >/tmp/lease-1.out 2>/tmp/lease-1.err & first=$!`,
+        `timeout 60 halyard daemon -c ${file} >/tmp/lease-2.out 2>/tmp/lease-2.err & second=$!`,
+        `timeout 60 halyard daemon -c ${file} --check >/tmp/lease-check.out 2>/tmp/lease-check.err; check=$?`,
+        'wait $first; first=$?; wait $second; second=$?',
+        'echo "$first $second $check"',
+      ].join('\n'),
+    );
+    const read = (name: string) => sh(`cat /tmp/${name}`);
+    const [firstOut, firstErr, secondOut, secondErr, checkOut, checkErr] = await Promise.all([
+      read('lease-1.out'),
+      read('lease-1.err'),
+      read('lease-2.out'),
+      read('lease-2.err'),
+      read('lease-check.out'),
+      read('lease-check.err'),
+    ]);
+    expect(codes, [firstOut, firstErr, secondOut, secondErr, checkOut, checkErr].join('\n')).toBe('65 65 65');
+    const unsafe = `lease store s3://${LEASE_BUCKET}/leases/ at ${escapeRegExp(endpoint)} ignores conditional writes: a second PUT of leases/${LEASE_CHECK_FOLDER}/[0-9a-f]{16} with If-None-Match: \\* succeeded where it must fail with 412 PreconditionFailed, so two daemons could both run a tick; use a store that honours conditional writes \\(AWS S3 does\\) for lease\\.bucket, or remove lease: from the daemon file and run a single daemon`;
+    // Each daemon: that one line on stderr, nothing on stdout (it never scheduled a job nor opened its port).
+    expect([firstOut, secondOut]).toEqual(['', '']);
+    expect(firstErr).toMatch(new RegExp(`^halyard: ${unsafe}$`));
+    expect(secondErr).toMatch(new RegExp(`^halyard: ${unsafe}$`));
+    // --check: the file is fine, its lease store is not.
+    expect(checkErr).toBe('');
+    const checkLines = checkOut.split('\n');
+    expect(checkLines[0]).toBe(`${file}: unsafe lease store, 1 job`);
+    expect(checkLines.at(-1)).toMatch(new RegExp(`^  ${unsafe}$`));
+    // Every check deleted its probe key; no lease was ever taken.
+    expect(await s3rver.keys(LEASE_BUCKET)).toEqual([]);
+
+    // The service (no lease) went on throughout.
+    expect(await sh('systemctl show -p MainPID --value halyard-daemon')).toBe(pid);
+    expect(await healthStatus()).toBe('200');
+  }, busyBudget(9));
 });
 
 interface Health {
   ok: boolean;
   jobs: Record<string, { ok: boolean; lastResult?: string; runs: { success: number; failure: number }; summary?: unknown } | undefined>;
+  publishing?: Record<string, unknown>;
+}
+
+// A line of the daemon's JSON log.
+interface DaemonEvent {
+  level: string;
+  event: string;
+  job?: string;
+  publishTo?: string[];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

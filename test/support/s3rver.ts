@@ -3,12 +3,15 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll } from 'vitest';
+import { clientConfig } from '../../src/aws/client-config.js';
+import { sdkObjectStore } from '../../src/aws/objects.js';
 
 // s3rver 3.7.1 (npm), a second, independent S3-compatible server for tests: in this process, on
 // 127.0.0.1 and a free port, objects in a temporary directory, buckets made at start (its
-// `--configure-bucket`). What it lacks, measured (test/backup/backup-local.test.ts and
-// test/daemon/publish-lease.test.ts rely on it):
+// `--configure-bucket`). What it lacks, measured (test/backup/backup-local.test.ts,
+// test/daemon/lease-check.test.ts and test/e2e/halyard-daemon.e2e.test.ts rely on it):
 // - it accepts only the access key id S3RVER (secret S3RVER) and checks no signature;
 // - with the SDK's default checksums a streamed PutObject is stored with its aws-chunked framing
 //   (silent corruption): clients need `requestChecksumCalculation: 'WHEN_REQUIRED'` (src/aws/objects.ts sets it);
@@ -30,6 +33,8 @@ export interface S3rverServer {
    * `aws.addAccessKey(S3RVER_ACCESS_KEY_ID, S3RVER_SECRET_ACCESS_KEY)`).
    */
   env: Record<string, string>;
+  /** Keys of a bucket under a prefix, listed with s3rver's credentials whatever this process's AWS_* say. */
+  keys(bucket: string, prefix?: string): Promise<string[]>;
   /** Empties every bucket (deletes them and makes the configured ones again). */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -56,6 +61,14 @@ export async function startS3rver(options: { buckets: string[] }): Promise<S3rve
   });
   const address = await server.run();
   const url = `http://127.0.0.1:${address.port}`;
+  // Its own client: tests that keep the emulator's keys in AWS_* still read s3rver.
+  const client = new S3Client({
+    ...clientConfig({ endpoint: url, region: 'us-east-1' }),
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: S3RVER_SECRET_ACCESS_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   return {
     url,
     directory,
@@ -67,11 +80,17 @@ export async function startS3rver(options: { buckets: string[] }): Promise<S3rve
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    async keys(bucket, prefix = '') {
+      const keys: string[] = [];
+      for await (const object of sdkObjectStore({ bucket }, client).list(prefix)) keys.push(object.key);
+      return keys;
+    },
     async reset() {
       server.reset();
       await server.configureBuckets();
     },
     async stop() {
+      client.destroy();
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },
