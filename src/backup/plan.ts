@@ -101,10 +101,13 @@ export function inspectScript(spec: VolumeSpec): string {
     lines.push(`p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${quote(defaultVolumePath(spec.volume))}`);
   }
   if (spec.kind !== 'postgres') lines.push('echo "path=$p"', '[ -d "$p" ] || echo missing=1');
-  lines.push('if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then');
-  if (spec.kind !== 'postgres') {
+  // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
+  // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
+  if (spec.kind === 'postgres') lines.push('if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then');
+  else {
     lines.push(
-      `  for c in $(docker ps -q --no-trunc --filter label=${STOP_LABEL}=true); do`,
+      `if command -v docker >/dev/null 2>&1 && hy_ids=$(docker ps -q --no-trunc --filter label=${STOP_LABEL}=true 2>/dev/null); then`,
+      '  for c in $hy_ids; do',
       `    docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c" 2>/dev/null | while IFS= read -r s; do`,
       '      s=${s%/}',
       '      [ -n "$s" ] || continue',

@@ -85,10 +85,12 @@ describe('backup planning', () => {
   it('inspects the mounts of labelled containers one per line; a dump stops only listed containers', () => {
     const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' });
     expect(volume).toContain(`docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c"`);
+    expect(volume).toContain('hy_ids=$(docker ps -q --no-trunc --filter label=halyard.backup.stop=true 2>/dev/null); then\n  for c in $hy_ids; do');
+    expect(volume).not.toContain('docker info');
     const dump = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres' });
     expect(dump).not.toContain('label=halyard.backup.stop');
     expect(dump.split('\n').slice(1)).toEqual([
-      'if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then',
+      'if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then',
       "  docker ps -q --no-trunc --filter 'name=^/app$' | sed 's/^/container=/'",
       '  :',
       'fi',
