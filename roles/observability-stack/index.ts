@@ -13,6 +13,7 @@ import {
   sh,
   type HostContext,
   type ResourceInstance,
+  type SecretText,
   type TaskList,
 } from 'halyard';
 import { configDirs, dataDirs, INTERNAL_PORTS, stackModel, subjectAltName, type StackModel } from './model.js';
@@ -61,6 +62,12 @@ export function renderedFiles(model: StackModel): { path: string; content: strin
     ...Object.entries(dashboardFiles(model)).map(([name, content]) => ({ path: `grafana/dashboards/${name}`, content, restarts: 'grafana' as const })),
     { path: 'docker-compose.yml', content: composeFile(model) },
   ];
+}
+
+// What docker compose reads for the project's config hashes, exactly as the role writes it:
+// docker-compose.yml and .env (a secret template). The compose project task hashes these.
+export function composeInputs(model: StackModel): { composeFile: string; envFile: SecretText } {
+  return { composeFile: composeFile(model), envFile: envFile(model) };
 }
 
 // The health endpoint of each service the role waits for, curled from the host through its published port.
@@ -132,7 +139,14 @@ function stackTasks(model: StackModel): TaskList {
     // One load per image, even when several services share it.
     [...new Set(v.ship_images.map((service) => model.images[service]))].map((ref) => dockerImage({ ref, id: localImageId(ref) })),
     // A service that `up` creates, recreates or starts already reads the new files: no restart after it.
-    composeProject({ dir, project: model.project, restartHandlers: Object.fromEntries(RESTARTABLE.map((service) => [service, restartHandler(service)])) }),
+    // Its config hashes come from the compose file and .env the tasks above write (`inputs`), so
+    // --check predicts what apply's `up` does after they restored a hand-edited file.
+    composeProject({
+      dir,
+      project: model.project,
+      restartHandlers: Object.fromEntries(RESTARTABLE.map((service) => [service, restartHandler(service)])),
+      inputs: composeInputs(model),
+    }),
     httpHealth({ dir, project: model.project, checks: healthChecks(model), timeoutSeconds: v.health_timeout_seconds }),
   ];
 }

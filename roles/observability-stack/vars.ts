@@ -14,8 +14,30 @@ const port = (value: number, what: string) => z.number().int().min(1).max(65535)
 const hours = (value: string, what: string) =>
   z.string().regex(/^[1-9][0-9]*h$/, 'expected whole hours, e.g. 744h').default(value).describe(what);
 
-const imageRef = (value: string, what: string) =>
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'expected an image reference').default(value).describe(what);
+// A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest] (the tag is group 1).
+const IMAGE_REFERENCE =
+  /^(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
+
+// Why a reference is not pinned to one release, or undefined when it is: a tag other than
+// `latest`, or a digest. An untagged reference means :latest, which moves, and so would
+// recreate a service on a host whenever the registry's latest changes.
+export function unpinnedImageReason(ref: string): string | undefined {
+  const match = IMAGE_REFERENCE.exec(ref);
+  if (!match) return 'expected an image reference such as grafana/grafana:11.4.0';
+  if (ref.includes('@sha256:')) return undefined;
+  const tag = match[1];
+  if (tag === undefined) return 'pin a release: add a tag (grafana/grafana:11.4.0) or a digest (@sha256:...); without one Docker takes :latest, which moves';
+  if (tag === 'latest') return "pin a release: ':latest' moves; name a version tag (grafana/grafana:11.4.0) or a digest";
+  return undefined;
+}
+
+// An image reference pinned to a release (a version tag or a digest), as every service's image is.
+export const pinnedImage = z.string().check((ctx) => {
+  const reason = unpinnedImageReason(ctx.value);
+  if (reason !== undefined) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
+});
+
+const imageRef = (value: string, what: string) => pinnedImage.default(value).describe(what);
 
 // An absolute host path that is safe to write into nginx.conf and compose volume specs.
 const hostPath = z.string().regex(/^(\/[A-Za-z0-9._@+-]+)+$/, 'expected an absolute path of plain characters (no spaces, quotes, ; or :)');
@@ -113,31 +135,35 @@ export const observabilityStackVars = z.object({
     .default('172.28.0.1')
     .describe('Gateway of that network: the host address node-exporter also listens on for the collector'),
 
-  // Images: the real upstream images by default.
-  otel_collector_image: imageRef('otel/opentelemetry-collector-contrib:0.115.1', 'Image of the OpenTelemetry Collector (contrib)'),
-  tempo_image: imageRef('grafana/tempo:2.6.1', 'Image of Grafana Tempo'),
-  loki_image: imageRef('grafana/loki:3.3.2', 'Image of Grafana Loki'),
-  mimir_image: imageRef('grafana/mimir:2.14.2', 'Image of Grafana Mimir'),
-  grafana_image: imageRef('grafana/grafana:11.4.0', 'Image of Grafana'),
-  node_exporter_image: imageRef('prom/node-exporter:v1.8.2', 'Image of the Prometheus node-exporter'),
-  nginx_image: imageRef('nginx:1.27', 'Image of nginx'),
-  postgres_image: imageRef('postgres:16', 'Image of Postgres (official image: uid 999)'),
-  app_image: imageRef('task-tracker:latest', 'Image of the application (the FastAPI task-tracker)'),
+  // Images: the real upstream images by default, each pinned to the release its config was read
+  // against (README "Upstream versions"). Bumping one recreates that service alone.
+  otel_collector_image: imageRef(
+    'otel/opentelemetry-collector-contrib:0.131.0',
+    'Image of the OpenTelemetry Collector (contrib), pinned to a version tag or digest',
+  ),
+  tempo_image: imageRef('grafana/tempo:2.6.1', 'Image of Grafana Tempo, pinned to a version tag or digest'),
+  loki_image: imageRef('grafana/loki:3.3.2', 'Image of Grafana Loki, pinned to a version tag or digest (3.5.8 and later have no busybox: set healthchecks.loki)'),
+  mimir_image: imageRef('grafana/mimir:2.14.2', 'Image of Grafana Mimir, pinned to a version tag or digest'),
+  grafana_image: imageRef('grafana/grafana:11.4.0', 'Image of Grafana, pinned to a version tag or digest'),
+  node_exporter_image: imageRef('prom/node-exporter:v1.8.2', 'Image of the Prometheus node-exporter, pinned to a version tag or digest'),
+  nginx_image: imageRef('nginx:1.27.3', 'Image of nginx, pinned to a version tag or digest'),
+  postgres_image: imageRef('postgres:16.6', 'Image of Postgres (official image: uid 999), pinned to a version tag or digest'),
+  app_image: imageRef('task-tracker:1.0.0', 'Image of the application (the FastAPI task-tracker), pinned to a version tag or digest'),
   ship_images: z
     .array(serviceName)
     .default([])
     .describe("Services whose image is shipped from the controller's Docker (docker save | docker load) instead of pulled by the host"),
   images: z
-    .partialRecord(serviceName, z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'expected an image reference'))
+    .partialRecord(serviceName, pinnedImage)
     .default({})
-    .describe('Image overrides by service name; win over the *_image vars (air-gapped mirrors, test stand-ins)'),
+    .describe('Image overrides by service name, each pinned to a version tag or digest; win over the *_image vars (air-gapped mirrors, test stand-ins)'),
 
   // The application.
   app_service_name: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'expected a service name')
     .default('task-tracker')
-    .describe('OTEL_SERVICE_NAME of the app (service_name label of its traces, logs and span metrics)'),
+    .describe('OTEL_SERVICE_NAME of the app: its service.name in traces, the service_name label of its logs in Loki, the service label of its span metrics'),
   app_env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string())
     .default({})

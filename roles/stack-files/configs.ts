@@ -30,8 +30,9 @@ processors:
     timeout: 10s
 
 exporters:
-  loki:
-    endpoint: http://loki:${v.lokiPort}/loki/api/v1/push
+  # Loki's own OTLP endpoint (the collector's loki exporter is gone from contrib since 2025).
+  otlphttp/loki:
+    endpoint: http://loki:${v.lokiPort}/otlp
   otlp/tempo:
     endpoint: tempo:4317
     tls:
@@ -44,7 +45,7 @@ service:
     logs:
       receivers: [otlp]
       processors: [batch]
-      exporters: [loki]
+      exporters: [otlphttp/loki]
     traces:
       receivers: [otlp]
       processors: [batch]

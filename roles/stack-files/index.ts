@@ -6,7 +6,7 @@ export const stackFilesVars = z.object({
   install_dir: z.string().default('/opt/observability').describe('Directory holding the compose project and its data'),
   grafana_password: secretVar('grafana_password').describe('Grafana admin password (secret), written to .env'),
   postgres_password: secretVar('postgres_password').describe('Postgres superuser password (secret), written to .env'),
-  api_image: z.string().default('task-tracker:latest').describe('Image of the FastAPI app'),
+  api_image: z.string().default('task-tracker:1.0.0').describe('Image of the FastAPI app'),
   api_upstream: z.string().default('api:8000').describe('host:port nginx proxies / to'),
   otlp_grpc_port: z.number().int().default(4317).describe('OTLP gRPC port of the collector'),
   loki_port: z.number().int().default(3100).describe('Loki HTTP port'),
@@ -47,7 +47,7 @@ function stackFilesTasks(v: StackFilesVars): TaskList {
     nodeExporterPort: v.node_exporter_port,
   };
   const images = {
-    otelCollector: 'otel/opentelemetry-collector-contrib:0.115.1',
+    otelCollector: 'otel/opentelemetry-collector-contrib:0.131.0',
     tempo: 'grafana/tempo:2.6.1',
     loki: 'grafana/loki:3.3.2',
     mimir: 'grafana/mimir:2.14.2',

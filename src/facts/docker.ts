@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sh, type ShellScript } from '../core/shell.js';
+import { composeInputsDigest, stageComposeInputs, stagedComposeOptions, type ComposeInputs } from './compose-inputs.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
 
 // Docker facts: the engine and compose command on a host, image IDs, a compose project's containers
@@ -186,6 +187,8 @@ export interface ComposeTarget {
   project: string;
   file: string;
   command: ComposeCommandChoice;
+  /** The compose file and .env as `up` will read them: the hashes come from these, not from the host's files (compose-inputs.ts). */
+  inputs?: ComposeInputs;
 }
 
 /** `docker ps --format`: one line per container, fields separated by '|' (none of them can hold one). */
@@ -200,7 +203,8 @@ export const COMPOSE_PS_FORMAT = [
 
 // The fact key of a compose project (prefix `status:compose:<project>:` so its changes can invalidate it).
 export function composeFactKey(target: ComposeTarget): string {
-  return `${COMPOSE_FACT_PREFIX}${target.project}:${target.dir}/${target.file}:${target.command}`;
+  const inputs = target.inputs === undefined ? '' : `:inputs-${composeInputsDigest(target.inputs)}`;
+  return `${COMPOSE_FACT_PREFIX}${target.project}:${target.dir}/${target.file}:${target.command}${inputs}`;
 }
 
 // Shell that finds the compose command (per the choice) into $c and prints `tool ...`; exits the fact when none.
@@ -219,7 +223,10 @@ export function composeProjectFact(target: ComposeTarget): Fact<ComposeProjectSt
   const { project, file } = target;
   const script = sh.lines([
     ...composeToolLines(target.command),
-    sh`if ! cd -- ${target.dir} 2>/dev/null || [ ! -f ${file} ]; then echo 'no-file'; exit 0; fi`,
+    // With inputs, the compose file on the host may be missing or drifted: the staged one is hashed.
+    target.inputs === undefined
+      ? sh`if ! cd -- ${target.dir} 2>/dev/null || [ ! -f ${file} ]; then echo 'no-file'; exit 0; fi`
+      : sh`if ! cd -- ${target.dir} 2>/dev/null; then echo 'no-file'; exit 0; fi`,
     sh`ps=$(docker ps -a --filter label=${`${COMPOSE_LABELS.project}=${target.project}`} --format ${COMPOSE_PS_FORMAT} 2>&1) || { printf 'ps-error %s\\n' ${oneLineShell('ps')}; exit 0; }`,
     sh`printf '%s\\n' "$ps" | sed -n 's/^./ps &/p'`,
     // v2 recreates a container whose image changed; v1's config hash already covers the image ID.
@@ -228,7 +235,8 @@ export function composeProjectFact(target: ComposeTarget): Fact<ComposeProjectSt
     sh`  printf '%s\\n' "$ci" | sed -n 's/^\\/*\\(.\\)/cimg \\1/p'`,
     sh`  printf '%s\\n' "$ci" | cut -d'|' -f2 | sort -u | while IFS= read -r r; do if [ -n "$r" ] && i=$(docker image inspect --format '{{.Id}}' "$r" 2>/dev/null); then printf 'img %s|%s\\n' "$r" "$i"; fi; done`,
     sh`fi`,
-    sh`h=$($c -p ${project} -f ${file} config --hash '*' 2>&1) || { printf 'hash-error %s\\n' ${oneLineShell('h')}; exit 0; }`,
+    ...(target.inputs === undefined ? [] : stageComposeInputs(target.inputs)),
+    sh`h=$($c -p ${project} ${target.inputs === undefined ? sh`-f ${file}` : stagedComposeOptions(target.dir, target.inputs)} config --hash '*' 2>&1) || { printf 'hash-error %s\\n' ${oneLineShell('h')}; exit 0; }`,
     sh`printf '%s\\n' "$h" | sed -n 's/^./hash &/p'`,
   ]).text;
   return defineFact(key, script, (stdout, exitCode) => parseComposeProjectState(key, stdout, exitCode));

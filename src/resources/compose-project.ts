@@ -9,6 +9,9 @@ import {
   type ComposeProjectState,
   type ComposeTool,
 } from '../facts/docker.js';
+import type { ComposeInputs } from '../facts/compose-inputs.js';
+import { isSecret } from '../core/secret.js';
+import { isSecretText } from '../core/template.js';
 import { checkAbsolutePath } from './ownership.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
@@ -27,6 +30,14 @@ export interface ComposeProjectDesired {
    * already runs with the current files, so its pending restart handler is dropped.
    */
   restartHandlers?: Record<string, string>;
+  /**
+   * The compose file and .env as the tasks before this one write them. The expected config hashes
+   * are then computed from these (staged in a private temporary directory on the host) instead of
+   * from the files on the host now: check mode, which writes nothing, predicts exactly what `up`
+   * will do after those tasks ran (a hand-edited .env restored recreates nothing). Give the same
+   * content the file tasks write; without it, the host's files are read as they are.
+   */
+  inputs?: ComposeInputs;
 }
 
 /** Project names compose v1 and v2 leave unchanged (v1 strips, v2 rejects anything else). */
@@ -101,10 +112,12 @@ export function projectDrift(state: ComposeProjectState, where: string): string[
       continue;
     }
     for (const container of containers) {
-      if (container.configHash !== hash) changes.push(`${service}: config changed (${container.name} has ${container.configHash.slice(0, 12) || 'no hash'}, files give ${hash.slice(0, 12)})`);
+      // No hash values in the text: a check run (an image still to be loaded) and the apply after it
+      // may hash the same files differently, and must report the same change.
+      if (container.configHash !== hash) changes.push(`${service}: config changed since ${container.name} was created${container.configHash ? '' : ' (it has no config hash)'}`);
       else if (container.image !== undefined && state.images[container.image] !== undefined && state.images[container.image] !== container.imageId) {
         changes.push(`${service}: image ${container.image} changed (${container.name} runs ${shortId(container.imageId ?? '')}, the host has ${shortId(state.images[container.image] ?? '')})`);
-      } else if (!UP_STATES.has(container.state)) changes.push(`${service}: ${container.name} is ${container.state} (${container.status})`);
+      } else if (!UP_STATES.has(container.state)) changes.push(`${service}: ${container.name} is ${container.state} (${withoutAge(container.status)})`);
     }
   }
   for (const [service, containers] of byService) {
@@ -119,6 +132,12 @@ export function composeUpScript(desired: ComposeProjectDesired, tool: ComposeToo
   return sh`cd -- ${desired.dir} && ${composeCommand(tool)} -p ${desired.project} -f ${desired.file ?? 'docker-compose.yml'} up -d --remove-orphans`.text;
 }
 
+// Docker's status without its relative time ("Exited (143) 5 seconds ago" -> "Exited (143)"), so a
+// check run and the apply after it describe the same container the same way.
+export function withoutAge(status: string): string {
+  return status.replace(/\s+(?:Less than a second|About an? \w+|\d+ \w+) ago$/i, '');
+}
+
 function upPlan(desired: ComposeProjectDesired, tool: ComposeTool, changes: string[], satisfies: string[]): Plan {
   return {
     action: 'change',
@@ -129,7 +148,13 @@ function upPlan(desired: ComposeProjectDesired, tool: ComposeTool, changes: stri
 }
 
 function target(desired: ComposeProjectDesired) {
-  return { dir: desired.dir, project: desired.project, file: desired.file ?? 'docker-compose.yml', command: desired.command ?? 'auto' };
+  return {
+    dir: desired.dir,
+    project: desired.project,
+    file: desired.file ?? 'docker-compose.yml',
+    command: desired.command ?? 'auto',
+    ...(desired.inputs !== undefined ? { inputs: desired.inputs } : {}),
+  };
 }
 
 // Checks what every compose resource shares: an absolute dir, a project name both compose versions keep, a plain file name.
@@ -148,6 +173,15 @@ export function checkComposeTarget(desired: { dir: string; project: string; file
 
 function checkComposeProjectDesired(desired: ComposeProjectDesired): void {
   checkComposeTarget(desired, 'compose project');
+  const inputs = desired.inputs;
+  if (inputs === undefined) return;
+  const isContent = (value: unknown) => typeof value === 'string' || Buffer.isBuffer(value) || isSecret(value) || isSecretText(value);
+  if (typeof inputs !== 'object' || inputs === null || !isContent(inputs.composeFile)) {
+    throw new PlanError('compose project: inputs.composeFile must be the content of the compose file (text, bytes or a secret template)');
+  }
+  if (inputs.envFile !== undefined && !isContent(inputs.envFile)) {
+    throw new PlanError('compose project: inputs.envFile must be the content of the .env file (text, bytes or a secret template), or absent');
+  }
 }
 
 function shortId(id: string): string {

@@ -88,7 +88,14 @@ export const RESOURCE_SCHEMAS: Record<string, z.ZodType> = {
     ...ownership,
   }),
   'docker-image': z.strictObject({ ref: z.string(), id: z.string() }),
-  'compose-project': z.strictObject({ dir: path, project: z.string(), file: z.string().optional(), command: composeCommand, restartHandlers: z.record(z.string(), z.string()).optional() }),
+  'compose-project': z.strictObject({
+    dir: path,
+    project: z.string(),
+    file: z.string().optional(),
+    command: composeCommand,
+    restartHandlers: z.record(z.string(), z.string()).optional(),
+    inputs: z.strictObject({ composeFile: content, envFile: content.optional() }).optional(),
+  }),
   'compose-restart': z.strictObject({ dir: path, project: z.string(), services: names, file: z.string().optional(), command: composeCommand }),
   'http-health': z.strictObject({
     dir: path,

@@ -43,6 +43,77 @@ async function startTimes(container: string): Promise<Record<string, string>> {
   );
 }
 
+// What a run changed on the host, one "task: change" line each, in run order. Waits for health
+// endpoints change nothing on the host (and whether a just-restarted stand-in answers at the first
+// probe is timing, which a check run cannot know): they are left out.
+function hostChanges(run: Awaited<ReturnType<typeof runCli>>): string[] {
+  const tasks = Object.values(run.json?.hosts ?? {}).flatMap((host) => host.tasks);
+  return tasks
+    .filter((task) => task.status === 'changed')
+    .flatMap((task) => (task.changes ?? []).filter((change) => !change.startsWith('wait for ')).map((change) => `${task.name}: ${change}`));
+}
+
+// Hand drifts of a converged stack, one of each kind the role repairs: every config file, .env,
+// docker-compose.yml, a data directory's owner, a stopped container. `changes` are what the apply
+// must report for it (and --check predict); `restarts` the services whose containers it restarts.
+const FILE_EDIT = (path: string) => `echo '# edited by hand' >> ${DIR}/${path}`;
+const contentChange = (path: string) => new RegExp(`^file ${DIR}/${path.replace(/[.]/g, '\\.')}: content of ${DIR}/${path.replace(/[.]/g, '\\.')} differs \\(`);
+const restartChange = (service: string) => new RegExp(`^handler: restart ${service}: restart ${service} of project ${PROJECT}$`);
+const HAND_DRIFTS: { what: string; shell: string; changes: RegExp[]; restarts: string[] }[] = [
+  ...(
+    [
+      ['otel-collector-config.yml', 'otel-collector'],
+      ['tempo-config.yml', 'tempo'],
+      ['loki-config.yml', 'loki'],
+      ['mimir-config.yml', 'mimir'],
+      ['nginx.conf', 'nginx'],
+    ] as const
+  ).map(([path, service]) => ({ what: `${path} edited`, shell: FILE_EDIT(path), changes: [contentChange(path), restartChange(service)], restarts: [service] })),
+  {
+    what: "Grafana's data sources, dashboard provider and alert rules edited",
+    shell: ['datasources/datasources.yml', 'dashboards/dashboards.yml', 'alerting/rules.yml'].map((path) => FILE_EDIT(`grafana/provisioning/${path}`)).join(' && '),
+    changes: [
+      contentChange('grafana/provisioning/datasources/datasources.yml'),
+      contentChange('grafana/provisioning/dashboards/dashboards.yml'),
+      contentChange('grafana/provisioning/alerting/rules.yml'),
+      restartChange('grafana'),
+    ],
+    restarts: ['grafana'],
+  },
+  {
+    what: 'a dashboard removed',
+    shell: `rm ${DIR}/grafana/dashboards/logs.json`,
+    changes: [new RegExp(`^file ${DIR}/grafana/dashboards/logs\\.json: create `), restartChange('grafana')],
+    restarts: ['grafana'],
+  },
+  {
+    // On-disk hashes would say grafana's config changed; the apply restores the file first.
+    what: "docker-compose.yml edited (a Grafana setting): no service recreated",
+    shell: `sed -i 's/GF_USERS_ALLOW_SIGN_UP: "false"/GF_USERS_ALLOW_SIGN_UP: "true"/' ${DIR}/docker-compose.yml && grep -q 'GF_USERS_ALLOW_SIGN_UP: "true"' ${DIR}/docker-compose.yml`,
+    changes: [contentChange('docker-compose.yml')],
+    restarts: [],
+  },
+  {
+    // Issue 15: --check used to predict "postgres: config changed" here; the apply recreates nothing.
+    what: '.env edited (the Postgres password): no service recreated',
+    shell: `sed -i "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD='typed-by-hand'/" ${DIR}/.env && grep -q typed-by-hand ${DIR}/.env`,
+    changes: [new RegExp(`^file ${DIR}/\\.env: content of ${DIR}/\\.env differs \\(secret content\\)$`)],
+    restarts: [],
+  },
+  {
+    what: 'loki-data chowned to root',
+    shell: `chown root:root ${DIR}/loki-data`,
+    changes: [new RegExp(`^directory ${DIR}/loki-data: owner root -> 10001$`), new RegExp(`^directory ${DIR}/loki-data: group root -> 10001$`)],
+    restarts: [],
+  },
+  {
+    what: 'node-exporter stopped',
+    shell: 'docker stop $(docker ps -q --filter label=com.docker.compose.service=node-exporter) >/dev/null',
+    changes: [new RegExp(`^compose project ${PROJECT}: node-exporter: \\S+ is exited \\(Exited \\(\\d+\\)\\)$`)],
+    restarts: ['node-exporter'],
+  },
+];
+
 describe('playbooks/site.ts on a fresh systemd lab host', () => {
   const steps = stepChain();
   const aws = useAwsEmulator();
@@ -51,6 +122,7 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
   let inventory: string;
   let knownHosts: string;
   let varsFile: string;
+  let images: Record<string, string>;
   const site = async (...extra: string[]) => {
     const run = await runCli(['apply', 'playbooks/site.ts', '-i', inventory, '--known-hosts', knownHosts, '-e', `@${varsFile}`, '--json', ...extra]);
     const tasks = Object.values(run.json?.hosts ?? {}).flatMap((host) => host.tasks);
@@ -60,7 +132,7 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
   };
 
   beforeAll(async () => {
-    const images = await ensureStackTestImages();
+    images = await ensureStackTestImages();
     fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'site', packages: SITE_LAB_PACKAGES });
     inventory = fleetInventory(fleet, { grafana_admin_password: GRAFANA_PASSWORD, postgres_password: POSTGRES_PASSWORD });
     knownHosts = freshKnownHosts();
@@ -103,34 +175,74 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.json?.hosts[host.name]).toMatchObject({ changed: 0, failed: 0, execs: 1 });
 
-    // Drift by hand: an edited Loki config, loki-data chowned to root, a stopped container, a removed dashboard.
+    // Drift by hand, the whole table at once (one check and one apply, to keep this step short).
     const before = await startTimes(host.container);
-    const dashboards = (await labExec(host.container, `ls ${DIR}/grafana/dashboards`)).stdout.trim().split('\n');
-    const removed = dashboards[0];
-    expect(removed).toBeTruthy();
-    await labExec(
-      host.container,
-      `echo '# edited by hand' >> ${DIR}/loki-config.yml && chown root:root ${DIR}/loki-data && ` +
-        `docker stop $(docker ps -q --filter label=com.docker.compose.service=node-exporter) >/dev/null && rm ${DIR}/grafana/dashboards/${removed}`,
-    );
+    const drifted = await labExec(host.container, HAND_DRIFTS.map((drift) => `(${drift.shell})`).join(' && '));
+    expect(drifted.exitCode, drifted.stderr).toBe(0);
 
-    const check = await site('--check');
-    expect(check.exitCode).toBe(2);
+    const check = await site('--check', '--diff');
+    expect(check.exitCode, check.stderr).toBe(2);
+    expect(check.json?.hosts[host.name]?.failed).toBe(0);
+    for (const secret of [POSTGRES_PASSWORD, 'typed-by-hand']) expect(check.stdout + check.stderr).not.toContain(secret);
 
     const third = await site();
     expect(third.exitCode, third.stderr).toBe(0);
+    const applied = hostChanges(third);
+    // Check mode predicted exactly what the apply did: the same changes, the same restarts.
+    expect(hostChanges(check)).toEqual(applied);
+    // Each drift was repaired as it should be, and nothing else changed.
+    for (const drift of HAND_DRIFTS) for (const change of drift.changes) expect(applied.some((line) => change.test(line)), `${drift.what}: ${change}\n${applied.join('\n')}`).toBe(true);
+    const unexplained = applied.filter((line) => !HAND_DRIFTS.some((drift) => drift.changes.some((change) => change.test(line))));
+    expect(unexplained).toEqual([]);
+    // Restarted: the services whose files drifted, and the stopped one; not Postgres (.env put back) nor the app.
     const after = await startTimes(host.container);
-    expect(after.loki).not.toBe(before.loki);
-    expect(after.grafana).not.toBe(before.grafana);
-    expect(after['node-exporter']).not.toBe(before['node-exporter']);
-    for (const untouched of ['tempo', 'mimir', 'otel-collector', 'nginx', 'postgres']) {
-      if (before[untouched] !== undefined) expect(after[untouched], untouched).toBe(before[untouched]);
+    const restarted = new Set(HAND_DRIFTS.flatMap((drift) => drift.restarts));
+    for (const service of Object.keys(before)) {
+      if (restarted.has(service)) expect(after[service], `${service} restarted`).not.toBe(before[service]);
+      else expect(after[service], `${service} untouched`).toBe(before[service]);
     }
-    expect((await labExec(host.container, `stat -c '%u:%g' ${DIR}/loki-data; test -f ${DIR}/grafana/dashboards/${removed} && echo back`)).stdout).toBe('10001:10001\nback\n');
+    expect(Object.keys(before).sort()).toEqual(['app', 'grafana', 'loki', 'mimir', 'nginx', 'node-exporter', 'otel-collector', 'postgres', 'tempo']);
+    expect((await labExec(host.container, `stat -c '%u:%g' ${DIR}/loki-data; test -f ${DIR}/grafana/dashboards/logs.json && echo back`)).stdout).toBe('10001:10001\nback\n');
 
     const fourth = await site();
     expect(fourth.json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(225));
+  }, busyBudget(260));
+
+  // A new release of one service: in the lab (no registry) its stand-in tagged anew on the host, as a
+  // pulled image would be; the role then no longer ships that service's image. The vars file keeps
+  // the new tag, so the steps after this one run with it.
+  steps.step('bumping one image tag recreates that service alone, as --check predicted', async () => {
+    const host = fleet.hosts[0];
+    if (!host) throw new Error('no host');
+    const current = images.app;
+    if (!current) throw new Error('no app stand-in image');
+    const bumped = `${current.slice(0, current.lastIndexOf(':'))}:bumped-release`;
+    const tagged = await labExec(host.container, `docker tag ${current} ${bumped}`);
+    expect(tagged.exitCode, tagged.stderr).toBe(0);
+    images = { ...images, app: bumped };
+    writeFileSync(varsFile, stringify({ images, ship_images: Object.keys(images).filter((service) => service !== 'app'), health_timeout_seconds: 120 }));
+    const before = await startTimes(host.container);
+
+    const check = await site('--check', '--diff');
+    expect(check.exitCode, check.stderr).toBe(2);
+    const apply = await site();
+    expect(apply.exitCode, apply.stderr).toBe(0);
+    expect(hostChanges(check)).toEqual(hostChanges(apply));
+    expect(hostChanges(apply)).toEqual([
+      expect.stringMatching(new RegExp(`^file ${DIR}/docker-compose\\.yml: content of ${DIR}/docker-compose\\.yml differs \\(sha256 `)),
+      expect.stringMatching(new RegExp(`^compose project ${PROJECT}: app: config changed since \\S+ was created$`)),
+    ]);
+
+    // Only the app's container is new (nginx depends on it, the app on Postgres and the collector: none restarted).
+    const after = await startTimes(host.container);
+    for (const service of Object.keys(before)) {
+      if (service === 'app') expect(after.app, 'app recreated').not.toBe(before.app);
+      else expect(after[service], `${service} untouched`).toBe(before[service]);
+    }
+    const running = await labExec(host.container, `docker inspect --format '{{.Config.Image}}' $(docker ps -q --filter label=com.docker.compose.service=app)`);
+    expect(running.stdout.trim()).toBe(bumped);
+    expect((await site()).json?.hosts[host.name]).toMatchObject({ changed: 0, execs: 1 });
+  }, busyBudget(60));
 
   steps.step('with halyard_daemon_config, the same host runs the daemon: its stack probed healthy, Postgres and Grafana data backed up to S3 on schedule, restorable', async () => {
     const host = fleet.hosts[0]!;

@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import type { ComposeContainer, ComposeProjectState } from '../../src/facts/docker.js';
-import { composeProjectResource, composeUpScript, type ComposeProjectDesired } from '../../src/resources/compose-project.js';
+import { projectFactPatterns } from '../../src/facts/docker.js';
+import { Secret } from '../../src/core/secret.js';
+import { template } from '../../src/core/template.js';
+import { composeProjectResource, composeUpScript, withoutAge, type ComposeProjectDesired } from '../../src/resources/compose-project.js';
+import { keyMatches } from '../../src/resources/types.js';
 import { HOSTILE_PATH_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
@@ -95,8 +99,8 @@ describe('composeProjectResource.plan', () => {
       changes: [
         'api: image api:2 changed (app_api_1 runs 248704441a80, the host has 9d0e4ee0e7ae)',
         'cache: no container',
-        'db: app_db_1 is exited (Exited (1) 5 seconds ago)',
-        'web: config changed (app_web_1 has ecbeaf1d9c33, files give 22d1c4e8c9e4)',
+        'db: app_db_1 is exited (Exited (1))',
+        'web: config changed since app_web_1 was created',
         'orphan app_old_1: service old is not in /opt/app/docker-compose.yml',
       ],
       steps: [{ label: 'docker compose up -d (project app)' }],
@@ -111,8 +115,37 @@ describe('composeProjectResource.plan', () => {
 
   test('facts, invalidation and description', () => {
     expect(Object.values(composeProjectResource.facts(APP, { diff: false })).map((fact) => fact.key)).toEqual(['status:compose:app:/opt/app/docker-compose.yml:auto']);
+    // With inputs, the key names them by a digest (of the masked text where secret) and is still the project's.
+    const secret = (value: string) => ({ ...APP, inputs: { composeFile: 'services: {}\n', envFile: template`PW='${new Secret(value, 'pw')}'\n` } });
+    const [key] = Object.values(composeProjectResource.facts(secret('one'), { diff: false })).map((fact) => fact.key);
+    expect(key).toMatch(/^status:compose:app:\/opt\/app\/docker-compose\.yml:auto:inputs-[0-9a-f]{12}$/);
+    expect(projectFactPatterns('app').some((pattern) => keyMatches(pattern, key ?? ''))).toBe(true);
+    expect(Object.values(composeProjectResource.facts(secret('two'), { diff: false }))[0]?.key).toBe(key);
+    expect(Object.values(composeProjectResource.facts({ ...APP, inputs: { composeFile: 'services: {x: {}}\n' } }, { diff: false }))[0]?.key).not.toBe(key);
     expect(composeProjectResource.invalidates(APP)).toEqual(['status:compose:app:*', 'status:health:app:*', 'docker-image:*']);
     expect(composeProjectResource.describe(APP)).toBe('compose project app');
+  });
+});
+
+describe('stable change text', () => {
+  test.each([
+    ['Exited (143) 5 seconds ago', 'Exited (143)'],
+    ['Exited (0) About a minute ago', 'Exited (0)'],
+    ['Exited (1) Less than a second ago', 'Exited (1)'],
+    ['Exited (137) 2 hours ago', 'Exited (137)'],
+    ['Created', 'Created'],
+    ['Dead', 'Dead'],
+  ])('%s -> %s (a check run and the apply after it name a stopped container alike)', (status, stable) => {
+    expect(withoutAge(status)).toBe(stable);
+  });
+});
+
+describe('inputs', () => {
+  test.each([
+    [{ composeFile: 42 }, 'compose project: inputs.composeFile must be the content of the compose file (text, bytes or a secret template)'],
+    [{ composeFile: 'x', envFile: ['x'] }, 'compose project: inputs.envFile must be the content of the .env file (text, bytes or a secret template), or absent'],
+  ])('bad inputs fail with one line naming the argument', (inputs, message) => {
+    expect(outcomeOf(composeProjectResource, { ...APP, inputs } as unknown as ComposeProjectDesired, project([], {}))).toEqual({ error: message });
   });
 });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { describeRoleVars, type Host, type HostContext, type ResourceInstance, type TaskList } from 'halyard';
-import { isSecretText } from '../../src/core/template.js';
+import { isSecretText, type SecretText } from '../../src/core/template.js';
 import { contextFor } from '../support/host-context.js';
 import {
   observabilityStack,
@@ -72,29 +72,32 @@ function strings(value: unknown, path = ''): [string, string][] {
 describe('otel-collector-config.yml', () => {
   const config = yamlOf(otelCollectorConfig(modelOf()));
 
-  test("has the guide's pipelines: logs -> loki, traces -> otlp/tempo, metrics (otlp + prometheus) -> prometheusremotewrite", () => {
+  test("has the guide's pipelines: logs -> Loki over OTLP/HTTP, traces -> otlp/tempo, metrics (otlp + prometheus) -> prometheusremotewrite", () => {
     const pipelines = config.service.pipelines;
-    expect(pipelines.logs).toMatchObject({ receivers: ['otlp'], exporters: ['loki'] });
-    expect(pipelines.traces.receivers).toEqual(['otlp']);
-    expect(pipelines.traces.exporters).toContain('otlp/tempo');
-    expect(pipelines.metrics.receivers).toEqual(expect.arrayContaining(['otlp', 'prometheus']));
-    expect(pipelines.metrics.exporters).toEqual(['prometheusremotewrite']);
+    expect(Object.keys(pipelines).sort()).toEqual(['logs', 'metrics', 'traces']);
+    expect(pipelines.logs).toMatchObject({ receivers: ['otlp'], exporters: ['otlphttp/loki'] });
+    expect(pipelines.traces).toMatchObject({ receivers: ['otlp'], exporters: ['otlp/tempo'] });
+    expect(pipelines.metrics).toMatchObject({ receivers: ['otlp', 'prometheus'], exporters: ['prometheusremotewrite'] });
+    // Span metrics and service graphs come from Tempo's metrics generator: no connector here.
+    expect(config.connectors).toBeUndefined();
     for (const pipeline of Object.values<Doc>(pipelines)) expect(pipeline.processors).toContain('batch');
     expect(config.processors.batch.timeout).toBe('10s');
   });
 
   test('exports to the services by their compose names and ports', () => {
     expect(config.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317');
-    expect(config.exporters.loki.endpoint).toBe('http://loki:3100/loki/api/v1/push');
+    // Loki's native OTLP endpoint (otlphttp appends /v1/logs); the deprecated loki exporter is gone.
+    expect(config.exporters['otlphttp/loki']).toEqual({ endpoint: 'http://loki:3100/otlp' });
+    expect(config.exporters.loki).toBeUndefined();
     expect(config.exporters['otlp/tempo']).toEqual({ endpoint: 'tempo:4317', tls: { insecure: true } });
     expect(config.exporters.prometheusremotewrite.endpoint).toBe('http://mimir:9009/api/v1/push');
   });
 
   test('every component a pipeline names is defined (receiver, processor, exporter or connector)', () => {
     for (const [name, pipeline] of Object.entries<Doc>(config.service.pipelines)) {
-      for (const receiver of pipeline.receivers) expect(config.receivers[receiver] ?? config.connectors[receiver], `${name} receiver ${receiver}`).toBeDefined();
+      for (const receiver of pipeline.receivers) expect(config.receivers[receiver] ?? config.connectors?.[receiver], `${name} receiver ${receiver}`).toBeDefined();
       for (const processor of pipeline.processors) expect(config.processors[processor], `${name} processor ${processor}`).toBeDefined();
-      for (const exporter of pipeline.exporters) expect(config.exporters[exporter] ?? config.connectors[exporter], `${name} exporter ${exporter}`).toBeDefined();
+      for (const exporter of pipeline.exporters) expect(config.exporters[exporter] ?? config.connectors?.[exporter], `${name} exporter ${exporter}`).toBeDefined();
     }
     for (const extension of config.service.extensions) expect(config.extensions[extension]).toBeDefined();
   });
@@ -391,10 +394,24 @@ describe('Grafana provisioning', () => {
     expect(byUid.mimir).toMatchObject({ type: 'prometheus', url: 'http://mimir:9009/prometheus', isDefault: true });
     expect(byUid.loki).toMatchObject({ type: 'loki', url: 'http://loki:3100' });
     expect(byUid.tempo).toMatchObject({ type: 'tempo', url: 'http://tempo:3200' });
-    expect(byUid.tempo.jsonData.tracesToLogsV2).toMatchObject({ datasourceUid: 'loki', filterByTraceID: true });
+    // Trace -> logs: the service's stream (service.name is the label service_name), then the span's
+    // trace id, which Loki's OTLP endpoint keeps as structured metadata trace_id.
+    expect(byUid.tempo.jsonData.tracesToLogsV2).toMatchObject({
+      datasourceUid: 'loki',
+      tags: [{ key: 'service.name', value: 'service_name' }],
+      customQuery: true,
+      query: '{$${__tags}} | trace_id="$${__trace.traceId}"',
+    });
     expect(byUid.tempo.jsonData.tracesToMetrics.datasourceUid).toBe('mimir');
-    expect(byUid.tempo.jsonData.tracesToMetrics.queries.length).toBeGreaterThan(0);
-    expect(byUid.loki.jsonData.derivedFields[0]).toMatchObject({ datasourceUid: 'tempo', url: '$${__value.raw}' });
+    expect(byUid.tempo.jsonData.tracesToMetrics.tags).toEqual([{ key: 'service.name', value: 'service' }]);
+    expect(byUid.tempo.jsonData.tracesToMetrics.queries.map((query: Doc) => query.query)).toEqual([
+      'sum(rate(traces_spanmetrics_calls_total{$$__tags}[5m]))',
+      'sum(rate(traces_spanmetrics_calls_total{$$__tags, status_code="STATUS_CODE_ERROR"}[5m]))',
+      'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{$$__tags}[5m])))',
+    ]);
+    expect(byUid.tempo.jsonData.serviceMap).toEqual({ datasourceUid: 'mimir' });
+    // Log -> trace: the structured metadata trace_id of each record, not a regex over the line.
+    expect(byUid.loki.jsonData.derivedFields).toEqual([{ name: 'TraceID', matcherType: 'label', matcherRegex: 'trace_id', url: '$${__value.raw}', datasourceUid: 'tempo' }]);
     // Grafana expands $VAR in provisioning files: every literal $ must be written $$.
     for (const [where, value] of strings(yamlOf(text))) expect(value.replace(/\$\$/g, ''), where).not.toContain('$');
   });
@@ -412,10 +429,10 @@ describe('Grafana provisioning', () => {
       expect(dash.panels.length, name).toBeGreaterThan(0);
       for (const panel of dash.panels as Doc[]) {
         uids.add(panel.datasource.uid);
-        for (const target of panel.targets as Doc[]) expect(['mimir', 'loki'], `${name} ${panel.title}`).toContain(target.datasource.uid);
+        for (const target of panel.targets as Doc[]) expect(target.datasource.uid, `${name} ${panel.title}`).toBe(panel.datasource.uid);
       }
     }
-    expect([...uids].sort()).toEqual(['loki', 'mimir']);
+    expect([...uids].sort()).toEqual(['loki', 'mimir', 'tempo']);
   });
 
   test('host dashboard: CPU, memory, disk and network from node-exporter; logs from Loki; RED of the app', () => {
@@ -427,12 +444,21 @@ describe('Grafana provisioning', () => {
     expect(host['Memory used']).toContain('node_memory_MemAvailable_bytes');
     expect(host['Disk used']).toContain('node_filesystem_avail_bytes');
     expect(host['Network I/O']).toContain('node_network_receive_bytes_total');
+    // Logs by service_name: the label Loki's OTLP endpoint makes of the resource attribute service.name.
     const logs = JSON.parse(files['logs.json'] ?? '{}') as Doc;
     expect((logs.panels as Doc[]).some((panel) => panel.type === 'logs' && panel.datasource.uid === 'loki')).toBe(true);
+    expect(Object.fromEntries(exprs('logs.json'))).toEqual({
+      'Log volume': 'sum by (service_name) (count_over_time({service_name=~"$service"} |~ "$search" [$__interval]))',
+      Logs: '{service_name=~"$service"} |~ "$search"',
+    });
+    expect(logs.templating.list[0]).toMatchObject({ name: 'service', query: 'label_values(service_name)', datasource: { uid: 'loki' } });
+    // RED from Tempo's span metrics (service label), and the service map from its service graphs.
     const red = Object.fromEntries(exprs('app-red.json'));
-    expect(red['Request rate']).toMatch(/rate\(traces_span_metrics_calls_total\{/);
+    expect(red['Request rate']).toBe('sum by (service) (rate(traces_spanmetrics_calls_total{service=~"$service", span_kind="SPAN_KIND_SERVER"}[$__rate_interval]))');
     expect(red['Error rate']).toContain('status_code="STATUS_CODE_ERROR"');
-    expect(red['Latency p95']).toMatch(/histogram_quantile\(0\.95, .*traces_span_metrics_duration_seconds_bucket/);
+    expect(red['Latency p95']).toMatch(/^histogram_quantile\(0\.95, sum by \(service, le\) \(rate\(traces_spanmetrics_latency_bucket\{/);
+    const map = (JSON.parse(files['app-red.json'] ?? '{}').panels as Doc[]).find((panel) => panel.title === 'Service map');
+    expect(map).toMatchObject({ type: 'nodeGraph', datasource: { type: 'tempo', uid: 'tempo' }, targets: [{ queryType: 'serviceMap', datasource: { uid: 'tempo' } }] });
   });
 
   test('alert rules: the five rules of the guide with their thresholds, a for-duration and labels', () => {
@@ -586,16 +612,48 @@ describe('vars', () => {
   test('the real upstream images are the defaults', () => {
     const images = modelOf().images;
     expect(images).toEqual({
-      'otel-collector': 'otel/opentelemetry-collector-contrib:0.115.1',
+      'otel-collector': 'otel/opentelemetry-collector-contrib:0.131.0',
       tempo: 'grafana/tempo:2.6.1',
       loki: 'grafana/loki:3.3.2',
       mimir: 'grafana/mimir:2.14.2',
       grafana: 'grafana/grafana:11.4.0',
       'node-exporter': 'prom/node-exporter:v1.8.2',
-      nginx: 'nginx:1.27',
-      postgres: 'postgres:16',
-      app: 'task-tracker:latest',
+      nginx: 'nginx:1.27.3',
+      postgres: 'postgres:16.6',
+      app: 'task-tracker:1.0.0',
     });
+  });
+
+  test('every image is pinned to a release: a version tag or a digest, never latest or untagged', () => {
+    const pinned = ['grafana/grafana:11.5.2', 'registry.local:5000/team/app:2024.10.1', 'halyard-standin-loki:4f2a9c1b7e3d', `grafana/loki@sha256:${'a'.repeat(64)}`];
+    for (const ref of pinned) expect(modelOf({ grafana_image: ref, images: { loki: ref } }).images.grafana, ref).toBe(ref);
+    const unpinned: [string, RegExp][] = [
+      ['grafana/grafana', /pin a release: add a tag/],
+      ['grafana/grafana:latest', /':latest' moves/],
+      ['registry.local:5000/grafana', /pin a release: add a tag/],
+      ['grafana/grafana:11.4.0 --privileged', /expected an image reference/],
+      ['-v/:/host', /expected an image reference/],
+    ];
+    for (const [ref, reason] of unpinned) {
+      expect(() => modelOf({ grafana_image: ref }), ref).toThrow(/var grafana_image/);
+      expect(() => modelOf({ grafana_image: ref }), ref).toThrow(reason);
+      expect(() => modelOf({ images: { app: ref } }), ref).toThrow(/var images/);
+    }
+  });
+
+  test("bumping one service's image tag changes that service alone in docker-compose.yml (compose recreates only it)", () => {
+    const base = composeOf();
+    for (const service of SERVICES) {
+      const bumped = composeOf({ [`${service.replace('-', '_')}_image`]: `registry.local/bumped/${service}:9.9.9` });
+      for (const other of SERVICES) {
+        if (other === service) expect(bumped.services[other], other).toEqual({ ...base.services[other], image: `registry.local/bumped/${service}:9.9.9` });
+        else expect(bumped.services[other], `${service} bumped, ${other} changed`).toEqual(base.services[other]);
+      }
+      expect({ ...bumped, services: undefined }).toEqual({ ...base, services: undefined });
+    }
+    // The same through the images overrides (how the tests ship stand-ins).
+    const overridden = composeOf({ images: { grafana: 'halyard-standin-grafana:bumped' } });
+    for (const other of SERVICES) if (other !== 'grafana') expect(overridden.services[other], other).toEqual(base.services[other]);
   });
 
   test('missing secrets and bad values fail with the var name', () => {
@@ -632,7 +690,7 @@ describe('secrets', () => {
     expect(env.masked()).not.toContain('Secret-');
   });
 
-  test('no task but .env carries a secret; .env is 0600 root', () => {
+  test('no task but .env (and the compose project, hashing what .env will hold) carries a secret; .env is 0600 root', () => {
     const tasks = tasksOf(SECRETS);
     const files = tasks.filter((task) => task.type.kind === 'file');
     for (const task of files) {
@@ -648,6 +706,11 @@ describe('secrets', () => {
       }
     }
     expect(JSON.stringify(tasks.map((task) => task.desired))).not.toContain(GRAFANA_PW);
+    // Secret values travel only as secret templates: in the .env file task, and in what the
+    // compose project stages to hash (inputs.envFile), both masked in JSON, logs and diffs.
+    const holdsSecret = (value: unknown): boolean =>
+      isSecretText(value) ? value.hasSecrets : Array.isArray(value) ? value.some(holdsSecret) : value !== null && typeof value === 'object' && !Buffer.isBuffer(value) ? Object.values(value).some(holdsSecret) : false;
+    expect(tasks.filter((task) => holdsSecret(task.desired)).map((task) => task.name)).toEqual(['file /opt/observability/.env', 'compose project observability-stack']);
   });
 
   test('a secret .env cannot carry fails, naming the var and not the value', () => {
@@ -752,12 +815,18 @@ describe('tasks and handlers', () => {
     );
     expect(cert?.notify).toEqual(['restart nginx']);
     expect(tasks.at(-2)?.type.kind).toBe('compose-project');
-    expect(tasks.at(-2)?.desired).toEqual({
+    const compose = tasks.at(-2)?.desired as { inputs: { composeFile: string; envFile: SecretText } };
+    expect(compose).toEqual({
       dir: '/opt/observability',
       project: 'observability-stack',
       // A service `up` (re)creates or starts needs no restart afterwards.
       restartHandlers: Object.fromEntries(['loki', 'tempo', 'mimir', 'otel-collector', 'grafana', 'nginx'].map((s) => [s, `restart ${s}`])),
+      inputs: { composeFile: expect.any(String), envFile: expect.anything() },
     });
+    // The hashes come from exactly what the file tasks write (check mode predicts apply's up).
+    const written = (path: string) => (tasks.find((task) => (task.desired as { path?: string }).path === `/opt/observability/${path}`)?.desired as { content: unknown }).content;
+    expect(compose.inputs.composeFile).toBe(written('docker-compose.yml'));
+    expect(compose.inputs.envFile.reveal()).toBe((written('.env') as SecretText).reveal());
     const health = tasks.at(-1);
     expect(health?.type.kind).toBe('http-health');
     expect(health?.desired).toEqual({

@@ -1,5 +1,6 @@
 import { DATASOURCE_UIDS, type StackModel } from '../model.js';
 import { HALYARD_LOOKBACK, PSEUDO_FS, SERVER_SPANS } from './grafana-dashboards.js';
+import { SPAN_METRICS } from './grafana-datasources.js';
 import { MANAGED, renderYaml } from './yaml.js';
 
 // One provisioned rule, before rendering.
@@ -19,29 +20,31 @@ export interface AlertRuleSpec {
 // The guide's five alerts (its "Setting Up Alerts" list), with thresholds from the vars.
 export function alertRuleSpecs(model: StackModel): AlertRuleSpec[] {
   const v = model.vars;
-  const calls = `traces_span_metrics_calls_total{${SERVER_SPANS}}`;
-  const errors = `traces_span_metrics_calls_total{${SERVER_SPANS}, status_code="STATUS_CODE_ERROR"}`;
+  // Tempo's span metrics (its metrics generator), by service.
+  const { service } = SPAN_METRICS;
+  const calls = `${SPAN_METRICS.calls}{${SERVER_SPANS}}`;
+  const errors = `${SPAN_METRICS.calls}{${SERVER_SPANS}, status_code="STATUS_CODE_ERROR"}`;
   const fs = `fstype!~"${PSEUDO_FS}"`;
   return [
     {
       uid: 'halyard-high-error-rate',
       title: 'High error rate',
-      expr: `sum by (service_name) (rate(${errors}[5m])) / sum by (service_name) (rate(${calls}[5m]))`,
+      expr: `sum by (${service}) (rate(${errors}[5m])) / sum by (${service}) (rate(${calls}[5m]))`,
       evaluator: { type: 'gt', param: v.alert_error_rate },
       for: '5m',
       severity: 'critical',
-      summary: `More than ${Math.round(v.alert_error_rate * 10000) / 100}% of requests to {{ $labels.service_name }} fail.`,
+      summary: `More than ${Math.round(v.alert_error_rate * 10000) / 100}% of requests to {{ $labels.${service} }} fail.`,
       noDataState: 'OK', // no errors (or no traffic) at all
       execErrState: 'Error',
     },
     {
       uid: 'halyard-high-latency-p95',
       title: 'High latency (p95)',
-      expr: `histogram_quantile(0.95, sum by (service_name, le) (rate(traces_span_metrics_duration_seconds_bucket{${SERVER_SPANS}}[5m])))`,
+      expr: `histogram_quantile(0.95, sum by (${service}, le) (rate(${SPAN_METRICS.latencyBucket}{${SERVER_SPANS}}[5m])))`,
       evaluator: { type: 'gt', param: v.alert_latency_p95_seconds },
       for: '5m',
       severity: 'warning',
-      summary: `p95 latency of {{ $labels.service_name }} is above ${v.alert_latency_p95_seconds} s.`,
+      summary: `p95 latency of {{ $labels.${service} }} is above ${v.alert_latency_p95_seconds} s.`,
       noDataState: 'OK',
       execErrState: 'Error',
     },

@@ -1,14 +1,17 @@
 import { DATASOURCE_UIDS, HALYARD_SCRAPE, type StackModel } from '../model.js';
 import { GRAFANA_DASHBOARDS_MOUNT } from './compose.js';
+import { SPAN_METRICS } from './grafana-datasources.js';
+import { LOKI_SERVICE_LABEL } from './loki.js';
 import { MANAGED, renderYaml } from './yaml.js';
 
 const MIMIR = { type: 'prometheus', uid: DATASOURCE_UIDS.mimir } as const;
 const LOKI = { type: 'loki', uid: DATASOURCE_UIDS.loki } as const;
+const TEMPO = { type: 'tempo', uid: DATASOURCE_UIDS.tempo } as const;
 
 // File systems that are not the host's disks.
 export const PSEUDO_FS = 'tmpfs|overlay|squashfs|nsfs|ramfs|devtmpfs|fuse.lxcfs';
 
-// Span metrics of server spans (requests the app answered), from the collector's spanmetrics connector.
+// Span metrics of server spans (requests the app answered), from Tempo's metrics generator.
 export const SERVER_SPANS = 'span_kind="SPAN_KIND_SERVER"';
 
 interface Target {
@@ -173,14 +176,15 @@ export function hostDashboard(_model: StackModel): string {
   return `${JSON.stringify(model, null, 2)}\n`;
 }
 
-// Logs from Loki: volume per job and the log lines, filterable.
+// Logs from Loki: volume per service and the log lines, filterable.
 export function logsDashboard(_model: StackModel): string {
-  const selector = '{job=~"$job"} |~ "$search"';
+  const label = LOKI_SERVICE_LABEL;
+  const selector = `{${label}=~"$service"} |~ "$search"`;
   const panels = [
     timeseries(
       'Log volume',
       LOKI,
-      [{ expr: `sum by (job) (count_over_time(${selector} [$__interval]))`, legend: '{{job}}' }],
+      [{ expr: `sum by (${label}) (count_over_time(${selector} [$__interval]))`, legend: `{{${label}}}` }],
       { x: 0, y: 0, w: 24, h: 6 },
       'short',
     ),
@@ -194,20 +198,22 @@ export function logsDashboard(_model: StackModel): string {
     },
   ];
   const model = dashboard('halyard-logs', 'Logs', ['loki'], panels, [
-    variable('job', 'Service', LOKI, 'label_values(job)'),
+    variable('service', 'Service', LOKI, `label_values(${label})`),
     { name: 'search', label: 'Search (regex)', type: 'textbox', query: '', current: { text: '', value: '' } },
   ]);
   return `${JSON.stringify(model, null, 2)}\n`;
 }
 
-// RED metrics of the app from the collector's span metrics: request rate, error rate, p95 latency.
+// RED metrics of the app from Tempo's span metrics (request rate, error rate, p95 latency), and the
+// service map Grafana draws from Tempo's service-graph metrics.
 export function appRedDashboard(model: StackModel): string {
-  const s = `service_name=~"$service", ${SERVER_SPANS}`;
+  const { calls, latencyBucket, service } = SPAN_METRICS;
+  const s = `${service}=~"$service", ${SERVER_SPANS}`;
   const panels = [
     timeseries(
       'Request rate',
       MIMIR,
-      [{ expr: `sum by (service_name) (rate(traces_span_metrics_calls_total{${s}}[$__rate_interval]))`, legend: '{{service_name}}' }],
+      [{ expr: `sum by (${service}) (rate(${calls}{${s}}[$__rate_interval]))`, legend: `{{${service}}}` }],
       { x: 0, y: 0, w: 8, h: 8 },
       'reqps',
     ),
@@ -217,9 +223,9 @@ export function appRedDashboard(model: StackModel): string {
       [
         {
           expr:
-            `100 * sum by (service_name) (rate(traces_span_metrics_calls_total{${s}, status_code="STATUS_CODE_ERROR"}[$__rate_interval]))` +
-            ` / sum by (service_name) (rate(traces_span_metrics_calls_total{${s}}[$__rate_interval]))`,
-          legend: '{{service_name}}',
+            `100 * sum by (${service}) (rate(${calls}{${s}, status_code="STATUS_CODE_ERROR"}[$__rate_interval]))` +
+            ` / sum by (${service}) (rate(${calls}{${s}}[$__rate_interval]))`,
+          legend: `{{${service}}}`,
         },
       ],
       { x: 8, y: 0, w: 8, h: 8 },
@@ -231,8 +237,8 @@ export function appRedDashboard(model: StackModel): string {
       MIMIR,
       [
         {
-          expr: `histogram_quantile(0.95, sum by (service_name, le) (rate(traces_span_metrics_duration_seconds_bucket{${s}}[$__rate_interval])))`,
-          legend: '{{service_name}} p95',
+          expr: `histogram_quantile(0.95, sum by (${service}, le) (rate(${latencyBucket}{${s}}[$__rate_interval])))`,
+          legend: `{{${service}}} p95`,
         },
       ],
       { x: 16, y: 0, w: 8, h: 8 },
@@ -242,13 +248,22 @@ export function appRedDashboard(model: StackModel): string {
     timeseries(
       'Requests by route',
       MIMIR,
-      [{ expr: `sum by (span_name) (rate(traces_span_metrics_calls_total{${s}}[$__rate_interval]))`, legend: '{{span_name}}' }],
+      [{ expr: `sum by (span_name) (rate(${calls}{${s}}[$__rate_interval]))`, legend: '{{span_name}}' }],
       { x: 0, y: 8, w: 24, h: 8 },
       'reqps',
     ),
+    {
+      type: 'nodeGraph',
+      title: 'Service map',
+      description: "Calls between services, from Tempo's service-graph metrics in Mimir (the Tempo data source's serviceMap)",
+      datasource: TEMPO,
+      gridPos: { x: 0, y: 16, w: 24, h: 12 },
+      options: {},
+      targets: [{ refId: 'A', datasource: TEMPO, queryType: 'serviceMap' }],
+    },
   ];
   const dash = dashboard('halyard-app-red', 'Application (RED)', ['app', 'red'], panels, [
-    variable('service', 'Service', MIMIR, 'label_values(traces_span_metrics_calls_total, service_name)', model.vars.app_service_name),
+    variable('service', 'Service', MIMIR, `label_values(${calls}, ${service})`, model.vars.app_service_name),
   ]);
   return `${JSON.stringify(dash, null, 2)}\n`;
 }

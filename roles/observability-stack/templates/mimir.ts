@@ -4,6 +4,9 @@ import { MANAGED, renderYaml } from './yaml.js';
 // Mimir's data directory inside its container: the mimir-data directory, owned 10001.
 export const MIMIR_DATA = '/var/mimir';
 
+// Exemplars Mimir keeps in memory for the (single, anonymous) tenant: Grafana links them to traces.
+export const MIMIR_MAX_EXEMPLARS = 100_000;
+
 // mimir-config.yml: the guide's monolithic Mimir (no multitenancy, in-memory rings), blocks storage
 // on the filesystem or S3, retention by the compactor. Every working path sits under /var/mimir so
 // Mimir runs as uid 10001 without writing anywhere else.
@@ -56,7 +59,8 @@ export function mimirConfig(model: StackModel): string {
     ruler: { rule_path: `${MIMIR_DATA}/ruler` },
     alertmanager: { data_dir: `${MIMIR_DATA}/alertmanager` },
     activity_tracker: { filepath: `${MIMIR_DATA}/metrics-activity.log` },
-    limits: { compactor_blocks_retention_period: v.mimir_retention },
+    // Exemplars (trace ids on Tempo's span metrics) are dropped unless a tenant may keep some.
+    limits: { compactor_blocks_retention_period: v.mimir_retention, max_global_exemplars_per_user: MIMIR_MAX_EXEMPLARS },
     usage_stats: { enabled: false },
   };
   return renderYaml(`${MANAGED}\nGrafana Mimir (monolithic): ${storage.backend === 's3' ? 'S3' : 'filesystem'} blocks storage; retention ${v.mimir_retention}.`, config);

@@ -18,11 +18,20 @@ function halyardScrapeJob(model: StackModel, target: string) {
   };
 }
 
-// otel-collector-config.yml: the guide's pipelines (OTLP in; logs to Loki, traces to Tempo, metrics
-// and node-exporter scrapes to Mimir), plus span metrics (RED) from the traces, scrapes of every
-// service's /metrics (their `up` series feeds the container-down alert), a memory limiter, the
-// health_check extension (13133) and the collector's own metrics (8888); and, where the host runs
-// it, the halyard daemon's /metrics (jobs, backups, drift, probes), reached through the host gateway.
+// Loki's native OTLP endpoint: the otlphttp exporter appends /v1/logs (Loki serves /otlp/v1/logs).
+export const LOKI_OTLP_ENDPOINT = `http://loki:${INTERNAL_PORTS.loki}/otlp`;
+
+// The exporter names of the pipelines, for the tests and the README.
+export const EXPORTERS = { logs: 'otlphttp/loki', traces: 'otlp/tempo', metrics: 'prometheusremotewrite' } as const;
+
+// otel-collector-config.yml: the guide's pipelines (OTLP in; logs to Loki's native OTLP endpoint,
+// traces to Tempo, metrics and node-exporter scrapes to Mimir), scrapes of every service's /metrics
+// (their `up` series feeds the container-down alert), a memory limiter, the health_check extension
+// (13133) and the collector's own metrics (8888); and, where the host runs it, the halyard daemon's
+// /metrics (jobs, backups, drift, probes), reached through the host gateway. Span metrics and
+// service graphs come from Tempo's metrics generator (tempo.ts), so the collector has no connector.
+// Components used are in the contrib image the role pins (README "Upstream versions"); the
+// deprecated `loki` exporter is not used (removed from collector-contrib in 0.131.0).
 export function otelCollectorConfig(model: StackModel): string {
   const v = model.vars;
   const scrapes = [
@@ -58,18 +67,11 @@ export function otelCollectorConfig(model: StackModel): string {
       memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 20 },
       batch: { timeout: '10s' },
     },
-    connectors: {
-      // Request rate, errors and duration of every span, as traces_span_metrics_* series in Mimir.
-      spanmetrics: {
-        histogram: { unit: 's', explicit: { buckets: ['5ms', '10ms', '25ms', '50ms', '100ms', '250ms', '500ms', '1s', '2500ms', '5s', '10s'] } },
-        exemplars: { enabled: true },
-        metrics_flush_interval: '15s',
-      },
-    },
     exporters: {
-      loki: { endpoint: `http://loki:${INTERNAL_PORTS.loki}/loki/api/v1/push` },
-      'otlp/tempo': { endpoint: `tempo:${INTERNAL_PORTS.tempoOtlpGrpc}`, tls: { insecure: true } },
-      prometheusremotewrite: { endpoint: `http://mimir:${INTERNAL_PORTS.mimir}/api/v1/push` },
+      // OTLP/HTTP to Loki: resource attributes become labels or structured metadata per loki.ts.
+      [EXPORTERS.logs]: { endpoint: LOKI_OTLP_ENDPOINT },
+      [EXPORTERS.traces]: { endpoint: `tempo:${INTERNAL_PORTS.tempoOtlpGrpc}`, tls: { insecure: true } },
+      [EXPORTERS.metrics]: { endpoint: `http://mimir:${INTERNAL_PORTS.mimir}/api/v1/push` },
     },
     service: {
       extensions: ['health_check'],
@@ -80,11 +82,11 @@ export function otelCollectorConfig(model: StackModel): string {
         },
       },
       pipelines: {
-        logs: { receivers: ['otlp'], processors, exporters: ['loki'] },
-        traces: { receivers: ['otlp'], processors, exporters: ['otlp/tempo', 'spanmetrics'] },
-        metrics: { receivers: ['otlp', 'prometheus', 'spanmetrics'], processors, exporters: ['prometheusremotewrite'] },
+        logs: { receivers: ['otlp'], processors, exporters: [EXPORTERS.logs] },
+        traces: { receivers: ['otlp'], processors, exporters: [EXPORTERS.traces] },
+        metrics: { receivers: ['otlp', 'prometheus'], processors, exporters: [EXPORTERS.metrics] },
       },
     },
   };
-  return renderYaml(`${MANAGED}\nOpenTelemetry Collector: OTLP in; logs -> Loki, traces -> Tempo, metrics -> Mimir.`, config);
+  return renderYaml(`${MANAGED}\nOpenTelemetry Collector: OTLP in; logs -> Loki (OTLP), traces -> Tempo, metrics -> Mimir.`, config);
 }
