@@ -1,16 +1,34 @@
-// `npm run bench`: stack-files.ts on N lab hosts three times (first, no-op, after drift by hand),
-// with wall time, execs per host and controller peak RSS, against baselines measured in the same run.
+// `npm run bench` / `npm run bench:noop`: stack-files.ts on lab hosts. The no-op rerun is measured
+// against its real baseline, the OpenSSH client sending the same first request halyard sends (the
+// host locks and one probe of every fact, built by the engine's own builder) through `sudo -n sh -s`,
+// one connection per host, all at once: at each size of --sizes (default 1,10,50), the median of
+// --repeat rounds (default 3), with controller CPU seconds, peak RSS and the processes each host
+// started. Without --noop it also times, on --hosts hosts (default 10), the first run, the no-op,
+// a run after drift by hand, --check, and ansible-playbook doing the same.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { labDown, labExec, labUp, type LabFleet } from '../lab/index.js';
+import { labDown, labExec, labUp, type LabFleet, type LabHost } from '../lab/index.js';
 import type { RunResult } from '../engine/results.js';
+import { checkNoopAnswer, noopProbe, type NoopProbe } from './noop-probe.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
+const PLAYBOOK = 'playbooks/examples/stack-files.ts';
 const DIR = '/opt/observability';
+const GNU_TIME = '/usr/bin/time';
+/** The issue's goal: a no-op at most this many times the OpenSSH client's time, at every size. */
+const GOAL_RATIO = 1.3;
+
+interface BenchOptions {
+  sizes: number[];
+  tableHosts: number;
+  repeat: number;
+  noopOnly: boolean;
+  withAnsible: boolean;
+}
 
 interface Measured {
   label: string;
@@ -21,67 +39,190 @@ interface Measured {
   exitCode: number | null;
 }
 
+// One timed run on the controller: wall seconds, CPU seconds (user + system) and peak RSS.
+interface Sample {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+// One size of the no-op comparison (medians over the rounds; processes from the first round).
+interface SizeResult {
+  hosts: number;
+  openssh: Sample;
+  halyard: Sample;
+  /** Processes (and threads: the kernel numbers both) each host started, per host. */
+  opensshProcesses: string;
+  halyardProcesses: string;
+}
+
 async function main(): Promise<void> {
-  const hosts = Number(argValue('--hosts') ?? process.env.BENCH_HOSTS ?? 10);
-  const withAnsible = !process.argv.includes('--no-ansible') && (await commandExists('ansible-playbook'));
+  const options = readOptions();
+  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} is needed to measure the OpenSSH clients' CPU and memory (apt-get install time)`);
+  const fleetSize = Math.max(...options.sizes, options.noopOnly ? 1 : options.tableHosts);
   const work = mkdtempSync(join(tmpdir(), 'halyard-bench-'));
-  process.stderr.write(`bench: starting ${hosts} lab hosts\n`);
-  const fleet = await labUp({ count: hosts, name: 'halyard-bench', onProgress: (message) => process.stderr.write(`bench: ${message}\n`) });
+  process.stderr.write(`bench: starting ${fleetSize} lab hosts\n`);
+  const fleet = await labUp({ count: fleetSize, name: 'halyard-bench', onProgress: (message) => process.stderr.write(`bench: ${message}\n`) });
   try {
-    const inventory = writeInventory(fleet, work);
     const knownHosts = join(work, 'known_hosts');
-    const results: Measured[] = [];
-    results.push(await timeShell('baseline: one `ssh host true` per host (OpenSSH, parallel)', sshTrueScript(fleet)));
-    results.push(await timeHalyard('halyard: first run', inventory, knownHosts, work));
-    results.push(await timeHalyard('halyard: no-op rerun', inventory, knownHosts, work));
-    await Promise.all(
-      fleet.hosts.map((host) =>
-        labExec(host.container, `echo '# drift' >> ${DIR}/loki-config.yml && chmod 0644 ${DIR}/.env && chown root ${DIR}/loki-data && rm ${DIR}/nginx.conf`),
-      ),
-    );
-    results.push(await timeHalyard('halyard: after drift by hand', inventory, knownHosts, work));
-    results.push(await timeHalyard('halyard: --check on converged hosts', inventory, knownHosts, work, ['--check']));
-    if (withAnsible) results.push(await timeAnsible(fleet, work));
-    printTable(hosts, results);
+    const everyHost = writeInventory(fleet, work, fleet.hosts.length);
+    const probe = await noopProbe(join(ROOT, PLAYBOOK), everyHost);
+    const probePath = join(work, 'probe.sh');
+    writeFileSync(probePath, probe.script);
+    process.stderr.write(`bench: the probe is ${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts\n`);
+
+    let table: Measured[] | undefined;
+    if (!options.noopOnly) table = await timeRuns(fleet, options, work, knownHosts, probePath, probe);
+    // Every host converged before the no-op comparison (the table's runs leave its hosts converged).
+    process.stderr.write(`bench: converging ${fleet.hosts.length} hosts\n`);
+    const converge = await runHalyard(everyHost, knownHosts, work, fleet.hosts.length);
+    if (converge.run.exitCode !== 0) throw new Error(`converging the fleet failed (exit ${converge.run.exitCode})`);
+
+    const sizes: SizeResult[] = [];
+    for (const size of options.sizes) {
+      process.stderr.write(`bench: no-op against OpenSSH on ${size} host(s), ${options.repeat} round(s)\n`);
+      sizes.push(await compareNoop(fleet, size, options.repeat, work, knownHosts, probePath, probe));
+    }
+    if (table) printTable(options.tableHosts, table);
+    printNoopTable(sizes, options.repeat, probe);
   } finally {
     await labDown({ name: 'halyard-bench' });
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function writeInventory(fleet: LabFleet, dir: string): string {
-  const doc = parse(readFileSync(fleet.inventoryPath, 'utf8')) as { all: { vars?: Record<string, unknown> } };
-  doc.all.vars = { ...(doc.all.vars ?? {}), grafana_password: 'bench-grafana-pw', postgres_password: 'bench-postgres-pw' };
-  const path = join(dir, 'inventory.yml');
-  writeFileSync(path, stringify(doc));
-  return path;
+// The first run, no-op, drift and check on `tableHosts` hosts, against OpenSSH and ansible-playbook.
+async function timeRuns(fleet: LabFleet, options: BenchOptions, work: string, knownHosts: string, probePath: string, probe: NoopProbe): Promise<Measured[]> {
+  const hosts = fleet.hosts.slice(0, options.tableHosts);
+  const inventory = writeInventory(fleet, work, hosts.length);
+  const results: Measured[] = [];
+  results.push(await timeHalyard('halyard: first run', inventory, knownHosts, work, hosts.length));
+  // The baseline needs the locks' directories and the files in place: measured on converged hosts.
+  const openssh = await runOpenssh(fleet, hosts, work, probePath, probe);
+  results.push({ label: 'baseline: OpenSSH client, same probe, sudo -n sh -s', seconds: openssh.seconds, exitCode: 0 });
+  results.push(await timeHalyard('halyard: no-op rerun', inventory, knownHosts, work, hosts.length));
+  await Promise.all(
+    hosts.map((host) =>
+      labExec(host.container, `echo '# drift' >> ${DIR}/loki-config.yml && chmod 0644 ${DIR}/.env && chown root ${DIR}/loki-data && rm ${DIR}/nginx.conf`),
+    ),
+  );
+  results.push(await timeHalyard('halyard: after drift by hand', inventory, knownHosts, work, hosts.length));
+  results.push(await timeHalyard('halyard: --check on converged hosts', inventory, knownHosts, work, hosts.length, ['--check']));
+  if (options.withAnsible) results.push(await timeAnsible(hosts, inventory, work));
+  return results;
 }
 
-async function timeHalyard(label: string, inventory: string, knownHosts: string, dir: string, extra: string[] = []): Promise<Measured> {
+// One size: rounds of OpenSSH and halyard no-ops (alternating which goes first), medians of each.
+async function compareNoop(fleet: LabFleet, size: number, repeat: number, work: string, knownHosts: string, probePath: string, probe: NoopProbe): Promise<SizeResult> {
+  const hosts = fleet.hosts.slice(0, size);
+  const inventory = writeInventory(fleet, work, size);
+  const openssh: Sample[] = [];
+  const halyard: Sample[] = [];
+  // What reading the last process id costs a host (the reading process itself), measured here.
+  const first = await lastPids(hosts);
+  const overhead = (await lastPids(hosts)).map((pid, index) => pid - (first[index] ?? pid));
+  let opensshProcesses: number[] = [];
+  let halyardProcesses: number[] = [];
+  for (let round = 0; round < repeat; round += 1) {
+    const sshFirst = round % 2 === 0;
+    for (const tool of sshFirst ? (['openssh', 'halyard'] as const) : (['halyard', 'openssh'] as const)) {
+      const before = round === 0 ? await lastPids(hosts) : undefined;
+      if (tool === 'openssh') openssh.push(await runOpenssh(fleet, hosts, work, probePath, probe));
+      else halyard.push((await runHalyard(inventory, knownHosts, work, size, true)).sample);
+      if (before) {
+        const started = (await lastPids(hosts)).map((pid, index) => pid - (before[index] ?? pid) - (overhead[index] ?? 0));
+        if (tool === 'openssh') opensshProcesses = started;
+        else halyardProcesses = started;
+      }
+    }
+  }
+  return { hosts: size, openssh: medianSample(openssh), halyard: medianSample(halyard), opensshProcesses: spread(opensshProcesses), halyardProcesses: spread(halyardProcesses) };
+}
+
+// The last process id each host's kernel gave out (/proc/loadavg, per PID namespace: per container).
+async function lastPids(hosts: readonly LabHost[]): Promise<number[]> {
+  return Promise.all(
+    hosts.map(async (host) => {
+      const read = await labExec(host.container, 'read a b c d e < /proc/loadavg; echo "$e"');
+      const pid = Number(read.stdout.trim());
+      if (!Number.isInteger(pid)) throw new Error(`${host.name}: /proc/loadavg gave no process id`);
+      return pid;
+    }),
+  );
+}
+
+// The OpenSSH client sending the probe to each host through sudo, one connection each, all at once.
+async function runOpenssh(fleet: LabFleet, hosts: readonly LabHost[], work: string, probePath: string, probe: NoopProbe): Promise<Sample> {
+  const answers = join(work, 'answers');
+  rmSync(answers, { recursive: true, force: true });
+  mkdirSync(answers);
+  const lines = hosts.map((host) =>
+    [
+      'ssh -F /dev/null -q',
+      `-i ${fleet.keyFile} -o IdentitiesOnly=yes -o BatchMode=yes`,
+      '-o ControlMaster=no -o ControlPath=none',
+      `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${fleet.knownHostsFile}`,
+      `-p ${host.port} ${fleet.user}@${host.address} 'sudo -n sh -s'`,
+      `< ${probePath} > ${join(answers, host.name)} 2> ${join(answers, `${host.name}.err`)} &`,
+    ].join(' '),
+  );
+  const script = join(work, 'openssh.sh');
+  writeFileSync(script, `${lines.join('\n')}\nwait\n`);
+  const sample = await timedWithGnuTime('sh', [script], work);
+  for (const host of hosts) {
+    const problem = checkNoopAnswer(probe, readFileSync(join(answers, host.name), 'utf8'));
+    const stderr = readFileSync(join(answers, `${host.name}.err`), 'utf8').trim().split('\n').slice(-3).join(' / ');
+    if (problem !== undefined) throw new Error(`OpenSSH baseline on ${host.name}: ${problem}${stderr ? ` (stderr: ${stderr})` : ''}`);
+  }
+  return sample;
+}
+
+// A halyard apply of stack-files.ts with every host at once (--forks N); with `noop`, every host must be unchanged.
+async function runHalyard(inventory: string, knownHosts: string, dir: string, forks: number, noop = false, extra: string[] = []): Promise<{ run: TimedRun; result: RunResult; sample: Sample }> {
   const statsFile = join(dir, 'stats.json');
-  const run = await timed(process.execPath, [CLI, 'apply', 'playbooks/examples/stack-files.ts', '-i', inventory, '--known-hosts', knownHosts, '--json', ...extra], {
+  const run = await timed(process.execPath, [CLI, 'apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-f', String(forks), ...extra], {
     HALYARD_STATS_FILE: statsFile,
   });
   const result = JSON.parse(run.stdout) as RunResult;
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { maxRssKb: number; userCpuSeconds: number; systemCpuSeconds: number };
+  if (noop) {
+    const moved = Object.entries(result.hosts).filter(([, host]) => host.changed !== 0 || host.failed !== 0 || host.unreachable);
+    if (run.exitCode !== 0 || moved.length > 0) throw new Error(`halyard no-op changed or failed hosts: ${moved.map(([name]) => name).join(', ') || `exit ${run.exitCode}`}`);
+  }
+  return { run, result, sample: { seconds: run.seconds, cpuSeconds: stats.userCpuSeconds + stats.systemCpuSeconds, peakRssMb: stats.maxRssKb / 1024 } };
+}
+
+async function timeHalyard(label: string, inventory: string, knownHosts: string, dir: string, forks: number, extra: string[] = []): Promise<Measured> {
+  const { run, result, sample } = await runHalyard(inventory, knownHosts, dir, forks, false, extra);
   const hosts = Object.values(result.hosts);
-  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { maxRssKb: number };
   return {
     label,
     seconds: run.seconds,
     execsPerHost: spread(hosts.map((host) => host.execs)),
     changedPerHost: spread(hosts.map((host) => host.changed)),
-    peakRssMb: stats.maxRssKb / 1024,
+    peakRssMb: sample.peakRssMb,
     exitCode: run.exitCode,
   };
 }
 
+// An inventory of the fleet's first `count` hosts, with the role's secret vars.
+function writeInventory(fleet: LabFleet, dir: string, count: number): string {
+  const doc = parse(readFileSync(fleet.inventoryPath, 'utf8')) as { all: { hosts: Record<string, unknown>; vars?: Record<string, unknown> } };
+  const keep = new Set(fleet.hosts.slice(0, count).map((host) => host.name));
+  doc.all.hosts = Object.fromEntries(Object.entries(doc.all.hosts).filter(([name]) => keep.has(name)));
+  doc.all.vars = { ...(doc.all.vars ?? {}), grafana_password: 'bench-grafana-pw', postgres_password: 'bench-postgres-pw' };
+  const path = join(dir, `inventory-${count}.yml`);
+  writeFileSync(path, stringify(doc));
+  return path;
+}
+
 // Ansible 2.14 converging the same state (already converged: a no-op), pipelining on.
-async function timeAnsible(fleet: LabFleet, dir: string): Promise<Measured> {
+async function timeAnsible(hosts: readonly LabHost[], inventory: string, dir: string): Promise<Measured> {
   const files = join(dir, 'files');
-  const first = fleet.hosts[0];
+  const first = hosts[0];
   if (!first) throw new Error('no hosts');
   const names = ['docker-compose.yml', 'otel-collector-config.yml', 'tempo-config.yml', 'loki-config.yml', 'mimir-config.yml', 'nginx.conf', '.env'];
-  await timed('mkdir', ['-p', files]);
+  mkdirSync(files, { recursive: true });
   for (const name of names) writeFileSync(join(files, name), (await labExec(first.container, `cat ${DIR}/${name}`)).stdout);
   const playbook = [
     {
@@ -112,10 +253,10 @@ async function timeAnsible(fleet: LabFleet, dir: string): Promise<Measured> {
   ];
   const playbookPath = join(dir, 'ansible-stack-files.yml');
   writeFileSync(playbookPath, stringify(playbook));
-  const run = await timed('ansible-playbook', ['-i', fleet.inventoryPath, playbookPath], {
+  const run = await timed('ansible-playbook', ['-i', inventory, playbookPath], {
     ANSIBLE_PIPELINING: 'True',
     ANSIBLE_HOST_KEY_CHECKING: 'False',
-    ANSIBLE_FORKS: '20',
+    ANSIBLE_FORKS: String(Math.max(20, hosts.length)),
     ANSIBLE_NOCOLOR: '1',
   });
   const changed = /changed=(\d+)/g;
@@ -123,22 +264,13 @@ async function timeAnsible(fleet: LabFleet, dir: string): Promise<Measured> {
   return { label: 'baseline: ansible-playbook no-op (2.14, pipelining)', seconds: run.seconds, changedPerHost: spread(counts), exitCode: run.exitCode };
 }
 
-function sshTrueScript(fleet: LabFleet): string {
-  return fleet.hosts
-    .map(
-      (host) =>
-        `ssh -q -i ${fleet.keyFile} -p ${host.port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null halyard@127.0.0.1 true &`,
-    )
-    .concat('wait')
-    .join('\n');
+interface TimedRun {
+  seconds: number;
+  stdout: string;
+  exitCode: number | null;
 }
 
-async function timeShell(label: string, script: string): Promise<Measured> {
-  const run = await timed('sh', ['-c', script]);
-  return { label, seconds: run.seconds, exitCode: run.exitCode };
-}
-
-function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<{ seconds: number; stdout: string; exitCode: number | null }> {
+function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<TimedRun> {
   return new Promise((done, fail) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -149,8 +281,25 @@ function timed(command: string, args: string[], env: Record<string, string> = {}
   });
 }
 
-function commandExists(command: string): Promise<boolean> {
-  return timed('sh', ['-c', `command -v ${command} >/dev/null`]).then((run) => run.exitCode === 0);
+// A command under GNU time: its wall time (measured here, as for halyard), the CPU seconds of it and
+// every child it waited for, and the largest RSS among them (one ssh client's, for the baseline).
+async function timedWithGnuTime(command: string, args: string[], dir: string): Promise<Sample> {
+  const report = join(dir, 'gnu-time.txt');
+  const run = await timed(GNU_TIME, ['-f', '%U %S %M', '-o', report, command, ...args]);
+  if (run.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${run.exitCode}`);
+  const last = readFileSync(report, 'utf8').trim().split('\n').pop() ?? '';
+  const [user, system, rssKb] = last.split(' ').map(Number);
+  if (user === undefined || system === undefined || rssKb === undefined || [user, system, rssKb].some(Number.isNaN)) throw new Error(`${GNU_TIME} printed no usage (${last})`);
+  return { seconds: run.seconds, cpuSeconds: user + system, peakRssMb: rssKb / 1024 };
+}
+
+function medianSample(samples: readonly Sample[]): Sample {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+  };
+  return { seconds: median(samples.map((s) => s.seconds)), cpuSeconds: median(samples.map((s) => s.cpuSeconds)), peakRssMb: median(samples.map((s) => s.peakRssMb)) };
 }
 
 function spread(values: number[]): string {
@@ -158,6 +307,29 @@ function spread(values: number[]): string {
   const min = Math.min(...values);
   const max = Math.max(...values);
   return min === max ? String(min) : `${min}-${max}`;
+}
+
+// --sizes 1,10,50 (or BENCH_SIZES), --hosts 10 (or BENCH_HOSTS), --repeat 3 (or BENCH_REPEAT), --noop, --no-ansible.
+function readOptions(): BenchOptions {
+  const sizesText = argValue('--sizes') ?? process.env.BENCH_SIZES ?? '1,10,50';
+  const sizes = sizesText.split(',').map((text) => Number(text.trim()));
+  if (sizes.length === 0 || sizes.some((size) => !Number.isInteger(size) || size < 1 || size > 100)) {
+    throw new Error(`--sizes takes host counts from 1 to 100 separated by commas (got ${JSON.stringify(sizesText)})`);
+  }
+  const tableHosts = wholeNumber('--hosts', argValue('--hosts') ?? process.env.BENCH_HOSTS ?? '10');
+  const repeat = wholeNumber('--repeat', argValue('--repeat') ?? process.env.BENCH_REPEAT ?? '3');
+  const noopOnly = process.argv.includes('--noop');
+  return { sizes, tableHosts, repeat, noopOnly, withAnsible: !noopOnly && !process.argv.includes('--no-ansible') && commandOnPath('ansible-playbook') };
+}
+
+function wholeNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 100) throw new Error(`${flag} takes a whole number from 1 to 100 (got ${JSON.stringify(text)})`);
+  return value;
+}
+
+function commandOnPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
 }
 
 function argValue(flag: string): string | undefined {
@@ -176,6 +348,27 @@ function printTable(hosts: number, results: Measured[]): void {
         `${(result.changedPerHost ?? '-').padStart(12)} ${(result.peakRssMb === undefined ? '-' : result.peakRssMb.toFixed(0)).padStart(11)} ${result.exitCode}`,
     );
   }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+// The no-op against OpenSSH, one row per size, as a Markdown table the README can take as is.
+function printNoopTable(sizes: readonly SizeResult[], repeat: number, probe: NoopProbe): void {
+  const lines = [
+    `\nhalyard no-op vs the OpenSSH client sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once; median of ${repeat} (${new Date().toISOString()})`,
+    '',
+    '| hosts | OpenSSH s | halyard no-op s | ratio | controller CPU s OpenSSH / halyard | peak RSS MB OpenSSH (per client) / halyard | processes per host OpenSSH / halyard |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const size of sizes) {
+    const ratio = size.halyard.seconds / size.openssh.seconds;
+    lines.push(
+      `| ${size.hosts} | ${size.openssh.seconds.toFixed(2)} | ${size.halyard.seconds.toFixed(2)} | ${ratio.toFixed(2)}x | ` +
+        `${size.openssh.cpuSeconds.toFixed(2)} / ${size.halyard.cpuSeconds.toFixed(2)} | ${size.hosts} × ${size.openssh.peakRssMb.toFixed(0)} / ${size.halyard.peakRssMb.toFixed(0)} | ` +
+        `${size.opensshProcesses} / ${size.halyardProcesses} |`,
+    );
+  }
+  const worst = Math.max(...sizes.map((size) => size.halyard.seconds / size.openssh.seconds));
+  lines.push('', `goal: the no-op within ${GOAL_RATIO}x of OpenSSH at every size: ${worst <= GOAL_RATIO ? 'met' : `not met (worst ${worst.toFixed(2)}x)`}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

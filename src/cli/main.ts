@@ -62,11 +62,12 @@ export async function main(argv: string[]): Promise<void> {
   writeStatsFile();
 }
 
-// For benchmarks: HALYARD_STATS_FILE receives the controller's peak RSS when the command ends.
+// For benchmarks: HALYARD_STATS_FILE receives the controller's peak RSS and CPU seconds (user, system) when the command ends.
 function writeStatsFile(): void {
   const path = process.env.HALYARD_STATS_FILE;
   if (!path) return;
-  writeFileSync(path, `${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  const usage = process.resourceUsage();
+  writeFileSync(path, `${JSON.stringify({ maxRssKb: usage.maxRSS, userCpuSeconds: usage.userCPUTime / 1e6, systemCpuSeconds: usage.systemCPUTime / 1e6 })}\n`);
 }
 
 // Prints one line for a known error (no stack trace) and picks the exit code.

@@ -81,9 +81,9 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
   try {
     emit({ type: 'phase', host: hostName, phase: 'probing' });
     let states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
-    const firstFacts = uniqueFacts([hostFactsFact, ...source.customFacts, pendingHandlersFact, ...states.flatMap((state) => Object.values(state.facts))]);
-    const probe = buildProbeScript(firstFacts, shell.nonce);
-    const reply = await shell.request(`${lockScript(shell.nonce, options.lockOwner, options.lockWaitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${probe}`, {
+    const first = firstRequest(source.customFacts, states.flatMap((state) => Object.values(state.facts)), shell.nonce, options);
+    const firstFacts = first.facts;
+    const reply = await shell.request(first.script, {
       label: 'probe facts',
       timeoutMs: options.probeTimeoutMs + options.lockWaitSeconds * 1000,
       keepAll: true,
@@ -202,6 +202,19 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
     results.push(shown);
     emit({ type: 'task', host: hostName, index, total: tasks.length, result: shown });
   }
+}
+
+// The run's first request: the host locks, then one probe of the host facts, the plays' custom
+// facts, the pending handlers and every task's facts (the bench sends this text over OpenSSH too).
+export function firstRequest(
+  customFacts: readonly Fact<unknown>[],
+  taskFacts: readonly Fact<unknown>[],
+  nonce: string,
+  options: Pick<HostRunOptions, 'lockOwner' | 'lockWaitSeconds' | 'lockPaths'>,
+): { facts: Fact<unknown>[]; script: string } {
+  const facts = uniqueFacts([hostFactsFact, ...customFacts, pendingHandlersFact, ...taskFacts]);
+  const lock = lockScript(nonce, options.lockOwner, options.lockWaitSeconds, options.lockPaths ?? HOST_LOCK_PATHS);
+  return { facts, script: `${lock}\n${buildProbeScript(facts, nonce)}` };
 }
 
 // Plans or applies one task from its current plan.

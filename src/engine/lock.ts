@@ -48,7 +48,11 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
   const details = `run=${owner.runId} controller=${owner.controller} pid=${owner.pid} since=${owner.startedAt}`;
   const wait = Math.max(0, Math.floor(waitSeconds));
   const say = (kind: string, text: string) => `printf '\\036HY:%s:LOCK:%s:%s\\n' ${nonce} ${kind} ${text}`;
-  const home = paths.userHome === undefined ? '$(getent passwd "$hy_login" | cut -d: -f6)' : quote(paths.userHome);
+  // The sixth passwd field, cut out by the shell itself (name:password:uid:gid:gecos:HOME:shell).
+  const home =
+    paths.userHome === undefined
+      ? '  hy_home=$(getent passwd "$hy_login"); hy_home=${hy_home#*:*:*:*:*:}; hy_home=${hy_home%%:*}'
+      : `  hy_home=${quote(paths.userHome)}`;
   return [
     'hy_lock() {',
     '  hy_uid=$(id -u)',
@@ -83,9 +87,11 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
     '  if [ "$hy_uid" = 0 ]; then',
     `    hy_dir ${quote(paths.rootDir)} 0 && hy_take 9 ${quote(paths.rootDir)} 0 lock || { hy_refuse; return; }`,
     '  fi',
-    `  hy_home=${home}`,
+    home,
     '  case "$hy_home" in /?*) ;; *) hy_why="denied:no home directory for uid $hy_login"; hy_refuse; return ;; esac',
-    "  hy_host=$(uname -n | tr -c 'A-Za-z0-9._\\n-' _)",
+    // The host name as the kernel keeps it (no process); tr makes one with other bytes safe for a file name.
+    '  hy_host=; { read -r hy_host < /proc/sys/kernel/hostname; } 2>/dev/null',
+    "  case $hy_host in ''|*[!A-Za-z0-9._-]*) hy_host=$(uname -n | tr -c 'A-Za-z0-9._\\n-' _) ;; esac",
     '  hy_dir "$hy_home/.halyard" "$hy_login" && hy_take 8 "$hy_home/.halyard" "$hy_login" "lock-$hy_host" || { hy_refuse; return; }',
     // The host's clock when the run began: halyard's temp files older than that are stale.
     `  ${say('ok', '"$(date +%s)"')}`,

@@ -81,15 +81,22 @@ const FAMILY_OF: Record<string, OsFamily> = {
   gentoo: 'gentoo',
 };
 
+// Read with the shell's own builtins where a file holds the answer (/proc, /sys, os-release): the
+// whole probe runs two programs, uname and ip, on every run of every host.
 const HOST_FACTS_SCRIPT = [
-  `printf 'hostname %s\\n' "$(uname -n)"`,
-  `printf 'arch %s\\n' "$(uname -m)"`,
-  `printf 'kernel %s\\n' "$(uname -r)"`,
-  `if [ -d /run/systemd/system ]; then echo 'init systemd'; else printf 'init %s\\n' "$(cat /proc/1/comm 2>/dev/null)"; fi`,
+  // uname prints node name, release and machine in that order; only the node name may hold a space.
+  `u=$(uname -nrm); m=\${u##* }; u=\${u% *}; printf 'hostname %s\\narch %s\\nkernel %s\\n' "\${u% *}" "$m" "\${u##* }"`,
+  `if [ -d /run/systemd/system ]; then echo 'init systemd'; else c=; { read -r c < /proc/1/comm; } 2>/dev/null; printf 'init %s\\n' "$c"; fi`,
   PACKAGE_TOOLS_PROBE,
-  `printf 'cpus %s\\n' "$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null)"`,
-  `sed -n 's/^MemTotal:[[:space:]]*\\([0-9]*\\) kB$/memkb \\1/p' /proc/meminfo 2>/dev/null`,
-  `if command -v ip >/dev/null 2>&1; then ip -o addr show scope global 2>/dev/null | sed -n 's/^[0-9]*: *[^ ]* *\\(inet6\\{0,1\\}\\) \\([^/ ]*\\).*/\\1 \\2/p'; else for a in $(hostname -I 2>/dev/null); do case $a in *:*) echo "inet6 $a";; *) echo "inet $a";; esac; done; fi`,
+  // Online CPUs as glibc counts them (_NPROCESSORS_ONLN reads this list of ranges, e.g. "0-3,6").
+  `c=; { read -r c < /sys/devices/system/cpu/online; } 2>/dev/null; n=0`,
+  `case $c in ''|*[!0-9,-]*) n= ;; *) IFS=,; for r in $c; do case $r in *-*) n=$((n + \${r#*-} - \${r%-*} + 1)) ;; *) n=$((n + 1)) ;; esac; done; unset IFS ;; esac`,
+  `if [ -n "$n" ] && [ "$n" -gt 0 ]; then printf 'cpus %s\\n' "$n"; else printf 'cpus %s\\n' "$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null)"; fi`,
+  `{ while read -r k v _; do if [ "$k" = MemTotal: ]; then printf 'memkb %s\\n' "$v"; break; fi; done < /proc/meminfo; } 2>/dev/null`,
+  // "2: eth0    inet 172.17.0.2/16 brd ...": the family is the third word, the address the fourth.
+  `if command -v ip >/dev/null 2>&1; then a=$(ip -o addr show scope global 2>/dev/null); set -f; IFS='`,
+  `'; for l in $a; do unset IFS; set -- $l; case $3 in inet|inet6) printf '%s %s\\n' "$3" "\${4%%/*}" ;; esac; done; unset IFS; set +f`,
+  `else for a in $(hostname -I 2>/dev/null); do case $a in *:*) echo "inet6 $a";; *) echo "inet $a";; esac; done; fi`,
   OS_RELEASE_PROBE,
 ].join('\n');
 

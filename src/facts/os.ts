@@ -29,7 +29,8 @@ export interface OsInfo {
 export const PACKAGE_TOOLS_PROBE = `for m in apt-get dpkg-query dnf yum; do if command -v "$m" >/dev/null 2>&1; then printf 'tool %s\\n' "$m"; fi; done`;
 export const OS_RELEASE_PROBE = [
   `if [ -r /etc/os-release ]; then f=/etc/os-release; elif [ -r /usr/lib/os-release ]; then f=/usr/lib/os-release; else f=; fi`,
-  `if [ -n "$f" ]; then sed -e 's/^/osr /' -- "$f"; fi`,
+  // The shell's own read (no sed): a last line without its newline is read too.
+  `if [ -n "$f" ]; then while IFS= read -r l || [ -n "$l" ]; do printf 'osr %s\\n' "$l"; done < "$f"; fi`,
 ].join('\n');
 
 // apt when apt-get and dpkg-query exist, else dnf when dnf exists, else unknown (yum alone is not driven).

@@ -1,5 +1,5 @@
 import { sh } from '../core/shell.js';
-import { FactParseError, defineFact, describeOutput, type Fact } from './fact.js';
+import { FactParseError, defineBatchedFact, describeOutput, type Fact, type FactFamily } from './fact.js';
 
 // The package tool the probe found: apt (apt-get + dpkg-query), dnf, yum (rpm only), or none.
 export type PackageTool = 'apt' | 'dnf' | 'yum' | 'none';
@@ -34,48 +34,97 @@ export const APT_UPDATE_STAMP = '/var/lib/apt/periodic/update-success-stamp';
 // dpkg statuses whose second letter means "installed" (installed, triggers-pending, triggers-awaited).
 const DPKG_INSTALLED = /^.[itW]/;
 
-// The fact for the installed state of some packages; probes whichever of dpkg or rpm the host has.
-export function packagesFact(names: readonly string[]): Fact<PackagesInfo> {
+/** One line per package instance dpkg knows among the names: status (3 letters), name, architecture, version. */
+const DPKG_FORMAT = 'dpkg ${db:Status-Abbrev}|${Package}|${Architecture}|${Version}\\n';
+/** One line per providing package: name, VERSION-RELEASE, then every capability it provides (a name always provides itself). */
+const RPM_FORMAT = 'rpm %{NAME}|%{VERSION}-%{RELEASE}|[%{PROVIDES} ]\\n';
+
+// The shell for some package names: one dpkg-query for all of them and, only when some are not
+// installed, one apt-cache for those (or one rpm query), then the apt lists' and sources' times
+// with one stat. The installed test in the shell is the parser's: a line whose status has i, t or
+// W second, for NAME (any architecture) or NAME:ARCH.
+export function packagesProbeScript(names: readonly string[]): string {
   const unique = [...new Set(names)].sort();
-  const key = `packages:${unique.join(',')}`;
-  const script = sh.lines([
+  return sh.lines([
     sh`if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then`,
     sh`  echo 'tool apt'`,
+    sh`  s=$(dpkg-query -W -f=${DPKG_FORMAT} -- ${unique} 2>/dev/null)`,
+    sh`  if [ -n "$s" ]; then printf '%s\\n' "$s"; fi`,
+    sh`  set --`,
     sh`  for p in ${unique}; do`,
-    sh`    printf 'pkg %s\\n' "$p"`,
-    sh`    s=$(dpkg-query -W -f='dpkg \${db:Status-Abbrev}|\${Version}\\n' -- "$p" 2>/dev/null)`,
-    sh`    if [ -n "$s" ]; then printf '%s\\n' "$s"; fi`,
-    sh`    case "$s" in *'dpkg '?[itW]*) ;; *) if apt-cache show --no-all-versions -- "$p" >/dev/null 2>&1; then echo 'avail 1'; else echo 'avail 0'; fi ;; esac`,
+    sh`    case $p in *:*) w="|\${p%%:*}|\${p#*:}|" ;; *) w="|$p|" ;; esac`,
+    sh`    case $s in *"dpkg "?[itW]?"$w"*) ;; *) set -- "$@" "$p" ;; esac`,
     sh`  done`,
+    // Whether the apt lists know the missing names: their records' Package and Architecture fields.
+    sh`  if [ "$#" -gt 0 ]; then`,
+    sh`    a=$(apt-cache show --no-all-versions -- "$@" 2>/dev/null)`,
+    sh`    set -f; IFS='\n'; o=`,
+    sh`    for l in $a; do case $l in 'Package: '*) o=\${l#Package: } ;; 'Architecture: '*) printf 'avail %s|%s\\n' "$o" "\${l#Architecture: }" ;; esac; done`,
+    sh`    set +f; unset IFS`,
+    sh`  fi`,
     sh`  printf 'now %s\\n' "$(date +%s)"`,
     sh`  n=0; for f in /var/lib/apt/lists/*_Packages /var/lib/apt/lists/*_Packages.*; do if [ -f "$f" ]; then n=$((n+1)); fi; done`,
-    sh`  if [ -d /var/lib/apt/lists ]; then printf 'lists %s %s\\n' "$n" "$(stat -c %Y -- /var/lib/apt/lists)"; fi`,
-    sh`  if [ -f ${APT_UPDATE_STAMP} ]; then printf 'stamp %s\\n' "$(stat -c %Y -- ${APT_UPDATE_STAMP})"; fi`,
-    sh`  for f in /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/*; do if [ -e "$f" ]; then printf 'source %s\\n' "$(stat -c %Y -- "$f")"; fi; done`,
+    sh`  printf 'lists %s\\n' "$n"`,
+    // What each time belongs to, then one stat for them all (in that order).
+    sh`  set --; t=`,
+    sh`  if [ -d /var/lib/apt/lists ]; then set -- /var/lib/apt/lists; t=lists; fi`,
+    sh`  if [ -f ${APT_UPDATE_STAMP} ]; then set -- "$@" ${APT_UPDATE_STAMP}; t="$t stamp"; fi`,
+    sh`  for f in /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/sources.list.d/*; do if [ -e "$f" ]; then set -- "$@" "$f"; t="$t source"; fi; done`,
+    sh`  printf 'mtimes %s\\n' "$t"`,
+    sh`  if [ "$#" -gt 0 ]; then stat -c 'mtime %Y' -- "$@" 2>/dev/null; fi`,
     sh`elif command -v rpm >/dev/null 2>&1; then`,
     sh`  if command -v dnf >/dev/null 2>&1; then echo 'tool dnf'; elif command -v yum >/dev/null 2>&1; then echo 'tool yum'; else echo 'tool none'; fi`,
-    sh`  for p in ${unique}; do`,
-    sh`    printf 'pkg %s\\n' "$p"`,
-    sh`    rpm -q --whatprovides --qf 'rpm %{NAME}|%{VERSION}-%{RELEASE}\\n' -- "$p" 2>/dev/null`,
-    sh`  done`,
+    sh`  rpm -q --whatprovides --qf ${RPM_FORMAT} -- ${unique} 2>/dev/null`,
     sh`else echo 'tool none'; fi`,
     // A missing package makes the last command fail; the probe itself succeeded.
     sh`true`,
   ]).text;
-  return defineFact(key, script, (stdout, exitCode) => parsePackagesInfo(key, unique, stdout, exitCode));
 }
 
-// Pure parser for packagesFact output; lines it does not know (rpm's "not installed" notes) are ignored.
+// The family of package facts: every packages task of a probe asks in one section.
+export const packagesFamily: FactFamily<readonly string[], PackagesInfo> = {
+  name: 'halyard:packages',
+  script: (items) => packagesProbeScript(items.flat()),
+  parse: (stdout, exitCode, items) => {
+    const output = readPackagesOutput(packagesKey(items.flat()), stdout, exitCode);
+    return items.map((names) => packagesInfoFor(output, names));
+  },
+};
+
+// The fact for the installed state of some packages; probes whichever of dpkg or rpm the host has.
+export function packagesFact(names: readonly string[]): Fact<PackagesInfo> {
+  const unique = [...new Set(names)].sort();
+  return defineBatchedFact(packagesKey(unique), packagesFamily, unique);
+}
+
+function packagesKey(names: readonly string[]): string {
+  return `packages:${[...new Set(names)].sort().join(',')}`;
+}
+
+// Pure parser for packagesProbeScript output, for the names asked about.
 export function parsePackagesInfo(key: string, names: readonly string[], stdout: string, exitCode: number): PackagesInfo {
+  return packagesInfoFor(readPackagesOutput(key, stdout, exitCode), names);
+}
+
+/** What the probe printed, before it is sorted by requested name. */
+interface PackagesOutput {
+  tool: PackageTool;
+  dpkg: { status: string; name: string; arch: string; version: string }[];
+  avail: { name: string; arch: string }[];
+  rpm: { name: string; version: string; provides: string[] }[];
+  aptListsAgeSeconds: number | null;
+  aptSourcesNewer: boolean;
+}
+
+// Reads the probe's lines; lines it does not know (rpm's "no package provides" notes) are ignored.
+function readPackagesOutput(key: string, stdout: string, exitCode: number): PackagesOutput {
   if (exitCode !== 0) throw new FactParseError(key, `probe failed with exit code ${exitCode}`);
   let tool: PackageTool | undefined;
-  const packages: Record<string, PackageState> = {};
-  let current: PackageState | undefined;
+  const output: PackagesOutput = { tool: 'none', dpkg: [], avail: [], rpm: [], aptListsAgeSeconds: null, aptSourcesNewer: false };
   let now: number | undefined;
   let listsCount = 0;
-  let listsMtime: number | undefined;
-  let stampMtime: number | undefined;
-  let sourcesMtime = 0;
+  let owners: string[] | undefined;
+  const mtimes: number[] = [];
   for (const line of stdout.split('\n')) {
     const space = line.indexOf(' ');
     if (space < 0) continue;
@@ -84,52 +133,76 @@ export function parsePackagesInfo(key: string, names: readonly string[], stdout:
     if (tag === 'tool') {
       if (rest !== 'apt' && rest !== 'dnf' && rest !== 'yum' && rest !== 'none') throw new FactParseError(key, `unknown package tool (${describeOutput(rest)}); expected apt, dnf, yum or none`);
       tool = rest;
-    } else if (tag === 'pkg') {
-      current = { installed: false, versions: [], providers: [] };
-      packages[rest] = current;
-    } else if (tag === 'dpkg' && current) {
-      const [status = '', version = ''] = rest.split('|');
-      // With several architectures installed dpkg prints one line each; any installed one counts.
-      if (current.dpkgStatus === undefined || DPKG_INSTALLED.test(status)) current.dpkgStatus = status;
-      if (DPKG_INSTALLED.test(status)) {
-        current.installed = true;
-        if (version && !current.versions.includes(version)) current.versions.push(version);
-      }
-    } else if (tag === 'avail' && current) {
-      current.available = rest === '1';
-    } else if (tag === 'rpm' && current) {
-      const [name = '', version = ''] = rest.split('|');
-      current.installed = true;
-      if (name && !current.providers.includes(name)) current.providers.push(name);
-      if (version && !current.versions.includes(version)) current.versions.push(version);
+    } else if (tag === 'dpkg') {
+      const fields = rest.split('|');
+      if (fields.length !== 4) throw new FactParseError(key, `unexpected dpkg-query line (${fields.length} fields, 4 expected)`);
+      const [status = '', name = '', arch = '', version = ''] = fields;
+      output.dpkg.push({ status, name, arch, version });
+    } else if (tag === 'avail') {
+      const [name = '', arch = ''] = rest.split('|');
+      output.avail.push({ name, arch });
+    } else if (tag === 'rpm') {
+      const [name = '', version = '', provides = ''] = rest.split('|');
+      output.rpm.push({ name, version, provides: provides.split(' ').filter(Boolean) });
     } else if (tag === 'now') {
       now = toInt(key, rest);
     } else if (tag === 'lists') {
-      const [count = '', mtime = ''] = rest.split(' ');
-      listsCount = toInt(key, count);
-      listsMtime = toInt(key, mtime);
-    } else if (tag === 'stamp') {
-      stampMtime = toInt(key, rest);
-    } else if (tag === 'source') {
-      sourcesMtime = Math.max(sourcesMtime, toInt(key, rest));
+      listsCount = toInt(key, rest);
+    } else if (tag === 'mtimes') {
+      owners = rest.split(' ').filter(Boolean);
+    } else if (tag === 'mtime') {
+      mtimes.push(toInt(key, rest));
     }
   }
   if (tool === undefined) throw new FactParseError(key, 'no tool line in probe output');
-  for (const name of names) {
-    if (tool !== 'none' && !packages[name]) throw new FactParseError(key, `no result for package ${name}`);
-    packages[name] ??= { installed: false, versions: [], providers: [] };
-  }
-  let aptListsAgeSeconds: number | null = null;
-  let aptSourcesNewer = false;
+  output.tool = tool;
   if (tool === 'apt') {
     if (now === undefined) throw new FactParseError(key, 'no clock reading in probe output');
+    if (owners === undefined) throw new FactParseError(key, 'no apt lists and sources times in probe output');
+    // One time per file named before them, in order: fewer means a file went away while probed.
+    if (owners.length !== mtimes.length) throw new FactParseError(key, `stat printed ${mtimes.length} times for ${owners.length} apt files (one changed while it was probed; run again)`);
+    const timeOf = (owner: string) => mtimes.filter((_, index) => owners?.[index] === owner);
+    const [listsMtime] = timeOf('lists');
+    const [stampMtime = 0] = timeOf('stamp');
+    const sourcesMtime = Math.max(0, ...timeOf('source'));
     if (listsCount > 0 && listsMtime !== undefined) {
-      const refreshed = Math.max(listsMtime, stampMtime ?? 0);
-      aptListsAgeSeconds = Math.max(0, now - refreshed);
-      aptSourcesNewer = sourcesMtime > refreshed;
+      const refreshed = Math.max(listsMtime, stampMtime);
+      output.aptListsAgeSeconds = Math.max(0, now - refreshed);
+      output.aptSourcesNewer = sourcesMtime > refreshed;
     }
   }
-  return { tool, packages, aptListsAgeSeconds, aptSourcesNewer };
+  return output;
+}
+
+// The requested names' states out of everything the probe printed.
+function packagesInfoFor(output: PackagesOutput, names: readonly string[]): PackagesInfo {
+  const packages: Record<string, PackageState> = {};
+  for (const name of names) {
+    const state: PackageState = { installed: false, versions: [], providers: [] };
+    const colon = name.indexOf(':');
+    const base = colon < 0 ? name : name.slice(0, colon);
+    const arch = colon < 0 ? undefined : name.slice(colon + 1);
+    if (output.tool === 'apt') {
+      // dpkg prints one line per installed architecture: any installed one counts.
+      for (const line of output.dpkg.filter((entry) => entry.name === base && (arch === undefined || entry.arch === arch))) {
+        if (state.dpkgStatus === undefined || DPKG_INSTALLED.test(line.status)) state.dpkgStatus = line.status;
+        if (DPKG_INSTALLED.test(line.status)) {
+          state.installed = true;
+          if (line.version && !state.versions.includes(line.version)) state.versions.push(line.version);
+        }
+      }
+      if (!state.installed) state.available = output.avail.some((entry) => entry.name === base && (arch === undefined || entry.arch === arch || entry.arch === 'all'));
+    } else {
+      // rpm: every installed package that provides the name (curl-minimal provides curl).
+      for (const line of output.rpm.filter((entry) => entry.name === name || entry.provides.includes(name))) {
+        state.installed = true;
+        if (line.name && !state.providers.includes(line.name)) state.providers.push(line.name);
+        if (line.version && !state.versions.includes(line.version)) state.versions.push(line.version);
+      }
+    }
+    packages[name] = state;
+  }
+  return { tool: output.tool, packages, aptListsAgeSeconds: output.aptListsAgeSeconds, aptSourcesNewer: output.aptSourcesNewer };
 }
 
 function toInt(key: string, text: string): number {

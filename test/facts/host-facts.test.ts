@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defineHostFact, isCustomFact, osFamily, parseHostFacts } from '../../src/facts/host-facts.js';
+import { defineHostFact, hostFactsFact, isCustomFact, osFamily, parseHostFacts, type HostFacts } from '../../src/facts/host-facts.js';
+import { probeOne } from './local-shell.js';
 
 const DEBIAN = `hostname web1
 arch x86_64
@@ -71,5 +74,24 @@ describe('defineHostFact', () => {
   it('refuses a name that is not a plain identifier and a missing parser', () => {
     expect(() => defineHostFact({ name: 'a b', command: 'true', parse: () => 1 })).toThrow(/needs a name of letters/);
     expect(() => defineHostFact({ name: 'ok', command: 'true' } as never)).toThrow(/needs a parse/);
+  });
+});
+
+describe('the host facts probe on this machine', () => {
+  // The probe reads /proc, /sys and os-release with the shell's own builtins: the same answers as the programs.
+  it('says what uname, getconf, /proc/meminfo, ip and os-release say', async () => {
+    const facts: HostFacts = await probeOne(hostFactsFact);
+    const run = (command: string, ...args: string[]) => execFileSync(command, args, { encoding: 'utf8' }).trim();
+    expect(facts.hostname).toBe(run('uname', '-n'));
+    expect(facts.arch).toBe(run('uname', '-m'));
+    expect(facts.kernel).toBe(run('uname', '-r'));
+    expect(facts.cpus).toBe(Number(run('getconf', '_NPROCESSORS_ONLN')));
+    expect(facts.memoryMb).toBe(Math.floor(Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) / 1024));
+    const addresses = run('sh', '-c', "ip -o addr show scope global | sed -n 's/^[0-9]*: *[^ ]* *\\(inet6\\{0,1\\}\\) \\([^/ ]*\\).*/\\1 \\2/p'").split('\n').filter(Boolean);
+    expect([...facts.ipv4.map((address) => `inet ${address}`), ...facts.ipv6.map((address) => `inet6 ${address}`)].sort()).toEqual(addresses.sort());
+    const release = Object.fromEntries(readFileSync('/etc/os-release', 'utf8').split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).replace(/^"(.*)"$/, '$1')]));
+    expect(facts.distribution).toBe(release.ID);
+    expect(facts.version).toBe(release.VERSION_ID ?? '');
+    expect(facts.prettyName).toBe(release.PRETTY_NAME);
   });
 });

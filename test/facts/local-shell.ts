@@ -11,9 +11,10 @@ export interface LocalShResult {
 }
 
 // Runs a POSIX sh script the way a host does (script on stdin), locally; dash is /bin/sh on Debian.
-export function runSh(script: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LocalShResult> {
+// `user` runs it as another uid and gid (this process must be root), as a run without become would.
+export function runSh(script: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; user?: { uid: number; gid: number } } = {}): Promise<LocalShResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-s'], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-s'], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], ...(options.user ?? {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -25,10 +26,10 @@ export function runSh(script: string, options: { cwd?: string; env?: NodeJS.Proc
 }
 
 // Probes facts in one batch with a local shell and parses them back, as the engine does over SSH.
-export async function probeLocally(facts: readonly Fact<unknown>[], cwd?: string): Promise<FactValues> {
+export async function probeLocally(facts: readonly Fact<unknown>[], cwd?: string, options: Parameters<typeof runSh>[1] = {}): Promise<FactValues> {
   const unique = uniqueFacts(facts);
   const nonce = randomBytes(8).toString('hex');
-  const result = await runSh(buildProbeScript(unique, nonce), cwd === undefined ? {} : { cwd });
+  const result = await runSh(buildProbeScript(unique, nonce), { ...options, ...(cwd === undefined ? {} : { cwd }) });
   if (result.exitCode !== 0) throw new Error(`probe script failed (${result.exitCode}): ${result.stderr}`);
   return parseProbeOutput(result.stdout, unique, nonce);
 }

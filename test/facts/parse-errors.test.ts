@@ -14,7 +14,7 @@ import { defineFact } from '../../src/facts/fact.js';
 const SECRET = 'c2VjcmV0LVBJTi0xMjM0NTY=';
 
 const parsers: Array<[string, (stdout: string) => unknown]> = [
-  ['path', (stdout) => parsePathState('path:/x', stdout, 0)],
+  ['path', (stdout) => parsePathState('/x', stdout, 0, { withContent: true })],
   ['exists', (stdout) => parseExists('exists:/x', stdout, 0)],
   ['command status', (stdout) => parseCommandStatus('status:x', stdout, 0)],
   ['docker info', (stdout) => parseDockerInfo(stdout, 0)],
@@ -35,6 +35,12 @@ const outputs = [
   `sha256 ${SECRET}\n`,
   `tool ${SECRET}\n`,
   `tool apt\npkg curl\ndpkg ${SECRET}\nnow ${SECRET}\n`,
+  `tool apt\ndpkg ${SECRET}\nnow ${SECRET}\n`,
+  // Probes of paths print NUL-ended tokens: a hostile host's stat record, hash line and content.
+  `stat\0${SECRET}\0${SECRET}\0`,
+  `stat\0${SECRET}\x000\x000\0r\0r\x006\0/x\0sha256\0end\0`,
+  `stat\x0041ed\x000\x000\0r\0r\x006\0/\0stat\x0081a4\x000\x000\0${SECRET}\0r\x006\0/x\0sha256\0${SECRET}  /x\0end\0`,
+  `stat\x0041ed\x000\x000\0r\0r\x006\0/\0sha256\0content\0base64\0${SECRET}!\0end\0`,
   `passwd ${SECRET}\n`,
   `group ${SECRET}\n`,
   `systemd yes\n${SECRET}\n`,

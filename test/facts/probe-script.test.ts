@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { defineFact, FactParseError, type Fact } from '../../src/facts/fact.js';
+import { defineBatchedFact, defineFact, FactParseError, type Fact, type FactFamily } from '../../src/facts/fact.js';
+import { sh } from '../../src/core/shell.js';
 import { pathFact, type PathState } from '../../src/facts/file.js';
 import { osFact, type OsInfo } from '../../src/facts/os.js';
-import { buildProbeScript, parseProbeOutput, uniqueFacts } from '../../src/facts/probe-script.js';
+import { buildProbeScript, parseProbeOutput, probeSections, uniqueFacts } from '../../src/facts/probe-script.js';
 import { existsFact } from '../../src/facts/command.js';
 import { probeLocally, runSh } from './local-shell.js';
 
@@ -39,6 +40,61 @@ describe('buildProbeScript', () => {
       ['a', '1'],
       ['b', '2'],
     ]);
+  });
+});
+
+// A family whose section echoes each item on a line: its parser hands each fact its own line.
+const echoFamily: FactFamily<string, string> = {
+  name: 'test:echo',
+  script: (items) => sh`printf '%s\\n' ${items}`.text,
+  parse: (stdout, _exitCode, items) => {
+    const lines = stdout.split('\n').slice(0, -1);
+    if (lines.length !== items.length) throw new FactParseError(`echo:${items[0]}`, `${lines.length} lines for ${items.length} items`);
+    return lines.map((line) => `seen ${line}`);
+  },
+};
+const echo = (item: string) => defineBatchedFact(`echo:${item}`, echoFamily, item) as Fact<unknown>;
+
+describe('facts of a family share one section', () => {
+  test('exact script: the family section sits where its first fact was; other facts keep their own', () => {
+    const script = buildProbeScript([raw('a', 'echo a'), echo('x y'), raw('b', 'echo b'), echo("it's")], 'n0nce');
+    expect(script).toBe(
+      [
+        `printf '\\036HY:%s:B:%s\\n' n0nce 0`,
+        `(\necho a\n) </dev/null 8>&- 9>&-`,
+        `printf '\\n\\036HY:%s:E:%s:%s\\n' n0nce 0 "$?"`,
+        `printf '\\036HY:%s:B:%s\\n' n0nce 1`,
+        `(\nprintf '%s\\n' 'x y' 'it'\\''s'\n) </dev/null 8>&- 9>&-`,
+        `printf '\\n\\036HY:%s:E:%s:%s\\n' n0nce 1 "$?"`,
+        `printf '\\036HY:%s:B:%s\\n' n0nce 2`,
+        `(\necho b\n) </dev/null 8>&- 9>&-`,
+        `printf '\\n\\036HY:%s:E:%s:%s\\n' n0nce 2 "$?"`,
+        '',
+      ].join('\n'),
+    );
+    expect(probeSections([echo('x y'), raw('a', 'echo a'), echo('z')]).map((section) => section.facts.map((fact) => fact.key))).toEqual([['echo:x y', 'echo:z'], ['a']]);
+  });
+
+  test('a family of one is probed with the fact\'s own script, the same text it has alone', () => {
+    const fact = echo('solo');
+    expect(fact.script).toBe(`printf '%s\\n' solo`);
+    expect(buildProbeScript([fact], 'n')).toContain(`(\nprintf '%s\\n' solo\n)`);
+    expect(fact.parse('solo\n', 0)).toBe('seen solo');
+  });
+
+  test('run locally: every fact of the family gets its own value by key', async () => {
+    const values = await probeLocally([echo('one'), raw('plain', 'echo plain'), echo('two words'), echo('-n')]);
+    expect(values.get('echo:one')).toBe('seen one');
+    expect(values.get('echo:two words')).toBe('seen two words');
+    expect(values.get('echo:-n')).toBe('seen -n');
+    expect(values.get('plain')).toEqual({ stdout: 'plain\n', exitCode: 0 });
+  });
+
+  test('a family parser that returns the wrong number of values is a FactParseError', () => {
+    const short: FactFamily<string, string> = { name: 'test:short', script: () => 'true', parse: () => ['only one'] };
+    const facts = [defineBatchedFact('s:1', short, '1'), defineBatchedFact('s:2', short, '2')] as Fact<unknown>[];
+    const output = `\u001eHY:n:B:0\n\n\u001eHY:n:E:0:0\n`;
+    expect(() => parseProbeOutput(output, facts, 'n')).toThrow(new FactParseError('s:1', 'the test:short family returned 1 values for 2 facts'));
   });
 });
 
