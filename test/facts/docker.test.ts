@@ -231,7 +231,7 @@ describe('fact keys and scripts', () => {
   test('the compose project script, exactly', () => {
     expect(composeProjectFact({ ...target, command: 'v1' }).script).toBe(
       [
-        `if command -v docker-compose >/dev/null 2>&1 && docker-compose version --short >/dev/null 2>&1; then c=docker-compose; echo 'tool v1'`,
+        `if command -v docker-compose >/dev/null 2>&1; then c=docker-compose; echo 'tool v1'`,
         `else echo 'tool none'; exit 0; fi`,
         `if ! cd -- /opt/app 2>/dev/null || [ ! -f docker-compose.yml ]; then echo 'no-file'; exit 0; fi`,
         `ps=$(docker ps -a --filter label='com.docker.compose.project=app' --format '{{.Label "com.docker.compose.service"}}|{{.Label "com.docker.compose.config-hash"}}|{{.State}}|{{.Status}}|{{.Label "com.docker.compose.oneoff"}}|{{.Names}}' 2>&1) || { printf 'ps-error %s\\n' "$(printf '%s' "$ps" | tr '\\n' ' ' | cut -c1-300)"; exit 0; }`,
