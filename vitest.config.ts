@@ -43,6 +43,8 @@ export const LOCAL = [
   'test/vault/vault-cli.test.ts',
   'test/cli/ask-pass.test.ts',
   'test/cli/check.test.ts',
+  'test/cli/startup-modules.test.ts',
+  'test/playbook/load-cache.test.ts',
   'test/ssh/ssh-config-oracle.test.ts',
   'test/engine/local-connection.test.ts',
   'test/engine/prepare-run.test.ts',

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { ExitCodeValue } from '../core/exit-codes.js';
-import { addSshFlags, type SshFlags } from './ssh-flags.js';
+import { addSshFlags, addVaultFlags, type SshFlags, type VaultFlags } from './common-flags.js';
 import { increaseVerbosity, VERBOSITY_HELP } from './verbosity.js';
-import { addVaultFlags, type VaultFlags } from './vault-flags.js';
 
 // Flags of `halyard apply`.
 export interface ApplyFlags extends SshFlags, VaultFlags {

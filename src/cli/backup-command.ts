@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { abortOnSignals } from './interrupt.js';
-import { addSshFlags, sshOptionsFrom, type SshFlags } from './ssh-flags.js';
+import { addSshFlags, type SshFlags } from './common-flags.js';
 import { stdoutText } from './output/terminal.js';
 
 // `halyard backup run|list|restore|verify -c FILE`: streamed backups of volumes, data directories
@@ -30,6 +30,7 @@ export function registerBackupCommands(
       .option('--json', 'print exactly one JSON document on stdout', false),
   ).action(async (flags: SshFlags & { config: string; limit?: string; volume?: string; json: boolean }) => {
     const { loadBackupConfig, openBackupEnv, runBackups } = await load();
+    const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
     const interrupt = abortOnSignals();
     const env = await openBackupEnv(config, {
@@ -86,6 +87,7 @@ export function registerBackupCommands(
       .option('--from-host <name>', 'restore a backup made on another host'),
   ).action(async (flags: SshFlags & { config: string; host: string; volume: string; id: string; fromHost?: string }) => {
     const { findBackup, loadBackupConfig, openBackupEnv, restoreVolume, volumeSpec } = await load();
+    const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
     const spec = volumeSpec(config, flags.volume);
     const interrupt = abortOnSignals();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ApplyFlags } from './apply-command.js';
-import { addVaultFlags } from './vault-flags.js';
+import { addVaultFlags } from './common-flags.js';
 
 // `halyard check PLAYBOOK`: type-check a playbook with the project's tsconfig, then list its
 // plays, hosts, roles, tasks and handlers, connecting to no host (CI's check before an apply).

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
-import { addSshFlags, type SshFlags } from './ssh-flags.js';
-import { addVaultFlags, type VaultFlags } from './vault-flags.js';
+import { addSshFlags, addVaultFlags, type SshFlags, type VaultFlags } from './common-flags.js';
 
 // Flags of the commands that act on hosts without a playbook (`facts`, `exec`).
 export interface FleetFlags extends SshFlags, VaultFlags {

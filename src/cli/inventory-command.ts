@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Inventory } from '../inventory/types.js';
 import { stdoutText } from './output/terminal.js';
-import { addVaultFlags, type VaultFlags } from './vault-flags.js';
+import { addVaultFlags, type VaultFlags } from './common-flags.js';
 
 // Flags every inventory command takes: sources, the playbook folder, -e and vault passwords.
 type InventoryFlags = VaultFlags & { inventory?: string[]; playbookDir?: string; extraVars: string[] };

@@ -15,6 +15,12 @@ import { registerMonitorCommands } from './monitor-command.js';
 import { registerVaultCommands } from './vault-command.js';
 import { stderrText } from './output/terminal.js';
 
+// Start-up: every command is registered here (names, options, help text: what --help and the
+// completion scripts read), and the register modules import only commander and small modules
+// (common-flags.ts, core/errors.ts, output/terminal.ts); each action imports what it runs when it
+// runs. So `halyard --version` and `--help` load no SSH, AWS SDK, YAML, zod or playbook loader
+// (test/cli/startup-modules.test.ts keeps it so; src/bench/startup-bench.ts measures it).
+
 // The halyard CLI: parses argv, runs one command, maps every error to one line and an exit code.
 export async function main(argv: string[]): Promise<void> {
   let exitCode: ExitCodeValue = ExitCode.Ok;

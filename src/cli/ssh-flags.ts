@@ -1,33 +1,10 @@
+// The SSH flags read at run time; common-flags.ts defines them (loaded at start-up, kept light).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { projectConfig, type ProjectConfig } from '../config/project-config.js';
 import { UsageError } from '../core/errors.js';
 import type { SshOptions } from '../ssh/types.js';
-
-/** Seconds to wait for a host's SSH handshake when neither the flag nor halyard.yml says. */
-export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 20;
-/** Seconds any remote request may run when neither the flag nor halyard.yml says. */
-export const DEFAULT_TIMEOUT_SECONDS = 1800;
-
-// SSH flags shared by every command that connects to hosts; unset ones come from halyard.yml.
-export interface SshFlags {
-  strictHostKeys?: boolean;
-  knownHosts?: string;
-  sshConfig?: string;
-  connectTimeout?: string;
-  timeout?: string;
-}
-
-// Adds the SSH flags to a command. None has a commander default, so halyard.yml can fill the gaps.
-export function addSshFlags(command: Command): Command {
-  return command
-    .option('--strict-host-keys', 'refuse hosts whose key is not in known_hosts (default: accept and record new keys)', false)
-    .option('--known-hosts <file>', 'known_hosts file to check and record host keys in (default: halyard.yml\'s known_hosts, else ~/.ssh/known_hosts)')
-    .option('--ssh-config <file>', 'ssh_config file (default ~/.ssh/config; "none" to ignore it)')
-    .option('--connect-timeout <seconds>', `give up connecting to a host after this long (default: ${DEFAULT_CONNECT_TIMEOUT_SECONDS})`)
-    .option('--timeout <seconds>', `fail any remote request running longer than this (default: ${DEFAULT_TIMEOUT_SECONDS}; the fact probe: at most 120 s)`);
-}
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, type SshFlags } from './common-flags.js';
 
 // Turns SSH flags into pool options: each from the flag, else halyard.yml, else the default.
 export function sshOptionsFrom(flags: SshFlags, project: ProjectConfig = projectConfig()): Partial<SshOptions> {

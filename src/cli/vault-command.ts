@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
-import { addVaultFlags, vaultKeyring, type VaultFlags } from './vault-flags.js';
+import { addVaultFlags, type VaultFlags } from './common-flags.js';
 
 // `halyard vault encrypt|decrypt|view|encrypt-string`: a team keeps its ansible-vault files without
 // Ansible installed; what halyard writes opens with ansible-vault, and the other way round.
@@ -58,6 +58,7 @@ type Flags = VaultFlags & { encryptVaultId?: string };
 
 async function passwords(flags: Flags) {
   const { ansibleSettings } = await import('../config/ansible-cfg.js');
+  const { vaultKeyring } = await import('./vault-flags.js');
   return vaultKeyring(flags, ansibleSettings());
 }
 

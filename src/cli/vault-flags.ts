@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+// The vault flags read at run time; common-flags.ts defines them (loaded at start-up, kept light).
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { AnsibleSettings } from '../config/ansible-cfg.js';
@@ -6,23 +6,7 @@ import { projectConfig, type ProjectConfig } from '../config/project-config.js';
 import { UsageError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import type { VaultKeyring, VaultPassword } from '../vault/keyring.js';
-
-// The vault password flags Ansible users type: every command that reads inventories takes them.
-export interface VaultFlags {
-  vaultPasswordFile?: string[];
-  vaultId?: string[];
-  askVaultPass?: boolean;
-}
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-// Adds the vault password flags to a command.
-export function addVaultFlags(command: Command): Command {
-  return command
-    .option('--vault-password-file <file>', 'vault password: a file, or an executable that prints it (repeatable)', collect)
-    .option('--vault-id <label@source>', 'a labelled vault password: label@file, label@prompt, or a file (repeatable)', collect)
-    .option('--ask-vault-pass', 'ask for the vault password on the terminal', false);
-}
+import type { VaultFlags } from './common-flags.js';
 
 // The run's passwords in Ansible's order: --vault-id, --vault-password-file, ansible.cfg's
 // vault_password_file, --ask-vault-pass. halyard.yml's vault_password_file takes ansible.cfg's

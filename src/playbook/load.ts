@@ -1,5 +1,6 @@
-import { constants, readFileSync } from 'node:fs';
+import { constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createJiti } from 'jiti';
@@ -7,13 +8,14 @@ import { PlaybookError } from '../core/errors.js';
 import { isPlaybook } from './define.js';
 import type { Playbook } from './types.js';
 
-// Loads a TypeScript playbook with no build step (jiti transpiles on the fly and caches on disk).
+// Loads a TypeScript playbook with no build step (jiti transpiles on the fly and caches on disk,
+// in transpileCacheDir()).
 export async function loadPlaybook(path: string): Promise<Playbook> {
   const absolute = resolve(path);
   await checkReadableFile(path, absolute);
   const jiti = createJiti(pathToFileURL(absolute).href, {
     interopDefault: true,
-    fsCache: true,
+    fsCache: transpileCache(),
     moduleCache: true,
     alias: halyardAliases(),
   });
@@ -27,6 +29,29 @@ export async function loadPlaybook(path: string): Promise<Playbook> {
     throw new PlaybookError('E_PLAYBOOK_SHAPE', `${path} must \`export default definePlaybook({...})\``);
   }
   return loaded;
+}
+
+// Where jiti keeps transpiled playbooks and roles: ~/.cache/halyard/jiti, or under XDG_CACHE_HOME.
+// jiti writes one file per source path and uses it only while it ends with the hash of the source
+// as read now, so an unchanged playbook is not transpiled again and an edited one is. jiti's own
+// default is node_modules/.cache/jiti beside the playbook, else a /tmp/jiti shared by every user
+// of the machine: one who creates it first leaves the others without a cache, or with one they
+// can write code into that halyard would run.
+export function transpileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'halyard', 'jiti');
+}
+
+// The cache folder, made private to this user; false (transpile every time) when it cannot be made,
+// or when another user owns it or may write to it (sudo keeping HOME, a chmod): code read from it runs.
+export function transpileCache(dir: string = transpileCacheDir()): string | false {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { uid, mode } = statSync(dir);
+    if ((process.getuid !== undefined && uid !== process.getuid()) || (mode & 0o022) !== 0) return false;
+    return dir;
+  } catch {
+    return false;
+  }
 }
 
 // 'halyard' and each of its subpaths ('halyard/roles/docker') always mean the running CLI's own
