@@ -47,6 +47,7 @@ export const LOCAL = [
   'test/playbook/load-cache.test.ts',
   'test/ssh/ssh-config-oracle.test.ts',
   'test/engine/local-connection.test.ts',
+  'test/report/sliced-run.test.ts',
   'test/engine/prepare-run.test.ts',
   'test/facts/path-probe-local.test.ts',
   'test/facts/probe-cost-local.test.ts',

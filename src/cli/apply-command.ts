@@ -27,6 +27,10 @@ export interface ApplyFlags extends SshFlags, VaultFlags {
   serial?: string;
   maxFailPercent?: string;
   json: boolean;
+  /** --slice INDEX/COUNT: only this slice of the selected hosts (src/inventory/slice.ts). */
+  slice?: string;
+  /** Also write the --json document to this file (progress and recap stay on the terminal). */
+  jsonFile?: string;
   /** How many -v were given (0-3; more counts as 3). */
   verbose: number;
   lockTimeout: string;
@@ -53,6 +57,8 @@ export function registerApplyCommand(program: Command, setExitCode: (code: ExitC
     .option('--list-hosts', "list each play's hosts and exit, connecting to none", false)
     .option('--list-tasks', "list each host's tasks and handlers and exit, connecting to none", false)
     .option('--json', 'print exactly one JSON document on stdout', false)
+    .option('--json-file <file>', "also write the --json document to this file (for `halyard report merge`); the terminal shows progress and the recap")
+    .option('--slice <index/count>', 'only the selected hosts in this slice of COUNT, by a hash of the name (0-based INDEX, as $JOB_COMPLETION_INDEX/COUNT)')
     .option('-v, --verbose', VERBOSITY_HELP, increaseVerbosity, 0)
     .option('-u, --user <name>', 'connect as this user where the inventory sets none (ansible_user wins, as in Ansible)')
     .option('-b, --become', 'become root with sudo where the inventory does not say (ansible_become wins)')

@@ -1,3 +1,5 @@
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { Redactor } from '../core/secret.js';
 import { FactsCache } from '../engine/facts-cache.js';
@@ -6,6 +8,8 @@ import { runPlaybook, type PlaybookRun } from '../engine/run-playbook.js';
 import { probeTimeoutMs } from '../engine/run.js';
 import { hostLink } from '../engine/ssh-link.js';
 import { parseExtraVars } from '../inventory/index.js';
+import { parseSlice, sliceLabel, type HostSlice } from '../inventory/slice.js';
+import type { RunResult } from '../engine/results.js';
 import { SshPool } from '../ssh/index.js';
 import type { ApplyFlags } from './apply-command.js';
 import { plainLine, type ProgressEvent } from './output/plain.js';
@@ -22,9 +26,11 @@ import { configFilesLine, RunTrace, sshDebugLine, VERBOSE_REQUESTS, VERBOSE_SSH 
 // do, from the same preparation as a run (inventory, vars, tasks built and checked), connecting to
 // no host. Text, or one JSON document with --json.
 export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Promise<void> {
+  if (flags.jsonFile !== undefined) throw new UsageError("--json-file records a run's result, and --list-hosts/--list-tasks run nothing; use --json for the list");
+  const slice = flags.slice === undefined ? undefined : parseSlice(flags.slice);
   const settings = runSettings(flags.inventory, undefined, flags);
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
-  const { hosts, playHosts, playbook, redactor, workFor } = await preparePlaybookRun(playbookPath, settings.inventory, await prepareOptions(flags, settings));
+  const { hosts, playHosts, playbook, redactor, workFor } = await preparePlaybookRun(playbookPath, settings.inventory, await prepareOptions(flags, settings, slice));
   const plays = playbook.plays.map((play, index) => ({ name: play.name, pattern: play.hosts ?? 'all', roles: (play.roles ?? []).map((role) => role.name), hosts: playHosts[index] ?? [] }));
   const work = flags.listTasks
     ? hosts.map((host) => {
@@ -57,7 +63,7 @@ export async function listPlaybook(playbookPath: string, flags: ApplyFlags): Pro
 
 // The run's preparation from apply's flags (vault passwords, -e, --limit, --tags, the facts
 // cache), shared by a run and by --list-hosts/--list-tasks so both see the same hosts and tasks.
-async function prepareOptions(flags: ApplyFlags, settings: ReturnType<typeof runSettings>): Promise<PrepareOptions> {
+async function prepareOptions(flags: ApplyFlags, settings: ReturnType<typeof runSettings>, slice: HostSlice | undefined): Promise<PrepareOptions> {
   const vault = await vaultKeyring(flags, settings.ansible, settings.project);
   return {
     extraVars: parseExtraVars(flags.extraVars, { vault }),
@@ -66,11 +72,15 @@ async function prepareOptions(flags: ApplyFlags, settings: ReturnType<typeof run
     tags: tagSelection(flags.tags, flags.skipTags),
     factsCache: new FactsCache(),
     ...(flags.limit ? { limit: flags.limit } : {}),
+    ...(slice ? { slice } : {}),
   };
 }
 
 // `halyard apply` once its flags are parsed: the engine's runPlaybook, with progress and output.
 export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Promise<PlaybookRun> {
+  // Flags that need no file read first: a typo is one line before any prompt or host.
+  const slice = flags.slice === undefined ? undefined : parseSlice(flags.slice);
+  if (flags.jsonFile !== undefined) clearJsonFile(flags.jsonFile);
   const settings = runSettings(flags.inventory, undefined, flags);
   if (flags.askBecomePass) settings.connectionDefaults.becomePassword = await askBecomePassword();
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
@@ -81,7 +91,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   if (flags.serial !== undefined && !/^\d+%?$/.test(flags.serial.trim())) {
     throw new UsageError(`--serial must be a number or a percentage like 30%, got "${flags.serial}"`);
   }
-  const prepare = await prepareOptions(flags, settings);
+  const prepare = await prepareOptions(flags, settings, slice);
 
   // A pseudo-terminal without a size (columns 0) would wrap every character: plain lines there.
   // -vv and -vvv write lines on stderr, which a live view would draw over: plain lines then too.
@@ -139,6 +149,8 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   }
 
   const { result } = run;
+  // Said plainly, on the terminal (stderr beside --json): an empty slice is a success, not a mistake.
+  if (slice && Object.keys(result.hosts).length === 0) out.write(`${sliceLabel(slice)}: none of the selected hosts falls in this slice; nothing to do\n`);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
@@ -154,7 +166,36 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
     }
     stdoutText.write(`\n${formatRecap(result)}\n`);
   }
+  if (flags.jsonFile !== undefined) writeJsonFile(flags.jsonFile, result);
   return run;
+}
+
+// --json-file's folder exists and is writable, checked before the run rather than after it; an
+// earlier run's file there is removed, so a run that ends before its result leaves no file (the
+// merge then says its slice is missing) rather than an older run's result.
+function clearJsonFile(path: string): void {
+  const folder = dirname(path);
+  try {
+    if (!statSync(folder).isDirectory()) throw new Error('not a folder');
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as NodeJS.ErrnoException).code === 'EACCES' ? 'is not writable' : (error as Error).message;
+    throw new UsageError(`--json-file ${path}: the folder ${folder} ${reason}; create it or pick another path`);
+  }
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--json-file ${path} is a folder; name a file in it`);
+  rmSync(path, { force: true });
+}
+
+// The --json document, written whole or not at all (a temporary file renamed over it), so a
+// merge never reads half a result.
+function writeJsonFile(path: string, result: RunResult): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(temporary, path);
+  } catch (error) {
+    throw new UsageError(`--json-file ${path}: cannot write it (${(error as Error).message})`);
+  }
 }
 
 function percent(text: string): number {

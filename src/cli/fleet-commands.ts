@@ -14,6 +14,8 @@ export interface FleetFlags extends SshFlags, VaultFlags {
   forks?: string;
   lockTimeout: string;
   json: boolean;
+  /** --slice INDEX/COUNT: only this slice of the selected hosts, as apply's. */
+  slice?: string;
 }
 
 // The inventory, connection and fleet flags `facts` and `exec` share with apply.
@@ -28,7 +30,8 @@ function addFleetFlags(command: Command): Command {
     .option('--private-key <file>', 'SSH private key where the inventory sets none')
     .option('-f, --forks <n>', "hosts at once (default: halyard.yml's forks, else ansible.cfg's, else 20)")
     .option('--lock-timeout <seconds>', 'wait this long for another run to release a host', '0')
-    .option('--json', 'print exactly one JSON document on stdout', false);
+    .option('--json', 'print exactly one JSON document on stdout', false)
+    .option('--slice <index/count>', "only the selected hosts in this slice of COUNT, as apply's (0-based INDEX)");
   addSshFlags(command);
   return addVaultFlags(command);
 }

@@ -10,6 +10,7 @@ import { gatherFacts } from '../engine/facts-run.js';
 import { probeTimeoutMs } from '../engine/run.js';
 import { connectTargetOf, hostLink } from '../engine/ssh-link.js';
 import { loadInventory, parseExtraVars, selectHosts, type Host } from '../inventory/index.js';
+import { parseSlice, sliceHosts, sliceLabel } from '../inventory/slice.js';
 import { SshPool } from '../ssh/index.js';
 import { runSettings } from './ansible-settings.js';
 import type { FleetFlags } from './fleet-commands.js';
@@ -20,6 +21,7 @@ import { askBecomePassword, vaultKeyring } from './vault-flags.js';
 // The hosts a pattern names in the inventories the flags (or halyard.yml, ansible.cfg) give, and a
 // redactor knowing every secret their vars hold.
 async function targetHosts(pattern: string, flags: FleetFlags): Promise<{ hosts: Host[]; redactor: Redactor; forks: number; lockWaitSeconds: number }> {
+  const slice = flags.slice === undefined ? undefined : parseSlice(flags.slice);
   const settings = runSettings(flags.inventory, undefined, flags);
   if (flags.askBecomePass) settings.connectionDefaults.becomePassword = await askBecomePassword();
   for (const warning of settings.warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
@@ -31,8 +33,11 @@ async function targetHosts(pattern: string, flags: FleetFlags): Promise<{ hosts:
     playDir: process.cwd(),
     ...(flags.limit ? { limit: flags.limit } : {}),
   });
-  const hosts = selectHosts(inventory, pattern);
-  if (hosts.length === 0) throw new UsageError(`"${pattern}" matches no host in ${settings.inventory.join(', ')}${flags.limit ? ` (with --limit ${flags.limit})` : ''}`);
+  const selected = selectHosts(inventory, pattern);
+  if (selected.length === 0) throw new UsageError(`"${pattern}" matches no host in ${settings.inventory.join(', ')}${flags.limit ? ` (with --limit ${flags.limit})` : ''}`);
+  // As apply's: a slice may hold none of the selected hosts, which is no mistake.
+  const hosts = sliceHosts(selected, slice);
+  if (slice && hosts.length === 0) process.stderr.write(`halyard: ${sliceLabel(slice)}: none of the ${selected.length} selected hosts falls in this slice; nothing to do\n`);
   const redactor = redactorForHosts(inventory.hosts);
   const forks = forksFrom(flags.forks, settings.forks);
   const lockWaitSeconds = wholeSeconds(flags.lockTimeout, '--lock-timeout');

@@ -12,6 +12,7 @@ import { registerInitCommand } from './init-command.js';
 import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
 import { registerMonitorCommands } from './monitor-command.js';
+import { registerReportCommands } from './report-command.js';
 import { registerVaultCommands } from './vault-command.js';
 import { stderrText } from './output/terminal.js';
 
@@ -53,6 +54,9 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = code;
   });
   registerBackupCommands(program, (code) => {
+    exitCode = code;
+  });
+  registerReportCommands(program, (code) => {
     exitCode = code;
   });
   // Last: its scripts are written from the commands registered above.

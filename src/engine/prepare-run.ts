@@ -6,6 +6,7 @@ import { checkDistinctEndpoints } from '../inventory/endpoints.js';
 import { becomeFromVars, type ConnectionDefaults } from '../inventory/connection-vars.js';
 import type { VaultKeyring } from '../vault/keyring.js';
 import { loadInventory, selectHosts, type Host } from '../inventory/index.js';
+import { inSlice, type HostSlice } from '../inventory/slice.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { playBecome } from '../playbook/define.js';
 import { ALL_TAGS, taskSelected, type TagSelection } from '../playbook/tags.js';
@@ -26,7 +27,7 @@ type Inventory = Awaited<ReturnType<typeof loadInventory>>;
 export interface PreparedRun {
   inventory: Inventory;
   playbook: Playbook;
-  /** Hosts that at least one play targets, in inventory order. */
+  /** Hosts that at least one play targets (in the slice, with --slice), in inventory order. */
   hosts: Host[];
   /** Each play's hosts (by name, in inventory order), as --list-hosts shows them. */
   playHosts: string[][];
@@ -38,6 +39,8 @@ export interface PreparedRun {
 export interface PrepareOptions {
   extraVars?: Record<string, unknown>;
   limit?: string;
+  /** --slice: only the targeted hosts whose name falls in this slice (after --limit and play patterns). */
+  slice?: HostSlice;
   /** --tags/--skip-tags (default: every task). */
   tags?: TagSelection;
   /** Below every var: ansible.cfg's remote_user, private_key_file and become. */
@@ -60,9 +63,15 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
   const playbook = await loadPlaybook(playbookPath);
   const tags = options.tags ?? ALL_TAGS;
   // Each play's host pattern is matched once, not once per host.
-  const targets = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
+  const selected = playbook.plays.map((play) => new Set(selectHosts(inventory, play.hosts ?? 'all').map((host) => host.name)));
+  // Checked over the whole selection: two names for one machine in two slices would run it twice at once.
+  checkDistinctEndpoints(
+    inventory.hosts.filter((host) => selected.some((names) => names.has(host.name))),
+    typeof inventoryPaths === 'string' ? inventoryPaths : inventoryPaths.join(', '),
+  );
+  const slice = options.slice;
+  const targets = slice === undefined ? selected : selected.map((names) => new Set([...names].filter((name) => inSlice(name, slice))));
   const hosts = inventory.hosts.filter((host) => targets.some((names) => names.has(host.name)));
-  checkDistinctEndpoints(hosts, typeof inventoryPaths === 'string' ? inventoryPaths : inventoryPaths.join(', '));
   applyPlayDefaults(playbook, inventory, targets);
   applyPlayBecome(playbook, hosts, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;

@@ -1,4 +1,6 @@
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { nameTable } from '../core/name-table.js';
+import type { HostSlice } from '../inventory/slice.js';
 import type { FileDiff } from '../resources/types.js';
 
 // The outcome of one task on one host, as the recap and --json report it.
@@ -56,6 +58,10 @@ export interface RunResult {
   ok: boolean;
   durationMs: number;
   check: boolean;
+  /** The playbook's name (definePlaybook's), so `report merge` refuses results of two playbooks. */
+  playbook?: string;
+  /** With --slice: which slice of the selected hosts this run covered. */
+  slice?: HostSlice;
   hosts: Record<string, HostResult>;
   /** Present when the playbook has controller steps (afterHosts). */
   controller?: ControllerStepResult[];
@@ -97,6 +103,15 @@ export function errorFields(error: unknown, redact: (text: string) => string): {
 // Whether a host counts as failed for exit codes and --max-fail-percent.
 export function hostFailed(result: HostResult): boolean {
   return result.unreachable || result.failed > 0 || result.error !== undefined;
+}
+
+// Exit code of a finished run: 1 on any failure, 2 for pending changes in check mode, else 0.
+export function exitCodeFor(result: RunResult): ExitCodeValue {
+  const hosts = Object.values(result.hosts);
+  const steps = result.controller ?? [];
+  if (hosts.some(hostFailed) || steps.some((step) => step.status === 'failed')) return ExitCode.HostFailed;
+  if (result.check && (hosts.some((host) => host.changed > 0) || steps.some((step) => step.status === 'changed'))) return ExitCode.ChangesPending;
+  return ExitCode.Ok;
 }
 
 // Per-host results in inventory order, as a null-prototype table (no host name can vanish into

@@ -1,8 +1,8 @@
-import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import type { ExitCodeValue } from '../core/exit-codes.js';
 import type { Redactor } from '../core/secret.js';
 import type { ControllerContext, Playbook } from '../playbook/types.js';
 import { preparePlaybookRun, type PreparedRun, type PrepareOptions } from './prepare-run.js';
-import { errorFields, hostFailed, type ControllerStepResult, type RunResult } from './results.js';
+import { errorFields, exitCodeFor, type ControllerStepResult, type RunResult } from './results.js';
 import { runFleet, type RunOptions } from './run.js';
 
 // Everything `halyard apply`, `halyard check`, `--list-*` and the daemon's drift job share: one
@@ -35,8 +35,11 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
   const prepared = await preparePlaybookRun(options.playbook, options.inventory, options.prepare);
   options.onPrepared?.(prepared);
   const { playbook: _playbook, inventory: _inventory, prepare: _prepare, onPrepared: _onPrepared, log: _log, ...fleet } = options;
-  const result = await runFleet(prepared.hosts, prepared.workFor, { ...fleet, redactor: prepared.redactor });
-  if (prepared.playbook.afterHosts.length > 0) {
+  const slice = options.prepare?.slice;
+  const { hosts, ...fleetResult } = await runFleet(prepared.hosts, prepared.workFor, { ...fleet, redactor: prepared.redactor });
+  const result: RunResult = { ...fleetResult, playbook: prepared.redactor.redact(prepared.playbook.name), ...(slice ? { slice } : {}), hosts };
+  // Controller steps run once per fleet: in slice 0 when the fleet runs as slices.
+  if (prepared.playbook.afterHosts.length > 0 && (slice === undefined || slice.index === 0)) {
     const vars = { ...(prepared.inventory.groups.get('all')?.vars ?? {}), ...(options.prepare?.extraVars ?? {}) };
     const log = options.log ?? (() => {});
     result.controller = await runControllerSteps(prepared.playbook, { check: options.check, vars, log: (line) => log(prepared.redactor.redact(line)) }, prepared.redactor);
@@ -45,14 +48,8 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
   return { result, exitCode: exitCodeFor(result), prepared };
 }
 
-// Exit code of a finished run: 1 on any failure, 2 for pending changes in check mode, else 0.
-export function exitCodeFor(result: RunResult): ExitCodeValue {
-  const hosts = Object.values(result.hosts);
-  const steps = result.controller ?? [];
-  if (hosts.some(hostFailed) || steps.some((step) => step.status === 'failed')) return ExitCode.HostFailed;
-  if (result.check && (hosts.some((host) => host.changed > 0) || steps.some((step) => step.status === 'changed'))) return ExitCode.ChangesPending;
-  return ExitCode.Ok;
-}
+// The exit code of a run's result lives beside the result (`report merge` uses it too).
+export { exitCodeFor } from './results.js';
 
 // Runs the playbook's controller steps in order; a failing step stops the ones after it.
 async function runControllerSteps(playbook: Playbook, context: ControllerContext, redactor: Redactor): Promise<ControllerStepResult[]> {

@@ -1,6 +1,8 @@
 // ansible_connection: local through the real CLI: the controller converges itself (same guarded
 // shell and lock as a remote host, no SSH), then a rerun is one exec with nothing changed; a
 // mistake in a later task (a misspelt notify, an argument of the wrong type) changes nothing.
+// Local runs share the controller's host lock with other local test files (test/report/sliced-run):
+// --lock-timeout makes one wait for another instead of failing.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
@@ -14,12 +16,12 @@ describe('ansible_connection: local', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-local-'));
     const inventory = join(dir, 'hosts');
     writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir}\n`);
-    const first = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--json']);
+    const first = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--lock-timeout', '30', '--json']);
     expect(first.exitCode, first.stderr + first.stdout).toBe(0);
     expect(first.json?.hosts.ctl).toMatchObject({ changed: 1, failed: 0, unreachable: false });
     expect(readFileSync(join(dir, 'hello.txt'), 'utf8')).toBe('hello from halyard\n');
     expect(statSync(join(dir, 'hello.txt')).mode & 0o777).toBe(0o640);
-    const again = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--json']);
+    const again = await runCli(['apply', 'test/e2e/playbooks/local-file.ts', '-i', inventory, '--lock-timeout', '30', '--json']);
     expect(again.json?.hosts.ctl).toMatchObject({ changed: 0, execs: 1 });
   }, 30_000);
 });
@@ -32,7 +34,7 @@ describe('mistakes found before the host is touched', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-plan-'));
     const inventory = join(dir, 'hosts');
     writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir} mistake=${mistake}\n`);
-    const run = await runCli(['apply', 'test/e2e/playbooks/plan-errors.ts', '-i', inventory]);
+    const run = await runCli(['apply', 'test/e2e/playbooks/plan-errors.ts', '-i', inventory, '--lock-timeout', '30']);
     expect(run.exitCode, run.stderr + run.stdout).toBe(65);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(first);
@@ -40,7 +42,7 @@ describe('mistakes found before the host is touched', () => {
     expect(existsSync(join(dir, 'first.txt'))).toBe(false);
     // Without the mistake the same role converges and its handler runs.
     writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir}\n`);
-    const good = await runCli(['apply', 'test/e2e/playbooks/plan-errors.ts', '-i', inventory, '--json']);
+    const good = await runCli(['apply', 'test/e2e/playbooks/plan-errors.ts', '-i', inventory, '--lock-timeout', '30', '--json']);
     expect(good.exitCode, good.stderr).toBe(0);
     expect(existsSync(join(dir, 'reloaded'))).toBe(true);
   }, 30_000);
@@ -52,7 +54,7 @@ describe('handlers are never lost', () => {
     const inventory = join(dir, 'hosts');
     const apply = async (vars: string, ...extra: string[]) => {
       writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir} ${vars}\n`);
-      return runCli(['apply', 'test/e2e/playbooks/handler-journal.ts', '-i', inventory, '--json', ...extra]);
+      return runCli(['apply', 'test/e2e/playbooks/handler-journal.ts', '-i', inventory, '--lock-timeout', '30', '--json', ...extra]);
     };
     const restarts = () => (existsSync(join(dir, 'restarts')) ? readFileSync(join(dir, 'restarts'), 'utf8').split('\n').filter(Boolean).length : 0);
 
@@ -86,7 +88,7 @@ describe('host facts', () => {
     const env = { XDG_CACHE_HOME: join(dir, 'cache') };
     const inventory = join(dir, 'hosts');
     writeFileSync(inventory, `[controller]\nctl ansible_connection=local target_dir=${dir}\n`);
-    const apply = () => runCli(['apply', 'test/e2e/playbooks/host-facts.ts', '-i', inventory, '--json'], { env });
+    const apply = () => runCli(['apply', 'test/e2e/playbooks/host-facts.ts', '-i', inventory, '--lock-timeout', '30', '--json'], { env });
     const osRelease = readFileSync('/etc/os-release', 'utf8');
     const id = /^ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/^"|"$/g, '');
     const expected = `apt ${id} ${execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim()} ${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()}\n`;

@@ -8,7 +8,7 @@ export function formatRecap(result: RunResult): string {
   const names = Object.keys(result.hosts);
   const shown = (name: string) => visibleLine(name);
   const width = Math.max(4, ...names.map((name) => shown(name).length));
-  const lines = [`RECAP${result.check ? ' (check mode: nothing was changed)' : ''}`];
+  const lines = [`RECAP${result.slice ? ` (slice ${result.slice.index}/${result.slice.count})` : ''}${result.check ? ' (check mode: nothing was changed)' : ''}`];
   for (const name of names) {
     const host = result.hosts[name] as HostResult;
     const verdict = host.unreachable ? 'UNREACHABLE' : hostFailed(host) ? 'FAILED' : host.changed > 0 ? (result.check ? 'DRIFTED' : 'CHANGED') : 'OK';
