@@ -56,6 +56,7 @@ export const LOCAL = [
   'test/release/pack.test.ts',
   'test/resources/hostile.test.ts',
   'test/resources/http-health.test.ts',
+  'test/resources/compose-check-prediction.test.ts',
   'test/roles/halyard-dashboard.test.ts',
 ];
 

@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 # apt-cacher-ng: the package cache lab hosts use (started by the lab and the test setup, not here).
 # ansible-core: the oracle that inventory tests compare halyard's reading with (Debian's 2.14).
 # prometheus: for promtool, which lints the halyard daemon's /metrics (test/roles/halyard-dashboard.test.ts).
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh prometheus)
+# time: GNU time, with which `npm run bench` measures the OpenSSH clients' CPU and memory.
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh prometheus time)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 
