@@ -123,6 +123,8 @@ function stackTasks(model: StackModel): TaskList {
   const v = model.vars;
   const dir = model.dir;
   const root = { owner: 'root', group: 'root' } as const;
+  // One load per image, even when several services share it; the compose project expects these IDs.
+  const shipped = [...new Set(v.ship_images.map((service) => model.images[service]))].map((ref) => ({ ref, id: localImageId(ref) }));
   return [
     packages({ names: ['curl', 'ca-certificates', ...(model.tls.selfSigned ? ['openssl'] : [])] }),
     directory({ path: dir, ...root, mode: '0755' }),
@@ -136,16 +138,17 @@ function stackTasks(model: StackModel): TaskList {
     ),
     file({ path: `${dir}/.env`, content: envFile(model), ...root, mode: '0600' }),
     model.tls.selfSigned && selfSignedCertificate(model),
-    // One load per image, even when several services share it.
-    [...new Set(v.ship_images.map((service) => model.images[service]))].map((ref) => dockerImage({ ref, id: localImageId(ref) })),
+    shipped.map((image) => dockerImage(image)),
     // A service that `up` creates, recreates or starts already reads the new files: no restart after it.
     // Its config hashes come from the compose file and .env the tasks above write (`inputs`), so
-    // --check predicts what apply's `up` does after they restored a hand-edited file.
+    // --check predicts what apply's `up` does after they restored a hand-edited file; with the
+    // shipped IDs (`expectImages`), the recreates a new image under the same tag brings too.
     composeProject({
       dir,
       project: model.project,
       restartHandlers: Object.fromEntries(RESTARTABLE.map((service) => [service, restartHandler(service)])),
       inputs: composeInputs(model),
+      ...(shipped.length > 0 ? { expectImages: Object.fromEntries(shipped.map((image) => [image.ref, image.id])) } : {}),
     }),
     httpHealth({ dir, project: model.project, checks: healthChecks(model), timeoutSeconds: v.health_timeout_seconds }),
   ];

@@ -160,7 +160,7 @@ export interface ComposeContainer {
   health?: 'healthy' | 'unhealthy' | 'starting';
   /** `docker ps` status text, e.g. "Up 5 minutes (healthy)", "Exited (1) 2 seconds ago". */
   status: string;
-  /** v2 only: the image reference it was configured with and the image ID it runs. */
+  /** v2, and v1 with `containerImages`: the image reference it was configured with and the image ID it runs. */
   image?: string;
   imageId?: string;
 }
@@ -177,7 +177,7 @@ export interface ComposeProjectState {
   containers: ComposeContainer[];
   /** Service -> the config hash the current files produce (`config --hash '*'`). */
   expected: Record<string, string>;
-  /** v2 only: image reference -> the image ID it names on the host now. */
+  /** v2, and v1 with `containerImages`: image reference -> the image ID it names on the host now. */
   images: Record<string, string>;
 }
 
@@ -189,6 +189,11 @@ export interface ComposeTarget {
   command: ComposeCommandChoice;
   /** The compose file and .env as `up` will read them: the hashes come from these, not from the host's files (compose-inputs.ts). */
   inputs?: ComposeInputs;
+  /**
+   * Read each container's image reference and ID, and the host's ID of each reference, under v1 too
+   * (v2 always reads them): a planner told which images the run loads predicts the recreates from them.
+   */
+  containerImages?: boolean;
 }
 
 /** `docker ps --format`: one line per container, fields separated by '|' (none of them can hold one). */
@@ -204,7 +209,8 @@ export const COMPOSE_PS_FORMAT = [
 // The fact key of a compose project (prefix `status:compose:<project>:` so its changes can invalidate it).
 export function composeFactKey(target: ComposeTarget): string {
   const inputs = target.inputs === undefined ? '' : `:inputs-${composeInputsDigest(target.inputs)}`;
-  return `${COMPOSE_FACT_PREFIX}${target.project}:${target.dir}/${target.file}:${target.command}${inputs}`;
+  const images = target.containerImages === true ? ':images' : '';
+  return `${COMPOSE_FACT_PREFIX}${target.project}:${target.dir}/${target.file}:${target.command}${inputs}${images}`;
 }
 
 // Shell that finds the compose command (per the choice) into $c and prints `tool ...`; exits the fact when none.
@@ -231,8 +237,9 @@ export function composeProjectFact(target: ComposeTarget): Fact<ComposeProjectSt
       : sh`if ! cd -- ${target.dir} 2>/dev/null; then echo 'no-file'; exit 0; fi`,
     sh`ps=$(docker ps -a --filter label=${`${COMPOSE_LABELS.project}=${target.project}`} --format ${COMPOSE_PS_FORMAT} 2>&1) || { printf 'ps-error %s\\n' ${oneLineShell('ps')}; exit 0; }`,
     sh`printf '%s\\n' "$ps" | sed -n 's/^./ps &/p'`,
-    // v2 recreates a container whose image changed; v1's config hash already covers the image ID.
-    sh`if [ "$c" = 'docker compose' ] && [ -n "$ps" ]; then`,
+    // v2 recreates a container whose image changed; v1's config hash already covers the image ID,
+    // so v1 reads images only when asked (an image the run loads changes that hash only once loaded).
+    target.containerImages === true ? sh`if [ -n "$ps" ]; then` : sh`if [ "$c" = 'docker compose' ] && [ -n "$ps" ]; then`,
     sh`  ci=$(printf '%s\\n' "$ps" | cut -d'|' -f6 | xargs docker inspect --format '{{.Name}}|{{.Config.Image}}|{{.Image}}' 2>/dev/null)`,
     sh`  printf '%s\\n' "$ci" | sed -n 's/^\\/*\\(.\\)/cimg \\1/p'`,
     sh`  printf '%s\\n' "$ci" | cut -d'|' -f2 | sort -u | while IFS= read -r r; do if [ -n "$r" ] && i=$(docker image inspect --format '{{.Id}}' "$r" 2>/dev/null); then printf 'img %s|%s\\n' "$r" "$i"; fi; done`,

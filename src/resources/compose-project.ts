@@ -12,6 +12,7 @@ import {
 import type { ComposeInputs } from '../facts/compose-inputs.js';
 import { isSecret } from '../core/secret.js';
 import { isSecretText } from '../core/template.js';
+import { isImageId, isImageRef } from './docker-image.js';
 import { checkAbsolutePath } from './ownership.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
@@ -38,6 +39,14 @@ export interface ComposeProjectDesired {
    * content the file tasks write; without it, the host's files are read as they are.
    */
   inputs?: ComposeInputs;
+  /**
+   * Image reference -> the image ID the tasks before this one put under it: the `ref` and `id` of
+   * each dockerImage task of the run (keys spelled as the compose file names the images). Every
+   * service whose container runs another ID is recreated by `up` once the image is loaded; with
+   * this, the plan says so before the load too, so check mode predicts that recreate (with the
+   * same change text as apply) instead of seeing the old image still on the host.
+   */
+  expectImages?: Record<string, string>;
 }
 
 /** Project names compose v1 and v2 leave unchanged (v1 strips, v2 rejects anything else). */
@@ -62,7 +71,7 @@ export const composeProjectResource: ResourceType<ComposeProjectDesired> = {
   invalidates: (desired) => [...projectFactPatterns(desired.project), 'docker-image:*'],
   plan(desired, facts): Plan {
     checkComposeProjectDesired(desired);
-    const state = facts.project as ComposeProjectState;
+    const state = withExpectedImages(facts.project as ComposeProjectState, desired.expectImages);
     const where = `${desired.dir}/${desired.file ?? 'docker-compose.yml'}`;
     const fallback: ComposeTool = desired.command === 'v1' ? 'v1' : 'v2';
     if (state.tool === 'none') {
@@ -96,6 +105,13 @@ export function driftedServices(state: ComposeProjectState): string[] {
   return [...services].sort();
 }
 
+// The project as `up` will find it once the run's image loads are done: each expected reference
+// names its expected ID. In apply the host has it already (a no-op); in check mode it does not yet.
+export function withExpectedImages(state: ComposeProjectState, expectImages: Record<string, string> | undefined): ComposeProjectState {
+  if (expectImages === undefined || Object.keys(expectImages).length === 0) return state;
+  return { ...state, images: { ...state.images, ...expectImages } };
+}
+
 function allHandlers(desired: ComposeProjectDesired): string[] {
   return Object.values(desired.restartHandlers ?? {});
 }
@@ -112,12 +128,15 @@ export function projectDrift(state: ComposeProjectState, where: string): string[
       continue;
     }
     for (const container of containers) {
-      // No hash values in the text: a check run (an image still to be loaded) and the apply after it
-      // may hash the same files differently, and must report the same change.
-      if (container.configHash !== hash) changes.push(`${service}: config changed since ${container.name} was created${container.configHash ? '' : ' (it has no config hash)'}`);
-      else if (container.image !== undefined && state.images[container.image] !== undefined && state.images[container.image] !== container.imageId) {
-        changes.push(`${service}: image ${container.image} changed (${container.name} runs ${shortId(container.imageId ?? '')}, the host has ${shortId(state.images[container.image] ?? '')})`);
-      } else if (!UP_STATES.has(container.state)) changes.push(`${service}: ${container.name} is ${container.state} (${withoutAge(container.status)})`);
+      const image = container.image === undefined ? undefined : state.images[container.image];
+      // The image first: compose v1's config hash covers the image ID, so once an expected image is
+      // loaded (apply) the hash differs too, while check mode, before the load, sees the old hash.
+      // No hash values in the text: a check run and the apply after it may hash the same files
+      // differently, and must report the same change.
+      if (image !== undefined && image !== container.imageId) {
+        changes.push(`${service}: image ${container.image ?? ''} changed to ${shortId(image)} (${container.name} runs ${shortId(container.imageId ?? '')})`);
+      } else if (container.configHash !== hash) changes.push(`${service}: config changed since ${container.name} was created${container.configHash ? '' : ' (it has no config hash)'}`);
+      else if (!UP_STATES.has(container.state)) changes.push(`${service}: ${container.name} is ${container.state} (${withoutAge(container.status)})`);
     }
   }
   for (const [service, containers] of byService) {
@@ -154,6 +173,7 @@ function target(desired: ComposeProjectDesired) {
     file: desired.file ?? 'docker-compose.yml',
     command: desired.command ?? 'auto',
     ...(desired.inputs !== undefined ? { inputs: desired.inputs } : {}),
+    ...(desired.expectImages !== undefined && Object.keys(desired.expectImages).length > 0 ? { containerImages: true } : {}),
   };
 }
 
@@ -173,6 +193,7 @@ export function checkComposeTarget(desired: { dir: string; project: string; file
 
 function checkComposeProjectDesired(desired: ComposeProjectDesired): void {
   checkComposeTarget(desired, 'compose project');
+  checkExpectImages(desired.expectImages);
   const inputs = desired.inputs;
   if (inputs === undefined) return;
   const isContent = (value: unknown) => typeof value === 'string' || Buffer.isBuffer(value) || isSecret(value) || isSecretText(value);
@@ -181,6 +202,17 @@ function checkComposeProjectDesired(desired: ComposeProjectDesired): void {
   }
   if (inputs.envFile !== undefined && !isContent(inputs.envFile)) {
     throw new PlanError('compose project: inputs.envFile must be the content of the .env file (text, bytes or a secret template), or absent');
+  }
+}
+
+function checkExpectImages(expectImages: unknown): void {
+  if (expectImages === undefined) return;
+  if (typeof expectImages !== 'object' || expectImages === null || Array.isArray(expectImages)) {
+    throw new PlanError('compose project: expectImages must map image references to image IDs, e.g. { "app:1.4": localImageId("app:1.4") }');
+  }
+  for (const [ref, id] of Object.entries(expectImages)) {
+    if (!isImageRef(ref)) throw new PlanError(`compose project: expectImages has an invalid image reference ${JSON.stringify(ref)}`);
+    if (!isImageId(id)) throw new PlanError(`compose project: expectImages[${JSON.stringify(ref)}] must be an image ID like sha256:<64 hex> (localImageId(ref)), got ${JSON.stringify(id)}`);
   }
 }
 

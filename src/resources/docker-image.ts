@@ -25,7 +25,8 @@ export const dockerImageResource: ResourceType<DockerImageDesired> = {
     checkDockerImageDesired(desired);
     return { image: dockerImageFact(desired.ref) };
   },
-  // A new image under a tag changes the config hash compose v1 computes (it holds the image ID) and what v2 compares.
+  // A new image under a tag changes the config hash compose v1 computes (it holds the image ID) and what v2 compares;
+  // a compose project given this ref and ID in `expectImages` predicts that recreate before the load (check mode).
   invalidates: (desired) => [`docker-image:${desired.ref}`, COMPOSE_FACTS],
   plan(desired, facts): Plan {
     checkDockerImageDesired(desired);
@@ -94,13 +95,23 @@ export function localImageId(ref: string, dockerCommand = 'docker'): string {
   }
 }
 
+// Whether a value is a tagged image reference this resource accepts (compose projects check their expectImages with it).
+export function isImageRef(ref: unknown): ref is string {
+  return typeof ref === 'string' && ref.length <= 255 && IMAGE_REF.test(ref);
+}
+
+// Whether a value is a full image ID, sha256:<64 hex>, as localImageId returns it.
+export function isImageId(id: unknown): id is string {
+  return typeof id === 'string' && IMAGE_ID.test(id);
+}
+
 function checkImageRef(ref: string): void {
-  if (typeof ref !== 'string' || ref.length > 255 || !IMAGE_REF.test(ref)) throw new PlanError(`docker image: invalid image reference ${JSON.stringify(ref)}`);
+  if (!isImageRef(ref)) throw new PlanError(`docker image: invalid image reference ${JSON.stringify(ref)}`);
 }
 
 function checkDockerImageDesired(desired: DockerImageDesired): void {
   checkImageRef(desired.ref);
-  if (typeof desired.id !== 'string' || !IMAGE_ID.test(desired.id)) {
+  if (!isImageId(desired.id)) {
     throw new PlanError(`docker image ${desired.ref}: id must be an image ID like sha256:<64 hex> (use localImageId(ref)), got ${JSON.stringify(desired.id)}`);
   }
 }

@@ -95,6 +95,7 @@ export const RESOURCE_SCHEMAS: Record<string, z.ZodType> = {
     command: composeCommand,
     restartHandlers: z.record(z.string(), z.string()).optional(),
     inputs: z.strictObject({ composeFile: content, envFile: content.optional() }).optional(),
+    expectImages: z.record(z.string(), z.string()).optional(),
   }),
   'compose-restart': z.strictObject({ dir: path, project: z.string(), services: names, file: z.string().optional(), command: composeCommand }),
   'http-health': z.strictObject({

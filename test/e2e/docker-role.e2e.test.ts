@@ -57,10 +57,21 @@ function task(host: HostResult, prefix: string): TaskResult | undefined {
   return host.tasks.find((entry) => entry.name.startsWith(prefix));
 }
 
-// Changed task names; the health check is left out: whether it had to wait depends on how fast httpd starts.
-function changedNames(host: HostResult): string[] {
-  return host.tasks.filter((entry) => entry.status === 'changed' && !entry.name.startsWith('http health')).map((entry) => entry.name);
+// Changed tasks; the health check is left out: whether it had to wait depends on how fast httpd starts.
+function changedTasks(host: HostResult): TaskResult[] {
+  return host.tasks.filter((entry) => entry.status === 'changed' && !entry.name.startsWith('http health'));
 }
+
+function changedNames(host: HostResult): string[] {
+  return changedTasks(host).map((entry) => entry.name);
+}
+
+// What a run changed (or, in check mode, would change), line by line: check and apply must agree.
+function changeLines(host: HostResult): string[] {
+  return changedTasks(host).flatMap((entry) => (entry.changes ?? []).map((line) => `${entry.name}: ${line}`));
+}
+
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 describe('roles/docker and the docker resources on a systemd lab host', () => {
   const steps = stepChain();
@@ -87,9 +98,9 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     execFileSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
   });
 
-  async function apply(vars: Record<string, string>): Promise<{ run: CliRun; host: HostResult }> {
+  async function apply(vars: Record<string, string>, flags: string[] = []): Promise<{ run: CliRun; host: HostResult }> {
     const extra = Object.entries({ image_ref: IMAGE, ...vars }).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
-    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', ...extra]);
+    const run = await runCli(['apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', ...flags, ...extra]);
     const host = run.json?.hosts[hostName];
     if (!host) throw new Error(`no JSON result for ${hostName}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
     return { run, host };
@@ -103,6 +114,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
 
   const mainPid = async () => (await sh('systemctl show -p MainPID --value docker')).trim();
   const containerId = async (service: string) => (await sh(`docker ps -q --no-trunc --filter label=com.docker.compose.project=${APP_PROJECT} --filter label=com.docker.compose.service=${service}`)).trim();
+  const containerName = async (service: string) => (await sh(`docker ps --format '{{.Names}}' --filter label=com.docker.compose.project=${APP_PROJECT} --filter label=com.docker.compose.service=${service}`)).trim();
   const web = async (path: string) => sh(`curl -fsS http://127.0.0.1:${WEB_PORT}${path}`);
 
   steps.step('installs Docker from Debian packages: daemon answers for the connection user, compose v1 found; rerun is one exec', async () => {
@@ -182,15 +194,35 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     expect(await web('/motd.txt')).toBe('motd 2\n');
   }, busyBudget(43));
 
-  steps.step('a new image under the same tag is shipped and the project recreated with it', async () => {
+  steps.step('a new image under the same tag is shipped and the project recreated with it; --check predicts both first', async () => {
     const newId = buildTinyImage('<h1>tiny v2</h1>\n');
     expect(newId).not.toBe(imageId);
-    const run = await apply({ stage: 'app', compose_revision: '2', motd_revision: '2' });
+    const vars = { stage: 'app', compose_revision: '2', motd_revision: '2' };
+    const [webName, workerName] = [await containerName('web'), await containerName('worker')];
+    const [webBefore, workerBefore] = [await containerId('web'), await containerId('worker')];
+
+    // Check mode: the host still has the old image, yet the plan names the load and both recreates
+    // (the compose project expects the shipped ID), and nothing is loaded or recreated.
+    const check = await apply(vars, ['--check']);
+    expect(check.run.exitCode, JSON.stringify(check.host, null, 2)).toBe(2);
+    expect(changedNames(check.host)).toEqual([`docker image ${IMAGE}`, `compose project ${APP_PROJECT}`]);
+    expect(task(check.host, 'compose project')?.changes).toEqual([
+      `web: image ${IMAGE} changed to ${shortId(newId)} (${webName} runs ${shortId(imageId)})`,
+      `worker: image ${IMAGE} changed to ${shortId(newId)} (${workerName} runs ${shortId(imageId)})`,
+    ]);
+    expect((await sh(`docker image inspect --format '{{.Id}}' ${IMAGE}`)).trim()).toBe(imageId);
+    expect([await containerId('web'), await containerId('worker')]).toEqual([webBefore, workerBefore]);
+
+    // Apply does exactly what check said, line by line.
+    const run = await apply(vars);
     expect(run.run.exitCode, JSON.stringify(run.host, null, 2)).toBe(0);
     expect(changedNames(run.host)).toEqual([`docker image ${IMAGE}`, `compose project ${APP_PROJECT}`]);
+    expect(changeLines(run.host)).toEqual(changeLines(check.host));
+    expect(await containerId('web')).not.toBe(webBefore);
+    expect(await containerId('worker')).not.toBe(workerBefore);
     expect(await web('/')).toBe('<h1>tiny v2</h1>\n');
-    expect((await apply({ stage: 'app', compose_revision: '2', motd_revision: '2' })).host).toMatchObject({ changed: 0, execs: 1 });
-  }, busyBudget(28));
+    expect((await apply(vars)).host).toMatchObject({ changed: 0, execs: 1 });
+  }, busyBudget(34));
 
   steps.step('a service that never answers fails the health check, named with its last answer and its log tail', async () => {
     const started = Date.now();

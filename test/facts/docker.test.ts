@@ -217,6 +217,7 @@ describe('fact keys and scripts', () => {
     expect(dockerFact.key).toBe('docker:info');
     expect(dockerImageFact('app:1').key).toBe('docker-image:app:1');
     expect(composeFactKey(target)).toBe('status:compose:app:/opt/app/docker-compose.yml:auto');
+    expect(composeFactKey({ ...target, containerImages: true })).toBe('status:compose:app:/opt/app/docker-compose.yml:auto:images');
     const health = healthFactKey('app', [{ service: 'web', url: 'http://127.0.0.1/' }]);
     expect(health).toMatch(/^status:health:app:[0-9a-f]{12}$/);
     for (const key of [composeFactKey(target), health]) expect(keyMatches(GUARD_FACTS, key)).toBe(true);
@@ -245,6 +246,14 @@ describe('fact keys and scripts', () => {
         `printf '%s\\n' "$h" | sed -n 's/^./hash &/p'`,
       ].join('\n'),
     );
+  });
+
+  test('asked for container images, v1 reads them too: only the guard of the image lines differs', () => {
+    const plain = composeProjectFact({ ...target, command: 'v1' }).script.split('\n');
+    const withImages = composeProjectFact({ ...target, command: 'v1', containerImages: true }).script.split('\n');
+    const changed = withImages.map((line, index) => [plain[index], line]).filter(([before, after]) => before !== after);
+    expect(changed).toEqual([[`if [ "$c" = 'docker compose' ] && [ -n "$ps" ]; then`, `if [ -n "$ps" ]; then`]]);
+    expect(withImages.length).toBe(plain.length);
   });
 
   test('the health probe is exact: one curl per check, its index and answer as printf arguments', () => {
@@ -350,6 +359,10 @@ esac
     expect(v2).toMatchObject({ tool: 'v2', expected: { web: H2 }, images: { 'app:1': ID2 } });
     expect(v2.containers[0]).toMatchObject({ image: 'app:1', imageId: ID1 });
     expect(await probe(composeProjectFact({ ...target, command: 'v1' }), { FAKE_V2: '1' })).toMatchObject({ tool: 'v1', expected: { web: H1 } });
+    // Asked for container images (a run that loads images), v1 reads them as v2 does.
+    const v1Images = await probe(composeProjectFact({ ...target, containerImages: true }));
+    expect(v1Images).toMatchObject({ tool: 'v1', expected: { web: H1 }, images: { 'app:1': ID2 } });
+    expect(v1Images.containers[0]).toMatchObject({ image: 'app:1', imageId: ID1 });
     expect(await probe(composeProjectFact({ ...target, dir: join(work, 'missing') }))).toMatchObject({ tool: 'v1', fileFound: false });
     expect(await probe(composeProjectFact(target), { FAKE_DOWN: '1' })).toMatchObject({ tool: 'v1', error: 'docker ps failed: Cannot connect to the Docker daemon' });
     expect(await probe(composeProjectFact({ ...target, command: 'v2' }))).toMatchObject({ tool: 'none' });

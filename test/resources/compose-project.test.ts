@@ -57,6 +57,24 @@ const rows: PlanRow<ComposeProjectDesired>[] = [
     facts: project([running('web', H1, { image: 'app:1', imageId: ID1 })], { web: H1 }, { tool: 'v2', images: { 'app:1': ID1 } }),
     expected: { noop: 'project app: 1 service(s) up with their current config (web)' },
   },
+  {
+    name: 'v1, expected image: the container runs another ID than the run loads under its reference',
+    desired: { ...APP, expectImages: { 'app:1': ID2 } },
+    facts: project([running('web', H1, { image: 'app:1', imageId: ID1 })], { web: H1 }, { images: { 'app:1': ID1 } }),
+    expected: { scripts: [UP_V1] },
+  },
+  {
+    name: 'noop v1, expected image: the container already runs it',
+    desired: { ...APP, expectImages: { 'app:1': ID1 } },
+    facts: project([running('web', H1, { image: 'app:1', imageId: ID1 })], { web: H1 }, { images: { 'app:1': ID1 } }),
+    expected: { noop: 'project app: 1 service(s) up with their current config (web)' },
+  },
+  {
+    name: 'noop v2, expected image of another reference (a service on another image is left alone)',
+    desired: { ...APP, expectImages: { 'other:1': ID2 } },
+    facts: project([running('web', H1, { image: 'app:1', imageId: ID1 })], { web: H1 }, { tool: 'v2', images: { 'app:1': ID1 } }),
+    expected: { noop: 'project app: 1 service(s) up with their current config (web)' },
+  },
   { name: 'no compose file yet (check mode on a fresh host)', desired: APP, facts: project([], {}, { fileFound: false }), expected: { scripts: [UP_V1] } },
   { name: 'no compose command yet, auto: v2 words', desired: APP, facts: project([], {}, { tool: 'none' }), expected: { scripts: [UP_V2] } },
   { name: 'no compose command yet, v1 asked', desired: { ...APP, command: 'v1' }, facts: project([], {}, { tool: 'none' }), expected: { scripts: [UP_V1] } },
@@ -97,7 +115,7 @@ describe('composeProjectResource.plan', () => {
     expect(plan).toMatchObject({
       action: 'change',
       changes: [
-        'api: image api:2 changed (app_api_1 runs 248704441a80, the host has 9d0e4ee0e7ae)',
+        'api: image api:2 changed to 9d0e4ee0e7ae (app_api_1 runs 248704441a80)',
         'cache: no container',
         'db: app_db_1 is exited (Exited (1))',
         'web: config changed since app_web_1 was created',
@@ -124,6 +142,50 @@ describe('composeProjectResource.plan', () => {
     expect(Object.values(composeProjectResource.facts({ ...APP, inputs: { composeFile: 'services: {x: {}}\n' } }, { diff: false }))[0]?.key).not.toBe(key);
     expect(composeProjectResource.invalidates(APP)).toEqual(['status:compose:app:*', 'status:health:app:*', 'docker-image:*']);
     expect(composeProjectResource.describe(APP)).toBe('compose project app');
+  });
+});
+
+describe('expected images (the IDs the run loads before up)', () => {
+  const desired: ComposeProjectDesired = { ...APP, restartHandlers: { web: 'restart web', worker: 'restart worker', db: 'restart db' }, expectImages: { 'app:1': ID2 } };
+  const containers = () => [
+    running('web', H1, { image: 'app:1', imageId: ID1 }),
+    running('worker', H1, { image: 'app:1', imageId: ID1 }),
+    running('db', H1, { image: 'postgres:16', imageId: ID1 }),
+  ];
+  const expectedText = ['web: image app:1 changed to 9d0e4ee0e7ae (app_web_1 runs 248704441a80)', 'worker: image app:1 changed to 9d0e4ee0e7ae (app_worker_1 runs 248704441a80)'];
+
+  test.each(['v1', 'v2'] as const)('%s: check (old image still on the host) and apply (loaded; v1 hashes differ too) plan the same recreates, with the same text', (tool) => {
+    const checkFacts = project(containers(), { web: H1, worker: H1, db: H1 }, { tool, images: { 'app:1': ID1, 'postgres:16': ID1 } });
+    // After the load: v1's config hash covers the image ID, so the services on app:1 hash differently; v2's does not.
+    const loadedHash = tool === 'v1' ? H2 : H1;
+    const applyFacts = project(containers(), { web: loadedHash, worker: loadedHash, db: H1 }, { tool, images: { 'app:1': ID2, 'postgres:16': ID1 } });
+    const checked = planOf(composeProjectResource, desired, checkFacts);
+    const applied = planOf(composeProjectResource, desired, applyFacts);
+    expect(checked).toEqual(applied);
+    expect(applied).toMatchObject({ action: 'change', changes: expectedText, satisfies: ['restart web', 'restart worker'] });
+    // Without expectImages, check mode sees the old image and predicts nothing.
+    expect(planOf(composeProjectResource, { ...desired, expectImages: undefined }, checkFacts).action).toBe('noop');
+  });
+
+  test('an image change is named before a config change (v1 hashes the image ID: a loaded image changes both)', () => {
+    const plan = planOf(composeProjectResource, APP, project([running('web', H2, { image: 'app:1', imageId: ID1 })], { web: H1 }, { images: { 'app:1': ID2 } }));
+    expect(plan).toMatchObject({ changes: ['web: image app:1 changed to 9d0e4ee0e7ae (app_web_1 runs 248704441a80)'] });
+  });
+
+  test('the fact reads container images (under v1 too) only when images are expected', () => {
+    const key = (d: ComposeProjectDesired) => Object.values(composeProjectResource.facts(d, { diff: false }))[0]?.key;
+    expect(key(desired)).toBe('status:compose:app:/opt/app/docker-compose.yml:auto:images');
+    expect(key({ ...APP, expectImages: {} })).toBe('status:compose:app:/opt/app/docker-compose.yml:auto');
+    expect(key(APP)).toBe('status:compose:app:/opt/app/docker-compose.yml:auto');
+  });
+
+  test.each([
+    [[ID2], 'compose project: expectImages must map image references to image IDs, e.g. { "app:1.4": localImageId("app:1.4") }'],
+    [{ 'App:1': ID2 }, 'compose project: expectImages has an invalid image reference "App:1"'],
+    [{ '-v': ID2 }, 'compose project: expectImages has an invalid image reference "-v"'],
+    [{ 'app:1': '2487' }, 'compose project: expectImages["app:1"] must be an image ID like sha256:<64 hex> (localImageId(ref)), got "2487"'],
+  ])('bad expectImages fail with one line naming the argument (%j)', (expectImages, message) => {
+    expect(outcomeOf(composeProjectResource, { ...APP, expectImages } as unknown as ComposeProjectDesired, project([], {}))).toEqual({ error: message });
   });
 });
 

@@ -27,6 +27,17 @@ describe('argumentProblem', () => {
     expect(argumentProblem('file', { path: '/etc/app.env', content: template`A=${new Secret('s3cret-value')}\n`, owner: 'root', group: 0, mode: '0600' })).toBeUndefined();
     expect(argumentProblem('file', { path: '/etc/pin', content: new Secret('482915') })).toBeUndefined();
     expect(argumentProblem('packages', { names: { apt: ['docker.io'], dnf: ['docker'] } })).toBeUndefined();
+    // Every option a compose task takes passes its schema (a playbook gets no further otherwise).
+    expect(
+      argumentProblem('compose-project', {
+        dir: '/opt/app',
+        project: 'app',
+        command: 'auto',
+        restartHandlers: { web: 'restart web' },
+        inputs: { composeFile: 'services: {}\n', envFile: new Secret('A=1\n') },
+        expectImages: { 'app:1': `sha256:${'a'.repeat(64)}` },
+      }),
+    ).toBeUndefined();
   });
 });
 

@@ -38,12 +38,14 @@ function app(host: HostContext): TaskList {
   if (stage === 'docker') return [];
   const image = String(host.vars.image_ref);
   const broken = stage === 'broken';
+  const id = localImageId(image);
   return [
-    dockerImage({ ref: image, id: localImageId(image) }),
+    dockerImage({ ref: image, id }),
     directory({ path: APP_DIR, owner: 'root', group: 'root', mode: '0755' }),
     file({ path: MOTD_PATH, content: `motd ${String(host.vars.motd_revision ?? '1')}\n`, mode: '0644' }, { notify: 'restart web' }),
     file({ path: `${APP_DIR}/docker-compose.yml`, content: composeFile(image, String(host.vars.compose_revision ?? '1'), broken), mode: '0644' }),
-    composeProject({ dir: APP_DIR, project: APP_PROJECT }),
+    // expectImages: --check predicts the recreate a new image under the same tag brings.
+    composeProject({ dir: APP_DIR, project: APP_PROJECT, expectImages: { [image]: id } }),
     httpHealth({
       dir: APP_DIR,
       project: APP_PROJECT,
