@@ -96,6 +96,8 @@ export interface BackupOutcome {
   manifest?: BackupManifest;
   manifestKey?: string;
   durationMs: number;
+  /** Of durationMs, the data's own transfer: from the stream's start on the host to the store's last byte. */
+  streamMs?: number;
   /** Containers stopped for the copy (all started again, or the error says which were not). */
   stopped: string[];
   pruned: string[];
@@ -184,8 +186,9 @@ async function withStopped<T>(
 
 // Streams a backup script's stdout from the host into the store (hashed and counted on the way);
 // an abort or a failed upload stops the remote copy at once and aborts the multipart upload.
-async function streamToStore(context: BackupContext, host: Host, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string }> {
+async function streamToStore(context: BackupContext, host: Host, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string; streamMs: number }> {
   const session = await context.session(host);
+  const started = Date.now();
   const stream = streamSession(session).execStream({ label, script, become: true });
   const counter = new DigestCounter(async () => {
     const result = await stream.done;
@@ -209,7 +212,7 @@ async function streamToStore(context: BackupContext, host: Host, label: string, 
   } finally {
     context.signal?.removeEventListener('abort', onAbort);
   }
-  return { bytes: counter.bytes, sha256: counter.digest() };
+  return { bytes: counter.bytes, sha256: counter.digest(), streamMs: Date.now() - started };
 }
 
 /** Backs up one volume of one host: stream, then the manifest, then retention. */
@@ -221,7 +224,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   const { config, store } = context;
   const label = `backup ${host.name}/${spec.name}`;
   try {
-    const { info, compression, id, dataKey, manifestKey, bytes, sha256 } = await locked(context, host, label, async (held) => {
+    const { info, compression, id, dataKey, manifestKey, bytes, sha256, streamMs } = await locked(context, host, label, async (held) => {
       const info = await inspect(held, host, spec);
       const compression = chooseCompression(config.compression, spec.kind, info.zstd);
       const id = backupId(started);
@@ -251,7 +254,8 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.manifest = manifest;
     outcome.manifestKey = manifestKey;
     outcome.durationMs = Date.now() - t0;
-    context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s, sha256 ${sha256.slice(0, 12)}`);
+    outcome.streamMs = streamMs;
+    context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)}), sha256 ${sha256.slice(0, 12)}`);
     outcome.pruned = await pruneVolume(context, host.name, spec.name, now());
     // Leftovers of other runs: each part of the sweep that fails is a warning and is tried again
     // after the next backup, never a failed backup (pruneOrphans does not throw).
@@ -411,6 +415,8 @@ export interface RestoreOutcome {
   id: string;
   bytes: number;
   durationMs: number;
+  /** Of durationMs, the data's own transfer: from the store's first byte to the host's unpacking done. */
+  streamMs: number;
   stopped: string[];
 }
 
@@ -466,6 +472,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   }
   const label = `restore ${host.name}/${spec.name}`;
   let bytes = 0;
+  let streamMs = 0;
   // A directory that is gone entirely is what restores are for.
   const info = await locked(context, host, label, async (held) => {
     let info = await inspect(held, host, spec, { missingOk: true });
@@ -481,7 +488,9 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     await withStopped(held, label, { containers: info.containers, service, staging }, async () => {
       let committed = false;
       try {
+        const streamStarted = Date.now();
         bytes = await streamFromStore(context, host, label, manifest, restoreStreamScript(spec, path, manifest.compression));
+        streamMs = Date.now() - streamStarted;
         if (path) await held.run(`${label}: swap in`, finishRestoreScript(path, true));
         committed = true;
       } finally {
@@ -490,9 +499,14 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     });
     return info;
   });
-  const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, stopped: info.containers };
-  context.log?.(`${host.name}/${spec.name}: restored ${manifest.id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s`);
+  const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
+  context.log?.(`${host.name}/${spec.name}: restored ${manifest.id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})`);
   return outcome;
+}
+
+// A transfer rate for log lines: "83.2 MiB/s".
+function formatRate(bytes: number, ms: number): string {
+  return `${(bytes / 1048576 / Math.max(ms, 1) * 1000).toFixed(1)} MiB/s`;
 }
 
 // Kept here for the CLI's lazy import of the backup module (`backup list` prints sizes).
