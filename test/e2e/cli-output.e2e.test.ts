@@ -67,7 +67,9 @@ describe('halyard apply output on lab hosts', () => {
     const document = JSON.parse(run.stdout) as Record<string, unknown>;
     expect(run.stdout.trimEnd().startsWith('{') && run.stdout.trimEnd().endsWith('}')).toBe(true);
     expect(run.stderr).toBe('');
-    expect(Object.keys(document).sort()).toEqual(['check', 'durationMs', 'hosts', 'ok']);
+    // `slice` appears only with --slice; `playbook` names the run for `halyard report merge`.
+    expect(Object.keys(document).sort()).toEqual(['check', 'durationMs', 'hosts', 'ok', 'playbook']);
+    expect(document.playbook).toEqual(expect.stringMatching(/\S/));
     expect(document.ok).toBe(false);
     expect(document.check).toBe(false);
     expect(typeof document.durationMs).toBe('number');
