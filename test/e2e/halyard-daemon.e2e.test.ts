@@ -314,7 +314,8 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(events.find((event) => event.event === 'started')).not.toHaveProperty('lease');
     expect(events.some((event) => event.event === 'success' && event.job === 'backups'), journal).toBe(true);
     // Only s3rver's missing ListMultipartUploads may warn (src/daemon/README.md: backup); nothing about CloudWatch at all.
-    expect(events.filter((event) => event.level !== 'info' && event.event !== 'backup-warning'), journal).toEqual([]);
+    // A tick that comes while the last backup still runs is skipped with a warning (seen at load 60).
+    expect(events.filter((event) => event.level !== 'info' && event.event !== 'backup-warning' && event.event !== 'skipped-overlap'), journal).toEqual([]);
     expect(journal).not.toMatch(/cloudwatch|PutMetricData|publish-failed/i);
   }, busyBudget(14));
 

@@ -67,10 +67,12 @@ describe('scripts', () => {
   });
 
   test('a guard snippet run by a real sh: its status, its stdin is /dev/null, and ps never shows it', () => {
-    const snippet = 'read line; test -z "$line" && sleep 1 && exit 7';
+    const snippet = 'read line; test -z "$line" && sleep 2 && exit 7';
     const fact = commandStatusFact(snippet);
-    // The probe script travels on the run shell's stdin, as it does on a host.
-    const ps = spawnSync('sh', ['-s'], { input: `(${fact.script}) & sleep 0.5; ps -eo args; wait\n`, encoding: 'utf8' });
+    // The probe script travels on the run shell's stdin, as it does on a host. ps is asked until
+    // the snippet runs (a fixed wait lost the race on a machine at load 60), and every answer kept.
+    const watch = `for i in $(seq 1 200); do p=$(ps -eo args); printf '%s\\n' "$p"; printf '%s\\n' "$p" | grep -qx 'sh /dev/fd/3' && break; sleep 0.05; done`;
+    const ps = spawnSync('sh', ['-s'], { input: `(${fact.script}) & ${watch}; wait\n`, encoding: 'utf8' });
     expect(ps.stdout).toContain('status 7');
     expect(ps.stdout).toMatch(/^sh \/dev\/fd\/3$/m);
     expect(ps.stdout).not.toContain('read line');
