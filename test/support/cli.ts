@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { parse, stringify, type ScalarTag } from 'yaml';
 import { isSecret, type Secret } from '../../src/core/secret.js';
 import type { RunResult } from '../../src/engine/results.js';
@@ -19,54 +20,49 @@ export interface CliRun {
   json?: RunResult;
 }
 
-// Runs `halyard ARGS` as a child process (no TTY), collecting output.
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; onStart?: (pid: number) => void } = {}): Promise<CliRun> {
+// A child's output, collected as text, and its exit code, when it closes.
+export function collectOutput(child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>): Promise<Omit<CliRun, 'json'>> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
-      env: { ...process.env, CI: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    if (child.pid !== undefined) options.onStart?.(child.pid);
     child.on('error', fail);
-    child.on('close', (exitCode) => {
-      const run: CliRun = { exitCode, stdout, stderr };
-      if (args.includes('--json')) {
-        try {
-          run.json = JSON.parse(stdout) as RunResult;
-        } catch {
-          // Left undefined: the test's assertion on json reports it.
-        }
-      }
-      done(run);
-    });
+    child.on('close', (exitCode) => done({ exitCode, stdout, stderr }));
   });
+}
+
+// Runs `halyard ARGS` as a child process (no TTY), collecting output.
+export async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; onStart?: (pid: number) => void } = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
+    env: { ...process.env, CI: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid !== undefined) options.onStart?.(child.pid);
+  const run: CliRun = await collectOutput(child);
+  if (args.includes('--json')) {
+    try {
+      run.json = JSON.parse(run.stdout) as RunResult;
+    } catch {
+      // Left undefined: the test's assertion on json reports it.
+    }
+  }
+  return run;
 }
 
 // Runs several `halyard ARGS` through the CLI's main() in one child process (test/support/cli-batch.mjs):
 // for tables of error messages, where a Node start-up per case was most of the cost.
-export function runCliBatch(runs: string[][], options: { cwd?: string } = {}): Promise<CliRun[]> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve(import.meta.dirname, 'cli-batch.mjs')], {
-      cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
-      env: { ...process.env, CI: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (exitCode) => {
-      if (exitCode !== 0) return fail(new Error(`cli batch exited ${exitCode}: ${stderr}`));
-      done(JSON.parse(stdout) as CliRun[]);
-    });
-    child.stdin.end(JSON.stringify(runs));
+export async function runCliBatch(runs: string[][], options: { cwd?: string } = {}): Promise<CliRun[]> {
+  const child = spawn(process.execPath, [resolve(import.meta.dirname, 'cli-batch.mjs')], {
+    cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
+    env: { ...process.env, CI: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin.end(JSON.stringify(runs));
+  const { exitCode, stdout, stderr } = await collectOutput(child);
+  if (exitCode !== 0) throw new Error(`cli batch exited ${exitCode}: ${stderr}`);
+  return JSON.parse(stdout) as CliRun[];
 }
 
 // Writes an inventory for a lab fleet with extra vars for all hosts; returns its path.

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CLI } from './cli.js';
+import { CLI, collectOutput } from './cli.js';
 
 const PRELOAD = resolve(import.meta.dirname, 'module-log.mjs');
 
@@ -17,30 +17,22 @@ export interface LoggedRun {
 
 // Runs `node --import module-log.mjs SCRIPT ARGS` (SCRIPT: the built CLI unless given) and
 // returns the modules it loaded with its output.
-export function runLoggingModules(args: string[], options: { script?: string; env?: Record<string, string>; cwd?: string; input?: string } = {}): Promise<LoggedRun> {
+export async function runLoggingModules(args: string[], options: { script?: string; env?: Record<string, string>; cwd?: string; input?: string } = {}): Promise<LoggedRun> {
   const log = join(mkdtempSync(join(tmpdir(), 'hy-modlog-')), 'modules.txt');
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', PRELOAD, options.script ?? CLI, ...args], {
-      cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
-      env: { ...process.env, CI: '1', ...options.env, HALYARD_TEST_MODULE_LOG: log },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (exitCode) => {
-      let text = '';
-      try {
-        text = readFileSync(log, 'utf8');
-      } catch (error) {
-        return fail(new Error(`no module log from ${args.join(' ')} (exit ${exitCode}): ${(error as Error).message}; stderr: ${stderr}`));
-      }
-      done({ exitCode, stdout, stderr, modules: [...new Set(text.split('\n').filter((line) => line !== ''))] });
-    });
-    child.stdin.end(options.input ?? '');
+  const child = spawn(process.execPath, ['--import', PRELOAD, options.script ?? CLI, ...args], {
+    cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
+    env: { ...process.env, CI: '1', ...options.env, HALYARD_TEST_MODULE_LOG: log },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin.end(options.input ?? '');
+  const run = await collectOutput(child);
+  let text: string;
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch (error) {
+    throw new Error(`no module log from ${args.join(' ')} (exit ${run.exitCode}): ${(error as Error).message}; stderr: ${run.stderr}`);
+  }
+  return { ...run, modules: [...new Set(text.split('\n').filter((line) => line !== ''))] };
 }
 
 // The npm packages among modules (by their last node_modules/ folder: "commander", "@aws-sdk/client-s3"), sorted.
