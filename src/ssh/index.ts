@@ -16,7 +16,9 @@ export {
   knownHostsName,
   parseKnownHosts,
   readKnownHostsFile,
+  readKnownHostsTable,
   verifyHostKey,
+  KnownHostsTable,
   type HostKeyVerdict,
   type KnownHostEntry,
 } from './known-hosts.js';

@@ -17,6 +17,8 @@ import {
   knownKeyTypesFor,
   parseKnownHosts,
   readKnownHostsFile,
+  readKnownHostsTable,
+  KnownHostsTable,
   verifyHostKey,
 } from '../../src/ssh/known-hosts.js';
 
@@ -155,6 +157,58 @@ describe('checkHostKey', () => {
   it('lists the key types known for a host', () => {
     const entries = parseKnownHosts([line('web1', ed), line('web1', ec), line('web2', edOther)].join('\n'));
     expect(knownKeyTypesFor(entries, 'web1', 22)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+  });
+});
+
+describe('KnownHostsTable (one parse per file, plain names indexed)', () => {
+  const ed = ed25519Blob();
+  const edOther = ed25519Blob();
+  const ec = ecdsaBlob();
+  const text = [
+    line('[127.0.0.1]:2201', ed),
+    line('web1,WEB2,10.0.0.5', ec),
+    `${hashKnownHostsName('web3')} ${keyTypeOfBlob(edOther)} ${edOther.toString('base64')}`,
+    line('*.example.com,!bad.example.com', ed),
+    `@revoked ${line('web1', ed)}`,
+    line('[127.0.0.1]:2201', ec),
+    `@cert-authority ${line('*', edOther)}`,
+    line('web?', edOther),
+  ].join('\n');
+
+  it('gives checkHostKey and knownKeyTypesFor the answers of a full scan, in file order', () => {
+    const entries = parseKnownHosts(text);
+    const table = new KnownHostsTable(entries);
+    const targets: Array<[string, number]> = [['127.0.0.1', 2201], ['web1', 22], ['web2', 22], ['10.0.0.5', 22], ['web3', 22], ['a.example.com', 22], ['bad.example.com', 22], ['web9', 22], ['other', 22], ['127.0.0.1', 2202]];
+    for (const [host, port] of targets) {
+      expect(knownKeyTypesFor(table.candidates(host, port), host, port)).toEqual(knownKeyTypesFor(entries, host, port));
+      for (const blob of [ed, edOther, ec]) expect(checkHostKey(table.candidates(host, port), host, port, blob)).toEqual(checkHostKey(entries, host, port, blob));
+    }
+    expect(table.candidates('WEB2', 22).map((entry) => entry.line)).toEqual([2, 7, 8]);
+  });
+
+  it('looks a plain name up without scanning the other hosts', () => {
+    const table = new KnownHostsTable(parseKnownHosts(Array.from({ length: 1000 }, (_, i) => line(`[127.0.0.1]:${30000 + i}`, ed)).join('\n')));
+    expect(table.candidates('127.0.0.1', 30500).map((entry) => entry.line)).toEqual([501]);
+    expect(table.candidates('127.0.0.1', 29999)).toEqual([]);
+  });
+
+  it('parses a file once, and again after it changes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'halyard-kh-'));
+    try {
+      const file = join(dir, 'known_hosts');
+      expect((await readKnownHostsTable(file)).entries).toEqual([]);
+      await writeFile(file, `${line('web1', ed)}\n`);
+      const together = await Promise.all([readKnownHostsTable(file), readKnownHostsTable(file)]);
+      expect(together[1]).toBe(together[0]);
+      const first = await readKnownHostsTable(file);
+      expect(first).toBe(together[0]);
+      await appendKnownHost(file, 'web2', 22, ec);
+      const second = await readKnownHostsTable(file);
+      expect(second).not.toBe(first);
+      expect(second.candidates('web2', 22).map((entry) => entry.keyType)).toEqual(['ecdsa-sha2-nistp256']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
