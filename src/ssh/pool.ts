@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from '../core/errors.js';
+import { cachedKeyLoader } from './auth.js';
 import { openConnection, type ConnectContext } from './connect.js';
 import { Semaphore } from './semaphore.js';
 import { SshSession, type ChannelOpener } from './session.js';
@@ -24,12 +25,13 @@ export function defaultSshOptions(): SshOptions {
 /** Opens one connection; the pool uses openConnection, tests pass a fake. */
 export type Connector = (target: ConnectTarget, context: ConnectContext) => Promise<ChannelOpener>;
 
-// One per run: a session per host, a cap on handshakes in flight across all hosts, and closeAll at the end.
+// One per run: a session per open host, a cap on handshakes in flight across all hosts, and closeAll at the end.
 export class SshPool {
   readonly options: SshOptions;
   readonly #handshakes: Semaphore;
   readonly #connect: Connector;
   readonly #sessions = new Map<string, Promise<SshSession>>();
+  readonly #loadKey = cachedKeyLoader();
   #sshConfig: Promise<SshConfigFile> | undefined;
   #closed = false;
 
@@ -56,12 +58,15 @@ export class SshPool {
     const key = sessionKey(target);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = this.#open(target);
-      this.#sessions.set(key, session);
-      // A failed connect is forgotten so a later call may try again.
-      session.catch(() => {
-        if (this.#sessions.get(key) === session) this.#sessions.delete(key);
-      });
+      const opening = this.#open(target);
+      session = opening;
+      this.#sessions.set(key, opening);
+      const forget = () => {
+        if (this.#sessions.get(key) === opening) this.#sessions.delete(key);
+      };
+      // A failed connect is forgotten so a later call may try again; a closed session too, so
+      // its connection can be freed and a later call connects afresh.
+      opening.then((opened) => opened.onClose(forget), forget);
     }
     return session;
   }
@@ -83,7 +88,7 @@ export class SshPool {
   }
 
   async #open(target: ConnectTarget): Promise<SshSession> {
-    const context: ConnectContext = { options: this.options, sshConfig: await this.#loadSshConfig(), handshakes: this.#handshakes };
+    const context: ConnectContext = { options: this.options, sshConfig: await this.#loadSshConfig(), handshakes: this.#handshakes, loadKey: this.#loadKey };
     const connect = (): Promise<ChannelOpener> => this.#connect(target, context);
     const connection = await connect();
     return new SshSession(

@@ -70,6 +70,7 @@ export class SshSession implements HostSession {
   #execCount = 0;
   #openRetries = 0;
   #closed = false;
+  readonly #closeListeners: Array<() => void> = [];
 
   constructor(target: ConnectTarget, connection: ChannelOpener, limits: SessionLimits, reconnect?: () => Promise<ChannelOpener>) {
     this.target = target;
@@ -178,8 +179,18 @@ export class SshSession implements HostSession {
 
   // Closes the connection; later execs fail instead of reconnecting.
   async close(): Promise<void> {
-    this.#closed = true;
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const listener of this.#closeListeners.splice(0)) listener();
+    }
     await this.#connection.close();
+  }
+
+  // Calls `listener` once, when the session is closed (the pool then forgets it: a 1000-host run
+  // kept 1000 closed connections, their sockets and ciphers, until its end otherwise).
+  onClose(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.push(listener);
   }
 
   #modeFor(become: boolean | undefined): BecomeMode {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectError } from '../../src/core/errors.js';
-import { defaultIdentityFiles, planAuthentication } from '../../src/ssh/auth.js';
+import { cachedKeyLoader, defaultIdentityFiles, loadPrivateKey, planAuthentication } from '../../src/ssh/auth.js';
 import { generateEd25519OpenSshKey } from '../../src/lab/keys.js';
 
 describe('planAuthentication', () => {
@@ -78,6 +78,29 @@ describe('planAuthentication', () => {
       await expect(planAuthentication(endpoint([bad], false), {}, empty)).rejects.toMatchObject({ code: 'E_KEY_FILE' });
     } finally {
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cachedKeyLoader', () => {
+  it('reads and parses each key file once for all connections of a run, missing files included', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'halyard-auth-'));
+    try {
+      const key = join(home, 'id_ed25519');
+      await writeFile(key, generateEd25519OpenSshKey('test'), { mode: 0o600 });
+      const reads: string[] = [];
+      const load = cachedKeyLoader((file) => {
+        reads.push(file);
+        return loadPrivateKey(file);
+      });
+      const endpoint = { user: 'deploy', identityFiles: [key], identityFilesExplicit: true, identitiesOnly: true };
+      const plans = await Promise.all(Array.from({ length: 5 }, () => planAuthentication(endpoint, {}, home, load)));
+      expect(plans.map((plan) => plan.sources)).toEqual(Array.from({ length: 5 }, () => [key]));
+      expect(await load(join(home, 'missing'))).toMatchObject({ ok: false, missing: true });
+      await load(join(home, 'missing'));
+      expect(reads).toEqual([key, join(home, 'missing')]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
     }
   });
 });

@@ -57,6 +57,24 @@ describe('SshPool', () => {
     await pool.closeAll();
   });
 
+  it('forgets a closed session: its connection is freed and the next call connects afresh', async () => {
+    const connections: Array<ReturnType<typeof fakeConnection>> = [];
+    const connector: Connector = async () => {
+      const connection = fakeConnection();
+      connections.push(connection);
+      return connection;
+    };
+    const pool = new SshPool({ sshConfigFile: null }, connector);
+    const first = await pool.session(host('web1'));
+    await first.close();
+    const second = await pool.session(host('web1'));
+    expect(second).not.toBe(first);
+    expect(connections).toHaveLength(2);
+    await pool.closeAll();
+    // closeAll closes the open session only; the first was closed once, by its caller.
+    expect(connections.map((connection) => connection.closedCount)).toEqual([1, 1]);
+  });
+
   it('forgets a failed connect so the next call tries again', async () => {
     let attempts = 0;
     const connector: Connector = async () => {
