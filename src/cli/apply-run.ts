@@ -133,7 +133,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       onPrepared: (prepared) => {
         redactor = prepared.redactor;
         if (flags.verbose >= VERBOSE_REQUESTS) trace = new RunTrace({ redactor: prepared.redactor, write: (line) => stderrText.write(`${line}\n`) });
-        if (Progress) {
+        if (Progress && liveViewFits(prepared.hosts.length)) {
           progress = new Progress(prepared.hosts.map((host) => host.name), { check: flags.check });
           progress.start();
         }
@@ -168,6 +168,13 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
   }
   if (flags.jsonFile !== undefined) writeJsonFile(flags.jsonFile, result);
   return run;
+}
+
+// The live view draws one line per host and redraws them all each frame: only for runs whose lines
+// fit on the screen; larger runs print plain lines (measured: a 1000-host no-op on a 50-row terminal
+// held the controller at 93% CPU and 1.4 GB, unfinished after 848 s; in plain lines: 220 s, 160 MB).
+export function liveViewFits(hosts: number, rows: number | undefined = process.stdout.rows): boolean {
+  return hosts <= Math.max(1, (rows ?? 0) - 2);
 }
 
 // --json-file's folder exists and is writable, checked before the run rather than after it; an

@@ -78,10 +78,13 @@ export function maskableInPlace(value: string): boolean {
 export class Redactor {
   readonly #maskable = new Set<string>();
   readonly #withheld = new Set<string>();
+  /** #maskable longest first, sorted once per add rather than per redact (a fleet with a secret per host redacts per task). */
+  #longestFirst: string[] | undefined;
 
   add(value: Secret | string): void {
     const text = isSecret(value) ? value.reveal() : value;
     if (text.trim() === '') return;
+    this.#longestFirst = undefined;
     if (maskableInPlace(text)) this.#maskable.add(text);
     else this.#withheld.add(text);
     if (!text.includes('\n')) return;
@@ -104,8 +107,8 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     // Longest first so a secret containing another is masked whole.
-    const values = [...this.#maskable].sort((a, b) => b.length - a.length);
-    for (const value of values) {
+    this.#longestFirst ??= [...this.#maskable].sort((a, b) => b.length - a.length);
+    for (const value of this.#longestFirst) {
       if (out.includes(value)) out = out.split(value).join(SECRET_MASK);
     }
     if (this.#withheld.size === 0) return out;
