@@ -17,6 +17,21 @@ export { readHostKeys } from './host-keys.js';
 export { ensureLabKey, type LabKey } from './keys.js';
 export { DEFAULT_FLEET_NAME, labDown, labUp, readFleet } from './fleet.js';
 export { fleetDir, labCacheDir, labStateDir } from './paths.js';
+export {
+  DEFAULT_SIM_NAME,
+  SIM_DEFAULT_BASE_PORT,
+  SIM_MAX_ENDPOINTS,
+  simDown,
+  simEndpoints,
+  simInventory,
+  simMaxStartupsDrops,
+  simMemory,
+  simUp,
+  readSimFleet,
+  type SimEndpoint,
+  type SimFleet,
+  type SimUpOptions,
+} from './sim-fleet.js';
 export type { RunResult } from './process.js';
 export { readSshBanner, waitForSshBanner, waitForSystemd } from './wait.js';
 export type { LabDownOptions, LabDownResult, LabFleet, LabHost, LabUpOptions } from './types.js';
