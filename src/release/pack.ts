@@ -1,10 +1,14 @@
+import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { create as createTar } from 'tar';
 import { HalyardError } from '../core/errors.js';
+
+// tar is loaded when a tarball is written, not with the public API every playbook imports: it
+// loaded on every apply's start-up, where releases are built by one role's runs only.
+const requireLazily = createRequire(import.meta.url);
 
 // A self-contained halyard for a host: this controller's own package (package.json, bin, dist)
 // and its production dependencies as installed here, in one gzipped tar whose bytes depend only
@@ -122,6 +126,7 @@ function cachedTarball(base: string, listed: ListedFile[], cacheDir: string, pre
     const temp = `${file}.${process.pid}.tmp`;
     try {
       // portable + noMtime: no owners, times or inode data, so the same files give the same bytes.
+      const { create: createTar } = requireLazily('tar') as typeof import('tar');
       createTar({ file: temp, cwd: base, gzip: { level: 6 }, portable: true, noMtime: true, sync: true, noDirRecurse: true }, files);
       renameSync(temp, file);
     } catch (error) {

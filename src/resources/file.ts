@@ -1,4 +1,4 @@
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
 import { sh, type ShellScript } from '../core/shell.js';
 import { contentBytes, contentForDisplay, contentIsSecret, contentSha256, type FileContent } from '../core/template.js';
 import { GUARD_FACTS } from '../facts/command.js';
@@ -6,6 +6,9 @@ import { pathFact, type PathState } from '../facts/file.js';
 import { serviceFactsStaleAfter } from '../facts/service.js';
 import { checkAbsolutePath, checkOwnership, ownershipCommands, ownershipDrift, type Ownership, type OwnershipArgs } from './ownership.js';
 import { PlanError, type FileDiff, type Plan, type ResourceType, type Step } from './types.js';
+
+// diff is loaded by the first --diff, not by every apply (19 modules on the start-up path).
+const requireLazily = createRequire(import.meta.url);
 
 // A regular file with exact content and ownership, written atomically (temp file, chown, chmod, rename).
 export interface FileDesired extends OwnershipArgs {
@@ -121,6 +124,7 @@ export function fileDiff(desired: FileDesired, state: PathState | undefined): Fi
     before = bytes.toString('utf8');
   }
   if (after === undefined) return { path, text: `--- ${path}\n+++ ${path}\n(binary content differs)\n` };
+  const { createTwoFilesPatch } = requireLazily('diff') as typeof import('diff');
   const text = createTwoFilesPatch(state && state.type === 'file' ? path : '/dev/null', path, before, after, '', '', { context: 3 });
   // Drop the "Index:" banner and the empty header timestamps so the diff reads like `diff -u`.
   const cleaned = text.replace(/^Index: .*\n=+\n/, '').replace(/^(---|\+\+\+) (.*)\t$/gm, '$1 $2');
