@@ -1,4 +1,5 @@
-import { sdkObjectStore, type ObjectStore } from '../aws/objects.js';
+import { deferredObjectStore } from '../aws/deferred-store.js';
+import type { ObjectStore } from '../aws/objects.js';
 import { connectTargetOf } from '../engine/ssh-link.js';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -36,9 +37,13 @@ export interface BackupEnv {
 export async function openBackupEnv(config: BackupConfig, options: BackupEnvOptions = {}): Promise<BackupEnv> {
   const inventory = await loadInventory(config.inventory);
   const pool = new SshPool(options.ssh ?? {});
+  // The S3 SDK loads while the first hosts connect (a backup uses the store after its lock and inspect).
   const store =
     options.store ??
-    sdkObjectStore({ bucket: config.bucket, ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+    deferredObjectStore(config.bucket, async () => {
+      const { sdkObjectStore } = await import('../aws/objects.js');
+      return sdkObjectStore({ bucket: config.bucket, ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+    });
   const limited = options.limit ? new Set(selectHosts(inventory, options.limit).map((host) => host.name)) : undefined;
   const context: BackupContext = {
     config,
