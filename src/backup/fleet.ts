@@ -25,6 +25,8 @@ export interface BackupEnvOptions {
   store?: ObjectStore;
   /** Ends every backup or restore early (signals, daemon shutdown); see BackupContext.signal. */
   signal?: AbortSignal;
+  /** Ends waits for host locks before any work (a daemon beginning to stop); default `signal`. */
+  lockWaitSignal?: AbortSignal;
 }
 
 export interface BackupEnv {
@@ -54,6 +56,7 @@ export async function openBackupEnv(config: BackupConfig, options: BackupEnvOpti
     warned: new Set<string>(),
     ...(options.now ? { now: options.now } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.lockWaitSignal ? { lockWaitSignal: options.lockWaitSignal } : {}),
   };
   return {
     config,

@@ -61,6 +61,8 @@ export interface BackupContext {
   /** Ends the work early (Ctrl-C, SIGTERM, a daemon shutdown): uploads are aborted, what was
    * stopped is started again, staging is removed. */
   signal?: AbortSignal;
+  /** Ends a wait for a host's lock, before any work (a daemon beginning to stop); default `signal`. */
+  lockWaitSignal?: AbortSignal;
   /** Where host locks live (tests that run hosts locally). */
   lockPaths?: LockPaths;
   /** Warnings (a part of the orphan sweep the store cannot do); default `log`. */
@@ -80,7 +82,14 @@ async function locked<T>(context: BackupContext, host: Host, label: string, work
   const session = await context.session(host);
   return withHostLock(
     session,
-    { label, waitSeconds: context.lockWaitSeconds ?? BACKUP_LOCK_WAIT_SECONDS, timeoutMs: REQUEST_TIMEOUT_MS, become: true, ...(context.lockPaths ? { lockPaths: context.lockPaths } : {}) },
+    {
+      label,
+      waitSeconds: context.lockWaitSeconds ?? BACKUP_LOCK_WAIT_SECONDS,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      become: true,
+      ...(context.lockPaths ? { lockPaths: context.lockPaths } : {}),
+      ...((context.lockWaitSignal ?? context.signal) ? { signal: (context.lockWaitSignal ?? context.signal)! } : {}),
+    },
     async (held) => {
       if (held.undone.length > 0) context.log?.(`${host.name}: undid what an earlier, killed run left: ${held.undone.join(', ')}`);
       return work(held);

@@ -70,6 +70,8 @@ export interface BackupJobDeps {
   notifier: Notifier;
   logger: DaemonLogger;
   signal?: AbortSignal;
+  /** Ends waits for host locks at once (the daemon begins to stop); default `signal`. */
+  lockWaitSignal?: AbortSignal;
 }
 
 export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
@@ -84,6 +86,7 @@ export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
     log: (line) => deps.logger.log('info', 'backup-progress', { job: deps.jobName, line }),
     warn: (line) => deps.logger.log('warn', 'backup-warning', { job: deps.jobName, line }),
     ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.lockWaitSignal ? { lockWaitSignal: deps.lockWaitSignal } : {}),
   });
   let outcomes: BackupResultLike[];
   try {

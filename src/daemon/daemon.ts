@@ -84,7 +84,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
       const state = new ProbeStateStore(join(config.state_dir, `probe-${job.name}.json`));
       return {
         ...base,
-        run: withTimeout(async ({ signal, logger }) => {
+        run: withTimeout(async ({ signal, stopping, logger }) => {
           const inventory = await loadInventory(job.inventory, job.limit ? { limit: job.limit } : {});
           const pool = openPool();
           const abort = () => void pool.closeAll();
@@ -101,6 +101,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
               logger,
               jobName: job.name,
               signal,
+              lockWaitSignal: AbortSignal.any([stopping, signal]),
               ...(services.lockPaths ? { lockPaths: services.lockPaths } : {}),
             });
           } finally {
@@ -132,7 +133,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
     case 'backup':
       return {
         ...base,
-        run: withTimeout(({ signal, logger }) =>
+        run: withTimeout(({ signal, stopping, logger }) =>
           runBackupJob({
             jobName: job.name,
             backupFile: job.backup_file,
@@ -144,6 +145,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
             notifier,
             logger,
             signal,
+            lockWaitSignal: AbortSignal.any([stopping, signal]),
           }),
         ),
       };

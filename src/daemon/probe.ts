@@ -183,6 +183,8 @@ export interface ProbeJobDeps {
   lockPaths?: LockPaths;
   /** Seconds to wait for a host's lock; default PROBE_LOCK_WAIT_SECONDS. */
   lockWaitSeconds?: number;
+  /** Ends waits for host locks at once (the daemon begins to stop): those hosts count as busy. */
+  lockWaitSignal?: AbortSignal;
 }
 
 /** One round of probes over every host (in parallel); resolves with a summary. */
@@ -203,7 +205,7 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
         const session = await deps.pool.session(connectTargetOf(host));
         // Under the host lock like every remote action: a probe never reads a host mid-converge or
         // mid-backup (containers stopped on purpose); a host locked past the wait is skipped, not failing.
-        const output = await withHostLock(session, { label: `probe ${host.name}`, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}) }, (held) => held.run(`probe ${host.name}`, script));
+        const output = await withHostLock(session, { label: `probe ${host.name}`, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}), ...(deps.lockWaitSignal ? { signal: deps.lockWaitSignal } : {}) }, (held) => held.run(`probe ${host.name}`, script));
         const report = parseProbeOutput(output);
         checks = evaluateChecks(report, deps.settings);
         points.push(...metricPoints(host, report, now()));

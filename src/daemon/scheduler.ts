@@ -13,6 +13,11 @@ import { errorMessage, type DaemonLogger } from './log.js';
 export interface JobRunContext {
   /** Fires when the daemon shuts down and the grace period is over: stop and clean up. */
   signal: AbortSignal;
+  /**
+   * Fires as soon as the daemon begins to shut down: waits that have not started any work (a host
+   * lock held by another run, maybe the very apply restarting the daemon) end then, not after the grace.
+   */
+  stopping: AbortSignal;
   /** The scheduled time of this run (to the second). */
   tick: Date;
   logger: DaemonLogger;
@@ -81,6 +86,8 @@ export class Scheduler {
   readonly #now: () => Date;
   readonly failureThreshold: number;
   #stopping = false;
+  /** Aborted when shutdown begins (JobRunContext.stopping). */
+  readonly #stoppingSignal = new AbortController();
 
   constructor(jobs: DaemonJob[], options: SchedulerOptions) {
     this.#logger = options.logger;
@@ -151,7 +158,7 @@ export class Scheduler {
       }
       this.#logger.log('info', 'start', { job: job.name, tick: tick.toISOString() });
       status.lastStart = started.toISOString();
-      const outcome = (await job.run({ signal, tick, logger: this.#logger })) ?? {};
+      const outcome = (await job.run({ signal, stopping: this.#stoppingSignal.signal, tick, logger: this.#logger })) ?? {};
       if (signal.aborted) throw new Error('aborted at shutdown');
       const durationMs = this.#now().getTime() - started.getTime();
       status.runs.success++;
@@ -198,6 +205,7 @@ export class Scheduler {
    */
   async shutdown(options: { graceMs?: number; abortWaitMs?: number } = {}): Promise<void> {
     this.#stopping = true;
+    this.#stoppingSignal.abort(new Error('daemon shutting down'));
     for (const slot of this.#slots.values()) await slot.cron?.stop();
     const running = [...this.#slots.values()].filter((slot) => slot.inFlight);
     this.#logger.log('info', 'shutdown', { running: running.map((slot) => slot.job.name) });

@@ -31,6 +31,18 @@ export interface HostLockOptions {
   become?: boolean;
   owner?: LockOwner;
   lockPaths?: LockPaths;
+  /**
+   * Ends the wait for another run's lock (the shell is dropped, E_HOST_LOCKED); once the lock is
+   * held it has no effect (the work watches its own signal). A daemon stopping must not wait out
+   * a lock held by the very run that is restarting it.
+   */
+  signal?: AbortSignal;
+}
+
+// The lock was not taken because the caller stopped waiting for it.
+function lockWaitEnded(label: string, signal: AbortSignal, cause?: unknown): HalyardError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  return new HalyardError('E_HOST_LOCKED', `${label}: stopped waiting for the host lock (${reason})`, cause === undefined ? {} : { cause });
 }
 
 // Every remote action goes through the host lock, so a backup that stops containers never races a
@@ -40,6 +52,8 @@ export interface HostLockOptions {
 // outright left recorded.
 export async function withHostLock<T>(session: HostSession, options: HostLockOptions, work: (host: LockedHost) => Promise<T>): Promise<T> {
   if (!session.execStream) throw new HalyardError('E_SESSION_STREAM', `the session to ${session.target.name} cannot hold a lock (no streaming exec)`);
+  const { signal } = options;
+  if (signal?.aborted) throw lockWaitEnded(options.label, signal);
   const stream = session.execStream({
     label: `${options.label}: locked shell`,
     script: guardedShellScript(options.lockPaths?.undoDir),
@@ -49,11 +63,22 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
   // An abandoned stream must not crash the process with an unhandled rejection.
   stream.done.catch(() => undefined);
   const shell = new RemoteShell({ stdin: stream.stdin, stdout: stream.stdout, done: stream.done });
+  // Dropping the channel ends the host's flock wait with it.
+  const stopWaiting = () => stream.abort();
+  signal?.addEventListener('abort', stopWaiting, { once: true });
   try {
-    const reply = await shell.request(`${lockScript(shell.nonce, options.owner ?? newLockOwner(), options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
-      label: `${options.label}: lock`,
-      timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
-    });
+    let reply;
+    try {
+      reply = await shell.request(`${lockScript(shell.nonce, options.owner ?? newLockOwner(), options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
+        label: `${options.label}: lock`,
+        timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
+      });
+    } catch (error) {
+      throw signal?.aborted ? lockWaitEnded(options.label, signal, error) : error;
+    } finally {
+      signal?.removeEventListener('abort', stopWaiting);
+    }
+    if (signal?.aborted) throw lockWaitEnded(options.label, signal);
     const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
     if (!outcome.locked) throw lockError(outcome);
     const { undone } = parseUndone(rest, shell.nonce);

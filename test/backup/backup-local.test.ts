@@ -174,6 +174,14 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     const refused = await backupVolume({ ...context(cfg), lockWaitSeconds: 0 }, host, cfg.volumes[0]!);
     expect(refused).toMatchObject({ ok: false });
     expect(refused.error).toMatch(/^host is locked by another halyard run \(run=holder1 controller=ctl pid=1 since=then\)/);
+    // A daemon that begins to stop ends its wait at once, before any work, rather than waiting out
+    // a lock held by the very apply that is restarting it.
+    const stopping = new AbortController();
+    const started = Date.now();
+    const stopped = backupVolume({ ...context(cfg), lockWaitSeconds: 30, lockWaitSignal: stopping.signal }, host, cfg.volumes[0]!);
+    setTimeout(() => stopping.abort(new Error('daemon shutting down')), 300);
+    expect(await stopped).toMatchObject({ ok: false, stopped: [], error: 'backup local-1/data: stopped waiting for the host lock (daemon shutting down)' });
+    expect(Date.now() - started).toBeLessThan(10_000);
     const waiting = backupVolume({ ...context(cfg), lockWaitSeconds: 30 }, host, cfg.volumes[0]!);
     setTimeout(release, 500);
     await holder;

@@ -227,10 +227,31 @@ describe('runProbes on a local host', () => {
       lockPaths: local.lockPaths,
       lockWaitSeconds: 0,
     });
+    // A daemon beginning to stop ends a probe's wait for the lock at once: busy, not failing.
+    const stopping = new AbortController();
+    setTimeout(() => stopping.abort(new Error('daemon shutting down')), 300);
+    const started = Date.now();
+    const cut = await runProbes({
+      hosts: [{ name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} }],
+      pool,
+      metrics: { putMetricData: async () => undefined } as never,
+      namespace: 'halyard',
+      notifier: { publish: async (subject) => void published.push(subject) },
+      state: new ProbeStateStore(undefined),
+      settings: { healthUrls: [], diskPercentThreshold: 85 },
+      logger,
+      jobName: 'probes',
+      lockPaths: local.lockPaths,
+      lockWaitSeconds: 30,
+      lockWaitSignal: stopping.signal,
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
     release();
     await holder;
     expect(outcome.summary).toMatchObject({ hosts: 1, failingHosts: 0, busyHosts: 1, notifications: 0, metrics: 0 });
+    expect(cut.summary).toMatchObject({ hosts: 1, failingHosts: 0, busyHosts: 1, notifications: 0, metrics: 0 });
     expect(published).toEqual([]);
     expect(logger.records).toContainEqual(expect.objectContaining({ event: 'probe-busy', host: 'web-1', detail: expect.stringMatching(/^host is locked by another halyard run/) }));
+    expect(logger.records).toContainEqual(expect.objectContaining({ event: 'probe-busy', host: 'web-1', detail: 'probe web-1: stopped waiting for the host lock (daemon shutting down)' }));
   });
 });

@@ -95,7 +95,12 @@ describe('scheduler (fake timers)', () => {
     scheduler.start();
     await vi.advanceTimersByTimeAsync(61_000);
     expect(runs).toHaveLength(1);
+    expect(runs[0]?.stopping.aborted).toBe(false);
     const done = scheduler.shutdown({ graceMs: 5_000 });
+    // Waits that have not started work (a host lock) end when shutdown begins; the work itself gets the grace.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs[0]?.stopping.aborted).toBe(true);
+    expect(runs[0]?.signal.aborted).toBe(false);
     await vi.advanceTimersByTimeAsync(5_000);
     await done;
     expect(runs[0]?.signal.aborted).toBe(true);

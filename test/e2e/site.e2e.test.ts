@@ -299,6 +299,12 @@ describe('playbooks/site.ts on a fresh systemd lab host', () => {
     ).toEqual([]);
     expect(withDaemon.stdout + withDaemon.stderr).not.toContain(aws.credentials.secretAccessKey);
     expect((await labExec(host.container, 'stat -c %a /etc/halyard/deploy_key; systemctl is-active halyard-daemon')).stdout).toBe('640\nactive\n');
+    // The daemon started by its task may already run a job waiting for the host lock this apply
+    // holds; the apply's restart must not wait out that job's grace (once: the 60 s TimeoutStopSec
+    // and a SIGKILL). A stopping daemon ends lock waits at once.
+    const restart = result?.tasks.find((task) => task.name === 'handler: restart halyard-daemon');
+    expect(restart?.durationMs, JSON.stringify(restart)).toBeLessThan(20_000);
+    expect((await labExec(host.container, 'journalctl -u halyard-daemon --no-pager -o cat | grep -c "State .stop-sigterm. timed out" || true')).stdout.trim()).toBe('0');
 
     // Both volumes backed up by the daemon's schedule (manifests written last), probes all healthy.
     const deadline = Date.now() + 90_000;
