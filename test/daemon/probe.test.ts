@@ -214,37 +214,27 @@ describe('runProbes on a local host', () => {
       await new Promise<void>((resolve) => (release = resolve));
     });
     await isHeld;
-    const outcome = await runProbes({
-      hosts: [{ name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} }],
-      pool,
-      metrics: { putMetricData: async () => undefined } as never,
-      namespace: 'halyard',
-      notifier: { publish: async (subject) => void published.push(subject) },
-      state: new ProbeStateStore(undefined),
-      settings: { healthUrls: [], diskPercentThreshold: 85 },
-      logger,
-      jobName: 'probes',
-      lockPaths: local.lockPaths,
-      lockWaitSeconds: 0,
-    });
+    // One probe round of web-1 while the lock is held, waiting as the options say.
+    const probeWhileLocked = (wait: { lockWaitSeconds: number; lockWaitSignal?: AbortSignal }) =>
+      runProbes({
+        hosts: [{ name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} }],
+        pool,
+        metrics: { putMetricData: async () => undefined } as never,
+        namespace: 'halyard',
+        notifier: { publish: async (subject) => void published.push(subject) },
+        state: new ProbeStateStore(undefined),
+        settings: { healthUrls: [], diskPercentThreshold: 85 },
+        logger,
+        jobName: 'probes',
+        lockPaths: local.lockPaths,
+        ...wait,
+      });
+    const outcome = await probeWhileLocked({ lockWaitSeconds: 0 });
     // A daemon beginning to stop ends a probe's wait for the lock at once: busy, not failing.
     const stopping = new AbortController();
     setTimeout(() => stopping.abort(new Error('daemon shutting down')), 300);
     const started = Date.now();
-    const cut = await runProbes({
-      hosts: [{ name: 'web-1', address: '10.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined, groups: [], vars: {} }],
-      pool,
-      metrics: { putMetricData: async () => undefined } as never,
-      namespace: 'halyard',
-      notifier: { publish: async (subject) => void published.push(subject) },
-      state: new ProbeStateStore(undefined),
-      settings: { healthUrls: [], diskPercentThreshold: 85 },
-      logger,
-      jobName: 'probes',
-      lockPaths: local.lockPaths,
-      lockWaitSeconds: 30,
-      lockWaitSignal: stopping.signal,
-    });
+    const cut = await probeWhileLocked({ lockWaitSeconds: 30, lockWaitSignal: stopping.signal });
     expect(Date.now() - started).toBeLessThan(10_000);
     release();
     await holder;
