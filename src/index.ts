@@ -24,7 +24,7 @@ export {
   flushHandlers,
   type DesiredOf,
 } from './playbook/tasks.js';
-export { localImageId, type DockerImageDesired } from './resources/docker-image.js';
+export { localImageId, localImageIds, type DockerImageDesired } from './resources/docker-image.js';
 export type { ComposeProjectDesired } from './resources/compose-project.js';
 export type { ComposeRestartDesired } from './resources/compose-restart.js';
 export type { HttpHealthDesired } from './resources/http-health.js';

@@ -7,7 +7,7 @@ import {
   dockerImage,
   file,
   httpHealth,
-  localImageId,
+  localImageIds,
   packages,
   roleVars,
   sh,
@@ -124,7 +124,9 @@ function stackTasks(model: StackModel): TaskList {
   const dir = model.dir;
   const root = { owner: 'root', group: 'root' } as const;
   // One load per image, even when several services share it; the compose project expects these IDs.
-  const shipped = [...new Set(v.ship_images.map((service) => model.images[service]))].map((ref) => ({ ref, id: localImageId(ref) }));
+  const refs = [...new Set(v.ship_images.map((service) => model.images[service]))];
+  const ids = localImageIds(refs);
+  const shipped = refs.map((ref) => ({ ref, id: ids[ref]! }));
   return [
     packages({ names: ['curl', 'ca-certificates', ...(model.tls.selfSigned ? ['openssl'] : [])] }),
     directory({ path: dir, ...root, mode: '0755' }),

@@ -18,7 +18,7 @@ export { commandResource, renderCommandArgv, type CommandDesired } from './comma
 export { COMPOSE_PROJECT_NAME, COMPOSE_SERVICE_NAME, composeProjectResource, composeUpScript, projectDrift, type ComposeProjectDesired } from './compose-project.js';
 export { composeRestartResource, type ComposeRestartDesired } from './compose-restart.js';
 export { directoryResource, parentsOf, type DirectoryDesired } from './directory.js';
-export { dockerImageResource, dockerLoadScript, dockerSaveSource, localImageId, type DockerImageDesired } from './docker-image.js';
+export { dockerImageResource, dockerLoadScript, dockerSaveSource, localImageId, localImageIds, type DockerImageDesired } from './docker-image.js';
 export { atomicWriteScript, fileDiff, fileResource, type FileDesired } from './file.js';
 export { groupResource, type GroupDesired } from './group.js';
 export { HEALTH_TIMEOUT_SECONDS, healthWaitScript, httpHealthResource, type HttpHealthDesired } from './http-health.js';

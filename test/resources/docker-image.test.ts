@@ -1,12 +1,13 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { DockerImageState } from '../../src/facts/docker.js';
-import { dockerImageResource, dockerLoadScript, dockerSaveSource, localImageId, type DockerImageDesired } from '../../src/resources/docker-image.js';
+import { dockerImageResource, dockerLoadScript, dockerSaveSource, localImageId, localImageIds, type DockerImageDesired } from '../../src/resources/docker-image.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
 const ID = 'sha256:248704441a801a555259c11cfc41340095150c049174c9e4e0df804db68d3f57';
+const ID2 = 'sha256:9f3c0a8f5b1e2d4c6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f';
 const OLD = 'sha256:9d0e4ee0e7ae6e2a5b5c9a6f1bcad10f51f0b8e3c1f6f1d6b0a0f4a2ee2b1c3d';
 const facts = (image: DockerImageState) => ({ image });
 const LOAD = [
@@ -76,7 +77,9 @@ describe('controller side: docker save as a stream, localImageId', () => {
 case "$1 $2" in
   'save app:1') printf 'tar-bytes-of-app' ;;
   'save gone:1') printf 'partial'; echo 'Error response from daemon: reference does not exist' >&2; exit 1 ;;
-  'image inspect') if [ "$5" = app:1 ]; then echo ${ID}; else echo "Error: No such image: $5" >&2; exit 1; fi ;;
+  'image inspect') echo "$*" >> "$(dirname "$0")/calls"; shift 4; code=0
+    for ref in "$@"; do case "$ref" in app:1) echo ${ID} ;; web:2) echo ${ID2} ;; *) echo "Error: No such image: $ref" >&2; code=1 ;; esac; done
+    exit $code ;;
 esac
 `,
     );
@@ -102,5 +105,21 @@ esac
     expect(localImageId('app:1', fake)).toBe(ID);
     expect(() => localImageId('missing:2', fake)).toThrow('image missing:2 is not on this controller (docker image inspect: Error: No such image: missing:2); build or load it here first');
     expect(() => localImageId('-rf', fake)).toThrow('invalid image reference');
+  });
+
+  test('localImageIds asks docker once for all refs, once per turn of the event loop, and names a missing one', async () => {
+    const calls = join(dir, 'calls');
+    await new Promise((resolve) => setImmediate(resolve));
+    rmSync(calls, { force: true });
+    // Every host's tasks are built in one synchronous pass: one docker call serves them all.
+    for (let host = 0; host < 50; host++) expect(localImageIds(['app:1', 'web:2', 'app:1'], fake)).toEqual({ 'app:1': ID, 'web:2': ID2 });
+    expect(localImageId('web:2', fake)).toBe(ID2);
+    expect(readFileSync(calls, 'utf8')).toBe('image inspect --format {{.Id}} app:1 web:2\n');
+    // The next turn (a later run of a long-lived daemon) asks again.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(localImageIds(['web:2'], fake)).toEqual({ 'web:2': ID2 });
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(() => localImageIds(['app:1', 'gone:3'], fake)).toThrow('image gone:3 is not on this controller (docker image inspect: Error: No such image: gone:3); build or load it here first');
   });
 });
