@@ -13,6 +13,7 @@ import { parse, stringify } from 'yaml';
 import { labDown, labExec, labUp, type LabFleet, type LabHost } from '../lab/index.js';
 import type { RunResult } from '../engine/results.js';
 import { checkNoopAnswer, noopProbe, type NoopProbe } from './noop-probe.js';
+import { argValue, readRunStats } from './bench-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
@@ -184,7 +185,8 @@ async function runHalyard(inventory: string, knownHosts: string, dir: string, fo
     HALYARD_STATS_FILE: statsFile,
   });
   const result = JSON.parse(run.stdout) as RunResult;
-  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { maxRssKb: number; userCpuSeconds: number; systemCpuSeconds: number };
+  const stats = readRunStats(statsFile);
+  if (stats === undefined) throw new Error(`halyard left no stats in ${statsFile}`);
   if (noop) {
     const moved = Object.entries(result.hosts).filter(([, host]) => host.changed !== 0 || host.failed !== 0 || host.unreachable);
     if (run.exitCode !== 0 || moved.length > 0) throw new Error(`halyard no-op changed or failed hosts: ${moved.map(([name]) => name).join(', ') || `exit ${run.exitCode}`}`);
@@ -332,10 +334,6 @@ function commandOnPath(command: string): boolean {
   return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
 }
 
-function argValue(flag: string): string | undefined {
-  const index = process.argv.indexOf(flag);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
 
 function printTable(hosts: number, results: Measured[]): void {
   const noop = results.find((result) => result.label === 'halyard: no-op rerun');

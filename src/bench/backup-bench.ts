@@ -17,6 +17,8 @@ import { stringify } from 'yaml';
 import { backupStreamScript } from '../backup/plan.js';
 import { labDown, labExec, labUp, type LabFleet } from '../lab/index.js';
 import { startNullS3 } from './null-s3.js';
+import { argValue, readRunStats } from './bench-args.js';
+import { quote } from '../core/shell.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
         if (toSink.streamSeconds !== undefined) add('stream-null', '  of which the stream', toSink.streamSeconds);
 
         say(`${dataset.label}, round ${round}: restore`);
-        const restorePipe = await timedShell(`ssh ${ssh} ${shellQuote(`sudo sh -c ${shellQuote(unpack)}`)} < ${compressedFile}`);
+        const restorePipe = await timedShell(`ssh ${ssh} ${quote(`sudo sh -c ${quote(unpack)}`)} < ${compressedFile}`);
         add('restore-pipe', 'OpenSSH: file | ssh | unpack | tar -x', restorePipe.seconds, { cpuSeconds: restorePipe.cpuSeconds });
         const restoreLibrary = await ssh2Alone(fleet, unpack, 'write', compressedFile);
         add('restore-ssh2', 'ssh2 alone: file | channel | unpack | tar -x', restoreLibrary.seconds, { cpuSeconds: restoreLibrary.cpuSeconds });
@@ -153,7 +155,7 @@ async function ssh2Alone(fleet: LabFleet, script: string, mode: 'read' | 'write'
     client.on('error', fail);
     client.on('ready', () => {
       // Read mode sends the script as the command's stdin; write mode runs it as the command itself.
-      const command = mode === 'read' ? 'sudo -n sh -s' : `sudo -n sh -c ${shellQuote(script)}`;
+      const command = mode === 'read' ? 'sudo -n sh -s' : `sudo -n sh -c ${quote(script)}`;
       client.exec(command, (error, channel) => {
         if (error) return fail(error);
         let status: number | null = null;
@@ -176,9 +178,6 @@ function unpacker(compression: Compression): string {
   return compression === 'none' ? 'cat' : compression === 'gzip' ? 'gzip -d -c' : 'zstd -q -d -c';
 }
 
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 async function timedCli(args: string[], env: Record<string, string>, dir: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; streamSeconds?: number }> {
   const statsFile = join(dir, 'stats.json');
@@ -186,7 +185,8 @@ async function timedCli(args: string[], env: Record<string, string>, dir: string
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const run = await timed('bash', ['-c', `"$0" "$@"; s=$?; times >&3; exit $s`, process.execPath, ...profile, CLI, ...args], { ...env, HALYARD_STATS_FILE: statsFile });
   if (run.exitCode !== 0) throw new Error(`halyard ${args.join(' ')} exited ${run.exitCode}: ${run.stderr}${run.stdout.slice(-2000)}`);
-  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { maxRssKb: number };
+  const stats = readRunStats(statsFile);
+  if (stats === undefined) throw new Error(`halyard left no stats in ${statsFile}`);
   // backup run --json gives the stream's own time; restore says it in its line ("(stream 83.2 MiB/s)").
   let streamSeconds: number | undefined;
   if (args.includes('--json')) {
@@ -276,10 +276,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function argValue(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
 
 main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunResult } from '../engine/results.js';
 import { SIM_DEFAULT_BASE_PORT, SIM_MAX_ENDPOINTS, readSimFleet, simDown, simInventory, simMaxStartupsDrops, simMemory, simUp, type SimFleet } from '../lab/sim-fleet.js';
+import { argValue, readRunStats } from './bench-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
@@ -115,7 +116,7 @@ async function runHalyard(fleet: SimFleet, size: number, inventory: string, fork
   const args = [...nodeFlags, CLI, 'apply', PLAYBOOK, '-i', inventory, '--known-hosts', fleet.knownHostsFile, '--json', '--forks', String(forks)];
   const since = new Date(Date.now() - 1_000);
   const run = await timedProcess(process.execPath, args, { ...env, HALYARD_STATS_FILE: statsFile });
-  const stats = readStats(statsFile);
+  const stats = readRunStats(statsFile);
   let failures: string;
   try {
     failures = describeFailures(JSON.parse(run.stdout) as RunResult, tool === 'halyard no-op');
@@ -213,13 +214,6 @@ function timedProcess(command: string, args: string[], env: Record<string, strin
   });
 }
 
-function readStats(path: string): { maxRssKb: number; userCpuSeconds: number; systemCpuSeconds: number } | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as { maxRssKb: number; userCpuSeconds: number; systemCpuSeconds: number };
-  } catch {
-    return undefined;
-  }
-}
 
 // The controller's soft and hard open-file limits (node raises its soft limit to the hard one at start).
 function fdLimit(): string {
@@ -274,10 +268,6 @@ function numberList(flag: string, text: string, max: number): number[] {
   return values;
 }
 
-function argValue(flag: string): string | undefined {
-  const index = process.argv.indexOf(flag);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
 
 main().catch((error: unknown) => {
   process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+
+// What the benches share: their flags and the stats a halyard run leaves in HALYARD_STATS_FILE.
+
+// The value after `flag` on the command line (`--sizes 1,10`), or undefined.
+export function argValue(flag: string): string | undefined {
+  const index = process.argv.indexOf(flag);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+// What src/cli/main.ts writes to HALYARD_STATS_FILE when a command ends.
+export interface RunStats {
+  maxRssKb: number;
+  userCpuSeconds: number;
+  systemCpuSeconds: number;
+}
+
+// The stats file of a finished run; undefined when the run left none (it was killed).
+export function readRunStats(path: string): RunStats | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunStats;
+  } catch {
+    return undefined;
+  }
+}
