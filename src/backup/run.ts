@@ -80,6 +80,7 @@ const REQUEST_TIMEOUT_MS = 120_000;
 async function locked<T>(context: BackupContext, host: Host, label: string, work: (locked: LockedHost) => Promise<T>): Promise<T> {
   context.signal?.throwIfAborted();
   const session = await context.session(host);
+  const lockWaitSignal = context.lockWaitSignal ?? context.signal;
   return withHostLock(
     session,
     {
@@ -88,7 +89,7 @@ async function locked<T>(context: BackupContext, host: Host, label: string, work
       timeoutMs: REQUEST_TIMEOUT_MS,
       become: true,
       ...(context.lockPaths ? { lockPaths: context.lockPaths } : {}),
-      ...((context.lockWaitSignal ?? context.signal) ? { signal: (context.lockWaitSignal ?? context.signal)! } : {}),
+      ...(lockWaitSignal ? { signal: lockWaitSignal } : {}),
     },
     async (held) => {
       if (held.undone.length > 0) context.log?.(`${host.name}: undid what an earlier, killed run left: ${held.undone.join(', ')}`);

@@ -101,7 +101,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
               logger,
               jobName: job.name,
               signal,
-              lockWaitSignal: AbortSignal.any([stopping, signal]),
+              lockWaitSignal: lockWaitEnds({ signal, stopping }),
               ...(services.lockPaths ? { lockPaths: services.lockPaths } : {}),
             });
           } finally {
@@ -145,7 +145,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
             notifier,
             logger,
             signal,
-            lockWaitSignal: AbortSignal.any([stopping, signal]),
+            lockWaitSignal: lockWaitEnds({ signal, stopping }),
           }),
         ),
       };
@@ -163,6 +163,12 @@ function runCommand(argv: string[], signal: AbortSignal): Promise<JobOutcome> {
       else reject(new Error(`${file} exited ${code ?? sig}`));
     });
   });
+}
+
+// A job's waits for host locks end when the daemon begins to stop, or when the run itself is aborted
+// (past the grace, or its time limit).
+function lockWaitEnds(context: Pick<JobRunContext, 'signal' | 'stopping'>): AbortSignal {
+  return AbortSignal.any([context.stopping, context.signal]);
 }
 
 // A job run with an optional time limit: past it, the run's signal aborts.
