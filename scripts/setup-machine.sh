@@ -8,7 +8,9 @@ export DEBIAN_FRONTEND=noninteractive
 # ansible-core: the oracle that inventory tests compare halyard's reading with (Debian's 2.14).
 # prometheus: for promtool, which lints the halyard daemon's /metrics (test/roles/halyard-dashboard.test.ts).
 # time: GNU time, with which `npm run bench` measures the OpenSSH clients' CPU and memory.
-REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh prometheus time)
+# systemd, python3: systemd-notify, which the daemon runs under Type=notify, against a notify socket
+# a python3 script holds (test/daemon/service-manager.test.ts); present on most machines already.
+REQUIRED_PACKAGES=(docker.io debootstrap openssh-client ca-certificates busybox-static apt-cacher-ng ansible-core zsh prometheus time systemd python3)
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_WAIT_SECONDS=60
 

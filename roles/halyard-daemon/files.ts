@@ -35,7 +35,10 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-Type=simple
+# notify: the daemon says it is ready once its file, lease store and port are good, so a start or
+# restart (and the apply that asked for it) fails when the daemon cannot run.
+Type=notify
+NotifyAccess=all
 User=${v.halyard_daemon_user}
 Group=${v.halyard_daemon_user}
 ExecStart=${layout.node} ${layout.entry} daemon -c ${v.halyard_daemon_config_dir}/daemon.yml

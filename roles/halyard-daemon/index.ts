@@ -28,9 +28,10 @@ export * from './vars.js';
 // production dependencies, and by default this controller's node binary: no npm, no registry, no
 // NodeSource on the host), a `halyard` system user, the daemon file (0640, no secrets: AWS through
 // the instance role, or an optional 0600 environment file), and halyard-daemon.service (sandboxed,
-// Restart=on-failure) enabled and running. A new release, node, file or unit restarts it (the
-// role's handler: a restart after a daemon-reload). Only hosts with a `halyard_daemon_config` var get
-// the daemon: on any other host the role has no tasks and no handlers.
+// Type=notify, Restart=on-failure) enabled and running: a start or restart the daemon refuses fails
+// the run. A new release, node, file or unit restarts it (the role's handler: a restart after a
+// daemon-reload). Only hosts with a `halyard_daemon_config` var get the daemon: on any other host
+// the role has no tasks and no handlers.
 export const halyardDaemon = defineRole({
   name: 'halyard-daemon',
   vars: halyardDaemonVars,

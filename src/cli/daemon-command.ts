@@ -62,6 +62,12 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         config.http.port = port;
       }
       const daemon = await startDaemon(config);
+      // Under systemd (Type=notify) the start counts only from here: config, lease store and port are good.
+      const { tellServiceManagerReady } = await import('../daemon/service-manager.js');
+      await tellServiceManagerReady().catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'notify-failed', error: `systemd-notify --ready failed: ${reason}` })}\n`);
+      });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'signal', signal })}\n`);

@@ -258,10 +258,12 @@ describe('roles/halyard-daemon', () => {
     );
   });
 
-  test('the unit: sandboxed, writable only in the state dir, restarted on failure', () => {
+  test('the unit: ready only when the daemon says so, sandboxed, writable only in the state dir, restarted on failure', () => {
     const v = halyardDaemonVars.parse({});
     const unit = halyardDaemonUnit(v, halyardDaemonLayout(v, 'bin/halyard.js'));
     for (const line of [
+      'Type=notify',
+      'NotifyAccess=all',
       'User=halyard',
       'ExecStart=/opt/halyard/bin/node /opt/halyard/current/bin/halyard.js daemon -c /etc/halyard/daemon.yml',
       'EnvironmentFile=-/etc/halyard/daemon.env',

@@ -266,6 +266,8 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
   });
   const healthStatus = () => sh(`curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${PORT}/healthz`);
   const SOURCE = '/srv/hy-daemon-site';
+  // The daemon file of the s3rver backup step (no CloudWatch, SNS or lease), applied again at the end.
+  let s3rverVars = '';
 
   steps.step('cloudwatch: false, no SNS, no lease: a backup job into s3rver succeeds, /healthz stays 200, /metrics counts it, nothing goes to AWS or says CloudWatch', async () => {
     await sh(`mkdir -p ${SOURCE} && printf 'halyard daemon e2e\\n' > ${SOURCE}/note.txt`);
@@ -278,7 +280,8 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
       volumes: [{ name: 'site', kind: 'dir', path: SOURCE }],
     });
     const backups = { name: 'backups', kind: 'backup', schedule: '*/4 * * * * *', backup_file: 'backup.yml' };
-    const installed = await apply(varsFile([backups], { config: { cloudwatch: false, lease: undefined }, files: { 'backup.yml': backupFile }, vars: { halyard_daemon_environment: s3rverEnvironment() } }));
+    s3rverVars = varsFile([backups], { config: { cloudwatch: false, lease: undefined }, files: { 'backup.yml': backupFile }, vars: { halyard_daemon_environment: s3rverEnvironment() } });
+    const installed = await apply(s3rverVars);
     expect(installed.run.exitCode, installed.run.stderr).toBe(0);
     expect(installed.host.tasks.filter((task) => task.status === 'changed').map((task) => task.name)).toContain('handler: restart halyard-daemon');
     // From here on only the new daemon runs (the restart handler waited for the old one to stop).
@@ -371,6 +374,29 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(await sh('systemctl show -p MainPID --value halyard-daemon')).toBe(pid);
     expect(await healthStatus()).toBe('200');
   }, busyBudget(9));
+
+  steps.step('the role with that lease store: the restart handler fails the apply (the unit is Type=notify), the service stays down with 65; the good file brings it back', async () => {
+    const endpoint = `http://127.0.0.1:${s3rverTunnel.remotePort}`;
+    const refused = await apply(
+      varsFile([tick], { config: { aws: { region: 'us-east-1', endpoint }, cloudwatch: false, lease: { bucket: LEASE_BUCKET } }, vars: { halyard_daemon_environment: s3rverEnvironment() } }),
+    );
+    expect(refused.run.exitCode, refused.run.stderr).not.toBe(0);
+    const failed = refused.host.tasks.filter((task) => task.status === 'failed');
+    expect(failed.map((task) => task.name), JSON.stringify(refused.host, null, 2)).toEqual(['handler: restart halyard-daemon']);
+    expect(failed[0]?.error).toContain('halyard-daemon.service');
+    expect(await sh('systemctl is-active halyard-daemon || true; systemctl show -p ExecMainStatus --value halyard-daemon')).toBe('failed\n65');
+    // RestartPreventExitStatus=65: systemd does not retry a file the daemon refuses.
+    expect(await sh('systemctl show -p NRestarts --value halyard-daemon')).toBe('0');
+    const journal = await sh('journalctl -u halyard-daemon --no-pager -n 20 -o cat');
+    expect(journal).toContain(`halyard: lease store s3://${LEASE_BUCKET}/leases/ at ${endpoint} ignores conditional writes`);
+    expect(await s3rver.keys(LEASE_BUCKET)).toEqual([]);
+
+    // The previous file again: the apply restarts the service and is green only once it runs.
+    const restored = await apply(s3rverVars);
+    expect(restored.run.exitCode, restored.run.stderr).toBe(0);
+    expect(await sh('systemctl is-active halyard-daemon')).toBe('active');
+    expect(await healthStatus()).toBe('200');
+  }, busyBudget(20));
 });
 
 interface Health {
