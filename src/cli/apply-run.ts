@@ -6,7 +6,7 @@ import { FactsCache } from '../engine/facts-cache.js';
 import { preparePlaybookRun, type PrepareOptions } from '../engine/prepare-run.js';
 import { runPlaybook, type PlaybookRun } from '../engine/run-playbook.js';
 import { probeTimeoutMs } from '../engine/run.js';
-import { hostLink } from '../engine/ssh-link.js';
+import { connectTargetOf, hostLink } from '../engine/ssh-link.js';
 import { parseExtraVars } from '../inventory/index.js';
 import { parseSlice, sliceLabel, type HostSlice } from '../inventory/slice.js';
 import type { RunResult } from '../engine/results.js';
@@ -130,6 +130,7 @@ export async function applyPlaybook(playbookPath: string, flags: ApplyFlags): Pr
       probeTimeoutMs: probeTimeoutMs(pool.options.commandTimeoutMs),
       stepTimeoutMs: pool.options.commandTimeoutMs,
       connect: (host) => hostLink(pool, host),
+      warm: (host, targeted) => pool.warm(connectTargetOf(host), targeted),
       onPrepared: (prepared) => {
         redactor = prepared.redactor;
         if (flags.verbose >= VERBOSE_REQUESTS) trace = new RunTrace({ redactor: prepared.redactor, write: (line) => stderrText.write(`${line}\n`) });

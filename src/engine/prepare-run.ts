@@ -49,6 +49,8 @@ export interface PrepareOptions {
   vault?: VaultKeyring;
   /** Where hosts' last facts are kept, so tasks reading facts are built before connecting (none: built after). */
   factsCache?: FactsCache;
+  /** Called with the inventory's hosts (after --limit) once they are read, before the playbook loads. */
+  afterInventory?(hosts: readonly Host[]): void;
 }
 
 export async function preparePlaybookRun(playbookPath: string, inventoryPaths: string | readonly string[], options: PrepareOptions = {}): Promise<PreparedRun> {
@@ -60,6 +62,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
     ...(options.connectionDefaults ? { connectionDefaults: options.connectionDefaults } : {}),
     ...(options.vault ? { vault: options.vault } : {}),
   });
+  options.afterInventory?.(inventory.hosts);
   const playbook = await loadPlaybook(playbookPath);
   const tags = options.tags ?? ALL_TAGS;
   // Each play's host pattern is matched once, not once per host.

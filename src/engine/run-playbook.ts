@@ -1,5 +1,7 @@
 import type { ExitCodeValue } from '../core/exit-codes.js';
 import type { Redactor } from '../core/secret.js';
+import type { Host } from '../inventory/types.js';
+import { inSlice, type HostSlice } from '../inventory/slice.js';
 import type { ControllerContext, Playbook } from '../playbook/types.js';
 import { preparePlaybookRun, type PreparedRun, type PrepareOptions } from './prepare-run.js';
 import { errorFields, exitCodeFor, type ControllerStepResult, type RunResult } from './results.js';
@@ -19,7 +21,16 @@ export interface RunPlaybookOptions extends Omit<RunOptions, 'redactor'> {
   onPrepared?(prepared: PreparedRun): void;
   /** Lines controller steps print (already masked). */
   log?(line: string): void;
+  /**
+   * Starts connecting to a host the run may target while the playbook still loads (SshPool.warm);
+   * `targeted` settles once the run knows. Only for small runs (WARM_HOSTS_MAX), where start-up is
+   * what a run waits for.
+   */
+  warm?(host: Host, targeted: Promise<boolean>): void;
 }
+
+/** Runs of at most this many hosts (and forks) connect while the playbook loads. */
+export const WARM_HOSTS_MAX = 10;
 
 // A finished run: the --json document, the exit code it means, and what was prepared (the redactor
 // for anything printed afterwards).
@@ -32,9 +43,16 @@ export interface PlaybookRun {
 // Prepares and runs a playbook: hosts in batches with at most `forks` at once, each under its lock;
 // then, once every host is done, the playbook's controller steps (in check mode they only report).
 export async function runPlaybook(options: RunPlaybookOptions): Promise<PlaybookRun> {
-  const prepared = await preparePlaybookRun(options.playbook, options.inventory, options.prepare);
+  const warmer = options.warm ? hostWarmer(options.warm, options.forks, options.prepare?.slice) : undefined;
+  let prepared: PreparedRun | undefined;
+  try {
+    prepared = await preparePlaybookRun(options.playbook, options.inventory, { ...options.prepare, ...(warmer ? { afterInventory: warmer.start } : {}) });
+  } finally {
+    // A playbook that fails to load or build targets nothing: its early connections close unverified.
+    warmer?.decide(prepared?.hosts ?? []);
+  }
   options.onPrepared?.(prepared);
-  const { playbook: _playbook, inventory: _inventory, prepare: _prepare, onPrepared: _onPrepared, log: _log, ...fleet } = options;
+  const { playbook: _playbook, inventory: _inventory, prepare: _prepare, onPrepared: _onPrepared, log: _log, warm: _warm, ...fleet } = options;
   const slice = options.prepare?.slice;
   const { hosts, ...fleetResult } = await runFleet(prepared.hosts, prepared.workFor, { ...fleet, redactor: prepared.redactor });
   const result: RunResult = { ...fleetResult, playbook: prepared.redactor.redact(prepared.playbook.name), ...(slice ? { slice } : {}), hosts };
@@ -46,6 +64,23 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
     result.ok = result.ok && result.controller.every((step) => step.status !== 'failed');
   }
   return { result, exitCode: exitCodeFor(result), prepared };
+}
+
+// Early connections for the inventory's hosts (in the slice, not local) when there are few enough,
+// each told once the playbook is prepared whether a play targets it.
+export function hostWarmer(warm: NonNullable<RunPlaybookOptions['warm']>, forks: number, slice: HostSlice | undefined): { start(hosts: readonly Host[]): void; decide(hosts: readonly Host[]): void } {
+  let decide: (names: Set<string>) => void = () => {};
+  const targets = new Promise<Set<string>>((resolve) => {
+    decide = resolve;
+  });
+  return {
+    start(hosts) {
+      const candidates = hosts.filter((host) => !host.local && (slice === undefined || inSlice(host.name, slice)));
+      if (candidates.length === 0 || candidates.length > Math.min(forks, WARM_HOSTS_MAX)) return;
+      for (const host of candidates) warm(host, targets.then((names) => names.has(host.name)));
+    },
+    decide: (hosts) => decide(new Set(hosts.map((host) => host.name))),
+  };
 }
 
 // The exit code of a run's result lives beside the result (`report merge` uses it too).

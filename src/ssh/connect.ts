@@ -264,9 +264,32 @@ async function proxyFailure(sock: Duplex | undefined): Promise<ConnectError | un
   }
 }
 
+/**
+ * A connection opened ahead of need (the run still loading its playbook) goes as far as the key
+ * exchange, then waits here before it checks the host key (so before known_hosts is read for a
+ * verdict or written, and before authentication): true once the run targets the host, false to
+ * close it having recorded and sent nothing. Its connect timeout stops while it waits.
+ */
+export type ConnectGate = Promise<boolean>;
+
+// The failure of a connection its gate closed: the run does not target the host.
+export function notTargetedError(label: string): ConnectError {
+  return new ConnectError('E_NOT_TARGETED', `${label}: the run does not target this host; closed before its host key was checked`);
+}
+
 // Opens a verified, authenticated connection to a target, through its ProxyJump hosts if any.
-export async function openConnection(target: ConnectTarget, context: ConnectContext): Promise<SshConnection> {
+// With a gate, only a direct connection starts early: a ProxyCommand (a program), a jump host (a
+// login elsewhere) or ssh_config's Match exec (the user's commands) wait for the gate first.
+export async function openConnection(target: ConnectTarget, context: ConnectContext, gate?: ConnectGate): Promise<SshConnection> {
+  if (gate && context.sshConfig.runsCommands) {
+    if (!(await gate)) throw notTargetedError(target.name);
+    gate = undefined;
+  }
   const endpoint = endpointFor(target, context);
+  if (gate && (endpoint.proxyCommand || endpoint.jumps.length > 0)) {
+    if (!(await gate)) throw notTargetedError(target.name);
+    gate = undefined;
+  }
   const jumps: Client[] = [];
   try {
     let sock: Duplex | undefined = endpoint.proxyCommand ? proxyCommandStream(endpoint.proxyCommand, target.name) : undefined;
@@ -275,7 +298,7 @@ export async function openConnection(target: ConnectTarget, context: ConnectCont
       jumps.push(client);
       sock = await forwardTo(client, hop, endpoint.jumps[jumps.length] ?? endpoint);
     }
-    const client = await connectHop(endpoint, target.name, sock, context);
+    const client = await connectHop(endpoint, target.name, sock, context, gate);
     return new SshConnection(endpoint, client, jumps);
   } catch (error) {
     for (const client of jumps.reverse()) client.destroy();
@@ -311,7 +334,7 @@ export function preferredHostKeyAlgorithms(knownTypes: readonly string[]): strin
   return algorithms;
 }
 
-async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duplex | undefined, context: ConnectContext): Promise<Client> {
+async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duplex | undefined, context: ConnectContext, gate?: ConnectGate): Promise<Client> {
   const { options } = context;
   // Keys and known_hosts are read under the handshake cap too: with --forks 1000 every host got
   // here at once and opened the key file 1000 times together (measured: 1019 open fds).
@@ -327,43 +350,77 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
       let client: Client | undefined;
       let hostKeyProblem: Error | undefined;
       let settled = false;
+      // With a gate, the connect timeout is this timer (ssh2's own cannot stop while the gate is shut).
+      let timer: NodeJS.Timeout | undefined;
+      let timeLeftMs = options.connectTimeoutMs;
+      let timerStarted = 0;
+      const startTimer = (): void => {
+        timerStarted = Date.now();
+        timer = setTimeout(() => {
+          const error = Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' });
+          fail(error);
+        }, timeLeftMs);
+      };
+      const stopTimer = (): void => {
+        clearTimeout(timer);
+        timeLeftMs = Math.max(1, timeLeftMs - (Date.now() - timerStarted));
+      };
       const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         client?.destroy();
         const fallback = toConnectError(hostKeyProblem ?? error, endpoint, label, auth.sources, auth.skipped);
         void proxyFailure(sock).then((proxyError) => reject(proxyError ?? fallback));
+      };
+      const verify = (key: Buffer, done: (valid: boolean) => void): void => {
+        verifyHostKey({
+          knownHostsFile: options.knownHostsFile,
+          policy: options.hostKeyPolicy,
+          hostLabel: label,
+          host: endpoint.host,
+          port: endpoint.port,
+          keyBlob: key,
+        }).then(
+          () => done(true),
+          (error: unknown) => {
+            hostKeyProblem =
+              error instanceof HostKeyError
+                ? error
+                : new ConnectError('E_KNOWN_HOSTS', `cannot use ${options.knownHostsFile}: ${(error as Error).message}`, { cause: error });
+            done(false);
+          },
+        );
       };
 
       const config: ConnectConfig = {
         host: endpoint.host,
         port: endpoint.port,
         username: endpoint.user,
-        readyTimeout: options.connectTimeoutMs,
+        // 0: no timer of ssh2's own; the gate's timer stands in for it.
+        readyTimeout: gate ? 0 : options.connectTimeoutMs,
         keepaliveInterval: options.keepaliveIntervalMs,
         keepaliveCountMax: 3,
         authHandler: auth.methods,
         // No hostHash: the verifier gets the raw key blob and checks it before authentication starts.
-        hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-          verifyHostKey({
-            knownHostsFile: options.knownHostsFile,
-            policy: options.hostKeyPolicy,
-            hostLabel: label,
-            host: endpoint.host,
-            port: endpoint.port,
-            keyBlob: key,
-          }).then(
-            () => verify(true),
-            (error: unknown) => {
-              hostKeyProblem =
-                error instanceof HostKeyError
-                  ? error
-                  : new ConnectError('E_KNOWN_HOSTS', `cannot use ${options.knownHostsFile}: ${(error as Error).message}`, { cause: error });
-              verify(false);
+        hostVerifier: (key: Buffer, done: (valid: boolean) => void) => {
+          if (!gate) return verify(key, done);
+          stopTimer();
+          gate.then(
+            (wanted) => {
+              if (settled) return;
+              if (!wanted) {
+                hostKeyProblem = notTargetedError(label);
+                return done(false);
+              }
+              startTimer();
+              verify(key, done);
             },
+            (error: unknown) => fail(error),
           );
         },
       };
+      if (gate) startTimer();
       const { sshDebug } = options;
       if (sshDebug) config.debug = (message: string) => sshDebug(label, message);
       if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };
@@ -379,6 +436,7 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
           const connection = ssh.connection;
           if (settled || !connection) return fail(new ConnectError('E_CONNECTION_CLOSED', 'the server closed the connection during the handshake'));
           settled = true;
+          clearTimeout(timer);
           resolve(connection);
         },
         fail,

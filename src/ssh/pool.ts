@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from '../core/errors.js';
 import { cachedKeyLoader } from './auth.js';
-import { openConnection, type ConnectContext } from './connect.js';
+import { openConnection, type ConnectContext, type ConnectGate } from './connect.js';
 import { Semaphore } from './semaphore.js';
 import { SshSession, type ChannelOpener } from './session.js';
 import { SshConfigFile } from './ssh-config.js';
@@ -23,7 +23,7 @@ export function defaultSshOptions(): SshOptions {
 }
 
 /** Opens one connection; the pool uses openConnection, tests pass a fake. */
-export type Connector = (target: ConnectTarget, context: ConnectContext) => Promise<ChannelOpener>;
+export type Connector = (target: ConnectTarget, context: ConnectContext, gate?: ConnectGate) => Promise<ChannelOpener>;
 
 // One per run: a session per open host, a cap on handshakes in flight across all hosts, and closeAll at the end.
 export class SshPool {
@@ -34,6 +34,11 @@ export class SshPool {
   readonly #loadKey = cachedKeyLoader();
   #sshConfig: Promise<SshConfigFile> | undefined;
   #closed = false;
+  // Shuts every gate still waiting when the pool closes, so closeAll never waits on a run that ended.
+  #closing: () => void = () => {};
+  readonly #closedGate: Promise<false> = new Promise((resolve) => {
+    this.#closing = () => resolve(false);
+  });
 
   constructor(options: Partial<SshOptions> = {}, connect: Connector = openConnection) {
     const defaults = defaultSshOptions();
@@ -56,24 +61,47 @@ export class SshPool {
   session(target: ConnectTarget): Promise<SshSession> {
     if (this.#closed) return Promise.reject(new ConnectError('E_POOL_CLOSED', 'the SSH pool is closed'));
     const key = sessionKey(target);
-    let session = this.#sessions.get(key);
-    if (!session) {
-      const opening = this.#open(target);
-      session = opening;
-      this.#sessions.set(key, opening);
-      const forget = () => {
-        if (this.#sessions.get(key) === opening) this.#sessions.delete(key);
-      };
-      // A failed connect is forgotten so a later call may try again; a closed session too, so
-      // its connection can be freed and a later call connects afresh.
-      opening.then((opened) => opened.onClose(forget), forget);
-    }
-    return session;
+    return this.#sessions.get(key) ?? this.#track(key, this.#open(target));
+  }
+
+  // Starts connecting to a host the run will probably need while it still prepares (the playbook
+  // loading): the handshake overlaps that work, and `session()` later takes the connection over.
+  // Nothing is verified, recorded or sent for the host until `gate` is true (connect.ts); false closes
+  // it. One that failed before the gate opened (say the server's LoginGraceTime ran out while a big
+  // playbook loaded) is not the run's failure: a targeted host then gets a fresh attempt.
+  warm(target: ConnectTarget, targeted: ConnectGate): void {
+    if (this.#closed) return;
+    const gate = Promise.race([targeted, this.#closedGate]);
+    const key = sessionKey(target);
+    if (this.#sessions.has(key)) return;
+    let decided = false;
+    const settle = () => {
+      decided = true;
+    };
+    gate.then(settle, settle);
+    const opening = this.#open(target, gate).catch(async (error: unknown) => {
+      if (!decided && (await gate.catch(() => false))) return this.#open(target);
+      throw error;
+    });
+    void this.#track(key, opening);
+  }
+
+  // Keeps an opening session for its key until it fails or closes: a failed connect is forgotten
+  // so a later call may try again; a closed session too, so its connection can be freed and a
+  // later call connects afresh.
+  #track(key: string, opening: Promise<SshSession>): Promise<SshSession> {
+    this.#sessions.set(key, opening);
+    const forget = () => {
+      if (this.#sessions.get(key) === opening) this.#sessions.delete(key);
+    };
+    opening.then((opened) => opened.onClose(forget), forget);
+    return opening;
   }
 
   // Closes every session; safe to call twice.
   async closeAll(): Promise<void> {
     this.#closed = true;
+    this.#closing();
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
     await Promise.all(
@@ -87,10 +115,11 @@ export class SshPool {
     );
   }
 
-  async #open(target: ConnectTarget): Promise<SshSession> {
+  async #open(target: ConnectTarget, gate?: ConnectGate): Promise<SshSession> {
     const context: ConnectContext = { options: this.options, sshConfig: await this.#loadSshConfig(), handshakes: this.#handshakes, loadKey: this.#loadKey };
+    // Reconnects (the session's own) need no gate: the host is the run's by then.
     const connect = (): Promise<ChannelOpener> => this.#connect(target, context);
-    const connection = await connect();
+    const connection = await this.#connect(target, context, gate);
     return new SshSession(
       target,
       connection,

@@ -100,6 +100,14 @@ export class SshConfigFile {
     this.#home = home;
   }
 
+  // Whether answering for a host may run a command (`Match exec`): a connection opened ahead of
+  // need (see connect.ts, the gate) must not run the user's commands for a host the run may skip.
+  get runsCommands(): boolean {
+    const anyExec = (lines: readonly ConfigLine[]): boolean =>
+      lines.some((line) => line.criteria?.some((criterion) => criterion.name === 'exec') || line.included?.some(anyExec));
+    return this.#lines !== undefined && anyExec(this.#lines);
+  }
+
   // Loads the file once per run; `null` disables ssh_config, a missing file is empty.
   static async load(file: string | null | undefined): Promise<SshConfigFile> {
     if (file === null) return new SshConfigFile(undefined, undefined);

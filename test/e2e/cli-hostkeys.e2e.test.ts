@@ -1,8 +1,11 @@
 // Host-key policy through the real CLI against a lab host: accept-new records, strict refuses
 // unknown keys, a changed key is refused under both policies, hashed known_hosts entries match.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { labExec, readHostKeys, regenerateHostKeys } from '../../src/lab/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
@@ -26,12 +29,25 @@ describe('halyard apply: SSH host keys on a lab host', () => {
   };
   const exists = async (path: string) => (await labExec(container, `test -e ${path} && echo yes || echo no`)).stdout.trim() === 'yes';
 
+  // The lab inventory with only the named hosts, and groups of them.
+  const inventoryOf = (names: string[], children: Record<string, string[]> = {}): string => {
+    const doc = parse(readFileSync(fleetInventory(fleet, {}), 'utf8')) as { all: { hosts: Record<string, unknown>; children?: Record<string, unknown> } };
+    doc.all.hosts = Object.fromEntries(Object.entries(doc.all.hosts).filter(([host]) => names.includes(host)));
+    doc.all.children = Object.fromEntries(Object.entries(children).map(([group, members]) => [group, { hosts: Object.fromEntries(members.map((member) => [member, null])) }]));
+    const path = join(mkdtempSync(join(tmpdir(), 'hy-inv-')), 'inventory.yml');
+    writeFileSync(path, stringify(doc));
+    return path;
+  };
+  // sshd -e logs on the container's stderr, which `docker logs` gives on its own stderr.
+  const sshdLog = async (hostContainer: string): Promise<string> => execFileSync('sh', ['-c', 'docker logs "$1" 2>&1', 'sh', hostContainer], { encoding: 'utf8' });
+
   beforeAll(async () => {
-    fleet = await startTestFleet({ count: 1, prefix: 'cli-hostkeys' });
-    inventory = fleetInventory(fleet, {});
+    // The second host is for the test of hosts a run does not target.
+    fleet = await startTestFleet({ count: 2, prefix: 'cli-hostkeys' });
     const [host] = fleet.hosts;
     if (!host) throw new Error('no lab host');
     ({ name, container, port } = host);
+    inventory = inventoryOf([name]);
   });
   afterAll(() => fleet?.stop());
 
@@ -146,4 +162,38 @@ describe('halyard apply: SSH host keys on a lab host', () => {
     expect(readFileSync(knownHosts, 'utf8')).toBe(rsaLine);
     expect(await exists(run.dir)).toBe(false);
   }, busyBudget(10));
+
+  it('connects while the playbook loads, but a host no play targets (or every host, when the playbook fails) has its key neither checked nor recorded, and no login', async () => {
+    const [targeted, other] = fleet.hosts;
+    if (!targeted || !other) throw new Error('two lab hosts expected');
+    const both = inventoryOf([targeted.name, other.name], { targeted: [targeted.name] });
+    // docker logs holds each sshd's log (sshd -e): what the run did to each host, counted from here.
+    const before = { targeted: (await sshdLog(targeted.container)).length, other: (await sshdLog(other.container)).length };
+    const since = async (host: typeof targeted, from: number) => (await sshdLog(host.container)).slice(from);
+
+    const knownHosts = freshKnownHosts();
+    const run = await runCli(['apply', 'test/e2e/playbooks/targeted-group.ts', '-i', both, '--known-hosts', knownHosts, '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(Object.keys(run.json?.hosts ?? {})).toEqual([targeted.name]);
+    // Only the targeted host's key is recorded (accept-new), under its own port.
+    const recorded = readFileSync(knownHosts, 'utf8').trim().split('\n');
+    expect(recorded.length).toBeGreaterThanOrEqual(1);
+    for (const line of recorded) expect(line.startsWith(`[127.0.0.1]:${targeted.port} `), line).toBe(true);
+    // The other host was reached early (two hosts, within the early-connection limit) and let go
+    // before authentication: sshd logs the preauth close, and no accepted login.
+    const otherLog = await since(other, before.other);
+    expect(otherLog).toMatch(/^(Connection closed|Connection reset|Disconnected from|Received disconnect from) \S+ port \d+.*\[preauth\]$/m);
+    expect(otherLog).not.toMatch(/Accepted publickey/);
+    expect(await since(targeted, before.targeted)).toMatch(/^Accepted publickey for \S+ from \S+ port \d+/m);
+
+    // A playbook error (found after the inventory is read and connections began): exit 65, no
+    // key recorded and no login anywhere.
+    const marks = { targeted: (await sshdLog(targeted.container)).length, other: (await sshdLog(other.container)).length };
+    const untouched = freshKnownHosts();
+    const bad = await runCli(['apply', 'test/e2e/playbooks/bad-task.ts', '-i', both, '--known-hosts', untouched]);
+    expect(bad.exitCode, bad.stdout + bad.stderr).toBe(65);
+    expect(bad.stderr).toMatch(/bad-task\.ts:\d+: file: path must be a string/);
+    expect(readFileSync(untouched, { encoding: 'utf8', flag: 'a+' })).toBe('');
+    for (const host of [targeted, other]) expect(await since(host, marks[host === targeted ? 'targeted' : 'other'])).not.toMatch(/Accepted publickey/);
+  }, busyBudget(12));
 });

@@ -87,4 +87,69 @@ describe('SshPool', () => {
     await expect(pool.session(host('web1'))).resolves.toBeDefined();
     expect(attempts).toBe(2);
   });
+
+  describe('warm: connecting while the run still prepares', () => {
+    // A connector that, like openConnection, waits on the gate and fails E_NOT_TARGETED when it is shut.
+    function gatedConnector(log: string[]): Connector {
+      return async (target, _context, gate) => {
+        log.push(`connect ${target.name}${gate ? ' (gated)' : ''}`);
+        if (gate && !(await gate)) throw new ConnectError('E_NOT_TARGETED', `${target.name}: not targeted`);
+        return fakeConnection();
+      };
+    }
+
+    it('a targeted host: session() takes over the early connection (one connect)', async () => {
+      const log: string[] = [];
+      const pool = new SshPool({ sshConfigFile: null }, gatedConnector(log));
+      let target!: (wanted: boolean) => void;
+      pool.warm(host('web1'), new Promise((resolve) => (target = resolve)));
+      target(true);
+      await pool.session(host('web1'));
+      expect(log).toEqual(['connect web1 (gated)']);
+      await pool.closeAll();
+    });
+
+    it('an untargeted host: the early connection fails E_NOT_TARGETED and is forgotten; a later session() connects afresh', async () => {
+      const log: string[] = [];
+      const pool = new SshPool({ sshConfigFile: null }, gatedConnector(log));
+      pool.warm(host('db1'), Promise.resolve(false));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await pool.session(host('db1'));
+      expect(log).toEqual(['connect db1 (gated)', 'connect db1']);
+      await pool.closeAll();
+    });
+
+    it('a failure before the gate opened is not the run\'s: a targeted host gets a fresh attempt; after it opened, the failure stands', async () => {
+      let attempts = 0;
+      const connector: Connector = async (_target, _context, gate) => {
+        attempts += 1;
+        if (gate) throw new ConnectError('E_CONNECTION_CLOSED', 'the server gave up waiting (LoginGraceTime)');
+        return fakeConnection();
+      };
+      const pool = new SshPool({ sshConfigFile: null }, connector);
+      let target!: (wanted: boolean) => void;
+      pool.warm(host('web1'), new Promise((resolve) => (target = resolve)));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      target(true);
+      await expect(pool.session(host('web1'))).resolves.toBeDefined();
+      expect(attempts).toBe(2);
+
+      const late: Connector = async (_target, _context, gate) => {
+        if (gate && (await gate)) throw new ConnectError('E_AUTH_FAILED', 'authentication failed');
+        return fakeConnection();
+      };
+      const second = new SshPool({ sshConfigFile: null }, late);
+      second.warm(host('web2'), Promise.resolve(true));
+      await expect(second.session(host('web2'))).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
+      await Promise.all([pool.closeAll(), second.closeAll()]);
+    });
+
+    it('closeAll shuts gates still waiting (a run that ended before deciding never hangs the pool)', async () => {
+      const log: string[] = [];
+      const pool = new SshPool({ sshConfigFile: null }, gatedConnector(log));
+      pool.warm(host('web1'), new Promise(() => undefined));
+      await pool.closeAll();
+      expect(log).toEqual(['connect web1 (gated)']);
+    });
+  });
 });
