@@ -4,7 +4,8 @@
 // one connection per host, all at once: at each size of --sizes (default 1,10,50), the median of
 // --repeat rounds (default 3), with controller CPU seconds, peak RSS and the processes each host
 // started. Without --noop it also times, on --hosts hosts (default 10), the first run, the no-op,
-// a run after drift by hand, --check, and ansible-playbook doing the same.
+// a run after drift by hand, --check, and ansible-playbook doing the same. --rtt-ms N sends every
+// connection (both clients') through a relay process adding N ms of round trip (delay-proxy.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { labDown, labExec, labUp, type LabFleet, type LabHost } from '../lab/ind
 import type { RunResult } from '../engine/results.js';
 import { checkNoopAnswer, noopProbe, type NoopProbe } from './noop-probe.js';
 import { argValue, readRunStats } from './bench-args.js';
+import { startDelayProxies, type DelayProxies } from './delay-proxy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
@@ -29,6 +31,8 @@ interface BenchOptions {
   repeat: number;
   noopOnly: boolean;
   withAnsible: boolean;
+  /** --rtt-ms: every connection (halyard's and OpenSSH's) through a relay adding this round trip. */
+  rttMs: number;
 }
 
 interface Measured {
@@ -63,8 +67,14 @@ async function main(): Promise<void> {
   const fleetSize = Math.max(...options.sizes, options.noopOnly ? 1 : options.tableHosts);
   const work = mkdtempSync(join(tmpdir(), 'halyard-bench-'));
   process.stderr.write(`bench: starting ${fleetSize} lab hosts\n`);
-  const fleet = await labUp({ count: fleetSize, name: 'halyard-bench', onProgress: (message) => process.stderr.write(`bench: ${message}\n`) });
+  const lab = await labUp({ count: fleetSize, name: 'halyard-bench', onProgress: (message) => process.stderr.write(`bench: ${message}\n`) });
+  let proxies: DelayProxies | undefined;
   try {
+    if (options.rttMs > 0) {
+      proxies = await startDelayProxies(lab.hosts.map((host) => host.port), options.rttMs);
+      process.stderr.write(`bench: every connection through a relay adding ${options.rttMs} ms of round trip\n`);
+    }
+    const fleet = proxies ? fleetThrough(lab, proxies, work) : lab;
     const knownHosts = join(work, 'known_hosts');
     const everyHost = writeInventory(fleet, work, fleet.hosts.length);
     const probe = await noopProbe(join(ROOT, PLAYBOOK), everyHost);
@@ -85,11 +95,30 @@ async function main(): Promise<void> {
       sizes.push(await compareNoop(fleet, size, options.repeat, work, knownHosts, probePath, probe));
     }
     if (table) printTable(options.tableHosts, table);
-    printNoopTable(sizes, options.repeat, probe);
+    printNoopTable(sizes, options.repeat, probe, options.rttMs);
   } finally {
+    proxies?.stop();
     await labDown({ name: 'halyard-bench' });
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+// The fleet as seen through the relays: each host at its relay's port, in the inventory and in a
+// known_hosts that holds its keys under that port too.
+function fleetThrough(fleet: LabFleet, proxies: DelayProxies, work: string): LabFleet {
+  const portOf = (port: number) => {
+    const relayed = proxies.ports.get(port);
+    if (relayed === undefined) throw new Error(`no relay for port ${port}`);
+    return relayed;
+  };
+  const doc = parse(readFileSync(fleet.inventoryPath, 'utf8')) as { all: { hosts: Record<string, { ansible_port: number }> } };
+  for (const host of Object.values(doc.all.hosts)) host.ansible_port = portOf(host.ansible_port);
+  const inventoryPath = join(work, 'inventory-relayed.yml');
+  writeFileSync(inventoryPath, stringify(doc));
+  const knownHostsFile = join(work, 'known_hosts-relayed');
+  const lines = readFileSync(fleet.knownHostsFile, 'utf8').split('\n').filter(Boolean);
+  writeFileSync(knownHostsFile, `${lines.map((line) => line.replace(/^\[127\.0\.0\.1\]:(\d+) /, (_, port: string) => `[127.0.0.1]:${portOf(Number(port))} `)).join('\n')}\n`);
+  return { ...fleet, hosts: fleet.hosts.map((host) => ({ ...host, port: portOf(host.port) })), inventoryPath, knownHostsFile };
 }
 
 // The first run, no-op, drift and check on `tableHosts` hosts, against OpenSSH and ansible-playbook.
@@ -311,7 +340,7 @@ function spread(values: number[]): string {
   return min === max ? String(min) : `${min}-${max}`;
 }
 
-// --sizes 1,10,50 (or BENCH_SIZES), --hosts 10 (or BENCH_HOSTS), --repeat 3 (or BENCH_REPEAT), --noop, --no-ansible.
+// --sizes 1,10,50 (or BENCH_SIZES), --hosts 10 (or BENCH_HOSTS), --repeat 3 (or BENCH_REPEAT), --noop, --no-ansible, --rtt-ms 0.
 function readOptions(): BenchOptions {
   const sizesText = argValue('--sizes') ?? process.env.BENCH_SIZES ?? '1,10,50';
   const sizes = sizesText.split(',').map((text) => Number(text.trim()));
@@ -321,7 +350,10 @@ function readOptions(): BenchOptions {
   const tableHosts = wholeNumber('--hosts', argValue('--hosts') ?? process.env.BENCH_HOSTS ?? '10');
   const repeat = wholeNumber('--repeat', argValue('--repeat') ?? process.env.BENCH_REPEAT ?? '3');
   const noopOnly = process.argv.includes('--noop');
-  return { sizes, tableHosts, repeat, noopOnly, withAnsible: !noopOnly && !process.argv.includes('--no-ansible') && commandOnPath('ansible-playbook') };
+  const rttText = argValue('--rtt-ms') ?? '0';
+  const rttMs = Number(rttText);
+  if (!Number.isInteger(rttMs) || rttMs < 0 || rttMs > 1000) throw new Error(`--rtt-ms takes a whole number of milliseconds from 0 to 1000 (got ${JSON.stringify(rttText)})`);
+  return { sizes, tableHosts, repeat, noopOnly, rttMs, withAnsible: !noopOnly && !process.argv.includes('--no-ansible') && commandOnPath('ansible-playbook') };
 }
 
 function wholeNumber(flag: string, text: string): number {
@@ -350,9 +382,9 @@ function printTable(hosts: number, results: Measured[]): void {
 }
 
 // The no-op against OpenSSH, one row per size, as a Markdown table the README can take as is.
-function printNoopTable(sizes: readonly SizeResult[], repeat: number, probe: NoopProbe): void {
+function printNoopTable(sizes: readonly SizeResult[], repeat: number, probe: NoopProbe, rttMs: number): void {
   const lines = [
-    `\nhalyard no-op vs the OpenSSH client sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once; median of ${repeat} (${new Date().toISOString()})`,
+    `\nhalyard no-op vs the OpenSSH client sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once${rttMs > 0 ? `, ${rttMs} ms round trip added to every connection` : ''}; median of ${repeat} (${new Date().toISOString()})`,
     '',
     '| hosts | OpenSSH s | halyard no-op s | ratio | controller CPU s OpenSSH / halyard | peak RSS MB OpenSSH (per client) / halyard | processes per host OpenSSH / halyard |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
