@@ -1,6 +1,7 @@
 import { deferredObjectStore } from '../aws/deferred-store.js';
 import type { ObjectStore } from '../aws/objects.js';
 import { connectTargetOf } from '../engine/ssh-link.js';
+import { fetchHostSecrets } from '../engine/resolve-secrets.js';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { loadInventory } from '../inventory/index.js';
@@ -58,9 +59,12 @@ export async function openBackupEnv(config: BackupConfig, options: BackupEnvOpti
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.lockWaitSignal ? { lockWaitSignal: options.lockWaitSignal } : {}),
   };
+  const hosts = limited ? inventory.hosts.filter((host) => limited.has(host.name)) : inventory.hosts;
+  // A sudo password given as `!aws_secret`: fetched once, before anything connects.
+  await fetchHostSecrets(hosts, 'connection');
   return {
     config,
-    inventory: limited ? { ...inventory, hosts: inventory.hosts.filter((host) => limited.has(host.name)) } : inventory,
+    inventory: limited ? { ...inventory, hosts } : inventory,
     context,
     close: () => pool.closeAll(),
   };

@@ -9,6 +9,7 @@ import { FactsCache } from '../engine/facts-cache.js';
 import { gatherFacts } from '../engine/facts-run.js';
 import { probeTimeoutMs } from '../engine/run.js';
 import { connectTargetOf, hostLink } from '../engine/ssh-link.js';
+import { fetchHostSecrets } from '../engine/resolve-secrets.js';
 import { loadInventory, parseExtraVars, selectHosts, type Host } from '../inventory/index.js';
 import { parseSlice, sliceHosts, sliceLabel } from '../inventory/slice.js';
 import { SshPool } from '../ssh/index.js';
@@ -38,6 +39,8 @@ async function targetHosts(pattern: string, flags: FleetFlags): Promise<{ hosts:
   // As apply's: a slice may hold none of the selected hosts, which is no mistake.
   const hosts = sliceHosts(selected, slice);
   if (slice && hosts.length === 0) process.stderr.write(`halyard: ${sliceLabel(slice)}: none of the ${selected.length} selected hosts falls in this slice; nothing to do\n`);
+  // A sudo password given as `!aws_secret`: fetched once, before anything connects (and masked).
+  await fetchHostSecrets(hosts, 'connection');
   const redactor = redactorForHosts(inventory.hosts);
   const forks = forksFrom(flags.forks, settings.forks);
   const lockWaitSeconds = wholeSeconds(flags.lockTimeout, '--lock-timeout');

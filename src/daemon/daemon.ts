@@ -7,6 +7,7 @@ import { UsageError } from '../core/errors.js';
 import type { MetricsService } from '../aws/metrics.js';
 import type { LockPaths } from '../engine/lock.js';
 import { loadInventory } from '../inventory/index.js';
+import { fetchHostSecrets } from '../engine/resolve-secrets.js';
 import { SshPool } from '../ssh/index.js';
 import type { SshOptions } from '../ssh/types.js';
 import { runBackupJob } from './backup-job.js';
@@ -86,6 +87,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
         ...base,
         run: withTimeout(async ({ signal, stopping, logger }) => {
           const inventory = await loadInventory(job.inventory, job.limit ? { limit: job.limit } : {});
+          await fetchHostSecrets(inventory.hosts, 'connection');
           const pool = openPool();
           const abort = () => void pool.closeAll();
           signal.addEventListener('abort', abort, { once: true });

@@ -1,7 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { PlaybookError, isPlaybookError } from '../core/errors.js';
 import { Redactor } from '../core/secret.js';
-import { isSecretRef } from '../core/secret-ref.js';
 import { checkDistinctEndpoints } from '../inventory/endpoints.js';
 import { becomeFromVars, type ConnectionDefaults } from '../inventory/connection-vars.js';
 import type { VaultKeyring } from '../vault/keyring.js';
@@ -13,7 +12,7 @@ import { ALL_TAGS, taskSelected, type TagSelection } from '../playbook/tags.js';
 import { flattenTasks, type HostContext, type Playbook } from '../playbook/types.js';
 import { nearestWord } from '../inventory/suggest.js';
 import { FLUSH_HANDLERS_KIND, type ResourceInstance } from '../resources/types.js';
-import { resolveSecretRefs } from './resolve-secrets.js';
+import { fetchHostSecrets } from './resolve-secrets.js';
 import type { CustomFact } from '../facts/host-facts.js';
 import { FactsNotGathered, hostContext, sameReads, type FactReads, type GatheredFacts } from '../playbook/host-context.js';
 import type { FactsCache } from './facts-cache.js';
@@ -79,10 +78,7 @@ export async function preparePlaybookRun(playbookPath: string, inventoryPaths: s
   applyPlayBecome(playbook, hosts, targets);
   // Secrets Manager references (`!aws_secret`, awsSecret()) become Secrets, each fetched once per run;
   // the SDK is loaded only when a reference exists.
-  if (hosts.some((host) => containsSecretRef(host.vars))) {
-    const { createSecretFetcher } = await import('../aws/secrets.js');
-    await resolveSecretRefs(hosts, createSecretFetcher().fetcher);
-  }
+  await fetchHostSecrets(hosts, 'vars');
   const redactor = redactorForHosts(inventory.hosts);
   // Every host's tasks are made now, before anything connects: a task with bad arguments (or a
   // role var of the wrong type) is a playbook error that fails the whole run once, exit 65, and no
@@ -158,16 +154,6 @@ function applyPlayBecome(playbook: Playbook, hosts: Host[], targets: Set<string>
     });
     if (chosen) host.become = chosen.become;
   }
-}
-
-// Whether a vars tree holds a secret reference anywhere.
-function containsSecretRef(value: unknown): boolean {
-  if (isSecretRef(value)) return true;
-  if (Array.isArray(value)) return value.some(containsSecretRef);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value).some(containsSecretRef);
-  }
-  return false;
 }
 
 // A host's work before and after its facts are known: built now from the facts cached from its

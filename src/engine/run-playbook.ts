@@ -66,7 +66,7 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
   return { result, exitCode: exitCodeFor(result), prepared };
 }
 
-// Early connections for the inventory's hosts (in the slice, not local) when there are few enough,
+// Early connections for the inventory's hosts (in the slice, not local, sudo password known) when there are few enough,
 // each told once the playbook is prepared whether a play targets it.
 export function hostWarmer(warm: NonNullable<RunPlaybookOptions['warm']>, forks: number, slice: HostSlice | undefined): { start(hosts: readonly Host[]): void; decide(hosts: readonly Host[]): void } {
   let decide: (names: Set<string>) => void = () => {};
@@ -75,7 +75,8 @@ export function hostWarmer(warm: NonNullable<RunPlaybookOptions['warm']>, forks:
   });
   return {
     start(hosts) {
-      const candidates = hosts.filter((host) => !host.local && (slice === undefined || inSlice(host.name, slice)));
+      // Not a host whose sudo password is still a reference: its session needs the fetched value.
+      const candidates = hosts.filter((host) => !host.local && !host.becomePasswordRef && (slice === undefined || inSlice(host.name, slice)));
       if (candidates.length === 0 || candidates.length > Math.min(forks, WARM_HOSTS_MAX)) return;
       for (const host of candidates) warm(host, targets.then((names) => names.has(host.name)));
     },

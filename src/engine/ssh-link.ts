@@ -12,6 +12,8 @@ const RUN_SHELL_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 // What the SSH layer needs from an inventory host.
 export function connectTargetOf(host: Host): ConnectTarget {
   if (host.local) throw new ConnectError('E_LOCAL_CONNECTION', `${host.name} has ansible_connection: local; only apply and drift checks run on the controller, this command connects over SSH`);
+  // A command that connects fetches the sudo password first (resolve-secrets.ts); never send the reference.
+  if (host.becomePasswordRef) throw new ConnectError('E_SECRET_UNRESOLVED', `${host.name}: the sudo password !aws_secret ${host.becomePasswordRef.toString()} was not fetched before connecting`);
   return {
     name: host.name,
     address: host.address,

@@ -1,6 +1,7 @@
 import { InventoryError } from '../core/errors.js';
 import { splitWords } from './split-words.js';
 import { Secret, isSecret } from '../core/secret.js';
+import { isSecretRef } from '../core/secret-ref.js';
 import type { Connection } from '../core/connection.js';
 
 // Every var name that sets a connection field, highest priority first: halyard's name wins over
@@ -81,7 +82,7 @@ export function checkConnectionVars(vars: Record<string, unknown>, where: VarsLo
   for (const name of CONNECTION_VAR_ALIASES.becomePassword) {
     const value = vars[name];
     if (value === null || value === undefined) continue;
-    if (!isSecret(value) && typeof value !== 'string' && typeof value !== 'number') {
+    if (!isSecret(value) && !isSecretRef(value) && typeof value !== 'string' && typeof value !== 'number') {
       // Never echo the value: it is a password.
       fail('E_INVENTORY_TYPE', name, `${name} must be a string, got ${describeType(value)}`);
     }
@@ -168,9 +169,12 @@ export function resolveConnection(hostName: string, vars: Record<string, unknown
     becomePassword:
       password === undefined
         ? defaults.becomePassword
-        : isSecret(password.value)
-          ? password.value
-          : new Secret(String(password.value), password.name),
+        : isSecretRef(password.value)
+          ? undefined
+          : isSecret(password.value)
+            ? password.value
+            : new Secret(String(password.value), password.name),
+    ...(password !== undefined && isSecretRef(password.value) ? { becomePasswordRef: password.value } : {}),
   };
 }
 

@@ -49,7 +49,7 @@ function formatJson(inventory: Inventory): string {
       user: host.user ?? null,
       privateKeyFile: host.privateKeyFile ?? null,
       become: host.become,
-      becomePassword: host.becomePassword ?? null,
+      becomePassword: host.becomePassword ?? host.becomePasswordRef ?? null,
       groups: host.groups,
       vars: sortedVars(host.vars),
     })),
@@ -73,7 +73,8 @@ function formatPlain(inventory: Inventory): string {
     lines.push(`    address: ${formatAddress(host.address, host.port)}`);
     lines.push(`    user: ${host.user ?? '(ssh default)'}`);
     if (host.privateKeyFile !== undefined) lines.push(`    key file: ${host.privateKeyFile}`);
-    lines.push(`    become: ${host.become ? 'yes' : 'no'}${host.becomePassword ? ` (password ${SECRET_MASK})` : ''}`);
+    const password = host.becomePassword ? SECRET_MASK : host.becomePasswordRef ? `!aws_secret ${host.becomePasswordRef.toString()}` : undefined;
+    lines.push(`    become: ${host.become ? 'yes' : 'no'}${password ? ` (password ${password})` : ''}`);
     lines.push(`    groups: ${host.groups.join(', ')}`);
     lines.push(...formatVars(host.vars, '    '));
   }

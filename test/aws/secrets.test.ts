@@ -1,10 +1,17 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SecretCache, createSecretFetcher, fetchSecret, sdkSecretStore } from '../../src/aws/secrets.js';
 import { HalyardError } from '../../src/core/errors.js';
-import { SecretRef, awsSecret } from '../../src/core/secret-ref.js';
+import { SecretRef, awsSecret, isSecretRef } from '../../src/core/secret-ref.js';
 import { SECRET_MASK, isSecret } from '../../src/core/secret.js';
 import { resolveSecretRefs } from '../../src/engine/resolve-secrets.js';
+import { redactorForHosts } from '../../src/engine/prepare-run.js';
+import { connectTargetOf } from '../../src/engine/ssh-link.js';
+import { loadInventory } from '../../src/inventory/index.js';
+import { formatInventory } from '../../src/inventory/list.js';
 import type { Host } from '../../src/inventory/types.js';
 import { useEmulatorEnv } from '../support/aws-emulator/index.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
@@ -133,6 +140,36 @@ describe('per-run fetcher', () => {
     expect(grafana.secret_key!.reveal()).toBe('g-key');
     expect((hosts[1]!.vars.db as { reveal(): string }).reveal()).toBe('pg-pw');
     expect(JSON.stringify(hosts.map((h) => h.vars))).not.toMatch(/g-pw|g-key|pg-pw/);
+  });
+
+  it('a sudo password given as !aws_secret: read as a reference, listed as one, fetched for connecting (alone, for exec/backups) into the become password', async () => {
+    aws.putSecret('prod/sudo', { password: 'sudo-pw-from-aws' });
+    aws.putSecret('prod/app', 'app-value');
+    const dir = mkdtempSync(join(tmpdir(), 'hy-sudo-ref-'));
+    const file = join(dir, 'inventory.yml');
+    writeFileSync(file, 'all:\n  hosts:\n    web1:\n      ansible_become: true\n      ansible_become_password: !aws_secret prod/sudo#password\n      app_token: !aws_secret prod/app\n');
+    const inventory = await loadInventory(file);
+    const [web1] = inventory.hosts;
+    expect(web1?.becomePassword).toBeUndefined();
+    expect(web1?.becomePasswordRef?.toString()).toBe('prod/sudo#password');
+    expect(formatInventory(inventory, { json: false })).toContain('become: yes (password !aws_secret prod/sudo#password)');
+    // Connecting before the fetch is refused, never a reference sent to sudo as a password.
+    expect(() => connectTargetOf(web1!)).toThrow(/E_SECRET_UNRESOLVED|the sudo password !aws_secret prod\/sudo#password was not fetched/);
+
+    // exec, facts, backups and probes fetch what connecting needs, and nothing else.
+    expect(await resolveSecretRefs(inventory.hosts, createSecretFetcher().fetcher, 'connection')).toBe(1);
+    expect(aws.countRequests({ service: 'secretsmanager', operation: 'GetSecretValue' })).toBe(1);
+    expect(web1?.becomePassword?.reveal()).toBe('sudo-pw-from-aws');
+    expect(web1?.becomePasswordRef).toBeUndefined();
+    expect(isSecretRef(web1?.vars.app_token)).toBe(true);
+    expect(connectTargetOf(web1!).becomePassword?.reveal()).toBe('sudo-pw-from-aws');
+    expect(redactorForHosts(inventory.hosts).redact('sudo said sudo-pw-from-aws')).toBe(`sudo said ${SECRET_MASK}`);
+
+    // apply fetches every reference in the vars, the sudo password among them.
+    const again = await loadInventory(file);
+    expect(await resolveSecretRefs(again.hosts, createSecretFetcher().fetcher, 'vars')).toBe(2);
+    expect(again.hosts[0]?.becomePassword?.reveal()).toBe('sudo-pw-from-aws');
+    expect((again.hosts[0]?.vars.app_token as { reveal(): string }).reveal()).toBe('app-value');
   });
 
   it('concurrent requests for one secret share one call; a failure fails every ref to it', async () => {

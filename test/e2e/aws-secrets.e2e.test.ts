@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { labExec } from '../../src/lab/index.js';
+import { LAB_PASSWORD_USER, LAB_SUDO_PASSWORD, labExec } from '../../src/lab/index.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
@@ -86,4 +86,35 @@ describe('secrets from AWS Secrets Manager', () => {
     expect(denied.stderr).toContain('prod/token');
     expectNoValues(denied);
   }, busyBudget(5));
+
+  it('a sudo password as !aws_secret: exec and apply fetch it once, sudo takes it, no output shows it; a wrong one is sudo\'s refusal', async () => {
+    const host = fleet.hosts[0];
+    if (!host) throw new Error('no host');
+    aws.putSecret('prod/sudo', { password: LAB_SUDO_PASSWORD });
+    // The lab's second user needs its password for sudo; the inventory names it only by reference.
+    const path = fleetInventory(fleet, {}, { hostVars: { [host.name]: { ansible_user: LAB_PASSWORD_USER, ansible_become: true } } });
+    const text = readFileSync(path, 'utf8').replace(/^(\s+)ansible_become: true\n/m, '$1ansible_become: true\n$1ansible_become_password: !aws_secret prod/sudo#password\n');
+    expect(text).toContain('ansible_become_password: !aws_secret prod/sudo#password');
+    writeFileSync(path, text);
+    const before = aws.countRequests({ service: 'secretsmanager' });
+
+    const exec = await runCli(['exec', host.name, '-i', path, '--known-hosts', knownHosts, '--', 'id -u; whoami'], { env: aws.env });
+    expect(exec.exitCode, exec.stdout + exec.stderr).toBe(0);
+    expect(exec.stdout).toMatch(/^0$/m);
+    expect(exec.stdout).toMatch(/^root$/m);
+    expect(aws.countRequests({ service: 'secretsmanager' }) - before).toBe(1);
+
+    const applied = await runCli(['apply', 'test/e2e/playbooks/cli-fleet.ts', '-i', path, '--known-hosts', knownHosts, '-e', 'cli_dir=/root/hy-sudo-ref', '--json'], { env: aws.env });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect((await labExec(host.container, "stat -c '%U' /root/hy-sudo-ref/greeting")).stdout.trim()).toBe('root');
+    expect(aws.countRequests({ service: 'secretsmanager' }) - before).toBe(2);
+    for (const run of [exec, applied]) expect(run.stdout + run.stderr).not.toContain(LAB_SUDO_PASSWORD);
+
+    // A wrong password in the secret: sudo refuses it, and the run says so without the value.
+    aws.putSecret('prod/sudo', { password: 'not-the-sudo-password' });
+    const refused = await runCli(['exec', host.name, '-i', path, '--known-hosts', knownHosts, '--', 'id -u'], { env: aws.env });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/sudo/i);
+    expect(refused.stdout + refused.stderr).not.toContain('not-the-sudo-password');
+  }, busyBudget(8));
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { hostWarmer, WARM_HOSTS_MAX } from '../../src/engine/run-playbook.js';
 import type { Host } from '../../src/inventory/types.js';
 import { inSlice } from '../../src/inventory/slice.js';
+import { SecretRef } from '../../src/core/secret-ref.js';
 
 const host = (name: string, local = false): Host => ({ name, groups: ['all'], vars: {}, address: name, port: 22, user: 'u', privateKeyFile: undefined, become: false, becomePassword: undefined, ...(local ? { local: true } : {}) }) as Host;
 
@@ -22,6 +23,15 @@ describe('hostWarmer', () => {
     warmer.start(hosts);
     warmer.decide([hosts[0]!, hosts[2]!]);
     expect(await record.decided()).toEqual({ web1: true, db1: false });
+  });
+
+  test('not a host whose sudo password is an !aws_secret still to fetch (its session needs the value)', async () => {
+    const record = recorder();
+    const warmer = hostWarmer(record.warm, 10, undefined);
+    const referenced = { ...host('db1'), becomePasswordRef: SecretRef.parse('prod/sudo#password') };
+    warmer.start([host('web1'), referenced]);
+    warmer.decide([host('web1'), referenced]);
+    expect(await record.decided()).toEqual({ web1: true });
   });
 
   test('a run that prepared nothing (its playbook failed) tells every warmed host no', async () => {
