@@ -31,6 +31,8 @@ export class SshPool {
   readonly #handshakes: Semaphore;
   readonly #connect: Connector;
   readonly #sessions = new Map<string, Promise<SshSession>>();
+  /** Connections `warm` opened that no session has taken over yet. */
+  readonly #warm = new Map<string, Promise<ChannelOpener>>();
   readonly #loadKey = cachedKeyLoader();
   #sshConfig: Promise<SshConfigFile> | undefined;
   #closed = false;
@@ -57,33 +59,42 @@ export class SshPool {
     return { inFlight: this.#handshakes.inUse, queued: this.#handshakes.waiting, highWater: this.#handshakes.highWater };
   }
 
-  // The session for a host, connecting on first use; concurrent callers share one connection attempt.
+  // The session for a host, connecting on first use (or taking over the connection `warm` opened);
+  // concurrent callers share one connection attempt.
   session(target: ConnectTarget): Promise<SshSession> {
     if (this.#closed) return Promise.reject(new ConnectError('E_POOL_CLOSED', 'the SSH pool is closed'));
     const key = sessionKey(target);
-    return this.#sessions.get(key) ?? this.#track(key, this.#open(target));
+    const existing = this.#sessions.get(key);
+    if (existing) return existing;
+    const warmed = this.#warm.get(key);
+    this.#warm.delete(key);
+    return this.#track(key, this.#open(target, warmed));
   }
 
   // Starts connecting to a host the run will probably need while it still prepares (the playbook
-  // loading): the handshake overlaps that work, and `session()` later takes the connection over.
-  // Nothing is verified, recorded or sent for the host until `gate` is true (connect.ts); false closes
-  // it. One that failed before the gate opened (say the server's LoginGraceTime ran out while a big
+  // loading): the handshake overlaps that work, and `session()` later takes the connection over,
+  // with the target as the run has it by then (a play's become, a fetched sudo password). Nothing is
+  // verified, recorded or sent for the host until `targeted` is true (connect.ts); false closes it.
+  // One that failed before the decision (say the server's LoginGraceTime ran out while a big
   // playbook loaded) is not the run's failure: a targeted host then gets a fresh attempt.
   warm(target: ConnectTarget, targeted: ConnectGate): void {
-    if (this.#closed) return;
-    const gate = Promise.race([targeted, this.#closedGate]);
     const key = sessionKey(target);
-    if (this.#sessions.has(key)) return;
+    if (this.#closed || this.#sessions.has(key) || this.#warm.has(key)) return;
+    const gate = Promise.race([targeted, this.#closedGate]);
     let decided = false;
     const settle = () => {
       decided = true;
     };
     gate.then(settle, settle);
-    const opening = this.#open(target, gate).catch(async (error: unknown) => {
-      if (!decided && (await gate.catch(() => false))) return this.#open(target);
+    const connection = this.#connectTo(target, gate).catch(async (error: unknown) => {
+      if (!decided && (await gate.catch(() => false))) return this.#connectTo(target);
       throw error;
     });
-    void this.#track(key, opening);
+    this.#warm.set(key, connection);
+    // A host the run does not target (or one that failed) is forgotten; a later session() connects afresh.
+    connection.catch(() => {
+      if (this.#warm.get(key) === connection) this.#warm.delete(key);
+    });
   }
 
   // Keeps an opening session for its key until it fails or closes: a failed connect is forgotten
@@ -102,10 +113,11 @@ export class SshPool {
   async closeAll(): Promise<void> {
     this.#closed = true;
     this.#closing();
-    const sessions = [...this.#sessions.values()];
+    const open: Array<Promise<{ close(): Promise<void> }>> = [...this.#sessions.values(), ...this.#warm.values()];
     this.#sessions.clear();
+    this.#warm.clear();
     await Promise.all(
-      sessions.map(async (pending) => {
+      open.map(async (pending) => {
         try {
           await (await pending).close();
         } catch {
@@ -115,11 +127,18 @@ export class SshPool {
     );
   }
 
-  async #open(target: ConnectTarget, gate?: ConnectGate): Promise<SshSession> {
-    const context: ConnectContext = { options: this.options, sshConfig: await this.#loadSshConfig(), handshakes: this.#handshakes, loadKey: this.#loadKey };
-    // Reconnects (the session's own) need no gate: the host is the run's by then.
+  async #connectTo(target: ConnectTarget, gate?: ConnectGate): Promise<ChannelOpener> {
+    return this.#connect(target, await this.#context(), gate);
+  }
+
+  async #context(): Promise<ConnectContext> {
+    return { options: this.options, sshConfig: await this.#loadSshConfig(), handshakes: this.#handshakes, loadKey: this.#loadKey };
+  }
+
+  async #open(target: ConnectTarget, warmed?: Promise<ChannelOpener>): Promise<SshSession> {
+    const context = await this.#context();
     const connect = (): Promise<ChannelOpener> => this.#connect(target, context);
-    const connection = await this.#connect(target, context, gate);
+    const connection = await (warmed ?? connect());
     return new SshSession(
       target,
       connection,

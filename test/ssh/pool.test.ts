@@ -109,6 +109,14 @@ describe('SshPool', () => {
       await pool.closeAll();
     });
 
+    it('the session takes the target as the run has it then: a play\'s become, a fetched sudo password', async () => {
+      const pool = new SshPool({ sshConfigFile: null }, gatedConnector([]));
+      pool.warm(host('web1'), Promise.resolve(true));
+      const session = await pool.session({ ...host('web1'), become: true });
+      expect(session.target.become).toBe(true);
+      await pool.closeAll();
+    });
+
     it('an untargeted host: the early connection fails E_NOT_TARGETED and is forgotten; a later session() connects afresh', async () => {
       const log: string[] = [];
       const pool = new SshPool({ sshConfigFile: null }, gatedConnector(log));
@@ -150,6 +158,19 @@ describe('SshPool', () => {
       pool.warm(host('web1'), new Promise(() => undefined));
       await pool.closeAll();
       expect(log).toEqual(['connect web1 (gated)']);
+    });
+
+    it('closeAll closes an early connection no session took over', async () => {
+      const connections: Array<ReturnType<typeof fakeConnection>> = [];
+      const pool = new SshPool({ sshConfigFile: null }, async () => {
+        const connection = fakeConnection();
+        connections.push(connection);
+        return connection;
+      });
+      pool.warm(host('web1'), Promise.resolve(true));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await pool.closeAll();
+      expect(connections.map((connection) => connection.closedCount)).toEqual([1]);
     });
   });
 });
