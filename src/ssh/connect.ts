@@ -338,7 +338,21 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
   const { options } = context;
   // Keys and known_hosts are read under the handshake cap too: with --forks 1000 every host got
   // here at once and opened the key file 1000 times together (measured: 1019 open fds).
+  // The gate's answer as soon as it is known: a shut gate ends the attempt at whatever stage it is
+  // (queued for a handshake slot, the TCP connect, the key exchange), so a host the run does not
+  // target, down or silent, never holds the run's end for the connect timeout.
+  let shut = false;
+  const onShut: Array<() => void> = [];
+  void gate?.then(
+    (wanted) => {
+      if (wanted) return;
+      shut = true;
+      for (const end of onShut) end();
+    },
+    () => undefined,
+  );
   return context.handshakes.run(async () => {
+    if (shut) throw notTargetedError(label);
     const auth = await planAuthentication(endpoint, context.env, context.home, context.loadKey);
     const knownTypes =
       options.hostKeyPolicy === 'off' ? [] : knownKeyTypesFor((await readKnownHostsTable(options.knownHostsFile)).candidates(endpoint.host, endpoint.port), endpoint.host, endpoint.port);
@@ -420,7 +434,11 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
           );
         },
       };
-      if (gate) startTimer();
+      if (gate) {
+        startTimer();
+        onShut.push(() => fail(notTargetedError(label)));
+        if (shut) return fail(notTargetedError(label));
+      }
       const { sshDebug } = options;
       if (sshDebug) config.debug = (message: string) => sshDebug(label, message);
       if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred } as never };

@@ -94,6 +94,29 @@ describe('openConnection failures carry stable codes', () => {
     expect(ctx.handshakes.inUse).toBe(0);
   });
 
+  it('an early connection whose gate shuts mid-handshake ends at once (E_NOT_TARGETED), not at the connect timeout', async () => {
+    const ctx = { ...context(), options: { ...context().options, connectTimeoutMs: 5000 } };
+    const started = Date.now();
+    const gate = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50));
+    const error = await openConnection(target(silentPort), ctx, gate).catch((e: unknown) => e);
+    expect((error as ConnectError).code).toBe('E_NOT_TARGETED');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(ctx.handshakes.inUse).toBe(0);
+  });
+
+  it('a gate shut before the handshake slot frees connects nowhere', async () => {
+    const ctx = context();
+    let release!: () => void;
+    // Both slots held: the gated attempt queues, and its gate shuts while it waits.
+    const held = [ctx.handshakes.run(() => new Promise<void>((resolve) => (release = resolve))), ctx.handshakes.run(() => new Promise<void>(() => undefined))];
+    const attempt = openConnection(target(1), ctx, Promise.resolve(false)).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    await held[0];
+    // Port 1 would refuse (E_CONNECT_REFUSED): a gated attempt that never connected says E_NOT_TARGETED.
+    expect(((await attempt) as ConnectError).code).toBe('E_NOT_TARGETED');
+  });
+
   it('E_DNS for a name that cannot resolve', async () => {
     const error = await openConnection(target(22, { address: 'no-such-host.invalid' }), context()).catch((e: unknown) => e);
     expect((error as ConnectError).code).toBe('E_DNS');
