@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -9,6 +9,7 @@ import {
   composeProjectFact,
   dockerFact,
   dockerImageFact,
+  dockerImageFamily,
   healthFactKey,
   httpHealthFact,
   parseComposeProjectState,
@@ -21,6 +22,7 @@ import {
   type DockerInfo,
 } from '../../src/facts/docker.js';
 import { FactParseError, type Fact } from '../../src/facts/fact.js';
+import { probeSections } from '../../src/facts/probe-script.js';
 import { keyMatches } from '../../src/resources/types.js';
 import { runSh } from './local-shell.js';
 
@@ -35,18 +37,18 @@ describe('parseDockerInfo', () => {
   const rows: { name: string; stdout: string; expected: DockerInfo }[] = [
     {
       name: 'daemon up, compose v1 (captured)',
-      stdout: 'cli 1\ndaemon 20.10.24+dfsg1\ncompose-v1 1.29.2\n',
-      expected: { cli: true, serverVersion: '20.10.24+dfsg1', composeV1: '1.29.2' },
+      stdout: 'cli 1\ndaemon 20.10.24+dfsg1\ncompose-v1 /usr/bin/docker-compose\n',
+      expected: { cli: true, serverVersion: '20.10.24+dfsg1', composeV1: '/usr/bin/docker-compose' },
     },
     {
       name: 'daemon stopped (captured)',
-      stdout: 'cli 1\ndaemon-error Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\ncompose-v1 1.29.2\n',
-      expected: { cli: true, daemonError: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', composeV1: '1.29.2' },
+      stdout: 'cli 1\ndaemon-error Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\ncompose-v1 /usr/bin/docker-compose\n',
+      expected: { cli: true, daemonError: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', composeV1: '/usr/bin/docker-compose' },
     },
     {
       name: 'both compose commands',
-      stdout: 'cli 1\ndaemon 27.3.1\ncompose-v2 2.29.7\ncompose-v1 1.29.2\n',
-      expected: { cli: true, serverVersion: '27.3.1', composeV2: '2.29.7', composeV1: '1.29.2' },
+      stdout: 'cli 1\ndaemon 27.3.1\ncompose-v2 2.29.7\ncompose-v1 /usr/local/bin/docker-compose\n',
+      expected: { cli: true, serverVersion: '27.3.1', composeV2: '2.29.7', composeV1: '/usr/local/bin/docker-compose' },
     },
     { name: 'no docker at all', stdout: 'cli 0\n', expected: { cli: false } },
     { name: 'daemon answered nothing readable', stdout: 'cli 1\n', expected: { cli: true, daemonError: 'docker info printed no server version' } },
@@ -240,7 +242,9 @@ describe('fact keys and scripts', () => {
         `if [ "$c" = 'docker compose' ] && [ -n "$ps" ]; then`,
         `  ci=$(printf '%s\\n' "$ps" | cut -d'|' -f6 | xargs docker inspect --format '{{.Name}}|{{.Config.Image}}|{{.Image}}' 2>/dev/null)`,
         `  printf '%s\\n' "$ci" | sed -n 's/^\\/*\\(.\\)/cimg \\1/p'`,
-        `  printf '%s\\n' "$ci" | cut -d'|' -f2 | sort -u | while IFS= read -r r; do if [ -n "$r" ] && i=$(docker image inspect --format '{{.Id}}' "$r" 2>/dev/null); then printf 'img %s|%s\\n' "$r" "$i"; fi; done`,
+        `  set -f; set -- $(printf '%s\\n' "$ci" | cut -d'|' -f2 | sort -u); set +f`,
+        `  if [ $# -gt 0 ] && ids=$(docker image inspect --format '{{.Id}}' "$@" 2>/dev/null) && [ "$(printf '%s\\n' "$ids" | wc -l)" -eq $# ]; then printf '%s\\n' "$ids" | { for r in "$@"; do IFS= read -r i; printf 'img %s|%s\\n' "$r" "$i"; done; }`,
+        `  else for r in "$@"; do if i=$(docker image inspect --format '{{.Id}}' "$r" 2>/dev/null); then printf 'img %s|%s\\n' "$r" "$i"; fi; done; fi`,
         `fi`,
         `h=$($c -p app -f docker-compose.yml config --hash '*' 2>&1) || { printf 'hash-error %s\\n' "$(printf '%s' "$h" | tr '\\n' ' ' | cut -c1-300)"; exit 0; }`,
         `printf '%s\\n' "$h" | sed -n 's/^./hash &/p'`,
@@ -256,11 +260,12 @@ describe('fact keys and scripts', () => {
     expect(withImages.length).toBe(plain.length);
   });
 
-  test('the health probe is exact: one curl per check, its index and answer as printf arguments', () => {
+  test('the health probe is exact: one curl per check, all at once, its index and answer as printf arguments', () => {
     expect(httpHealthFact('app', [{ service: 'web', url: 'http://127.0.0.1:8080/' }, { service: 'api', url: "http://h/it's" }]).script).toBe(
       [
-        `r=$(curl -sS -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1:8080/ 2>&1); printf 'check %s %s\\n' 0 "$(printf '%s' "$r" | tr '\\n' ' ' | cut -c1-300)"`,
-        `r=$(curl -sS -o /dev/null -m 3 -w '%{http_code}' 'http://h/it'\\''s' 2>&1); printf 'check %s %s\\n' 1 "$(printf '%s' "$r" | tr '\\n' ' ' | cut -c1-300)"`,
+        `{ r=$(curl -sS -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1:8080/ 2>&1); printf 'check %s %s\\n' 0 "$(printf '%s' "$r" | tr '\\n' ' ' | cut -c1-300)"; } &`,
+        `{ r=$(curl -sS -o /dev/null -m 3 -w '%{http_code}' 'http://h/it'\\''s' 2>&1); printf 'check %s %s\\n' 1 "$(printf '%s' "$r" | tr '\\n' ' ' | cut -c1-300)"; } &`,
+        'wait',
         'true',
       ].join('\n'),
     );
@@ -283,8 +288,8 @@ case "$*" in
   'info --format version {{.ServerVersion}}') [ -n "$FAKE_DOWN" ] && exit 1; echo 'WARNING: No swap limit support' >&2; echo 'version 27.3.1' ;;
   'version --format {{.Server.Version}}') [ -n "$FAKE_DOWN" ] && { echo 'Cannot connect to the Docker daemon' >&2; exit 1; }; echo 27.3.1 ;;
   'compose version --short') [ -n "$FAKE_V2" ] && { echo 2.29.7; exit 0; }; echo "docker: 'compose' is not a docker command." >&2; exit 125 ;;
-  'image inspect --format {{.Id}} app:1') echo ${ID2} ;;
-  'image inspect --format {{.Id}} '*) [ -n "$FAKE_DOWN" ] && exit 1; echo 'Error: No such image' >&2; exit 1 ;;
+  'image inspect --format {{.Id}} '*) [ -n "$FAKE_LOG" ] && echo "$*" >> "$FAKE_LOG"; [ -n "$FAKE_DOWN" ] && exit 1; shift 4; code=0
+    for r in "$@"; do case "$r" in app:1) echo ${ID2} ;; web:2) echo ${ID1} ;; *) echo "Error: No such image: $r" >&2; code=1 ;; esac; done; exit $code ;;
   'ps -a '*) [ -n "$FAKE_DOWN" ] && { echo 'Cannot connect to the Docker daemon' >&2; exit 1; }; printf 'web|${H1}|running|Up 1 minute|False|app-web-1\\n' ;;
   'inspect --format '*) printf '/app-web-1|app:1|${ID1}\\n' ;;
   'compose -p app -f docker-compose.yml config --hash *') echo 'time="x" level=warning msg="version is obsolete"' >&2; echo 'web ${H2}' ;;
@@ -303,7 +308,7 @@ esac
   function sandbox(name: string, fakes: Record<string, string>): string {
     const dir = join(bin, name);
     mkdirSync(dir);
-    for (const tool of ['sh', 'sed', 'cut', 'tr', 'xargs', 'sort', 'cat', 'tail', 'timeout']) {
+    for (const tool of ['sh', 'sed', 'cut', 'tr', 'xargs', 'sort', 'cat', 'tail', 'timeout', 'wc']) {
       const found = ['/usr/bin', '/bin'].map((prefix) => join(prefix, tool)).find((path) => existsSync(path));
       if (found) symlinkSync(found, join(dir, tool));
     }
@@ -334,8 +339,12 @@ esac
   }
 
   test('docker fact: version despite warnings, both compose commands, or the daemon error', async () => {
-    expect(await probe(dockerFact, { FAKE_V2: '1' })).toEqual({ cli: true, serverVersion: '27.3.1', composeV2: '2.29.7', composeV1: '1.29.2' });
-    expect(await probe(dockerFact, { FAKE_DOWN: '1' })).toEqual({ cli: true, daemonError: 'Cannot connect to the Docker daemon', composeV1: '1.29.2' });
+    expect(await probe(dockerFact, { FAKE_V2: '1' })).toEqual({ cli: true, serverVersion: '27.3.1', composeV2: '2.29.7', composeV1: join(full, 'docker-compose') });
+    expect(await probe(dockerFact, { FAKE_DOWN: '1' })).toEqual({ cli: true, daemonError: 'Cannot connect to the Docker daemon', composeV1: join(full, 'docker-compose') });
+    // docker-compose (v1, a Python program) is found on PATH, never run: its stand-in would log a call.
+    const log = join(bin, 'calls-v1');
+    await probe(dockerFact, { FAKE_LOG: log });
+    expect(existsSync(log)).toBe(false);
   });
 
   test('image fact: present, absent, daemon down, no docker', async () => {
@@ -343,6 +352,58 @@ esac
     expect(await probe(dockerImageFact('other:2'))).toEqual({ status: 'absent' });
     expect(await probe(dockerImageFact('other:2'), { FAKE_DOWN: '1' })).toEqual({ status: 'daemon-down' });
     expect(await probe(dockerImageFact('app:1'), {}, bare)).toEqual({ status: 'no-docker' });
+  });
+
+  test('images of one probe share a section: one inspect when all are present; each alone when one is missing or the daemon is down', async () => {
+    const run = async (refs: string[], env: Record<string, string> = {}) => {
+      const log = join(bin, `calls-${refs.join('-')}-${Object.keys(env).join('-')}`);
+      const result = await runSh(`(\n${dockerImageFamily.script(refs)}\n) </dev/null`, { env: { PATH: full, FAKE_LOG: log, ...env } });
+      const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+      return { states: dockerImageFamily.parse(result.stdout, result.exitCode ?? 1, refs), calls };
+    };
+    expect(await run(['app:1', 'web:2'])).toEqual({
+      states: [
+        { status: 'present', id: ID2 },
+        { status: 'present', id: ID1 },
+      ],
+      calls: ['image inspect --format {{.Id}} app:1 web:2'],
+    });
+    const missing = await run(['app:1', 'gone:3', 'web:2']);
+    expect(missing.states).toEqual([{ status: 'present', id: ID2 }, { status: 'absent' }, { status: 'present', id: ID1 }]);
+    expect(missing.calls).toEqual(['image inspect --format {{.Id}} app:1 gone:3 web:2', 'image inspect --format {{.Id}} app:1', 'image inspect --format {{.Id}} gone:3', 'image inspect --format {{.Id}} web:2']);
+    expect((await run(['app:1', 'web:2'], { FAKE_DOWN: '1' })).states).toEqual([{ status: 'daemon-down' }, { status: 'daemon-down' }]);
+    // In a probe, the image facts are one section, written by their family.
+    const sections = probeSections([dockerImageFact('app:1'), dockerImageFact('web:2')]);
+    expect(sections).toHaveLength(1);
+    expect(sections[0]?.script()).toBe(dockerImageFamily.script(['app:1', 'web:2']));
+  });
+
+  test('health fact: the checks run at once, and each answer lands on its own check', async () => {
+    // A stand-in curl that answers only once all four checks have started (it waits up to 5 s for the
+    // others' marks): run one after another, each would wait alone and fail. It answers by URL.
+    const marks = mkdtempSync(join(tmpdir(), 'hy-curl-marks-'));
+    const barrierCurl = `#!/bin/sh
+for a in "$@"; do u=$a; done
+touch "$MARKS/$(printf '%s' "$u" | tr -c 'a-z0-9' _)"
+i=0; while [ "$(ls "$MARKS" | wc -l)" -lt 4 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+if [ "$(ls "$MARKS" | wc -l)" -lt 4 ]; then echo 'curl: started alone' >&2; printf 000; exit 7; fi
+case "$u" in *fail*) echo "curl: (7) Failed to connect to $u" >&2; printf 000 ;; *5*) printf 503 ;; *) printf 200 ;; esac
+`;
+    const path = sandbox('curl-barrier', { curl: barrierCurl });
+    for (const tool of ['sleep', 'ls', 'touch']) symlinkSync(['/usr/bin', '/bin'].map((prefix) => join(prefix, tool)).find((candidate) => existsSync(candidate))!, join(path, tool));
+    const checks = [
+      { service: 'web', url: 'http://h/ok' },
+      { service: 'api', url: 'http://h/5xx' },
+      { service: 'db', url: 'http://h/fail' },
+      { service: 'ui', url: 'http://h/ok2' },
+    ];
+    const answers = await probe(httpHealthFact('app', checks), { MARKS: marks }, path);
+    expect(answers).toEqual([
+      { service: 'web', url: 'http://h/ok', status: 200 },
+      { service: 'api', url: 'http://h/5xx', status: 503 },
+      { service: 'db', url: 'http://h/fail', status: 0, error: 'curl: (7) Failed to connect to http://h/fail' },
+      { service: 'ui', url: 'http://h/ok2', status: 200 },
+    ]);
   });
 
   test('compose fact: v1 hashes without warnings; v2 adds the images; no file; daemon down; no compose command', async () => {
