@@ -39,8 +39,8 @@ export const packagesResource: ResourceType<PackagesDesired> = {
   describe: (desired) => `packages ${describeNames(desired.names)}${desired.state === 'absent' ? ' (absent)' : ''}`,
   facts: (desired) => {
     checkPackagesDesired(desired);
-    // Every name of every manager is probed: which list applies is known only from the probe.
-    return { packages: packagesFact(allNames(desired.names)) };
+    // Which list applies is known only from the probe: each tool is asked for its own names.
+    return { packages: packagesFact(desired.names) };
   },
   // Packages create users, groups, files and units and run maintainer scripts: every fact may be stale.
   invalidates: () => ['*'],
@@ -145,10 +145,6 @@ export function checkPackageName(name: string, manager: 'apt' | 'dnf'): void {
   }
 }
 
-// Every name the desired state mentions (all managers), for the probe.
-function allNames(names: PackagesDesired['names']): string[] {
-  return Array.isArray(names) ? names : [...(names.apt ?? []), ...(names.dnf ?? [])];
-}
 
 // The names that apply on a host using this manager.
 function namesFor(names: PackagesDesired['names'], manager: 'apt' | 'dnf'): string[] {

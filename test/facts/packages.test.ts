@@ -227,6 +227,22 @@ describe('packagesFact', () => {
     expect((values.get(b.key) as PackagesInfo).packages.coreutils?.installed).toBe(true);
   });
 
+  test('names per manager: dpkg is asked for the apt names and rpm for the dnf ones, so an apt host never looks up a dnf name', async () => {
+    const fact = packagesFact({ apt: ['dpkg', 'coreutils'], dnf: ['halyard-dnf-only'] });
+    expect(fact.key).toBe('packages:apt=coreutils,dpkg;dnf=halyard-dnf-only');
+    const lines = fact.script.split('\n');
+    expect(lines.find((line) => line.includes('dpkg-query -W'))).toContain('-- coreutils dpkg 2>/dev/null');
+    expect(lines.find((line) => line.includes('rpm -q'))).toContain('-- halyard-dnf-only 2>/dev/null');
+    expect(fact.script).not.toMatch(/dpkg-query .*halyard-dnf-only|for p in .*halyard-dnf-only/);
+    // On this Debian machine: the apt names only, both installed, so apt-cache never runs.
+    const info = await probeOne(fact);
+    expect(info.tool).toBe('apt');
+    expect(Object.keys(info.packages)).toEqual(['coreutils', 'dpkg']);
+    expect(Object.values(info.packages).every((state) => state.installed && state.available === undefined)).toBe(true);
+    // With no names for apt, dpkg-query is not run at all (with none it would list every package).
+    expect(packagesFact({ dnf: ['docker'] }).script).toContain(`  s=\n`);
+  });
+
   test('probed locally on this Debian machine', async () => {
     const info = await probeOne(packagesFact(['dpkg', 'coreutils', 'halyard-no-such-package']));
     expect(info.tool).toBe('apt');

@@ -216,8 +216,8 @@ describe('packagesResource with names per manager', () => {
     expect(outcomeOf(packagesResource, desired, facts)).toEqual(expected);
   });
 
-  test('every name is probed; description lists each manager', () => {
-    expect(packagesResource.facts(DOCKER, { diff: false }).packages?.key).toBe('packages:docker,docker-compose,docker.io');
+  test('each tool is asked for its own names; description lists each manager', () => {
+    expect(packagesResource.facts(DOCKER, { diff: false }).packages?.key).toBe('packages:apt=docker-compose,docker.io;dnf=docker');
     expect(packagesResource.describe(DOCKER)).toBe('packages apt: docker.io, docker-compose; dnf: docker');
   });
 });
