@@ -4,6 +4,7 @@ import { describeRoleVars } from '../../src/playbook/role-vars.js';
 import type { Host, HostContext } from 'halyard';
 import { flattenTasks } from '../../src/playbook/types.js';
 import type { ResourceInstance } from '../../src/resources/types.js';
+import type { PackagesQuery } from '../../src/facts/packages.js';
 import { DOCKER_RESTART_HANDLER, daemonJson, docker, dockerPackages, dockerVars } from '../../roles/docker/index.js';
 
 function hostContext(vars: Record<string, unknown> = {}, user: string | undefined = 'admin'): HostContext {
@@ -21,8 +22,9 @@ function planFresh(task: ResourceInstance): unknown {
   const kind = task.type.kind;
   const facts: Record<string, unknown> = {};
   if (kind === 'packages') {
+    // The names the fact asks where apt is the tool (its item in the packages family).
     const fact = Object.values(task.type.facts(task.desired, { diff: false }))[0];
-    const wanted = (fact?.key ?? '').replace(/^packages:/, '').split(',');
+    const wanted = (fact?.batch?.item as PackagesQuery | undefined)?.apt ?? [];
     facts.packages = {
       tool: 'apt',
       packages: Object.fromEntries(wanted.map((name) => [name, { installed: false, versions: [], providers: [], available: true }])),

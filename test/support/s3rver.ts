@@ -1,6 +1,5 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -8,7 +7,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { clientConfig } from '../../src/aws/client-config.js';
 import { sdkObjectStore } from '../../src/aws/objects.js';
 
-// s3rver 3.7.1 (npm), a second, independent S3-compatible server for tests: in this process, on
+// s3rver 3.7.1 (npm), a second, independent S3-compatible server for tests: in a child process, on
 // 127.0.0.1 and a free port, objects in a temporary directory, buckets made at start (its
 // `--configure-bucket`). What it lacks, measured (test/backup/backup-local.test.ts,
 // test/daemon/lease-check.test.ts and test/e2e/halyard-daemon.e2e.test.ts rely on it):
@@ -40,27 +39,36 @@ export interface S3rverServer {
   stop(): Promise<void>;
 }
 
-// The part of s3rver's API used here (it ships no types).
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  reset(): void;
-  configureBuckets(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
-
+// s3rver runs in a child process (s3rver-child.mjs says why), asked over IPC to reset and stop.
 export async function startS3rver(options: { buckets: string[] }): Promise<S3rverServer> {
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
   const directory = mkdtempSync(join(tmpdir(), 'hy-s3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: options.buckets.map((name) => ({ name })),
-  });
-  const address = await server.run();
-  const url = `http://127.0.0.1:${address.port}`;
+  const child = fork(join(import.meta.dirname, 's3rver-child.mjs'), [directory, JSON.stringify(options.buckets)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const reply = <T>(match: (message: Record<string, unknown>) => boolean): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message: Record<string, unknown>) => {
+        if (!match(message)) return;
+        cleanup();
+        if (typeof message['error'] === 'string') reject(new Error(`s3rver: ${message['error']}`));
+        else resolve(message as T);
+      };
+      const onExit = (code: number | null) => {
+        cleanup();
+        reject(new Error(`s3rver's process exited (${code})`));
+      };
+      const cleanup = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+    });
+  const ask = async (what: 'reset' | 'stop'): Promise<void> => {
+    const answered = reply<{ done: string }>((message) => message['done'] === what);
+    child.send(what);
+    await answered;
+  };
+  const { port } = await reply<{ port: number }>((message) => typeof message['port'] === 'number');
+  const url = `http://127.0.0.1:${port}`;
   // Its own client: tests that keep the emulator's keys in AWS_* still read s3rver.
   const client = new S3Client({
     ...clientConfig({ endpoint: url, region: 'us-east-1' }),
@@ -86,12 +94,11 @@ export async function startS3rver(options: { buckets: string[] }): Promise<S3rve
       return keys;
     },
     async reset() {
-      server.reset();
-      await server.configureBuckets();
+      await ask('reset');
     },
     async stop() {
       client.destroy();
-      await server.close();
+      if (child.exitCode === null) await ask('stop').catch(() => child.kill());
       rmSync(directory, { recursive: true, force: true });
     },
   };
