@@ -130,7 +130,8 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
     );
     const probe = await labExec(container, dockerFact.script);
     const info = parseDockerInfo(probe.stdout, probe.exitCode ?? 1);
-    expect(info).toMatchObject({ cli: true, composeV1: '1.29.2' });
+    // docker-compose (v1) is found on PATH, not run: Debian 12's package puts it here.
+    expect(info).toMatchObject({ cli: true, composeV1: '/usr/bin/docker-compose' });
     expect(info.composeV2).toBeUndefined();
     expect(info.serverVersion).toMatch(/^\d+\.\d+/);
     expect((await sh('systemctl is-enabled docker; systemctl is-active docker'))).toBe('enabled\nactive\n');

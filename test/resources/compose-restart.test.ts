@@ -4,7 +4,7 @@ import { composeRestartResource, type ComposeRestartDesired } from '../../src/re
 import { HOSTILE_PATH_WORDS, quotedAfter } from '../core/hostile-words.js';
 import { outcomeOf, planOf, type PlanRow } from './plan-table.js';
 
-const docker = (info: Partial<DockerInfo> = {}) => ({ docker: { cli: true, serverVersion: '20.10.24', composeV1: '1.29.2', ...info } satisfies DockerInfo });
+const docker = (info: Partial<DockerInfo> = {}) => ({ docker: { cli: true, serverVersion: '20.10.24', composeV1: '/usr/bin/docker-compose', ...info } satisfies DockerInfo });
 const WEB: ComposeRestartDesired = { dir: '/opt/app', project: 'app', services: ['web'] };
 
 const rows: PlanRow<ComposeRestartDesired>[] = [

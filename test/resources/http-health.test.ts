@@ -7,7 +7,7 @@ import { healthWaitScript, httpHealthResource, type HttpHealthDesired } from '..
 import { runSh } from '../facts/local-shell.js';
 import { planOf, type PlanRow, outcomeOf } from './plan-table.js';
 
-const docker: DockerInfo = { cli: true, serverVersion: '20.10.24', composeV1: '1.29.2' };
+const docker: DockerInfo = { cli: true, serverVersion: '20.10.24', composeV1: '/usr/bin/docker-compose' };
 const answer = (service: string, status: number, error?: string): HealthAnswer => ({ service, url: `http://127.0.0.1/${service}`, status, ...(error ? { error } : {}) });
 const facts = (...health: HealthAnswer[]) => ({ health, docker });
 const DESIRED: HttpHealthDesired = {
