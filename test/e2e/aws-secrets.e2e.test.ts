@@ -116,5 +116,6 @@ describe('secrets from AWS Secrets Manager', () => {
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/sudo/i);
     expect(refused.stdout + refused.stderr).not.toContain('not-the-sudo-password');
-  }, busyBudget(8));
+    // Budget: 12.2 s in a fresh-clone CI run with every lane busy (Dec 6), not yet under ci-under-load.sh.
+  }, busyBudget(13));
 });

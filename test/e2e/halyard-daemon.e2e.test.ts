@@ -396,7 +396,8 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
     expect(restored.run.exitCode, restored.run.stderr).toBe(0);
     expect(await sh('systemctl is-active halyard-daemon')).toBe('active');
     expect(await healthStatus()).toBe('200');
-  }, busyBudget(20));
+    // Budget: 14.0 s in a fresh-clone CI run with every lane busy (Dec 6), not yet under ci-under-load.sh.
+  }, busyBudget(14));
 });
 
 interface Health {
