@@ -342,12 +342,12 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
   // (queued for a handshake slot, the TCP connect, the key exchange), so a host the run does not
   // target, down or silent, never holds the run's end for the connect timeout.
   let shut = false;
-  const onShut: Array<() => void> = [];
+  let endNow: (() => void) | undefined;
   void gate?.then(
     (wanted) => {
       if (wanted) return;
       shut = true;
-      for (const end of onShut) end();
+      endNow?.();
     },
     () => undefined,
   );
@@ -420,13 +420,10 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
         hostVerifier: (key: Buffer, done: (valid: boolean) => void) => {
           if (!gate) return verify(key, done);
           stopTimer();
+          // A shut gate has ended the attempt already (endNow, registered first on the same promise).
           gate.then(
             (wanted) => {
-              if (settled) return;
-              if (!wanted) {
-                hostKeyProblem = notTargetedError(label);
-                return done(false);
-              }
+              if (settled || !wanted) return;
               startTimer();
               verify(key, done);
             },
@@ -436,7 +433,7 @@ async function connectHop(endpoint: ResolvedEndpoint, label: string, sock: Duple
       };
       if (gate) {
         startTimer();
-        onShut.push(() => fail(notTargetedError(label)));
+        endNow = () => fail(notTargetedError(label));
         if (shut) return fail(notTargetedError(label));
       }
       const { sshDebug } = options;
