@@ -21,6 +21,8 @@ export const DEFAULT_MAX_STDOUT_BYTES = 64 * 1024 * 1024;
 export const STDERR_TAIL_BYTES = 64 * 1024;
 /** How long a closed channel may take to confirm before its slot is given back anyway. */
 const CLOSE_GRACE_MS = 10_000;
+/** How long an abandoned command has to act on TERM before its channel (and with it its stdin) closes. */
+const TERM_BEFORE_CLOSE_MS = 250;
 /** Retries of a refused channel open (about 6 s of backoff in all). */
 const CHANNEL_OPEN_RETRIES = 10;
 
@@ -252,9 +254,20 @@ export class SshSession implements HostSession {
     try {
       return await Promise.race([this.#drive(channel, run, started), timedOut, aborted]);
     } catch (error) {
-      // Timeout, sudo refusal or output limit: stop the remote side and free the slot even if it never confirms.
+      // Timeout, sudo refusal, output limit or abort: stop the remote side and free the slot even if
+      // it never confirms. TERM goes first and the channel closes once the process has exited (or
+      // TERM_BEFORE_CLOSE_MS later): closing at once raced the signal, and a process that saw its
+      // stdin end before TERM ran on as after a clean end (`cat > f.part && mv f.part f` kept a
+      // truncated f, once in a busy CI run).
+      let closed = false;
+      const closeChannel = () => {
+        if (closed) return;
+        closed = true;
+        channel.close();
+      };
+      channel.onExit(closeChannel);
       channel.signal('TERM');
-      channel.close();
+      setTimeout(closeChannel, TERM_BEFORE_CLOSE_MS).unref();
       setTimeout(release, CLOSE_GRACE_MS).unref();
       throw error;
     } finally {

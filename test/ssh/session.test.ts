@@ -14,6 +14,8 @@ class FakeChannel implements RemoteChannel {
   readonly command: string;
   closed = false;
   signals: string[] = [];
+  /** A process that ignores TERM (or an sshd that does not pass signals on). */
+  ignoresTerm = false;
   readonly #exit: Array<(code: number | null, signal: string | null) => void> = [];
   readonly #close: Array<() => void> = [];
 
@@ -28,6 +30,8 @@ class FakeChannel implements RemoteChannel {
   }
   signal(name: string): void {
     this.signals.push(name);
+    // As a real process: TERM ends it, and the channel closes after its exit status.
+    if (name === 'TERM' && !this.ignoresTerm) queueMicrotask(() => this.exit(null, 'TERM'));
   }
   close(): void {
     if (this.closed) return;
@@ -58,7 +62,7 @@ class FakeOpener implements ChannelOpener {
   open = 0;
   maxOpen = 0;
   channels: FakeChannel[] = [];
-  constructor(readonly remote: Remote) {}
+  constructor(public remote: Remote) {}
   async openChannel(command: string): Promise<RemoteChannel> {
     await new Promise((resolve) => setImmediate(resolve));
     const channel = new FakeChannel(command);
@@ -125,6 +129,33 @@ describe('SshSession.exec with a fake connection', () => {
     expect(session.channelStats.highWater).toBe(8);
     expect(session.channelStats.open).toBe(0);
     expect(session.execCount).toBe(20);
+  });
+
+  it('an abandoned command gets TERM before its stdin ends: the channel closes after its exit, or 250 ms on when it ignores TERM', async () => {
+    // Whether the channel was already closed when TERM went: closing first ends the command's stdin
+    // before the signal, which let `cat > f.part && mv` finish as after a clean end.
+    const closedAtSignal: boolean[] = [];
+    const opener = new FakeOpener((channel) => {
+      const signal = channel.signal.bind(channel);
+      channel.signal = (name: string) => {
+        closedAtSignal.push(channel.closed);
+        signal(name);
+      };
+    });
+    const session = new SshSession(target, opener, { commandTimeoutMs: 5_000, maxChannelsPerConnection: 2 });
+    await session.exec({ label: 'hang', script: 'sleep 100', timeoutMs: 50 }).catch(() => undefined);
+    expect(closedAtSignal).toEqual([false]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opener.channels[0]?.closed).toBe(true);
+    opener.remote = (channel) => {
+      channel.ignoresTerm = true;
+    };
+    const stubbornStarted = Date.now();
+    await session.exec({ label: 'stubborn', script: 'stubborn', timeoutMs: 50 }).catch(() => undefined);
+    expect(opener.channels[1]?.closed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(opener.channels[1]?.closed).toBe(true);
+    expect(Date.now() - stubbornStarted).toBeGreaterThanOrEqual(250);
   });
 
   it('times out: closes the channel, frees the slot and throws CommandTimeoutError', async () => {
