@@ -5,6 +5,10 @@ import { quote } from '../core/shell.js';
 // the channel closes (the run ended, the controller died or gave up on a hung request, the
 // connection dropped) and the shell has not ended by itself within GRACE seconds, the guard stops
 // the shell's whole process group (TERM, then KILL): a hung probe can no longer hold the host lock.
+// A signal sent to the guard itself stops the shell at once the same way. sshd delivers the
+// controller's channel signal (an abandoned request, a lock wait given up) to the session's whole
+// process group, which holds the guard and its feeder but not the shell in its own session: the
+// guard traps it, where dying would leave the shell unguarded, holding the lock, nothing undone.
 // Then, on every path, it undoes what the run recorded as "to undo" (containers and services it
 // stopped, a restore's staging directory, a half-done swap), so a backup never leaves a service
 // down. What a guard killed with SIGKILL could not undo, the next locked run does (recoveryScript).
@@ -13,10 +17,15 @@ import { quote } from '../core/shell.js';
  * container stays stopped after one, whatever its restart policy). Root-only (0700). */
 export const UNDO_DIR = '/var/lib/halyard/undo';
 
-/** Seconds a shell may take to end after its channel closed before its process group is stopped. */
-const GRACE_SECONDS = 2;
-/** Seconds between TERM (traps run: temp files removed, containers started) and KILL. */
-const KILL_AFTER_SECONDS = 8;
+// How long the guard waits before it stops a shell (tests shorten them).
+export interface GuardTimings {
+  /** Seconds a shell may take to end after its channel closed before its process group is stopped. */
+  graceSeconds: number;
+  /** Seconds between TERM (traps run: temp files removed, containers started) and KILL. */
+  killAfterSeconds: number;
+}
+
+const GUARD_TIMINGS: GuardTimings = { graceSeconds: 2, killAfterSeconds: 8 };
 
 // Undoes one record file, claimed first by a rename (so two recoveries never undo it twice):
 // filesystem entries first (a staging dir removed, a half-done swap put back), then containers and
@@ -44,8 +53,18 @@ const UNDO_FUNCTION = [
 
 // The remote command of a run shell: the guard described above, then `sh -s` under it. It rides in
 // argv (fixed text, no secrets). $HALYARD_UNDO names the run's record file (runs as root only).
-export function guardedShellScript(undoDir: string = UNDO_DIR): string {
+export function guardedShellScript(undoDir: string = UNDO_DIR, timings: GuardTimings = GUARD_TIMINGS): string {
+  const stopGroup = (signal: string) => `kill -${signal} -$hy_sh 2>/dev/null || kill -${signal} $hy_sh 2>/dev/null`;
   return [
+    // A signal stops the shell (TERM now, KILL later); one before the shell exists, once it does.
+    'hy_sh= hy_stopping= hy_killer= hy_signalled=',
+    'hy_stop() {',
+    '  hy_stopping=1 hy_signalled=1',
+    '  [ -n "$hy_sh" ] || return 0',
+    `  ${stopGroup('TERM')}`,
+    `  [ -n "$hy_killer" ] || { ( sleep ${timings.killAfterSeconds}; ${stopGroup('KILL')} ) </dev/null >/dev/null 2>&1 & hy_killer=$!; }`,
+    '}',
+    'trap hy_stop TERM HUP INT',
     'hy_g=$(mktemp -d "${TMPDIR:-/tmp}/halyard-run.XXXXXXXX") || exit 125',
     'mkfifo -m 600 "$hy_g/in" || { rm -rf "$hy_g"; exit 125; }',
     `if [ "$(id -u)" = 0 ]; then HALYARD_UNDO=${quote(undoDir)}/run.$$; export HALYARD_UNDO; fi`,
@@ -55,13 +74,22 @@ export function guardedShellScript(undoDir: string = UNDO_DIR): string {
     // The feeder forwards the channel to the shell; at the channel's end (EOF) an idle shell ends
     // too, and one still running after the grace period was abandoned mid-request.
     'exec 3<&0',
-    `( cat >"$hy_g/in"; sleep ${GRACE_SECONDS}; kill -TERM -$hy_sh || kill -TERM $hy_sh; sleep ${KILL_AFTER_SECONDS}; kill -KILL -$hy_sh || kill -KILL $hy_sh ) <&3 >/dev/null 2>&1 &`,
+    `( cat >"$hy_g/in"; sleep ${timings.graceSeconds}; kill -TERM -$hy_sh || kill -TERM $hy_sh; sleep ${timings.killAfterSeconds}; kill -KILL -$hy_sh || kill -KILL $hy_sh ) <&3 >/dev/null 2>&1 &`,
     'hy_feeder=$!',
     'exec 3<&- </dev/null',
-    // The shell ended (by itself, killed, or stopped by the feeder): the guard finishes at once.
-    'wait $hy_sh',
-    'hy_rc=$?',
-    'kill $hy_feeder 2>/dev/null',
+    '[ -z "$hy_stopping" ] || hy_stop',
+    // The shell ended (by itself, killed, or stopped): the guard finishes at once. A trapped signal
+    // ends `wait` early, so it waits again; a signal just after a finished wait costs one
+    // immediate extra wait (status 127 then: the run was being stopped anyway).
+    'while :; do',
+    '  hy_signalled=',
+    '  wait $hy_sh',
+    '  hy_rc=$?',
+    '  [ -n "$hy_signalled" ] || break',
+    'done',
+    // The shell is reaped: a later signal must not reach a process that reuses its pid.
+    'hy_sh=',
+    'kill $hy_feeder $hy_killer 2>/dev/null',
     'rm -rf "$hy_g"',
     ...UNDO_FUNCTION,
     // Output of the undo goes to the system log: the channel may be gone.

@@ -2,7 +2,9 @@
 // interleave their steps; the second fails at once with who holds the lock, or waits with --lock-timeout.
 // A holding run waits for a release file the test creates, so no assertion depends on the machine's speed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withHostLock } from '../../src/engine/locked-host.js';
 import { labExec } from '../../src/lab/index.js';
+import { SshPool } from '../../src/ssh/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { startTestFleet, type TestFleet } from '../support/lab.js';
 import { busyBudget } from '../support/budget.js';
@@ -117,6 +119,40 @@ describe('halyard apply: the host lock on a lab host', () => {
     expect(lines).toEqual(['start first', 'end first', 'start second', 'end second']);
     expectNotInterleaved(lines);
   }, busyBudget(15));
+
+  // A daemon that begins to stop gives up its wait (the controller sends TERM on the channel; sshd
+  // signals the session's process group). The guard must stay to stop the shell waiting in flock:
+  // when the guard died of that TERM, the shell waited out its whole wait and its temp dir stayed.
+  it('a lock wait given up: the waiting shell leaves the host at once, with its guard and temp dir', async () => {
+    await labExec(container, 'rm -rf /tmp/hy-lock; mkdir -p /tmp/hy-lock');
+    const holder = apply('H', ...holding('H'));
+    await waitForStart('H');
+    const guardDirs = async () => (await labExec(container, 'ls -d /tmp/halyard-run.* 2>/dev/null | sort || true')).stdout.trim();
+    const holderDirs = await guardDirs();
+    const pool = new SshPool({ knownHostsFile: knownHosts, sshConfigFile: null });
+    try {
+      const session = await pool.session({ name, address: fleet.hosts[0]!.address, port: fleet.hosts[0]!.port, user: fleet.user, privateKeyFile: fleet.keyFile, become: true, becomePassword: undefined });
+      const stopping = new AbortController();
+      const waiting = withHostLock(session, { label: 'backup', waitSeconds: 120, timeoutMs: 10_000, signal: stopping.signal }, async () => 'held');
+      // The wait is under way on the host: a flock with the 120 s wait runs there.
+      const flocks = async () => (await labExec(container, "pgrep -f '^flock -w 120 ' || true")).stdout.trim();
+      for (let tries = 0; tries < 100 && !(await flocks()); tries += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await flocks()).not.toBe('');
+      stopping.abort(new Error('daemon shutting down'));
+      await expect(waiting).rejects.toThrow('backup: stopped waiting for the host lock (daemon shutting down)');
+      let left = await flocks();
+      for (let tries = 0; tries < 50 && left; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        left = await flocks();
+      }
+      expect(left).toBe('');
+      expect(await guardDirs()).toBe(holderDirs);
+    } finally {
+      await pool.closeAll();
+    }
+    await release('H');
+    expect((await holder).exitCode).toBe(0);
+  }, busyBudget(10));
 
   it('a local user can neither hold the lock nor fake its holder: a run goes ahead while they try', async () => {
     await labExec(container, 'rm -rf /tmp/hy-lock; mkdir -p /tmp/hy-lock; id mallory >/dev/null 2>&1 || useradd -m mallory');

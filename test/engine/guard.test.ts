@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLEAR_UNDO, guardedShellScript, parseUndone, recordUndo, recoveryScript } from '../../src/engine/guard.js';
+import { CLEAR_UNDO, guardedShellScript, parseUndone, recordUndo, recoveryScript, type GuardTimings } from '../../src/engine/guard.js';
 import { lockScript, parseLockOutcome } from '../../src/engine/lock.js';
 import { RemoteShell } from '../../src/engine/remote-shell.js';
 import type { ExecResult } from '../../src/ssh/types.js';
@@ -28,10 +28,11 @@ function scratch() {
   return { base, bin, undoDir, calls, lockPaths: { rootDir: join(base, 'run-halyard'), userHome: join(base, 'home') } };
 }
 
-// Starts a guarded shell as root with the stand-ins first on PATH.
-function guarded(dir: ReturnType<typeof scratch>) {
+// Starts a guarded shell as root with the stand-ins first on PATH, in its own session and process
+// group as sshd starts a session's command (so `signalSession` can signal it as sshd does).
+function guarded(dir: ReturnType<typeof scratch>, timings?: GuardTimings) {
   const started = Date.now();
-  const child = spawn('sh', ['-c', guardedShellScript(dir.undoDir)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: `${dir.bin}:${process.env.PATH}` } });
+  const child = spawn('sh', ['-c', guardedShellScript(dir.undoDir, timings)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: `${dir.bin}:${process.env.PATH}` }, detached: true });
   const done = new Promise<ExecResult & { endedAfterMs: number }>((resolve) => {
     child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr: '', durationMs: Date.now() - started, endedAfterMs: Date.now() - started }));
   });
@@ -73,6 +74,61 @@ describe('run guard', () => {
     await second.shell.close();
     // A shell that ends by itself is not waited for.
     expect(Date.now() - closedQuickly).toBeLessThan(1_500);
+  }, 30_000);
+
+  // sshd passes a channel's signal request (the controller abandoning a request, or a lock wait
+  // given up) to the session's whole process group: killpg, measured against the lab's sshd. That
+  // group holds the guard and its feeder, not the shell in its own session.
+  it('a signal to the session (sshd killpg): the guard stops the hung shell at once, undoes its record and frees the lock', async () => {
+    const dir = scratch();
+    mkdirSync(dir.lockPaths.userHome, { recursive: true });
+    const first = guarded(dir);
+    const locked = await first.shell.request(lockScript(first.shell.nonce, OWNER, 0, dir.lockPaths), { label: 'lock', timeoutMs: 10_000 });
+    expect(parseLockOutcome(locked.output, first.shell.nonce).outcome.locked).toBe(true);
+    await first.shell.request(`( ${recordUndo([{ kind: 'container', value: 'c0ffee' }])} )`, { label: 'record', timeoutMs: 10_000 });
+    const pidFile = join(dir.base, 'pids');
+    await expect(first.shell.request(`sleep 600 & echo $! $$ > ${pidFile}; wait`, { label: 'hung', timeoutMs: 500 })).rejects.toThrow(/timed out/);
+    const pids = readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
+    const signalledAt = Date.now();
+    process.kill(-first.child.pid!, 'SIGTERM');
+    // The channel stays open: the guard acts on the signal, not on the end of its stdin.
+    const ended = await first.done;
+    expect(Date.now() - signalledAt).toBeLessThan(1_500);
+    expect(ended.exitCode).not.toBe(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(dir.calls()).toBe('docker start c0ffee\n');
+    const second = guarded(dir);
+    const again = await second.shell.request(lockScript(second.shell.nonce, { ...OWNER, runId: 'run2' }, 0, dir.lockPaths), { label: 'lock', timeoutMs: 10_000 });
+    expect(parseLockOutcome(again.output, second.shell.nonce).outcome.locked).toBe(true);
+    await second.shell.close();
+    first.child.stdin.destroy();
+  }, 30_000);
+
+  it('a shell that ignores TERM is killed killAfterSeconds later; a signal before the shell exists stops it once it does', async () => {
+    const dir = scratch();
+    const first = guarded(dir, { graceSeconds: 2, killAfterSeconds: 1 });
+    const pidFile = join(dir.base, 'pids');
+    await expect(first.shell.request(`trap '' TERM; sleep 600 & echo $! $$ > ${pidFile}; wait`, { label: 'stubborn', timeoutMs: 500 })).rejects.toThrow(/timed out/);
+    const pids = readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
+    const signalledAt = Date.now();
+    process.kill(-first.child.pid!, 'SIGTERM');
+    await first.done;
+    const took = Date.now() - signalledAt;
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(4_000);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    first.child.stdin.destroy();
+
+    // TERM while the guard still makes its FIFO (a slow mkfifo stand-in): the shell never runs a request.
+    writeFileSync(join(dir.bin, 'mkfifo'), `#!/bin/sh\nsleep 0.5\nexec /usr/bin/mkfifo "$@"\n`);
+    chmodSync(join(dir.bin, 'mkfifo'), 0o755);
+    const early = guarded(dir);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    process.kill(-early.child.pid!, 'SIGTERM');
+    early.child.stdin.write(`touch ${join(dir.base, 'ran')}\n`);
+    await early.done;
+    expect(existsSync(join(dir.base, 'ran'))).toBe(false);
+    early.child.stdin.destroy();
   }, 30_000);
 
   it('a shell killed outright: its guard undoes the record (staging removed, swap put back, containers and services started)', async () => {
