@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import type { ExecRequest, ExecResult, ExecStream, HostSession, StreamExecRequest } from '../../src/ssh/types.js';
 
 // A HostSession that runs scripts locally (`sh -s` / `sh -c`), as root already: the backup code
-// without SSH. `env` is added to the scripts' environment (a PATH with stub commands).
+// without SSH. `env` is added to the scripts' environment (a PATH with stub commands). Like sshd, it
+// starts each command in its own session and process group, and an abort signals that whole group.
 export function localSession(name: string, env: Record<string, string> = {}): HostSession & { scripts: string[] } {
   let execs = 0;
   const scripts: string[] = [];
-  const run = (args: string[]) => spawn('sh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const run = (args: string[]) => spawn('sh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
   return {
     scripts,
     target: { name, address: '127.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined },
@@ -34,8 +35,18 @@ export function localSession(name: string, env: Record<string, string> = {}): Ho
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-65536)));
       child.stdin.on('error', () => undefined);
       const done = new Promise<ExecResult>((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr, durationMs: Date.now() - started })));
-      return { stdin: child.stdin, stdout: child.stdout, stderrTail: () => stderr, done, abort: () => child.kill('SIGTERM') };
+      return { stdin: child.stdin, stdout: child.stdout, stderrTail: () => stderr, done, abort: () => signalGroup(child.pid) };
     },
     async close() {},
   };
+}
+
+// TERM to a command's process group, as sshd passes on a channel's signal; nothing if it is gone.
+function signalGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    // The group has ended already.
+  }
 }
