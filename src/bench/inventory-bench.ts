@@ -46,8 +46,9 @@ function measure(script: string, file: string): { seconds: number; count: number
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { seconds: number; count: number; rssMb: number };
 }
 
-const REPORT = 'process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, count, rssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + "\\n");';
-const HALYARD = `import { loadInventory } from ${JSON.stringify(LOADER)}; const t = performance.now(); const count = (await loadInventory(process.argv[1])).hosts.length; ${REPORT}`;
+// Peak RSS as VmHWM: the child's own (maxRSS would include this process, its parent; core/peak-rss.ts).
+const REPORT = 'process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, count, rssMb: Math.round(Number(/^VmHWM:\\s+(\\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))[1]) / 1024) }) + "\\n");';
+const HALYARD = `import { readFileSync } from 'node:fs'; import { loadInventory } from ${JSON.stringify(LOADER)}; const t = performance.now(); const count = (await loadInventory(process.argv[1])).hosts.length; ${REPORT}`;
 const FLOOR = `import { readFileSync } from 'node:fs'; const t = performance.now(); const v = JSON.parse(readFileSync(process.argv[1], 'utf8')); const count = Object.values(v.all.children).reduce((n, g) => n + Object.keys(g.hosts).length, 0); ${REPORT}`;
 
 function main(): void {

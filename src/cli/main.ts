@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
+import { peakRssKb } from '../core/peak-rss.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerBackupCommands } from './backup-command.js';
 import { registerCompletionCommand } from './completion-command.js';
@@ -77,7 +78,7 @@ function writeStatsFile(): void {
   const path = process.env.HALYARD_STATS_FILE;
   if (!path) return;
   const usage = process.resourceUsage();
-  writeFileSync(path, `${JSON.stringify({ maxRssKb: usage.maxRSS, userCpuSeconds: usage.userCPUTime / 1e6, systemCpuSeconds: usage.systemCPUTime / 1e6 })}\n`);
+  writeFileSync(path, `${JSON.stringify({ maxRssKb: peakRssKb(), userCpuSeconds: usage.userCPUTime / 1e6, systemCpuSeconds: usage.systemCPUTime / 1e6 })}\n`);
 }
 
 // Prints one line for a known error (no stack trace) and picks the exit code.
