@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../core/bytes.js';
 import type { ObjectStore } from '../aws/objects.js';
 import { HalyardError } from '../core/errors.js';
+import { halyardRootOf } from '../core/package-root.js';
 import type { Host } from '../inventory/types.js';
 import { CLEAR_UNDO } from '../engine/guard.js';
 import type { LockPaths } from '../engine/lock.js';
@@ -43,7 +45,7 @@ import {
 
 export const HALYARD_VERSION: string = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(halyardRootOf(import.meta.url), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return '0.0.0';
   }

@@ -1,7 +1,8 @@
 import { isCustomFact } from '../facts/host-facts.js';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlaybookError } from '../core/errors.js';
+import { halyardRootOf } from '../core/package-root.js';
 import { argumentProblem } from '../resources/schemas.js';
 import type { ResourceInstance, ResourceType } from '../resources/types.js';
 import { isRole } from './role.js';
@@ -40,7 +41,7 @@ export function task<D>(type: ResourceType<D>, desired: D, options: TaskOptions 
 }
 
 // halyard's own files: frames there are not where a user made a task.
-const HALYARD_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const HALYARD_ROOT = halyardRootOf(import.meta.url);
 const INTERNAL_DIRS = ['src', 'dist', 'node_modules'].map((dir) => `${resolve(HALYARD_ROOT, dir)}/`);
 
 // `file:line` of the first stack frame outside halyard and Node: the role or playbook line.

@@ -1,10 +1,11 @@
 import { constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createJiti } from 'jiti';
 import { PlaybookError } from '../core/errors.js';
+import { halyardRootOf } from '../core/package-root.js';
 import { isPlaybook } from './define.js';
 import type { Playbook } from './types.js';
 
@@ -62,7 +63,7 @@ export function transpileCache(dir: string = transpileCacheDir()): string | fals
 export function halyardAliases(): Record<string, string> {
   const here = fileURLToPath(import.meta.url);
   const fromSource = here.endsWith('.ts');
-  const root = resolve(dirname(here), '..', '..');
+  const root = halyardRootOf(import.meta.url);
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
   const aliases: Record<string, string> = {};
   for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {

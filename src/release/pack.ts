@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HalyardError } from '../core/errors.js';
+import { halyardRootOf } from '../core/package-root.js';
 
 // tar is loaded when a tarball is written, not with the public API every playbook imports: it
 // loaded on every apply's start-up, where releases are built by one role's runs only.
@@ -32,8 +32,8 @@ interface PackageDir {
   manifest: { name?: string; version?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
 }
 
-/** halyard's package root: two levels above this module (src/release or dist/release). */
-export const HALYARD_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** halyard's package root (from src/, dist/ or a bundled chunk alike). */
+export const HALYARD_ROOT = halyardRootOf(import.meta.url);
 
 // halyard's own files in a release (tests and sources stay home).
 const OWN_PATHS = ['package.json', 'bin', 'dist'];

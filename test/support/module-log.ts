@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CLI, collectOutput } from './cli.js';
 
 const PRELOAD = resolve(import.meta.dirname, 'module-log.mjs');
@@ -32,7 +33,28 @@ export async function runLoggingModules(args: string[], options: { script?: stri
   } catch (error) {
     throw new Error(`no module log from ${args.join(' ')} (exit ${run.exitCode}): ${(error as Error).message}; stderr: ${run.stderr}`);
   }
-  return { ...run, modules: [...new Set(text.split('\n').filter((line) => line !== ''))] };
+  return { ...run, modules: withBundledInputs([...new Set(text.split('\n').filter((line) => line !== ''))]) };
+}
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+// The built CLI is bundled (scripts/bundle.mjs): a loaded file of dist/ stands for the modules
+// bundled into it, which dist/b/meta.json lists (dist/... and node_modules/... paths). Each is
+// added as the path it had before bundling, so the checks read the same either way.
+function withBundledInputs(modules: string[]): string[] {
+  let inputs: Record<string, string[]>;
+  try {
+    inputs = JSON.parse(readFileSync(join(ROOT, 'dist/b/meta.json'), 'utf8')) as Record<string, string[]>;
+  } catch {
+    return modules;
+  }
+  const all = new Set(modules);
+  for (const module of modules) {
+    const path = module.startsWith('file://') ? fileURLToPath(module) : module;
+    if (!path.startsWith(`${ROOT}/dist/`)) continue;
+    for (const input of inputs[path.slice(`${ROOT}/dist/`.length)] ?? []) all.add(join(ROOT, input));
+  }
+  return [...all];
 }
 
 // The npm packages among modules (by their last node_modules/ folder: "commander", "@aws-sdk/client-s3"), sorted.

@@ -1,0 +1,23 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// halyard's package root (the folder of its package.json), found from a module's URL by walking
+// up: the same answer from src/ (tests), from tsc's dist/ and from the bundled chunks under
+// dist/b/, at whatever depth the bundler puts a module.
+export function halyardRootOf(moduleUrl: string): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'halyard') return dir;
+      } catch {
+        // Not a readable manifest: keep walking up.
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`halyard's package.json was not found above ${fileURLToPath(moduleUrl)}`);
+    dir = parent;
+  }
+}
