@@ -54,7 +54,8 @@ const UNDO_FUNCTION = [
 // The remote command of a run shell: the guard described above, then `sh -s` under it. It rides in
 // argv (fixed text, no secrets). $HALYARD_UNDO names the run's record file (runs as root only).
 export function guardedShellScript(undoDir: string = UNDO_DIR, timings: GuardTimings = GUARD_TIMINGS): string {
-  const stopGroup = (signal: string) => `kill -${signal} -$hy_sh 2>/dev/null || kill -${signal} $hy_sh 2>/dev/null`;
+  // The shell's process group (its own session), or the shell alone while setsid has not run yet.
+  const stopGroup = (signal: 'TERM' | 'KILL') => `kill -${signal} -$hy_sh 2>/dev/null || kill -${signal} $hy_sh 2>/dev/null`;
   return [
     // A signal stops the shell (TERM now, KILL later); one before the shell exists, once it does.
     'hy_sh= hy_stopping= hy_killer= hy_signalled=',
@@ -74,7 +75,7 @@ export function guardedShellScript(undoDir: string = UNDO_DIR, timings: GuardTim
     // The feeder forwards the channel to the shell; at the channel's end (EOF) an idle shell ends
     // too, and one still running after the grace period was abandoned mid-request.
     'exec 3<&0',
-    `( cat >"$hy_g/in"; sleep ${timings.graceSeconds}; kill -TERM -$hy_sh || kill -TERM $hy_sh; sleep ${timings.killAfterSeconds}; kill -KILL -$hy_sh || kill -KILL $hy_sh ) <&3 >/dev/null 2>&1 &`,
+    `( cat >"$hy_g/in"; sleep ${timings.graceSeconds}; ${stopGroup('TERM')}; sleep ${timings.killAfterSeconds}; ${stopGroup('KILL')} ) <&3 >/dev/null 2>&1 &`,
     'hy_feeder=$!',
     'exec 3<&- </dev/null',
     '[ -z "$hy_stopping" ] || hy_stop',
