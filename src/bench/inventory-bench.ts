@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const LOADER = resolve(import.meta.dirname, '../inventory/index.js');
+const PEAK_RSS = resolve(import.meta.dirname, '../core/peak-rss.js');
 
 // One host line: address, port and three plain vars, in one of four groups.
 function hostLine(index: number): string {
@@ -46,10 +47,11 @@ function measure(script: string, file: string): { seconds: number; count: number
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { seconds: number; count: number; rssMb: number };
 }
 
-// Peak RSS as VmHWM: the child's own (maxRSS would include this process, its parent; core/peak-rss.ts).
-const REPORT = 'process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, count, rssMb: Math.round(Number(/^VmHWM:\\s+(\\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))[1]) / 1024) }) + "\\n");';
-const HALYARD = `import { readFileSync } from 'node:fs'; import { loadInventory } from ${JSON.stringify(LOADER)}; const t = performance.now(); const count = (await loadInventory(process.argv[1])).hosts.length; ${REPORT}`;
-const FLOOR = `import { readFileSync } from 'node:fs'; const t = performance.now(); const v = JSON.parse(readFileSync(process.argv[1], 'utf8')); const count = Object.values(v.all.children).reduce((n, g) => n + Object.keys(g.hosts).length, 0); ${REPORT}`;
+// Peak RSS is the child's own (core/peak-rss.ts: maxRSS would include this process, its parent).
+const REPORT = 'process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, count, rssMb: Math.round(peakRssKb() / 1024) }) + "\\n");';
+const MEASURE = `import { peakRssKb } from ${JSON.stringify(PEAK_RSS)};`;
+const HALYARD = `${MEASURE} import { loadInventory } from ${JSON.stringify(LOADER)}; const t = performance.now(); const count = (await loadInventory(process.argv[1])).hosts.length; ${REPORT}`;
+const FLOOR = `${MEASURE} import { readFileSync } from 'node:fs'; const t = performance.now(); const v = JSON.parse(readFileSync(process.argv[1], 'utf8')); const count = Object.values(v.all.children).reduce((n, g) => n + Object.keys(g.hosts).length, 0); ${REPORT}`;
 
 function main(): void {
   const sizes = (process.argv.includes('--mb') ? process.argv[process.argv.indexOf('--mb') + 1]! : '1,10,50').split(',').map(Number);
