@@ -19,8 +19,8 @@ export {
   type RetentionDecision,
   type RetentionItem,
 } from './plan.js';
+export { HALYARD_VERSION } from '../core/version.js';
 export {
-  HALYARD_VERSION,
   backupVolume,
   findBackup,
   formatBytes,

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../core/bytes.js';
 import type { ObjectStore } from '../aws/objects.js';
 import { HalyardError } from '../core/errors.js';
-import { halyardRootOf } from '../core/package-root.js';
+import { HALYARD_VERSION } from '../core/version.js';
 import type { Host } from '../inventory/types.js';
 import { CLEAR_UNDO } from '../engine/guard.js';
 import type { LockPaths } from '../engine/lock.js';
@@ -42,14 +40,6 @@ import {
 // The I/O half of backups: SSH execs on a host, streams between the host and S3. Nothing is staged:
 // the remote tar (or pg_dump) writes into an SSH channel, the controller hashes and counts the bytes
 // as they pass (a Transform) and hands them to a multipart upload holding a few 8 MiB parts at most.
-
-export const HALYARD_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(join(halyardRootOf(import.meta.url), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 export interface BackupContext {
   config: BackupConfig;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { peakRssKb } from '../core/peak-rss.js';
+import { HALYARD_VERSION } from '../core/version.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerBackupCommands } from './backup-command.js';
 import { registerCompletionCommand } from './completion-command.js';
@@ -29,7 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command()
     .name('halyard')
     .description('Typed, idempotent provisioning over SSH')
-    .version('0.1.0')
+    .version(HALYARD_VERSION)
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({

@@ -3,7 +3,7 @@
 // the playbook loader, listr2) when it runs. The built CLI (dist/, as users run it; `npm test`
 // builds it) runs under a preload that logs every module the process loads. Times are the start-up
 // bench's business (src/bench/startup-bench.ts), not this test's.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,6 +55,21 @@ describe('CLI start-up', () => {
     expect(own).toContain('cli/main.js');
     expect(own).toContain('cli/apply-command.js');
     expect(own.filter((file) => file.endsWith('-run.js') || !/^(cli|core)\//.test(file))).toEqual([]);
+  });
+
+  it("halyard --version prints its package.json's version, the one backups record", async () => {
+    // A copy of the built CLI whose package.json says another version: the printed one must follow.
+    const root = mkdtempSync(join(tmpdir(), 'hy-version-'));
+    const checkout = resolve(import.meta.dirname, '../..');
+    cpSync(join(checkout, 'bin'), join(root, 'bin'), { recursive: true });
+    cpSync(join(checkout, 'dist'), join(root, 'dist'), { recursive: true });
+    symlinkSync(join(checkout, 'node_modules'), join(root, 'node_modules'));
+    const manifest = JSON.parse(readFileSync(join(checkout, 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ ...manifest, version: '7.8.9-test' }));
+    const run = await runLoggingModules(['--version'], { script: join(root, 'bin', 'halyard.js') });
+    expect(run.stdout).toBe('7.8.9-test\n');
+    const { HALYARD_VERSION } = await import('../../src/backup/index.js');
+    expect(HALYARD_VERSION).toBe(manifest['version']);
   });
 
   it('the help of every command and the completion scripts, all in one process, load no package but commander', async () => {
