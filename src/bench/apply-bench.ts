@@ -1,11 +1,12 @@
 // `npm run bench` / `npm run bench:noop`: stack-files.ts on lab hosts. The no-op rerun is measured
 // against its real baseline, the OpenSSH client sending the same first request halyard sends (the
 // host locks and one probe of every fact, built by the engine's own builder) through `sudo -n sh -s`,
-// one connection per host, all at once: at each size of --sizes (default 1,10,50), the median of
-// --repeat rounds (default 3), with controller CPU seconds, peak RSS and the processes each host
-// started. Without --noop it also times, on --hosts hosts (default 10), the first run, the no-op,
+// one connection per host, all at once; and against a fresh Node process doing the same with ssh2
+// alone (ssh2-probe-client.ts), the floor of any Node controller: at each size of --sizes (default
+// 1,10,50), the median of --repeat rounds (default 3), with controller CPU seconds, peak RSS and
+// the processes each host started. Without --noop it also times, on --hosts hosts (default 10), the first run, the no-op,
 // a run after drift by hand, --check, and ansible-playbook doing the same. --rtt-ms N sends every
-// connection (both clients') through a relay process adding N ms of round trip (delay-proxy.ts).
+// connection (every client's) through a relay process adding N ms of round trip (delay-proxy.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,11 +15,13 @@ import { parse, stringify } from 'yaml';
 import { labDown, labExec, labUp, type LabFleet, type LabHost } from '../lab/index.js';
 import type { RunResult } from '../engine/results.js';
 import { checkNoopAnswer, noopProbe, type NoopProbe } from './noop-probe.js';
+import type { Ssh2ProbeJob } from './ssh2-probe-client.js';
 import { argValue, readRunStats } from './bench-args.js';
 import { startDelayProxies, type DelayProxies } from './delay-proxy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
+const SSH2_CLIENT = join(import.meta.dirname, 'ssh2-probe-client.js');
 const PLAYBOOK = 'playbooks/examples/stack-files.ts';
 const DIR = '/opt/observability';
 const GNU_TIME = '/usr/bin/time';
@@ -55,6 +58,8 @@ interface Sample {
 interface SizeResult {
   hosts: number;
   openssh: Sample;
+  /** A fresh Node process sending the same probe with ssh2 alone: the floor of any Node controller. */
+  ssh2: Sample;
   halyard: Sample;
   /** Processes (and threads: the kernel numbers both) each host started, per host. */
   opensshProcesses: string;
@@ -142,22 +147,25 @@ async function timeRuns(fleet: LabFleet, options: BenchOptions, work: string, kn
   return results;
 }
 
-// One size: rounds of OpenSSH and halyard no-ops (alternating which goes first), medians of each.
+// One size: rounds of OpenSSH, ssh2-alone and halyard no-ops (each round starting with the next
+// one in turn), medians of each.
 async function compareNoop(fleet: LabFleet, size: number, repeat: number, work: string, knownHosts: string, probePath: string, probe: NoopProbe): Promise<SizeResult> {
   const hosts = fleet.hosts.slice(0, size);
   const inventory = writeInventory(fleet, work, size);
   const openssh: Sample[] = [];
+  const ssh2: Sample[] = [];
   const halyard: Sample[] = [];
   // What reading the last process id costs a host (the reading process itself), measured here.
   const first = await lastPids(hosts);
   const overhead = (await lastPids(hosts)).map((pid, index) => pid - (first[index] ?? pid));
   let opensshProcesses: number[] = [];
   let halyardProcesses: number[] = [];
+  const tools = ['openssh', 'ssh2', 'halyard'] as const;
   for (let round = 0; round < repeat; round += 1) {
-    const sshFirst = round % 2 === 0;
-    for (const tool of sshFirst ? (['openssh', 'halyard'] as const) : (['halyard', 'openssh'] as const)) {
-      const before = round === 0 ? await lastPids(hosts) : undefined;
+    for (const tool of [...tools.slice(round % tools.length), ...tools.slice(0, round % tools.length)]) {
+      const before = round === 0 && tool !== 'ssh2' ? await lastPids(hosts) : undefined;
       if (tool === 'openssh') openssh.push(await runOpenssh(fleet, hosts, work, probePath, probe));
+      else if (tool === 'ssh2') ssh2.push(await runSsh2Alone(fleet, hosts, work, probePath, probe));
       else halyard.push((await runHalyard(inventory, knownHosts, work, size, true)).sample);
       if (before) {
         const started = (await lastPids(hosts)).map((pid, index) => pid - (before[index] ?? pid) - (overhead[index] ?? 0));
@@ -166,7 +174,7 @@ async function compareNoop(fleet: LabFleet, size: number, repeat: number, work: 
       }
     }
   }
-  return { hosts: size, openssh: medianSample(openssh), halyard: medianSample(halyard), opensshProcesses: spread(opensshProcesses), halyardProcesses: spread(halyardProcesses) };
+  return { hosts: size, openssh: medianSample(openssh), ssh2: medianSample(ssh2), halyard: medianSample(halyard), opensshProcesses: spread(opensshProcesses), halyardProcesses: spread(halyardProcesses) };
 }
 
 // The last process id each host's kernel gave out (/proc/loadavg, per PID namespace: per container).
@@ -203,6 +211,30 @@ async function runOpenssh(fleet: LabFleet, hosts: readonly LabHost[], work: stri
     const problem = checkNoopAnswer(probe, readFileSync(join(answers, host.name), 'utf8'));
     const stderr = readFileSync(join(answers, `${host.name}.err`), 'utf8').trim().split('\n').slice(-3).join(' / ');
     if (problem !== undefined) throw new Error(`OpenSSH baseline on ${host.name}: ${problem}${stderr ? ` (stderr: ${stderr})` : ''}`);
+  }
+  return sample;
+}
+
+// A fresh Node process sending the probe to each host with ssh2 alone (ssh2-probe-client.ts), one
+// connection each, all at once, under GNU time as the OpenSSH baseline is.
+async function runSsh2Alone(fleet: LabFleet, hosts: readonly LabHost[], work: string, probePath: string, probe: NoopProbe): Promise<Sample> {
+  const answers = join(work, 'answers-ssh2');
+  rmSync(answers, { recursive: true, force: true });
+  mkdirSync(answers);
+  const job: Ssh2ProbeJob = {
+    hosts: hosts.map((host) => ({ name: host.name, address: host.address, port: host.port })),
+    user: fleet.user,
+    keyFile: fleet.keyFile,
+    knownHostsFile: fleet.knownHostsFile,
+    probeFile: probePath,
+    answersDir: answers,
+  };
+  const jobFile = join(work, 'ssh2-job.json');
+  writeFileSync(jobFile, JSON.stringify(job));
+  const sample = await timedWithGnuTime(process.execPath, [SSH2_CLIENT, jobFile], work);
+  for (const host of hosts) {
+    const problem = checkNoopAnswer(probe, readFileSync(join(answers, host.name), 'utf8'));
+    if (problem !== undefined) throw new Error(`ssh2 alone on ${host.name}: ${problem}`);
   }
   return sample;
 }
@@ -386,19 +418,23 @@ function printNoopTable(sizes: readonly SizeResult[], repeat: number, probe: Noo
   const lines = [
     `\nhalyard no-op vs the OpenSSH client sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once${rttMs > 0 ? `, ${rttMs} ms round trip added to every connection` : ''}; median of ${repeat} (${new Date().toISOString()})`,
     '',
-    '| hosts | OpenSSH s | halyard no-op s | ratio | controller CPU s OpenSSH / halyard | peak RSS MB OpenSSH (per client) / halyard | processes per host OpenSSH / halyard |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| hosts | OpenSSH s | node + ssh2 alone s (ratio) | halyard no-op s | ratio | controller CPU s OpenSSH / ssh2 alone / halyard | peak RSS MB OpenSSH (per client) / ssh2 alone / halyard | processes per host OpenSSH / halyard |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const size of sizes) {
     const ratio = size.halyard.seconds / size.openssh.seconds;
+    const floor = size.ssh2.seconds / size.openssh.seconds;
     lines.push(
-      `| ${size.hosts} | ${size.openssh.seconds.toFixed(2)} | ${size.halyard.seconds.toFixed(2)} | ${ratio.toFixed(2)}x | ` +
-        `${size.openssh.cpuSeconds.toFixed(2)} / ${size.halyard.cpuSeconds.toFixed(2)} | ${size.hosts} × ${size.openssh.peakRssMb.toFixed(0)} / ${size.halyard.peakRssMb.toFixed(0)} | ` +
+      `| ${size.hosts} | ${size.openssh.seconds.toFixed(2)} | ${size.ssh2.seconds.toFixed(2)} (${floor.toFixed(2)}x) | ${size.halyard.seconds.toFixed(2)} | ${ratio.toFixed(2)}x | ` +
+        `${size.openssh.cpuSeconds.toFixed(2)} / ${size.ssh2.cpuSeconds.toFixed(2)} / ${size.halyard.cpuSeconds.toFixed(2)} | ` +
+        `${size.hosts} × ${size.openssh.peakRssMb.toFixed(0)} / ${size.ssh2.peakRssMb.toFixed(0)} / ${size.halyard.peakRssMb.toFixed(0)} | ` +
         `${size.opensshProcesses} / ${size.halyardProcesses} |`,
     );
   }
   const worst = Math.max(...sizes.map((size) => size.halyard.seconds / size.openssh.seconds));
   lines.push('', `goal: the no-op within ${GOAL_RATIO}x of OpenSSH at every size: ${worst <= GOAL_RATIO ? 'met' : `not met (worst ${worst.toFixed(2)}x)`}`);
+  // What halyard adds to the floor of any Node controller, per size.
+  lines.push(`halyard over node + ssh2 alone: ${sizes.map((size) => `${size.hosts} host(s) +${(size.halyard.seconds - size.ssh2.seconds).toFixed(2)} s, ${(size.halyard.cpuSeconds - size.ssh2.cpuSeconds).toFixed(2)} CPU-s`).join('; ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
