@@ -4,8 +4,8 @@
 // one connection per host, all at once; and against a fresh Node process doing the same with ssh2
 // alone (ssh2-probe-client.ts), the floor of any Node controller: at each size of --sizes (default
 // 1,10,50), the median of --repeat rounds (default 3), with controller CPU seconds, peak RSS and
-// the processes each host started. Without --noop it also times, on --hosts hosts (default 10), the first run, the no-op,
-// a run after drift by hand, --check, and ansible-playbook doing the same. --rtt-ms N sends every
+// the processes each host started. Without --noop it also times, on --hosts hosts (default 10),
+// the first run, the no-op, a run after drift by hand, --check, and ansible-playbook doing the same. --rtt-ms N sends every
 // connection (every client's) through a relay process adding N ms of round trip (delay-proxy.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -416,7 +416,7 @@ function printTable(hosts: number, results: Measured[]): void {
 // The no-op against OpenSSH, one row per size, as a Markdown table the README can take as is.
 function printNoopTable(sizes: readonly SizeResult[], repeat: number, probe: NoopProbe, rttMs: number): void {
   const lines = [
-    `\nhalyard no-op vs the OpenSSH client sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once${rttMs > 0 ? `, ${rttMs} ms round trip added to every connection` : ''}; median of ${repeat} (${new Date().toISOString()})`,
+    `\nhalyard no-op vs the OpenSSH client (and a fresh Node process with ssh2 alone) sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once${rttMs > 0 ? `, ${rttMs} ms round trip added to every connection` : ''}; median of ${repeat} (${new Date().toISOString()})`,
     '',
     '| hosts | OpenSSH s | node + ssh2 alone s (ratio) | halyard no-op s | ratio | controller CPU s OpenSSH / ssh2 alone / halyard | peak RSS MB OpenSSH (per client) / ssh2 alone / halyard | processes per host OpenSSH / halyard |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
