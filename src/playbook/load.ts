@@ -16,14 +16,18 @@ import type { Playbook } from './types.js';
 const { createJiti } = createRequire(import.meta.url)('jiti') as { createJiti: typeof CreateJiti };
 
 // Loads a TypeScript playbook with no build step (jiti transpiles on the fly and caches on disk,
-// in transpileCacheDir()).
+// in transpileCacheDir()). Each call reads the playbook and the TypeScript files it imports again
+// (jiti's modules are not kept in Node's require cache): a long-lived process, the daemon's drift
+// job, checks the playbook as it is on disk now, not as it was at its first run. Plain ES modules
+// (.mjs, or .js in a "type": "module" package) a playbook imports are Node's own imports, loaded
+// once per process.
 export async function loadPlaybook(path: string): Promise<Playbook> {
   const absolute = resolve(path);
   await checkReadableFile(path, absolute);
   const jiti = createJiti(pathToFileURL(absolute).href, {
     interopDefault: true,
     fsCache: transpileCache(),
-    moduleCache: true,
+    moduleCache: false,
     alias: halyardAliases(),
   });
   let loaded: unknown;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,4 +200,26 @@ describe('daemon jobs against a lab host, AWS in the emulator', () => {
     // Check mode changed nothing.
     expect((await labExec(host.container, 'tail -n 1 /opt/observability/nginx.conf')).stdout).toBe('# edited by hand\n');
   }, busyBudget(11));
+
+  it('drift: a role edited while the daemon runs is checked as it is now, with no restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-drift-edit-'));
+    writeFileSync(join(dir, 'motd-role.ts'), "export const motd: string = 'first text\\n';\n");
+    writeFileSync(
+      join(dir, 'motd.ts'),
+      `import { definePlaybook, file } from 'halyard';
+import { motd } from './motd-role.js';
+export default definePlaybook({ name: 'motd', hosts: 'all', tasks: () => [file({ path: '/etc/hy-drift-motd', content: motd, mode: '0644' })] });
+`,
+    );
+    const converge = await runCli(['apply', join(dir, 'motd.ts'), '-i', inventory, '--known-hosts', knownHosts, '--json']);
+    expect(converge.exitCode, converge.stderr).toBe(0);
+    // One process runs both checks, as the daemon's scheduler does.
+    const drift = () => runDrift({ jobName: 'drift-motd', playbook: join(dir, 'motd.ts'), inventory, forks: 1, pool: new SshPool({ knownHostsFile: knownHosts }), notifier, logger: memoryLogger() });
+    expect((await drift()).summary).toMatchObject({ hosts: 1, driftedHosts: 0, notified: false });
+    writeFileSync(join(dir, 'motd-role.ts'), "export const motd: string = 'second text\\n';\n");
+    const before = aws.state.published.length;
+    expect((await drift()).summary).toMatchObject({ hosts: 1, driftedHosts: 1, notified: true });
+    expect(aws.state.published.slice(before)[0]?.message).toContain('/etc/hy-drift-motd');
+    expect((await labExec(fleet.hosts[0]!.container, 'cat /etc/hy-drift-motd')).stdout).toBe('first text\n');
+  }, busyBudget(6));
 });

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { transpileCache, transpileCacheDir } from '../../src/playbook/load.js';
+import { loadPlaybook, transpileCache, transpileCacheDir } from '../../src/playbook/load.js';
 import { runLoggingModules } from '../support/module-log.js';
 
 // jiti's transpiler (babel), which it requires only when a file is not in its cache.
@@ -75,6 +75,31 @@ describe('playbook transpile cache', () => {
     expect(edited.text).not.toBe(play.text);
     expect(edited.text).toContain('/etc/issue');
     expect(cached(cache, 'web-role')).toEqual(role);
+  });
+
+  it('a second load in the same process (the daemon\'s drift job) reads the edited playbook and its TypeScript role again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-load-again-'));
+    writeFileSync(join(dir, 'role.ts'), "export const motd: string = 'one\\n';\n");
+    writeFileSync(join(dir, 'helper.mjs'), "export const issue = 'one\\n';\n");
+    writeFileSync(
+      join(dir, 'play.ts'),
+      `import { definePlaybook, file } from 'halyard';
+import { motd } from './role.js';
+import { issue } from './helper.mjs';
+export default definePlaybook({ name: 'first', hosts: 'all', tasks: () => [file({ path: '/etc/motd', content: motd }), file({ path: '/etc/issue', content: issue })] });
+`,
+    );
+    const contents = async () => {
+      const playbook = await loadPlaybook(join(dir, 'play.ts'));
+      const tasks = playbook.plays[0]!.tasks!({ host: { name: 'web-1', vars: {} }, vars: {} } as never) as Array<{ desired: { content: string } }>;
+      return { name: playbook.name, contents: tasks.map((task) => task.desired.content) };
+    };
+    expect(await contents()).toEqual({ name: 'first', contents: ['one\n', 'one\n'] });
+    for (const [file, from, to] of [['play.ts', "'first'", "'second'"], ['role.ts', 'one', 'two'], ['helper.mjs', 'one', 'two']] as const) {
+      writeFileSync(join(dir, file), readFileSync(join(dir, file), 'utf8').replace(from, to));
+    }
+    // A plain ES module is Node's own import, kept for the process's life (the README says so).
+    expect(await contents()).toEqual({ name: 'second', contents: ['two\n', 'one\n'] });
   });
 
   it('lives under XDG_CACHE_HOME, else ~/.cache', () => {
