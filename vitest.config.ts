@@ -44,6 +44,7 @@ export const LOCAL = [
   'test/cli/ask-pass.test.ts',
   'test/cli/check.test.ts',
   'test/cli/startup-modules.test.ts',
+  'test/cli/inventory-reading.test.ts',
   'test/core/peak-rss.test.ts',
   'test/playbook/load-cache.test.ts',
   'test/ssh/ssh-config-oracle.test.ts',

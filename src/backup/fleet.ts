@@ -4,7 +4,7 @@ import { connectTargetOf } from '../engine/ssh-link.js';
 import { fetchHostSecrets } from '../engine/resolve-secrets.js';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { loadInventory } from '../inventory/index.js';
+import { loadInventory, type InventoryReading } from '../inventory/index.js';
 import { selectHosts } from '../inventory/limit.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { SshPool } from '../ssh/pool.js';
@@ -28,6 +28,8 @@ export interface BackupEnvOptions {
   signal?: AbortSignal;
   /** Ends waits for host locks before any work (a daemon beginning to stop); default `signal`. */
   lockWaitSignal?: AbortSignal;
+  /** Vault passwords and connection defaults for the file's inventory (none: vaulted values fail). */
+  inventory?: InventoryReading;
 }
 
 export interface BackupEnv {
@@ -38,7 +40,7 @@ export interface BackupEnv {
 }
 
 export async function openBackupEnv(config: BackupConfig, options: BackupEnvOptions = {}): Promise<BackupEnv> {
-  const inventory = await loadInventory(config.inventory);
+  const inventory = await loadInventory(config.inventory, options.inventory ?? {});
   const pool = new SshPool(options.ssh ?? {});
   // The S3 SDK loads while the first hosts connect (a backup uses the store after its lock and inspect).
   const store =

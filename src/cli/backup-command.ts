@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import type { InventoryReading } from '../inventory/index.js';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 import { abortOnSignals } from './interrupt.js';
-import { addSshFlags, type SshFlags } from './common-flags.js';
+import { addSshFlags, addVaultFlags, type SshFlags, type VaultFlags } from './common-flags.js';
 import { stdoutText } from './output/terminal.js';
 
 // `halyard backup run|list|restore|verify -c FILE`: streamed backups of volumes, data directories
@@ -20,21 +21,25 @@ export function registerBackupCommands(
   // Loaded only when a backup command runs (keeps the S3 SDK out of other commands).
   const load = () => import('../backup/index.js');
 
-  addSshFlags(
-    backup
-      .command('run')
-      .description('back up every volume of the file on its hosts (manifest last), then apply retention')
-      .requiredOption('-c, --config <file>', 'backup file (YAML)')
-      .option('-l, --limit <pattern>', 'only these hosts (names, groups, globs)')
-      .option('--volume <name>', 'only this volume entry')
-      .option('--json', 'print exactly one JSON document on stdout', false),
-  ).action(async (flags: SshFlags & { config: string; limit?: string; volume?: string; json: boolean }) => {
+  addVaultFlags(
+    addSshFlags(
+      backup
+        .command('run')
+        .description('back up every volume of the file on its hosts (manifest last), then apply retention')
+        .requiredOption('-c, --config <file>', 'backup file (YAML)')
+        .option('-l, --limit <pattern>', 'only these hosts (names, groups, globs)')
+        .option('--volume <name>', 'only this volume entry')
+        .option('--json', 'print exactly one JSON document on stdout', false),
+    ),
+  ).action(async (flags: SshFlags & VaultFlags & { config: string; limit?: string; volume?: string; json: boolean }) => {
     const { loadBackupConfig, openBackupEnv, runBackups } = await load();
     const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
+    const inventory = await readingFor(config.inventory, flags);
     const interrupt = abortOnSignals();
     const env = await openBackupEnv(config, {
       ssh: sshOptionsFrom(flags),
+      inventory,
       ...(flags.limit ? { limit: flags.limit } : {}),
       log: (line) => {
         if (!flags.json) stdoutText.write(`${line}\n`);
@@ -76,22 +81,25 @@ export function registerBackupCommands(
       }
     });
 
-  addSshFlags(
-    backup
-      .command('restore')
-      .description('stream a backup back onto its host (services stopped, started again after)')
-      .requiredOption('-c, --config <file>', 'backup file (YAML)')
-      .requiredOption('--host <name>', 'host to restore onto (its own backups)')
-      .requiredOption('--volume <name>', 'volume entry of the file')
-      .option('--id <id>', 'backup id (see list); default the latest', 'latest')
-      .option('--from-host <name>', 'restore a backup made on another host'),
-  ).action(async (flags: SshFlags & { config: string; host: string; volume: string; id: string; fromHost?: string }) => {
+  addVaultFlags(
+    addSshFlags(
+      backup
+        .command('restore')
+        .description('stream a backup back onto its host (services stopped, started again after)')
+        .requiredOption('-c, --config <file>', 'backup file (YAML)')
+        .requiredOption('--host <name>', 'host to restore onto (its own backups)')
+        .requiredOption('--volume <name>', 'volume entry of the file')
+        .option('--id <id>', 'backup id (see list); default the latest', 'latest')
+        .option('--from-host <name>', 'restore a backup made on another host'),
+    ),
+  ).action(async (flags: SshFlags & VaultFlags & { config: string; host: string; volume: string; id: string; fromHost?: string }) => {
     const { findBackup, loadBackupConfig, openBackupEnv, restoreVolume, volumeSpec } = await load();
     const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
     const spec = volumeSpec(config, flags.volume);
+    const inventory = await readingFor(config.inventory, flags);
     const interrupt = abortOnSignals();
-    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), log: (line) => stdoutText.write(`${line}\n`), signal: interrupt.signal });
+    const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), inventory, log: (line) => stdoutText.write(`${line}\n`), signal: interrupt.signal });
     try {
       const host = env.inventory.hosts.find((h) => h.name === flags.host);
       if (!host) throw new HalyardError('E_BACKUP_HOST', `no host "${flags.host}" in ${config.inventory}`, { exitCode: ExitCode.Usage });
@@ -143,4 +151,13 @@ export function registerBackupCommands(
 
 function storeOptions(config: { bucket: string; region?: string | undefined; endpoint?: string | undefined }): { bucket: string; region?: string; endpoint?: string } {
   return { bucket: config.bucket, ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+}
+
+// The backup file's inventory is read as `halyard apply -i` reads it from here: ansible.cfg's and
+// halyard.yml's connection defaults and vault passwords, and the vault flags; their warnings on stderr.
+async function readingFor(inventory: string, flags: VaultFlags): Promise<InventoryReading> {
+  const { inventoryReading } = await import('./inventory-reading.js');
+  const { warnings, ...reading } = await inventoryReading(inventory, flags);
+  for (const warning of warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
+  return reading;
 }

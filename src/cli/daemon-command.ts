@@ -47,12 +47,27 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         else if (lease?.failed) setExitCode(lease.failed.exitCode);
         return;
       }
-      const { runJobOnce, startDaemon } = await import('../daemon/daemon.js');
+      const { awsServices, runJobOnce, startDaemon } = await import('../daemon/daemon.js');
+      // Jobs read their inventories as `halyard apply` does from this directory (vault passwords,
+      // connection defaults); each distinct settings warning is logged once.
+      const { inventoryReading } = await import('./inventory-reading.js');
+      const warned = new Set<string>();
+      const services = {
+        ...(await awsServices(config)),
+        inventoryReading: async (inventory: string) => {
+          const { warnings, ...reading } = await inventoryReading(inventory);
+          for (const warning of warnings.filter((line) => !warned.has(line))) {
+            warned.add(warning);
+            process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event: 'settings-warning', warning })}\n`);
+          }
+          return reading;
+        },
+      };
       if (flags.run !== undefined) {
         const aborter = new AbortController();
         process.once('SIGTERM', () => aborter.abort());
         process.once('SIGINT', () => aborter.abort());
-        const result = await runJobOnce(config, flags.run, { signal: aborter.signal });
+        const result = await runJobOnce(config, flags.run, { services, signal: aborter.signal });
         setExitCode(result === 'success' ? ExitCode.Ok : ExitCode.HostFailed);
         return;
       }
@@ -61,7 +76,7 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0-65535), got "${flags.port}"`);
         config.http.port = port;
       }
-      const daemon = await startDaemon(config);
+      const daemon = await startDaemon(config, { services });
       // Under systemd (Type=notify) the start counts only from here: config, lease store and port are good.
       const { tellServiceManagerReady } = await import('../daemon/service-manager.js');
       await tellServiceManagerReady().catch((error: unknown) => {

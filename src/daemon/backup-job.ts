@@ -1,5 +1,6 @@
 import type { MetricPoint, MetricsService } from '../aws/metrics.js';
 import { HALYARD_METRICS } from '../aws/metrics.js';
+import type { InventoryReading } from '../inventory/index.js';
 import type { Host } from '../inventory/types.js';
 import type { SshOptions } from '../ssh/types.js';
 import type { DaemonLogger } from './log.js';
@@ -64,6 +65,8 @@ export interface BackupJobDeps {
   volume?: string | undefined;
   limit?: string | undefined;
   ssh: Partial<SshOptions>;
+  /** Vault passwords and connection defaults for the backup file's inventory (DaemonServices.inventoryReading). */
+  inventoryReading?: (inventory: string) => Promise<InventoryReading>;
   /** In the daemon: the publisher's view (never throws; CloudWatch only when configured). */
   metrics: Pick<MetricsService, 'putMetricData'>;
   namespace: string;
@@ -80,8 +83,10 @@ export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
   // An abort (shutdown past its grace period) stops the copy and the upload, starts what was
   // stopped and only then closes the connections; were the daemon to die first, the hosts' guards
   // start them (src/engine/guard.ts).
+  const inventory = await deps.inventoryReading?.(config.inventory);
   const env = await backup.openBackupEnv(config, {
     ssh: deps.ssh,
+    ...(inventory ? { inventory } : {}),
     ...(deps.limit ? { limit: deps.limit } : {}),
     log: (line) => deps.logger.log('info', 'backup-progress', { job: deps.jobName, line }),
     warn: (line) => deps.logger.log('warn', 'backup-warning', { job: deps.jobName, line }),

@@ -6,7 +6,7 @@ import type { AwsClientOptions } from '../aws/clients.js';
 import { UsageError } from '../core/errors.js';
 import type { MetricsService } from '../aws/metrics.js';
 import type { LockPaths } from '../engine/lock.js';
-import { loadInventory } from '../inventory/index.js';
+import { loadInventory, type InventoryReading } from '../inventory/index.js';
 import { fetchHostSecrets } from '../engine/resolve-secrets.js';
 import { SshPool } from '../ssh/index.js';
 import type { SshOptions } from '../ssh/types.js';
@@ -36,6 +36,12 @@ export interface DaemonServices {
   sshPool?: () => SshPool;
   /** Where probes take host locks (tests that probe this machine as a host); default the hosts' own. */
   lockPaths?: LockPaths;
+  /**
+   * How a job reads its inventory (a backup file's too): vault passwords and connection defaults
+   * from ansible.cfg and halyard.yml, as `halyard apply` reads them in the daemon's directory
+   * (the CLI gives it; asked again for every run, so edited files count). None: neither applies.
+   */
+  inventoryReading?: (inventory: string) => Promise<InventoryReading>;
 }
 
 export async function awsServices(config: DaemonConfig): Promise<DaemonServices> {
@@ -86,7 +92,8 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
       return {
         ...base,
         run: withTimeout(async ({ signal, stopping, logger }) => {
-          const inventory = await loadInventory(job.inventory, job.limit ? { limit: job.limit } : {});
+          const reading = (await services.inventoryReading?.(job.inventory)) ?? {};
+          const inventory = await loadInventory(job.inventory, { ...reading, ...(job.limit ? { limit: job.limit } : {}) });
           await fetchHostSecrets(inventory.hosts, 'connection');
           const pool = openPool();
           const abort = () => void pool.closeAll();
@@ -116,12 +123,12 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
     case 'drift':
       return {
         ...base,
-        run: withTimeout(({ signal, logger }) =>
+        run: withTimeout(async ({ signal, logger }) =>
           runDrift({
             jobName: job.name,
             playbook: job.playbook,
             inventory: job.inventory,
-            prepare: { extraVars: job.extra_vars, ...(job.limit ? { limit: job.limit } : {}) },
+            prepare: { ...((await services.inventoryReading?.(job.inventory)) ?? {}), extraVars: job.extra_vars, ...(job.limit ? { limit: job.limit } : {}) },
             forks: job.forks,
             pool: openPool(),
             notifier,
@@ -142,6 +149,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
             volume: job.volume,
             limit: job.limit,
             ssh: services.sshOptions,
+            ...(services.inventoryReading ? { inventoryReading: services.inventoryReading } : {}),
             metrics,
             namespace: config.cloudwatch_namespace,
             notifier,

@@ -39,6 +39,10 @@ export interface LoadInventoryOptions {
   explainHost?: string;
 }
 
+// What the project says about reading inventories, as `apply` applies it (ansible.cfg and
+// halyard.yml: connection defaults, vault passwords): handed to other front ends (backups, the daemon).
+export type InventoryReading = Pick<LoadInventoryOptions, 'vault' | 'connectionDefaults'>;
+
 // The one entry point: reads inventory sources (`-i`, repeatable: files of any supported kind, or
 // directories of them, as Ansible reads them) into one inventory of checked Hosts, with the
 // group_vars/ and host_vars/ beside each source and beside the playbook.
