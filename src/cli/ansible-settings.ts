@@ -35,10 +35,20 @@ export function runSettings(
   flags: ConnectionFlags = {},
   project: ProjectConfig = projectConfig(),
 ): RunSettings {
-  if (flags.becomeUser !== undefined && flags.becomeUser !== 'root') throw new UsageError(`--become-user ${flags.becomeUser}: halyard becomes root only`);
-  const where = settings.file ?? 'the environment';
   const inventory = inventoryFlags && inventoryFlags.length > 0 ? [...inventoryFlags] : (project.inventory ?? settings.inventory);
   if (!inventory || inventory.length === 0) throw new UsageError('no inventory: pass -i, or set inventory in ansible.cfg or ANSIBLE_INVENTORY');
+  return { ...connectionSettings(settings, flags, project), inventory };
+}
+
+// Everything runSettings gives but the inventory, for inventories a command finds elsewhere (a
+// backup file's, a daemon job's).
+export function connectionSettings(
+  settings: AnsibleSettings = ansibleSettings(),
+  flags: ConnectionFlags = {},
+  project: ProjectConfig = projectConfig(),
+): Omit<RunSettings, 'inventory'> {
+  if (flags.becomeUser !== undefined && flags.becomeUser !== 'root') throw new UsageError(`--become-user ${flags.becomeUser}: halyard becomes root only`);
+  const where = settings.file ?? 'the environment';
   if (settings.becomeMethod !== undefined && settings.becomeMethod !== 'sudo') {
     throw new AnsibleConfigError(`become_method = ${settings.becomeMethod}: halyard becomes root with sudo only`, where);
   }
@@ -58,5 +68,5 @@ export function runSettings(
     ...(become !== undefined ? { become } : {}),
   };
   const forks = project.forks ?? settings.forks;
-  return { ansible: settings, project, inventory, connectionDefaults, ...(forks !== undefined ? { forks } : {}), warnings };
+  return { ansible: settings, project, connectionDefaults, ...(forks !== undefined ? { forks } : {}), warnings };
 }

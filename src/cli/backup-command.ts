@@ -35,7 +35,7 @@ export function registerBackupCommands(
     const { loadBackupConfig, openBackupEnv, runBackups } = await load();
     const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
-    const inventory = await readingFor(config.inventory, flags);
+    const inventory = await readingFor(flags);
     const interrupt = abortOnSignals();
     const env = await openBackupEnv(config, {
       ssh: sshOptionsFrom(flags),
@@ -97,7 +97,7 @@ export function registerBackupCommands(
     const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
     const spec = volumeSpec(config, flags.volume);
-    const inventory = await readingFor(config.inventory, flags);
+    const inventory = await readingFor(flags);
     const interrupt = abortOnSignals();
     const env = await openBackupEnv(config, { ssh: sshOptionsFrom(flags), inventory, log: (line) => stdoutText.write(`${line}\n`), signal: interrupt.signal });
     try {
@@ -155,9 +155,9 @@ function storeOptions(config: { bucket: string; region?: string | undefined; end
 
 // The backup file's inventory is read as `halyard apply -i` reads it from here: ansible.cfg's and
 // halyard.yml's connection defaults and vault passwords, and the vault flags; their warnings on stderr.
-async function readingFor(inventory: string, flags: VaultFlags): Promise<InventoryReading> {
+async function readingFor(flags: VaultFlags): Promise<InventoryReading> {
   const { inventoryReading } = await import('./inventory-reading.js');
-  const { warnings, ...reading } = await inventoryReading(inventory, flags);
+  const { warnings, ...reading } = await inventoryReading(flags);
   for (const warning of warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
   return reading;
 }

@@ -22,7 +22,10 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
       const config = await loadDaemonConfig(flags.config);
       if (flags.check) {
         const { checkReferencedFiles } = await import('../daemon/check.js');
-        const files = checkReferencedFiles(config);
+        // Inventories as the jobs will read them: with this directory's vault passwords and connection defaults.
+        const { inventoryReading } = await import('./inventory-reading.js');
+        const { warnings: _warnings, ...reading } = await inventoryReading();
+        const files = checkReferencedFiles(config, undefined, reading);
         const bad = files.filter((file) => file.problem !== undefined);
         // With a lease, the same check as at start: the bucket must refuse a second conditional write.
         let lease: { line: string; failed?: HalyardError } | undefined;
@@ -54,8 +57,8 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
       const warned = new Set<string>();
       const services = {
         ...(await awsServices(config)),
-        inventoryReading: async (inventory: string) => {
-          const { warnings, ...reading } = await inventoryReading(inventory);
+        inventoryReading: async () => {
+          const { warnings, ...reading } = await inventoryReading();
           for (const warning of warnings.filter((line) => !warned.has(line))) {
             warned.add(warning);
             process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event: 'settings-warning', warning })}\n`);

@@ -1,12 +1,13 @@
 import type { InventoryReading } from '../inventory/index.js';
-import { runSettings } from './ansible-settings.js';
+import { connectionSettings } from './ansible-settings.js';
 import type { VaultFlags } from './common-flags.js';
 import { vaultKeyring } from './vault-flags.js';
 
 // How a command reads an inventory it did not get from -i (a backup file's, a daemon job's): as
-// `halyard apply -i INVENTORY` would from this directory, with ansible.cfg's and halyard.yml's
-// connection defaults and vault passwords (and the vault flags, where the command has them).
-export async function inventoryReading(inventory: string, flags: VaultFlags = {}): Promise<InventoryReading & { warnings: string[] }> {
-  const settings = runSettings([inventory]);
+// `halyard apply -i` would from this directory, with ansible.cfg's and halyard.yml's connection
+// defaults and vault passwords (and the vault flags, where the command has them). The same for
+// every inventory the command reads.
+export async function inventoryReading(flags: VaultFlags = {}): Promise<InventoryReading & { warnings: string[] }> {
+  const settings = connectionSettings();
   return { vault: await vaultKeyring(flags, settings.ansible, settings.project), connectionDefaults: settings.connectionDefaults, warnings: settings.warnings };
 }

@@ -66,7 +66,7 @@ export interface BackupJobDeps {
   limit?: string | undefined;
   ssh: Partial<SshOptions>;
   /** Vault passwords and connection defaults for the backup file's inventory (DaemonServices.inventoryReading). */
-  inventoryReading?: (inventory: string) => Promise<InventoryReading>;
+  inventoryReading?: () => Promise<InventoryReading>;
   /** In the daemon: the publisher's view (never throws; CloudWatch only when configured). */
   metrics: Pick<MetricsService, 'putMetricData'>;
   namespace: string;
@@ -83,7 +83,7 @@ export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
   // An abort (shutdown past its grace period) stops the copy and the upload, starts what was
   // stopped and only then closes the connections; were the daemon to die first, the hosts' guards
   // start them (src/engine/guard.ts).
-  const inventory = await deps.inventoryReading?.(config.inventory);
+  const inventory = await deps.inventoryReading?.();
   const env = await backup.openBackupEnv(config, {
     ssh: deps.ssh,
     ...(inventory ? { inventory } : {}),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseBackupConfig } from '../backup/config.js';
-import { inventoryFromText } from '../inventory/index.js';
+import { inventoryFromText, type InventoryReading } from '../inventory/index.js';
 import { detectInventoryKind } from '../inventory/kind.js';
 import type { DaemonConfig } from './config.js';
 
@@ -20,8 +20,9 @@ export type FileReader = (path: string) => string | undefined;
 // Reads from disk; a missing or unreadable file is a problem, not an unknown.
 export const diskReader: FileReader = (path) => readFileSync(path, 'utf8');
 
-// Every file the jobs reference, checked; files the reader does not know are left out.
-export function checkReferencedFiles(config: DaemonConfig, read: FileReader = diskReader): ReferencedFile[] {
+// Every file the jobs reference, checked; files the reader does not know are left out. Inventories
+// are read with `reading` (vault passwords, connection defaults), as the jobs read them.
+export function checkReferencedFiles(config: DaemonConfig, read: FileReader = diskReader, reading: InventoryReading = {}): ReferencedFile[] {
   const checks: ReferencedFile[] = [];
   const check = (job: string, file: string, parse: (text: string) => void): void => {
     let text: string | undefined;
@@ -40,9 +41,9 @@ export function checkReferencedFiles(config: DaemonConfig, read: FileReader = di
     }
   };
   for (const job of config.jobs) {
-    if (job.kind === 'probe') check(job.name, job.inventory, (text) => parseInventory(job.inventory, text));
+    if (job.kind === 'probe') check(job.name, job.inventory, (text) => parseInventory(job.inventory, text, reading));
     if (job.kind === 'drift') {
-      check(job.name, job.inventory, (text) => parseInventory(job.inventory, text));
+      check(job.name, job.inventory, (text) => parseInventory(job.inventory, text, reading));
       check(job.name, job.playbook, () => undefined);
     }
     if (job.kind === 'backup') {
@@ -52,7 +53,7 @@ export function checkReferencedFiles(config: DaemonConfig, read: FileReader = di
       });
       if (inventory !== undefined) {
         const path = inventory;
-        check(job.name, path, (text) => parseInventory(path, text));
+        check(job.name, path, (text) => parseInventory(path, text, reading));
       }
     }
   }
@@ -60,7 +61,7 @@ export function checkReferencedFiles(config: DaemonConfig, read: FileReader = di
 }
 
 // An inventory as the jobs read it; an EC2 inventory's hosts come from AWS at run time, so only its file is checked here.
-function parseInventory(path: string, text: string): void {
+function parseInventory(path: string, text: string, reading: InventoryReading): void {
   if (detectInventoryKind(path, text).kind === 'ec2') return;
-  inventoryFromText(path, text);
+  inventoryFromText(path, text, reading);
 }

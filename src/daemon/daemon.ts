@@ -37,11 +37,11 @@ export interface DaemonServices {
   /** Where probes take host locks (tests that probe this machine as a host); default the hosts' own. */
   lockPaths?: LockPaths;
   /**
-   * How a job reads its inventory (a backup file's too): vault passwords and connection defaults
+   * How jobs read their inventories (a backup file's too): vault passwords and connection defaults
    * from ansible.cfg and halyard.yml, as `halyard apply` reads them in the daemon's directory
    * (the CLI gives it; asked again for every run, so edited files count). None: neither applies.
    */
-  inventoryReading?: (inventory: string) => Promise<InventoryReading>;
+  inventoryReading?: () => Promise<InventoryReading>;
 }
 
 export async function awsServices(config: DaemonConfig): Promise<DaemonServices> {
@@ -92,7 +92,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
       return {
         ...base,
         run: withTimeout(async ({ signal, stopping, logger }) => {
-          const reading = (await services.inventoryReading?.(job.inventory)) ?? {};
+          const reading = (await services.inventoryReading?.()) ?? {};
           const inventory = await loadInventory(job.inventory, { ...reading, ...(job.limit ? { limit: job.limit } : {}) });
           await fetchHostSecrets(inventory.hosts, 'connection');
           const pool = openPool();
@@ -128,7 +128,7 @@ export function buildJob(config: DaemonConfig, job: JobConfig, services: DaemonS
             jobName: job.name,
             playbook: job.playbook,
             inventory: job.inventory,
-            prepare: { ...((await services.inventoryReading?.(job.inventory)) ?? {}), extraVars: job.extra_vars, ...(job.limit ? { limit: job.limit } : {}) },
+            prepare: { ...((await services.inventoryReading?.()) ?? {}), extraVars: job.extra_vars, ...(job.limit ? { limit: job.limit } : {}) },
             forks: job.forks,
             pool: openPool(),
             notifier,

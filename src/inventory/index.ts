@@ -95,7 +95,9 @@ async function readInventoryText(path: string, vault: VaultKeyring): Promise<str
 // Same as loadInventory for text already in memory (tests, stdin); `path` names it in errors.
 // EC2 inventories need loadInventory (they fetch from AWS).
 export function inventoryFromText(path: string, text: string, options: LoadInventoryOptions = {}): Inventory {
-  return finish(readRaw(detectInventoryKind(path, text), path, text), options);
+  const raw = new RawInventory(path);
+  if (options.vault) raw.vault = options.vault;
+  return finish(readRaw(detectInventoryKind(path, text), path, text, raw), options);
 }
 
 function finish(raw: RawInventory, options: LoadInventoryOptions, varsDirs: readonly string[] = []): Inventory {

@@ -1,5 +1,5 @@
-// Commands whose inventory comes from a file rather than -i (a backup file's, a daemon job's) read
-// it as `halyard apply -i` does: vault passwords from the vault flags (backups) or ansible.cfg's
+// Commands whose inventory comes from a file rather than -i (a backup file's, a daemon job's, and
+// `daemon --check` of them) read it as `halyard apply -i` does: vault passwords from the vault flags (backups) or ansible.cfg's
 // vault_password_file, connection defaults from ansible.cfg. The host listens nowhere (port 1)
 // and HOME holds no key, so each run stops at the first thing after reading the inventory: the
 // SSH login, whose error names the user the connection defaults gave.
@@ -79,5 +79,15 @@ describe('inventories read by backups and the daemon', () => {
     expect(drift, configured.stdout).toHaveLength(1);
     expect(JSON.parse(drift[0]!)).toMatchObject({ hosts: 1, drifted: ['web-1'] });
     expect(configured.stdout).not.toContain('gr4fana-S3cret');
+  });
+
+  it('daemon --check reads the inventories as the jobs will: a vaulted one is fine with the password, a bad file without it', async () => {
+    const { dir, env } = project();
+    const bare = await runCli(['daemon', '-c', 'daemon.yml', '--check'], { cwd: dir, env });
+    expect(bare.exitCode).toBe(65);
+    expect(bare.stdout).toContain(`${join(dir, 'hosts.yml')} (job drift): ${join(dir, 'hosts.yml')}:6: grafana_password: holds ansible-vault data`);
+    const configured = await runCli(['daemon', '-c', 'daemon.yml', '--check'], { cwd: dir, env: { ...env, ANSIBLE_CONFIG: join(dir, 'deploy.cfg') } });
+    expect(configured.exitCode, configured.stdout).toBe(0);
+    expect(configured.stdout).toContain(`${join(dir, 'hosts.yml')} (job drift): ok`);
   });
 });
