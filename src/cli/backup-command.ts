@@ -157,7 +157,5 @@ function storeOptions(config: { bucket: string; region?: string | undefined; end
 // halyard.yml's connection defaults and vault passwords, and the vault flags; their warnings on stderr.
 async function readingFor(flags: VaultFlags): Promise<InventoryReading> {
   const { inventoryReading } = await import('./inventory-reading.js');
-  const { warnings, ...reading } = await inventoryReading(flags);
-  for (const warning of warnings) process.stderr.write(`halyard: warning: ${warning}\n`);
-  return reading;
+  return inventoryReading(flags, (warning) => process.stderr.write(`halyard: warning: ${warning}\n`));
 }

@@ -24,8 +24,7 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         const { checkReferencedFiles } = await import('../daemon/check.js');
         // Inventories as the jobs will read them: with this directory's vault passwords and connection defaults.
         const { inventoryReading } = await import('./inventory-reading.js');
-        const { warnings: _warnings, ...reading } = await inventoryReading();
-        const files = checkReferencedFiles(config, undefined, reading);
+        const files = checkReferencedFiles(config, undefined, await inventoryReading());
         const bad = files.filter((file) => file.problem !== undefined);
         // With a lease, the same check as at start: the bucket must refuse a second conditional write.
         let lease: { line: string; failed?: HalyardError } | undefined;
@@ -57,14 +56,12 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
       const warned = new Set<string>();
       const services = {
         ...(await awsServices(config)),
-        inventoryReading: async () => {
-          const { warnings, ...reading } = await inventoryReading();
-          for (const warning of warnings.filter((line) => !warned.has(line))) {
+        inventoryReading: () =>
+          inventoryReading({}, (warning) => {
+            if (warned.has(warning)) return;
             warned.add(warning);
             process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event: 'settings-warning', warning })}\n`);
-          }
-          return reading;
-        },
+          }),
       };
       if (flags.run !== undefined) {
         const aborter = new AbortController();
