@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { HALYARD_ROOT } from '../release/pack.js';
+import { halyardManifestOf } from '../core/package-root.js';
 import { completeManifest, scaffoldFiles, type ScaffoldVersions } from '../init/scaffold.js';
 import { stdoutText } from './output/terminal.js';
 
@@ -63,7 +63,7 @@ function packageName(root: string): string {
 // The versions a new project asks for: this halyard (a caret range), and the TypeScript and Node
 // types it is built with.
 function scaffoldVersions(): ScaffoldVersions {
-  const own = JSON.parse(readFileSync(join(HALYARD_ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies?: Record<string, string> };
+  const own = halyardManifestOf(import.meta.url);
   const major = (spec: string | undefined, fallback: string) => {
     const match = /(\d+)(?:\.(\d+))?/.exec(spec ?? '');
     return match ? `^${match[1]}.${match[2] ?? '0'}.0` : fallback;

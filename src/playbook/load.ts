@@ -1,4 +1,4 @@
-import { constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { constants, mkdirSync, statSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { createJiti as CreateJiti } from 'jiti';
 import { PlaybookError } from '../core/errors.js';
-import { halyardRootOf } from '../core/package-root.js';
+import { halyardManifestOf, halyardRootOf } from '../core/package-root.js';
 import { isPlaybook } from './define.js';
 import type { Playbook } from './types.js';
 
@@ -74,7 +74,7 @@ export function halyardAliases(): Record<string, string> {
   const here = fileURLToPath(import.meta.url);
   const fromSource = here.endsWith('.ts');
   const root = halyardRootOf(import.meta.url);
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  const manifest = halyardManifestOf(import.meta.url);
   const aliases: Record<string, string> = {};
   for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
     const file = typeof target === 'string' ? target : (target as { default?: unknown }).default;
