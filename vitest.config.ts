@@ -60,6 +60,7 @@ export const LOCAL = [
   'test/resources/http-health.test.ts',
   'test/resources/compose-check-prediction.test.ts',
   'test/roles/halyard-dashboard.test.ts',
+  'test/standby/standby-cli.test.ts',
 ];
 
 // Docker must answer, lab images and the apt cache are made ready once per run (never a skip).

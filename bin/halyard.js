@@ -1,7 +1,20 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled ahead of time to dist/, and registering its commands loads only
 // commander (each command loads what it runs), so `halyard --version` starts about as fast as node.
-import('../dist/cli/main.js').then((m) => m.main(process.argv)).catch((err) => {
+// With standby on (`halyard standby start`), a warm process ready for the command runs it instead
+// and this one relays its terminal, signals and exit status (src/standby/client.ts).
+const fail = (err) => {
   process.stderr.write(`halyard: ${err?.message ?? err}\n`);
   process.exit(70);
-});
+};
+import('../dist/standby/client.js').then(async (standby) => {
+  const handed = await standby.handOver(process.argv);
+  if (handed === undefined) {
+    const { main } = await import('../dist/cli/main.js');
+    await main(process.argv);
+  }
+  standby.keepOneReady(process.argv);
+  if (handed === undefined) return;
+  if ('signal' in handed) process.kill(process.pid, handed.signal);
+  else process.exit(handed.exitCode);
+}).catch(fail);

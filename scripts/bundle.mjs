@@ -16,7 +16,9 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const publicEntries = Object.values(manifest.exports)
   .map((target) => (typeof target === 'string' ? target : target.default))
   .filter((file) => typeof file === 'string' && file.startsWith('./dist/') && file.endsWith('.js'));
-const entryPoints = ['./dist/cli/main.js', ...publicEntries].map((file) => join(root, file));
+// The standby's client and process (src/standby/) are entries too: the client loads before the
+// CLI, and the standby loads the CLI's own chunks.
+const entryPoints = ['./dist/cli/main.js', './dist/standby/client.js', './dist/standby/serve.js', ...publicEntries].map((file) => join(root, file));
 
 // The compiled roles import the public API as 'halyard' and 'halyard/...': each name means the
 // export's file in dist/ (tsconfig.json's paths point type-checking at src/, not the bundler).

@@ -15,6 +15,7 @@ import { registerInventoryCommands } from './inventory-command.js';
 import { registerLabCommands } from './lab-command.js';
 import { registerMonitorCommands } from './monitor-command.js';
 import { registerReportCommands } from './report-command.js';
+import { registerStandbyCommands } from './standby-command.js';
 import { registerVaultCommands } from './vault-command.js';
 import { stderrText } from './output/terminal.js';
 
@@ -24,8 +25,15 @@ import { stderrText } from './output/terminal.js';
 // runs. So `halyard --version` and `--help` load no SSH, AWS SDK, YAML, zod or playbook loader
 // (test/cli/startup-modules.test.ts keeps it so; src/bench/startup-bench.ts measures it).
 
+// What the process running the CLI knows that argv does not say.
+export interface MainOptions {
+  // Resource use before the command began: a standby process (src/standby/) loaded and warmed up
+  // before its command came, and HALYARD_STATS_FILE counts the command's share alone.
+  usageBefore?: NodeJS.ResourceUsage;
+}
+
 // The halyard CLI: parses argv, runs one command, maps every error to one line and an exit code.
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], options: MainOptions = {}): Promise<void> {
   let exitCode: ExitCodeValue = ExitCode.Ok;
   const program = new Command()
     .name('halyard')
@@ -61,6 +69,7 @@ export async function main(argv: string[]): Promise<void> {
   registerReportCommands(program, (code) => {
     exitCode = code;
   });
+  registerStandbyCommands(program);
   // Last: its scripts are written from the commands registered above.
   registerCompletionCommand(program);
   for (const command of program.commands) command.exitOverride();
@@ -71,15 +80,22 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = reportError(error);
   }
   process.exitCode = exitCode;
-  writeStatsFile();
+  writeStatsFile(options.usageBefore);
 }
 
-// For benchmarks: HALYARD_STATS_FILE receives the controller's peak RSS and CPU seconds (user, system) when the command ends.
-function writeStatsFile(): void {
+// For benchmarks: HALYARD_STATS_FILE receives the controller's peak RSS and CPU seconds (user,
+// system) when the command ends; in a standby, the CPU its command used and, apart, its warm-up's.
+function writeStatsFile(before: NodeJS.ResourceUsage | undefined): void {
   const path = process.env.HALYARD_STATS_FILE;
   if (!path) return;
   const usage = process.resourceUsage();
-  writeFileSync(path, `${JSON.stringify({ maxRssKb: peakRssKb(), userCpuSeconds: usage.userCPUTime / 1e6, systemCpuSeconds: usage.systemCPUTime / 1e6 })}\n`);
+  const stats = {
+    maxRssKb: peakRssKb(),
+    userCpuSeconds: (usage.userCPUTime - (before?.userCPUTime ?? 0)) / 1e6,
+    systemCpuSeconds: (usage.systemCPUTime - (before?.systemCPUTime ?? 0)) / 1e6,
+    ...(before ? { standbyWarmUpCpuSeconds: (before.userCPUTime + before.systemCPUTime) / 1e6 } : {}),
+  };
+  writeFileSync(path, `${JSON.stringify(stats)}\n`);
 }
 
 // Prints one line for a known error (no stack trace) and picks the exit code.

@@ -32,11 +32,12 @@ export function collectOutput(child: ChildProcessWithoutNullStreams | ChildProce
   });
 }
 
-// Runs `halyard ARGS` as a child process (no TTY), collecting output.
+// Runs `halyard ARGS` as a child process (no TTY), collecting output. Standby (src/standby/) is off
+// unless the env given turns it on, whatever the machine running the tests has.
 export async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; onStart?: (pid: number) => void } = {}): Promise<CliRun> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
-    env: { ...process.env, CI: '1', ...options.env },
+    env: { ...process.env, CI: '1', HALYARD_STANDBY: 'off', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid !== undefined) options.onStart?.(child.pid);
@@ -56,7 +57,7 @@ export async function runCli(args: string[], options: { env?: Record<string, str
 export async function runCliBatch(runs: string[][], options: { cwd?: string } = {}): Promise<CliRun[]> {
   const child = spawn(process.execPath, [resolve(import.meta.dirname, 'cli-batch.mjs')], {
     cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
-    env: { ...process.env, CI: '1' },
+    env: { ...process.env, CI: '1', HALYARD_STANDBY: 'off' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.end(JSON.stringify(runs));

@@ -43,7 +43,7 @@ export function runCliOnTerminal(args: string[], answers: Array<[string, string]
     argv: [process.execPath, CLI, ...args],
     answers,
     cwd: options.cwd ?? resolve(import.meta.dirname, '../..'),
-    env: { CI: '1', ...options.env },
+    env: { CI: '1', HALYARD_STANDBY: 'off', ...options.env },
     timeout: (options.timeoutMs ?? 60_000) / 1000,
   };
   return new Promise((done, fail) => {

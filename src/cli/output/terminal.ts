@@ -10,6 +10,7 @@ export function terminalText(stream: NodeJS.WritableStream): TextOut {
   return { write: (text: string) => void stream.write(visible(text)) };
 }
 
-// Human-readable standard output and error of the CLI.
-export const stdoutText: TextOut = terminalText(process.stdout);
-export const stderrText: TextOut = terminalText(process.stderr);
+// Human-readable standard output and error of the CLI. Each write looks process.stdout up again:
+// a standby process (src/standby/) hands each command its client's streams after this loaded.
+export const stdoutText: TextOut = { write: (text: string) => void process.stdout.write(visible(text)) };
+export const stderrText: TextOut = { write: (text: string) => void process.stderr.write(visible(text)) };

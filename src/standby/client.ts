@@ -1,0 +1,184 @@
+// The client half of standby: bin/halyard.js asks it first. When standby is on and a standby
+// process is ready, the command runs there (modules loaded, code warm) while this process relays
+// its terminal, signals and exit status; otherwise the command runs here as always. Only Node's own
+// modules load here, so a run without standby pays one lstat for it.
+import type { Socket } from 'node:net';
+import { renameSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeFrame, Frame, FrameReader, RELAYED_SIGNALS, type RelayedSignal, type StandbyRequest, type TerminalEnd } from './protocol.js';
+import { checkedBase, listStandbys, makePlace, readSwitch, standbyBase, standbyPlace, StandbyPlaceError, switchFileOf, type StandbyPlace } from './place.js';
+
+// Commands that never run in a standby: the daemon lives for days under a service manager, and
+// `standby` manages the standbys themselves.
+const OWN_PROCESS_COMMANDS = new Set(['daemon', 'standby']);
+
+// This build's dist/ folder (this file is dist/standby/client.js).
+export const DIST_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// How a command handed to a standby ended: its exit status, or the signal the client received
+// that ended the standby before it reported one.
+export type HandOverResult = { exitCode: number } | { signal: RelayedSignal };
+
+// Runs the command in a ready standby; undefined when it must run in this process.
+export async function handOver(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<HandOverResult | undefined> {
+  const place = switchedOnPlace(argv, env);
+  if (place === undefined) return undefined;
+  for (const entry of listStandbys(place)) {
+    if (entry.state !== 'ready') continue;
+    const socket = await claim(place, entry.pid, entry.path);
+    if (socket) return relay(socket, argv, env);
+  }
+  return undefined;
+}
+
+// After a command, with standby on: start a standby for the next one when none is ready or
+// starting. The client does it, whether the command ran here or in a standby, and however that
+// standby ended (a signal's default action runs no code in it).
+export function keepOneReady(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+  const place = switchedOnPlace(argv, env);
+  if (place === undefined || listStandbys(place).length > 0) return;
+  makePlace(place);
+  startStandby(place, env);
+}
+
+// Starts one standby process for `place` in a session of its own (a terminal's Ctrl-C is not its
+// business), with this process's environment.
+export function startStandby(place: StandbyPlace, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  // Synchronous: a standby starts its successor from its 'exit' listener.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const child = spawn(process.execPath, [...process.execArgv, place.serveScript, place.dir], { cwd: place.dir, env, detached: true, stdio: 'ignore' });
+  child.unref();
+  return child.pid;
+}
+
+let warned = false;
+
+// The place of this build's standbys when standby is on and this command may use it.
+function switchedOnPlace(argv: readonly string[], env: NodeJS.ProcessEnv): StandbyPlace | undefined {
+  if (env.HALYARD_STANDBY === 'off' || OWN_PROCESS_COMMANDS.has(argv[2] ?? '')) return undefined;
+  const base = standbyBase(env);
+  try {
+    if (checkedBase({ base }) === undefined || readSwitch({ switchFile: switchFileOf(base) }) === undefined) return undefined;
+    return standbyPlace(DIST_ROOT, env);
+  } catch (error) {
+    if (!(error instanceof StandbyPlaceError)) throw error;
+    if (!warned) process.stderr.write(`halyard: warning: standby not used: ${error.message}\n`);
+    warned = true;
+    return undefined;
+  }
+}
+
+// Takes a ready standby for this command alone: renaming its socket is atomic, so two clients
+// never get the same one. A socket nobody answers (its process gone) is removed.
+async function claim(place: StandbyPlace, pid: number, path: string): Promise<Socket | undefined> {
+  const claimed = join(place.dir, `claimed-${pid}-${process.pid}.sock`);
+  try {
+    renameSync(path, claimed);
+  } catch {
+    return undefined;
+  }
+  const { createConnection } = await import('node:net');
+  try {
+    return await new Promise<Socket>((resolve, reject) => {
+      const socket = createConnection(claimed);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', reject);
+    });
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      unlinkSync(claimed);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function terminalEnd(stream: NodeJS.ReadStream | NodeJS.WriteStream): TerminalEnd {
+  const tty = stream.isTTY === true;
+  const size = tty && 'columns' in stream ? { columns: stream.columns, rows: stream.rows } : {};
+  return { isTTY: tty, ...size };
+}
+
+// Sends the request, then relays until the standby's socket closes.
+function relay(socket: Socket, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<HandOverResult> {
+  const request: StandbyRequest = {
+    argv: [...argv],
+    cwd: process.cwd(),
+    env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
+    umask: process.umask(),
+    stdin: terminalEnd(process.stdin),
+    stdout: terminalEnd(process.stdout),
+    stderr: terminalEnd(process.stderr),
+  };
+  const send = (type: Parameters<typeof encodeFrame>[0], payload?: Buffer | string) => {
+    if (!socket.destroyed) socket.write(encodeFrame(type, payload));
+  };
+  send(Frame.Request, JSON.stringify(request));
+
+  return new Promise((resolve) => {
+    let exitCode: number | undefined;
+    let received: RelayedSignal | undefined;
+    let rawMode = false;
+    let stdinFlowing = false;
+    const onStdin = (chunk: Buffer) => send(Frame.Stdin, chunk);
+    const onStdinEnd = () => send(Frame.StdinEnd);
+    const onSignal = (name: RelayedSignal) => {
+      received = name;
+      send(Frame.Signal, name);
+    };
+    const signalHandlers = RELAYED_SIGNALS.map((name) => [name, () => onSignal(name)] as const);
+    for (const [name, handler] of signalHandlers) process.on(name, handler);
+    const onResize = () => send(Frame.Resize, JSON.stringify({ stdout: terminalEnd(process.stdout), stderr: terminalEnd(process.stderr) }));
+    if (process.stdout.isTTY) process.stdout.on('resize', onResize);
+
+    const reader = new FrameReader((type, payload) => {
+      switch (type) {
+        case Frame.Stdout:
+          process.stdout.write(payload);
+          break;
+        case Frame.Stderr:
+          process.stderr.write(payload);
+          break;
+        case Frame.Exit:
+          exitCode = payload.readInt32BE(0);
+          break;
+        case Frame.RawMode:
+          rawMode = payload[0] === 1;
+          if (process.stdin.isTTY) process.stdin.setRawMode(rawMode);
+          break;
+        case Frame.StdinWant:
+          if (!stdinFlowing) {
+            stdinFlowing = true;
+            process.stdin.on('data', onStdin).once('end', onStdinEnd).resume();
+          }
+          break;
+        case Frame.StdinPause:
+          if (stdinFlowing) {
+            stdinFlowing = false;
+            process.stdin.off('data', onStdin).off('end', onStdinEnd).pause();
+          }
+          break;
+      }
+    });
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('error', () => {
+      // The standby's end closed mid-write: 'close' follows and reports what is known.
+    });
+    socket.once('close', () => {
+      for (const [name, handler] of signalHandlers) process.off(name, handler);
+      process.stdout.off('resize', onResize);
+      if (rawMode && process.stdin.isTTY) process.stdin.setRawMode(false);
+      if (stdinFlowing) process.stdin.off('data', onStdin).off('end', onStdinEnd).pause();
+      if (exitCode !== undefined) resolve({ exitCode });
+      else if (received !== undefined) resolve({ signal: received });
+      else {
+        process.stderr.write('halyard: the standby process ended without an exit status (run again with HALYARD_STANDBY=off to run in a process of its own)\n');
+        resolve({ exitCode: 70 });
+      }
+    });
+  });
+}

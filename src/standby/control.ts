@@ -1,0 +1,112 @@
+// `halyard standby start|stop|status`: turns standby on and off for the user and says what is
+// ready. The switch is per user (every halyard build of theirs); standbys are per build.
+import { createConnection } from 'node:net';
+import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStandby } from './client.js';
+import { encodeFrame, Frame, type StandbyRequest } from './protocol.js';
+import { checkedBase, listStandbys, makePlace, readSwitch, standbyPlace, type StandbyEntry, type StandbyPlace } from './place.js';
+
+// What `standby start` did.
+export interface StandbyStarted {
+  pid: number;
+  idleMinutes: number;
+  seconds: number;
+}
+
+// Turns standby on (idle minutes in the switch) and waits until a standby of this build is ready.
+export async function startStandbys(distRoot: string, idleMinutes: number, timeoutMs = 30_000): Promise<StandbyStarted> {
+  const started = Date.now();
+  const place = standbyPlace(distRoot);
+  makePlace(place);
+  const temporary = `${place.switchFile}.${process.pid}`;
+  writeFileSync(temporary, `${JSON.stringify({ idleMinutes })}\n`, { mode: 0o600 });
+  renameSync(temporary, place.switchFile);
+  if (listStandbys(place).length === 0) startStandby(place);
+  for (;;) {
+    const ready = listStandbys(place).find((entry) => entry.state === 'ready');
+    if (ready) return { pid: ready.pid, idleMinutes, seconds: (Date.now() - started) / 1000 };
+    if (Date.now() - started > timeoutMs) throw new Error(`no standby became ready in ${place.dir} within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// Turns standby off and ends every standby of the user's, of every build. Returns how many ended.
+export async function stopStandbys(distRoot: string): Promise<number> {
+  const place = standbyPlace(distRoot);
+  if (checkedBase(place) === undefined) return 0;
+  rmSync(place.switchFile, { force: true });
+  let ended = 0;
+  for (const folder of buildFolders(place)) {
+    for (const entry of listStandbys({ ...place, dir: folder })) if (await endStandby(folder, entry)) ended += 1;
+  }
+  return ended;
+}
+
+// What `standby status` prints.
+export interface StandbyStatus {
+  on: boolean;
+  idleMinutes?: number;
+  place: string;
+  standbys: StandbyEntry[];
+  otherBuilds: number;
+}
+
+// Whether standby is on, and this build's standbys.
+export function standbyStatus(distRoot: string): StandbyStatus {
+  const place = standbyPlace(distRoot);
+  const exists = checkedBase(place) !== undefined;
+  const settings = exists ? readSwitch(place) : undefined;
+  const others = exists ? buildFolders(place).filter((folder) => folder !== place.dir).reduce((count, folder) => count + listStandbys({ ...place, dir: folder }).length, 0) : 0;
+  return { on: settings !== undefined, ...(settings ? { idleMinutes: settings.idleMinutes } : {}), place: place.dir, standbys: exists ? listStandbys(place) : [], otherBuilds: others };
+}
+
+function buildFolders(place: StandbyPlace): string[] {
+  return readdirSync(place.base, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name))
+    .map((entry) => join(place.base, entry.name));
+}
+
+// A ready standby is claimed as a client claims it and told to stop; one still starting is sent
+// SIGTERM when its process is a standby (its command line names serve.js).
+async function endStandby(folder: string, entry: StandbyEntry): Promise<boolean> {
+  if (entry.state === 'starting') {
+    if (!commandLineOf(entry.pid).includes('standby/serve.js')) return false;
+    process.kill(entry.pid, 'SIGTERM');
+    return true;
+  }
+  const claimed = join(folder, `claimed-${entry.pid}-${process.pid}.sock`);
+  try {
+    renameSync(entry.path, claimed);
+  } catch {
+    return false;
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const socket = createConnection(claimed);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        const stop: StandbyRequest = { stop: true, argv: [], cwd: '/', env: {}, umask: 0o022, stdin: { isTTY: false }, stdout: { isTTY: false }, stderr: { isTTY: false } };
+        socket.end(encodeFrame(Frame.Request, JSON.stringify(stop)));
+      });
+      socket.once('close', () => resolve());
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    try {
+      unlinkSync(claimed);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}

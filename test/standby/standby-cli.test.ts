@@ -1,0 +1,246 @@
+// Standby as users run it (the built CLI, a runtime directory of the test's own): after `halyard
+// standby start`, a command runs in the ready standby and a new one takes its place; the command
+// sees the client's directory, environment, umask, standard input, terminal and signals, and
+// prints and exits exactly as the same command in a process of its own.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptVault, decryptVault, parseVaultText } from '../../src/vault/vault.js';
+import { CLI, collectOutput, runCli, type CliRun } from '../support/cli.js';
+import { runCliOnTerminal } from '../support/pty.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hy-standby-'));
+const runtime = join(dir, 'runtime');
+mkdirSync(runtime, { mode: 0o700 });
+const project = join(dir, 'project');
+mkdirSync(project);
+// A remote_user that only the standby's own environment names: a command that saw it would list it.
+const standbyOnlyConfig = join(dir, 'standby-only.cfg');
+writeFileSync(standbyOnlyConfig, '[defaults]\nremote_user = from-the-standby-environment\n');
+writeFileSync(join(project, 'inventory.yml'), 'all:\n  hosts:\n    web1:\n      ansible_host: 192.0.2.10\n  vars:\n    site: demo\n');
+const PASSWORD = 'standby-Vault-Pa55';
+writeFileSync(join(project, 'vault-password'), `${PASSWORD}\n`);
+writeFileSync(join(project, 'secrets.yml'), encryptVault(Buffer.from('db_password: from-the-vault\n'), Buffer.from(PASSWORD)));
+
+const on = { XDG_RUNTIME_DIR: runtime, HALYARD_STANDBY: 'on' };
+const off = { XDG_RUNTIME_DIR: runtime, HALYARD_STANDBY: 'off' };
+
+// The pids of the ready standbys under a runtime directory.
+function readyPids(root = runtime): number[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).flatMap((path) => {
+    const match = /(?:^|\/)ready-(\d+)\.sock$/.exec(path);
+    return match ? [Number(match[1])] : [];
+  });
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// Whether a process runs (a zombie, ended but not yet reaped by its new parent, does not).
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+// Whether the run that wrote these stats (HALYARD_STATS_FILE) ran in a standby: only a standby
+// counts a warm-up.
+function ranInStandby(statsFile: string): boolean {
+  return 'standbyWarmUpCpuSeconds' in (JSON.parse(readFileSync(statsFile, 'utf8')) as object);
+}
+
+let statsFiles = 0;
+function statsFile(): string {
+  statsFiles += 1;
+  return join(dir, `stats-${statsFiles}.json`);
+}
+
+// A run on standby, once one is ready, and the same run in a process of its own.
+async function bothWays(args: string[], env: Record<string, string> = {}): Promise<{ standby: CliRun; own: CliRun }> {
+  await waitFor(() => readyPids().length > 0, 'a ready standby');
+  const stats = statsFile();
+  const standby = await runCli(args, { cwd: project, env: { ...on, ...env, HALYARD_STATS_FILE: stats } });
+  expect(ranInStandby(stats), args.join(' ')).toBe(true);
+  const own = await runCli(args, { cwd: project, env: { ...off, ...env } });
+  return { standby, own };
+}
+
+beforeAll(async () => {
+  const started = await runCli(['standby', 'start'], { env: { ...on, ANSIBLE_CONFIG: standbyOnlyConfig } });
+  expect(started.exitCode, started.stderr).toBe(0);
+  expect(started.stdout).toMatch(/^standby on: process \d+ ready in [\d.]+ s/);
+}, 60_000);
+
+afterAll(async () => {
+  await runCli(['standby', 'stop'], { env: on });
+});
+
+describe('halyard standby', () => {
+  it('a command runs in the ready standby, which ends with it, and a new standby takes its place', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const [first] = readyPids();
+    const stats = statsFile();
+    const run = await runCli(['inventory', 'list', '-i', 'inventory.yml'], { cwd: project, env: { ...on, HALYARD_STATS_FILE: stats } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The stats come from the standby: its warm-up is counted apart from the command.
+    const written = JSON.parse(readFileSync(stats, 'utf8')) as { standbyWarmUpCpuSeconds?: number };
+    expect(written.standbyWarmUpCpuSeconds).toBeGreaterThan(0);
+    await waitFor(() => !alive(first!), 'the used standby to end');
+    await waitFor(() => readyPids().length === 1 && readyPids()[0] !== first, 'its successor');
+    const status = await runCli(['standby', 'status', '--json'], { env: on });
+    expect(JSON.parse(status.stdout)).toMatchObject({ on: true, idleMinutes: 30, standbys: [{ state: 'ready', pid: readyPids()[0] }] });
+  });
+
+  it("the command has the client's directory and environment, not the standby's", async () => {
+    const { standby, own } = await bothWays(['inventory', 'list', '-i', 'inventory.yml']);
+    expect(standby).toEqual(own);
+    expect(standby.stdout).toContain('address: 192.0.2.10:22');
+    expect(standby.stdout).not.toContain('from-the-standby-environment');
+    // And a variable only the client has reaches it.
+    const told = await bothWays(['inventory', 'list', '-i', 'inventory.yml'], { ANSIBLE_CONFIG: standbyOnlyConfig });
+    expect(told.standby).toEqual(told.own);
+    expect(told.standby.stdout).toContain('from-the-standby-environment');
+  });
+
+  it('errors print and exit as in a process of their own', async () => {
+    for (const args of [['inventory', 'list', '-i', 'missing.yml'], ['apply'], ['no-such-command'], ['vault', 'view', 'secrets.yml', '--vault-password-file', 'missing']]) {
+      const { standby, own } = await bothWays(args);
+      expect(standby, args.join(' ')).toEqual(own);
+      expect(standby.exitCode, args.join(' ')).not.toBe(0);
+    }
+  });
+
+  it("files are written with the client's umask", async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const modes: Record<string, string> = {};
+    for (const [name, env] of [['standby', on], ['own', off]] as const) {
+      const target = join(dir, `init-${name}`);
+      const stats = statsFile();
+      const child = spawn('sh', ['-c', `umask 077 && exec "${process.execPath}" "${CLI}" init "${target}"`], { cwd: project, env: { ...process.env, CI: '1', ...env, HALYARD_STATS_FILE: stats }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const run = await collectOutput(child);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(ranInStandby(stats)).toBe(name === 'standby');
+      modes[name] = (statSync(join(target, 'package.json')).mode & 0o777).toString(8);
+    }
+    expect(modes).toEqual({ standby: '600', own: '600' });
+  });
+
+  it('standard input reaches the command', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const stats = statsFile();
+    const child = spawn(process.execPath, [CLI, 'vault', 'encrypt-string', '--vault-password-file', 'vault-password'], { cwd: project, env: { ...process.env, CI: '1', ...on, HALYARD_STATS_FILE: stats }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end('typed on stdin');
+    const run = await collectOutput(child);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(ranInStandby(stats)).toBe(true);
+    const vaulted = run.stdout.replace(/^!vault \|\n/, '').replace(/^ +/gm, '');
+    expect(decryptVault(parseVaultText(vaulted), Buffer.from(PASSWORD))?.toString()).toBe('typed on stdin');
+  });
+
+  it('on a terminal: the prompt shows, the password is not echoed, the file opens', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const before = readyPids();
+    const run = await runCliOnTerminal(['vault', 'view', 'secrets.yml', '--ask-vault-pass'], [['Vault password: ', PASSWORD]], { cwd: project, env: on });
+    expect(run.unanswered).toEqual([]);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).toContain('db_password: from-the-vault');
+    expect(run.output).not.toContain(PASSWORD);
+    // It ran in the standby that was ready.
+    await waitFor(() => !alive(before[0]!), 'the standby that ran it to end', 2_000);
+  });
+
+  it('Ctrl-C ends the command and the client by SIGINT, as without standby', async () => {
+    // A host that accepts the connection and never speaks: the command waits in the handshake.
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const key = join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    writeFileSync(join(project, 'silent.yml'), `all:\n  hosts:\n    quiet:\n      ansible_host: 127.0.0.1\n      ansible_port: ${port}\n      ansible_user: nobody\n      ansible_ssh_private_key_file: ${key}\n`);
+    try {
+      const ends: Record<string, { code: number | null; signal: NodeJS.Signals | null }> = {};
+      for (const [name, env] of [['standby', on], ['own', off]] as const) {
+        await waitFor(() => readyPids().length > 0, 'a ready standby');
+        const used = readyPids()[0]!;
+        const child = spawn(process.execPath, [CLI, 'exec', 'all', '-i', 'silent.yml', '--', 'true'], { cwd: project, env: { ...process.env, CI: '1', ...env }, stdio: 'ignore' });
+        await waitFor(() => (name === 'standby' ? !readyPids().includes(used) : true), 'the command to reach the standby');
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        child.kill('SIGINT');
+        ends[name] = await new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+        if (name === 'standby') await waitFor(() => !alive(used), 'the standby running the command to end');
+      }
+      expect(ends.standby).toEqual(ends.own);
+      expect(ends.standby).toEqual({ code: null, signal: 'SIGINT' });
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('a standby that died (its socket left behind) is passed over: the command runs in its own process', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const [dead] = readyPids();
+    process.kill(dead!, 'SIGKILL');
+    await waitFor(() => !alive(dead!), 'the killed standby to end');
+    const stats = statsFile();
+    const run = await runCli(['--version'], { env: { ...on, HALYARD_STATS_FILE: stats } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(ranInStandby(stats)).toBe(false);
+    // And that run started a standby for the next command.
+    await waitFor(() => readyPids().length === 1 && readyPids()[0] !== dead, 'a new standby');
+  });
+});
+
+describe('halyard standby, edges', () => {
+  it('an idle standby exits and takes its socket with it', async () => {
+    const idleRuntime = mkdtempSync(join(tmpdir(), 'hy-standby-idle-'));
+    const started = await runCli(['standby', 'start', '--idle-minutes', '0.02'], { env: { XDG_RUNTIME_DIR: idleRuntime, HALYARD_STANDBY: 'on' } });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const [pid] = readyPids(idleRuntime);
+    expect(pid).toBeDefined();
+    await waitFor(() => !alive(pid!) && readyPids(idleRuntime).length === 0, 'the idle standby to exit', 10_000);
+    expect(readdirSync(idleRuntime, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.sock'))).toEqual([]);
+    const stopped = await runCli(['standby', 'stop'], { env: { XDG_RUNTIME_DIR: idleRuntime } });
+    expect(stopped.stdout).toBe('standby off: 0 standby process(es) ended\n');
+  });
+
+  it('a standby folder other users could enter is not used, with a warning', async () => {
+    const openRuntime = mkdtempSync(join(tmpdir(), 'hy-standby-open-'));
+    const base = join(openRuntime, `halyard-standby-${process.getuid!()}`);
+    mkdirSync(base);
+    chmodSync(base, 0o755);
+    writeFileSync(join(base, 'switch.json'), '{"idleMinutes":30}\n');
+    const run = await runCli(['--version'], { env: { XDG_RUNTIME_DIR: openRuntime, HALYARD_STANDBY: 'on' } });
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toBe(`halyard: warning: standby not used: ${base} is open to other users (mode 755); it must be 0700\n`);
+    const start = await runCli(['standby', 'start'], { env: { XDG_RUNTIME_DIR: openRuntime } });
+    expect(start.exitCode).not.toBe(0);
+    expect(start.stderr).toContain('is open to other users');
+  });
+
+  it('standby stop ends every standby and turns standby off', async () => {
+    const stopRuntime = mkdtempSync(join(tmpdir(), 'hy-standby-stop-'));
+    const env = { XDG_RUNTIME_DIR: stopRuntime, HALYARD_STANDBY: 'on' };
+    expect((await runCli(['standby', 'start'], { env })).exitCode).toBe(0);
+    const [pid] = readyPids(stopRuntime);
+    const stopped = await runCli(['standby', 'stop'], { env });
+    expect(stopped.stdout).toBe('standby off: 1 standby process(es) ended\n');
+    await waitFor(() => !alive(pid!), 'the stopped standby to end');
+    expect((await runCli(['standby', 'status'], { env })).stdout).toBe('standby off\n');
+    // Off: a command runs in its own process and leaves no standby behind.
+    const stats = join(stopRuntime, 'stats.json');
+    expect((await runCli(['--version'], { env: { ...env, HALYARD_STATS_FILE: stats } })).exitCode).toBe(0);
+    expect(JSON.parse(readFileSync(stats, 'utf8'))).not.toHaveProperty('standbyWarmUpCpuSeconds');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readyPids(stopRuntime)).toEqual([]);
+  });
+});
