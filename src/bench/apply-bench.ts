@@ -8,7 +8,7 @@
 // the first run, the no-op, a run after drift by hand, --check, and ansible-playbook doing the same. --rtt-ms N sends every
 // connection (every client's) through a relay process adding N ms of round trip (delay-proxy.ts).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -61,6 +61,8 @@ interface SizeResult {
   /** A fresh Node process sending the same probe with ssh2 alone: the floor of any Node controller. */
   ssh2: Sample;
   halyard: Sample;
+  /** halyard with standby on (src/standby/): the client's CPU and the standby's for the command. */
+  standby: Sample & { warmUpCpuSeconds: number };
   /** Processes (and threads: the kernel numbers both) each host started, per host. */
   opensshProcesses: string;
   halyardProcesses: string;
@@ -155,18 +157,24 @@ async function compareNoop(fleet: LabFleet, size: number, repeat: number, work: 
   const openssh: Sample[] = [];
   const ssh2: Sample[] = [];
   const halyard: Sample[] = [];
+  const standby: (Sample & { warmUpCpuSeconds: number })[] = [];
+  const runtime = join(work, `runtime-${size}`);
+  mkdirSync(runtime, { mode: 0o700 });
+  const started = await timed(process.execPath, [CLI, 'standby', 'start'], { XDG_RUNTIME_DIR: runtime });
+  if (started.exitCode !== 0) throw new Error(`halyard standby start exited with ${started.exitCode}`);
   // What reading the last process id costs a host (the reading process itself), measured here.
   const first = await lastPids(hosts);
   const overhead = (await lastPids(hosts)).map((pid, index) => pid - (first[index] ?? pid));
   let opensshProcesses: number[] = [];
   let halyardProcesses: number[] = [];
-  const tools = ['openssh', 'ssh2', 'halyard'] as const;
+  const tools = ['openssh', 'ssh2', 'halyard', 'standby'] as const;
   for (let round = 0; round < repeat; round += 1) {
     for (const tool of [...tools.slice(round % tools.length), ...tools.slice(0, round % tools.length)]) {
       const before = round === 0 && tool !== 'ssh2' ? await lastPids(hosts) : undefined;
       if (tool === 'openssh') openssh.push(await runOpenssh(fleet, hosts, work, probePath, probe));
       else if (tool === 'ssh2') ssh2.push(await runSsh2Alone(fleet, hosts, work, probePath, probe));
-      else halyard.push((await runHalyard(inventory, knownHosts, work, size, true)).sample);
+      else if (tool === 'halyard') halyard.push((await runHalyard(inventory, knownHosts, work, size, true, [], { HALYARD_STANDBY: 'off' })).sample);
+      else standby.push(await runOnStandby(inventory, knownHosts, work, size, runtime));
       if (before) {
         const started = (await lastPids(hosts)).map((pid, index) => pid - (before[index] ?? pid) - (overhead[index] ?? 0));
         if (tool === 'openssh') opensshProcesses = started;
@@ -174,7 +182,10 @@ async function compareNoop(fleet: LabFleet, size: number, repeat: number, work: 
       }
     }
   }
-  return { hosts: size, openssh: medianSample(openssh), ssh2: medianSample(ssh2), halyard: medianSample(halyard), opensshProcesses: spread(opensshProcesses), halyardProcesses: spread(halyardProcesses) };
+  await timed(process.execPath, [CLI, 'standby', 'stop'], { XDG_RUNTIME_DIR: runtime });
+  const warmUps = standby.map((sample) => sample.warmUpCpuSeconds).sort((a, b) => a - b);
+  const standbyMedian = { ...medianSample(standby), warmUpCpuSeconds: warmUps[Math.floor(warmUps.length / 2)] ?? 0 };
+  return { hosts: size, openssh: medianSample(openssh), ssh2: medianSample(ssh2), halyard: medianSample(halyard), standby: standbyMedian, opensshProcesses: spread(opensshProcesses), halyardProcesses: spread(halyardProcesses) };
 }
 
 // The last process id each host's kernel gave out (/proc/loadavg, per PID namespace: per container).
@@ -240,10 +251,11 @@ async function runSsh2Alone(fleet: LabFleet, hosts: readonly LabHost[], work: st
 }
 
 // A halyard apply of stack-files.ts with every host at once (--forks N); with `noop`, every host must be unchanged.
-async function runHalyard(inventory: string, knownHosts: string, dir: string, forks: number, noop = false, extra: string[] = []): Promise<{ run: TimedRun; result: RunResult; sample: Sample }> {
+async function runHalyard(inventory: string, knownHosts: string, dir: string, forks: number, noop = false, extra: string[] = [], env: Record<string, string> = {}): Promise<{ run: TimedRun; result: RunResult; sample: Sample }> {
   const statsFile = join(dir, 'stats.json');
   const run = await timed(process.execPath, [CLI, 'apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-f', String(forks), ...extra], {
     HALYARD_STATS_FILE: statsFile,
+    ...env,
   });
   const result = JSON.parse(run.stdout) as RunResult;
   const stats = readRunStats(statsFile);
@@ -253,6 +265,39 @@ async function runHalyard(inventory: string, knownHosts: string, dir: string, fo
     if (run.exitCode !== 0 || moved.length > 0) throw new Error(`halyard no-op changed or failed hosts: ${moved.map(([name]) => name).join(', ') || `exit ${run.exitCode}`}`);
   }
   return { run, result, sample: { seconds: run.seconds, cpuSeconds: stats.userCpuSeconds + stats.systemCpuSeconds, peakRssMb: stats.maxRssKb / 1024 } };
+}
+
+// The same no-op with standby on: once a standby is ready (the one before started it; waiting keeps
+// its warm-up out of every timed run), the client under GNU time hands the command to it. CPU is the
+// client's and the standby's for the command; the standby's warm-up, spent before, is kept apart.
+async function runOnStandby(inventory: string, knownHosts: string, dir: string, forks: number, runtime: string): Promise<Sample & { warmUpCpuSeconds: number }> {
+  const waitStarted = Date.now();
+  while (!readySocketIn(runtime)) {
+    if (Date.now() - waitStarted > 30_000) throw new Error(`no standby became ready under ${runtime} in 30 s`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  const statsFile = join(dir, 'stats-standby.json');
+  rmSync(statsFile, { force: true });
+  const report = join(dir, 'gnu-time-standby.txt');
+  const args = ['-f', '%U %S %M', '-o', report, process.execPath, CLI, 'apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-f', String(forks)];
+  const run = await timed(GNU_TIME, args, { HALYARD_STATS_FILE: statsFile, XDG_RUNTIME_DIR: runtime });
+  const result = JSON.parse(run.stdout) as RunResult;
+  const moved = Object.entries(result.hosts).filter(([, host]) => host.changed !== 0 || host.failed !== 0 || host.unreachable);
+  if (run.exitCode !== 0 || moved.length > 0) throw new Error(`halyard no-op on standby changed or failed hosts: ${moved.map(([name]) => name).join(', ') || `exit ${run.exitCode}`}`);
+  const stats = readRunStats(statsFile);
+  if (stats?.standbyWarmUpCpuSeconds === undefined) throw new Error('the no-op did not run in a standby (its stats name no warm-up)');
+  const [user, system, rssKb] = (readFileSync(report, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+  if (user === undefined || system === undefined || rssKb === undefined) throw new Error(`${GNU_TIME} printed no usage`);
+  return {
+    seconds: run.seconds,
+    cpuSeconds: user + system + stats.userCpuSeconds + stats.systemCpuSeconds,
+    peakRssMb: Math.max(rssKb, stats.maxRssKb) / 1024,
+    warmUpCpuSeconds: stats.standbyWarmUpCpuSeconds,
+  };
+}
+
+function readySocketIn(runtime: string): boolean {
+  return readdirSync(runtime, { recursive: true, encoding: 'utf8' }).some((path) => /(^|\/)ready-\d+\.sock$/.test(path));
 }
 
 async function timeHalyard(label: string, inventory: string, knownHosts: string, dir: string, forks: number, extra: string[] = []): Promise<Measured> {
@@ -416,23 +461,23 @@ function printTable(hosts: number, results: Measured[]): void {
 // The no-op against OpenSSH, one row per size, as a Markdown table the README can take as is.
 function printNoopTable(sizes: readonly SizeResult[], repeat: number, probe: NoopProbe, rttMs: number): void {
   const lines = [
-    `\nhalyard no-op vs the OpenSSH client (and a fresh Node process with ssh2 alone) sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once${rttMs > 0 ? `, ${rttMs} ms round trip added to every connection` : ''}; median of ${repeat} (${new Date().toISOString()})`,
+    `\nhalyard no-op vs the OpenSSH client (and a fresh Node process with ssh2 alone) sending the same probe (${Buffer.byteLength(probe.script)} bytes, ${probe.facts.length} facts) through sudo, one connection per host, all at once${rttMs > 0 ? `, ${rttMs} ms round trip added to every connection` : ''}; halyard in a process of its own, and on standby (halyard standby start: the command runs in a warm process); median of ${repeat} (${new Date().toISOString()})`,
     '',
-    '| hosts | OpenSSH s | node + ssh2 alone s (ratio) | halyard no-op s | ratio | controller CPU s OpenSSH / ssh2 alone / halyard | peak RSS MB OpenSSH (per client) / ssh2 alone / halyard | processes per host OpenSSH / halyard |',
+    '| hosts | OpenSSH s | node + ssh2 alone s (ratio) | halyard no-op s (ratio) | on standby s (ratio) | controller CPU s OpenSSH / ssh2 alone / halyard / on standby (+ its warm-up) | peak RSS MB OpenSSH (per client) / ssh2 alone / halyard / on standby | processes per host OpenSSH / halyard |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const ratio = (sample: Sample, size: SizeResult) => `${(sample.seconds / size.openssh.seconds).toFixed(2)}x`;
   for (const size of sizes) {
-    const ratio = size.halyard.seconds / size.openssh.seconds;
-    const floor = size.ssh2.seconds / size.openssh.seconds;
     lines.push(
-      `| ${size.hosts} | ${size.openssh.seconds.toFixed(2)} | ${size.ssh2.seconds.toFixed(2)} (${floor.toFixed(2)}x) | ${size.halyard.seconds.toFixed(2)} | ${ratio.toFixed(2)}x | ` +
-        `${size.openssh.cpuSeconds.toFixed(2)} / ${size.ssh2.cpuSeconds.toFixed(2)} / ${size.halyard.cpuSeconds.toFixed(2)} | ` +
-        `${size.hosts} × ${size.openssh.peakRssMb.toFixed(0)} / ${size.ssh2.peakRssMb.toFixed(0)} / ${size.halyard.peakRssMb.toFixed(0)} | ` +
+      `| ${size.hosts} | ${size.openssh.seconds.toFixed(2)} | ${size.ssh2.seconds.toFixed(2)} (${ratio(size.ssh2, size)}) | ${size.halyard.seconds.toFixed(2)} (${ratio(size.halyard, size)}) | ${size.standby.seconds.toFixed(2)} (${ratio(size.standby, size)}) | ` +
+        `${size.openssh.cpuSeconds.toFixed(2)} / ${size.ssh2.cpuSeconds.toFixed(2)} / ${size.halyard.cpuSeconds.toFixed(2)} / ${size.standby.cpuSeconds.toFixed(2)} (+ ${size.standby.warmUpCpuSeconds.toFixed(2)}) | ` +
+        `${size.hosts} × ${size.openssh.peakRssMb.toFixed(0)} / ${size.ssh2.peakRssMb.toFixed(0)} / ${size.halyard.peakRssMb.toFixed(0)} / ${size.standby.peakRssMb.toFixed(0)} | ` +
         `${size.opensshProcesses} / ${size.halyardProcesses} |`,
     );
   }
-  const worst = Math.max(...sizes.map((size) => size.halyard.seconds / size.openssh.seconds));
-  lines.push('', `goal: the no-op within ${GOAL_RATIO}x of OpenSSH at every size: ${worst <= GOAL_RATIO ? 'met' : `not met (worst ${worst.toFixed(2)}x)`}`);
+  const worst = (pick: (size: SizeResult) => Sample) => Math.max(...sizes.map((size) => pick(size).seconds / size.openssh.seconds));
+  const verdict = (value: number) => (value <= GOAL_RATIO ? `met (worst ${value.toFixed(2)}x)` : `not met (worst ${value.toFixed(2)}x)`);
+  lines.push('', `goal: the no-op within ${GOAL_RATIO}x of OpenSSH at every size: in a process of its own ${verdict(worst((size) => size.halyard))}; on standby ${verdict(worst((size) => size.standby))}`);
   // What halyard adds to the floor of any Node controller, per size.
   lines.push(`halyard over node + ssh2 alone: ${sizes.map((size) => `${size.hosts} host(s) +${(size.halyard.seconds - size.ssh2.seconds).toFixed(2)} s, ${(size.halyard.cpuSeconds - size.ssh2.cpuSeconds).toFixed(2)} CPU-s`).join('; ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);

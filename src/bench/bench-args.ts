@@ -13,6 +13,8 @@ export interface RunStats {
   maxRssKb: number;
   userCpuSeconds: number;
   systemCpuSeconds: number;
+  /** In a standby (src/standby/): the CPU its loading and warm-up took before the command came. */
+  standbyWarmUpCpuSeconds?: number;
 }
 
 // The stats file of a finished run; undefined when the run left none (it was killed).
