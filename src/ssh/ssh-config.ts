@@ -6,6 +6,7 @@ import { isIPv6 } from 'node:net';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from '../core/errors.js';
+import { childStderr, passOnStderr } from '../core/child-stdio.js';
 
 // ssh_config is read here as OpenSSH 9.2's readconf.c and ssh.c read it (checked against `ssh -G`
 // in test/ssh/ssh-config-oracle.test.ts): lines split like argv_split()/strdelim(), Include read in
@@ -578,7 +579,8 @@ function matchLineMatches(line: ConfigLine, pass: PassState): boolean {
 // /dev/null, stderr shown; its exit status decides. A command killed by a signal is an error, as in ssh.
 function runMatchExec(command: string, where: string): number {
   const shell = process.env.SHELL ?? '/bin/sh';
-  const run = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const run = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', childStderr()] });
+  passOnStderr(run.stderr);
   if (run.error) throw configError(where, `Match exec cannot run ${shell}: ${run.error.message}`);
   if (run.status === null) throw configError(where, `Match exec '${command}' exited abnormally (${run.signal ?? 'no status'})`);
   return run.status;

@@ -11,6 +11,7 @@ import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import tty from 'node:tty';
 import { main } from '../cli/main.js';
+import { markStandbyProcess } from '../core/child-stdio.js';
 import { Frame, FrameReader, RELAYED_SIGNALS, type StandbyRequest, type TerminalEnd } from './protocol.js';
 import { readSwitch, switchFileOf } from './place.js';
 import { FrameWriter, RelayedInput, RelayedOutput } from './relay.js';
@@ -143,6 +144,7 @@ function begin(request: StandbyRequest, writer: FrameWriter, socket: Socket): Se
   Object.assign(process.env, request.env);
   process.umask(request.umask);
   process.argv = [...request.argv];
+  markStandbyProcess();
   process.on('uncaughtExceptionMonitor', (error) => session.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`));
   process.on('exit', (code) => {
     const status = Buffer.alloc(4);

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isAccessibleFile } from '../core/file-kind.js';
-import { basename, extname } from 'node:path';
+import { childStderr, passOnStderr } from '../core/child-stdio.js';
+import { basename, extname, resolve } from 'node:path';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { Secret, isSecret } from '../core/secret.js';
@@ -38,7 +39,13 @@ export function readPasswordSource(path: string, label = 'default'): VaultPasswo
   try {
     if (isAccessibleFile(path, 'execute')) {
       const client = basename(path, extname(path)).endsWith('-client');
-      password = execFileSync(path, client ? ['--vault-id', label] : [], { stdio: ['inherit', 'pipe', 'inherit'] });
+      // Ansible runs the script by its real path: a bare name is the file in this directory, not a
+      // program on PATH.
+      const run = spawnSync(resolve(path), client ? ['--vault-id', label] : [], { stdio: ['inherit', 'pipe', childStderr()] });
+      passOnStderr(run.stderr);
+      if (run.error) throw run.error;
+      if (run.status !== 0) throw new Error(`Command failed: ${path}`);
+      password = run.stdout;
       password = Buffer.from(password.toString('latin1').replace(/^[\r\n]+|[\r\n]+$/g, ''), 'latin1');
     } else {
       password = Buffer.from(readFileSync(path).toString('latin1').trim(), 'latin1');

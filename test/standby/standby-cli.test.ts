@@ -120,6 +120,18 @@ describe('halyard standby', () => {
     }
   });
 
+  it("what a vault password script writes to stderr reaches the client's", async () => {
+    writeFileSync(join(project, 'pass.sh'), `#!/bin/sh\necho 'pass.sh: asking the keyring' >&2\ncat vault-password\n`, { mode: 0o755 });
+    writeFileSync(join(project, 'fail.sh'), `#!/bin/sh\necho 'fail.sh: no keyring here' >&2\nexit 3\n`, { mode: 0o755 });
+    const opened = await bothWays(['vault', 'view', 'secrets.yml', '--vault-password-file', 'pass.sh']);
+    expect(opened.standby).toEqual(opened.own);
+    expect(opened.standby).toMatchObject({ exitCode: 0, stdout: 'db_password: from-the-vault\n', stderr: 'pass.sh: asking the keyring\n' });
+    const failed = await bothWays(['vault', 'view', 'secrets.yml', '--vault-password-file', 'fail.sh']);
+    expect(failed.standby).toEqual(failed.own);
+    expect(failed.standby.exitCode).toBe(65);
+    expect(failed.standby.stderr).toMatch(/^fail\.sh: no keyring here\nhalyard: cannot read the vault password from fail\.sh \(Command failed: fail\.sh\)\n$/);
+  });
+
   it("files are written with the client's umask", async () => {
     await waitFor(() => readyPids().length > 0, 'a ready standby');
     const modes: Record<string, string> = {};

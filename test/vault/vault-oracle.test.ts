@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VaultKeyring, readPasswordSource } from '../../src/vault/keyring.js';
 import { decryptVault, encryptVault, parseVaultText } from '../../src/vault/vault.js';
+import { runCli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hy-vault-'));
 const passwordFile = join(dir, 'pass');
@@ -58,5 +59,15 @@ describe('ansible-vault format', () => {
       'group_vars/all/vault.yml: no vault password given opens this ansible-vault data; tried 1 (dev)',
     );
     expect(() => new VaultKeyring([]).open(locked, 'host_vars/w1.yml')).toThrow(/^host_vars\/w1\.yml: holds ansible-vault data; pass --vault-password-file/);
+  });
+
+  it('a password script named by a bare file name is the file in the current directory, as for ansible-vault', async () => {
+    const here = mkdtempSync(join(tmpdir(), 'hy-vault-cwd-'));
+    writeFileSync(join(here, 'pass.sh'), `#!/bin/sh\necho 'pass.sh: asking the keyring' >&2\ncat ${passwordFile}\n`, { mode: 0o755 });
+    writeFileSync(join(here, 'vault.yml'), encryptVault(Buffer.from('token: from-a-script\n'), Buffer.from('correct horse battery staple')));
+    const theirs = execFileSync('ansible-vault', ['view', '--vault-password-file', 'pass.sh', 'vault.yml'], { cwd: here, encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ours = await runCli(['vault', 'view', 'vault.yml', '--vault-password-file', 'pass.sh'], { cwd: here });
+    expect(theirs).toBe('token: from-a-script\n');
+    expect(ours).toMatchObject({ exitCode: 0, stdout: theirs, stderr: 'pass.sh: asking the keyring\n' });
   });
 });
