@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, Frame, FrameReader, RELAYED_SIGNALS, type RelayedSignal, type StandbyRequest, type TerminalEnd } from './protocol.js';
-import { checkedBase, listStandbys, makePlace, readSwitch, standbyBase, standbyPlace, StandbyPlaceError, switchFileOf, type StandbyPlace } from './place.js';
+import { checkedBase, listStandbys, makePlace, readSwitch, standbyBase, standbyEnvironment, standbyPlace, StandbyPlaceError, switchFileOf, type StandbyPlace } from './place.js';
 
 // Commands that never run in a standby: the daemon lives for days under a service manager, and
 // `standby` manages the standbys themselves.
@@ -44,11 +44,12 @@ export function keepOneReady(argv: readonly string[], env: NodeJS.ProcessEnv = p
 }
 
 // Starts one standby process for `place` in a session of its own (a terminal's Ctrl-C is not its
-// business), with this process's environment.
+// business). It gets only what locates the user's files and what Node reads at start-up
+// (standbyEnvironment): each command brings its own environment, so a secret in one command's
+// never waits in an idle standby.
 export function startStandby(place: StandbyPlace, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  // Synchronous: a standby starts its successor from its 'exit' listener.
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  const child = spawn(process.execPath, [...process.execArgv, place.serveScript, place.dir], { cwd: place.dir, env, detached: true, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...process.execArgv, place.serveScript, place.dir], { cwd: place.dir, env: standbyEnvironment(env), detached: true, stdio: 'ignore' });
   child.unref();
   return child.pid;
 }

@@ -31,12 +31,14 @@ export function standbyBase(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 // The place of standbys for the halyard in `distRoot` (its compiled dist/ folder). A rebuilt or
-// upgraded halyard, another Node or other Node options get another folder, so a standby only ever
-// runs the code the client would have run.
+// upgraded halyard, another Node, other Node flags or other variables Node reads at start-up
+// (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, UV_THREADPOOL_SIZE...) get another folder, so a standby only
+// ever runs the code the client would have run, as it would have run it.
 export function standbyPlace(distRoot: string, env: NodeJS.ProcessEnv = process.env): StandbyPlace {
   const base = standbyBase(env);
   const serveScript = join(distRoot, 'standby/serve.js');
-  const build = [realpathSync(distRoot), fileIdentity(join(distRoot, 'cli/main.js')), fileIdentity(serveScript), process.execPath, process.version, env.NODE_OPTIONS ?? '', process.execArgv.join(' ')];
+  const startUp = Object.entries(nodeStartUpVariables(env)).map(([name, value]) => `${name}=${value}`);
+  const build = [realpathSync(distRoot), fileIdentity(join(distRoot, 'cli/main.js')), fileIdentity(serveScript), process.execPath, process.version, process.execArgv.join(' '), ...startUp];
   const key = createHash('sha256').update(build.join('\0')).digest('hex').slice(0, 16);
   return { base, dir: join(base, key), switchFile: switchFileOf(base), serveScript };
 }
@@ -45,6 +47,22 @@ export function standbyPlace(distRoot: string, env: NodeJS.ProcessEnv = process.
 export function switchFileOf(base: string): string {
   return join(base, 'switch.json');
 }
+
+// Variables Node reads when it starts (NODE_*, UV_*), sorted by name.
+export function nodeStartUpVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  const entries = Object.entries(env).filter((entry): entry is [string, string] => /^(NODE|UV)_/.test(entry[0]) && typeof entry[1] === 'string');
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+// What a standby process is started with: where the user's files are (home, caches, temporary
+// and runtime directories), the locale, and what Node reads at start-up. Nothing else: every
+// command brings its own environment.
+export function standbyEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const kept = Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && (STANDBY_VARIABLES.has(entry[0]) || entry[0].startsWith('LC_')));
+  return { ...Object.fromEntries(kept), ...nodeStartUpVariables(env) };
+}
+
+const STANDBY_VARIABLES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TZ', 'TMPDIR', 'XDG_RUNTIME_DIR', 'XDG_CACHE_HOME']);
 
 // The base, checked as tmux and ssh check theirs: a directory of this user's, closed to others.
 // Undefined when it does not exist.

@@ -101,6 +101,40 @@ describe('halyard standby', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ on: true, idleMinutes: 30, standbys: [{ state: 'ready', pid: readyPids()[0] }] });
   });
 
+  it('a standby keeps no variable of the command that started it but what locates files and what Node reads at start-up', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const [used] = readyPids();
+    const stats = statsFile();
+    const run = await runCli(['--version'], { env: { ...on, HALYARD_STATS_FILE: stats, AWS_SECRET_ACCESS_KEY: 'leak-me-not' } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(ranInStandby(stats)).toBe(true);
+    await waitFor(() => readyPids().some((pid) => pid !== used), 'the standby this client started');
+    const next = readyPids().find((pid) => pid !== used)!;
+    const environ = readFileSync(`/proc/${next}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`XDG_RUNTIME_DIR=${runtime}`);
+    expect(environ.filter((entry) => /^(AWS_|HALYARD_|CI=)/.test(entry))).toEqual([]);
+
+    // NODE_NO_WARNINGS is read when Node starts: a command with it is not handed to a standby
+    // started without it; it runs in its own process and starts a standby of its kind, which
+    // the next such command uses.
+    const withFlag = { ...on, NODE_NO_WARNINGS: '1' };
+    const first = statsFile();
+    expect((await runCli(['--version'], { env: { ...withFlag, HALYARD_STATS_FILE: first } })).exitCode).toBe(0);
+    expect(ranInStandby(first)).toBe(false);
+    expect(readyPids()).toEqual([next]);
+    await waitFor(() => readyPids().length === 2, 'a standby started with NODE_NO_WARNINGS');
+    const flagged = readyPids().find((pid) => pid !== next)!;
+    expect(readFileSync(`/proc/${flagged}/environ`, 'utf8').split('\0')).toContain('NODE_NO_WARNINGS=1');
+    const second = statsFile();
+    expect((await runCli(['--version'], { env: { ...withFlag, HALYARD_STATS_FILE: second } })).exitCode).toBe(0);
+    expect(ranInStandby(second)).toBe(true);
+    // Its successor is ended here, so the tests below see one ready standby.
+    await waitFor(() => readyPids().length === 2, "the flagged standby's successor");
+    const successor = readyPids().find((pid) => pid !== next)!;
+    process.kill(successor, 'SIGTERM');
+    await waitFor(() => readyPids().length === 1 && !alive(successor), 'the flagged standby to end');
+  });
+
   it("the command has the client's directory and environment, not the standby's", async () => {
     const { standby, own } = await bothWays(['inventory', 'list', '-i', 'inventory.yml']);
     expect(standby).toEqual(own);
