@@ -59,6 +59,8 @@ let warned = false;
 // The place of this build's standbys when standby is on and this command may use it.
 function switchedOnPlace(argv: readonly string[], env: NodeJS.ProcessEnv): StandbyPlace | undefined {
   if (env.HALYARD_STANDBY === 'off' || OWN_PROCESS_COMMANDS.has(argv[2] ?? '')) return undefined;
+  // A debugger attached to this process would not see a command run elsewhere.
+  if (process.execArgv.some((flag) => flag.startsWith('--inspect'))) return undefined;
   const base = standbyBase(env);
   try {
     if (checkedBase({ base }) === undefined || readSwitch({ switchFile: switchFileOf(base) }) === undefined) return undefined;

@@ -27,6 +27,8 @@ const starting = join(dir, `starting-${process.pid}.sock`);
 const ready = join(dir, `ready-${process.pid}.sock`);
 const claimWait = 10_000;
 let claimed = false;
+// Set when the idle time ran out while a client was taking the socket.
+let claimTimer: NodeJS.Timeout | undefined;
 
 await warmUp();
 const settings = readSwitch({ switchFile: switchFileOf(base) });
@@ -47,7 +49,8 @@ function expire(): void {
   try {
     renameSync(ready, join(dir!, `expired-${process.pid}.sock`));
   } catch {
-    setTimeout(() => process.exit(0), claimWait).unref();
+    claimTimer = setTimeout(() => process.exit(0), claimWait);
+    claimTimer.unref();
     return;
   }
   process.exit(0);
@@ -69,6 +72,7 @@ async function serve(socket: Socket): Promise<void> {
   claimed = true;
   server.close();
   clearTimeout(idle);
+  clearTimeout(claimTimer);
   for (const [name, handler] of idleSignals) process.off(name, handler);
   process.off('exit', removeSockets);
   const usageBefore = process.resourceUsage();
