@@ -3,9 +3,18 @@
 import { createConnection } from 'node:net';
 import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HalyardError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { startStandby } from './client.js';
 import { encodeFrame, Frame, type StandbyRequest } from './protocol.js';
-import { checkedBase, listStandbys, makePlace, readSwitch, standbyPlace, type StandbyEntry, type StandbyPlace } from './place.js';
+import { checkedBase, listStandbys, makePlace, readSwitch, standbyPlace, StandbyPlaceError, type StandbyEntry, type StandbyPlace } from './place.js';
+
+// Standby could not be turned on: its directory is unsafe, or no standby became ready.
+export class StandbyError extends HalyardError {
+  constructor(message: string) {
+    super('E_STANDBY', message, { exitCode: ExitCode.Internal });
+  }
+}
 
 // What `standby start` did.
 export interface StandbyStarted {
@@ -18,15 +27,27 @@ export interface StandbyStarted {
 export async function startStandbys(distRoot: string, idleMinutes: number, timeoutMs = 30_000): Promise<StandbyStarted> {
   const started = Date.now();
   const place = standbyPlace(distRoot);
-  makePlace(place);
+  try {
+    makePlace(place);
+  } catch (error) {
+    if (error instanceof StandbyPlaceError) throw new StandbyError(`standby not turned on: ${error.message}`);
+    throw error;
+  }
   const temporary = `${place.switchFile}.${process.pid}`;
   writeFileSync(temporary, `${JSON.stringify({ idleMinutes })}\n`, { mode: 0o600 });
   renameSync(temporary, place.switchFile);
-  if (listStandbys(place).length === 0) startStandby(place);
+  const pid = listStandbys(place).length === 0 ? startStandby(place) : undefined;
   for (;;) {
     const ready = listStandbys(place).find((entry) => entry.state === 'ready');
     if (ready) return { pid: ready.pid, idleMinutes, seconds: (Date.now() - started) / 1000 };
-    if (Date.now() - started > timeoutMs) throw new Error(`no standby became ready in ${place.dir} within ${timeoutMs / 1000} s`);
+    if (pid !== undefined) {
+      const failure = readOr(join(place.dir, `failed-${pid}.txt`));
+      if (failure !== undefined) {
+        rmSync(join(place.dir, `failed-${pid}.txt`), { force: true });
+        throw new StandbyError(`the standby process ended before it was ready: ${failure.trim()}`);
+      }
+    }
+    if (Date.now() - started > timeoutMs) throw new StandbyError(`no standby became ready in ${place.dir} within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -100,6 +121,14 @@ async function endStandby(folder: string, entry: StandbyEntry): Promise<boolean>
     } catch {
       // Already gone.
     }
+  }
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 

@@ -30,7 +30,13 @@ let claimed = false;
 // Set when the idle time ran out while a client was taking the socket.
 let claimTimer: NodeJS.Timeout | undefined;
 
-await warmUp();
+try {
+  await warmUp();
+} catch (error) {
+  // `halyard standby start` shows this instead of waiting for a socket that will not come.
+  writeFileSync(join(dir, `failed-${process.pid}.txt`), `${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(70);
+}
 const settings = readSwitch({ switchFile: switchFileOf(base) });
 if (settings === undefined) process.exit(0);
 
@@ -100,9 +106,11 @@ async function serve(socket: Socket): Promise<void> {
       case Frame.StdinEnd:
         session.stdin.ended();
         break;
-      case Frame.Signal:
-        process.kill(process.pid, payload.toString('utf8') as NodeJS.Signals);
+      case Frame.Signal: {
+        const name = payload.toString('utf8');
+        if ((RELAYED_SIGNALS as readonly string[]).includes(name)) process.kill(process.pid, name);
         break;
+      }
       case Frame.Resize: {
         const size = JSON.parse(payload.toString('utf8')) as { stdout: TerminalEnd; stderr: TerminalEnd };
         session.stdout.resize(size.stdout);
@@ -208,10 +216,17 @@ async function warmUp(): Promise<void> {
   for (const name of Object.keys(process.env)) delete process.env[name];
   for (const [name, value] of Object.entries(keep)) if (value !== undefined) process.env[name] = value;
   const writes = [process.stdout.write, process.stderr.write];
-  process.stdout.write = process.stderr.write = () => true;
+  let errors = '';
+  process.stdout.write = () => true;
+  process.stderr.write = (chunk: string | Uint8Array) => {
+    errors += String(chunk);
+    return true;
+  };
+  let code: number | string | undefined;
   try {
     process.chdir(folder);
     await main(['node', 'halyard', 'apply', 'playbook.ts', '-i', 'inventory.yml', '--list-tasks']);
+    code = process.exitCode ?? undefined;
   } finally {
     [process.stdout.write, process.stderr.write] = writes as [typeof process.stdout.write, typeof process.stderr.write];
     process.exitCode = undefined;
@@ -219,6 +234,7 @@ async function warmUp(): Promise<void> {
     Object.assign(process.env, ownEnv);
     process.chdir(dir!);
   }
+  if (code !== undefined && Number(code) !== 0) throw new Error(`its warm-up run (halyard apply --list-tasks in ${folder}) exited with ${code}: ${errors.trim()}`);
 }
 
 function readOr(path: string): string | undefined {

@@ -269,8 +269,20 @@ describe('halyard standby, edges', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe(`halyard: warning: standby not used: ${base} is open to other users (mode 755); it must be 0700\n`);
     const start = await runCli(['standby', 'start'], { env: { XDG_RUNTIME_DIR: openRuntime } });
-    expect(start.exitCode).not.toBe(0);
-    expect(start.stderr).toContain('is open to other users');
+    expect(start).toMatchObject({ exitCode: 70, stderr: `halyard: standby not turned on: ${base} is open to other users (mode 755); it must be 0700\n` });
+  });
+
+  it('a standby that cannot warm up makes standby start fail with the reason, not wait', async () => {
+    const brokenRuntime = mkdtempSync(join(tmpdir(), 'hy-standby-broken-'));
+    const base = join(brokenRuntime, `halyard-standby-${process.getuid!()}`);
+    mkdirSync(base, { mode: 0o700 });
+    // Where the warm-up writes its playbook, a file.
+    writeFileSync(join(base, 'warm-up'), '');
+    const started = Date.now();
+    const start = await runCli(['standby', 'start'], { env: { XDG_RUNTIME_DIR: brokenRuntime } });
+    expect(start.exitCode).toBe(70);
+    expect(start.stderr).toMatch(/^halyard: the standby process ended before it was ready: EEXIST: file already exists, mkdir '.*\/warm-up'\n$/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('standby stop ends every standby and turns standby off', async () => {
