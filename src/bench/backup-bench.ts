@@ -6,10 +6,11 @@
 // time, CPU seconds and peak RSS of each. Goal (issue 13): halyard at >= 90% of the pipeline's
 // rate, controller RSS <= 150 MiB. Rates are given end to end (a whole CLI run, start-up and
 // retention included) and for the stream alone (halyard's `streamMs` against the pipeline's time
-// less one `ssh host true`, its own start-up and handshake).
+// less one `ssh host true`, its own start-up and handshake). Backup and restore into s3rver run
+// again on standby (`halyard standby start`: the command runs in a warm process, src/standby/).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'ssh2';
@@ -67,6 +68,11 @@ async function main(): Promise<void> {
     const knownHosts = join(work, 'known_hosts');
     const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' };
     const ssh = sshArgs(fleet);
+    const runtime = join(work, 'runtime');
+    mkdirSync(runtime, { mode: 0o700 });
+    const onStandby = { XDG_RUNTIME_DIR: runtime };
+    const started = await timed(process.execPath, [CLI, 'standby', 'start'], onStandby);
+    if (started.exitCode !== 0) throw new Error(`halyard standby start exited ${started.exitCode}: ${started.stderr}`);
     const rows: Row[] = [];
     const datasets = [
       { name: 'dir', label: `${DATA} (dir)`, path: DATA, spec: { name: 'dir', hosts: 'all', stop: [], kind: 'dir' as const, path: DATA } },
@@ -94,6 +100,8 @@ async function main(): Promise<void> {
         const run = await timedCli(['backup', 'run', '-c', storeFile, '--known-hosts', knownHosts, '--json'], env, work);
         add('halyard-s3rver', 'halyard backup run into s3rver', run.seconds, run);
         if (run.streamSeconds !== undefined) add('stream-s3rver', '  of which the stream', run.streamSeconds);
+        const warm = await timedCli(['backup', 'run', '-c', storeFile, '--known-hosts', knownHosts, '--json'], env, work, runtime);
+        add('standby-s3rver', 'halyard backup run into s3rver, on standby', warm.seconds, warm);
         const toSink = await timedCli(['backup', 'run', '-c', sinkFile, '--known-hosts', knownHosts, '--json'], env, work);
         add('halyard-null', 'halyard backup run into a null store', toSink.seconds, toSink);
         if (toSink.streamSeconds !== undefined) add('stream-null', '  of which the stream', toSink.streamSeconds);
@@ -106,8 +114,11 @@ async function main(): Promise<void> {
         const restore = await timedCli(['backup', 'restore', '-c', storeFile, '--host', host.name, '--volume', dataset.name, '--known-hosts', knownHosts], env, work);
         add('restore-halyard', 'halyard backup restore from s3rver', restore.seconds, restore);
         if (restore.streamSeconds !== undefined) add('restore-stream', '  of which the stream', restore.streamSeconds);
+        const warmRestore = await timedCli(['backup', 'restore', '-c', storeFile, '--host', host.name, '--volume', dataset.name, '--known-hosts', knownHosts], env, work, runtime);
+        add('restore-standby', 'halyard backup restore from s3rver, on standby', warmRestore.seconds, warmRestore);
       }
     }
+    await timed(process.execPath, [CLI, 'standby', 'stop'], onStandby);
     printTable(rows, compression);
     if (process.argv.includes('--keep')) {
       say(`--keep: host ${host.name} and s3rver on port ${port} stay up (configs in ${work}); Ctrl-C ends`);
@@ -179,14 +190,27 @@ function unpacker(compression: Compression): string {
 }
 
 
-async function timedCli(args: string[], env: Record<string, string>, dir: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; streamSeconds?: number }> {
+// A halyard run; with `standbyRuntime`, on standby once a standby is ready there (its warm-up kept
+// out of the timed run), its CPU the client's plus the standby's for the command.
+async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; streamSeconds?: number }> {
   const statsFile = join(dir, 'stats.json');
+  rmSync(statsFile, { force: true });
+  if (standbyRuntime !== undefined) {
+    const waitStarted = Date.now();
+    while (!readdirSync(standbyRuntime, { recursive: true, encoding: 'utf8' }).some((path) => /(^|\/)ready-\d+\.sock$/.test(path))) {
+      if (Date.now() - waitStarted > 30_000) throw new Error(`no standby became ready under ${standbyRuntime}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
   // BENCH_CPU_PROF=DIR: a V8 CPU profile of each halyard run, to see where the time goes.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const run = await timed('bash', ['-c', `"$0" "$@"; s=$?; times >&3; exit $s`, process.execPath, ...profile, CLI, ...args], { ...env, HALYARD_STATS_FILE: statsFile });
+  const profile = process.env.BENCH_CPU_PROF && standbyRuntime === undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const where: Record<string, string> = standbyRuntime !== undefined ? { XDG_RUNTIME_DIR: standbyRuntime } : { HALYARD_STANDBY: 'off' };
+  const run = await timed('bash', ['-c', `"$0" "$@"; s=$?; times >&3; exit $s`, process.execPath, ...profile, CLI, ...args], { ...env, ...where, HALYARD_STATS_FILE: statsFile });
   if (run.exitCode !== 0) throw new Error(`halyard ${args.join(' ')} exited ${run.exitCode}: ${run.stderr}${run.stdout.slice(-2000)}`);
   const stats = readRunStats(statsFile);
   if (stats === undefined) throw new Error(`halyard left no stats in ${statsFile}`);
+  if ((stats.standbyWarmUpCpuSeconds !== undefined) !== (standbyRuntime !== undefined)) throw new Error(`halyard ${args.join(' ')} ${standbyRuntime ? 'did not run' : 'ran'} on standby`);
+  if (standbyRuntime !== undefined && run.cpuSeconds !== undefined) run.cpuSeconds += stats.userCpuSeconds + stats.systemCpuSeconds;
   // backup run --json gives the stream's own time; restore says it in its line ("(stream 83.2 MiB/s)").
   let streamSeconds: number | undefined;
   if (args.includes('--json')) {
@@ -257,6 +281,7 @@ function printTable(rows: Row[], compression: string): void {
       `${name}: backup end to end ${pct(best(`${name}:halyard-s3rver`) / pipe)} of the pipeline (into a null store ${pct(best(`${name}:halyard-null`) / pipe)}); ` +
         `the stream alone ${pct(best(`${name}:stream-s3rver`) / streamRate(pipe))} (into a null store ${pct(best(`${name}:stream-null`) / streamRate(pipe))}); ssh2 alone, end to end: ${pct(best(`${name}:ssh2`) / pipe)}`,
     );
+    lines.push(`${name}: on standby, backup end to end ${pct(best(`${name}:standby-s3rver`) / pipe)} of the pipeline, restore ${pct(best(`${name}:restore-standby`) / restorePipe)}`);
     lines.push(
       `${name}: restore end to end ${pct(best(`${name}:restore-halyard`) / restorePipe)} of the pipeline; the stream alone ${pct(best(`${name}:restore-stream`) / streamRate(restorePipe))}; ssh2 alone, end to end: ${pct(best(`${name}:restore-ssh2`) / restorePipe)}`,
     );
