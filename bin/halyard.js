@@ -15,6 +15,7 @@ import('../dist/standby/client.js').then(async (standby) => {
   }
   standby.keepOneReady(process.argv);
   if (handed === undefined) return;
+  // Not process.exit(): output still queued for a slow pipe would be lost.
   if ('signal' in handed) process.kill(process.pid, handed.signal);
-  else process.exit(handed.exitCode);
+  else process.exitCode = handed.exitCode;
 }).catch(fail);

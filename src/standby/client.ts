@@ -56,9 +56,16 @@ export function startStandby(place: StandbyPlace, env: NodeJS.ProcessEnv = proce
 
 let warned = false;
 
+// Help and the version load commander alone, which starts faster here than a hand-over does
+// (156-166 ms against 187-190 ms measured for --version).
+function printsHelpOnly(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  return args.length === 0 || args[0] === 'help' || args.some((arg) => arg === '--help' || arg === '-h' || arg === '--version' || arg === '-V');
+}
+
 // The place of this build's standbys when standby is on and this command may use it.
 function switchedOnPlace(argv: readonly string[], env: NodeJS.ProcessEnv): StandbyPlace | undefined {
-  if (env.HALYARD_STANDBY === 'off' || OWN_PROCESS_COMMANDS.has(argv[2] ?? '')) return undefined;
+  if (env.HALYARD_STANDBY === 'off' || OWN_PROCESS_COMMANDS.has(argv[2] ?? '') || printsHelpOnly(argv)) return undefined;
   // A debugger attached to this process would not see a command run elsewhere.
   if (process.execArgv.some((flag) => flag.startsWith('--inspect'))) return undefined;
   const base = standbyBase(env);
@@ -138,13 +145,20 @@ function relay(socket: Socket, argv: readonly string[], env: NodeJS.ProcessEnv):
     const onResize = () => send(Frame.Resize, JSON.stringify({ stdout: terminalEnd(process.stdout), stderr: terminalEnd(process.stderr) }));
     if (process.stdout.isTTY) process.stdout.on('resize', onResize);
 
+    // A stream that cannot take more now (a pipe whose reader is slow) stops the socket until it
+    // drains, so the standby waits as a process writing to that pipe would, and nothing piles up here.
+    const passOn = (stream: NodeJS.WriteStream, payload: Buffer) => {
+      if (stream.write(payload) || socket.isPaused()) return;
+      socket.pause();
+      stream.once('drain', () => socket.resume());
+    };
     const reader = new FrameReader((type, payload) => {
       switch (type) {
         case Frame.Stdout:
-          process.stdout.write(payload);
+          passOn(process.stdout, payload);
           break;
         case Frame.Stderr:
-          process.stderr.write(payload);
+          passOn(process.stderr, payload);
           break;
         case Frame.Exit:
           exitCode = payload.readInt32BE(0);

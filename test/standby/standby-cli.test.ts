@@ -3,6 +3,7 @@
 // sees the client's directory, environment, umask, standard input, terminal and signals, and
 // prints and exits exactly as the same command in a process of its own.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -105,7 +106,7 @@ describe('halyard standby', () => {
     await waitFor(() => readyPids().length > 0, 'a ready standby');
     const [used] = readyPids();
     const stats = statsFile();
-    const run = await runCli(['--version'], { env: { ...on, HALYARD_STATS_FILE: stats, AWS_SECRET_ACCESS_KEY: 'leak-me-not' } });
+    const run = await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env: { ...on, HALYARD_STATS_FILE: stats, AWS_SECRET_ACCESS_KEY: 'leak-me-not' } });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(ranInStandby(stats)).toBe(true);
     await waitFor(() => readyPids().some((pid) => pid !== used), 'the standby this client started');
@@ -119,20 +120,32 @@ describe('halyard standby', () => {
     // the next such command uses.
     const withFlag = { ...on, NODE_NO_WARNINGS: '1' };
     const first = statsFile();
-    expect((await runCli(['--version'], { env: { ...withFlag, HALYARD_STATS_FILE: first } })).exitCode).toBe(0);
+    expect((await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env: { ...withFlag, HALYARD_STATS_FILE: first } })).exitCode).toBe(0);
     expect(ranInStandby(first)).toBe(false);
     expect(readyPids()).toEqual([next]);
     await waitFor(() => readyPids().length === 2, 'a standby started with NODE_NO_WARNINGS');
     const flagged = readyPids().find((pid) => pid !== next)!;
     expect(readFileSync(`/proc/${flagged}/environ`, 'utf8').split('\0')).toContain('NODE_NO_WARNINGS=1');
     const second = statsFile();
-    expect((await runCli(['--version'], { env: { ...withFlag, HALYARD_STATS_FILE: second } })).exitCode).toBe(0);
+    expect((await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env: { ...withFlag, HALYARD_STATS_FILE: second } })).exitCode).toBe(0);
     expect(ranInStandby(second)).toBe(true);
     // Its successor is ended here, so the tests below see one ready standby.
     await waitFor(() => readyPids().length === 2, "the flagged standby's successor");
     const successor = readyPids().find((pid) => pid !== next)!;
     process.kill(successor, 'SIGTERM');
     await waitFor(() => readyPids().length === 1 && !alive(successor), 'the flagged standby to end');
+  });
+
+  it('help and the version print from the client itself (faster than a hand-over); the standby stays ready', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const before = readyPids();
+    for (const args of [['--version'], ['--help'], ['apply', '--help'], ['help', 'apply'], []]) {
+      const stats = statsFile();
+      const run = await runCli(args, { env: { ...on, HALYARD_STATS_FILE: stats } });
+      expect(ranInStandby(stats), args.join(' ')).toBe(false);
+      expect((run.stdout + run.stderr).length, args.join(' ')).toBeGreaterThan(0);
+    }
+    expect(readyPids()).toEqual(before);
   });
 
   it("the command has the client's directory and environment, not the standby's", async () => {
@@ -164,6 +177,30 @@ describe('halyard standby', () => {
     expect(failed.standby).toEqual(failed.own);
     expect(failed.standby.exitCode).toBe(65);
     expect(failed.standby.stderr).toMatch(/^fail\.sh: no keyring here\nhalyard: cannot read the vault password from fail\.sh \(Command failed: fail\.sh\)\n$/);
+  });
+
+  it('a megabyte of output arrives whole and in order, also to a slow reader', async () => {
+    const hosts = Array.from({ length: 16000 }, (_, index) => `    web-${index}:\n      ansible_host: 10.${Math.floor(index / 62500)}.${Math.floor(index / 250) % 250}.${index % 250}\n      role_label: "${'x'.repeat(200)}"\n`).join('');
+    writeFileSync(join(project, 'big.yml'), `all:\n  hosts:\n${hosts}`);
+    const { standby, own } = await bothWays(['inventory', 'list', '-i', 'big.yml']);
+    expect(standby.exitCode, standby.stderr).toBe(0);
+    expect(standby.stdout.length, standby.stdout.slice(-300)).toBeGreaterThan(1_000_000);
+    expect(standby.stdout === own.stdout).toBe(true);
+    // Read through a pipe that a slow reader drains (head -c after a pause): still whole.
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const slow = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" inventory list -i big.yml | (sleep 1; cat) | sha256sum`], { cwd: project, env: { ...process.env, CI: '1', ...on }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const digest = await collectOutput(slow);
+    expect(digest.stdout.split(' ')[0]).toBe(createHash('sha256').update(own.stdout).digest('hex'));
+  });
+
+  it('commands started together each run once: one in the standby, the others in their own process', async () => {
+    await waitFor(() => readyPids().length > 0, 'a ready standby');
+    const files = [statsFile(), statsFile(), statsFile()];
+    const runs = await Promise.all(files.map((stats) => runCli(['inventory', 'list', '-i', 'inventory.yml'], { cwd: project, env: { ...on, HALYARD_STATS_FILE: stats } })));
+    for (const run of runs) expect(run).toEqual(runs[0]);
+    expect(runs[0]!.exitCode).toBe(0);
+    expect(files.filter(ranInStandby)).toHaveLength(1);
+    await waitFor(() => readyPids().length > 0, 'a standby for the next command');
   });
 
   it("files are written with the client's umask", async () => {
@@ -238,7 +275,7 @@ describe('halyard standby', () => {
     process.kill(dead!, 'SIGKILL');
     await waitFor(() => !alive(dead!), 'the killed standby to end');
     const stats = statsFile();
-    const run = await runCli(['--version'], { env: { ...on, HALYARD_STATS_FILE: stats } });
+    const run = await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env: { ...on, HALYARD_STATS_FILE: stats } });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(ranInStandby(stats)).toBe(false);
     // And that run started a standby for the next command.
@@ -265,7 +302,7 @@ describe('halyard standby, edges', () => {
     mkdirSync(base);
     chmodSync(base, 0o755);
     writeFileSync(join(base, 'switch.json'), '{"idleMinutes":30}\n');
-    const run = await runCli(['--version'], { env: { XDG_RUNTIME_DIR: openRuntime, HALYARD_STANDBY: 'on' } });
+    const run = await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env: { XDG_RUNTIME_DIR: openRuntime, HALYARD_STANDBY: 'on' } });
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe(`halyard: warning: standby not used: ${base} is open to other users (mode 755); it must be 0700\n`);
     const start = await runCli(['standby', 'start'], { env: { XDG_RUNTIME_DIR: openRuntime } });
@@ -296,7 +333,7 @@ describe('halyard standby, edges', () => {
     expect((await runCli(['standby', 'status'], { env })).stdout).toBe('standby off\n');
     // Off: a command runs in its own process and leaves no standby behind.
     const stats = join(stopRuntime, 'stats.json');
-    expect((await runCli(['--version'], { env: { ...env, HALYARD_STATS_FILE: stats } })).exitCode).toBe(0);
+    expect((await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env: { ...env, HALYARD_STATS_FILE: stats } })).exitCode).toBe(0);
     expect(JSON.parse(readFileSync(stats, 'utf8'))).not.toHaveProperty('standbyWarmUpCpuSeconds');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(readyPids(stopRuntime)).toEqual([]);
