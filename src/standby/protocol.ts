@@ -17,6 +17,7 @@ export const Frame = {
   StdinWant: 14,
   StdinPause: 15,
 } as const;
+// One of the frame types above.
 export type FrameType = (typeof Frame)[keyof typeof Frame];
 
 // One end of the client's terminal: whether it is a terminal, and its size when it is.
@@ -41,6 +42,7 @@ export interface StandbyRequest {
 
 // The signals a client passes on: what a terminal or a supervisor sends to the command.
 export const RELAYED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+// One of the signals a client passes on.
 export type RelayedSignal = (typeof RELAYED_SIGNALS)[number];
 
 const HEADER = 5;
