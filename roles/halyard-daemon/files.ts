@@ -27,8 +27,12 @@ export function halyardDaemonLayout(v: Pick<HalyardDaemonVars, 'halyard_daemon_n
   };
 }
 
-/** The systemd unit: sandboxed, writable only in the state dir, restarted on failure. */
-export function halyardDaemonUnit(v: Pick<HalyardDaemonVars, 'halyard_daemon_user' | 'halyard_daemon_config_dir' | 'halyard_daemon_state_dir' | 'halyard_daemon_stop_seconds'>, layout: HalyardDaemonLayout): string {
+/**
+ * The systemd unit: sandboxed, writable only in the state dir, restarted on failure. It runs in the
+ * shipped project (else the config dir), so the jobs read ansible.cfg and halyard.yml as `halyard`
+ * run in the project reads them, not from `/`.
+ */
+export function halyardDaemonUnit(v: Pick<HalyardDaemonVars, 'halyard_daemon_user' | 'halyard_daemon_config_dir' | 'halyard_daemon_state_dir' | 'halyard_daemon_stop_seconds' | 'halyard_daemon_project_dir'>, layout: HalyardDaemonLayout): string {
   return `[Unit]
 Description=halyard daemon: scheduled probes, drift checks and backups
 Wants=network-online.target
@@ -42,6 +46,7 @@ NotifyAccess=all
 User=${v.halyard_daemon_user}
 Group=${v.halyard_daemon_user}
 ExecStart=${layout.node} ${layout.entry} daemon -c ${v.halyard_daemon_config_dir}/daemon.yml
+WorkingDirectory=${v.halyard_daemon_project_dir ? `${v.halyard_daemon_config_dir}/project` : v.halyard_daemon_config_dir}
 EnvironmentFile=-${layout.environmentFile}
 Environment=HOME=${v.halyard_daemon_state_dir}
 Environment=NODE_ENV=production

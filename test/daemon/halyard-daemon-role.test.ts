@@ -266,6 +266,7 @@ describe('roles/halyard-daemon', () => {
       'NotifyAccess=all',
       'User=halyard',
       'ExecStart=/opt/halyard/bin/node /opt/halyard/current/bin/halyard.js daemon -c /etc/halyard/daemon.yml',
+      'WorkingDirectory=/etc/halyard',
       'EnvironmentFile=-/etc/halyard/daemon.env',
       'Restart=on-failure',
       'RestartPreventExitStatus=65',
@@ -278,6 +279,9 @@ describe('roles/halyard-daemon', () => {
     ]) {
       expect(unit.split('\n')).toContain(line);
     }
+    // With a project shipped, the daemon runs in it: its ansible.cfg and halyard.yml count, as for `halyard` run there.
+    const withProject = halyardDaemonVars.parse({ halyard_daemon_project_dir: 'ops' });
+    expect(halyardDaemonUnit(withProject, halyardDaemonLayout(withProject, 'bin/halyard.js')).split('\n')).toContain('WorkingDirectory=/etc/halyard/project');
   });
 
   test('the daemon file: the role sets state_dir and the port, and it passes the daemon\'s own validation', () => {
