@@ -15,7 +15,9 @@ import('../dist/standby/client.js').then(async (standby) => {
   }
   standby.keepOneReady(process.argv);
   if (handed === undefined) return;
-  // Not process.exit(): output still queued for a slow pipe would be lost.
   if ('signal' in handed) process.kill(process.pid, handed.signal);
+  // Ending at once skips tearing the heap down (about 10 ms), but only when no output is still
+  // queued for a slow pipe: process.exit() would drop it.
+  else if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(handed.exitCode);
   else process.exitCode = handed.exitCode;
 }).catch(fail);
