@@ -238,9 +238,13 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
       expect.stringMatching(/^halyard-daemon: project [0-9a-f]{16} \(3 files\)$/),
       expect.stringMatching(/^halyard-daemon: activate project [0-9a-f]{16}$/),
       'file /etc/halyard/daemon.yml',
+      // The service now runs in the project (WorkingDirectory), so its jobs read the project's ansible.cfg.
+      'file /etc/systemd/system/halyard-daemon.service',
+      'service halyard-daemon.service',
       'handler: restart halyard-daemon',
     ]);
     expect(await sh(`stat -c '%U:%G %a' /etc/halyard/project/playbooks/motd.ts`)).toBe(`root:${ACCOUNT} 640`);
+    expect(await sh('readlink /proc/$(systemctl show -p MainPID --value halyard-daemon)/cwd')).toBe('/etc/halyard/project');
     expect((await apply(varsFile([tick, drift], { config: { sns_topic_arn: topicArn }, vars: { halyard_daemon_project_dir: project } }))).host).toMatchObject({ changed: 0, execs: 1 });
 
     // Converged: drift runs succeed and say nothing.
