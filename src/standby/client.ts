@@ -36,11 +36,17 @@ export async function handOver(argv: readonly string[], env: NodeJS.ProcessEnv =
 // After a command, with standby on: start a standby for the next one when none is ready or
 // starting. The client does it, whether the command ran here or in a standby, and however that
 // standby ended (a signal's default action runs no code in it).
+// Failing to start one never fails the command that just ran: a warning, and the next command runs
+// in its own process.
 export function keepOneReady(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
-  const place = switchedOnPlace(argv, env);
-  if (place === undefined || listStandbys(place).length > 0) return;
-  makePlace(place);
-  startStandby(place, env);
+  try {
+    const place = switchedOnPlace(argv, env);
+    if (place === undefined || listStandbys(place).length > 0) return;
+    makePlace(place);
+    startStandby(place, env);
+  } catch (error) {
+    process.stderr.write(`halyard: warning: no standby started for the next command: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
 }
 
 // Starts one standby process for `place` in a session of its own (a terminal's Ctrl-C is not its

@@ -76,8 +76,15 @@ export interface StandbyStatus {
 // Whether standby is on, and this build's standbys.
 export function standbyStatus(distRoot: string): StandbyStatus {
   const place = standbyPlace(distRoot);
-  const exists = checkedBase(place) !== undefined;
-  const settings = exists ? readSwitch(place) : undefined;
+  let exists: boolean;
+  let settings: ReturnType<typeof readSwitch>;
+  try {
+    exists = checkedBase(place) !== undefined;
+    settings = exists ? readSwitch(place) : undefined;
+  } catch (error) {
+    if (error instanceof StandbyPlaceError) throw new StandbyError(error.message);
+    throw error;
+  }
   const others = exists ? buildFolders(place).filter((folder) => folder !== place.dir).reduce((count, folder) => count + listStandbys({ ...place, dir: folder }).length, 0) : 0;
   return { on: settings !== undefined, ...(settings ? { idleMinutes: settings.idleMinutes } : {}), place: place.dir, standbys: exists ? listStandbys(place) : [], otherBuilds: others };
 }

@@ -97,7 +97,12 @@ export function readSwitch(place: Pick<StandbyPlace, 'switchFile'>): StandbySwit
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const idle = (JSON.parse(text) as { idleMinutes?: unknown }).idleMinutes;
+  let idle: unknown;
+  try {
+    idle = (JSON.parse(text) as { idleMinutes?: unknown } | null)?.idleMinutes;
+  } catch {
+    throw new StandbyPlaceError(`${place.switchFile} is not the JSON \`halyard standby start\` writes; run it again, or \`halyard standby stop\``);
+  }
   return { idleMinutes: typeof idle === 'number' && idle > 0 ? idle : DEFAULT_IDLE_MINUTES };
 }
 

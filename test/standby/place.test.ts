@@ -73,6 +73,9 @@ describe('standby place', () => {
     expect(readSwitch(place)).toEqual({ idleMinutes: 5 });
     writeFileSync(place.switchFile, '{}\n');
     expect(readSwitch(place)).toEqual({ idleMinutes: 30 });
+    // A switch cut short (a full disk) is a warning for the client, not an error in every command.
+    writeFileSync(place.switchFile, '{"idleMin');
+    expect(() => readSwitch(place)).toThrow(StandbyPlaceError);
     for (const name of ['ready-12.sock', 'starting-13.sock', 'claimed-14-99.sock', 'expired-15.sock', 'notes.txt']) writeFileSync(join(place.dir, name), '');
     mkdirSync(join(place.dir, 'ready-16.sock.d'));
     expect(listStandbys(place).sort((a, b) => a.pid - b.pid)).toEqual([

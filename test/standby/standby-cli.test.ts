@@ -309,6 +309,20 @@ describe('halyard standby, edges', () => {
     expect(start).toMatchObject({ exitCode: 70, stderr: `halyard: standby not turned on: ${base} is open to other users (mode 755); it must be 0700\n` });
   });
 
+  it('a damaged switch file is a warning: the command runs in its own process, status says what to do', async () => {
+    const damagedRuntime = mkdtempSync(join(tmpdir(), 'hy-standby-damaged-'));
+    const base = join(damagedRuntime, `halyard-standby-${process.getuid!()}`);
+    mkdirSync(base, { mode: 0o700 });
+    writeFileSync(join(base, 'switch.json'), '{"idleMin');
+    const env = { XDG_RUNTIME_DIR: damagedRuntime, HALYARD_STANDBY: 'on' };
+    const run = await runCli(['inventory', 'list', '-i', join(project, 'inventory.yml')], { env });
+    expect(run.exitCode).toBe(0);
+    const warning = `halyard: warning: standby not used: ${base}/switch.json is not the JSON \`halyard standby start\` writes; run it again, or \`halyard standby stop\`\n`;
+    expect(run.stderr).toBe(warning);
+    const status = await runCli(['standby', 'status'], { env });
+    expect(status).toMatchObject({ exitCode: 70, stderr: `halyard: ${warning.replace('halyard: warning: standby not used: ', '')}` });
+  });
+
   it('a standby that cannot warm up makes standby start fail with the reason, not wait', async () => {
     const brokenRuntime = mkdtempSync(join(tmpdir(), 'hy-standby-broken-'));
     const base = join(brokenRuntime, `halyard-standby-${process.getuid!()}`);
