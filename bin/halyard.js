@@ -7,13 +7,14 @@ const fail = (err) => {
   process.stderr.write(`halyard: ${err?.message ?? err}\n`);
   process.exit(70);
 };
-import('../dist/standby/client.js').then(async (standby) => {
-  const handed = await standby.handOver(process.argv);
+import('../dist/standby/client.js').then(async ({ standbyFor }) => {
+  const standby = standbyFor(process.argv);
+  const handed = await standby.handOver();
   if (handed === undefined) {
     const { main } = await import('../dist/cli/main.js');
     await main(process.argv);
   }
-  standby.keepOneReady(process.argv);
+  standby.keepOneReady();
   if (handed === undefined) return;
   if ('signal' in handed) process.kill(process.pid, handed.signal);
   // Ending at once skips tearing the heap down (about 10 ms), but only when no output is still

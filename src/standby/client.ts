@@ -5,10 +5,10 @@
 import type { Socket } from 'node:net';
 import { renameSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, Frame, FrameReader, RELAYED_SIGNALS, type RelayedSignal, type StandbyRequest, type TerminalEnd } from './protocol.js';
-import { checkedBase, listStandbys, makePlace, readSwitch, standbyBase, standbyEnvironment, standbyPlace, StandbyPlaceError, switchFileOf, type StandbyPlace } from './place.js';
+import { checkedBase, listStandbys, makePlace, readSwitch, standbyBase, standbyEnvironment, standbyPlace, StandbyPlaceError, switchFileOf, type StandbyEntry, type StandbyPlace } from './place.js';
 
 // Commands that never run in a standby: the daemon lives for days under a service manager, and
 // `standby` manages the standbys themselves.
@@ -21,32 +21,41 @@ export const DIST_ROOT = fileURLToPath(new URL('..', import.meta.url));
 // that ended the standby before it reported one.
 export type HandOverResult = { exitCode: number } | { signal: RelayedSignal };
 
-// Runs the command in a ready standby; undefined when it must run in this process.
-export async function handOver(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<HandOverResult | undefined> {
-  const place = switchedOnPlace(argv, env);
-  if (place === undefined) return undefined;
-  for (const entry of listStandbys(place)) {
-    if (entry.state !== 'ready') continue;
-    const socket = await claim(place, entry.pid, entry.path);
-    if (socket) return relay(socket, argv, env);
-  }
-  return undefined;
+// Standby for one command: whether it may use one (worked out once: the switch, the base's
+// checks, the build's folder), handing it over, and keeping a standby ready for the next.
+export interface StandbyForCommand {
+  // Runs the command in a ready standby; undefined when it must run in this process.
+  handOver(): Promise<HandOverResult | undefined>;
+  // After the command, wherever it ran and however it ended (a signal's default action runs no
+  // code in a standby): start one for the next command when none is ready or starting. A failure
+  // never fails the command that just ran: a warning, and the next runs in its own process.
+  keepOneReady(): void;
 }
 
-// After a command, with standby on: start a standby for the next one when none is ready or
-// starting. The client does it, whether the command ran here or in a standby, and however that
-// standby ended (a signal's default action runs no code in it).
-// Failing to start one never fails the command that just ran: a warning, and the next command runs
-// in its own process.
-export function keepOneReady(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
-  try {
-    const place = switchedOnPlace(argv, env);
-    if (place === undefined || listStandbys(place).length > 0) return;
-    makePlace(place);
-    startStandby(place, env);
-  } catch (error) {
-    process.stderr.write(`halyard: warning: no standby started for the next command: ${error instanceof Error ? error.message : String(error)}\n`);
-  }
+// Standby as it stands for `argv` run with `env`.
+export function standbyFor(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): StandbyForCommand {
+  const place = switchedOnPlace(argv, env);
+  return {
+    handOver: async () => {
+      if (place === undefined) return undefined;
+      for (const entry of listStandbys(place)) {
+        if (entry.state !== 'ready') continue;
+        const socket = await claim(entry);
+        if (socket) return relay(socket, argv, env);
+      }
+      return undefined;
+    },
+    keepOneReady: () => {
+      if (place === undefined) return;
+      try {
+        if (listStandbys(place).length > 0) return;
+        makePlace(place);
+        startStandby(place, env);
+      } catch (error) {
+        process.stderr.write(`halyard: warning: no standby started for the next command: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    },
+  };
 }
 
 // Starts one standby process for `place` in a session of its own (a terminal's Ctrl-C is not its
@@ -59,8 +68,6 @@ export function startStandby(place: StandbyPlace, env: NodeJS.ProcessEnv = proce
   child.unref();
   return child.pid;
 }
-
-let warned = false;
 
 // Help and the version load commander alone, which starts faster here than a hand-over does
 // (156-166 ms against 187-190 ms measured for --version).
@@ -80,18 +87,17 @@ function switchedOnPlace(argv: readonly string[], env: NodeJS.ProcessEnv): Stand
     return standbyPlace(DIST_ROOT, env);
   } catch (error) {
     if (!(error instanceof StandbyPlaceError)) throw error;
-    if (!warned) process.stderr.write(`halyard: warning: standby not used: ${error.message}\n`);
-    warned = true;
+    process.stderr.write(`halyard: warning: standby not used: ${error.message}\n`);
     return undefined;
   }
 }
 
-// Takes a ready standby for this command alone: renaming its socket is atomic, so two clients
-// never get the same one. A socket nobody answers (its process gone) is removed.
-async function claim(place: StandbyPlace, pid: number, path: string): Promise<Socket | undefined> {
-  const claimed = join(place.dir, `claimed-${pid}-${process.pid}.sock`);
+// Takes a ready standby for this process alone (a command, or `standby stop`): renaming its socket
+// is atomic, so two never get the same one. A socket nobody answers (its process gone) is removed.
+export async function claim(entry: StandbyEntry): Promise<Socket | undefined> {
+  const claimed = join(dirname(entry.path), `claimed-${entry.pid}-${process.pid}.sock`);
   try {
-    renameSync(path, claimed);
+    renameSync(entry.path, claimed);
   } catch {
     return undefined;
   }

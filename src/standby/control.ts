@@ -1,13 +1,12 @@
 // `halyard standby start|stop|status`: turns standby on and off for the user and says what is
 // ready. The switch is per user (every halyard build of theirs); standbys are per build.
-import { createConnection } from 'node:net';
-import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HalyardError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { startStandby } from './client.js';
+import { claim, startStandby } from './client.js';
 import { encodeFrame, Frame, type StandbyRequest } from './protocol.js';
-import { checkedBase, listStandbys, makePlace, readSwitch, standbyPlace, StandbyPlaceError, type StandbyEntry, type StandbyPlace } from './place.js';
+import { checkedBase, listStandbys, makePlace, readIfPresent, readSwitch, standbyPlace, StandbyPlaceError, type StandbyEntry, type StandbyPlace } from './place.js';
 
 // Standby could not be turned on: its directory is unsafe, or no standby became ready.
 export class StandbyError extends HalyardError {
@@ -41,7 +40,7 @@ export async function startStandbys(distRoot: string, idleMinutes: number, timeo
     const ready = listStandbys(place).find((entry) => entry.state === 'ready');
     if (ready) return { pid: ready.pid, idleMinutes, seconds: (Date.now() - started) / 1000 };
     if (pid !== undefined) {
-      const failure = readOr(join(place.dir, `failed-${pid}.txt`));
+      const failure = readIfPresent(join(place.dir, `failed-${pid}.txt`));
       if (failure !== undefined) {
         rmSync(join(place.dir, `failed-${pid}.txt`), { force: true });
         throw new StandbyError(`the standby process ended before it was ready: ${failure.trim()}`);
@@ -59,7 +58,7 @@ export async function stopStandbys(distRoot: string): Promise<number> {
   rmSync(place.switchFile, { force: true });
   let ended = 0;
   for (const folder of buildFolders(place)) {
-    for (const entry of listStandbys({ ...place, dir: folder })) if (await endStandby(folder, entry)) ended += 1;
+    for (const entry of listStandbys({ ...place, dir: folder })) if (await endStandby(entry)) ended += 1;
   }
   return ended;
 }
@@ -97,46 +96,21 @@ function buildFolders(place: StandbyPlace): string[] {
 
 // A ready standby is claimed as a client claims it and told to stop; one still starting is sent
 // SIGTERM when its process is a standby (its command line names serve.js).
-async function endStandby(folder: string, entry: StandbyEntry): Promise<boolean> {
+async function endStandby(entry: StandbyEntry): Promise<boolean> {
   if (entry.state === 'starting') {
     if (!commandLineOf(entry.pid).includes('standby/serve.js')) return false;
     process.kill(entry.pid, 'SIGTERM');
     return true;
   }
-  const claimed = join(folder, `claimed-${entry.pid}-${process.pid}.sock`);
-  try {
-    renameSync(entry.path, claimed);
-  } catch {
-    return false;
-  }
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const socket = createConnection(claimed);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        const stop: StandbyRequest = { stop: true, argv: [], cwd: '/', env: {}, umask: 0o022, stdin: { isTTY: false }, stdout: { isTTY: false }, stderr: { isTTY: false } };
-        socket.end(encodeFrame(Frame.Request, JSON.stringify(stop)));
-      });
-      socket.once('close', () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    try {
-      unlinkSync(claimed);
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-function readOr(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const socket = await claim(entry);
+  if (!socket) return false;
+  const stop: StandbyRequest = { stop: true, argv: [], cwd: '/', env: {}, umask: 0o022, stdin: { isTTY: false }, stdout: { isTTY: false }, stderr: { isTTY: false } };
+  await new Promise<void>((resolve) => {
+    socket.once('close', () => resolve());
+    socket.once('error', () => undefined);
+    socket.end(encodeFrame(Frame.Request, JSON.stringify(stop)));
+  });
+  return true;
 }
 
 function commandLineOf(pid: number): string {

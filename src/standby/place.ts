@@ -90,13 +90,8 @@ export function makePlace(place: StandbyPlace): void {
 
 // The switch, when standby is on.
 export function readSwitch(place: Pick<StandbyPlace, 'switchFile'>): StandbySwitch | undefined {
-  let text: string;
-  try {
-    text = readFileSync(place.switchFile, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = readIfPresent(place.switchFile);
+  if (text === undefined) return undefined;
   let idle: unknown;
   try {
     idle = (JSON.parse(text) as { idleMinutes?: unknown } | null)?.idleMinutes;
@@ -130,6 +125,16 @@ export function listStandbys(place: StandbyPlace): StandbyEntry[] {
     const match = /^(ready|starting)-(\d+)\.sock$/.exec(name);
     return match ? [{ state: match[1] as StandbyEntry['state'], pid: Number(match[2]), path: join(place.dir, name) }] : [];
   });
+}
+
+// A file's text, or undefined when there is no such file (other errors are thrown).
+export function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 function fileIdentity(path: string): string {

@@ -5,7 +5,7 @@
 // inventory then, so nothing it runs was read before it came. When the command ends, the process
 // exits with its status; the client starts the next standby (src/standby/client.ts).
 import { Console } from 'node:console';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import tty from 'node:tty';
 import { main } from '../cli/main.js';
 import { markStandbyProcess } from '../core/child-stdio.js';
 import { Frame, FrameReader, RELAYED_SIGNALS, type StandbyRequest, type TerminalEnd } from './protocol.js';
-import { readSwitch, switchFileOf } from './place.js';
+import { readIfPresent, readSwitch, switchFileOf } from './place.js';
 import { FrameWriter, RelayedInput, RelayedOutput } from './relay.js';
 
 const dir = process.argv[2];
@@ -26,7 +26,6 @@ const ownEnv = { ...process.env };
 const starting = join(dir, `starting-${process.pid}.sock`);
 const ready = join(dir, `ready-${process.pid}.sock`);
 const claimWait = 10_000;
-let claimed = false;
 // Set when the idle time ran out while a client was taking the socket.
 let claimTimer: NodeJS.Timeout | undefined;
 
@@ -63,7 +62,6 @@ function expire(): void {
 }
 
 function removeSockets(): void {
-  if (claimed) return;
   for (const path of [starting, ready, join(dir!, `expired-${process.pid}.sock`)]) {
     try {
       unlinkSync(path);
@@ -75,7 +73,6 @@ function removeSockets(): void {
 
 // One command, then this process ends with it.
 async function serve(socket: Socket): Promise<void> {
-  claimed = true;
   server.close();
   clearTimeout(idle);
   clearTimeout(claimTimer);
@@ -152,8 +149,7 @@ function begin(request: StandbyRequest, writer: FrameWriter, socket: Socket): Se
   const ends = [request.stdin, request.stdout, request.stderr];
   tty.isatty = (fd: number) => (fd >= 0 && fd <= 2 ? ends[fd]!.isTTY : ownIsatty(fd));
   syncBuiltinESMExports();
-  for (const name of Object.keys(process.env)) delete process.env[name];
-  Object.assign(process.env, request.env);
+  replaceEnvironment(request.env);
   process.umask(request.umask);
   process.argv = [...request.argv];
   markStandbyProcess();
@@ -207,14 +203,12 @@ async function warmUp(): Promise<void> {
   };
   for (const [name, text] of Object.entries(files)) {
     const path = join(folder, name);
-    if (readOr(path) === text) continue;
+    if (readIfPresent(path) === text) continue;
     const temporary = `${path}.${process.pid}`;
     writeFileSync(temporary, text);
     renameSync(temporary, path);
   }
-  const keep = { PATH: ownEnv.PATH, HOME: ownEnv.HOME, XDG_CACHE_HOME: ownEnv.XDG_CACHE_HOME };
-  for (const name of Object.keys(process.env)) delete process.env[name];
-  for (const [name, value] of Object.entries(keep)) if (value !== undefined) process.env[name] = value;
+  replaceEnvironment({ PATH: ownEnv.PATH, HOME: ownEnv.HOME, XDG_CACHE_HOME: ownEnv.XDG_CACHE_HOME });
   const writes = [process.stdout.write, process.stderr.write];
   let errors = '';
   process.stdout.write = () => true;
@@ -230,17 +224,15 @@ async function warmUp(): Promise<void> {
   } finally {
     [process.stdout.write, process.stderr.write] = writes as [typeof process.stdout.write, typeof process.stderr.write];
     process.exitCode = undefined;
-    for (const name of Object.keys(process.env)) delete process.env[name];
-    Object.assign(process.env, ownEnv);
+    replaceEnvironment(ownEnv);
     process.chdir(dir!);
   }
   if (code !== undefined && Number(code) !== 0) throw new Error(`its warm-up run (halyard apply --list-tasks in ${folder}) exited with ${code}: ${errors.trim()}`);
 }
 
-function readOr(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
+// process.env holding exactly `values` (a variable set to undefined is left out), for child
+// processes as for this one.
+function replaceEnvironment(values: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) process.env[name] = value;
 }
