@@ -8,7 +8,7 @@
 // the first run, the no-op, a run after drift by hand, --check, and ansible-playbook doing the same. --rtt-ms N sends every
 // connection (every client's) through a relay process adding N ms of round trip (delay-proxy.ts).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -16,7 +16,7 @@ import { labDown, labExec, labUp, type LabFleet, type LabHost } from '../lab/ind
 import type { RunResult } from '../engine/results.js';
 import { checkNoopAnswer, noopProbe, type NoopProbe } from './noop-probe.js';
 import type { Ssh2ProbeJob } from './ssh2-probe-client.js';
-import { argValue, readRunStats } from './bench-args.js';
+import { argValue, readRunStats, waitForReadyStandby } from './bench-args.js';
 import { startDelayProxies, type DelayProxies } from './delay-proxy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -271,33 +271,21 @@ async function runHalyard(inventory: string, knownHosts: string, dir: string, fo
 // its warm-up out of every timed run), the client under GNU time hands the command to it. CPU is the
 // client's and the standby's for the command; the standby's warm-up, spent before, is kept apart.
 async function runOnStandby(inventory: string, knownHosts: string, dir: string, forks: number, runtime: string): Promise<Sample & { warmUpCpuSeconds: number }> {
-  const waitStarted = Date.now();
-  while (!readySocketIn(runtime)) {
-    if (Date.now() - waitStarted > 30_000) throw new Error(`no standby became ready under ${runtime} in 30 s`);
-    await new Promise((done) => setTimeout(done, 20));
-  }
+  await waitForReadyStandby(runtime);
   const statsFile = join(dir, 'stats-standby.json');
   rmSync(statsFile, { force: true });
-  const report = join(dir, 'gnu-time-standby.txt');
-  const args = ['-f', '%U %S %M', '-o', report, process.execPath, CLI, 'apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-f', String(forks)];
-  const run = await timed(GNU_TIME, args, { HALYARD_STATS_FILE: statsFile, XDG_RUNTIME_DIR: runtime });
-  const result = JSON.parse(run.stdout) as RunResult;
+  const client = await timedWithGnuTime(process.execPath, [CLI, 'apply', PLAYBOOK, '-i', inventory, '--known-hosts', knownHosts, '--json', '-f', String(forks)], dir, { HALYARD_STATS_FILE: statsFile, XDG_RUNTIME_DIR: runtime });
+  const result = JSON.parse(client.stdout) as RunResult;
   const moved = Object.entries(result.hosts).filter(([, host]) => host.changed !== 0 || host.failed !== 0 || host.unreachable);
-  if (run.exitCode !== 0 || moved.length > 0) throw new Error(`halyard no-op on standby changed or failed hosts: ${moved.map(([name]) => name).join(', ') || `exit ${run.exitCode}`}`);
+  if (moved.length > 0) throw new Error(`halyard no-op on standby changed or failed hosts: ${moved.map(([name]) => name).join(', ')}`);
   const stats = readRunStats(statsFile);
   if (stats?.standbyWarmUpCpuSeconds === undefined) throw new Error('the no-op did not run in a standby (its stats name no warm-up)');
-  const [user, system, rssKb] = (readFileSync(report, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
-  if (user === undefined || system === undefined || rssKb === undefined) throw new Error(`${GNU_TIME} printed no usage`);
   return {
-    seconds: run.seconds,
-    cpuSeconds: user + system + stats.userCpuSeconds + stats.systemCpuSeconds,
-    peakRssMb: Math.max(rssKb, stats.maxRssKb) / 1024,
+    seconds: client.seconds,
+    cpuSeconds: client.cpuSeconds + stats.userCpuSeconds + stats.systemCpuSeconds,
+    peakRssMb: Math.max(client.peakRssMb, stats.maxRssKb / 1024),
     warmUpCpuSeconds: stats.standbyWarmUpCpuSeconds,
   };
-}
-
-function readySocketIn(runtime: string): boolean {
-  return readdirSync(runtime, { recursive: true, encoding: 'utf8' }).some((path) => /(^|\/)ready-\d+\.sock$/.test(path));
 }
 
 async function timeHalyard(label: string, inventory: string, knownHosts: string, dir: string, forks: number, extra: string[] = []): Promise<Measured> {
@@ -391,14 +379,14 @@ function timed(command: string, args: string[], env: Record<string, string> = {}
 
 // A command under GNU time: its wall time (measured here, as for halyard), the CPU seconds of it and
 // every child it waited for, and the largest RSS among them (one ssh client's, for the baseline).
-async function timedWithGnuTime(command: string, args: string[], dir: string): Promise<Sample> {
+async function timedWithGnuTime(command: string, args: string[], dir: string, env: Record<string, string> = {}): Promise<Sample & { stdout: string }> {
   const report = join(dir, 'gnu-time.txt');
-  const run = await timed(GNU_TIME, ['-f', '%U %S %M', '-o', report, command, ...args]);
+  const run = await timed(GNU_TIME, ['-f', '%U %S %M', '-o', report, command, ...args], env);
   if (run.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${run.exitCode}`);
   const last = readFileSync(report, 'utf8').trim().split('\n').pop() ?? '';
   const [user, system, rssKb] = last.split(' ').map(Number);
   if (user === undefined || system === undefined || rssKb === undefined || [user, system, rssKb].some(Number.isNaN)) throw new Error(`${GNU_TIME} printed no usage (${last})`);
-  return { seconds: run.seconds, cpuSeconds: user + system, peakRssMb: rssKb / 1024 };
+  return { seconds: run.seconds, cpuSeconds: user + system, peakRssMb: rssKb / 1024, stdout: run.stdout };
 }
 
 function medianSample(samples: readonly Sample[]): Sample {

@@ -10,7 +10,7 @@
 // again on standby (`halyard standby start`: the command runs in a warm process, src/standby/).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'ssh2';
@@ -18,7 +18,7 @@ import { stringify } from 'yaml';
 import { backupStreamScript } from '../backup/plan.js';
 import { labDown, labExec, labUp, type LabFleet } from '../lab/index.js';
 import { startNullS3 } from './null-s3.js';
-import { argValue, readRunStats } from './bench-args.js';
+import { argValue, readRunStats, waitForReadyStandby } from './bench-args.js';
 import { quote } from '../core/shell.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -195,13 +195,7 @@ function unpacker(compression: Compression): string {
 async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; streamSeconds?: number }> {
   const statsFile = join(dir, 'stats.json');
   rmSync(statsFile, { force: true });
-  if (standbyRuntime !== undefined) {
-    const waitStarted = Date.now();
-    while (!readdirSync(standbyRuntime, { recursive: true, encoding: 'utf8' }).some((path) => /(^|\/)ready-\d+\.sock$/.test(path))) {
-      if (Date.now() - waitStarted > 30_000) throw new Error(`no standby became ready under ${standbyRuntime}`);
-      await new Promise((done) => setTimeout(done, 20));
-    }
-  }
+  if (standbyRuntime !== undefined) await waitForReadyStandby(standbyRuntime);
   // BENCH_CPU_PROF=DIR: a V8 CPU profile of each halyard run, to see where the time goes.
   const profile = process.env.BENCH_CPU_PROF && standbyRuntime === undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const where: Record<string, string> = standbyRuntime !== undefined ? { XDG_RUNTIME_DIR: standbyRuntime } : { HALYARD_STANDBY: 'off' };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 // What the benches share: their flags and the stats a halyard run leaves in HALYARD_STATS_FILE.
 
@@ -23,5 +23,15 @@ export function readRunStats(path: string): RunStats | undefined {
     return JSON.parse(readFileSync(path, 'utf8')) as RunStats;
   } catch {
     return undefined;
+  }
+}
+
+// Waits until a standby is ready under a runtime directory (XDG_RUNTIME_DIR of `halyard standby
+// start`), so a timed run on standby never overlaps the warm-up of the one before it.
+export async function waitForReadyStandby(runtime: string, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!readdirSync(runtime, { recursive: true, encoding: 'utf8' }).some((path) => /(^|\/)ready-\d+\.sock$/.test(path))) {
+    if (Date.now() - started > timeoutMs) throw new Error(`no standby became ready under ${runtime} in ${timeoutMs / 1000} s`);
+    await new Promise((done) => setTimeout(done, 20));
   }
 }
