@@ -11,7 +11,7 @@ import type { LockPaths } from '../engine/lock.js';
 import { withHostLock, type LockedHost } from '../engine/locked-host.js';
 import type { ExecResult, HostSession } from '../ssh/types.js';
 import type { BackupConfig, VolumeSpec } from './config.js';
-import { scavenger } from './memory.js';
+import { SCAVENGE_EVERY_BYTES, scavenger } from '../core/memory.js';
 import {
   MANIFEST_NAME,
   MANIFEST_TOOL,
@@ -38,8 +38,8 @@ import {
 } from './plan.js';
 
 // The I/O half of backups: SSH execs on a host, streams between the host and S3. Nothing is staged:
-// the remote tar (or pg_dump) writes into an SSH channel, the controller hashes and counts the bytes
-// as they pass (a Transform) and hands them to a multipart upload holding a few 8 MiB parts at most.
+// the remote tar (or pg_dump) writes into an SSH channel read by a multipart upload holding a few
+// 8 MiB parts at most, which hashes and counts the bytes it stores (aws/multipart-upload.ts).
 
 export interface BackupContext {
   config: BackupConfig;
@@ -109,25 +109,16 @@ export interface BackupOutcome {
   abortedUploads: string[];
 }
 
-/** Bytes streamed between two young-generation collections (see memory.ts). */
-const SCAVENGE_EVERY_BYTES = 4 * 1024 * 1024;
-
-/** Hashes and counts bytes passing through; its end waits for `settle` (the remote's exit). */
+/** Hashes and counts the bytes of a restore as they pass from the store to the host. */
 class DigestCounter extends Transform {
   readonly #hash = createHash('sha256');
   readonly #scavenger = scavenger(SCAVENGE_EVERY_BYTES);
   bytes = 0;
-  constructor(readonly settle: () => Promise<void>) {
-    super();
-  }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#hash.update(chunk);
     this.bytes += chunk.length;
     this.#scavenger.add(chunk.length);
     callback(null, chunk);
-  }
-  override _flush(callback: TransformCallback): void {
-    this.settle().then(() => callback(), (error: unknown) => callback(error as Error));
   }
   digest(): string {
     return this.#hash.digest('hex');
@@ -186,35 +177,42 @@ async function withStopped<T>(
   }
 }
 
-// Streams a backup script's stdout from the host into the store (hashed and counted on the way);
-// an abort or a failed upload stops the remote copy at once and aborts the multipart upload.
+// Streams a backup script's stdout from the host into the store, which hashes and counts it; the
+// upload completes only once the script has exited 0. An abort or a failed upload stops the remote
+// copy at once and aborts the multipart upload.
 async function streamToStore(context: BackupContext, host: Host, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string; streamMs: number }> {
   const session = await context.session(host);
   const started = Date.now();
   const stream = streamSession(session).execStream({ label, script, become: true });
-  const counter = new DigestCounter(async () => {
-    const result = await stream.done;
-    if (result.exitCode !== 0) throw exitError(label, result, stream.stderrTail());
+  // A channel that fails (timeout, connection lost) ends the upload's read; its error is the one reported.
+  let remoteFailure: unknown;
+  stream.done.catch((error: unknown) => {
+    remoteFailure = error;
+    stream.stdout.destroy(error as Error);
   });
-  stream.done.catch((error: unknown) => counter.destroy(error as Error));
-  const onAbort = () => counter.destroy(abortError(context.signal!));
+  const onAbort = () => stream.stdout.destroy(abortError(context.signal!));
   context.signal?.addEventListener('abort', onAbort, { once: true });
   stream.stdin.end();
-  stream.stdout.pipe(counter);
   try {
     context.signal?.throwIfAborted();
-    await context.store.putStream(dataKey, counter, { contentType: 'application/octet-stream' });
+    const stored = await context.store.putStream(dataKey, stream.stdout, {
+      contentType: 'application/octet-stream',
+      beforeComplete: async () => {
+        const result = await stream.done;
+        if (result.exitCode !== 0) throw exitError(label, result, stream.stderrTail());
+      },
+    });
+    return { bytes: stored.bytes, sha256: stored.sha256, streamMs: Date.now() - started };
   } catch (error) {
+    const cause = remoteFailure ?? error;
     // Stop the remote copy now: its output has nowhere to go, and stopped containers must not wait for it.
-    stream.stdout.unpipe(counter);
     stream.stdout.resume();
     stream.abort();
     await stream.done.catch(() => undefined);
-    throw context.signal?.aborted ? abortError(context.signal) : error;
+    throw context.signal?.aborted ? abortError(context.signal) : cause;
   } finally {
     context.signal?.removeEventListener('abort', onAbort);
   }
-  return { bytes: counter.bytes, sha256: counter.digest(), streamMs: Date.now() - started };
 }
 
 /** Backs up one volume of one host: stream, then the manifest, then retention. */
@@ -429,7 +427,7 @@ async function streamFromStore(context: BackupContext, host: Host, label: string
   const stream = streamSession(session).execStream({ label, script, become: true });
   stream.done.catch(() => undefined);
   stream.stdout.resume();
-  const counter = new DigestCounter(async () => undefined);
+  const counter = new DigestCounter();
   const source: Readable = await context.store.getStream(manifest.dataKey);
   const onAbort = () => {
     source.destroy(abortError(context.signal!));

@@ -3,9 +3,9 @@ import { request as httpRequest } from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Readable } from 'node:stream';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
+import { UNSIGNED_PAYLOAD, createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { HalyardError } from '../../src/core/errors.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { useS3rver } from '../support/s3rver.js';
@@ -49,8 +49,9 @@ function chunked(data: Buffer, size = 100_003): Readable {
 describe('sdkObjectStore', () => {
   it('streams a multipart upload of unknown length and reads it back byte-identical, with ranges', async () => {
     const data = randomBytes(12 * 1024 * 1024 + 12_345);
-    const { etag } = await store.putStream('a/big.bin', chunked(data));
+    const { etag, bytes, sha256: digest } = await store.putStream('a/big.bin', chunked(data));
     expect(etag).toMatch(/-3"$/); // three parts of 5 MiB
+    expect({ bytes, digest }).toEqual({ bytes: data.length, digest: sha256(data) });
     expect(aws.countRequests({ service: 's3', operation: 'UploadPart' })).toBe(3);
     expect(sha256(await readAll(await store.getStream('a/big.bin')))).toBe(sha256(data));
     expect(await readAll(await store.getStream('a/big.bin', { start: 10, end: 19 }))).toEqual(data.subarray(10, 20));
@@ -60,7 +61,9 @@ describe('sdkObjectStore', () => {
   });
 
   it('stores a small stream with one PutObject; head and get of a missing key', async () => {
-    await store.putStream('small', chunked(Buffer.from('hello'), 2));
+    expect(await store.putStream('small', chunked(Buffer.from('hello'), 2))).toMatchObject({ bytes: 5, sha256: sha256(Buffer.from('hello')) });
+    expect(aws.countRequests({ service: 's3', operation: 'PutObject' })).toBe(1);
+    expect(aws.countRequests({ service: 's3', operation: 'CreateMultipartUpload' })).toBe(0);
     expect((await store.getBytes('small'))?.toString()).toBe('hello');
     expect(await store.head('missing')).toBeUndefined();
     expect(await store.getBytes('missing')).toBeUndefined();
@@ -155,6 +158,51 @@ describe('sdkObjectStore', () => {
     aws.failNext({ service: 's3', operation: 'AbortMultipartUpload', kind: 'method-not-allowed', count: 5 });
     await expect(store.abortUpload('p/a', 'some-upload')).rejects.toMatchObject({ code: 'E_S3_UNSUPPORTED', message: expect.stringContaining('(MethodNotAllowed') });
     expect(aws.countRequests({ service: 's3', operation: 'AbortMultipartUpload' })).toBe(1);
+  });
+
+  it('beforeComplete runs after the last byte and before the object exists; when it fails, nothing is stored', async () => {
+    const order: string[] = [];
+    const check = (verdict: 'ok' | 'fail') => async () => {
+      order.push(`check: ${aws.countRequests({ service: 's3', operation: 'CompleteMultipartUpload' }) + aws.countRequests({ service: 's3', operation: 'PutObject' })} completed`);
+      if (verdict === 'fail') throw new Error('tar exited 2');
+    };
+    await store.putStream('checked/big', chunked(randomBytes(6 * 1024 * 1024)), { beforeComplete: check('ok') });
+    expect(order).toEqual(['check: 0 completed']);
+    expect(await store.head('checked/big')).toMatchObject({ size: 6 * 1024 * 1024 });
+    // A failed producer: neither the multipart upload nor the single PutObject leaves anything.
+    await expect(store.putStream('checked/failed-big', chunked(randomBytes(6 * 1024 * 1024)), { beforeComplete: check('fail') })).rejects.toThrow('tar exited 2');
+    await expect(store.putStream('checked/failed-small', chunked(Buffer.from('partial')), { beforeComplete: check('fail') })).rejects.toThrow('tar exited 2');
+    expect(await store.head('checked/failed-big')).toBeUndefined();
+    expect(await store.head('checked/failed-small')).toBeUndefined();
+    expect(aws.s3.openUploads()).toBe(0);
+  });
+
+  it('uploads over HTTPS skip the SigV4 payload hash (UNSIGNED-PAYLOAD); over HTTP the payload stays signed', async () => {
+    const sentHeaders = async (endpoint: string, send: (client: S3Client) => Promise<unknown>): Promise<Record<string, string>> => {
+      const client = createS3Client({ endpoint, region: 'us-east-1' });
+      let seen: Record<string, string> = {};
+      // The request as signed, answered here instead of over the network.
+      (client.config as unknown as { requestHandler: unknown }).requestHandler = {
+        handle: async (request: { headers: Record<string, string> }) => {
+          seen = request.headers;
+          return { response: { statusCode: 200, headers: { etag: '"e"' }, body: Readable.from([]) } };
+        },
+      };
+      await send(client);
+      return seen;
+    };
+    const body = Buffer.from('part bytes');
+    const part = (client: S3Client) => client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'k', UploadId: 'u', PartNumber: 1, Body: body, ContentLength: body.length }));
+    const put = (client: S3Client) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: body }));
+    for (const command of [part, put]) {
+      const overTls = await sentHeaders('https://s3.example.test', command);
+      expect(overTls['x-amz-content-sha256']).toBe(UNSIGNED_PAYLOAD);
+      expect(overTls['authorization']).toMatch(/SignedHeaders=[^,]*x-amz-content-sha256/);
+    }
+    for (const command of [part, put]) expect((await sentHeaders('http://s3.example.test', command))['x-amz-content-sha256']).toBe(sha256(body));
+    // Other calls keep the SDK's own payload hash even over HTTPS.
+    const listed = await sentHeaders('https://s3.example.test', (client) => client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'k' })));
+    expect(listed['x-amz-content-sha256']).toBe(sha256(Buffer.alloc(0)));
   });
 
   it('a source stream that errors fails the upload', async () => {
