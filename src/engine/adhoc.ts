@@ -4,7 +4,7 @@ import type { HostSession } from '../ssh/types.js';
 import { withHostLock } from './locked-host.js';
 import { newLockOwner } from './lock.js';
 import { errorFields, inHostOrder } from './results.js';
-import { mapLimit } from './run.js';
+import { mapLimit } from '../core/map-limit.js';
 
 // One host's answer to an ad-hoc command (`halyard exec`).
 export interface AdHocHostResult {

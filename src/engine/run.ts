@@ -1,3 +1,4 @@
+import { mapLimit } from '../core/map-limit.js';
 import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { HostWork, HostWorkSource } from './work.js';
@@ -109,16 +110,4 @@ export function splitBatches<T>(hosts: T[], serial: string | undefined): T[][] {
   const batches: T[][] = [];
   for (let index = 0; index < hosts.length; index += size) batches.push(hosts.slice(index, index + size));
   return batches;
-}
-
-// Runs fn over items with at most limit in flight.
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }

@@ -20,7 +20,7 @@ import { readHostKeys } from './host-keys.js';
 import { renderKnownHosts, renderLabInventory } from './inventory.js';
 import { ensureLabKey } from './keys.js';
 import { fleetDir } from './paths.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from '../core/map-limit.js';
 import type { LabDownOptions, LabDownResult, LabFleet, LabHost, LabUpOptions } from './types.js';
 import { waitForSshBanner, waitForSystemd } from './wait.js';
 

@@ -1,5 +1,6 @@
 import type { AlertsService } from '../aws/alerts.js';
 import type { MetricsService } from '../aws/metrics.js';
+import { mapLimit } from '../core/map-limit.js';
 import { loadInventory } from '../inventory/index.js';
 import { ALARM_PREFIX, desiredAlarms, ownershipTags } from './alarms.js';
 import { MonitorConfigError, type MonitorConfig } from './config.js';
@@ -137,18 +138,4 @@ export async function runMonitor(config: MonitorConfig, services: MonitorService
     for (const name of deletions) done(`deleted alarm ${name}`);
   }
   return { ...report, check: false, applied, topicArn: arn };
-}
-
-// Maps with at most `limit` calls in flight, keeping the order of `items`.
-async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

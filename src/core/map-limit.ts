@@ -1,5 +1,6 @@
-// Runs fn over items with at most `limit` in flight (docker run and waits, ~8 at once on 2 cores).
-// Every item runs even when one fails; the first error (in item order) is thrown at the end.
+// Runs `fn` over `items` with at most `limit` calls in flight and returns the results in the order
+// of `items`. Every item runs even when one fails; the first error (in item order) is thrown at the
+// end, so no call is left running unawaited behind a rejection.
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   const errors: { index: number; error: unknown }[] = [];
