@@ -7,8 +7,8 @@ import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { parseBackupConfig, type BackupConfig, type VolumeSpec } from '../../src/backup/config.js';
-import { backupId } from '../../src/backup/plan.js';
-import { backupVolume, findBackup, listBackups, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
+import { backupId, backupKeys } from '../../src/backup/plan.js';
+import { MANIFEST_READS_AT_ONCE, backupVolume, findBackup, listBackups, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
 import { withHostLock } from '../../src/engine/locked-host.js';
 import type { Host } from '../../src/inventory/types.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
@@ -157,6 +157,31 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(aws.s3.keys(BUCKET)).toEqual([]);
     expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line))).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
+  });
+
+  it('listBackups reads the manifests several at once, never more than MANIFEST_READS_AT_ONCE, and lists oldest first', async () => {
+    const ids: string[] = [];
+    for (let hour = 0; hour < 20; hour++) {
+      const id = backupId(new Date(Date.parse('2026-01-01T00:00:00.000Z') + hour * 3_600_000));
+      const { dataKey, manifestKey } = backupKeys('hb', host.name, 'data', id, 'dir', 'none');
+      const manifest = { tool: 'halyard', version: '0', host: host.name, volume: 'data', kind: 'dir', source: '/d', dataKey, size: 1, sha256: '0'.repeat(64), compression: 'none', startedAt: '', endedAt: '', id };
+      await store.putBytes(manifestKey, JSON.stringify(manifest));
+      ids.push(id);
+    }
+    let inFlight = 0;
+    let most = 0;
+    const counting: ObjectStore = Object.create(store) as ObjectStore;
+    counting.getBytes = async (key) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await store.getBytes(key);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    expect((await listBackups(counting, 'hb')).map((backup) => backup.manifest.id)).toEqual(ids);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(MANIFEST_READS_AT_ONCE);
   });
 
   it('takes the host lock: a backup waits for the run holding it, or fails naming it', async () => {
