@@ -8,10 +8,16 @@
 // retention included) and for the stream alone (halyard's `streamMs` against the pipeline's time
 // less one `ssh host true`, its own start-up and handshake). Backup and restore into s3rver run
 // again on standby (`halyard standby start`: the command runs in a warm process, src/standby/).
-import { spawn } from 'node:child_process';
+//
+// Here the host, the controller and the store share 2 cores, so each side's CPU slows the others:
+// the stores' CPU (this process's, during each halyard run) is printed beside halyard's own.
+// `--pin` runs the lab host on CPU 1 and everything of the controller's side (the OpenSSH client,
+// ssh2, halyard, and the stores) on CPU 0, as a cross-check: the host's work then no longer
+// competes with the controller's, but the store's work lands on the controller's one core.
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'ssh2';
 import { stringify } from 'yaml';
@@ -37,6 +43,8 @@ interface Row {
   seconds: number;
   mibPerSecond: number;
   cpuSeconds?: number;
+  /** This process's CPU during a halyard run: the store's work (s3rver and the null store run here). */
+  storeCpuSeconds?: number;
   peakRssMb?: number;
 }
 
@@ -50,6 +58,13 @@ async function main(): Promise<void> {
   say('starting a systemd lab host with Docker and zstd');
   const fleet = await labUp({ count: 1, name: FLEET, systemd: true, packages: PACKAGES, onProgress: say });
   const host = fleet.hosts[0]!;
+  const pinned = process.argv.includes('--pin') && availableParallelism() >= 2;
+  if (pinned) {
+    // Every thread of this process, and so every child it starts, on CPU 0; the host's container on CPU 1.
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    execFileSync('docker', ['update', '--cpuset-cpus', '1', host.container], { stdio: 'ignore' });
+    say('pinned: the lab host on CPU 1; the controller side (OpenSSH client, ssh2, halyard, stores) on CPU 0');
+  }
   // s3rver keeps objects as files under its own folder; it is an npm devDependency.
   const { default: S3rver } = (await import('s3rver' as string)) as { default: new (options: Record<string, unknown>) => { run(): Promise<unknown>; close(): Promise<void> } };
   const port = await freePort();
@@ -87,7 +102,7 @@ async function main(): Promise<void> {
       const compressedFile = join(work, `stream-${dataset.name}.bin`);
       for (let round = 1; round <= rounds; round++) {
         const tag = (text: string) => `${dataset.name}: ${text}`;
-        const add = (key: string, label: string, seconds: number, extra: { cpuSeconds?: number | undefined; peakRssMb?: number | undefined } = {}) =>
+        const add = (key: string, label: string, seconds: number, extra: Extra = {}) =>
           rows.push(rate(`${dataset.name}:${key}`, tag(label), seconds, size, extra));
         say(`${dataset.label}, round ${round}: backup`);
         const handshake = await timedShell(`ssh ${ssh} true`);
@@ -119,7 +134,7 @@ async function main(): Promise<void> {
       }
     }
     await timed(process.execPath, [CLI, 'standby', 'stop'], onStandby);
-    printTable(rows, compression);
+    printTable(rows, compression, pinned);
     if (process.argv.includes('--keep')) {
       say(`--keep: host ${host.name} and s3rver on port ${port} stay up (configs in ${work}); Ctrl-C ends`);
       await new Promise((resolve) => process.once('SIGINT', resolve));
@@ -144,13 +159,16 @@ function sshArgs(fleet: LabFleet): string {
   return `-q -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -i ${fleet.keyFile} -p ${host.port} ${fleet.user}@${host.address}`;
 }
 
-function rate(key: string, label: string, seconds: number, bytes: number, extra: { cpuSeconds?: number | undefined; peakRssMb?: number | undefined } = {}): Row {
+type Extra = { cpuSeconds?: number | undefined; storeCpuSeconds?: number | undefined; peakRssMb?: number | undefined };
+
+function rate(key: string, label: string, seconds: number, bytes: number, extra: Extra = {}): Row {
   return {
     key,
     label,
     seconds,
     mibPerSecond: bytes / MIB / seconds,
     ...(extra.cpuSeconds !== undefined ? { cpuSeconds: extra.cpuSeconds } : {}),
+    ...(extra.storeCpuSeconds !== undefined ? { storeCpuSeconds: extra.storeCpuSeconds } : {}),
     ...(extra.peakRssMb !== undefined ? { peakRssMb: extra.peakRssMb } : {}),
   };
 }
@@ -192,14 +210,16 @@ function unpacker(compression: Compression): string {
 
 // A halyard run; with `standbyRuntime`, on standby once a standby is ready there (its warm-up kept
 // out of the timed run), its CPU the client's plus the standby's for the command.
-async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; streamSeconds?: number }> {
+async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; storeCpuSeconds: number; streamSeconds?: number }> {
   const statsFile = join(dir, 'stats.json');
   rmSync(statsFile, { force: true });
   if (standbyRuntime !== undefined) await waitForReadyStandby(standbyRuntime);
   // BENCH_CPU_PROF=DIR: a V8 CPU profile of each halyard run, to see where the time goes.
   const profile = process.env.BENCH_CPU_PROF && standbyRuntime === undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const where: Record<string, string> = standbyRuntime !== undefined ? { XDG_RUNTIME_DIR: standbyRuntime } : { HALYARD_STANDBY: 'off' };
+  const storeCpu = process.cpuUsage();
   const run = await timed('bash', ['-c', `"$0" "$@"; s=$?; times >&3; exit $s`, process.execPath, ...profile, CLI, ...args], { ...env, ...where, HALYARD_STATS_FILE: statsFile });
+  const storeUsed = process.cpuUsage(storeCpu);
   if (run.exitCode !== 0) throw new Error(`halyard ${args.join(' ')} exited ${run.exitCode}: ${run.stderr}${run.stdout.slice(-2000)}`);
   const stats = readRunStats(statsFile);
   if (stats === undefined) throw new Error(`halyard left no stats in ${statsFile}`);
@@ -215,7 +235,13 @@ async function timedCli(args: string[], env: Record<string, string>, dir: string
     const match = /\(([\d.]+) MiB\) in [\d.]+ s \(stream ([\d.]+) MiB\/s\)/.exec(run.stdout);
     if (match) streamSeconds = Number(match[1]) / Number(match[2]);
   }
-  return { seconds: run.seconds, peakRssMb: stats.maxRssKb / 1024, ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}), ...(streamSeconds !== undefined ? { streamSeconds } : {}) };
+  return {
+    seconds: run.seconds,
+    peakRssMb: stats.maxRssKb / 1024,
+    storeCpuSeconds: (storeUsed.user + storeUsed.system) / 1e6,
+    ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}),
+    ...(streamSeconds !== undefined ? { streamSeconds } : {}),
+  };
 }
 
 // A shell command timed from here, with the CPU its processes used (bash's `times`: children's user + sys).
@@ -254,12 +280,14 @@ function parseTimes(text: string): number | undefined {
   return values.length === 2 ? values[0]! + values[1]! : undefined;
 }
 
-function printTable(rows: Row[], compression: string): void {
-  const lines = [`backup and restore of 200 MiB (${compression}), systemd lab host on 127.0.0.1, stores on 127.0.0.1, 2 cores`, ''];
-  lines.push(`${'what'.padEnd(60)} ${'wall s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'CPU s'.padStart(6)}  peak RSS`);
+function printTable(rows: Row[], compression: string, pinned: boolean): void {
+  const cores = pinned ? 'the host on CPU 1, the controller side and the stores on CPU 0 (--pin)' : 'all sharing the machine\'s cores';
+  const lines = [`backup and restore of 200 MiB (${compression}), systemd lab host and stores on 127.0.0.1, ${cores}`, ''];
+  lines.push(`${'what'.padEnd(60)} ${'wall s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'CPU s'.padStart(6)} ${'store CPU s'.padStart(11)}  peak RSS`);
+  const column = (value: number | undefined, width: number) => (value !== undefined ? value.toFixed(2).padStart(width) : ' '.repeat(width));
   for (const row of rows) {
     lines.push(
-      `${row.label.padEnd(60)} ${row.seconds.toFixed(2).padStart(7)} ${row.mibPerSecond > 0 ? row.mibPerSecond.toFixed(1).padStart(7) : '       '} ${row.cpuSeconds !== undefined ? row.cpuSeconds.toFixed(2).padStart(6) : '      '}${row.peakRssMb !== undefined ? `  ${row.peakRssMb.toFixed(0)} MiB` : ''}`,
+      `${row.label.padEnd(60)} ${row.seconds.toFixed(2).padStart(7)} ${row.mibPerSecond > 0 ? row.mibPerSecond.toFixed(1).padStart(7) : '       '} ${column(row.cpuSeconds, 6)} ${column(row.storeCpuSeconds, 11)}${row.peakRssMb !== undefined ? `  ${row.peakRssMb.toFixed(0)} MiB` : ''}`,
     );
   }
   const best = (key: string) => Math.max(...rows.filter((row) => row.key === key).map((row) => row.mibPerSecond));
