@@ -224,6 +224,9 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   const outcome: BackupOutcome = { host: host.name, volume: spec.name, ok: false, durationMs: 0, stopped: [], pruned: [], orphans: [], abortedUploads: [] };
   const { config, store } = context;
   const label = `backup ${host.name}/${spec.name}`;
+  // The backups retention chooses among are read while the data streams (this one joins them once
+  // its manifest exists): after the stream, only the manifest and retention's deletes remain.
+  let listing: Promise<ListedBackup[]> | undefined;
   try {
     const { info, compression, id, dataKey, manifestKey, bytes, sha256, streamMs } = await locked(context, host, label, async (held) => {
       const info = await inspect(held, host, spec);
@@ -231,6 +234,8 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
       const id = backupId(started);
       const keys = backupKeys(config.prefix, host.name, spec.name, id, spec.kind, compression);
       outcome.stopped = info.containers;
+      listing = listBackups(store, config.prefix, { host: host.name, volume: spec.name });
+      listing.catch(() => undefined);
       const copied = await withStopped(held, label, { containers: info.containers }, () => streamToStore(context, host, label, keys.dataKey, backupStreamScript(spec, info.path, compression)));
       return { info, compression, id, ...keys, ...copied };
     });
@@ -257,7 +262,8 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.durationMs = Date.now() - t0;
     outcome.streamMs = streamMs;
     context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)}), sha256 ${sha256.slice(0, 12)}`);
-    outcome.pruned = await pruneVolume(context, host.name, spec.name, now());
+    const listed = await (listing ?? listBackups(store, config.prefix, { host: host.name, volume: spec.name }));
+    outcome.pruned = await pruneVolume(context, host.name, spec.name, now(), { listed: [...listed.filter((backup) => backup.manifest.id !== id), { manifest, manifestKey }] });
     // Leftovers of other runs: each part of the sweep that fails is a warning and is tried again
     // after the next backup, never a failed backup (pruneOrphans does not throw).
     const swept = await pruneOrphans(context, host.name, spec.name, now());
@@ -265,6 +271,8 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.abortedUploads = swept.abortedUploads;
     return outcome;
   } catch (error) {
+    // No read of this backup's outlives it.
+    await listing?.catch(() => undefined);
     outcome.error = error instanceof Error ? error.message : String(error);
     outcome.durationMs = Date.now() - t0;
     context.log?.(`${host.name}/${spec.name}: FAILED: ${outcome.error}`);
@@ -300,9 +308,16 @@ export async function listBackups(store: ObjectStore, prefix: string, filter: { 
   return found.sort((a, b) => (a.manifest.id < b.manifest.id ? -1 : a.manifest.id > b.manifest.id ? 1 : 0));
 }
 
-/** Applies retention to one host's volume: deletes the manifest first, then its data object. */
-export async function pruneVolume(context: Pick<BackupContext, 'config' | 'store' | 'log'>, host: string, volume: string, now: Date): Promise<string[]> {
-  const backups = await listBackups(context.store, context.config.prefix, { host, volume });
+/** Applies retention to one host's volume: deletes the manifest first, then its data object. `listed`:
+ * the volume's backups when already read (listBackups), else they are read here. */
+export async function pruneVolume(
+  context: Pick<BackupContext, 'config' | 'store' | 'log'>,
+  host: string,
+  volume: string,
+  now: Date,
+  options: { listed?: ListedBackup[] } = {},
+): Promise<string[]> {
+  const backups = options.listed ?? (await listBackups(context.store, context.config.prefix, { host, volume }));
   const items = backups.flatMap((backup) => {
     const time = parseBackupId(backup.manifest.id);
     return time ? [{ id: backup.manifest.id, time, backup }] : [];

@@ -184,6 +184,36 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(most).toBeLessThanOrEqual(MANIFEST_READS_AT_ONCE);
   });
 
+  it("retention's listing is read while the data streams: after the stream come the manifest, retention's deletes and the sweep", async () => {
+    const cfg = config('compression: none\n');
+    const spec = cfg.volumes[0]!;
+    for (let run = 0; run < 2; run++) expect(await backupVolume(context(cfg), host, spec)).toMatchObject({ ok: true });
+    const events: string[] = [];
+    const watching: ObjectStore = Object.create(store) as ObjectStore;
+    watching.list = (prefix, options) => {
+      events.push('list');
+      return store.list(prefix, options);
+    };
+    watching.putStream = async (key, body, options) => {
+      const out = await store.putStream(key, body, options);
+      events.push('data stored');
+      return out;
+    };
+    watching.putBytes = async (key, body, options) => {
+      events.push('manifest');
+      return store.putBytes(key, body, options);
+    };
+    watching.delete = async (key) => {
+      events.push('delete');
+      return store.delete(key);
+    };
+    const outcome = await backupVolume({ ...context(cfg), store: watching }, host, spec);
+    // retention last 2: the oldest of the three goes (manifest, then data); the sweep lists once.
+    expect(outcome).toMatchObject({ ok: true, orphans: [] });
+    expect(outcome.pruned).toHaveLength(1);
+    expect(events).toEqual(['list', 'data stored', 'manifest', 'delete', 'delete', 'list']);
+  });
+
   it('takes the host lock: a backup waits for the run holding it, or fails naming it', async () => {
     const cfg = config();
     const holding = context(cfg);
