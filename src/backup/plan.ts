@@ -248,19 +248,26 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
   ].join('\n');
 }
 
-/** Swaps the staged directory in (keeping the target's own owner and mode), or drops it. */
+/** Swaps the staged directory in (keeping the target's own owner and mode), or drops it. The data
+ * it replaces stays beside it (`DIR.halyard-old`) until discardReplacedScript, so the services
+ * stopped for the restore start again without waiting for its deletion. */
 export function finishRestoreScript(path: string, commit: boolean): string {
   const target = quote(path.replace(/\/+$/, ''));
   const staging = quote(stagingPath(path));
   if (!commit) return `rm -rf ${staging}`;
-  const old = quote(`${path.replace(/\/+$/, '')}.halyard-old`);
-  return [
-    'set -e',
-    `rm -rf ${old}`,
-    `if [ -e ${target} ]; then mv ${target} ${old}; fi`,
-    `mv ${staging} ${target}`,
-    `rm -rf ${old}`,
-  ].join('\n');
+  const old = quote(replacedPath(path));
+  return ['set -e', `rm -rf ${old}`, `if [ -e ${target} ]; then mv ${target} ${old}; fi`, `mv ${staging} ${target}`].join('\n');
+}
+
+/** Deletes what a restore replaced, once the services run again: recorded first as a swap, so a run
+ * that dies midway leaves the rest of the deletion to the host's guard (engine/guard.ts). */
+export function discardReplacedScript(path: string): string {
+  return [recordUndo([{ kind: 'swap', value: path.replace(/\/+$/, '') }]), `rm -rf ${quote(replacedPath(path))}`, CLEAR_UNDO].join('\n');
+}
+
+// Where a restore keeps the data it replaced until it is discarded (the guard's swap undo knows it).
+function replacedPath(path: string): string {
+  return `${path.replace(/\/+$/, '')}.halyard-old`;
 }
 
 /** sha256 of every file under a directory, sorted by path, for tests and `restore --check`. */

@@ -23,6 +23,7 @@ import {
   chooseCompression,
   createVolumeScript,
   findOrphans,
+  discardReplacedScript,
   finishRestoreScript,
   inspectScript,
   parseBackupId,
@@ -506,6 +507,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     const path = spec.kind === 'postgres' ? undefined : info.path ?? manifest.source;
     const service = spec.kind === 'postgres' ? undefined : spec.service;
     const staging = path ? [{ kind: 'staging' as const, value: stagingPath(path) }, { kind: 'swap' as const, value: path.replace(/\/+$/, '') }] : [];
+    let swapped = false;
     await withStopped(held, label, { containers: info.containers, service, staging }, async () => {
       let committed = false;
       try {
@@ -514,10 +516,18 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
         streamMs = Date.now() - streamStarted;
         if (path) await held.run(`${label}: swap in`, finishRestoreScript(path, true));
         committed = true;
+        swapped = path !== undefined;
       } finally {
         if (path && !committed) await held.run(`${label}: discard staging`, finishRestoreScript(path, false)).catch(() => undefined);
       }
     });
+    // The replaced data goes once everything runs again: its deletion (seconds for a large tree) is
+    // no part of the services' downtime. The restore is done whether or not it can be deleted.
+    if (swapped && path) {
+      await held.run(`${label}: remove the replaced data`, discardReplacedScript(path)).catch((error: unknown) => {
+        context.log?.(`${host.name}/${spec.name}: restored, but ${path.replace(/\/+$/, '')}.halyard-old was not removed: ${messageOf(error)}`);
+      });
+    }
     return info;
   });
   const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };

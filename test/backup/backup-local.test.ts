@@ -137,6 +137,32 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(calls).toEqual([`stop -t 30 ${id1} ${id2}`, `start ${id1}`, `start ${id2}`]);
   });
 
+  it('a restore starts the stopped containers again before it deletes the data it replaced, and leaves none of it', async () => {
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    const log = join(work, 'docker.log');
+    const data = join(work, 'data');
+    const id2 = '2'.repeat(64);
+    // `docker start` notes whether the replaced data is still there when the container starts.
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/sh\ncase "$1 $*" in\n  *name=*app*) echo ${id2} ;;\n  "start "*) if [ -e '${data}.halyard-old' ]; then echo "start, replaced data present" >> '${log}'; else echo "start, replaced data gone" >> '${log}'; fi ;;\nesac\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: none\nvolumes:\n  - { name: data, kind: dir, path: ${data}, stop: [app] }\n`, join(work, 'b.yml'));
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    expect(await backupVolume(context(cfg, env), host, cfg.volumes[0]!)).toMatchObject({ ok: true });
+    const before = treeDigest(data);
+    writeFileSync(join(data, 'a.txt'), 'changed\n');
+    writeFileSync(log, '');
+    const restored = await restoreVolume(context(cfg, env), host, cfg.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'));
+    expect(restored.stopped).toEqual([id2]);
+    expect(readFileSync(log, 'utf8')).toBe('start, replaced data present\n');
+    expect(treeDigest(data)).toBe(before);
+    expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+  });
+
   it('an abort mid-upload (Ctrl-C, SIGTERM) aborts the multipart upload, starts the stopped container again and leaves no record', async () => {
     const bin = join(work, 'bin');
     mkdirSync(bin);
