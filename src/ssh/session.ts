@@ -5,6 +5,7 @@ import {
   becomeMode,
   buildExecCommand,
   buildStreamCommand,
+  deferredScriptHeader,
   newSudoMarkers,
   SudoError,
   SudoStderrFilter,
@@ -141,16 +142,30 @@ export class SshSession implements HostSession {
     let tail: () => string = () => '';
     let piped = false;
     let stdoutPiped = false;
+    const script = request.script;
+    // Rejected before the channel is ready to hear of it: handled here, acted on in pipeStdin.
+    if (typeof script !== 'string') script.catch(() => undefined);
+    // A deferred script goes first, then the caller's stdin; a rejected one ends stdin (the remote exits 70).
     const pipeStdin = (channel: RemoteChannel): void => {
       if (piped) return;
       piped = true;
-      stdin.pipe(channel.stdin);
+      if (typeof script === 'string') {
+        stdin.pipe(channel.stdin);
+        return;
+      }
+      script.then(
+        (text) => {
+          channel.stdin.write(deferredScriptHeader(text));
+          stdin.pipe(channel.stdin);
+        },
+        () => channel.stdin.end(),
+      );
     };
 
     const aborter = new AbortController();
     const done = this.#runOnChannel({
       label: request.label,
-      command: buildStreamCommand(mode, markers, request.script),
+      command: buildStreamCommand(mode, markers, typeof script === 'string' ? script : undefined),
       mode,
       markers,
       timeoutMs: request.timeoutMs ?? this.#limits.commandTimeoutMs,

@@ -43,9 +43,11 @@ export function buildExecCommand(mode: BecomeMode, markers: SudoMarkers): string
   return renderArgv([...sudoPrefix(mode, markers), 'sh', '-c', `echo ${quote(markers.ready)} >&2; exec sh -s`]);
 }
 
-// The remote command line for `execStream`: stdin carries data, so the (secret-free) script rides in argv.
-export function buildStreamCommand(mode: BecomeMode, markers: SudoMarkers, script: string): string {
-  if (mode === 'none') return renderArgv(['sh', '-c', script]);
+// The remote command line for `execStream`: stdin carries data, so the (secret-free) script rides in
+// argv. Without a script (undefined) the shell waits for it on stdin instead (DEFERRED_SCRIPT_READER).
+export function buildStreamCommand(mode: BecomeMode, markers: SudoMarkers, script: string | undefined): string {
+  if (mode === 'none') return renderArgv(['sh', '-c', script ?? DEFERRED_SCRIPT_READER]);
+  if (script === undefined) return renderArgv([...sudoPrefix(mode, markers), 'sh', '-c', `echo ${quote(markers.ready)} >&2; ${DEFERRED_SCRIPT_READER}`]);
   return renderArgv([
     ...sudoPrefix(mode, markers),
     'sh',
@@ -54,6 +56,20 @@ export function buildStreamCommand(mode: BecomeMode, markers: SudoMarkers, scrip
     'halyard',
     script,
   ]);
+}
+
+/**
+ * The shell text of a stream whose script comes later (its channel opened and sudo done while the
+ * caller still decides it): it reads `LENGTH\n` and then exactly LENGTH bytes of script from stdin
+ * (`read` and `dd bs=1` never read past what they need), then runs the script with the rest of stdin
+ * as its own. Exit 70 and nothing run when stdin ends first (the caller gave up).
+ */
+export const DEFERRED_SCRIPT_READER = 'IFS= read -r hy_n || exit 70; hy_s=$(dd bs=1 count="$hy_n" 2>/dev/null) || exit 70; exec sh -c "$hy_s"';
+
+/** What a deferred stream sends ahead of its data: the script's length in bytes, a newline, the script. */
+export function deferredScriptHeader(script: string): Buffer {
+  const body = Buffer.from(script, 'utf8');
+  return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
 }
 
 // Wraps an exec script so the shell parses all of it before running any: a command that reads stdin cannot eat the rest.

@@ -58,8 +58,13 @@ export interface ExecResult {
 // A remote execution whose stdin/stdout are streams (backups, image shipping).
 export interface StreamExecRequest {
   label: string;
-  /** Fixed script run by `sh -c` (it travels in argv, stdin carries the data): must hold no secret values. */
-  script: string;
+  /**
+   * Fixed script run by `sh -c` (it travels in argv, stdin carries the data): must hold no secret
+   * values. A promise: the channel opens and sudo runs now, and the script is sent on stdin, ahead
+   * of the data, once it resolves; a rejection ends stdin and the remote shell exits 70 having run
+   * nothing (a backup opens its stream while the host's lock and inspect are still deciding it).
+   */
+  script: string | Promise<string>;
   become?: boolean;
   timeoutMs?: number;
 }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { PassThrough, type Writable } from 'node:stream';
+import { DEFERRED_SCRIPT_READER, deferredScriptHeader } from '../../src/ssh/sudo.js';
 import type { ExecRequest, ExecResult, ExecStream, HostSession, StreamExecRequest } from '../../src/ssh/types.js';
 
 // A HostSession that runs scripts locally (`sh -s` / `sh -c`), as root already: the backup code
@@ -28,14 +30,29 @@ export function localSession(name: string, env: Record<string, string> = {}): Ho
     },
     execStream(request: StreamExecRequest): ExecStream {
       execs += 1;
-      scripts.push(request.script);
       const started = Date.now();
-      const child = run(['-c', request.script]);
+      const script = request.script;
+      // A deferred script: the same reader as on a host, the script sent ahead of the caller's stdin.
+      const child = run(['-c', typeof script === 'string' ? script : DEFERRED_SCRIPT_READER]);
+      let stdin: Writable = child.stdin;
+      if (typeof script === 'string') scripts.push(script);
+      else {
+        const input = new PassThrough();
+        stdin = input;
+        script.then(
+          (text) => {
+            scripts.push(text);
+            child.stdin.write(deferredScriptHeader(text));
+            input.pipe(child.stdin);
+          },
+          () => child.stdin.end(),
+        );
+      }
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-65536)));
       child.stdin.on('error', () => undefined);
       const done = new Promise<ExecResult>((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr, durationMs: Date.now() - started })));
-      return { stdin: child.stdin, stdout: child.stdout, stderrTail: () => stderr, done, abort: () => signalGroup(child.pid) };
+      return { stdin, stdout: child.stdout, stderrTail: () => stderr, done, abort: () => signalGroup(child.pid) };
     },
     async close() {},
   };

@@ -191,6 +191,23 @@ describe('sudo', () => {
     const session = await newPool().session(hostTarget(0, { become: true }));
     const result = await session.exec({ label: 'id', script: 'id -u; echo "$HOME"' });
     expect(result).toMatchObject({ exitCode: 0, stdout: '0\n/root\n', stderr: '' });
+    // A stream opened before its script is known (a backup's, while the lock is taken): nothing
+    // runs until the script comes; then it runs as root and reads the data written meanwhile.
+    let send!: (script: string) => void;
+    const marker = `/tmp/deferred-${Date.now()}`;
+    const later = session.execStream!({ label: 'later', script: new Promise<string>((resolve) => (send = resolve)) });
+    const out: Buffer[] = [];
+    later.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    later.stdin.end('payload');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await session.exec({ label: 'no marker yet', script: `test -e ${marker}` })).exitCode).toBe(1);
+    send(`touch ${marker}; id -u; cat; rm ${marker}`);
+    expect((await later.done).exitCode).toBe(0);
+    expect(Buffer.concat(out).toString()).toBe('0\npayload');
+    // One given up on before its script ends having run nothing: exit 70.
+    const unused = session.execStream!({ label: 'unused', script: Promise.reject(new Error('not needed')) });
+    unused.stdout.resume();
+    expect((await unused.done).exitCode).toBe(70);
   }, busyBudget(1));
 
   it('sudo with a password runs as root; the markers never reach stderr', async () => {
@@ -204,13 +221,15 @@ describe('sudo', () => {
     // Again, in parallel: each exec has its own sudo dialogue.
     const more = await Promise.all([1, 2, 3].map(() => session.exec({ label: 'id', script: 'id -u' })));
     expect(more.map((result) => result.stdout)).toEqual(['0\n', '0\n', '0\n']);
-    // Streams wait for sudo before any data.
-    const stream = session.execStream!({ label: 'root cat', script: 'id -u; cat' });
-    const out: Buffer[] = [];
-    stream.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stream.stdin.end('payload');
-    expect((await stream.done).exitCode).toBe(0);
-    expect(Buffer.concat(out).toString()).toBe('0\npayload');
+    // Streams wait for sudo before any data; a deferred script goes after the password, before the data.
+    for (const script of ['id -u; cat', Promise.resolve('id -u; cat')]) {
+      const stream = session.execStream!({ label: 'root cat', script });
+      const out: Buffer[] = [];
+      stream.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      stream.stdin.end('payload');
+      expect((await stream.done).exitCode).toBe(0);
+      expect(Buffer.concat(out).toString()).toBe('0\npayload');
+    }
   }, busyBudget(5));
 
   it('a wrong password fails E_SUDO_PASSWORD_WRONG without printing it', async () => {

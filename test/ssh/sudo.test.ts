@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { becomeMode, buildExecCommand, buildStreamCommand, newSudoMarkers, sudoFailure, SudoStderrFilter, wrapScriptForStdin } from '../../src/ssh/sudo.js';
+import { spawnSync } from 'node:child_process';
+import { DEFERRED_SCRIPT_READER, becomeMode, buildExecCommand, buildStreamCommand, deferredScriptHeader, newSudoMarkers, sudoFailure, SudoStderrFilter, wrapScriptForStdin } from '../../src/ssh/sudo.js';
 
 const markers = { prompt: 'halyard-sudo-prompt-abc', ready: 'halyard-sudo-ready-abc' };
 
@@ -29,6 +30,24 @@ describe('remote command lines (exact strings)', () => {
     expect(buildStreamCommand('sudo-password', markers, "docker load")).toBe(
       `sudo -S -H -p halyard-sudo-prompt-abc -- sh -c 'echo halyard-sudo-ready-abc >&2; exec sh -c "$1"' halyard 'docker load'`,
     );
+  });
+
+  it('a stream without its script yet waits for it on stdin: length, newline, exactly that many bytes', () => {
+    const reader = 'IFS= read -r hy_n || exit 70; hy_s=$(dd bs=1 count="$hy_n" 2>/dev/null) || exit 70; exec sh -c "$hy_s"';
+    expect(DEFERRED_SCRIPT_READER).toBe(reader);
+    expect(buildStreamCommand('none', markers, undefined)).toBe(`sh -c '${reader}'`);
+    expect(buildStreamCommand('sudo-nopasswd', markers, undefined)).toBe(`sudo -n -H -- sh -c 'echo halyard-sudo-ready-abc >&2; ${reader}'`);
+    expect(buildStreamCommand('sudo-password', markers, undefined)).toBe(`sudo -S -H -p halyard-sudo-prompt-abc -- sh -c 'echo halyard-sudo-ready-abc >&2; ${reader}'`);
+    // Bytes, not characters: a script with UTF-8 in it.
+    expect(deferredScriptHeader("echo 'é'").toString('utf8')).toBe("9\necho 'é'"); // 8 characters, 9 bytes
+  });
+
+  it('the deferred reader under sh runs exactly the script and hands it the rest of stdin; no script, exit 70 and nothing run', () => {
+    const script = 'echo "script ran"; tr a-z A-Z';
+    const ran = spawnSync('sh', ['-c', DEFERRED_SCRIPT_READER], { input: Buffer.concat([deferredScriptHeader(script), Buffer.from('the data after it\n')]) });
+    expect({ status: ran.status, stdout: ran.stdout.toString() }).toEqual({ status: 0, stdout: 'script ran\nTHE DATA AFTER IT\n' });
+    const cut = spawnSync('sh', ['-c', DEFERRED_SCRIPT_READER], { input: '' });
+    expect({ status: cut.status, stdout: cut.stdout.toString() }).toEqual({ status: 70, stdout: '' });
   });
 
   it('picks the mode from become and whether a password is set', () => {
