@@ -10,7 +10,7 @@ import type { Host } from '../inventory/types.js';
 import { CLEAR_UNDO } from '../engine/guard.js';
 import type { LockPaths } from '../engine/lock.js';
 import { withHostLock, type LockedHost } from '../engine/locked-host.js';
-import type { ExecResult, HostSession } from '../ssh/types.js';
+import type { ExecResult, ExecStream, HostSession } from '../ssh/types.js';
 import type { BackupConfig, VolumeSpec } from './config.js';
 import { SCAVENGE_EVERY_BYTES, scavenger } from '../core/memory.js';
 import {
@@ -179,13 +179,55 @@ async function withStopped<T>(
   }
 }
 
+/** A stream's channel opened (and its sudo done) while the host's lock and inspect still decide its
+ * script: `start` sends the script; `cancel` ends a stream never started (its shell exits having
+ * run nothing) and waits for its channel to close. */
+interface PendingStream {
+  stream: ExecStream;
+  start(script: string): void;
+  cancel(): Promise<void>;
+}
+
+// Opens a backup's or a restore's stream before its lock is taken: opening a channel and running
+// sudo cost about 0.1 s on a lab host, which then overlaps the lock and the inspect. The shell it
+// starts only waits for its script, which is sent under the lock.
+async function openPendingStream(context: BackupContext, host: Host, label: string): Promise<PendingStream> {
+  const session = await context.session(host);
+  let send!: (script: string) => void;
+  let giveUp!: (reason: Error) => void;
+  const script = new Promise<string>((resolve, reject) => {
+    send = resolve;
+    giveUp = reject;
+  });
+  script.catch(() => undefined);
+  const stream = streamSession(session).execStream({ label, script, become: true });
+  stream.done.catch(() => undefined);
+  let started = false;
+  return {
+    stream,
+    start(text) {
+      started = true;
+      send(text);
+    },
+    async cancel() {
+      if (started) return;
+      // Its shell never got a script: end its stdin (it exits 70) and stop it, so that a channel
+      // stuck on a dead connection cannot hold a failed backup's return until its timeout.
+      giveUp(new Error(`${label}: not needed`));
+      stream.stdout.resume();
+      stream.abort();
+      await stream.done.catch(() => undefined);
+    },
+  };
+}
+
 // Streams a backup script's stdout from the host into the store, which hashes and counts it; the
 // upload completes only once the script has exited 0. An abort or a failed upload stops the remote
 // copy at once and aborts the multipart upload.
-async function streamToStore(context: BackupContext, host: Host, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string; streamMs: number }> {
-  const session = await context.session(host);
+async function streamToStore(context: BackupContext, pending: PendingStream, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string; streamMs: number }> {
   const started = Date.now();
-  const stream = streamSession(session).execStream({ label, script, become: true });
+  const { stream } = pending;
+  pending.start(script);
   // A channel that fails (timeout, connection lost) ends the upload's read; its error is the one reported.
   let remoteFailure: unknown;
   stream.done.catch((error: unknown) => {
@@ -228,16 +270,22 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   // The backups retention chooses among are read while the data streams (this one joins them once
   // its manifest exists): after the stream, only the manifest and retention's deletes remain.
   let listing: Promise<ListedBackup[]> | undefined;
+  let pending: PendingStream | undefined;
   try {
+    context.signal?.throwIfAborted();
+    pending = await openPendingStream(context, host, label);
+    const opened = pending;
     const { info, compression, id, dataKey, manifestKey, bytes, sha256, streamMs } = await locked(context, host, label, async (held) => {
       const info = await inspect(held, host, spec);
       const compression = chooseCompression(config.compression, spec.kind, info.zstd);
       const id = backupId(started);
       const keys = backupKeys(config.prefix, host.name, spec.name, id, spec.kind, compression);
       outcome.stopped = info.containers;
+      const copying = withStopped(held, label, { containers: info.containers }, () => streamToStore(context, opened, label, keys.dataKey, backupStreamScript(spec, info.path, compression)));
+      // Begun after the stream's script is on its way (the store's first call may still be loading its SDK).
       listing = listBackups(store, config.prefix, { host: host.name, volume: spec.name });
       listing.catch(() => undefined);
-      const copied = await withStopped(held, label, { containers: info.containers }, () => streamToStore(context, host, label, keys.dataKey, backupStreamScript(spec, info.path, compression)));
+      const copied = await copying;
       return { info, compression, id, ...keys, ...copied };
     });
     const manifest: BackupManifest = {
@@ -272,8 +320,8 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.abortedUploads = swept.abortedUploads;
     return outcome;
   } catch (error) {
-    // No read of this backup's outlives it.
-    await listing?.catch(() => undefined);
+    // No read or channel of this backup's outlives it.
+    await Promise.all([listing?.catch(() => undefined), pending?.cancel()]);
     outcome.error = error instanceof Error ? error.message : String(error);
     outcome.durationMs = Date.now() - t0;
     context.log?.(`${host.name}/${spec.name}: FAILED: ${outcome.error}`);
@@ -444,13 +492,20 @@ export interface RestoreOutcome {
 
 // Streams a backup's data object from the store into a restore script on the host, checking its
 // sha256 and size on the way; an abort stops both ends at once. Resolves with the bytes streamed.
-async function streamFromStore(context: BackupContext, host: Host, label: string, manifest: BackupManifest, script: string): Promise<number> {
-  const session = await context.session(host);
-  const stream = streamSession(session).execStream({ label, script, become: true });
-  stream.done.catch(() => undefined);
+async function streamFromStore(context: BackupContext, pending: PendingStream, label: string, manifest: BackupManifest, script: string): Promise<number> {
+  pending.start(script);
+  const { stream } = pending;
   stream.stdout.resume();
   const counter = new DigestCounter();
-  const source: Readable = await context.store.getStream(manifest.dataKey);
+  let source: Readable;
+  try {
+    source = await context.store.getStream(manifest.dataKey);
+  } catch (error) {
+    // Nothing to unpack: the host's script must not wait on its stdin.
+    stream.abort();
+    await stream.done.catch(() => undefined);
+    throw error;
+  }
   const onAbort = () => {
     source.destroy(abortError(context.signal!));
     stream.abort();
@@ -495,6 +550,8 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   const label = `restore ${host.name}/${spec.name}`;
   let bytes = 0;
   let streamMs = 0;
+  context.signal?.throwIfAborted();
+  const pending = await openPendingStream(context, host, label);
   // A directory that is gone entirely is what restores are for.
   const info = await locked(context, host, label, async (held) => {
     let info = await inspect(held, host, spec, { missingOk: true });
@@ -512,7 +569,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
       let committed = false;
       try {
         const streamStarted = Date.now();
-        bytes = await streamFromStore(context, host, label, manifest, restoreStreamScript(spec, path, manifest.compression));
+        bytes = await streamFromStore(context, pending, label, manifest, restoreStreamScript(spec, path, manifest.compression));
         streamMs = Date.now() - streamStarted;
         if (path) await held.run(`${label}: swap in`, finishRestoreScript(path, true));
         committed = true;
@@ -529,7 +586,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
       });
     }
     return info;
-  });
+  }).finally(() => pending.cancel());
   const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
   context.log?.(`${host.name}/${spec.name}: restored ${manifest.id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})`);
   return outcome;
