@@ -101,9 +101,10 @@ const UPLOADS = new Set(['PutObjectCommand', 'UploadPartCommand']);
 
 // SigV4 signs a hash of each body by default, a second sha256 of every byte a backup sends (the
 // first is halyard's own, kept in the manifest). Over HTTPS, TLS already protects the body in
-// transit and S3 accepts UNSIGNED-PAYLOAD, so uploads skip that pass there (about a tenth of the
-// controller's CPU per byte, measured in the backup bench); over plain HTTP (a MinIO or s3rver on
-// a LAN) the payload stays signed, so the server still refuses a body altered on the way.
+// transit and S3 accepts UNSIGNED-PAYLOAD, so uploads skip that pass there (in a V8 profile of a
+// 200 MiB backup the two passes took 357 ms of a main thread busy for 2.3 s); over plain HTTP (a
+// MinIO or s3rver on a LAN) the payload stays signed, so the server still refuses a body altered
+// on the way.
 function unsignPayloadOverTls(request: unknown): void {
   const http = request as { protocol?: unknown; headers?: Record<string, string> } | undefined;
   if (http?.protocol === 'https:' && http.headers) http.headers['x-amz-content-sha256'] = UNSIGNED_PAYLOAD;
