@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -9,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { SCAVENGE_EVERY_BYTES, scavenger } from '../core/memory.js';
+import { StreamTally } from '../core/stream-tally.js';
 
 // A streamed upload of unknown length into S3 with a fixed memory bound, which also hashes and
 // counts what it stores: the one consumer of a backup's bytes on the controller (each stream stage
@@ -62,9 +61,7 @@ export async function uploadStream(
 ): Promise<StoredStream> {
   const free: Buffer[] = [];
   const takeBuffer = (): Buffer => free.pop() ?? Buffer.allocUnsafe(partSize);
-  const hash = createHash('sha256');
-  const scavenge = scavenger(SCAVENGE_EVERY_BYTES);
-  let bytes = 0;
+  const tally = new StreamTally();
   let current = takeBuffer();
   let filled = 0;
   let uploadId: string | undefined;
@@ -116,9 +113,7 @@ export async function uploadStream(
   try {
     for await (const chunk of body as AsyncIterable<Buffer | string>) {
       let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      hash.update(data);
-      bytes += data.length;
-      scavenge.add(data.length);
+      tally.add(data);
       while (data.length > 0) {
         // The buffer is flushed only when more data arrives, so the last part is never empty.
         if (filled === partSize) await flushFull();
@@ -129,7 +124,7 @@ export async function uploadStream(
       }
       if (signal?.aborted) throw signal.reason ?? new Error('upload aborted');
     }
-    const stored = (etag: string | undefined): StoredStream => ({ etag: etag ?? '', bytes, sha256: hash.digest('hex') });
+    const stored = (etag: string | undefined): StoredStream => ({ etag: etag ?? '', bytes: tally.bytes, sha256: tally.digest() });
     if (uploadId === undefined) {
       await options.beforeComplete?.();
       const out = await client.send(new PutObjectCommand({ ...params, Body: current.subarray(0, filled), ContentLength: filled }), sendOptions);
