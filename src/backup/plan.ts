@@ -265,8 +265,8 @@ export function discardReplacedScript(path: string): string {
   return [recordUndo([{ kind: 'swap', value: path.replace(/\/+$/, '') }]), `rm -rf ${quote(replacedPath(path))}`, CLEAR_UNDO].join('\n');
 }
 
-// Where a restore keeps the data it replaced until it is discarded (the guard's swap undo knows it).
-function replacedPath(path: string): string {
+/** Where a restore keeps the data it replaced until it is discarded (the guard's swap undo knows it). */
+export function replacedPath(path: string): string {
   return `${path.replace(/\/+$/, '')}.halyard-old`;
 }
 
