@@ -48,6 +48,14 @@ const alive = (pid: number): boolean => {
   }
 };
 
+// A killed process closes its files before it turns zombie: on a busy machine the pipe's end can
+// reach us a moment before /proc shows it dead. Waits up to a second for each to finish exiting.
+async function expectDead(pids: number[]): Promise<void> {
+  const deadline = Date.now() + 1_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+}
+
 describe('run guard', () => {
   it('a request that never returns: once the channel closes, the shell and its children are stopped and the lock is free', async () => {
     const dir = scratch();
@@ -65,7 +73,7 @@ describe('run guard', () => {
     // Grace (2 s) before TERM; the default TERM ends sh and sleep.
     expect(ended).toBeLessThan(6_000);
     expect(ended).toBeGreaterThanOrEqual(1_500);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    await expectDead(pids);
 
     const second = guarded(dir);
     const again = await second.shell.request(lockScript(second.shell.nonce, { ...OWNER, runId: 'run2' }, 0, dir.lockPaths), { label: 'lock', timeoutMs: 10_000 });
@@ -95,7 +103,7 @@ describe('run guard', () => {
     const ended = await first.done;
     expect(Date.now() - signalledAt).toBeLessThan(1_500);
     expect(ended.exitCode).not.toBe(0);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    await expectDead(pids);
     expect(dir.calls()).toBe('docker start c0ffee\n');
     const second = guarded(dir);
     const again = await second.shell.request(lockScript(second.shell.nonce, { ...OWNER, runId: 'run2' }, 0, dir.lockPaths), { label: 'lock', timeoutMs: 10_000 });
@@ -116,7 +124,7 @@ describe('run guard', () => {
     const took = Date.now() - signalledAt;
     expect(took).toBeGreaterThanOrEqual(900);
     expect(took).toBeLessThan(4_000);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    await expectDead(pids);
     first.child.stdin.destroy();
 
     // TERM while the guard still makes its FIFO (a slow mkfifo stand-in): the shell never runs a request.
