@@ -261,14 +261,15 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   const { config, store } = context;
   const label = `backup ${host.name}/${spec.name}`;
   // The backups retention chooses among are read while the data streams (this one joins them once
-  // its manifest exists): after the stream, only the manifest and retention's deletes remain.
+  // its manifest exists): after the stream, only the manifest and retention's deletes remain. The
+  // locked callback hands the read on; `listing` keeps it too, for a failure to wait for.
   let listing: Promise<ListedBackup[]> | undefined;
   let pending: PendingStream | undefined;
   try {
     context.signal?.throwIfAborted();
     pending = await openPendingStream(context, host, label);
     const opened = pending;
-    const { info, compression, id, dataKey, manifestKey, bytes, sha256, streamMs } = await locked(context, host, label, async (held) => {
+    const { info, compression, id, dataKey, manifestKey, bytes, sha256, streamMs, others } = await locked(context, host, label, async (held) => {
       const info = await inspect(held, host, spec);
       const compression = chooseCompression(config.compression, spec.kind, info.zstd);
       const id = backupId(started);
@@ -276,10 +277,11 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
       outcome.stopped = info.containers;
       const copying = withStopped(held, label, { containers: info.containers }, () => streamToStore(context, opened, label, keys.dataKey, backupStreamScript(spec, info.path, compression)));
       // Begun after the stream's script is on its way (the store's first call may still be loading its SDK).
-      listing = listBackups(store, config.prefix, { host: host.name, volume: spec.name });
-      listing.catch(() => undefined);
+      const others = listBackups(store, config.prefix, { host: host.name, volume: spec.name });
+      listing = others;
+      others.catch(() => undefined);
       const copied = await copying;
-      return { info, compression, id, ...keys, ...copied };
+      return { info, compression, id, ...keys, ...copied, others };
     });
     const manifest: BackupManifest = {
       tool: MANIFEST_TOOL,
@@ -304,7 +306,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.durationMs = Date.now() - t0;
     outcome.streamMs = streamMs;
     context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)}), sha256 ${sha256.slice(0, 12)}`);
-    const listed = await (listing ?? listBackups(store, config.prefix, { host: host.name, volume: spec.name }));
+    const listed = await others;
     outcome.pruned = await pruneVolume(context, host.name, spec.name, now(), { listed: [...listed.filter((backup) => backup.manifest.id !== id), { manifest, manifestKey }] });
     // Leftovers of other runs: each part of the sweep that fails is a warning and is tried again
     // after the next backup, never a failed backup (pruneOrphans does not throw).
