@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CLEAR_UNDO, guardedShellScript, parseUndone, recordUndo, recoveryScript, type GuardTimings } from '../../src/engine/guard.js';
 import { lockScript, parseLockOutcome } from '../../src/engine/lock.js';
 import { RemoteShell } from '../../src/engine/remote-shell.js';
@@ -50,10 +50,10 @@ const alive = (pid: number): boolean => {
 
 // A killed process closes its files before it turns zombie: on a busy machine the pipe's end can
 // reach us a moment before /proc shows it dead. Waits up to a second for each to finish exiting.
-async function expectDead(pids: number[]): Promise<void> {
-  const deadline = Date.now() + 1_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+function expectDead(pids: number[]): Promise<void> {
+  return vi.waitFor(() => {
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  }, { timeout: 1_000, interval: 20 });
 }
 
 describe('run guard', () => {
