@@ -96,18 +96,28 @@ export function defaultVolumePath(volume: string): string {
  */
 export function inspectScript(spec: VolumeSpec): string {
   const lines = ['if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi'];
-  if (spec.kind === 'dir') lines.push(`p=${quote(spec.path.replace(/\/+$/, ''))}`);
-  if (spec.kind === 'volume') {
-    lines.push(`p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${quote(defaultVolumePath(spec.volume))}`);
-  }
-  if (spec.kind !== 'postgres') lines.push('echo "path=$p"', '[ -d "$p" ] || echo missing=1');
-  // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
-  // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
-  if (spec.kind === 'postgres') lines.push('if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then');
-  else {
+  if (spec.kind === 'postgres') {
+    // A Postgres dump is consistent while the database runs: only listed containers are stopped.
+    lines.push('if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then');
+  } else {
+    // The labelled containers are listed while the volume's directory is looked up: each docker
+    // CLI call took 80-90 ms on a lab host, one after the other 170 ms, side by side 120 ms.
     lines.push(
-      `if command -v docker >/dev/null 2>&1 && hy_ids=$(docker ps -q --no-trunc --filter label=${STOP_LABEL}=true 2>/dev/null); then`,
-      '  for c in $hy_ids; do',
+      'hy_ps=',
+      'if command -v docker >/dev/null 2>&1; then',
+      '  hy_ps=$(mktemp) || exit 1',
+      `  docker ps -q --no-trunc --filter label=${STOP_LABEL}=true >"$hy_ps" 2>/dev/null &`,
+      '  hy_ps_pid=$!',
+      'fi',
+      spec.kind === 'dir'
+        ? `p=${quote(spec.path.replace(/\/+$/, ''))}`
+        : `p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${quote(defaultVolumePath(spec.volume))}`,
+      'echo "path=$p"',
+      '[ -d "$p" ] || echo missing=1',
+      // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
+      // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
+      'if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then',
+      '  for c in $(cat "$hy_ps"); do',
       `    docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c" 2>/dev/null | while IFS= read -r s; do`,
       '      s=${s%/}',
       '      [ -n "$s" ] || continue',
@@ -118,6 +128,7 @@ export function inspectScript(spec: VolumeSpec): string {
     );
   }
   lines.push(...spec.stop.map((name) => `  docker ps -q --no-trunc --filter ${quote(`name=^/${name}$`)} | sed 's/^/container=/'`), '  :', 'fi');
+  if (spec.kind !== 'postgres') lines.push('[ -z "$hy_ps" ] || rm -f "$hy_ps"');
   return lines.join('\n');
 }
 

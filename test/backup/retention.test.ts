@@ -85,7 +85,19 @@ describe('backup planning', () => {
   it('inspects the mounts of labelled containers one per line; a dump stops only listed containers', () => {
     const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' });
     expect(volume).toContain(`docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c"`);
-    expect(volume).toContain('hy_ids=$(docker ps -q --no-trunc --filter label=halyard.backup.stop=true 2>/dev/null); then\n  for c in $hy_ids; do');
+    // The labelled containers are listed in the background while the volume's directory is asked for.
+    expect(volume.split('\n').slice(1, 9)).toEqual([
+      'hy_ps=',
+      'if command -v docker >/dev/null 2>&1; then',
+      '  hy_ps=$(mktemp) || exit 1',
+      '  docker ps -q --no-trunc --filter label=halyard.backup.stop=true >"$hy_ps" 2>/dev/null &',
+      '  hy_ps_pid=$!',
+      'fi',
+      "p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
+      'echo "path=$p"',
+    ]);
+    expect(volume).toContain('if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then\n  for c in $(cat "$hy_ps"); do');
+    expect(volume.split('\n').at(-1)).toBe('[ -z "$hy_ps" ] || rm -f "$hy_ps"');
     expect(volume).not.toContain('docker info');
     const dump = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres' });
     expect(dump).not.toContain('label=halyard.backup.stop');
