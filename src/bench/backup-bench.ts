@@ -208,6 +208,11 @@ function unpacker(compression: Compression): string {
 }
 
 
+// bash started with its stdin a socket (Node's 'pipe' stdio) takes itself for rshd's child and
+// reads ~/.bashrc: on this machine pyenv's init there added 0.6-0.8 s and as much CPU to every
+// timed run, baselines and halyard alike (which pulled the ratios toward 1). Neither file is read.
+const BASH_PLAIN = ['--norc', '--noprofile'];
+
 // A halyard run; with `standbyRuntime`, on standby once a standby is ready there (its warm-up kept
 // out of the timed run), its CPU the client's plus the standby's for the command.
 async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; storeCpuSeconds: number; streamSeconds?: number }> {
@@ -218,7 +223,7 @@ async function timedCli(args: string[], env: Record<string, string>, dir: string
   const profile = process.env.BENCH_CPU_PROF && standbyRuntime === undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const where: Record<string, string> = standbyRuntime !== undefined ? { XDG_RUNTIME_DIR: standbyRuntime } : { HALYARD_STANDBY: 'off' };
   const storeCpu = process.cpuUsage();
-  const run = await timed('bash', ['-c', `"$0" "$@"; s=$?; times >&3; exit $s`, process.execPath, ...profile, CLI, ...args], { ...env, ...where, HALYARD_STATS_FILE: statsFile });
+  const run = await timed('bash', [...BASH_PLAIN, '-c', `"$0" "$@"; s=$?; times >&3; exit $s`, process.execPath, ...profile, CLI, ...args], { ...env, ...where, HALYARD_STATS_FILE: statsFile });
   const storeUsed = process.cpuUsage(storeCpu);
   if (run.exitCode !== 0) throw new Error(`halyard ${args.join(' ')} exited ${run.exitCode}: ${run.stderr}${run.stdout.slice(-2000)}`);
   const stats = readRunStats(statsFile);
@@ -246,7 +251,7 @@ async function timedCli(args: string[], env: Record<string, string>, dir: string
 
 // A shell command timed from here, with the CPU its processes used (bash's `times`: children's user + sys).
 async function timedShell(command: string, stdin?: string): Promise<{ seconds: number; cpuSeconds?: number }> {
-  const run = await timed('bash', ['-c', `${command}; s=$?; times >&3; exit $s`], {}, stdin);
+  const run = await timed('bash', [...BASH_PLAIN, '-c', `${command}; s=$?; times >&3; exit $s`], {}, stdin);
   if (run.exitCode !== 0) throw new Error(`${command} exited ${run.exitCode}: ${run.stderr}`);
   return { seconds: run.seconds, ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}) };
 }
