@@ -27,6 +27,7 @@ export {
   listBackups,
   pruneOrphans,
   pruneVolume,
+  restoreFromStore,
   restoreVolume,
   verifyBackup,
   type BackupContext,

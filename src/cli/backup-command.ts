@@ -93,7 +93,7 @@ export function registerBackupCommands(
         .option('--from-host <name>', 'restore a backup made on another host'),
     ),
   ).action(async (flags: SshFlags & VaultFlags & { config: string; host: string; volume: string; id: string; fromHost?: string }) => {
-    const { findBackup, loadBackupConfig, openBackupEnv, restoreVolume, volumeSpec } = await load();
+    const { loadBackupConfig, openBackupEnv, restoreFromStore, volumeSpec } = await load();
     const { sshOptionsFrom } = await import('./ssh-flags.js');
     const config = await loadBackupConfig(flags.config);
     const spec = volumeSpec(config, flags.volume);
@@ -103,8 +103,7 @@ export function registerBackupCommands(
     try {
       const host = env.inventory.hosts.find((h) => h.name === flags.host);
       if (!host) throw new HalyardError('E_BACKUP_HOST', `no host "${flags.host}" in ${config.inventory}`, { exitCode: ExitCode.Usage });
-      const chosen = await findBackup(env.context.store, config.prefix, flags.fromHost ?? host.name, spec.name, flags.id);
-      await restoreVolume(env.context, host, spec, chosen);
+      await restoreFromStore(env.context, host, spec, { fromHost: flags.fromHost ?? host.name, id: flags.id });
     } catch (error) {
       const code = interrupt.exitCode();
       if (code === undefined) throw error;

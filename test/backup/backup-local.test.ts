@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { parseBackupConfig, type BackupConfig, type VolumeSpec } from '../../src/backup/config.js';
 import { backupId, backupKeys } from '../../src/backup/plan.js';
-import { MANIFEST_READS_AT_ONCE, backupVolume, findBackup, listBackups, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
+import { MANIFEST_READS_AT_ONCE, backupVolume, findBackup, listBackups, restoreFromStore, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
 import { withHostLock } from '../../src/engine/locked-host.js';
 import type { Host } from '../../src/inventory/types.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
@@ -238,6 +238,38 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(outcome).toMatchObject({ ok: true, orphans: [] });
     expect(outcome.pruned).toHaveLength(1);
     expect(events).toEqual(['list', 'data stored', 'manifest', 'delete', 'delete', 'list']);
+  });
+
+  it("a restore opens the host's connection while it looks the backup up in the store; a backup not found leaves nothing else done", async () => {
+    const cfg = config('compression: none\n');
+    const spec = cfg.volumes[0]!;
+    expect(await backupVolume(context(cfg), host, spec)).toMatchObject({ ok: true });
+    const events: string[] = [];
+    const watching: ObjectStore = Object.create(store) as ObjectStore;
+    watching.list = (prefix, options) => {
+      events.push('list');
+      return store.list(prefix, options);
+    };
+    watching.getBytes = async (key) => {
+      events.push('manifest read');
+      return store.getBytes(key);
+    };
+    const base = context(cfg);
+    const watched: BackupContext = {
+      ...base,
+      store: watching,
+      session: (target) => {
+        events.push('session');
+        return base.session(target);
+      },
+    };
+    const restored = await restoreFromStore(watched, host, spec, { fromHost: host.name, id: 'latest' });
+    expect(restored.bytes).toBeGreaterThan(0);
+    // The connection is asked for first; restoreVolume later takes the same one (the pool keeps it).
+    expect(events.slice(0, 3)).toEqual(['session', 'list', 'manifest read']);
+    events.length = 0;
+    await expect(restoreFromStore(watched, host, spec, { fromHost: host.name, id: '20200101T000000.000Z' })).rejects.toMatchObject({ code: 'E_BACKUP_NOT_FOUND' });
+    expect(events).toEqual(['session', 'list', 'manifest read']);
   });
 
   it('takes the host lock: a backup waits for the run holding it, or fails naming it', async () => {
