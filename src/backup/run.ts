@@ -1,4 +1,4 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../core/bytes.js';
 import { mapLimit } from '../core/map-limit.js';
@@ -11,7 +11,7 @@ import type { LockPaths } from '../engine/lock.js';
 import { withHostLock, type LockedHost } from '../engine/locked-host.js';
 import type { ExecResult, ExecStream, HostSession } from '../ssh/types.js';
 import type { BackupConfig, VolumeSpec } from './config.js';
-import { StreamTally } from '../core/stream-tally.js';
+import { StreamTally, TallyingRegrouper } from '../core/stream-tally.js';
 import {
   MANIFEST_NAME,
   MANIFEST_TOOL,
@@ -109,15 +109,6 @@ export interface BackupOutcome {
   orphans: string[];
   /** Keys of incomplete multipart uploads aborted after the backup (older than the grace period). */
   abortedUploads: string[];
-}
-
-/** Tallies the bytes of a restore as they pass from the store to the host. */
-class TallyingPassage extends Transform {
-  readonly tally = new StreamTally();
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.tally.add(chunk);
-    callback(null, chunk);
-  }
 }
 
 function exitError(label: string, result: ExecResult, stderr: string): HalyardError {
@@ -488,7 +479,7 @@ async function streamFromStore(context: BackupContext, pending: PendingStream, l
   pending.start(script);
   const { stream } = pending;
   stream.stdout.resume();
-  const passage = new TallyingPassage();
+  const passage = new TallyingRegrouper();
   const { tally } = passage;
   let source: Readable;
   try {
