@@ -1,13 +1,14 @@
 // `npm run bench:backup`: `halyard backup run` and `halyard backup restore` of a 200 MiB directory
-// and a 200 MiB Docker volume on a systemd lab host, into s3rver (an S3 server we did not write)
-// and into a null store, each measured back to back against the same bytes through the plain
-// OpenSSH pipeline (`ssh host 'tar -cf - DIR | zstd' > file`, `ssh host 'zstd -d | tar -xf -' < file`)
-// and through ssh2 alone (the SSH library halyard is built on, the same script, no store): wall
-// time, CPU seconds and peak RSS of each. Goal (issue 13): halyard at >= 90% of the pipeline's
-// rate, controller RSS <= 150 MiB. Rates are given end to end (a whole CLI run, start-up and
-// retention included) and for the stream alone (halyard's `streamMs` against the pipeline's time
-// less one `ssh host true`, its own start-up and handshake). Backup and restore into s3rver run
-// again on standby (`halyard standby start`: the command runs in a warm process, src/standby/).
+// and a 200 MiB Docker volume on a systemd lab host, into s3rver (an S3 server we did not write),
+// over plain HTTP and over HTTPS as real S3 speaks it, and into a null store, each measured back to
+// back against the same bytes through the plain OpenSSH pipeline (`ssh host 'tar -cf - DIR | zstd'
+// > file`, `ssh host 'zstd -d | tar -xf -' < file`) and through ssh2 alone (the SSH library halyard
+// is built on, the same script, no store): wall time, CPU seconds and peak RSS of each. Goal (issue
+// 13): halyard at >= 90% of the pipeline's rate, controller RSS <= 150 MiB. Rates are given end to
+// end (a whole CLI run, start-up and retention included) and for the stream alone (halyard's
+// `streamMs` against the pipeline's time less one `ssh host true`, its own start-up and handshake).
+// Backup and restore into s3rver run again on standby (`halyard standby start`: the command runs in
+// a warm process, src/standby/).
 //
 // Here the host, the controller and the store share 2 cores, so each side's CPU slows the others:
 // the stores' CPU (this process's, during each halyard run) is printed beside halyard's own.
@@ -70,6 +71,12 @@ async function main(): Promise<void> {
   const port = await freePort();
   const s3 = new S3rver({ address: '127.0.0.1', port, silent: true, directory: join(work, 's3'), configureBuckets: [{ name: 'bench' }] });
   await s3.run();
+  // The same server over HTTPS, as every real S3 answers: uploads then send UNSIGNED-PAYLOAD (TLS
+  // protects the body), and a GET's body arrives in TLS records of at most 16 KiB.
+  const tls = selfSignedCertificate(work);
+  const tlsPort = await freePort();
+  const s3tls = new S3rver({ address: '127.0.0.1', port: tlsPort, silent: true, directory: join(work, 's3-tls'), key: tls.key, cert: tls.cert, configureBuckets: [{ name: 'bench' }] });
+  await s3tls.run();
   // The same backup into a store that keeps nothing: halyard's own rate, without a store's work on these 2 cores.
   const sink = await startNullS3();
   try {
@@ -82,6 +89,8 @@ async function main(): Promise<void> {
     const size = 200 * MIB;
     const knownHosts = join(work, 'known_hosts');
     const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' };
+    // Node trusts the bench's own certificate for the HTTPS store, and only there.
+    const tlsEnv = { ...env, NODE_EXTRA_CA_CERTS: tls.certFile };
     const ssh = sshArgs(fleet);
     const runtime = join(work, 'runtime');
     mkdirSync(runtime, { mode: 0o700 });
@@ -96,6 +105,7 @@ async function main(): Promise<void> {
     for (const dataset of datasets) {
       const storeFile = writeBackupConfig(fleet, work, `http://127.0.0.1:${port}`, compression, dataset, `backup-${dataset.name}.yml`);
       const sinkFile = writeBackupConfig(fleet, work, sink.url, compression, dataset, `backup-${dataset.name}-null.yml`);
+      const tlsFile = writeBackupConfig(fleet, work, `https://127.0.0.1:${tlsPort}`, compression, dataset, `backup-${dataset.name}-tls.yml`);
       const stream = backupStreamScript(dataset.spec, dataset.path, compression);
       const unpackInto = `/srv/bench/restored-${dataset.name}`;
       const unpack = `rm -rf ${unpackInto} && mkdir -p ${unpackInto} && ${unpacker(compression)} | tar --numeric-owner -xpf - -C ${unpackInto}`;
@@ -117,6 +127,9 @@ async function main(): Promise<void> {
         if (run.streamSeconds !== undefined) add('stream-s3rver', '  of which the stream', run.streamSeconds);
         const warm = await timedCli(['backup', 'run', '-c', storeFile, '--known-hosts', knownHosts, '--json'], env, work, runtime);
         add('standby-s3rver', 'halyard backup run into s3rver, on standby', warm.seconds, warm);
+        const overTls = await timedCli(['backup', 'run', '-c', tlsFile, '--known-hosts', knownHosts, '--json'], tlsEnv, work);
+        add('halyard-tls', 'halyard backup run into s3rver over HTTPS', overTls.seconds, overTls);
+        if (overTls.streamSeconds !== undefined) add('stream-tls', '  of which the stream', overTls.streamSeconds);
         const toSink = await timedCli(['backup', 'run', '-c', sinkFile, '--known-hosts', knownHosts, '--json'], env, work);
         add('halyard-null', 'halyard backup run into a null store', toSink.seconds, toSink);
         if (toSink.streamSeconds !== undefined) add('stream-null', '  of which the stream', toSink.streamSeconds);
@@ -129,6 +142,9 @@ async function main(): Promise<void> {
         const restore = await timedCli(['backup', 'restore', '-c', storeFile, '--host', host.name, '--volume', dataset.name, '--known-hosts', knownHosts], env, work);
         add('restore-halyard', 'halyard backup restore from s3rver', restore.seconds, restore);
         if (restore.streamSeconds !== undefined) add('restore-stream', '  of which the stream', restore.streamSeconds);
+        const restoreTls = await timedCli(['backup', 'restore', '-c', tlsFile, '--host', host.name, '--volume', dataset.name, '--known-hosts', knownHosts], tlsEnv, work);
+        add('restore-tls', 'halyard backup restore from s3rver over HTTPS', restoreTls.seconds, restoreTls);
+        if (restoreTls.streamSeconds !== undefined) add('restore-stream-tls', '  of which the stream', restoreTls.streamSeconds);
         const warmRestore = await timedCli(['backup', 'restore', '-c', storeFile, '--host', host.name, '--volume', dataset.name, '--known-hosts', knownHosts], env, work, runtime);
         add('restore-standby', 'halyard backup restore from s3rver, on standby', warmRestore.seconds, warmRestore);
       }
@@ -141,6 +157,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await s3.close().catch(() => undefined);
+    await s3tls.close().catch(() => undefined);
     await sink.close();
     await labDown({ name: FLEET });
     if (!process.argv.includes('--keep')) rmSync(work, { recursive: true, force: true });
@@ -308,6 +325,10 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
       `${name}: backup end to end ${pct(best(`${name}:halyard-s3rver`) / pipe)} of the pipeline (into a null store ${pct(best(`${name}:halyard-null`) / pipe)}); ` +
         `the stream alone ${pct(best(`${name}:stream-s3rver`) / streamRate(pipe))} (into a null store ${pct(best(`${name}:stream-null`) / streamRate(pipe))}); ssh2 alone, end to end: ${pct(best(`${name}:ssh2`) / pipe)}`,
     );
+    lines.push(
+      `${name}: over HTTPS, backup end to end ${pct(best(`${name}:halyard-tls`) / pipe)} of the pipeline (the stream alone ${pct(best(`${name}:stream-tls`) / streamRate(pipe))}), ` +
+        `restore ${pct(best(`${name}:restore-tls`) / restorePipe)} (the stream alone ${pct(best(`${name}:restore-stream-tls`) / streamRate(restorePipe))})`,
+    );
     lines.push(`${name}: on standby, backup end to end ${pct(best(`${name}:standby-s3rver`) / pipe)} of the pipeline, restore ${pct(best(`${name}:restore-standby`) / restorePipe)}`);
     lines.push(
       `${name}: restore end to end ${pct(best(`${name}:restore-halyard`) / restorePipe)} of the pipeline; the stream alone ${pct(best(`${name}:restore-stream`) / streamRate(restorePipe))}; ssh2 alone, end to end: ${pct(best(`${name}:restore-ssh2`) / restorePipe)}`,
@@ -316,6 +337,14 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
   const peak = Math.max(...rows.flatMap((row) => (row.peakRssMb !== undefined ? [row.peakRssMb] : [])));
   lines.push(`controller peak RSS ${peak.toFixed(0)} MiB (goal <= 150 MiB: ${peak <= 150 ? 'met' : 'NOT met'}); rate goal: >= 90% of the pipeline, end to end`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+// A key and a self-signed certificate for 127.0.0.1 (openssl, in Debian's base system), in `dir`.
+function selfSignedCertificate(dir: string): { key: Buffer; cert: Buffer; certFile: string } {
+  const keyFile = join(dir, 'tls-key.pem');
+  const certFile = join(dir, 'tls-cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key: readFileSync(keyFile), cert: readFileSync(certFile), certFile };
 }
 
 function freePort(): Promise<number> {
