@@ -111,6 +111,7 @@ function selfSignedCertificate(model: StackModel): ResourceInstance {
 // config (0644 root), Grafana provisioning, .env (0600, the only file with secrets), TLS, images
 // shipped when asked, then the compose project up and every service answering its health endpoint.
 // Its handlers, one per service that mounts files of the role: restart it, then wait for its health.
+// Those notified together restart in one compose call and wait for their health once (`together`).
 export const observabilityStack = defineRole({
   name: 'observability-stack',
   vars: observabilityStackVars,
@@ -164,8 +165,8 @@ function stackHandlers(model: StackModel): Record<string, TaskList> {
       return [
         restartHandler(service),
         [
-          composeRestart({ dir: model.dir, project: model.project, services: [service] }),
-          own.length > 0 && httpHealth({ dir: model.dir, project: model.project, checks: own, timeoutSeconds: model.vars.health_timeout_seconds }),
+          composeRestart({ dir: model.dir, project: model.project, services: [service], together: true }),
+          own.length > 0 && httpHealth({ dir: model.dir, project: model.project, checks: own, timeoutSeconds: model.vars.health_timeout_seconds, together: true }),
         ],
       ];
     }),

@@ -261,6 +261,8 @@ async function settleTask(
 }
 
 // Runs notified handlers once each, in the order they were declared; each probes its own facts.
+// Notified handlers next to each other whose steps combine (ResourceType.combine, step by step)
+// run as one, named after all of them: services restarted together wait once for their health.
 async function runHandlers(
   hostName: string,
   handlers: Map<string, ResourceInstance[]>,
@@ -273,25 +275,60 @@ async function runHandlers(
   record: (result: TaskResult) => void,
 ): Promise<string[]> {
   const ran: string[] = [];
-  for (const [handlerName, instances] of handlers) {
-    if (!notified.has(handlerName)) continue;
-    for (const task of instances) {
+  const due = [...handlers].filter(([handlerName]) => notified.has(handlerName));
+  for (const group of combinedHandlers(due)) {
+    const label = group.names.join(', ');
+    for (const task of group.steps) {
       const started = Date.now();
       const state: TaskState = { task, facts: safeFacts(task, context) };
       const facts = uniqueFacts(Object.values(state.facts));
       const reply = await shell.request(buildProbeScript(facts, shell.nonce), {
-        label: `probe facts for handler ${handlerName}`,
+        label: `probe facts for handler ${label}`,
         timeoutMs: options.probeTimeoutMs,
         keepAll: true,
       });
       planTask(state, parseProbeOutput(reply.output, facts, shell.nonce), context);
       const outcome = await settleTask(hostName, state, shell, link, options, redact);
-      record({ name: `handler: ${handlerName}`, durationMs: Date.now() - started, handler: true, ...outcome });
+      record({ name: `handler: ${label}`, durationMs: Date.now() - started, handler: true, ...outcome });
       if (outcome.status === 'failed') return ran;
     }
-    ran.push(handlerName);
+    ran.push(...group.names);
   }
   return ran;
+}
+
+/** Handlers run as one: their names, and their steps combined step by step. */
+export interface HandlerGroup {
+  names: string[];
+  steps: ResourceInstance[];
+}
+
+// Groups due handlers (in order) where each step of the next combines with the group's step at the
+// same place: same number of steps, same kinds, and every kind's combine() agreeing.
+export function combinedHandlers(due: Array<[string, ResourceInstance[]]>): HandlerGroup[] {
+  const groups: HandlerGroup[] = [];
+  for (const [name, steps] of due) {
+    const last = groups.at(-1);
+    const joined = last ? combineSteps(last.steps, steps) : undefined;
+    if (last && joined) {
+      last.names.push(name);
+      last.steps = joined;
+    } else groups.push({ names: [name], steps });
+  }
+  return groups;
+}
+
+function combineSteps(group: ResourceInstance[], next: ResourceInstance[]): ResourceInstance[] | undefined {
+  if (group.length !== next.length || group.length === 0) return undefined;
+  const joined: ResourceInstance[] = [];
+  for (const [index, step] of group.entries()) {
+    const other = next[index]!;
+    if (step.type !== other.type || !step.type.combine) return undefined;
+    const desired = step.type.combine(step.desired, other.desired);
+    if (desired === undefined) return undefined;
+    joined.push({ ...step, desired, name: step.type.describe(desired) });
+  }
+  return joined;
 }
 
 // The host's list of handlers notified and not yet run (handler-journal.ts), kept in step with

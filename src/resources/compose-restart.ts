@@ -1,6 +1,6 @@
 import { sh } from '../core/shell.js';
 import { chooseComposeTool, composeCommand, composeWords, dockerFact, projectFactPatterns, type ComposeCommandChoice, type DockerInfo } from '../facts/docker.js';
-import { COMPOSE_SERVICE_NAME, checkComposeTarget } from './compose-project.js';
+import { COMPOSE_SERVICE_NAME, checkComposeTarget, sameComposeTarget } from './compose-project.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
 // Services of a compose project restarted, always (a handler: a service restarts when a file it mounts changed).
@@ -12,6 +12,11 @@ export interface ComposeRestartDesired {
   file?: string;
   /** 'auto' (default): `docker compose` when the v2 plugin is installed, else `docker-compose`. */
   command?: ComposeCommandChoice;
+  /**
+   * As a handler: restarted in one call with the services of the handlers notified next to it that
+   * say `together` for the same project (default false: one restart after the other, as Ansible).
+   */
+  together?: boolean;
 }
 
 // The compose-restart resource kind.
@@ -23,6 +28,10 @@ export const composeRestartResource: ResourceType<ComposeRestartDesired> = {
     return { docker: dockerFact };
   },
   invalidates: (desired) => projectFactPatterns(desired.project),
+  combine: (first, next) =>
+    first.together === true && next.together === true && sameComposeTarget(first, next) && Array.isArray(first.services) && Array.isArray(next.services)
+      ? { ...first, services: [...new Set([...first.services, ...next.services])] }
+      : undefined,
   plan(desired, facts): Plan {
     checkComposeRestartDesired(desired);
     const info = facts.docker as DockerInfo;

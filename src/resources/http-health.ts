@@ -11,7 +11,7 @@ import {
   type HealthAnswer,
   type HealthCheck,
 } from '../facts/docker.js';
-import { COMPOSE_SERVICE_NAME, checkComposeTarget } from './compose-project.js';
+import { COMPOSE_SERVICE_NAME, checkComposeTarget, sameComposeTarget } from './compose-project.js';
 import { PlanError, type Plan, type ResourceType } from './types.js';
 
 // HTTP endpoints of a compose project answer 2xx/3xx from the host; else wait for them, and fail with each bad service's logs.
@@ -27,6 +27,11 @@ export interface HttpHealthDesired {
   file?: string;
   /** Compose command for the logs; 'auto' (default) as compose-project. */
   command?: ComposeCommandChoice;
+  /**
+   * As a handler: waited for in one round with the checks of the handlers notified next to it that
+   * say `together` for the same project and timeout (default false: one wait after the other).
+   */
+  together?: boolean;
 }
 
 /** Seconds to wait by default. */
@@ -46,6 +51,15 @@ export const httpHealthResource: ResourceType<HttpHealthDesired> = {
   },
   // Waiting changes nothing on the host.
   invalidates: () => [],
+  combine: (first, next) =>
+    first.together === true &&
+    next.together === true &&
+    sameComposeTarget(first, next) &&
+    (first.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS) === (next.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS) &&
+    Array.isArray(first.checks) &&
+    Array.isArray(next.checks)
+      ? { ...first, checks: [...first.checks, ...next.checks.filter((check) => !first.checks.some((seen) => seen.service === check.service && seen.url === check.url))] }
+      : undefined,
   plan(desired, facts): Plan {
     checkHttpHealthDesired(desired);
     const answers = facts.health as HealthAnswer[];

@@ -97,7 +97,7 @@ export const RESOURCE_SCHEMAS: Record<string, z.ZodType> = {
     inputs: z.strictObject({ composeFile: content, envFile: content.optional() }).optional(),
     expectImages: z.record(z.string(), z.string()).optional(),
   }),
-  'compose-restart': z.strictObject({ dir: path, project: z.string(), services: names, file: z.string().optional(), command: composeCommand }),
+  'compose-restart': z.strictObject({ dir: path, project: z.string(), services: names, file: z.string().optional(), command: composeCommand, together: z.boolean().optional() }),
   'http-health': z.strictObject({
     dir: path,
     project: z.string(),
@@ -105,6 +105,7 @@ export const RESOURCE_SCHEMAS: Record<string, z.ZodType> = {
     timeoutSeconds: z.number().positive().optional(),
     file: z.string().optional(),
     command: composeCommand,
+    together: z.boolean().optional(),
   }),
 };
 

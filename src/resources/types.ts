@@ -62,6 +62,11 @@ export interface ResourceType<D> {
   plan(desired: D, facts: Record<string, unknown>, context: PlanContext): Plan;
   /** Fact keys (exact, or a prefix ending in '*') a change of this resource can make stale. */
   invalidates(desired: D): string[];
+  /**
+   * Handlers only: `first` and `next` (the same step of the next notified handler) done as one,
+   * say two services of one compose project restarted in one call; undefined keeps them apart.
+   */
+  combine?(first: D, next: D): D | undefined;
 }
 
 // A desired resource in a task list: its kind's data plus task options.

@@ -9,7 +9,7 @@ import { runHost, type HostLink, type HostRunOptions } from '../../src/engine/ho
 import { wholeLinesTail } from '../../src/engine/remote-shell.js';
 import { task } from '../../src/playbook/define.js';
 import { flushHandlers } from '../../src/playbook/tasks.js';
-import { commandResource } from '../../src/resources/command.js';
+import { commandResource, type CommandDesired } from '../../src/resources/command.js';
 import { directoryResource } from '../../src/resources/directory.js';
 import { fileResource } from '../../src/resources/file.js';
 import type { ResourceType } from '../../src/resources/types.js';
@@ -209,6 +209,62 @@ describe('handlers a later change makes moot', () => {
     const notified = await runHost('local', localLink(), { tasks: after, handlers }, options());
     expect(notified.tasks.filter((t) => t.handler).map((t) => t.name)).toEqual(['handler: restart']);
     expect(readFileSync(`${dir}/handlers.log`, 'utf8')).toBe('restart\n');
+  });
+});
+
+describe('handlers notified next to each other that combine', () => {
+  it('run as one, named after each, in declared order; a handler of another kind or shape keeps them apart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-combine-'));
+    // Commands that say "together" combine into one command (as compose restarts of one project do).
+    const joinable: ResourceType<CommandDesired> = {
+      ...commandResource,
+      kind: 'joinable-command',
+      combine: (first, next) => (String(first.command).includes('together') && String(next.command).includes('together') ? { command: `${String(first.command)} && ${String(next.command)}` } : undefined),
+    };
+    const step = (line: string) => task(joinable, { command: `echo ${line} together >> ${dir}/handlers.log` });
+    const handlers = new Map([
+      ['a', [step('a')]],
+      ['b', [step('b')]],
+      ['c', [task(commandResource, { command: `echo c >> ${dir}/handlers.log` })]],
+      ['d', [step('d')]],
+      ['e', [step('e'), step('e2')]],
+      ['f', [step('f')]],
+      ['g', [step('g')]],
+    ]);
+    const tasks = ['a', 'b', 'c', 'd', 'e', 'g'].map((name) => task(fileResource, { path: `${dir}/${name}.conf`, content: `${name}\n` }, { notify: name }));
+    const check = await runHost('local', localLink(), { tasks, handlers }, options({ check: true }));
+    const result = await runHost('local', localLink(), { tasks, handlers }, options());
+    expect(result.failed).toBe(0);
+    // a and b combine; c is of another kind; d and e differ in shape (one step against two); f
+    // was not notified, so e and g are next to each other, and differ in shape too.
+    const ran = ['handler: a, b', 'handler: c', 'handler: d', 'handler: e', 'handler: e', 'handler: g'];
+    expect(result.tasks.filter((t) => t.handler).map((t) => t.name)).toEqual(ran);
+    expect(check.tasks.filter((t) => t.handler).map((t) => t.name)).toEqual(ran);
+    expect(readFileSync(`${dir}/handlers.log`, 'utf8')).toBe('a together\nb together\nc\nd together\ne together\ne2 together\ng together\n');
+  });
+
+  it('a combined handler that fails leaves every one of its handlers pending for the next run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-combine-fail-'));
+    const joinable: ResourceType<CommandDesired> = {
+      ...commandResource,
+      kind: 'joinable-command',
+      combine: (first, next) => ({ command: `${String(first.command)} && ${String(next.command)}` }),
+    };
+    const failOnce = `${dir}/fail-once`;
+    writeFileSync(failOnce, '');
+    const handlers = new Map([
+      ['a', [task(joinable, { command: `echo a >> ${dir}/handlers.log` })]],
+      ['b', [task(joinable, { command: `if [ -e ${failOnce} ]; then rm ${failOnce}; exit 3; fi; echo b >> ${dir}/handlers.log` })]],
+    ]);
+    const tasks = ['a', 'b'].map((name) => task(fileResource, { path: `${dir}/${name}.conf`, content: `${name}\n` }, { notify: name }));
+    const failed = await runHost('local', localLink(), { tasks, handlers }, options());
+    expect(failed.failed).toBe(1);
+    expect(failed.tasks.filter((t) => t.handler).map((t) => [t.name, t.status])).toEqual([['handler: a, b', 'failed']]);
+    // Nothing changes on the rerun, but both handlers were journaled as pending: they run now, as one.
+    const rerun = await runHost('local', localLink(), { tasks, handlers }, options());
+    expect(rerun.failed).toBe(0);
+    expect(rerun.tasks.filter((t) => t.handler).map((t) => [t.name, t.status])).toEqual([['handler: a, b', 'changed']]);
+    expect(readFileSync(`${dir}/handlers.log`, 'utf8')).toBe('a\na\nb\n');
   });
 });
 

@@ -44,3 +44,26 @@ describe('composeRestartResource.plan', () => {
     });
   });
 });
+
+describe('composeRestartResource.combine (handlers notified next to each other)', () => {
+  const together = (services: string[], extra: Partial<ComposeRestartDesired> = {}): ComposeRestartDesired => ({ ...WEB, services, together: true, ...extra });
+  const combine = composeRestartResource.combine!;
+
+  test('two that say together for the same project restart in one call, each service once', () => {
+    const joined = combine(together(['loki']), together(['grafana', 'loki']));
+    expect(joined).toEqual(together(['loki', 'grafana']));
+    expect(outcomeOf(composeRestartResource, joined!, docker())).toEqual({ scripts: ['cd -- /opt/app && docker-compose -p app -f docker-compose.yml restart loki grafana'] });
+  });
+
+  const apart: Array<[string, ComposeRestartDesired, ComposeRestartDesired]> = [
+    ['one of them does not say together', together(['loki']), { ...WEB, services: ['grafana'] }],
+    ['another project', together(['loki']), together(['grafana'], { project: 'other' })],
+    ['another folder', together(['loki']), together(['grafana'], { dir: '/opt/other' })],
+    ['another compose file', together(['loki']), together(['grafana'], { file: 'compose.yml' })],
+    ['another command', together(['loki']), together(['grafana'], { command: 'v1' })],
+    ['services that are not a list (the plan says so later)', together(['loki']), { ...together([]), services: 'grafana' as unknown as string[] }],
+  ];
+  test.each(apart)('%s: kept apart', (_name, first, next) => {
+    expect(combine(first, next)).toBeUndefined();
+  });
+});

@@ -165,3 +165,26 @@ echo "$s  | fatal: cannot bind"
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
   });
 });
+
+describe('httpHealthResource.combine (handlers notified next to each other)', () => {
+  const combine = httpHealthResource.combine!;
+  const own = (service: string, extra: Partial<HttpHealthDesired> = {}): HttpHealthDesired => ({ dir: '/opt/app', project: 'app', checks: [{ service, url: `http://127.0.0.1/${service}` }], together: true, ...extra });
+
+  test('two that say together for the same project and timeout wait in one round, each check once', () => {
+    const joined = combine(combine(own('web'), own('api'))!, own('web'));
+    expect(joined).toEqual({ ...own('web'), checks: [own('web').checks[0], own('api').checks[0]] });
+  });
+
+  test('the default timeout written out is the same timeout', () => {
+    expect(combine(own('web'), own('api', { timeoutSeconds: 120 }))?.checks.map((check) => check.service)).toEqual(['web', 'api']);
+  });
+
+  const apart: Array<[string, HttpHealthDesired, HttpHealthDesired]> = [
+    ['one of them does not say together', own('web'), own('api', { together: false })],
+    ['another project', own('web'), own('api', { project: 'other' })],
+    ['another timeout', own('web'), own('api', { timeoutSeconds: 30 })],
+  ];
+  test.each(apart)('%s: kept apart', (_name, first, next) => {
+    expect(combine(first, next)).toBeUndefined();
+  });
+});

@@ -772,9 +772,15 @@ describe('tasks and handlers', () => {
     for (const [name, handler] of Object.entries(handlers)) {
       const [restart, health] = flatten([handler]);
       expect(restart?.type.kind).toBe('compose-restart');
-      expect(restart?.desired).toEqual({ dir: '/opt/observability', project: 'observability-stack', services: [name.replace('restart ', '')] });
+      expect(restart?.desired).toEqual({ dir: '/opt/observability', project: 'observability-stack', services: [name.replace('restart ', '')], together: true });
       expect(health?.type.kind).toBe('http-health');
+      expect(health?.desired).toMatchObject({ together: true });
     }
+    // Every handler has the same two steps, so any of them notified next to each other run as one.
+    const all = Object.values(handlers).map((handler) => flatten([handler]));
+    const joined = all.reduce((group, steps) => group.map((step, index) => ({ ...step, desired: step.type.combine!(step.desired, steps[index]!.desired)! })));
+    expect((joined[0]?.desired as { services: string[] }).services).toEqual(['loki', 'tempo', 'mimir', 'otel-collector', 'grafana', 'nginx']);
+    expect((joined[1]?.desired as { checks: Array<{ service: string }> }).checks.map((check) => check.service)).toEqual(['loki', 'tempo', 'mimir', 'otel-collector', 'grafana', 'nginx']);
     expect(restartHandler('loki')).toBe('restart loki');
   });
 
