@@ -38,6 +38,20 @@ const halyardExports = {
   },
 };
 
+// zod's classic API re-exports every locale's messages as `z.locales`, which keeps all 64 of them
+// (512 KB of source, most of zod's chunk) in every command that reads a schema; zod speaks English
+// unless told otherwise, and halyard never tells it, so its bundled copy keeps English alone.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(bundler) {
+    bundler.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(join(root, 'dist/b'), { recursive: true, force: true });
 const result = await build({
   entryPoints,
@@ -58,7 +72,7 @@ const result = await build({
   banner: { js: "import { createRequire as __halyardCreateRequire } from 'node:module'; const require = __halyardCreateRequire(import.meta.url);" },
   metafile: true,
   logLevel: 'warning',
-  plugins: [halyardExports],
+  plugins: [halyardExports, zodEnglishOnly],
   // Type-checking's paths (tsconfig.json) map 'halyard' to src/; the bundle is made of dist/ alone.
   tsconfigRaw: {},
 });
