@@ -42,18 +42,35 @@ export interface BackupEnv {
 export async function openBackupEnv(config: BackupConfig, options: BackupEnvOptions = {}): Promise<BackupEnv> {
   const inventory = await loadInventory(config.inventory, options.inventory ?? {});
   const pool = new SshPool(options.ssh ?? {});
-  // The S3 SDK loads while the first hosts connect (a backup uses the store after its lock and inspect).
+  // The S3 SDK loads once the first host's connection is up, while its lock and inspect run on the
+  // host (a backup uses the store only after them), or at the store's first call (a restore's
+  // lookup): compiled during the handshake, it slowed the handshake down by about as much.
+  let firstSession: (opening: Promise<unknown>) => void = () => undefined;
+  const startWhen = new Promise<unknown>((resolve) => {
+    firstSession = (opening) => {
+      opening.then(resolve, resolve);
+      firstSession = () => undefined;
+    };
+  });
   const store =
     options.store ??
-    deferredObjectStore(config.bucket, async () => {
-      const { sdkObjectStore } = await import('../aws/objects.js');
-      return sdkObjectStore({ bucket: config.bucket, ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
-    });
+    deferredObjectStore(
+      config.bucket,
+      async () => {
+        const { sdkObjectStore } = await import('../aws/objects.js');
+        return sdkObjectStore({ bucket: config.bucket, ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+      },
+      { startWhen },
+    );
   const limited = options.limit ? new Set(selectHosts(inventory, options.limit).map((host) => host.name)) : undefined;
   const context: BackupContext = {
     config,
     store,
-    session: (host) => pool.session(connectTargetOf(host)),
+    session: (host) => {
+      const opening = pool.session(connectTargetOf(host));
+      firstSession(opening);
+      return opening;
+    },
     ...(options.log ? { log: options.log } : {}),
     ...(options.warn ? { warn: options.warn } : {}),
     warned: new Set<string>(),

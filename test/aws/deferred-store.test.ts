@@ -55,6 +55,32 @@ describe('deferredObjectStore', () => {
     expect(gated.starts()).toBe(1);
   });
 
+  it('with startWhen, starts loading once it settles (even rejected) or at the first call, whichever comes first, and once', async () => {
+    const make = () => sdkObjectStore({ bucket: BUCKET, endpoint: s3rver.url, region: 'us-east-1' });
+    let connected!: () => void;
+    const gated = gatedLoad(make);
+    deferredObjectStore(BUCKET, gated.load, { startWhen: new Promise<void>((resolve) => (connected = resolve)) });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(gated.starts()).toBe(0);
+    connected();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gated.starts()).toBe(1);
+
+    const failed = gatedLoad(make);
+    deferredObjectStore(BUCKET, failed.load, { startWhen: Promise.reject(new Error('the host refused the connection')) });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failed.starts()).toBe(1);
+
+    const called = gatedLoad(make);
+    const store = deferredObjectStore(BUCKET, called.load, { startWhen: new Promise<void>(() => undefined) });
+    const head = store.head('nothing/here');
+    expect(called.starts()).toBe(1);
+    called.open();
+    expect(await head).toBeUndefined();
+    await store.head('nothing/there');
+    expect(called.starts()).toBe(1);
+  });
+
   it('fails each call with the load error, and an unused store that failed to load raises nothing', async () => {
     const broken = deferredObjectStore(BUCKET, async () => {
       throw new Error('cannot load the S3 client');
