@@ -298,14 +298,14 @@ async function runHandlers(
 }
 
 /** Handlers run as one: their names, and their steps combined step by step. */
-export interface HandlerGroup {
+interface HandlerGroup {
   names: string[];
   steps: ResourceInstance[];
 }
 
 // Groups due handlers (in order) where each step of the next combines with the group's step at the
 // same place: same number of steps, same kinds, and every kind's combine() agreeing.
-export function combinedHandlers(due: Array<[string, ResourceInstance[]]>): HandlerGroup[] {
+function combinedHandlers(due: Array<[string, ResourceInstance[]]>): HandlerGroup[] {
   const groups: HandlerGroup[] = [];
   for (const [name, steps] of due) {
     const last = groups.at(-1);
