@@ -45,13 +45,8 @@ export async function openBackupEnv(config: BackupConfig, options: BackupEnvOpti
   // The S3 SDK loads once the first host's connection is up, while its lock and inspect run on the
   // host (a backup uses the store only after them), or at the store's first call (a restore's
   // lookup): compiled during the handshake, it slowed the handshake down by about as much.
-  let firstSession: (opening: Promise<unknown>) => void = () => undefined;
-  const startWhen = new Promise<unknown>((resolve) => {
-    firstSession = (opening) => {
-      opening.then(resolve, resolve);
-      firstSession = () => undefined;
-    };
-  });
+  let connected!: () => void;
+  const startWhen = new Promise<void>((resolve) => (connected = resolve));
   const store =
     options.store ??
     deferredObjectStore(
@@ -68,7 +63,8 @@ export async function openBackupEnv(config: BackupConfig, options: BackupEnvOpti
     store,
     session: (host) => {
       const opening = pool.session(connectTargetOf(host));
-      firstSession(opening);
+      // The first session to settle starts the load; later ones resolve a settled promise again.
+      opening.then(connected, connected);
       return opening;
     },
     ...(options.log ? { log: options.log } : {}),

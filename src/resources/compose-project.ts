@@ -177,12 +177,12 @@ function target(desired: ComposeProjectDesired) {
   };
 }
 
-// Checks what every compose resource shares: an absolute dir, a project name both compose versions keep, a plain file name.
 /** True when two resources name the same compose project in the same folder, file and command. */
 export function sameComposeTarget(a: { dir: string; project: string; file?: string; command?: ComposeCommandChoice }, b: typeof a): boolean {
   return a.dir === b.dir && a.project === b.project && (a.file ?? 'docker-compose.yml') === (b.file ?? 'docker-compose.yml') && (a.command ?? 'auto') === (b.command ?? 'auto');
 }
 
+// Checks what every compose resource shares: an absolute dir, a project name both compose versions keep, a plain file name.
 export function checkComposeTarget(desired: { dir: string; project: string; file?: string; command?: ComposeCommandChoice }, kind: string): void {
   if (typeof desired.project !== 'string' || !COMPOSE_PROJECT_NAME.test(desired.project)) {
     throw new PlanError(`${kind}: invalid project name ${JSON.stringify(desired.project)} (lowercase letters, digits, '-' and '_', starting with a letter or digit)`);
