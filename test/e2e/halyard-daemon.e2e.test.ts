@@ -225,9 +225,10 @@ describe('roles/halyard-daemon on a systemd lab host', () => {
       join(project, 'inventory', 'self.yml'),
       stringify({ all: { hosts: { self: { ansible_host: '127.0.0.1', ansible_port: 22, ansible_user: fleet.user, ansible_ssh_private_key_file: '/etc/halyard/lab_key', ansible_become: true } } } }),
     );
-    // Converged from the controller first, with the same playbook.
-    const converge = await runCli(['apply', join(project, 'playbooks', 'motd.ts'), '-i', inventory, '--known-hosts', knownHosts]);
-    expect(converge.exitCode, converge.stderr).toBe(0);
+    // Converged from the controller first, with the same playbook; like apply() above, it waits for
+    // the lock the running daemon's probes job takes every few seconds (CI saw E_HOST_LOCKED here).
+    const converge = await runCli(['apply', join(project, 'playbooks', 'motd.ts'), '-i', inventory, '--known-hosts', knownHosts, '--lock-timeout', '60']);
+    expect(converge.exitCode, `${converge.stdout}\n${converge.stderr}`).toBe(0);
 
     const topicArn = await sdkAlertsService().ensureTopic('halyard-alerts', {});
     const drift = { name: 'drift', kind: 'drift', schedule: '*/4 * * * * *', playbook: 'project/playbooks/motd.ts', inventory: 'project/inventory/self.yml' };
