@@ -76,6 +76,12 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0-65535), got "${flags.port}"`);
         config.http.port = port;
       }
+      // Handlers first: a SIGTERM while the daemon starts or tells systemd it is ready (a stop right
+      // after a start) must still stop it gracefully, not kill it mid-job by the default action.
+      const signalled = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       const daemon = await startDaemon(config, { services });
       // Under systemd (Type=notify) the start counts only from here: config, lease store and port are good.
       const { tellServiceManagerReady } = await import('../daemon/service-manager.js');
@@ -83,13 +89,8 @@ export function registerDaemonCommands(program: Command, setExitCode: (code: Exi
         const reason = error instanceof Error ? error.message : String(error);
         process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'notify-failed', error: `systemd-notify --ready failed: ${reason}` })}\n`);
       });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'signal', signal })}\n`);
-          void daemon.stop().then(resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      const signal = await signalled;
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'signal', signal })}\n`);
+      await daemon.stop();
     });
 }

@@ -65,6 +65,25 @@ jobs:
     for (const record of records) expect(record).toMatchObject({ time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), level: expect.any(String) });
   }, 30_000);
 
+  test('a SIGTERM the moment it has started (a stop right after a start) stops it gracefully: exit 0, then "stopped"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-daemon-'));
+    const file = join(dir, 'daemon.yml');
+    writeFileSync(file, 'state_dir: state\nhttp: { port: 0, docker_bridge: false }\njobs:\n  - { name: tick, kind: command, schedule: "* * * * * *", command: ["true"] }\n');
+    const child = spawn(process.execPath, [CLI, 'daemon', '-c', file], { env: { ...process.env, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      // Sent from the very chunk that says "started", before the daemon has told systemd it is ready.
+      if (!stdout.includes('"started"') && (stdout + chunk).includes('"started"')) child.kill('SIGTERM');
+      stdout += chunk;
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(exitCode, stderr).toBe(0);
+    const events = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events.slice(events.indexOf('signal'))).toContain('stopped');
+  }, 30_000);
+
   test('a bad daemon file: one line naming file:line, exit 65', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-daemon-'));
     const file = join(dir, 'daemon.yml');
