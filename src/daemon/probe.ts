@@ -6,7 +6,7 @@ import { HALYARD_METRICS } from '../aws/metrics.js';
 import { quote } from '../core/shell.js';
 import type { Host } from '../inventory/types.js';
 import { HalyardError } from '../core/errors.js';
-import type { LockPaths } from '../engine/lock.js';
+import { newLockOwner, type LockPaths } from '../engine/lock.js';
 import { withHostLock } from '../engine/locked-host.js';
 import { connectTargetOf } from '../engine/ssh-link.js';
 import type { SshPool } from '../ssh/index.js';
@@ -205,7 +205,7 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
         const session = await deps.pool.session(connectTargetOf(host));
         // Under the host lock like every remote action: a probe never reads a host mid-converge or
         // mid-backup (containers stopped on purpose); a host locked past the wait is skipped, not failing.
-        const output = await withHostLock(session, { label: `probe ${host.name}`, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}), ...(deps.lockWaitSignal ? { signal: deps.lockWaitSignal } : {}) }, (held) => held.run(`probe ${host.name}`, script));
+        const output = await withHostLock(session, { label: `probe ${host.name}`, owner: { ...newLockOwner(), purpose: 'probe' }, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}), ...(deps.lockWaitSignal ? { signal: deps.lockWaitSignal } : {}) }, (held) => held.run(`probe ${host.name}`, script));
         const report = parseProbeOutput(output);
         checks = evaluateChecks(report, deps.settings);
         points.push(...metricPoints(host, report, now()));

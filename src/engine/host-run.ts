@@ -6,7 +6,7 @@ import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import { journalScript, pendingHandlersFact } from './handler-journal.js';
-import { HOST_LOCK_PATHS, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
+import { HOST_LOCK_PATHS, askPastProbes, heldByProbe, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell, type RequestNotice, type ShellTransport } from './remote-shell.js';
 import { errorFields, summarize, type HostResult, type TaskResult } from './results.js';
 import { workSource, type HostWork, type HostWorkSource } from './work.js';
@@ -83,12 +83,14 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
     let states: TaskState[] = tasks.map((task) => ({ task, facts: safeFacts(task, context) }));
     const first = firstRequest(source.customFacts, states.flatMap((state) => Object.values(state.facts)), shell.nonce, options);
     const firstFacts = first.facts;
-    const reply = await shell.request(first.script, {
-      label: 'probe facts',
-      timeoutMs: options.probeTimeoutMs + options.lockWaitSeconds * 1000,
-      keepAll: true,
-    });
-    const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
+    const lockTimeoutMs = options.probeTimeoutMs + options.lockWaitSeconds * 1000;
+    let { outcome, rest } = parseLockOutcome((await shell.request(first.script, { label: 'probe facts', timeoutMs: lockTimeoutMs, keepAll: true })).output, shell.nonce);
+    if (heldByProbe(outcome)) {
+      // A daemon's probe holds the host for a moment: ask for the lock alone until it is free,
+      // then probe the facts under it.
+      ({ outcome } = await askPastProbes(async () => parseLockOutcome((await shell.request(first.lock, { label: 'lock', timeoutMs: lockTimeoutMs })).output, shell.nonce)));
+      if (outcome.locked) rest = (await shell.request(first.probe, { label: 'probe facts', timeoutMs: options.probeTimeoutMs, keepAll: true })).output;
+    }
     if (!outcome.locked) throw lockError(outcome);
     if (outcome.hostClock !== undefined) context.runStartedOnHost = outcome.hostClock;
     let factValues: FactValues = parseProbeOutput(rest, firstFacts, shell.nonce);
@@ -211,10 +213,11 @@ export function firstRequest(
   taskFacts: readonly Fact<unknown>[],
   nonce: string,
   options: Pick<HostRunOptions, 'lockOwner' | 'lockWaitSeconds' | 'lockPaths'>,
-): { facts: Fact<unknown>[]; script: string } {
+): { facts: Fact<unknown>[]; script: string; lock: string; probe: string } {
   const facts = uniqueFacts([hostFactsFact, ...customFacts, pendingHandlersFact, ...taskFacts]);
   const lock = lockScript(nonce, options.lockOwner, options.lockWaitSeconds, options.lockPaths ?? HOST_LOCK_PATHS);
-  return { facts, script: `${lock}\n${buildProbeScript(facts, nonce)}` };
+  const probe = buildProbeScript(facts, nonce);
+  return { facts, script: `${lock}\n${probe}`, lock, probe };
 }
 
 // Plans or applies one task from its current plan.

@@ -9,6 +9,8 @@ export interface LockOwner {
   controller: string;
   pid: number;
   startedAt: string;
+  /** A daemon's probe: it holds a host for a moment, so other runs ask again rather than fail. */
+  purpose?: 'probe';
 }
 
 // This process as a lock holder: a fresh run id, this machine, this pid, now.
@@ -45,7 +47,7 @@ export const HOST_LOCK_PATHS: LockPaths = { rootDir: '/run/halyard' };
 // 700) before use, so no other local user can hold a lock, forge its holder or plant a symlink;
 // lock files are created with O_EXCL (set -C) and opened for reading only.
 export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number, paths: LockPaths = HOST_LOCK_PATHS): string {
-  const details = `run=${owner.runId} controller=${owner.controller} pid=${owner.pid} since=${owner.startedAt}`;
+  const details = `run=${owner.runId} controller=${owner.controller} pid=${owner.pid} since=${owner.startedAt}${owner.purpose ? ` for=${owner.purpose}` : ''}`;
   const wait = Math.max(0, Math.floor(waitSeconds));
   const say = (kind: string, text: string) => `printf '\\036HY:%s:LOCK:%s:%s\\n' ${nonce} ${kind} ${text}`;
   // The sixth passwd field, cut out by the shell itself (name:password:uid:gid:gecos:HOME:shell).
@@ -114,6 +116,29 @@ export function parseLockOutcome(output: string, nonce: string): { outcome: Lock
   if (kind === 'ok') return { outcome: /^\d+$/.test(text) ? { locked: true, hostClock: Number(text) } : { locked: true }, rest };
   if (kind === 'busy') return { outcome: { locked: false, reason: 'busy', holder: text || 'holder not recorded' }, rest };
   return { outcome: { locked: false, reason: kind === 'no-flock' ? 'no-flock' : 'denied', detail: text }, rest };
+}
+
+// How long a run that finds a host held by a daemon's probe keeps asking for its lock. A probe
+// holds a host for well under a second (its requests are bounded by 60 s); an operator's apply
+// that failed because a background probe held the host at that moment would fail at random.
+export const PROBE_HOLD_WAIT_MS = 30_000;
+const PROBE_HOLD_ASK_EVERY_MS = 250;
+
+// Whether a lock was refused because a daemon's probe holds it (worth asking again shortly).
+export function heldByProbe(outcome: LockOutcome): boolean {
+  return !outcome.locked && outcome.reason === 'busy' && / for=probe$/.test(outcome.holder);
+}
+
+// Asks for the lock (ask sends the lock request and reads its outcome) again every 250 ms while a
+// probe holds it, for up to waitMs; any other answer, or the signal, ends the asking. Each ask is
+// a request of its own with its own timeout, so --timeout keeps bounding each one.
+export async function askPastProbes<T extends { outcome: LockOutcome }>(ask: () => Promise<T>, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  const deadline = Date.now() + (options.waitMs ?? PROBE_HOLD_WAIT_MS);
+  for (;;) {
+    const answer = await ask();
+    if (!heldByProbe(answer.outcome) || Date.now() + PROBE_HOLD_ASK_EVERY_MS > deadline || options.signal?.aborted) return answer;
+    await new Promise((resolve) => setTimeout(resolve, PROBE_HOLD_ASK_EVERY_MS));
+  }
 }
 
 // The error for a lock that was not taken: held by another run, or not takeable here (and why).

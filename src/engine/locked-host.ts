@@ -2,7 +2,7 @@ import { HalyardError } from '../core/errors.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import type { HostSession } from '../ssh/types.js';
 import { guardedShellScript, parseUndone, recoveryScript } from './guard.js';
-import { HOST_LOCK_PATHS, lockError, lockScript, newLockOwner, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
+import { HOST_LOCK_PATHS, askPastProbes, lockError, lockScript, newLockOwner, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell } from './remote-shell.js';
 
 /** The guarded shell lives as long as the work; each request has its own timeout. */
@@ -67,19 +67,26 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
   const stopWaiting = () => stream.abort();
   signal?.addEventListener('abort', stopWaiting, { once: true });
   try {
-    let reply;
+    const owner = options.owner ?? newLockOwner();
+    let answer;
     try {
-      reply = await shell.request(`${lockScript(shell.nonce, options.owner ?? newLockOwner(), options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
-        label: `${options.label}: lock`,
-        timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
-      });
+      answer = await askPastProbes(
+        async () => {
+          const reply = await shell.request(`${lockScript(shell.nonce, owner, options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
+            label: `${options.label}: lock`,
+            timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
+          });
+          return parseLockOutcome(reply.output, shell.nonce);
+        },
+        signal ? { signal } : {},
+      );
     } catch (error) {
       throw signal?.aborted ? lockWaitEnded(options.label, signal, error) : error;
     } finally {
       signal?.removeEventListener('abort', stopWaiting);
     }
     if (signal?.aborted) throw lockWaitEnded(options.label, signal);
-    const { outcome, rest } = parseLockOutcome(reply.output, shell.nonce);
+    const { outcome, rest } = answer;
     if (!outcome.locked) throw lockError(outcome);
     const { undone } = parseUndone(rest, shell.nonce);
     const host: LockedHost = {

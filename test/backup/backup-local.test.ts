@@ -302,6 +302,21 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(await waiting).toMatchObject({ ok: true });
   });
 
+  it("a daemon's probe holding the host is asked past: the backup takes the lock once the probe lets go, without --lock-timeout", async () => {
+    const cfg = config();
+    const holding = context(cfg);
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    const probe = withHostLock(await holding.session(), { label: 'probe local-1', waitSeconds: 0, timeoutMs: 10_000, lockPaths: holding.lockPaths!, owner: { runId: 'probe1', controller: 'daemon', pid: 1, startedAt: 'then', purpose: 'probe' } }, async () => {
+      held();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    });
+    await Promise.race([isHeld, probe]);
+    const backup = await backupVolume({ ...context(cfg), lockWaitSeconds: 0 }, host, cfg.volumes[0]!);
+    await probe;
+    expect(backup).toMatchObject({ ok: true });
+  });
+
   it('the prune step deletes old orphaned data and aborts old incomplete uploads of its volume, nothing else', async () => {
     const cfg = config();
     const spec = cfg.volumes[0]!;

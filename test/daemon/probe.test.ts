@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -161,6 +161,8 @@ describe('runProbes on a local host', () => {
 
     reachable = true;
     await probe();
+    // The probe held the host as a probe: a run meeting it asks again instead of failing at once.
+    expect(readFileSync(join(local.lockPaths.rootDir, 'owner-lock'), 'utf8')).toMatch(/^run=\S+ controller=\S+ pid=\d+ since=\S+ for=probe\n$/);
     await probe();
     expect(published).toHaveLength(2);
     expect(published[1]?.subject).toBe('halyard: web-1 recovered: ssh');

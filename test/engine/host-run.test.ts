@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Redactor, Secret } from '../../src/core/secret.js';
 import { template } from '../../src/core/template.js';
 import { runHost, type HostLink, type HostRunOptions } from '../../src/engine/host-run.js';
+import { lockScript, parseLockOutcome, type LockOutcome, type LockOwner, type LockPaths } from '../../src/engine/lock.js';
 import { wholeLinesTail } from '../../src/engine/remote-shell.js';
 import { task } from '../../src/playbook/define.js';
 import { flushHandlers } from '../../src/playbook/tasks.js';
@@ -284,5 +286,46 @@ describe('flushHandlers()', () => {
     expect(readFileSync(`${dir}/order.log`, 'utf8')).toBe('handler\ntask-after-flush\nhandler\n');
     const rerun = await runHost('local', localLink(), { tasks: tasks.filter((t) => t.type.kind !== 'command'), handlers }, options());
     expect(rerun).toMatchObject({ changed: 0, execs: 1 });
+  });
+});
+
+describe('runHost and a host held by a daemon probe', () => {
+  // Another run holding the lock: the lock script in a `sh -s` of its own, held until released.
+  function hold(lockPaths: LockPaths, owner: LockOwner): Promise<{ outcome: LockOutcome; release: () => Promise<void> }> {
+    const child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH } });
+    let output = '';
+    return new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk;
+        if (!/HY:n0nce:LOCK:[^\n]*\n/.test(output)) return;
+        const release = () => new Promise<void>((done) => (child.on('close', () => done()), child.stdin.end()));
+        resolve({ outcome: parseLockOutcome(output, 'n0nce').outcome, release });
+      });
+      child.stdin.write(`${lockScript('n0nce', owner, 0, lockPaths)}\nread line\n`);
+    });
+  }
+
+  it('an apply asks again while a probe holds the host and runs once it lets go; any other holder fails it at once, named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-probe-held-'));
+    const lockPaths = { rootDir: join(dir, 'run-halyard'), userHome: join(dir, 'home') };
+    mkdirSync(lockPaths.userHome);
+    const tasks = [task(fileResource, { path: `${dir}/applied`, content: 'yes\n' })];
+    const probe = await hold(lockPaths, { runId: 'probe1', controller: 'daemon-host', pid: 1, startedAt: 'then', purpose: 'probe' });
+    expect(probe.outcome).toMatchObject({ locked: true });
+    expect(readFileSync(join(lockPaths.rootDir, 'owner-lock'), 'utf8')).toBe('run=probe1 controller=daemon-host pid=1 since=then for=probe\n');
+    const started = Date.now();
+    const released = new Promise<void>((resolve) => setTimeout(() => void probe.release().then(resolve), 1000));
+    const applied = await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ lockWaitSeconds: 0, lockPaths }));
+    await released;
+    expect(applied).toMatchObject({ changed: 1, failed: 0 });
+    expect(readFileSync(`${dir}/applied`, 'utf8')).toBe('yes\n');
+    // It cannot have run before the probe let go.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+
+    const apply = await hold(lockPaths, { runId: 'apply1', controller: 'laptop', pid: 2, startedAt: 'then' });
+    const refused = await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ lockWaitSeconds: 0, lockPaths }));
+    await apply.release();
+    expect(refused.error).toBe('host is locked by another halyard run (run=apply1 controller=laptop pid=2 since=then); wait for it or pass --lock-timeout');
   });
 });
