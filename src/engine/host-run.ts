@@ -88,7 +88,7 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
     if (heldByProbe(outcome)) {
       // A daemon's probe holds the host for a moment: ask for the lock alone until it is free,
       // then probe the facts under it.
-      ({ outcome } = await askPastProbes(async () => parseLockOutcome((await shell.request(first.lock, { label: 'lock', timeoutMs: lockTimeoutMs })).output, shell.nonce)));
+      ({ outcome } = await askPastProbes({ outcome, rest }, async () => parseLockOutcome((await shell.request(first.lock, { label: 'lock', timeoutMs: lockTimeoutMs })).output, shell.nonce)));
       if (outcome.locked) rest = (await shell.request(first.probe, { label: 'probe facts', timeoutMs: options.probeTimeoutMs, keepAll: true })).output;
     }
     if (!outcome.locked) throw lockError(outcome);

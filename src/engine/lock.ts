@@ -129,16 +129,18 @@ export function heldByProbe(outcome: LockOutcome): boolean {
   return !outcome.locked && outcome.reason === 'busy' && / for=probe$/.test(outcome.holder);
 }
 
-// Asks for the lock (ask sends the lock request and reads its outcome) again every 250 ms while a
-// probe holds it, for up to waitMs; any other answer, or the signal, ends the asking. Each ask is
-// a request of its own with its own timeout, so --timeout keeps bounding each one.
-export async function askPastProbes<T extends { outcome: LockOutcome }>(ask: () => Promise<T>, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+// Given the first answer to a lock request: while a probe holds the lock, asks again (ask sends
+// the lock request and reads its outcome) every 250 ms for up to waitMs; any other answer, or the
+// signal, ends the asking. Each ask is a request of its own with its own timeout, so --timeout
+// keeps bounding each one.
+export async function askPastProbes<T extends { outcome: LockOutcome }>(first: T, ask: () => Promise<T>, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
   const deadline = Date.now() + (options.waitMs ?? PROBE_HOLD_WAIT_MS);
-  for (;;) {
-    const answer = await ask();
-    if (!heldByProbe(answer.outcome) || Date.now() + PROBE_HOLD_ASK_EVERY_MS > deadline || options.signal?.aborted) return answer;
+  let answer = first;
+  while (heldByProbe(answer.outcome) && Date.now() + PROBE_HOLD_ASK_EVERY_MS <= deadline && !options.signal?.aborted) {
     await new Promise((resolve) => setTimeout(resolve, PROBE_HOLD_ASK_EVERY_MS));
+    answer = await ask();
   }
+  return answer;
 }
 
 // The error for a lock that was not taken: held by another run, or not takeable here (and why).

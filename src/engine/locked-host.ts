@@ -70,16 +70,14 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
     const owner = options.owner ?? newLockOwner();
     let answer;
     try {
-      answer = await askPastProbes(
-        async () => {
-          const reply = await shell.request(`${lockScript(shell.nonce, owner, options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
-            label: `${options.label}: lock`,
-            timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
-          });
-          return parseLockOutcome(reply.output, shell.nonce);
-        },
-        signal ? { signal } : {},
-      );
+      const ask = async () => {
+        const reply = await shell.request(`${lockScript(shell.nonce, owner, options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
+          label: `${options.label}: lock`,
+          timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
+        });
+        return parseLockOutcome(reply.output, shell.nonce);
+      };
+      answer = await askPastProbes(await ask(), ask, signal ? { signal } : {});
     } catch (error) {
       throw signal?.aborted ? lockWaitEnded(options.label, signal, error) : error;
     } finally {
