@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
@@ -7,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { Redactor, Secret } from '../../src/core/secret.js';
 import { template } from '../../src/core/template.js';
 import { runHost, type HostLink, type HostRunOptions } from '../../src/engine/host-run.js';
-import { lockScript, parseLockOutcome, type LockOutcome, type LockOwner, type LockPaths } from '../../src/engine/lock.js';
 import { wholeLinesTail } from '../../src/engine/remote-shell.js';
 import { task } from '../../src/playbook/define.js';
 import { flushHandlers } from '../../src/playbook/tasks.js';
@@ -18,6 +16,7 @@ import type { ResourceType } from '../../src/resources/types.js';
 import type { PathState } from '../../src/facts/file.js';
 import { defineFact } from '../../src/facts/fact.js';
 import { localLink } from '../support/local-link.js';
+import { holdLock } from '../support/lock-holder.js';
 
 function options(overrides: Partial<HostRunOptions> = {}): HostRunOptions {
   return {
@@ -290,28 +289,12 @@ describe('flushHandlers()', () => {
 });
 
 describe('runHost and a host held by a daemon probe', () => {
-  // Another run holding the lock: the lock script in a `sh -s` of its own, held until released.
-  function hold(lockPaths: LockPaths, owner: LockOwner): Promise<{ outcome: LockOutcome; release: () => Promise<void> }> {
-    const child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH } });
-    let output = '';
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk;
-        if (!/HY:n0nce:LOCK:[^\n]*\n/.test(output)) return;
-        const release = () => new Promise<void>((done) => (child.on('close', () => done()), child.stdin.end()));
-        resolve({ outcome: parseLockOutcome(output, 'n0nce').outcome, release });
-      });
-      child.stdin.write(`${lockScript('n0nce', owner, 0, lockPaths)}\nread line\n`);
-    });
-  }
-
   it('an apply asks again while a probe holds the host and runs once it lets go; any other holder fails it at once, named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-probe-held-'));
     const lockPaths = { rootDir: join(dir, 'run-halyard'), userHome: join(dir, 'home') };
     mkdirSync(lockPaths.userHome);
     const tasks = [task(fileResource, { path: `${dir}/applied`, content: 'yes\n' })];
-    const probe = await hold(lockPaths, { runId: 'probe1', controller: 'daemon-host', pid: 1, startedAt: 'then', purpose: 'probe' });
+    const probe = await holdLock(lockPaths, { runId: 'probe1', controller: 'daemon-host', pid: 1, startedAt: 'then', purpose: 'probe' });
     expect(probe.outcome).toMatchObject({ locked: true });
     expect(readFileSync(join(lockPaths.rootDir, 'owner-lock'), 'utf8')).toBe('run=probe1 controller=daemon-host pid=1 since=then for=probe\n');
     const started = Date.now();
@@ -323,7 +306,7 @@ describe('runHost and a host held by a daemon probe', () => {
     // It cannot have run before the probe let go.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
 
-    const apply = await hold(lockPaths, { runId: 'apply1', controller: 'laptop', pid: 2, startedAt: 'then' });
+    const apply = await holdLock(lockPaths, { runId: 'apply1', controller: 'laptop', pid: 2, startedAt: 'then' });
     const refused = await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ lockWaitSeconds: 0, lockPaths }));
     await apply.release();
     expect(refused.error).toBe('host is locked by another halyard run (run=apply1 controller=laptop pid=2 since=then); wait for it or pass --lock-timeout');

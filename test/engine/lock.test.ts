@@ -1,53 +1,32 @@
 // The host lock script under a real sh on this machine (as root, and as another uid for runs
 // without become), with its directories under a temp dir: who may take it, what it refuses, what
 // it says. test/e2e/cli-lock.e2e.test.ts covers the same through the CLI on a lab host.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lockScript, parseLockOutcome, type LockOutcome, type LockPaths } from '../../src/engine/lock.js';
+import type { LockPaths } from '../../src/engine/lock.js';
+import { holdLock, type LockHolder } from '../support/lock-holder.js';
 
-const NONCE = 'n0nce';
 const LOGIN_UID = 4242;
 const OWNER = { runId: 'run1', controller: 'ctl', pid: 7, startedAt: '2026-12-05T00:00:00Z' };
 const HOST_TAG = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
-
-interface Holder {
-  child: ChildProcessWithoutNullStreams;
-  outcome: LockOutcome;
-}
 
 const running: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
   for (const child of running.splice(0)) child.kill('SIGKILL');
 });
 
-// Starts `sh -s`, sends the lock script and waits for its verdict; the shell then waits on stdin,
-// holding whatever it locked until it is ended.
-function takeLock(paths: LockPaths, options: { uid?: number; sudoUid?: number; wait?: number; runId?: string } = {}): Promise<Holder> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
-  if (options.sudoUid !== undefined) env.SUDO_UID = String(options.sudoUid);
-  const child = spawn('sh', ['-s'], { env, stdio: ['pipe', 'pipe', 'pipe'], ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}) });
-  running.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      if (output.includes(`HY:${NONCE}:LOCK:`) && output.includes('\n', output.indexOf(`HY:${NONCE}:LOCK:`))) {
-        resolve({ child, outcome: parseLockOutcome(output, NONCE).outcome });
-      }
-    });
-    child.stdin.write(`${lockScript(NONCE, { ...OWNER, runId: options.runId ?? OWNER.runId }, options.wait ?? 0, paths)}\nread line\n`);
-  });
+// The lock taken by OWNER (run id as given) in a shell of its own, killed after the test.
+async function takeLock(paths: LockPaths, options: { uid?: number; sudoUid?: number; wait?: number; runId?: string } = {}): Promise<LockHolder> {
+  const holder = await holdLock(paths, { ...OWNER, runId: options.runId ?? OWNER.runId }, options);
+  running.push(holder.child);
+  return holder;
 }
 
-function release(holder: Holder): Promise<void> {
-  return new Promise((resolve) => {
-    holder.child.on('close', () => resolve());
-    holder.child.stdin.end();
-  });
+function release(holder: LockHolder): Promise<void> {
+  return holder.release();
 }
 
 // A root dir path and a login user's home owned by LOGIN_UID, under a fresh temp dir.
