@@ -65,7 +65,7 @@ const result = await build({
   target: 'node20',
   chunkNames: 'b/[name]-[hash]',
   // Native addons and packages that load their own files at run time stay in node_modules.
-  external: ['ssh2', 'cpu-features', 'jiti', 'typescript', 'tar', 's3rver'],
+  external: ['ssh2', 'cpu-features', 'esbuild', 'typescript', 'tar', 's3rver'],
   // Error classes and roles are reported by name.
   keepNames: true,
   // CommonJS packages inside an ES module still need `require` for Node's own modules.

@@ -47,7 +47,7 @@ function cases(dir: string, cacheHome: string): StartupCase[] {
   const inventory = join(dir, 'hosts.yml');
   writeFileSync(inventory, INVENTORY);
   const listTasks = ['apply', join(ROOT, 'playbooks', 'site.ts'), '-i', inventory, '--list-tasks'];
-  const transpileCache = join(cacheHome, 'halyard', 'jiti');
+  const transpileCache = join(cacheHome, 'halyard', 'playbooks');
   return [
     { label: '`node -e 0`', args: ['-e', '0'], halyard: false },
     { label: '`halyard --version`', args: [CLI, '--version'], halyard: true },

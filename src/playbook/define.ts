@@ -6,6 +6,7 @@ import { halyardRootOf } from '../core/package-root.js';
 import { argumentProblem } from '../resources/schemas.js';
 import type { ResourceInstance, ResourceType } from '../resources/types.js';
 import { isRole } from './role.js';
+import { originalPosition } from './source-maps.js';
 import { PLAYBOOK_BRAND, type ControllerStep, type Play, type Playbook } from './types.js';
 
 // Options every task takes beside its resource's own data.
@@ -47,8 +48,12 @@ const INTERNAL_DIRS = ['src', 'dist', 'node_modules'].map((dir) => `${resolve(HA
 // `file:line` of the first stack frame outside halyard and Node: the role or playbook line.
 export function callerLocation(stack = new Error().stack ?? ''): string | undefined {
   for (const line of stack.split('\n').slice(1)) {
-    const match = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):\d+\)?\s*$/.exec(line.trim());
+    const match = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!match?.[1]) continue;
+    // A frame in a playbook's bundle: the file and line it was bundled from.
+    const original = originalPosition(match[1], Number(match[2]), Number(match[3]));
+    if (original === null) continue;
+    if (original !== undefined) return `${original.file}:${original.line}`;
     const file = match[1].startsWith('file://') ? fileURLToPath(match[1]) : match[1];
     if (INTERNAL_DIRS.some((dir) => file.startsWith(dir)) || file.includes('/node_modules/')) continue;
     return `${file}:${match[2]}`;

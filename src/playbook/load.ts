@@ -1,40 +1,27 @@
 import { constants, mkdirSync, statSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { createJiti as CreateJiti } from 'jiti';
 import { PlaybookError } from '../core/errors.js';
 import { halyardManifestOf, halyardRootOf } from '../core/package-root.js';
+import { importBundled, type HalyardImports } from './bundle.js';
 import { isPlaybook } from './define.js';
 import type { Playbook } from './types.js';
 
-// jiti through require(): an ES module importing jiti's CommonJS build makes Node scan its 190 KB
-// source for export names first; require() loads the same build without that (a run's jiti load
-// measured 31-52 ms against 57-89 ms).
-const { createJiti } = createRequire(import.meta.url)('jiti') as { createJiti: typeof CreateJiti };
-
-// Loads a TypeScript playbook with no build step (jiti transpiles on the fly and caches on disk,
-// in transpileCacheDir()). Each call reads the playbook and the TypeScript files it imports again
-// (jiti's modules are not kept in Node's require cache): a long-lived process, the daemon's drift
-// job, checks the playbook as it is on disk now, not as it was at its first run. Plain ES modules
-// (.mjs, or .js in a "type": "module" package) a playbook imports are Node's own imports, loaded
-// once per process.
+// Loads a TypeScript playbook with no build step: esbuild bundles it with the TypeScript files it
+// imports into one ES module, kept in transpileCacheDir() and imported again while those files are
+// unchanged (without loading esbuild). A long-lived process, the daemon's drift job, checks the
+// playbook as it is on disk now: an edited playbook or role is a new bundle. Plain JavaScript files
+// (.js, .mjs, .cjs) and packages a playbook imports are Node's own imports, loaded once per process.
 export async function loadPlaybook(path: string): Promise<Playbook> {
   const absolute = resolve(path);
   await checkReadableFile(path, absolute);
-  const jiti = createJiti(pathToFileURL(absolute).href, {
-    interopDefault: true,
-    fsCache: transpileCache(),
-    moduleCache: false,
-    ...(await halyardImports()),
-  });
   let loaded: unknown;
   try {
-    loaded = await jiti.import(absolute, { default: true });
+    loaded = (await importBundled(absolute, await halyardImports(), transpileCache())).namespace['default'];
   } catch (error) {
-    throw new PlaybookError('E_PLAYBOOK_LOAD', `cannot load playbook ${path}: ${oneLine(error)}`, { cause: error });
+    throw new PlaybookError('E_PLAYBOOK_LOAD', `cannot load playbook ${path}: ${loadErrorText(error, dirname(absolute))}`, { cause: error });
   }
   if (!isPlaybook(loaded)) {
     throw new PlaybookError('E_PLAYBOOK_SHAPE', `${path} must \`export default definePlaybook({...})\``);
@@ -42,17 +29,14 @@ export async function loadPlaybook(path: string): Promise<Playbook> {
   return loaded;
 }
 
-// Where jiti keeps transpiled playbooks and roles: ~/.cache/halyard/jiti, or under XDG_CACHE_HOME.
-// jiti writes one file per source path and uses it only while it ends with the hash of the source
-// as read now, so an unchanged playbook is not transpiled again and an edited one is. jiti's own
-// default is node_modules/.cache/jiti beside the playbook, else a /tmp/jiti shared by every user
-// of the machine: one who creates it first leaves the others without a cache, or with one they
-// can write code into that halyard would run.
+// Where bundled playbooks are kept: ~/.cache/halyard/playbooks, or under XDG_CACHE_HOME. Never a
+// folder shared by the machine's users (such as /tmp): one who made it first could write code into
+// it that halyard would run.
 export function transpileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'halyard', 'jiti');
+  return join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'halyard', 'playbooks');
 }
 
-// The cache folder, made private to this user; false (transpile every time) when it cannot be made,
+// The cache folder, made private to this user; false (bundle every time) when it cannot be made,
 // or when another user owns it or may write to it (sudo keeping HOME, a chmod): code read from it runs.
 export function transpileCache(dir: string = transpileCacheDir()): string | false {
   try {
@@ -65,23 +49,22 @@ export function transpileCache(dir: string = transpileCacheDir()): string | fals
   }
 }
 
-// How a playbook's imports of 'halyard' reach the running halyard. Built (the CLI), through
-// aliases to dist/, which Node imports once per process. Run from source (vitest), as the modules
-// this process already loaded: aliased to src/, jiti transpiled and ran halyard's whole source
-// again for every playbook loaded (1.0-1.5 s each), with classes of its own.
+// How a playbook's imports of 'halyard' reach the running halyard. Built (the CLI), as the dist/
+// files of package.json's exports, which Node imports once per process. Run from source (vitest),
+// as the modules this process already loaded (Node cannot import src/'s .ts files; bundling src/
+// into each playbook would give it classes of its own).
 let sourceModules: Promise<Record<string, unknown>> | undefined;
-async function halyardImports(): Promise<{ alias: Record<string, string> } | { virtualModules: Record<string, unknown> }> {
+async function halyardImports(): Promise<HalyardImports> {
   const aliases = halyardAliases();
-  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return { alias: aliases };
+  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return { kind: 'files', files: aliases };
   sourceModules ??= Promise.all(Object.entries(aliases).map(async ([name, file]) => [name, (await import(pathToFileURL(file).href)) as unknown] as const)).then((entries) => Object.fromEntries(entries));
-  return { virtualModules: await sourceModules };
+  return { kind: 'running', modules: await sourceModules };
 }
 
 // 'halyard' and each of its subpaths ('halyard/roles/docker') always mean the running CLI's own
-// copy, so a playbook anywhere on disk shares its classes (Secret, roles) with the engine. One
-// alias per package.json export: jiti treats an alias as a path prefix, so 'halyard' alone would
-// turn 'halyard/roles/docker' into '.../index.js/roles/docker'. Run from source (tests), each
-// export's dist/ target maps back to the file it is built from.
+// copy, so a playbook anywhere on disk shares its classes (Secret, roles) with the engine: one
+// file per package.json export. Run from source (tests), each export's dist/ target maps back to
+// the file it is built from.
 export function halyardAliases(): Record<string, string> {
   const here = fileURLToPath(import.meta.url);
   const fromSource = here.endsWith('.ts');
@@ -103,15 +86,17 @@ function sourceOf(built: string): string {
   return /^(roles|playbooks)\//.test(source) ? source : join('src', source);
 }
 
-// The first line of a load error, plus the `file:line:col` that jiti's parse errors give on a later line.
-function oneLine(error: unknown): string {
-  const lines = (error instanceof Error ? error.message : String(error))
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
-  const first = lines[0] ?? 'unknown error';
-  const location = lines.slice(1).find((line) => /^\S+:\d+:\d+$/.test(line));
-  return location ? `${first} (${location})` : first;
+// Why a load failed, on one line: esbuild's errors each as `file:line:col: text` (the file's full
+// path; the first three, and how many more), anything else (a throw while the playbook ran) as its
+// message's first line.
+function loadErrorText(error: unknown, playbookDir: string): string {
+  const errors = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+  if (Array.isArray(errors) && errors.length > 0) {
+    const shown = errors.slice(0, 3).map((item) => (item.location ? `${resolve(playbookDir, item.location.file)}:${item.location.line}:${item.location.column + 1}: ${item.text}` : item.text));
+    return shown.join('; ') + (errors.length > 3 ? `; and ${errors.length - 3} more` : '');
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? 'unknown error';
 }
 
 // Why a playbook path cannot be loaded, said plainly: not found, a directory, or not readable.

@@ -1,17 +1,17 @@
-// The playbook loader's transpile cache (jiti's, in ~/.cache/halyard/jiti or under XDG_CACHE_HOME):
-// a fresh process loading an unchanged playbook reads its earlier transpiled files and never loads
-// the transpiler; an edited file is transpiled again, and only that file. Each load is a fresh
+// The playbook loader's bundle cache (in ~/.cache/halyard/playbooks or under XDG_CACHE_HOME): a
+// fresh process loading an unchanged playbook imports the bundle an earlier one wrote and never
+// loads esbuild; an edited playbook or role is bundled again. Each load is a fresh
 // `halyard apply --list-tasks` (dist/, as users run it) with its modules logged.
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlaybook, transpileCache, transpileCacheDir } from '../../src/playbook/load.js';
 import { flattenTasks, type HostContext } from '../../src/playbook/types.js';
 import { runLoggingModules } from '../support/module-log.js';
 
-// jiti's transpiler (babel), which it requires only when a file is not in its cache.
-const isTranspiler = (module: string) => /\/jiti\/dist\/babel\.cjs$/.test(module);
+// esbuild's JavaScript API, which the loader imports only when no bundle in the cache is current.
+const isBundler = (module: string) => /\/node_modules\/esbuild\/lib\/main\.js$/.test(module);
 
 function project(): { dir: string; cache: string; list: () => ReturnType<typeof runLoggingModules> } {
   const dir = mkdtempSync(join(tmpdir(), 'hy-load-cache-'));
@@ -25,7 +25,7 @@ export const web = defineRole({ name: 'web', tasks: () => [file({ path: '/etc/we
   );
   writePlaybook(dir, '/etc/motd');
   const list = () => runLoggingModules(['apply', join(dir, 'play.ts'), '-i', join(dir, 'hosts.yml'), '--list-tasks'], { cwd: dir, env: { XDG_CACHE_HOME: cacheHome } });
-  return { dir, cache: join(cacheHome, 'halyard', 'jiti'), list };
+  return { dir, cache: join(cacheHome, 'halyard', 'playbooks'), list };
 }
 
 function writePlaybook(dir: string, motd: string): void {
@@ -39,43 +39,54 @@ export default definePlaybook({ name: 'web', hosts: 'all', roles: [web], tasks: 
   );
 }
 
-// The cache file jiti keeps for a source file ("<folder>-<name>.<hash of the path>.mjs") and its state.
-function cached(cache: string, name: string): { file: string; mtimeMs: number; text: string } {
-  const matches = readdirSync(cache).filter((file) => file.includes(`-${name}.`));
-  expect(matches, `cache files for ${name} in ${cache}`).toHaveLength(1);
-  const file = join(cache, matches[0]!);
-  return { file, mtimeMs: statSync(file).mtimeMs, text: readFileSync(file, 'utf8') };
+// The bundles kept for play.ts ("play.ts.<key>.<hash of the bundle>.mjs"), newest last, with their text.
+function bundles(cache: string): { file: string; mtimeMs: number; text: string }[] {
+  return readdirSync(cache)
+    .filter((file) => file.startsWith('play.ts.') && file.endsWith('.mjs'))
+    .map((file) => join(cache, file))
+    .map((file) => ({ file, mtimeMs: statSync(file).mtimeMs, text: readFileSync(file, 'utf8') }))
+    .sort((a, b) => a.mtimeMs - b.mtimeMs);
 }
 
-describe('playbook transpile cache', () => {
-  it('a second load of an unchanged playbook does not transpile; an edited file is transpiled again, and only it', async () => {
+describe('playbook bundle cache', () => {
+  it('a second load of an unchanged playbook imports its bundle without loading esbuild; an edit to the playbook or its role bundles it again', async () => {
     const { dir, cache, list } = project();
 
     const first = await list();
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toContain('file /etc/motd');
-    expect(first.modules.some(isTranspiler)).toBe(true);
+    expect(first.stdout).toContain('file /etc/web.conf');
+    expect(first.modules.some(isBundler)).toBe(true);
     expect(statSync(cache).mode & 0o777).toBe(0o700);
-    const play = cached(cache, 'play');
-    const role = cached(cache, 'web-role');
+    const [built, ...others] = bundles(cache);
+    expect(others).toEqual([]);
+    // One module: the playbook and its TypeScript role inlined; halyard imported from dist/, not copied in.
+    expect(built?.text).toContain('"/etc/motd"');
+    expect(built?.text).toContain('port 8080');
+    expect(built?.text).toMatch(/from "file:\/\/\/[^"]+\/dist\/index\.js"/);
+    expect(statSync(built!.file).mode & 0o777).toBe(0o600);
 
     const second = await list();
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toBe(first.stdout);
-    expect(second.modules.some(isTranspiler)).toBe(false);
-    expect(cached(cache, 'play')).toEqual(play);
-    expect(cached(cache, 'web-role')).toEqual(role);
+    expect(second.modules.some(isBundler)).toBe(false);
+    expect(second.modules.filter((module) => module.endsWith(basename(built!.file)))).toHaveLength(1);
+    expect(bundles(cache)).toEqual([built]);
 
     writePlaybook(dir, '/etc/issue');
     const third = await list();
     expect(third.exitCode, third.stderr).toBe(0);
     expect(third.stdout).toContain('file /etc/issue');
-    expect(third.modules.some(isTranspiler)).toBe(true);
-    const edited = cached(cache, 'play');
-    expect(edited.file).toBe(play.file);
-    expect(edited.text).not.toBe(play.text);
-    expect(edited.text).toContain('/etc/issue');
-    expect(cached(cache, 'web-role')).toEqual(role);
+    expect(third.modules.some(isBundler)).toBe(true);
+    const afterEdit = bundles(cache);
+    expect(afterEdit).toHaveLength(2);
+    expect(afterEdit[1]?.text).toContain('"/etc/issue"');
+
+    writeFileSync(join(dir, 'web-role.ts'), readFileSync(join(dir, 'web-role.ts'), 'utf8').replace('port 8080', 'port 9090'));
+    const fourth = await list();
+    expect(fourth.exitCode, fourth.stderr).toBe(0);
+    expect(fourth.modules.some(isBundler)).toBe(true);
+    expect(bundles(cache).at(-1)?.text).toContain('port 9090');
   });
 
   it('a second load in the same process (the daemon\'s drift job) reads the edited playbook and its TypeScript role again', async () => {
@@ -104,9 +115,41 @@ export default definePlaybook({ name: 'first', hosts: 'all', tasks: () => [file(
     expect(await contents()).toEqual({ name: 'second', contents: ['two\n', 'one\n'] });
   });
 
+  it("resolves a playbook's packages from its own folder, bundles its JSON and .mts files, and names its lines in argument errors", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-load-imports-'));
+    // A package only this project has (its "module" field is one Node ignores: "main" is what runs).
+    mkdirSync(join(dir, 'node_modules', 'motd-text'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', 'motd-text', 'package.json'), JSON.stringify({ name: 'motd-text', version: '1.0.0', main: 'main.cjs', module: 'missing.mjs' }));
+    writeFileSync(join(dir, 'node_modules', 'motd-text', 'main.cjs'), "exports.motd = require('node:path').join('from', 'package') + '\\n';\n");
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ issue: 'from json\n' }));
+    mkdirSync(join(dir, 'lib'));
+    writeFileSync(join(dir, 'lib', 'modes.mts'), "export const mode: string = '0640';\n");
+    writeFileSync(
+      join(dir, 'play.ts'),
+      `import { definePlaybook, file } from 'halyard';
+import { motd } from 'motd-text';
+import settings from './settings.json';
+import { mode } from './lib/modes.mjs';
+export default definePlaybook({ name: 'imports', hosts: 'all', tasks: (host) => [
+  file({ path: '/etc/motd', content: motd, mode }),
+  file({ path: '/etc/issue', content: settings.issue }),
+  (host as { vars: { broken?: boolean } }).vars.broken === true && file({ path: '/etc/x', content: '', mode: 644 as never }),
+] });
+`,
+    );
+    const playbook = await loadPlaybook(join(dir, 'play.ts'));
+    const tasks = flattenTasks(playbook.plays[0]!.tasks!({ vars: {} } as unknown as HostContext));
+    expect(tasks.map((task) => task.desired)).toMatchObject([
+      { path: '/etc/motd', content: 'from/package\n', mode: '0640' },
+      { path: '/etc/issue', content: 'from json\n' },
+    ]);
+    // The argument error names play.ts and its line, not the bundle the code ran from.
+    expect(() => playbook.plays[0]!.tasks!({ vars: { broken: true } } as unknown as HostContext)).toThrow(new RegExp(`^${join(dir, 'play.ts')}:8: file: mode must be`));
+  });
+
   it('lives under XDG_CACHE_HOME, else ~/.cache', () => {
-    expect(transpileCacheDir({ XDG_CACHE_HOME: '/var/cache/ops' })).toBe('/var/cache/ops/halyard/jiti');
-    expect(transpileCacheDir({ HOME: process.env.HOME })).toMatch(/\/\.cache\/halyard\/jiti$/);
+    expect(transpileCacheDir({ XDG_CACHE_HOME: '/var/cache/ops' })).toBe('/var/cache/ops/halyard/playbooks');
+    expect(transpileCacheDir({ HOME: process.env.HOME })).toMatch(/\/\.cache\/halyard\/playbooks$/);
   });
 
   it('is not used when others may write to it (code read from it runs), nor when it cannot be made', () => {
@@ -117,6 +160,6 @@ export default definePlaybook({ name: 'first', hosts: 'all', tasks: () => [file(
     chmodSync(join(dir, 'shared'), 0o777);
     expect(transpileCache(join(dir, 'shared'))).toBe(false);
     writeFileSync(join(dir, 'a-file'), '');
-    expect(transpileCache(join(dir, 'a-file', 'jiti'))).toBe(false);
+    expect(transpileCache(join(dir, 'a-file', 'playbooks'))).toBe(false);
   });
 });
