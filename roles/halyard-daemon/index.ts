@@ -17,7 +17,7 @@ import {
   type TaskList,
 } from 'halyard';
 import { checkShippedFiles, halyardDaemonConfigText, halyardDaemonEnvironment, halyardDaemonLayout, halyardDaemonUnit, halyardDaemonWrapper } from './files.js';
-import { activateProjectScript, activateReleaseScript, controllerNodeProblem, projectActiveCheck, releaseActiveCheck } from './install.js';
+import { activateProjectScript, activateReleaseScript, controllerNodeProblem, driftJobsProblem, projectActiveCheck, releaseActiveCheck } from './install.js';
 import { HALYARD_DAEMON_RESTART_HANDLER, HALYARD_DAEMON_UNIT, halyardDaemonVars, type HalyardDaemonVars } from './vars.js';
 
 export * from './files.js';
@@ -55,6 +55,8 @@ function daemonTasks(host: HostContext, v: HalyardDaemonVars): TaskList {
   }
   const configText = halyardDaemonConfigText(v);
   checkShippedFiles(v, configText);
+  const driftProblem = driftJobsProblem(process.platform, (v.halyard_daemon_config['jobs'] as { name?: unknown; kind?: unknown }[] | undefined) ?? []);
+  if (driftProblem) throw new Error(`role halyard-daemon: var halyard_daemon_config: ${driftProblem}`);
   const release = halyardRelease();
   const layout = halyardDaemonLayout(v, release.entry);
   const install = v.halyard_daemon_install_dir;

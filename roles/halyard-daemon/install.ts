@@ -16,6 +16,14 @@ export function controllerNodeProblem(platform: string, buildVariables: Record<s
   return undefined;
 }
 
+// Why the daemon's drift jobs could not load their playbooks on the host, or undefined: they bundle
+// them with esbuild, whose native binary in the shipped release is this controller's platform's.
+export function driftJobsProblem(platform: string, jobs: readonly { name?: unknown; kind?: unknown }[]): string | undefined {
+  const drift = jobs.filter((job) => job.kind === 'drift').map((job) => String(job.name));
+  if (drift.length === 0 || platform === 'linux') return undefined;
+  return `drift job ${drift.join(', ')} bundles playbooks with esbuild, and the release ships this controller's esbuild binary, built for ${platform}, not Linux; run the role from a Linux controller of the host's CPU architecture`;
+}
+
 // Extract the release beside the others, switch `current` to it in one rename, then drop older releases.
 export function activateReleaseScript(install: string, id: string): string {
   const releases = `${install}/releases`;

@@ -15,6 +15,7 @@ import {
   activateProjectScript,
   activateReleaseScript,
   controllerNodeProblem,
+  driftJobsProblem,
   projectActiveCheck,
   releaseActiveCheck,
   halyardDaemon,
@@ -232,6 +233,16 @@ describe('roles/halyard-daemon', () => {
     );
     // The node running these tests is one that can be shipped (the e2e does).
     expect(controllerNodeProblem(process.platform, process.config.variables as unknown as Record<string, unknown>)).toBeUndefined();
+  });
+
+  test("drift jobs need the release's esbuild to run on the host: refused from a controller that is not Linux, fine without drift jobs", () => {
+    const drift = { name: 'drift-web', kind: 'drift' };
+    const probe = { name: 'probes', kind: 'probe' };
+    expect(driftJobsProblem('linux', [drift, probe])).toBeUndefined();
+    expect(driftJobsProblem('darwin', [probe])).toBeUndefined();
+    expect(driftJobsProblem('darwin', [drift, probe])).toBe(
+      "drift job drift-web bundles playbooks with esbuild, and the release ships this controller's esbuild binary, built for darwin, not Linux; run the role from a Linux controller of the host's CPU architecture",
+    );
   });
 
   test('the files the jobs read, as shipped, are parsed at plan time: a bad one fails the run naming job, file and problem', () => {
