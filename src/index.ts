@@ -30,6 +30,9 @@ export type { ComposeRestartDesired } from './resources/compose-restart.js';
 export type { HttpHealthDesired } from './resources/http-health.js';
 export type { UploadDesired, UploadOptions } from './resources/upload.js';
 export { roleVars, secretVar, describeRoleVars, z, type RoleVarDoc } from './playbook/role-vars.js';
+// YAML text of data, for the config files roles write: the yaml package's stringify, the copy the
+// running halyard already holds (a role importing 'yaml' itself loads the package a second time).
+export { stringify as toYaml } from 'yaml';
 export type { Play, Playbook, HostContext, TaskList, ControllerStep, ControllerContext } from './playbook/types.js';
 export { monitorStep } from './monitor/step.js';
 export { halyardRelease, projectArchive, type HalyardRelease, type ProjectArchive } from './release/pack.js';

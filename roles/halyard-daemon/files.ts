@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { stringify } from 'yaml';
-import { isSecret, Secret, SecretText, sh } from 'halyard';
+import { isSecret, Secret, SecretText, sh, toYaml } from 'halyard';
 import { checkReferencedFiles, daemonConfigSchema, looksLikeSecretName, parseDaemonConfig } from 'halyard/daemon';
 import type { HalyardDaemonVars } from './vars.js';
 
@@ -114,7 +113,7 @@ export function halyardDaemonConfigText(v: Pick<HalyardDaemonVars, 'halyard_daem
     const issue = parsed.error.issues[0];
     throw new Error(`role halyard-daemon: var halyard_daemon_config${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`);
   }
-  return `# Written by roles/halyard-daemon; edits are overwritten.\n${stringify(config)}`;
+  return `# Written by roles/halyard-daemon; edits are overwritten.\n${toYaml(config)}`;
 }
 
 // Secrets never go into the daemon file: AWS comes from the instance role, host secrets from the inventory.
