@@ -162,4 +162,32 @@ export default definePlaybook({ name: 'imports', hosts: 'all', tasks: (host) => 
     writeFileSync(join(dir, 'a-file'), '');
     expect(transpileCache(join(dir, 'a-file', 'playbooks'))).toBe(false);
   });
+
+  it('without a usable cache, loads through a temporary bundle it removes, and still names the playbook\'s lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hy-load-nocache-'));
+    const shared = join(dir, 'cache-home', 'halyard', 'playbooks');
+    mkdirSync(shared, { recursive: true });
+    chmodSync(shared, 0o777);
+    writeFileSync(
+      join(dir, 'play.ts'),
+      `import { definePlaybook, file } from 'halyard';
+export default definePlaybook({ name: 'no cache', hosts: 'all', tasks: () => [
+  file({ path: '/etc/motd', content: 'hi\\n', mode: 644 as never }),
+] });
+`,
+    );
+    const before = readdirSync(tmpdir()).filter((name) => name.startsWith('halyard-playbook-')).length;
+    const saved = process.env['XDG_CACHE_HOME'];
+    process.env['XDG_CACHE_HOME'] = join(dir, 'cache-home');
+    try {
+      const playbook = await loadPlaybook(join(dir, 'play.ts'));
+      expect(() => playbook.plays[0]!.tasks!({} as HostContext)).toThrow(new RegExp(`^${join(dir, 'play.ts')}:3: file: mode must be`));
+    } finally {
+      if (saved === undefined) delete process.env['XDG_CACHE_HOME'];
+      else process.env['XDG_CACHE_HOME'] = saved;
+    }
+    // Nothing written where others may write, and the temporary bundle is gone.
+    expect(readdirSync(shared)).toEqual([]);
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith('halyard-playbook-')).length).toBe(before);
+  });
 });
