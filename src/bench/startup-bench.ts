@@ -2,8 +2,8 @@
 // in the same run. Each command runs in a fresh process (no SSH, no Docker), the cases in turn so a
 // busy moment falls on all of them, and the table gives the best and the median of the runs, the
 // best minus node's best (what halyard itself costs) and the median peak RSS. `apply --list-tasks`
-// of playbooks/site.ts runs with a warm transpile cache and with an empty one (every TypeScript file
-// transpiled again). The goal of issue 14: `halyard --version` within 0.1 s of `node -e 0`.
+// of playbooks/site.ts runs with a warm bundle cache and with an empty one (every TypeScript file
+// bundled again by esbuild). The goal of issue 14: `halyard --version` within 0.1 s of `node -e 0`.
 // `--runs N` (default 10). The load average is printed before and after: best-of-N only means
 // something when the machine was not busy with other work.
 import { spawnSync } from 'node:child_process';
@@ -47,18 +47,18 @@ function cases(dir: string, cacheHome: string): StartupCase[] {
   const inventory = join(dir, 'hosts.yml');
   writeFileSync(inventory, INVENTORY);
   const listTasks = ['apply', join(ROOT, 'playbooks', 'site.ts'), '-i', inventory, '--list-tasks'];
-  const transpileCache = join(cacheHome, 'halyard', 'playbooks');
+  const bundleCache = join(cacheHome, 'halyard', 'playbooks');
   return [
     { label: '`node -e 0`', args: ['-e', '0'], halyard: false },
     { label: '`halyard --version`', args: [CLI, '--version'], halyard: true },
     { label: '`halyard --help`', args: [CLI, '--help'], halyard: true },
     { label: '`halyard inventory list` (2 hosts)', args: [CLI, 'inventory', 'list', '-i', inventory], halyard: true },
-    { label: '`halyard apply site.ts --list-tasks`, warm transpile cache', args: [CLI, ...listTasks], halyard: true },
+    { label: '`halyard apply site.ts --list-tasks`, warm bundle cache', args: [CLI, ...listTasks], halyard: true },
     {
-      label: '`halyard apply site.ts --list-tasks`, empty transpile cache',
+      label: '`halyard apply site.ts --list-tasks`, empty bundle cache',
       args: [CLI, ...listTasks],
       halyard: true,
-      before: () => rmSync(transpileCache, { recursive: true, force: true }),
+      before: () => rmSync(bundleCache, { recursive: true, force: true }),
     },
   ];
 }
@@ -73,7 +73,7 @@ function runOnce(item: StartupCase, dir: string, cacheHome: string): { wallMs: n
     cwd: dir,
     encoding: 'utf8',
     maxBuffer: 1 << 24,
-    // Its own cache folder (facts, transpiled playbooks) and no halyard.yml: the same for every run.
+    // Its own cache folder (facts, bundled playbooks) and no halyard.yml: the same for every run.
     env: { ...process.env, CI: '1', XDG_CACHE_HOME: cacheHome, HALYARD_CONFIG: 'none', HALYARD_STATS_FILE: stats },
   });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -101,7 +101,7 @@ function main(): void {
   const table = cases(dir, cacheHome);
   const measured = new Map<StartupCase, Measured>(table.map((item) => [item, { wallMs: [], rssMb: [] }]));
   try {
-    // One unmeasured round: the transpile cache is warm and the files are in the page cache.
+    // One unmeasured round: the bundle cache is warm and the files are in the page cache.
     for (const item of table) runOnce(item, dir, cacheHome);
     for (let round = 0; round < runs; round++) {
       for (const item of table) {
