@@ -97,6 +97,8 @@ export async function runDrift(deps: DriftJobDeps): Promise<JobOutcome> {
       diff: false,
       forks: deps.forks,
       lockWaitSeconds: DRIFT_LOCK_WAIT_SECONDS,
+      // Recorded beside the lock: an operator's apply meeting this check asks again until it ends.
+      lockPurpose: 'drift',
       probeTimeoutMs: probeTimeoutMs(deps.pool.options.commandTimeoutMs),
       stepTimeoutMs: deps.pool.options.commandTimeoutMs,
       connect: (host) => {

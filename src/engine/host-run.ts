@@ -6,7 +6,7 @@ import { buildProbeScript, parseProbeOutput, uniqueFacts, type FactValues } from
 import { FLUSH_HANDLERS_KIND, keyMatches, type Plan, type PlanContext, type ResourceInstance } from '../resources/types.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import { journalScript, pendingHandlersFact } from './handler-journal.js';
-import { HOST_LOCK_PATHS, askPastProbes, heldByProbe, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
+import { HOST_LOCK_PATHS, askPastDaemonJobs, heldByDaemonJob, lockError, lockScript, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell, type RequestNotice, type ShellTransport } from './remote-shell.js';
 import { errorFields, summarize, type HostResult, type TaskResult } from './results.js';
 import { workSource, type HostWork, type HostWorkSource } from './work.js';
@@ -85,10 +85,10 @@ export async function runHost(hostName: string, link: HostLink, work: HostWork |
     const firstFacts = first.facts;
     const lockTimeoutMs = options.probeTimeoutMs + options.lockWaitSeconds * 1000;
     let { outcome, rest } = parseLockOutcome((await shell.request(first.script, { label: 'probe facts', timeoutMs: lockTimeoutMs, keepAll: true })).output, shell.nonce);
-    if (heldByProbe(outcome)) {
-      // A daemon's probe holds the host for a moment: ask for the lock alone until it is free,
+    if (heldByDaemonJob(outcome)) {
+      // A daemon's probe or drift check holds the host for a moment: ask for the lock alone until it is free,
       // then probe the facts under it.
-      ({ outcome } = await askPastProbes({ outcome, rest }, async () => parseLockOutcome((await shell.request(first.lock, { label: 'lock', timeoutMs: lockTimeoutMs })).output, shell.nonce)));
+      ({ outcome } = await askPastDaemonJobs({ outcome, rest }, async () => parseLockOutcome((await shell.request(first.lock, { label: 'lock', timeoutMs: lockTimeoutMs })).output, shell.nonce)));
       if (outcome.locked) rest = (await shell.request(first.probe, { label: 'probe facts', timeoutMs: options.probeTimeoutMs, keepAll: true })).output;
     }
     if (!outcome.locked) throw lockError(outcome);

@@ -9,8 +9,8 @@ export interface LockOwner {
   controller: string;
   pid: number;
   startedAt: string;
-  /** A daemon's probe: it holds a host for a moment, so other runs ask again rather than fail. */
-  purpose?: 'probe';
+  /** A daemon's background job (a probe, a drift check): it holds a host for a moment, so other runs ask again rather than fail. */
+  purpose?: 'probe' | 'drift';
 }
 
 // This process as a lock holder: a fresh run id, this machine, this pid, now.
@@ -118,26 +118,27 @@ export function parseLockOutcome(output: string, nonce: string): { outcome: Lock
   return { outcome: { locked: false, reason: kind === 'no-flock' ? 'no-flock' : 'denied', detail: text }, rest };
 }
 
-// How long a run that finds a host held by a daemon's probe keeps asking for its lock. A probe
-// holds a host for well under a second (its requests are bounded by 60 s); an operator's apply
-// that failed because a background probe held the host at that moment would fail at random.
-export const PROBE_HOLD_WAIT_MS = 30_000;
-const PROBE_HOLD_ASK_EVERY_MS = 250;
+// How long a run that finds a host held by a daemon's background job keeps asking for its lock. A
+// probe holds a host for well under a second (its requests are bounded by 60 s), a drift check for
+// its check-mode run, seconds; an operator's apply that failed because one held the host at that
+// moment would fail at random.
+export const DAEMON_JOB_HOLD_WAIT_MS = 30_000;
+const DAEMON_JOB_ASK_EVERY_MS = 250;
 
-// Whether a lock was refused because a daemon's probe holds it (worth asking again shortly).
-export function heldByProbe(outcome: LockOutcome): boolean {
-  return !outcome.locked && outcome.reason === 'busy' && / for=probe$/.test(outcome.holder);
+// Whether a lock was refused because a daemon's probe or drift check holds it (worth asking again shortly).
+export function heldByDaemonJob(outcome: LockOutcome): boolean {
+  return !outcome.locked && outcome.reason === 'busy' && / for=(?:probe|drift)$/.test(outcome.holder);
 }
 
-// Given the first answer to a lock request: while a probe holds the lock, asks again (ask sends
-// the lock request and reads its outcome) every 250 ms for up to waitMs; any other answer, or the
-// signal, ends the asking. Each ask is a request of its own with its own timeout, so --timeout
-// keeps bounding each one.
-export async function askPastProbes<T extends { outcome: LockOutcome }>(first: T, ask: () => Promise<T>, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
-  const deadline = Date.now() + (options.waitMs ?? PROBE_HOLD_WAIT_MS);
+// Given the first answer to a lock request: while a daemon's probe or drift check holds the lock,
+// asks again (ask sends the lock request and reads its outcome) every 250 ms for up to waitMs; any
+// other answer, or the signal, ends the asking. Each ask is a request of its own with its own
+// timeout, so --timeout keeps bounding each one.
+export async function askPastDaemonJobs<T extends { outcome: LockOutcome }>(first: T, ask: () => Promise<T>, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  const deadline = Date.now() + (options.waitMs ?? DAEMON_JOB_HOLD_WAIT_MS);
   let answer = first;
-  while (heldByProbe(answer.outcome) && Date.now() + PROBE_HOLD_ASK_EVERY_MS <= deadline && !options.signal?.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, PROBE_HOLD_ASK_EVERY_MS));
+  while (heldByDaemonJob(answer.outcome) && Date.now() + DAEMON_JOB_ASK_EVERY_MS <= deadline && !options.signal?.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, DAEMON_JOB_ASK_EVERY_MS));
     answer = await ask();
   }
   return answer;

@@ -2,7 +2,7 @@ import { HalyardError } from '../core/errors.js';
 import { CLOSE_LOCK_FDS } from '../core/lock-fds.js';
 import type { HostSession } from '../ssh/types.js';
 import { guardedShellScript, parseUndone, recoveryScript } from './guard.js';
-import { HOST_LOCK_PATHS, askPastProbes, lockError, lockScript, newLockOwner, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
+import { HOST_LOCK_PATHS, askPastDaemonJobs, lockError, lockScript, newLockOwner, parseLockOutcome, type LockOwner, type LockPaths } from './lock.js';
 import { RemoteShell } from './remote-shell.js';
 
 /** The guarded shell lives as long as the work; each request has its own timeout. */
@@ -77,7 +77,7 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
         });
         return parseLockOutcome(reply.output, shell.nonce);
       };
-      answer = await askPastProbes(await ask(), ask, signal ? { signal } : {});
+      answer = await askPastDaemonJobs(await ask(), ask, signal ? { signal } : {});
     } catch (error) {
       throw signal?.aborted ? lockWaitEnded(options.label, signal, error) : error;
     } finally {

@@ -3,7 +3,7 @@ import type { Redactor } from '../core/secret.js';
 import type { Host } from '../inventory/types.js';
 import type { HostWork, HostWorkSource } from './work.js';
 import { errorText, runHost, type HostEvent, type HostLink } from './host-run.js';
-import { newLockOwner } from './lock.js';
+import { newLockOwner, type LockOwner } from './lock.js';
 import { errorFields, hostFailed, inHostOrder, summarize, type HostResult, type RunResult } from './results.js';
 
 export type { HostWork, HostWorkSource } from './work.js';
@@ -19,6 +19,8 @@ export interface RunOptions {
   /** Stop starting new batches once more than this percentage of a batch failed. */
   maxFailPercent?: number;
   lockWaitSeconds: number;
+  /** Recorded beside each host's lock: a daemon's drift check says so, and other runs ask past it. */
+  lockPurpose?: LockOwner['purpose'];
   /** Run notified handlers on a host even after one of its tasks failed. */
   forceHandlers?: boolean;
   probeTimeoutMs: number;
@@ -37,7 +39,7 @@ export function probeTimeoutMs(commandTimeoutMs: number): number {
 // Runs every host in parallel (bounded by forks), batch by batch; a failing host never stops the others.
 export async function runFleet(hosts: Host[], workFor: (host: Host) => HostWork | HostWorkSource, options: RunOptions): Promise<RunResult> {
   const started = Date.now();
-  const lockOwner = newLockOwner();
+  const lockOwner: LockOwner = { ...newLockOwner(), ...(options.lockPurpose ? { purpose: options.lockPurpose } : {}) };
   const results = new Map<string, HostResult>();
   const batches = splitBatches(hosts, options.serial);
   let aborted: string | undefined;

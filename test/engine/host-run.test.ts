@@ -288,15 +288,15 @@ describe('flushHandlers()', () => {
   });
 });
 
-describe('runHost and a host held by a daemon probe', () => {
-  it('an apply asks again while a probe holds the host and runs once it lets go; any other holder fails it at once, named', async () => {
+describe('runHost and a host held by a daemon job', () => {
+  it.each(['probe', 'drift'] as const)('an apply asks again while a daemon %s holds the host and runs once it lets go; any other holder fails it at once, named', async (purpose) => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-probe-held-'));
     const lockPaths = { rootDir: join(dir, 'run-halyard'), userHome: join(dir, 'home') };
     mkdirSync(lockPaths.userHome);
     const tasks = [task(fileResource, { path: `${dir}/applied`, content: 'yes\n' })];
-    const probe = await holdLock(lockPaths, { runId: 'probe1', controller: 'daemon-host', pid: 1, startedAt: 'then', purpose: 'probe' });
+    const probe = await holdLock(lockPaths, { runId: 'probe1', controller: 'daemon-host', pid: 1, startedAt: 'then', purpose });
     expect(probe.outcome).toMatchObject({ locked: true });
-    expect(readFileSync(join(lockPaths.rootDir, 'owner-lock'), 'utf8')).toBe('run=probe1 controller=daemon-host pid=1 since=then for=probe\n');
+    expect(readFileSync(join(lockPaths.rootDir, 'owner-lock'), 'utf8')).toBe(`run=probe1 controller=daemon-host pid=1 since=then for=${purpose}\n`);
     const started = Date.now();
     const released = new Promise<void>((resolve) => setTimeout(() => void probe.release().then(resolve), 1000));
     const applied = await runHost('local', localLink(), { tasks, handlers: new Map() }, options({ lockWaitSeconds: 0, lockPaths }));

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, statSync, s
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LockPaths } from '../../src/engine/lock.js';
+import { heldByDaemonJob, type LockPaths } from '../../src/engine/lock.js';
 import { holdLock, type LockHolder } from '../support/lock-holder.js';
 
 const LOGIN_UID = 4242;
@@ -106,5 +106,17 @@ describe('host lock script', () => {
     const result = await takeLock(paths, { sudoUid: LOGIN_UID });
     expect(result.outcome).toEqual({ locked: false, reason: 'denied', detail: `${dir}/lock-${HOST_TAG} is not a regular file` });
     expect(() => statSync(target)).toThrow();
+  });
+});
+
+describe('heldByDaemonJob', () => {
+  it("is true for a busy lock whose holder is a daemon's probe or drift check, false for any other holder or answer", () => {
+    const busy = (holder: string) => ({ locked: false as const, reason: 'busy' as const, holder });
+    expect(heldByDaemonJob(busy('run=a controller=h pid=1 since=t for=probe'))).toBe(true);
+    expect(heldByDaemonJob(busy('run=a controller=h pid=1 since=t for=drift'))).toBe(true);
+    expect(heldByDaemonJob(busy('run=a controller=h pid=1 since=t'))).toBe(false);
+    expect(heldByDaemonJob(busy('run=a controller=for=probe pid=1 since=t for=backup'))).toBe(false);
+    expect(heldByDaemonJob({ locked: true })).toBe(false);
+    expect(heldByDaemonJob({ locked: false, reason: 'denied', detail: 'for=probe' })).toBe(false);
   });
 });
