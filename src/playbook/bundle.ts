@@ -28,7 +28,7 @@ interface BundleRecord {
 }
 
 // Bumped when what the bundler writes changes shape; part of every cache key.
-const BUNDLE_FORMAT = 1;
+const BUNDLE_FORMAT = 2;
 const RUNNING_MODULES = Symbol.for('halyard.playbook.running-modules');
 const BUNDLED = /\.(?:[cm]?ts|tsx|json)$/;
 
@@ -130,6 +130,10 @@ async function bundle(absolute: string, halyard: HalyardImports, outfile: string
     mainFields: ['main'],
     conditions: [],
     keepNames: true,
+    // import.meta in a bundled file means that file (its URL, folder and path), not the bundle in
+    // the cache: a playbook reading files beside itself finds them. Each file that uses it gets the
+    // constants these names refer to (see onLoad).
+    define: Object.fromEntries(IMPORT_META.map(([property, name]) => [`import.meta.${property}`, name])),
     outfile,
     sourcemap: 'external',
     sourcesContent: false,
@@ -177,13 +181,24 @@ function playbookPlugin(halyard: HalyardImports, inputs: Map<string, string>): P
       build.onLoad({ filter: BUNDLED }, (args) => {
         const bytes = readFileSync(args.path);
         inputs.set(args.path, sha256(bytes));
-        const loader = args.path.endsWith('.json') ? 'json' : args.path.endsWith('.tsx') ? 'tsx' : 'ts';
-        return { contents: bytes, loader };
+        if (args.path.endsWith('.json')) return { contents: bytes, loader: 'json' };
+        const loader = args.path.endsWith('.tsx') ? 'tsx' : 'ts';
+        const text = bytes.toString('utf8');
+        if (!text.includes('import.meta')) return { contents: bytes, loader };
+        // On the first line, before the file's own text, so every line keeps its number.
+        const values: Record<(typeof IMPORT_META)[number][0], string> = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
+        const constants = `const ${IMPORT_META.map(([property, name]) => `${name} = ${JSON.stringify(values[property])}`).join(', ')};`;
+        return { contents: text.startsWith('#!') ? text : `${constants}${text}`, loader };
       });
     },
   };
 }
 const RESOLVING = Symbol('halyard-resolving');
+const IMPORT_META = [
+  ['url', '__halyardImportMetaUrl'],
+  ['dirname', '__halyardImportMetaDirname'],
+  ['filename', '__halyardImportMetaFilename'],
+] as const;
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');

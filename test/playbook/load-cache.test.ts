@@ -115,7 +115,7 @@ export default definePlaybook({ name: 'first', hosts: 'all', tasks: () => [file(
     expect(await contents()).toEqual({ name: 'second', contents: ['two\n', 'one\n'] });
   });
 
-  it("resolves a playbook's packages from its own folder, bundles its JSON and .mts files, and names its lines in argument errors", async () => {
+  it("resolves a playbook's packages from its own folder, bundles its JSON and .mts files, keeps each file's import.meta, and names its lines in argument errors", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-load-imports-'));
     // A package only this project has (its "module" field is one Node ignores: "main" is what runs).
     mkdirSync(join(dir, 'node_modules', 'motd-text'), { recursive: true });
@@ -123,15 +123,16 @@ export default definePlaybook({ name: 'first', hosts: 'all', tasks: () => [file(
     writeFileSync(join(dir, 'node_modules', 'motd-text', 'main.cjs'), "exports.motd = require('node:path').join('from', 'package') + '\\n';\n");
     writeFileSync(join(dir, 'settings.json'), JSON.stringify({ issue: 'from json\n' }));
     mkdirSync(join(dir, 'lib'));
-    writeFileSync(join(dir, 'lib', 'modes.mts'), "export const mode: string = '0640';\n");
+    writeFileSync(join(dir, 'lib', 'modes.mts'), "import { readFileSync } from 'node:fs';\nexport const mode: string = readFileSync(new URL('./mode.txt', import.meta.url), 'utf8').trim();\nexport const here = [import.meta.dirname, import.meta.filename];\n");
+    writeFileSync(join(dir, 'lib', 'mode.txt'), '0640\n');
     writeFileSync(
       join(dir, 'play.ts'),
       `import { definePlaybook, file } from 'halyard';
 import { motd } from 'motd-text';
 import settings from './settings.json';
-import { mode } from './lib/modes.mjs';
+import { here, mode } from './lib/modes.mjs';
 export default definePlaybook({ name: 'imports', hosts: 'all', tasks: (host) => [
-  file({ path: '/etc/motd', content: motd, mode }),
+  file({ path: '/etc/motd', content: motd, mode }), file({ path: import.meta.dirname + '/here', content: here.join(',') }),
   file({ path: '/etc/issue', content: settings.issue }),
   (host as { vars: { broken?: boolean } }).vars.broken === true && file({ path: '/etc/x', content: '', mode: 644 as never }),
 ] });
@@ -139,8 +140,10 @@ export default definePlaybook({ name: 'imports', hosts: 'all', tasks: (host) => 
     );
     const playbook = await loadPlaybook(join(dir, 'play.ts'));
     const tasks = flattenTasks(playbook.plays[0]!.tasks!({ vars: {} } as unknown as HostContext));
+    // import.meta is each file's own (a file beside it read by URL; dirname and filename), not the bundle's.
     expect(tasks.map((task) => task.desired)).toMatchObject([
       { path: '/etc/motd', content: 'from/package\n', mode: '0640' },
+      { path: `${dir}/here`, content: `${join(dir, 'lib')},${join(dir, 'lib', 'modes.mts')}` },
       { path: '/etc/issue', content: 'from json\n' },
     ]);
     // The argument error names play.ts and its line, not the bundle the code ran from.
