@@ -185,10 +185,11 @@ function playbookPlugin(halyard: HalyardImports, inputs: Map<string, string>): P
         const loader = args.path.endsWith('.tsx') ? 'tsx' : 'ts';
         const text = bytes.toString('utf8');
         if (!text.includes('import.meta')) return { contents: bytes, loader };
-        // On the first line, before the file's own text, so every line keeps its number.
+        // At the start of the first line (after a #! line), before the file's own text, so every line keeps its number.
         const values: Record<(typeof IMPORT_META)[number][0], string> = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
         const constants = `const ${IMPORT_META.map(([property, name]) => `${name} = ${JSON.stringify(values[property])}`).join(', ')};`;
-        return { contents: text.startsWith('#!') ? text : `${constants}${text}`, loader };
+        const hashBang = /^#!.*\n/.exec(text)?.[0] ?? '';
+        return { contents: `${hashBang}${constants}${text.slice(hashBang.length)}`, loader };
       });
     },
   };

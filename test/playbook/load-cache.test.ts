@@ -123,7 +123,7 @@ export default definePlaybook({ name: 'first', hosts: 'all', tasks: () => [file(
     writeFileSync(join(dir, 'node_modules', 'motd-text', 'main.cjs'), "exports.motd = require('node:path').join('from', 'package') + '\\n';\n");
     writeFileSync(join(dir, 'settings.json'), JSON.stringify({ issue: 'from json\n' }));
     mkdirSync(join(dir, 'lib'));
-    writeFileSync(join(dir, 'lib', 'modes.mts'), "import { readFileSync } from 'node:fs';\nexport const mode: string = readFileSync(new URL('./mode.txt', import.meta.url), 'utf8').trim();\nexport const here = [import.meta.dirname, import.meta.filename];\n");
+    writeFileSync(join(dir, 'lib', 'modes.mts'), "#!/usr/bin/env -S node\nimport { readFileSync } from 'node:fs';\nexport const mode: string = readFileSync(new URL('./mode.txt', import.meta.url), 'utf8').trim();\nexport const here = [import.meta.dirname, import.meta.filename];\n");
     writeFileSync(join(dir, 'lib', 'mode.txt'), '0640\n');
     writeFileSync(
       join(dir, 'play.ts'),
