@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
+import { createRequire, isBuiltin, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,12 +12,6 @@ import { registerSourceMap } from './source-maps.js';
 // engine), or as modules this process already holds, read from a global at run time (tests run from
 // source, where Node cannot import halyard's .ts files itself).
 export type HalyardImports = { kind: 'files'; files: Record<string, string> } | { kind: 'running'; modules: Record<string, unknown> };
-
-// Where a load found the playbook's code: a bundle from the cache (no esbuild loaded), or built now.
-export interface BundledModule {
-  namespace: Record<string, unknown>;
-  built: boolean;
-}
 
 // The bundle's record beside it: which files it was built from, by content, so a later load knows
 // whether it is still the playbook on disk without running the bundler.
@@ -37,7 +31,7 @@ const BUNDLED = /\.(?:[cm]?ts|tsx|json)$/;
 // by absolute path (so they resolve from the playbook's folder, not the cache's). With a cache
 // folder, an unchanged playbook is the same bundle file, imported without loading esbuild: Node
 // keeps it for the process's life, and an edited file makes a new one.
-export async function importBundled(entry: string, halyard: HalyardImports, cacheDir: string | false): Promise<BundledModule> {
+export async function importBundled(entry: string, halyard: HalyardImports, cacheDir: string | false): Promise<Record<string, unknown>> {
   const absolute = resolve(entry);
   if (halyard.kind === 'running') (globalThis as Record<symbol, unknown>)[RUNNING_MODULES] = halyard.modules;
   if (cacheDir === false) {
@@ -46,8 +40,8 @@ export async function importBundled(entry: string, halyard: HalyardImports, cach
       const file = join(dir, `${basename(absolute)}.mjs`);
       const { text, map } = await bundle(absolute, halyard, file);
       writeFileSync(file, text, { mode: 0o600 });
-      registerSourceMap(file, { payload: JSON.parse(map) as never });
-      return { namespace: (await import(pathToFileURL(file).href)) as Record<string, unknown>, built: true };
+      registerSourceMap(file, { payload: map });
+      return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -58,7 +52,7 @@ export async function importBundled(entry: string, halyard: HalyardImports, cach
   if (current !== undefined) {
     registerSourceMap(current, { mapFile: `${current}.map` });
     try {
-      return { namespace: (await import(pathToFileURL(current).href)) as Record<string, unknown>, built: false };
+      return (await import(pathToFileURL(current).href)) as Record<string, unknown>;
     } catch (error) {
       // Removed by another process's clean-up between the check and the import: build it again.
       if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((error as Error).message).includes(current)) throw error;
@@ -66,13 +60,13 @@ export async function importBundled(entry: string, halyard: HalyardImports, cach
   }
   const { text, map, inputs } = await bundle(absolute, halyard, join(cacheDir, `${key}.mjs`));
   const name = `${key}.${sha256(text).slice(0, 16)}.mjs`;
-  writeAtomically(join(cacheDir, `${name}.map`), map);
+  writeAtomically(join(cacheDir, `${name}.map`), JSON.stringify(map));
   writeAtomically(join(cacheDir, name), text);
   registerSourceMap(join(cacheDir, name), { mapFile: join(cacheDir, `${name}.map`) });
   const record: BundleRecord = { format: BUNDLE_FORMAT, bundle: name, inputs };
   writeAtomically(recordFile, JSON.stringify(record));
   removeStaleBundles(cacheDir, key, name);
-  return { namespace: (await import(pathToFileURL(join(cacheDir, name)).href)) as Record<string, unknown>, built: true };
+  return (await import(pathToFileURL(join(cacheDir, name)).href)) as Record<string, unknown>;
 }
 
 // The cached bundle's path while every file it was built from still has the content it had; else undefined.
@@ -113,7 +107,7 @@ let buildsRunning = 0;
 
 // Runs esbuild on the playbook; what it read, with each file's hash, comes back with the code and
 // its source map (sources as absolute paths: stack frames name the playbook's own files and lines).
-async function bundle(absolute: string, halyard: HalyardImports, outfile: string): Promise<{ text: string; map: string; inputs: [string, string][] }> {
+async function bundle(absolute: string, halyard: HalyardImports, outfile: string): Promise<{ text: string; map: SourceMapPayload; inputs: [string, string][] }> {
   const esbuild = await import('esbuild');
   const inputs = new Map<string, string>();
   buildsRunning += 1;
@@ -147,9 +141,9 @@ async function bundle(absolute: string, halyard: HalyardImports, outfile: string
   const code = result.outputFiles.find((file) => file.path.endsWith('.mjs'));
   const map = result.outputFiles.find((file) => file.path.endsWith('.map'));
   if (code === undefined || map === undefined) throw new Error('esbuild produced no output');
-  const payload = JSON.parse(map.text) as { sources: string[] };
+  const payload = JSON.parse(map.text) as SourceMapPayload;
   payload.sources = payload.sources.map((source) => resolve(dirname(outfile), source));
-  return { text: code.text, map: JSON.stringify(payload), inputs: [...inputs].sort(([a], [b]) => a.localeCompare(b)) };
+  return { text: code.text, map: payload, inputs: [...inputs].sort(([a], [b]) => a.localeCompare(b)) };
 }
 
 // esbuild's resolution, with halyard's rules: 'halyard' is the running CLI's; packages and plain

@@ -19,7 +19,7 @@ export async function loadPlaybook(path: string): Promise<Playbook> {
   await checkReadableFile(path, absolute);
   let loaded: unknown;
   try {
-    loaded = (await importBundled(absolute, await halyardImports(), transpileCache())).namespace['default'];
+    loaded = (await importBundled(absolute, await halyardImports(), transpileCache()))['default'];
   } catch (error) {
     throw new PlaybookError('E_PLAYBOOK_LOAD', `cannot load playbook ${path}: ${loadErrorText(error, dirname(absolute))}`, { cause: error });
   }
