@@ -29,6 +29,7 @@ export const LOCAL = [
   'test/backup/backup-local.test.ts',
   'test/daemon/command-job.test.ts',
   'test/daemon/daemon-cli.test.ts',
+  'test/daemon/drift-local.test.ts',
   'test/daemon/lease-s3.test.ts',
   'test/daemon/lease-check.test.ts',
   'test/daemon/publishing.test.ts',
