@@ -11,9 +11,9 @@ import {
 import type { Readable } from 'node:stream';
 import { HalyardError } from '../core/errors.js';
 import { awsFailure, clientConfig, describeAwsError, isAwsError, type AwsClientOptions } from './client-config.js';
-import { UPLOAD_PART_SIZE, uploadStream, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
+import { DEFAULT_PART_SIZING, uploadStream, type PartSizing, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
 
-export { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
+export { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, partSizeFor, type PartSizing, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
 
 // Objects in one S3 bucket behind a small interface: streamed uploads of unknown length (multipart,
 // bounded memory), streamed reads, listing by prefix, conditional writes for leases, and listing and
@@ -70,8 +70,8 @@ export interface S3StoreOptions extends AwsClientOptions {
   bucket: string;
   /** Path-style URLs (`endpoint/bucket/key`) for S3-compatible servers; default: true when an endpoint is set. */
   forcePathStyle?: boolean;
-  /** Overrides the part size (tests); default UPLOAD_PART_SIZE. */
-  partSize?: number;
+  /** Overrides how streams are cut into parts (tests); default DEFAULT_PART_SIZING. */
+  partSizing?: Partial<PartSizing>;
 }
 
 // Checksums only where S3 requires them: with the SDK default (WHEN_SUPPORTED), streamed bodies
@@ -112,7 +112,7 @@ function unsignPayloadOverTls(request: unknown): void {
 
 export function sdkObjectStore(options: S3StoreOptions, client: S3Client = createS3Client(options)): ObjectStore {
   const Bucket = options.bucket;
-  const partSize = options.partSize ?? UPLOAD_PART_SIZE;
+  const sizing: PartSizing = { ...DEFAULT_PART_SIZING, ...options.partSizing };
   const fail = (what: string, key: string, error: unknown): HalyardError =>
     isUnsupported(error)
       ? new HalyardError('E_S3_UNSUPPORTED', `S3 ${what} s3://${Bucket}/${key}: this store does not implement it (${describeAwsError(error)})`, { cause: error })
@@ -132,7 +132,7 @@ export function sdkObjectStore(options: S3StoreOptions, client: S3Client = creat
     bucket: Bucket,
     async putStream(key, body, streamOptions = {}) {
       try {
-        return await uploadStream(client, { Bucket, Key: key, ContentType: streamOptions.contentType ?? 'application/octet-stream' }, body, partSize, streamOptions);
+        return await uploadStream(client, { Bucket, Key: key, ContentType: streamOptions.contentType ?? 'application/octet-stream' }, body, sizing, streamOptions);
       } catch (error) {
         throw fail('upload', key, error);
       }

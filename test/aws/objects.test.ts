@@ -19,7 +19,7 @@ let store: ObjectStore;
 
 beforeEach(() => {
   aws.createBucket(BUCKET);
-  store = sdkObjectStore({ bucket: BUCKET, partSize: 5 * 1024 * 1024 });
+  store = sdkObjectStore({ bucket: BUCKET, partSizing: { first: 5 * 1024 * 1024 } });
 });
 
 function sha256(data: Buffer): string {
@@ -57,6 +57,38 @@ describe('sdkObjectStore', () => {
     expect(await readAll(await store.getStream('a/big.bin', { start: 10, end: 19 }))).toEqual(data.subarray(10, 20));
     const head = await store.head('a/big.bin');
     expect(head).toMatchObject({ key: 'a/big.bin', size: data.length, etag });
+    expect(aws.s3.openUploads()).toBe(0);
+  });
+
+  it('parts double after partsPerSize parts (S3 takes 10,000): sizes as partSizeFor says, bytes identical', async () => {
+    const client = createS3Client();
+    const sizes: number[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') sizes.push(Number((args.input as { ContentLength?: number }).ContentLength));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPartSizes' },
+    );
+    const MiB = 1024 * 1024;
+    const growing = sdkObjectStore({ bucket: BUCKET, partSizing: { first: 5 * MiB, partsPerSize: 2 } }, client);
+    const data = randomBytes(33 * MiB + 7);
+    const { bytes, sha256: digest } = await growing.putStream('grown.bin', chunked(data, 1_048_573));
+    expect(sizes.sort((a, b) => a - b)).toEqual([3 * MiB + 7, 5 * MiB, 5 * MiB, 10 * MiB, 10 * MiB]);
+    expect({ bytes, digest }).toEqual({ bytes: data.length, digest: sha256(data) });
+    expect(sha256(await readAll(await growing.getStream('grown.bin')))).toBe(sha256(data));
+    expect(aws.s3.openUploads()).toBe(0);
+  });
+
+  it('a stream longer than the store\'s parts hold fails E_UPLOAD_TOO_LARGE, its upload aborted, nothing stored', async () => {
+    const MiB = 1024 * 1024;
+    const capped = sdkObjectStore({ bucket: BUCKET, partSizing: { first: 5 * MiB, maxParts: 2 } });
+    // Exactly two full parts fit.
+    expect(await capped.putStream('fits.bin', chunked(randomBytes(10 * MiB)))).toMatchObject({ bytes: 10 * MiB });
+    const failed = await capped.putStream('too-big.bin', chunked(randomBytes(10 * MiB + 1))).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(HalyardError);
+    expect(failed).toMatchObject({ code: 'E_UPLOAD_TOO_LARGE', message: `s3://${BUCKET}/too-big.bin: the stream is longer than the 2 parts of an upload hold (10.0 MiB, parts growing from 5.0 MiB to at most 1.00 GiB); nothing was stored` });
+    expect(await capped.head('too-big.bin')).toBeUndefined();
     expect(aws.s3.openUploads()).toBe(0);
   });
 
@@ -292,9 +324,10 @@ describe('sdkObjectStore against s3rver', () => {
   useS3rver([BUCKET]);
 
   it('streams byte-exact (checksums only WHEN_REQUIRED), lacks ListMultipartUploads and aborts (E_S3_UNSUPPORTED), ignores If-None-Match', async () => {
-    const s3rverStore = sdkObjectStore({ bucket: BUCKET, partSize: 5 * 1024 * 1024 });
-    const big = randomBytes(6 * 1024 * 1024 + 7);
-    await s3rverStore.putStream('a/big.bin', chunked(big));
+    // Parts of two sizes (5 MiB, then 10 MiB), as a stream past 1000 parts has them.
+    const s3rverStore = sdkObjectStore({ bucket: BUCKET, partSizing: { first: 5 * 1024 * 1024, partsPerSize: 1 } });
+    const big = randomBytes(16 * 1024 * 1024 + 7);
+    expect(await s3rverStore.putStream('a/big.bin', chunked(big))).toMatchObject({ bytes: big.length, sha256: sha256(big) });
     expect(sha256(await readAll(await s3rverStore.getStream('a/big.bin')))).toBe(sha256(big));
     const small = randomBytes(1000);
     await s3rverStore.putStream('a/small.bin', chunked(small, 300));

@@ -55,7 +55,7 @@ function treeDigest(dir: string): string {
 
 beforeEach(() => {
   aws.createBucket(BUCKET);
-  store = sdkObjectStore({ bucket: BUCKET, partSize: 5 * 1024 * 1024 });
+  store = sdkObjectStore({ bucket: BUCKET, partSizing: { first: 5 * 1024 * 1024 } });
   work = mkdtempSync(join(tmpdir(), 'hy-backup-'));
   mkdirSync(join(work, 'data/sub'), { recursive: true });
   writeFileSync(join(work, 'data/a.txt'), 'alpha\n');
