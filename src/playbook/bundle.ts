@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { registerSourceMap } from './source-maps.js';
@@ -22,7 +22,7 @@ interface BundleRecord {
 }
 
 // Bumped when what the bundler writes changes shape; part of every cache key.
-const BUNDLE_FORMAT = 2;
+const BUNDLE_FORMAT = 3;
 const RUNNING_MODULES = Symbol.for('halyard.playbook.running-modules');
 const BUNDLED = /\.(?:[cm]?ts|tsx|json)$/;
 
@@ -170,6 +170,9 @@ function playbookPlugin(halyard: HalyardImports, inputs: Map<string, string>): P
         const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: RESOLVING });
         if (found.errors.length > 0) return { errors: found.errors };
         if (found.external || found.namespace !== 'file' || BUNDLED.test(found.path)) return found;
+        // The bundle names this file by path: the package.json files that chose it ("main", "type")
+        // are inputs too, so an upgrade that moves a package's entry bundles the playbook again.
+        for (const manifest of manifestsOf(found.path)) inputs.set(manifest, sha256(readFileSync(manifest)));
         return { path: pathToFileURL(found.path).href, external: true };
       });
       build.onLoad({ filter: BUNDLED }, (args) => {
@@ -189,6 +192,22 @@ function playbookPlugin(halyard: HalyardImports, inputs: Map<string, string>): P
   };
 }
 const RESOLVING = Symbol('halyard-resolving');
+
+// The package.json files from a file's folder up to its package's root (the folder right inside
+// node_modules, or @scope/name), or up to the first one for a file of the project itself.
+function manifestsOf(file: string): string[] {
+  const manifests: string[] = [];
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    const parent = basename(dirname(dir));
+    const packageRoot = parent === 'node_modules' || (parent.startsWith('@') && basename(dirname(dirname(dir))) === 'node_modules');
+    if (existsSync(manifest)) {
+      manifests.push(manifest);
+      if (packageRoot || !file.includes(`${sep}node_modules${sep}`)) return manifests;
+    }
+    if (packageRoot || dirname(dir) === dir) return manifests;
+  }
+}
 const IMPORT_META = [
   ['url', '__halyardImportMetaUrl'],
   ['dirname', '__halyardImportMetaDirname'],

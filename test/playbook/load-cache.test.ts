@@ -89,6 +89,37 @@ describe('playbook bundle cache', () => {
     expect(bundles(cache).at(-1)?.text).toContain('port 9090');
   });
 
+  it("a package upgraded in place whose entry moved (its old file still there) is loaded from its new entry: its package.json is an input", async () => {
+    const { dir, list } = project();
+    const pkg = join(dir, 'node_modules', 'motd-path');
+    mkdirSync(pkg, { recursive: true });
+    const release = (version: string, entry: string, path: string) => {
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'motd-path', version, main: entry }));
+      writeFileSync(join(pkg, entry), `exports.motdPath = ${JSON.stringify(path)};\n`);
+    };
+    release('1.0.0', 'one.cjs', '/etc/motd-one');
+    writeFileSync(
+      join(dir, 'play.ts'),
+      `import { definePlaybook, file } from 'halyard';
+import { motdPath } from 'motd-path';
+export default definePlaybook({ name: 'web', hosts: 'all', tasks: () => [file({ path: motdPath, content: 'hello\\n' })] });
+`,
+    );
+    const first = await list();
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toContain('file /etc/motd-one');
+    // The upgrade leaves one.cjs behind (npm does when a file moves within a package it updates in place).
+    release('2.0.0', 'two.cjs', '/etc/motd-two');
+    const upgraded = await list();
+    expect(upgraded.exitCode, upgraded.stderr).toBe(0);
+    expect(upgraded.stdout).toContain('file /etc/motd-two');
+    expect(upgraded.modules.some(isBundler)).toBe(true);
+    // Unchanged since: the new bundle, without esbuild.
+    const again = await list();
+    expect(again.stdout).toContain('file /etc/motd-two');
+    expect(again.modules.some(isBundler)).toBe(false);
+  });
+
   it('a second load in the same process (the daemon\'s drift job) reads the edited playbook and its TypeScript role again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-load-again-'));
     writeFileSync(join(dir, 'role.ts'), "export const motd: string = 'one\\n';\n");
