@@ -4,7 +4,7 @@
 // (engine/lock.ts heldByDaemonJob) instead of failing. The playbook's one task would change only
 // while that record says so: the job reports it as drift, a plain `halyard apply --check` does not.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { homedir, hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDrift } from '../../src/daemon/drift.js';
@@ -18,8 +18,9 @@ describe('drift job', () => {
   it('holds the host as a drift check: the lock record says for=drift while its check runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hy-drift-'));
     const inventory = join(dir, 'hosts');
-    // The run's own lock record (engine/lock.ts): the login user's ~/.halyard/owner-lock-HOSTNAME.
-    const ownerFile = join(homedir(), '.halyard', `owner-lock-${hostname()}`);
+    // The run's own lock record (engine/lock.ts): ~/.halyard/owner-lock-HOSTNAME in the login user's
+    // home as passwd has it (the lock script asks getent, not $HOME).
+    const ownerFile = join(userInfo().homedir, '.halyard', `owner-lock-${hostname()}`);
     writeFileSync(inventory, `[controller]\nctl ansible_connection=local owner_file=${ownerFile}\n`);
     const published: Array<{ subject: string; message: string }> = [];
     const logged: Array<{ level: LogLevel; event: string; fields?: LogFields }> = [];
