@@ -12,10 +12,10 @@ import { formatBytes } from '../core/bytes.js';
 import { HalyardError } from '../core/errors.js';
 import { StreamTally } from '../core/stream-tally.js';
 
-// A streamed upload of unknown length into S3 with a fixed memory bound, which also hashes and
-// counts what it stores: the one consumer of a backup's bytes on the controller (each stream stage
-// between the SSH channel and the HTTP request costs CPU per chunk, and the controller's CPU is
-// what bounds a fleet's concurrent backups).
+// A streamed upload of unknown length into S3 with a memory bound (fixed for the first 7.8 GiB),
+// which also hashes and counts what it stores: the one consumer of a backup's bytes on the
+// controller (each stream stage between the SSH channel and the HTTP request costs CPU per chunk,
+// and the controller's CPU is what bounds a fleet's concurrent backups).
 
 /** Size of a streamed upload's first parts (memory held: about that size * (UPLOAD_QUEUE_SIZE + 1)). */
 export const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
@@ -82,8 +82,8 @@ export interface StoredStream {
  * but concatenates every part into a fresh buffer and keeps remainders alive, which measured about
  * 55 MB more peak RSS for a 200 MB stream. Less than one part: one PutObject. A stream longer than
  * `maxParts` parts fails with E_UPLOAD_TOO_LARGE. Any failure aborts the multipart upload (its
- * parts are deleted) before the error is thrown. A young-generation collection every few MiB bounds the RSS that
- * short-lived chunks (SSH packets) would otherwise pile up (core/memory.ts).
+ * parts are deleted) before the error is thrown. A young-generation collection every few MiB
+ * bounds the RSS that short-lived chunks (SSH packets) would otherwise pile up (core/memory.ts).
  */
 export async function uploadStream(
   client: S3Client,
