@@ -49,7 +49,7 @@ export const DEFAULT_PART_SIZING: PartSizing = { first: UPLOAD_PART_SIZE, partsP
 export function partSizeFor(number: number, sizing: PartSizing = DEFAULT_PART_SIZING): number | undefined {
   if (!Number.isInteger(number) || number < 1 || number > sizing.maxParts) return undefined;
   const doublings = Math.floor((number - 1) / sizing.partsPerSize);
-  return Math.min(sizing.first * 2 ** Math.min(doublings, 30), Math.max(MAX_PART_SIZE, sizing.first));
+  return Math.min(sizing.first * 2 ** doublings, Math.max(MAX_PART_SIZE, sizing.first));
 }
 
 export interface PutStreamOptions {

@@ -13,7 +13,7 @@ import { HalyardError } from '../core/errors.js';
 import { awsFailure, clientConfig, describeAwsError, isAwsError, type AwsClientOptions } from './client-config.js';
 import { DEFAULT_PART_SIZING, uploadStream, type PartSizing, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
 
-export { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, partSizeFor, type PartSizing, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
+export { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, type PartSizing, type PutStreamOptions, type StoredStream } from './multipart-upload.js';
 
 // Objects in one S3 bucket behind a small interface: streamed uploads of unknown length (multipart,
 // bounded memory), streamed reads, listing by prefix, conditional writes for leases, and listing and

@@ -172,7 +172,9 @@ function playbookPlugin(halyard: HalyardImports, inputs: Map<string, string>): P
         if (found.external || found.namespace !== 'file' || BUNDLED.test(found.path)) return found;
         // The bundle names this file by path: the package.json files that chose it ("main", "type")
         // are inputs too, so an upgrade that moves a package's entry bundles the playbook again.
-        for (const manifest of manifestsOf(found.path)) inputs.set(manifest, sha256(readFileSync(manifest)));
+        for (const manifest of manifestsOf(found.path)) {
+          if (!inputs.has(manifest)) inputs.set(manifest, sha256(readFileSync(manifest)));
+        }
         return { path: pathToFileURL(found.path).href, external: true };
       });
       build.onLoad({ filter: BUNDLED }, (args) => {

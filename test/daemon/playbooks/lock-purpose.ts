@@ -7,7 +7,7 @@ export default definePlaybook({
   hosts: 'all',
   tasks: (host) => [
     command(
-      { command: 'true', onlyIf: sh`grep -q ' for=drift$' ${`${String(host.vars.owner_file)}`}` },
+      { command: 'true', onlyIf: sh`grep -q ' for=drift$' ${String(host.vars.owner_file)}` },
       { name: 'held as a drift check' },
     ),
   ],
