@@ -17,6 +17,7 @@ import { LabError } from './errors.js';
 import { LAB_USER, ensureHostImage } from './host-image.js';
 import { ensureHostVariant } from './host-variant.js';
 import { readHostKeys } from './host-keys.js';
+import { forgetLabRoute, rememberLabRoutes } from './host-shell.js';
 import { renderKnownHosts, renderLabInventory } from './inventory.js';
 import { ensureLabKey } from './keys.js';
 import { fleetDir } from './paths.js';
@@ -141,6 +142,7 @@ export async function labUp(options: LabUpOptions): Promise<LabFleet> {
     };
     const keys = await mapLimit(hosts, START_CONCURRENCY, (h) => readHostKeys(h.container));
     await writeFleetFiles(fleet, renderKnownHosts(hosts.map((h, i) => ({ address: h.address, port: h.port, keys: keys[i] ?? [] }))));
+    rememberLabRoutes(fleet);
     return fleet;
   } catch (error) {
     await labDown({ name }).catch(() => {});
@@ -155,6 +157,7 @@ export async function labDown(options: LabDownOptions): Promise<LabDownResult> {
   await ensureDockerEngine();
   const filter = options.all ? LAB_LABEL : `${LAB_LABEL}=${options.name}`;
   const containers = await containersWithLabel(filter);
+  for (const container of containers) forgetLabRoute(container);
   const fleets = new Set<string>(options.name ? [options.name] : []);
   if (options.all) {
     for (const container of containers) {
@@ -178,7 +181,10 @@ export async function labDown(options: LabDownOptions): Promise<LabDownResult> {
 export async function readFleet(name: string): Promise<LabFleet | undefined> {
   validateFleetName(name);
   const text = await readFile(join(fleetDir(name), 'fleet.json'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as LabFleet);
+  if (text === undefined) return undefined;
+  const fleet = JSON.parse(text) as LabFleet;
+  rememberLabRoutes(fleet);
+  return fleet;
 }
 
 // Writes inventory.yml, known_hosts and fleet.json atomically (temp file + rename).

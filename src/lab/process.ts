@@ -82,7 +82,7 @@ export function describeFailure(file: string, args: readonly string[], result: R
 }
 
 // Keeps at most `max` bytes, dropping the oldest, so a chatty command cannot exhaust memory.
-class BoundedBuffer {
+export class BoundedBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
   constructor(private readonly max: number) {}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { treeDigestScript } from '../../src/backup/plan.js';
 import { labExec } from '../../src/lab/index.js';
+import { dockerChecked } from '../../src/lab/docker.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
 import { startS3rver, type S3rverServer } from '../support/s3rver.js';
 import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
@@ -61,8 +62,9 @@ async function interrupted(args: string[], how: 'SIGINT' | 'SIGTERM' | 'SIGKILL'
   await onHost('timeout 60 docker wait writer >/dev/null');
   // Into the copy (40 MB take 1-4 s here).
   await new Promise((resolve) => setTimeout(resolve, 200));
-  // The brackets keep pkill from matching its own shell's command line.
-  if (how === 'drop') await onHost("pkill -KILL -f 'sshd: .*(@nott[y]|\\[pri[v]\\])'; true");
+  // The brackets keep pkill from matching its own shell's command line; docker exec, because
+  // labExec's own SSH session would be dropped too.
+  if (how === 'drop') await dockerChecked(['exec', container, 'sh', '-c', "pkill -KILL -f 'sshd: .*(@nott[y]|\\[pri[v]\\])'; true"]);
   else process.kill(pid, how);
   return run;
 }

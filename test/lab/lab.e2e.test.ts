@@ -103,7 +103,16 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(result.stdout).toBe(`${host.name}\n1000\n`);
     const asUser = await labExec(host.container, 'id -un', { user: 'halyard' });
     expect(asUser.stdout.trim()).toBe('halyard');
-  }, busyBudget(2));
+    // Over the host's kept SSH connection through the lab user's sudo (not docker exec), from /.
+    const overSsh = await labExec(host.container, 'printf "%s %s %s|" "$SUDO_USER" "$(id -un)" "$PWD"; cat', { input: 'stdin\n' });
+    expect(overSsh).toMatchObject({ exitCode: 0, signal: null, stdout: 'halyard root /|stdin\n', stderr: '' });
+    const killed = await labExec(host.container, 'echo started; sleep 30', { timeoutMs: 500 });
+    expect(killed).toMatchObject({ exitCode: null, signal: 'SIGKILL', stdout: 'started\n' });
+    expect(killed.durationMs).toBeLessThan(10_000);
+    // More commands at once than sshd's MaxSessions (10) allows on one connection.
+    const many = await Promise.all(Array.from({ length: 24 }, (_, i) => labExec(host.container, `echo ${i}`)));
+    expect(many.map((run) => run.stdout)).toEqual(Array.from({ length: 24 }, (_, i) => `${i}\n`));
+  }, busyBudget(3));
 
   it('gives every host its own host keys, recorded in known_hosts', async () => {
     const [a, b] = await Promise.all(fleet.hosts.map((h) => readHostKeys(h.container)));
@@ -150,6 +159,7 @@ describe('lab fleet, sshd as PID 1', () => {
     // Same host keys after a restart, so known_hosts (rewritten for the new port) still matches.
     const result = await ssh(fleet, port, 'halyard', 'echo back');
     expect(result).toMatchObject({ code: 0, stdout: 'back\n' });
+    expect((await labExec(host.container, 'echo "$SUDO_USER"')).stdout).toBe('halyard\n');
   }, busyBudget(4));
 
   it('regenerates host keys so a pinned known_hosts refuses the host', async () => {
@@ -160,6 +170,8 @@ describe('lab fleet, sshd as PID 1', () => {
     expect(after.some((key) => before.includes(key))).toBe(false);
     const result = await ssh(fleet, host.port, 'halyard', 'true');
     expect(result.code).toBe(255);
+    // labExec's own connection refuses the new keys too, and the command runs through docker exec.
+    expect(await labExec(host.container, 'echo "${SUDO_USER:-docker exec}"')).toMatchObject({ exitCode: 0, stdout: 'docker exec\n' });
   }, busyBudget(4));
 
   it('labDown removes the containers and the fleet files', async () => {
