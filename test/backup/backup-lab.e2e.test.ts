@@ -69,10 +69,19 @@ async function interrupted(args: string[], how: 'SIGINT' | 'SIGTERM' | 'SIGKILL'
   return run;
 }
 
-// Seconds until `writer` runs again (at most 20; polled every 0.1 s).
+// Seconds until `writer` runs again (at most 20): running now, or a start event since just before
+// asking (docker events replays it), instead of a docker inspect every 0.1 s.
 async function secondsUntilWriterRuns(): Promise<number> {
   const started = Date.now();
-  await onHost(`for i in $(seq 1 200); do [ "$(docker inspect -f '{{.State.Running}}' writer)" = true ] && exit 0; sleep 0.1; done; exit 1`);
+  await onHost(
+    [
+      'since=$(date +%s)',
+      `[ "$(docker inspect -f '{{.State.Running}}' writer)" = true ] && exit 0`,
+      'f=$(mktemp -u) && mkfifo "$f"',
+      'timeout 20 docker events --since "$since" --filter container=writer --filter event=start --format x > "$f" &',
+      'read -r line < "$f"; kill $! 2>/dev/null; rm -f "$f"; [ "$line" = x ]',
+    ].join('\n'),
+  );
   return (Date.now() - started) / 1000;
 }
 
