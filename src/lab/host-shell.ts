@@ -20,7 +20,6 @@ interface LabRoute {
 interface LabConnection {
   client: Client;
   socket: Socket;
-  route: LabRoute;
   channels: Semaphore;
   running: number;
   closed: boolean;
@@ -126,7 +125,7 @@ async function openConnection(route: LabRoute): Promise<LabConnection | undefine
     const timer = setTimeout(() => settle(undefined), CONNECT_TIMEOUT_MS);
     client.on('ready', () => {
       socket.unref();
-      settle({ client, socket, route, channels: new Semaphore(CHANNELS_PER_CONNECTION), running: 0, closed: false });
+      settle({ client, socket, channels: new Semaphore(CHANNELS_PER_CONNECTION), running: 0, closed: false });
     });
     client.on('error', () => settle(undefined));
     client.on('close', () => settle(undefined));
