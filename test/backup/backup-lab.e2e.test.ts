@@ -10,7 +10,7 @@ import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/inde
 import { startS3rver, type S3rverServer } from '../support/s3rver.js';
 import { freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { UNDO_DIR } from '../../src/engine/guard.js';
-import { BACKUP_LAB_PACKAGES, startTestFleet, type TestFleet } from '../support/lab.js';
+import { BACKUP_LAB_PACKAGES, reimportImage, startTestFleet, type TestFleet } from '../support/lab.js';
 import { busyBudget } from '../support/budget.js';
 
 // `halyard backup` end to end on a systemd lab host with Docker and Postgres inside, through SSH:
@@ -94,7 +94,7 @@ function buildTinyImage(): void {
     mkdirSync(join(root, 'data'));
     copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
     for (const applet of ['sh', 'sleep', 'cat', 'echo']) symlinkSync('busybox', join(root, 'bin', applet));
-    execFileSync('sh', ['-c', `tar -C '${root}' -cf - . | docker import -c 'CMD ["/bin/sh"]' - ${IMAGE}`], { stdio: 'ignore', timeout: 120_000 });
+    reimportImage(IMAGE, () => execFileSync('sh', ['-c', `tar -C '${root}' -cf - . | docker import -c 'CMD ["/bin/sh"]' - ${IMAGE}`], { stdio: 'ignore', timeout: 120_000 }));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import { localImageId } from '../../src/resources/docker-image.js';
 import { daemonJson, dockerVars } from '../../roles/docker/index.js';
 import { fleetInventory, freshKnownHosts, runCli, type CliRun } from '../support/cli.js';
 import { stepChain } from '../support/steps.js';
-import { startTestFleet, type TestFleet } from '../support/lab.js';
+import { reimportImage, startTestFleet, type TestFleet } from '../support/lab.js';
 import { APP_DIR, APP_PROJECT, BROKEN_LOG_LINE, MOTD_PATH, WEB_PORT } from './playbooks/docker-data.js';
 import { busyBudget } from '../support/budget.js';
 
@@ -43,7 +43,7 @@ function buildTinyImage(page: string): string {
     const tar = join(root, '..', `${root.split('/').pop()}.tar`);
     execFileSync('tar', ['-C', root, '-cf', tar, '.']);
     try {
-      execFileSync('docker', ['import', '-c', 'CMD ["/bin/sh"]', tar, IMAGE], { stdio: 'ignore', timeout: 120_000 });
+      reimportImage(IMAGE, () => execFileSync('docker', ['import', '-c', 'CMD ["/bin/sh"]', tar, IMAGE], { stdio: 'ignore', timeout: 120_000 }));
     } finally {
       rmSync(tar, { force: true });
     }
