@@ -24,6 +24,7 @@ export const STDERR_TAIL_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 10_000;
 /** How long an abandoned command has to act on TERM before its channel (and with it its stdin) closes. */
 const TERM_BEFORE_CLOSE_MS = 250;
+
 /** Retries of a refused channel open (about 6 s of backoff in all). */
 const CHANNEL_OPEN_RETRIES = 10;
 
@@ -60,6 +61,23 @@ export class OutputLimitError extends HalyardError {
   constructor(what: string, limit: number) {
     super('E_STDOUT_LIMIT', `${what} wrote more than ${limit} bytes of stdout; stopped it`);
   }
+}
+
+// Stops a channel's command without a clean end of its stdin: TERM goes first and the channel closes
+// once the process has exited (or TERM_BEFORE_CLOSE_MS later). Closing at once raced the signal: a
+// process that saw its stdin end before TERM ran on as after a clean end (`cat > f.part && mv f.part
+// f` kept a truncated f in busy CI runs), and so did a channel that opened only after the abort
+// when it was just closed.
+function stopRemote(channel: RemoteChannel): void {
+  let closed = false;
+  const closeChannel = () => {
+    if (closed) return;
+    closed = true;
+    channel.close();
+  };
+  channel.onExit(closeChannel);
+  channel.signal('TERM');
+  setTimeout(closeChannel, TERM_BEFORE_CLOSE_MS).unref();
 }
 
 // One host's session: one connection, a cap on channels open at once, sudo handling, exec counting.
@@ -261,8 +279,9 @@ export class SshSession implements HostSession {
     } catch (error) {
       clearTimeout(timer);
       release();
-      // A channel that opens after the deadline is closed at once rather than left running.
-      opening.then((late) => late.close(), () => undefined);
+      // A channel that opens after the deadline or an abort is stopped rather than left running: its
+      // command has started, and a close alone would give it a clean end of stdin.
+      opening.then(stopRemote, () => undefined);
       throw error;
     }
     channel.onClose(release);
@@ -270,19 +289,8 @@ export class SshSession implements HostSession {
       return await Promise.race([this.#drive(channel, run, started), timedOut, aborted]);
     } catch (error) {
       // Timeout, sudo refusal, output limit or abort: stop the remote side and free the slot even if
-      // it never confirms. TERM goes first and the channel closes once the process has exited (or
-      // TERM_BEFORE_CLOSE_MS later): closing at once raced the signal, and a process that saw its
-      // stdin end before TERM ran on as after a clean end (`cat > f.part && mv f.part f` kept a
-      // truncated f, once in a busy CI run).
-      let closed = false;
-      const closeChannel = () => {
-        if (closed) return;
-        closed = true;
-        channel.close();
-      };
-      channel.onExit(closeChannel);
-      channel.signal('TERM');
-      setTimeout(closeChannel, TERM_BEFORE_CLOSE_MS).unref();
+      // it never confirms.
+      stopRemote(channel);
       setTimeout(release, CLOSE_GRACE_MS).unref();
       throw error;
     } finally {

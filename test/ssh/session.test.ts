@@ -330,6 +330,38 @@ describe('SshSession.execStream', () => {
   });
 });
 
+describe('SshSession stops a command whose channel opens too late', () => {
+  // The command has started once its channel is handed over; closing it alone would end its stdin
+  // cleanly (`cat > f.part && mv f.part f` would keep a truncated f).
+  it.each(['an abort', 'a timeout'] as const)('after %s: the late channel gets TERM before it closes', async (cause) => {
+    let openLate: () => void = () => undefined;
+    const closedAtSignal: boolean[] = [];
+    const opener = new FakeOpener(() => undefined);
+    const realOpen = opener.openChannel.bind(opener);
+    opener.openChannel = async (command: string) => {
+      await new Promise<void>((resolve) => (openLate = resolve));
+      const channel = (await realOpen(command)) as FakeChannel;
+      const signal = channel.signal.bind(channel);
+      channel.signal = (name: string) => {
+        closedAtSignal.push(channel.closed);
+        signal(name);
+      };
+      return channel;
+    };
+    const session = new SshSession(target, opener, limits);
+    const stream = session.execStream({ label: 'upload', script: 'cat > f.part && mv f.part f', timeoutMs: cause === 'a timeout' ? 20 : 5_000 });
+    stream.stdin.write('partial');
+    if (cause === 'an abort') stream.abort();
+    await expect(stream.done).rejects.toThrow(cause === 'an abort' ? /aborted/ : /timed out/);
+    openLate();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const late = opener.channels[0];
+    expect(late?.signals).toEqual(['TERM']);
+    expect(closedAtSignal).toEqual([false]);
+    expect(late?.closed).toBe(true);
+  });
+});
+
 describe('SshSession retries refused channel opens', () => {
   it('retries an open the server refused (MaxSessions lag) and counts the retries', async () => {
     const opener = new FakeOpener(echoScript);
