@@ -50,8 +50,9 @@ export async function labStart(container: string, options: { timeoutMs?: number 
       .join('\n');
     await writeFleetFiles(fleet, moved);
   }
-  forgetLabRoute(container);
+  // The route readFleet recorded named the old port; rememberLabRoutes replaces it with the new one.
   if (fleet) rememberLabRoutes(fleet);
+  else forgetLabRoute(container);
   return { port };
 }
 

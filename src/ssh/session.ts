@@ -24,7 +24,6 @@ export const STDERR_TAIL_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 10_000;
 /** How long an abandoned command has to act on TERM before its channel (and with it its stdin) closes. */
 const TERM_BEFORE_CLOSE_MS = 250;
-
 /** Retries of a refused channel open (about 6 s of backoff in all). */
 const CHANNEL_OPEN_RETRIES = 10;
 

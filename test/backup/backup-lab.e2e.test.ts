@@ -86,7 +86,7 @@ async function secondsUntilWriterRuns(): Promise<number> {
 }
 
 // A ~2 MB image of busybox-static, built on the controller (no registry here) and shipped with docker save | load.
-function buildTinyImage(): void {
+async function buildTinyImage(): Promise<void> {
   if (!existsSync(BUSYBOX)) execFileSync('apt-get', ['install', '-y', '-q', 'busybox-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: 'ignore', timeout: 300_000 });
   const root = mkdtempSync(join(tmpdir(), 'hy-bk-tiny-'));
   try {
@@ -94,7 +94,7 @@ function buildTinyImage(): void {
     mkdirSync(join(root, 'data'));
     copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
     for (const applet of ['sh', 'sleep', 'cat', 'echo']) symlinkSync('busybox', join(root, 'bin', applet));
-    reimportImage(IMAGE, () => execFileSync('sh', ['-c', `tar -C '${root}' -cf - . | docker import -c 'CMD ["/bin/sh"]' - ${IMAGE}`], { stdio: 'ignore', timeout: 120_000 }));
+    await reimportImage(IMAGE, () => execFileSync('sh', ['-c', `tar -C '${root}' -cf - . | docker import -c 'CMD ["/bin/sh"]' - ${IMAGE}`], { stdio: 'ignore', timeout: 120_000 }));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -104,7 +104,7 @@ beforeAll(async () => {
   aws = await startAwsEmulator();
   aws.createBucket(BUCKET);
   s3rver = await startS3rver({ buckets: [BUCKET] });
-  buildTinyImage();
+  await buildTinyImage();
   // Docker, Postgres and zstd come installed (a host image variant the global setup builds).
   fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'backup', packages: BACKUP_LAB_PACKAGES });
   container = fleet.hosts[0]!.container;

@@ -32,7 +32,7 @@ function ensureBusybox(): void {
 }
 
 // Builds IMAGE on the controller from busybox and an index page (`docker import`: a new image ID every time).
-function buildTinyImage(page: string): string {
+async function buildTinyImage(page: string): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'hy-tiny-'));
   try {
     mkdirSync(join(root, 'bin'));
@@ -43,7 +43,7 @@ function buildTinyImage(page: string): string {
     const tar = join(root, '..', `${root.split('/').pop()}.tar`);
     execFileSync('tar', ['-C', root, '-cf', tar, '.']);
     try {
-      reimportImage(IMAGE, () => execFileSync('docker', ['import', '-c', 'CMD ["/bin/sh"]', tar, IMAGE], { stdio: 'ignore', timeout: 120_000 }));
+      await reimportImage(IMAGE, () => execFileSync('docker', ['import', '-c', 'CMD ["/bin/sh"]', tar, IMAGE], { stdio: 'ignore', timeout: 120_000 }));
     } finally {
       rmSync(tar, { force: true });
     }
@@ -84,7 +84,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
 
   beforeAll(async () => {
     ensureBusybox();
-    imageId = buildTinyImage('<h1>tiny v1</h1>\n');
+    imageId = await buildTinyImage('<h1>tiny v1</h1>\n');
     fleet = await startTestFleet({ count: 1, systemd: true, prefix: 'docker' });
     const [host] = fleet.hosts;
     if (!host) throw new Error('no host');
@@ -196,7 +196,7 @@ describe('roles/docker and the docker resources on a systemd lab host', () => {
   }, busyBudget(43));
 
   steps.step('a new image under the same tag is shipped and the project recreated with it; --check predicts both first', async () => {
-    const newId = buildTinyImage('<h1>tiny v2</h1>\n');
+    const newId = await buildTinyImage('<h1>tiny v2</h1>\n');
     expect(newId).not.toBe(imageId);
     const vars = { stage: 'app', compose_revision: '2', motd_revision: '2' };
     const [webName, workerName] = [await containerName('web'), await containerName('worker')];

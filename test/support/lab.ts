@@ -1,6 +1,6 @@
 // Test helper: one lab fleet per test file, started in beforeAll and stopped in afterAll.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { labDown, labUp, type LabFleet } from '../../src/lab/index.js';
+import { docker, imageId } from '../../src/lab/docker.js';
 
 // Label holding the pid of the vitest run that started a fleet (the global setup reaps dead runs).
 export const TEST_RUN_LABEL = 'halyard.lab.test-run';
@@ -63,16 +63,9 @@ export async function startTestFleet(options: { count: number; systemd?: boolean
 
 // Runs `importImage` (a `docker import` under `ref`, a new image ID each time) and removes the image
 // `ref` named before, so test images do not pile up untagged on the controller run after run.
-export function reimportImage(ref: string, importImage: () => void): void {
-  const idOf = () => {
-    try {
-      return execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const previous = idOf();
+export async function reimportImage(ref: string, importImage: () => void): Promise<void> {
+  const previous = await imageId(ref).catch(() => undefined);
   importImage();
   // Still tagged elsewhere or used by a container: docker refuses, and the image stays.
-  if (previous !== undefined && previous !== idOf()) spawnSync('docker', ['image', 'rm', previous], { stdio: 'ignore' });
+  if (previous !== undefined && previous !== (await imageId(ref))) await docker(['image', 'rm', previous]);
 }
