@@ -11,7 +11,10 @@
 // a warm process, src/standby/).
 //
 // Here the host, the controller and the store share 2 cores, so each side's CPU slows the others:
-// the stores' CPU (this process's, during each halyard run) is printed beside halyard's own.
+// the stores' CPU (this process's, during each halyard run) is printed beside halyard's own, with
+// the lab host's (its container's cgroup) and the whole machine's (/proc/stat). A run cannot take
+// less wall time than its machine CPU over the cores, so the bench also prints that ceiling for
+// each ratio: what this machine allows, however well the parties overlap (src/bench/machine-cpu.ts).
 // `--pin` runs the lab host on CPU 1 and everything of the controller's side (the OpenSSH client,
 // ssh2, halyard, and the stores) on CPU 0, as a cross-check: the host's work then no longer
 // competes with the controller's, but the store's work lands on the controller's one core.
@@ -27,6 +30,7 @@ import { labDown, labExec, labUp, type LabFleet } from '../lab/index.js';
 import { startNullS3 } from './null-s3.js';
 import { argValue, readRunStats, waitForReadyStandby } from './bench-args.js';
 import { quote } from '../core/shell.js';
+import { ceilingRatio, containerCpuReader, cpuMeter, type CpuSpent } from './machine-cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
@@ -47,6 +51,10 @@ interface Row {
   /** This process's CPU during a halyard run: the store's work (s3rver and the null store run here). */
   storeCpuSeconds?: number;
   peakRssMb?: number;
+  /** The lab host's CPU during the run (its container's cgroup: sshd, tar, zstd, sudo, docker). */
+  hostCpuSeconds?: number;
+  /** The whole machine's busy CPU during the run (/proc/stat): host, controller, store and the rest. */
+  machineCpuSeconds?: number;
 }
 
 type Compression = 'zstd' | 'gzip' | 'none';
@@ -66,6 +74,10 @@ async function main(): Promise<void> {
     execFileSync('docker', ['update', '--cpuset-cpus', '1', host.container], { stdio: 'ignore' });
     say('pinned: the lab host on CPU 1; the controller side (OpenSSH client, ssh2, halyard, stores) on CPU 0');
   }
+  // The host's own CPU, from its container's cgroup, and the machine's, around every timed run.
+  const containerId = execFileSync('docker', ['inspect', '-f', '{{.Id}}', host.container], { encoding: 'utf8' }).trim();
+  hostCpu = containerCpuReader(containerId);
+  if (hostCpu === undefined) say(`no cgroup CPU file found for container ${host.container}: the host CPU column stays empty`);
   // s3rver keeps objects as files under its own folder; it is an npm devDependency.
   const { default: S3rver } = (await import('s3rver' as string)) as { default: new (options: Record<string, unknown>) => { run(): Promise<unknown>; close(): Promise<void> } };
   const port = await freePort();
@@ -119,9 +131,9 @@ async function main(): Promise<void> {
         rows.push({ key: `${dataset.name}:handshake`, label: tag('`ssh host true` (start-up and handshake)'), seconds: handshake.seconds, mibPerSecond: 0, ...(handshake.cpuSeconds !== undefined ? { cpuSeconds: handshake.cpuSeconds } : {}) });
         // The same script halyard runs, through OpenSSH, into a file on the controller (the bytes a restore sends back).
         const pipe = await timedShell(`ssh ${ssh} 'sudo sh -s' > ${compressedFile}`, stream);
-        add('pipe', `OpenSSH: tar | ${compression} | ssh > file`, pipe.seconds, { cpuSeconds: pipe.cpuSeconds });
+        add('pipe', `OpenSSH: tar | ${compression} | ssh > file`, pipe.seconds, pipe);
         const library = await ssh2Alone(fleet, stream, 'read');
-        add('ssh2', 'ssh2 alone: the same stream, read and dropped', library.seconds, { cpuSeconds: library.cpuSeconds });
+        add('ssh2', 'ssh2 alone: the same stream, read and dropped', library.seconds, library);
         const run = await timedCli(['backup', 'run', '-c', storeFile, '--known-hosts', knownHosts, '--json'], env, work);
         add('halyard-s3rver', 'halyard backup run into s3rver', run.seconds, run);
         if (run.streamSeconds !== undefined) add('stream-s3rver', '  of which the stream', run.streamSeconds);
@@ -136,9 +148,9 @@ async function main(): Promise<void> {
 
         say(`${dataset.label}, round ${round}: restore`);
         const restorePipe = await timedShell(`ssh ${ssh} ${quote(`sudo sh -c ${quote(unpack)}`)} < ${compressedFile}`);
-        add('restore-pipe', 'OpenSSH: file | ssh | unpack | tar -x', restorePipe.seconds, { cpuSeconds: restorePipe.cpuSeconds });
+        add('restore-pipe', 'OpenSSH: file | ssh | unpack | tar -x', restorePipe.seconds, restorePipe);
         const restoreLibrary = await ssh2Alone(fleet, unpack, 'write', compressedFile);
-        add('restore-ssh2', 'ssh2 alone: file | channel | unpack | tar -x', restoreLibrary.seconds, { cpuSeconds: restoreLibrary.cpuSeconds });
+        add('restore-ssh2', 'ssh2 alone: file | channel | unpack | tar -x', restoreLibrary.seconds, restoreLibrary);
         const restore = await timedCli(['backup', 'restore', '-c', storeFile, '--host', host.name, '--volume', dataset.name, '--known-hosts', knownHosts], env, work);
         add('restore-halyard', 'halyard backup restore from s3rver', restore.seconds, restore);
         if (restore.streamSeconds !== undefined) add('restore-stream', '  of which the stream', restore.streamSeconds);
@@ -176,7 +188,15 @@ function sshArgs(fleet: LabFleet): string {
   return `-q -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -i ${fleet.keyFile} -p ${host.port} ${fleet.user}@${host.address}`;
 }
 
-type Extra = { cpuSeconds?: number | undefined; storeCpuSeconds?: number | undefined; peakRssMb?: number | undefined };
+type Extra = { cpuSeconds?: number | undefined; storeCpuSeconds?: number | undefined; peakRssMb?: number | undefined; hostCpuSeconds?: number | undefined; machineCpuSeconds?: number | undefined };
+
+// The lab host's CPU counter (its container's cgroup), set once the host runs; undefined where the cgroup file is not found.
+let hostCpu: (() => number) | undefined;
+
+// The machine and host CPU of a measured run, as a row takes them.
+function cpuSpentOf(spent: CpuSpent): CpuSpent {
+  return { machineCpuSeconds: spent.machineCpuSeconds, ...(spent.hostCpuSeconds !== undefined ? { hostCpuSeconds: spent.hostCpuSeconds } : {}) };
+}
 
 function rate(key: string, label: string, seconds: number, bytes: number, extra: Extra = {}): Row {
   return {
@@ -187,13 +207,16 @@ function rate(key: string, label: string, seconds: number, bytes: number, extra:
     ...(extra.cpuSeconds !== undefined ? { cpuSeconds: extra.cpuSeconds } : {}),
     ...(extra.storeCpuSeconds !== undefined ? { storeCpuSeconds: extra.storeCpuSeconds } : {}),
     ...(extra.peakRssMb !== undefined ? { peakRssMb: extra.peakRssMb } : {}),
+    ...(extra.hostCpuSeconds !== undefined ? { hostCpuSeconds: extra.hostCpuSeconds } : {}),
+    ...(extra.machineCpuSeconds !== undefined ? { machineCpuSeconds: extra.machineCpuSeconds } : {}),
   };
 }
 
 // ssh2 on its own, in this process: the same script through `sudo sh -s`, its stdout read and
 // dropped ('read'), or a file written into its stdin ('write'); wall and this process's CPU.
-async function ssh2Alone(fleet: LabFleet, script: string, mode: 'read' | 'write', file?: string): Promise<{ seconds: number; cpuSeconds: number }> {
+async function ssh2Alone(fleet: LabFleet, script: string, mode: 'read' | 'write', file?: string): Promise<{ seconds: number; cpuSeconds: number } & CpuSpent> {
   const host = fleet.hosts[0]!;
+  const spent = cpuMeter(hostCpu);
   const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
   const client = new Client();
@@ -217,7 +240,7 @@ async function ssh2Alone(fleet: LabFleet, script: string, mode: 'read' | 'write'
   });
   client.end();
   const used = process.cpuUsage(cpu0);
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (used.user + used.system) / 1e6 };
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (used.user + used.system) / 1e6, ...spent() };
 }
 
 function unpacker(compression: Compression): string {
@@ -232,7 +255,7 @@ const BASH_PLAIN = ['--norc', '--noprofile'];
 
 // A halyard run; with `standbyRuntime`, on standby once a standby is ready there (its warm-up kept
 // out of the timed run), its CPU the client's plus the standby's for the command.
-async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; storeCpuSeconds: number; streamSeconds?: number }> {
+async function timedCli(args: string[], env: Record<string, string>, dir: string, standbyRuntime?: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds?: number; storeCpuSeconds: number; streamSeconds?: number } & CpuSpent> {
   const statsFile = join(dir, 'stats.json');
   rmSync(statsFile, { force: true });
   if (standbyRuntime !== undefined) await waitForReadyStandby(standbyRuntime);
@@ -261,21 +284,23 @@ async function timedCli(args: string[], env: Record<string, string>, dir: string
     seconds: run.seconds,
     peakRssMb: stats.maxRssKb / 1024,
     storeCpuSeconds: (storeUsed.user + storeUsed.system) / 1e6,
+    ...cpuSpentOf(run),
     ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}),
     ...(streamSeconds !== undefined ? { streamSeconds } : {}),
   };
 }
 
 // A shell command timed from here, with the CPU its processes used (bash's `times`: children's user + sys).
-async function timedShell(command: string, stdin?: string): Promise<{ seconds: number; cpuSeconds?: number }> {
+async function timedShell(command: string, stdin?: string): Promise<{ seconds: number; cpuSeconds?: number } & CpuSpent> {
   const run = await timed('bash', [...BASH_PLAIN, '-c', `${command}; s=$?; times >&3; exit $s`], {}, stdin);
   if (run.exitCode !== 0) throw new Error(`${command} exited ${run.exitCode}: ${run.stderr}`);
-  return { seconds: run.seconds, ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}) };
+  return { seconds: run.seconds, ...cpuSpentOf(run), ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}) };
 }
 
 // Runs a command with fd 3 receiving bash's `times` (the second line: children's user and sys time).
-function timed(command: string, args: string[], env: Record<string, string>, stdin?: string): Promise<{ seconds: number; exitCode: number | null; stdout: string; stderr: string; cpuSeconds?: number }> {
+function timed(command: string, args: string[], env: Record<string, string>, stdin?: string): Promise<{ seconds: number; exitCode: number | null; stdout: string; stderr: string; cpuSeconds?: number } & CpuSpent> {
   return new Promise((done, fail) => {
+    const spent = cpuMeter(hostCpu);
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -290,7 +315,7 @@ function timed(command: string, args: string[], env: Record<string, string>, std
     child.on('error', fail);
     child.on('close', (exitCode) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      done({ seconds, exitCode, stdout, stderr, ...(parseTimes(times) !== undefined ? { cpuSeconds: parseTimes(times)! } : {}) });
+      done({ seconds, exitCode, stdout, stderr, ...spent(), ...(parseTimes(times) !== undefined ? { cpuSeconds: parseTimes(times)! } : {}) });
     });
   });
 }
@@ -305,11 +330,11 @@ function parseTimes(text: string): number | undefined {
 function printTable(rows: Row[], compression: string, pinned: boolean): void {
   const cores = pinned ? 'the host on CPU 1, the controller side and the stores on CPU 0 (--pin)' : 'all sharing the machine\'s cores';
   const lines = [`backup and restore of 200 MiB (${compression}), systemd lab host and stores on 127.0.0.1, ${cores}`, ''];
-  lines.push(`${'what'.padEnd(60)} ${'wall s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'CPU s'.padStart(6)} ${'store CPU s'.padStart(11)}  peak RSS`);
+  lines.push(`${'what'.padEnd(60)} ${'wall s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'CPU s'.padStart(6)} ${'store CPU s'.padStart(11)} ${'host CPU s'.padStart(10)} ${'machine CPU s'.padStart(13)}  peak RSS`);
   const column = (value: number | undefined, width: number) => (value !== undefined ? value.toFixed(2).padStart(width) : ' '.repeat(width));
   for (const row of rows) {
     lines.push(
-      `${row.label.padEnd(60)} ${row.seconds.toFixed(2).padStart(7)} ${row.mibPerSecond > 0 ? row.mibPerSecond.toFixed(1).padStart(7) : '       '} ${column(row.cpuSeconds, 6)} ${column(row.storeCpuSeconds, 11)}${row.peakRssMb !== undefined ? `  ${row.peakRssMb.toFixed(0)} MiB` : ''}`,
+      `${row.label.padEnd(60)} ${row.seconds.toFixed(2).padStart(7)} ${row.mibPerSecond > 0 ? row.mibPerSecond.toFixed(1).padStart(7) : '       '} ${column(row.cpuSeconds, 6)} ${column(row.storeCpuSeconds, 11)} ${column(row.hostCpuSeconds, 10)} ${column(row.machineCpuSeconds, 13)}${row.peakRssMb !== undefined ? `  ${row.peakRssMb.toFixed(0)} MiB` : ''}`,
     );
   }
   const best = (key: string) => Math.max(...rows.filter((row) => row.key === key).map((row) => row.mibPerSecond));
@@ -333,6 +358,25 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
     lines.push(
       `${name}: restore end to end ${pct(best(`${name}:restore-halyard`) / restorePipe)} of the pipeline; the stream alone ${pct(best(`${name}:restore-stream`) / streamRate(restorePipe))}; ssh2 alone, end to end: ${pct(best(`${name}:restore-ssh2`) / restorePipe)}`,
     );
+  }
+  // A run takes at least the machine CPU it used spread over every core: against the fastest
+  // pipeline, that is the best ratio this machine allows the run, whatever halyard does with its share.
+  const coreCount = availableParallelism();
+  lines.push('');
+  lines.push(`ceilings on this machine (${coreCount} cores): the pipeline's time over (the run's machine CPU / ${coreCount}); the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`);
+  for (const name of ['dir', 'vol']) {
+    const parts: string[] = [];
+    for (const [key, baseline, what] of [['halyard-s3rver', 'pipe', 'backup into s3rver'], ['halyard-null', 'pipe', 'backup into a null store'], ['restore-halyard', 'restore-pipe', 'restore from s3rver']] as const) {
+      const run = rows.filter((row) => row.key === `${name}:${key}`).sort((a, b) => a.seconds - b.seconds)[0];
+      if (run?.machineCpuSeconds === undefined) continue;
+      const split: [string, number | undefined][] = [['host', run.hostCpuSeconds], ['halyard', run.cpuSeconds], ['store', run.storeCpuSeconds]];
+      if (split.every(([, value]) => value !== undefined)) split.push(['rest', split.reduce((left, [, value]) => left - (value ?? 0), run.machineCpuSeconds)]);
+      const named = split.flatMap(([label, value]) => (value === undefined ? [] : [`${label} ${value.toFixed(2)}`]));
+      parts.push(`${what} ${pct(ceilingRatio(fastest(`${name}:${baseline}`), run.machineCpuSeconds, coreCount))} (${run.machineCpuSeconds.toFixed(2)} CPU s: ${named.join(', ')})`);
+    }
+    const pipeRow = rows.filter((row) => row.key === `${name}:pipe`).sort((a, b) => a.seconds - b.seconds)[0];
+    if (pipeRow?.machineCpuSeconds !== undefined) parts.push(`the pipeline itself ${pipeRow.machineCpuSeconds.toFixed(2)} CPU s${pipeRow.hostCpuSeconds !== undefined ? ` (host ${pipeRow.hostCpuSeconds.toFixed(2)})` : ''}`);
+    lines.push(`${name}: ${parts.join('; ')}`);
   }
   const peak = Math.max(...rows.flatMap((row) => (row.peakRssMb !== undefined ? [row.peakRssMb] : [])));
   lines.push(`controller peak RSS ${peak.toFixed(0)} MiB (goal <= 150 MiB: ${peak <= 150 ? 'met' : 'NOT met'}); rate goal: >= 90% of the pipeline, end to end`);
