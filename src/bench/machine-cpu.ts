@@ -71,3 +71,12 @@ export function cpuMeter(host: (() => number) | undefined): () => CpuSpent {
 export function ceilingRatio(baselineSeconds: number, machineCpuSeconds: number, cores: number): number {
   return baselineSeconds / (machineCpuSeconds / cores);
 }
+
+/**
+ * The CPU seconds one party may use for a run to reach `ratio` of the baseline on this machine,
+ * given what every other party used: the cores' time at that pace less theirs (negative: out of
+ * reach whatever that party does).
+ */
+export function cpuBudgetFor(ratio: number, baselineSeconds: number, othersCpuSeconds: number, cores: number): number {
+  return (cores * baselineSeconds) / ratio - othersCpuSeconds;
+}

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ceilingRatio, containerCpuReader, cpuMeter, machineBusySeconds, parseBusySeconds } from '../../src/bench/machine-cpu.js';
+import { ceilingRatio, containerCpuReader, cpuBudgetFor, cpuMeter, machineBusySeconds, parseBusySeconds } from '../../src/bench/machine-cpu.js';
 
 const ID = 'a'.repeat(64);
 
@@ -54,5 +54,12 @@ describe('machine CPU for the benches', () => {
     // A 1.25 s pipeline; a run that kept 2 cores busy for 3.5 CPU s takes at least 1.75 s: at best 71%.
     expect(ceilingRatio(1.25, 3.5, 2)).toBeCloseTo(0.714, 3);
     expect(ceilingRatio(1, 1, 4)).toBe(4);
+  });
+
+  it('gives one party the CPU left for a goal once the others have theirs, negative when none is left', () => {
+    // 90% of a 1.25 s pipeline is 1.389 s, 2.778 CPU s on 2 cores; the others used 1.83.
+    expect(cpuBudgetFor(0.9, 1.25, 1.83, 2)).toBeCloseTo(0.948, 3);
+    // Host and s3rver alone already past it.
+    expect(cpuBudgetFor(0.9, 1.24, 3.29, 2)).toBeLessThan(0);
   });
 });
