@@ -30,7 +30,7 @@ import { labDown, labExec, labUp, type LabFleet } from '../lab/index.js';
 import { startNullS3 } from './null-s3.js';
 import { argValue, readRunStats, waitForReadyStandby } from './bench-args.js';
 import { quote } from '../core/shell.js';
-import { ceilingRatio, containerCpuReader, cpuBudgetFor, cpuMeter, type CpuSpent } from './machine-cpu.js';
+import { containerCpuReader, cpuMeter, machineCores, runBound, type CorePlacement, type CpuSpent } from './machine-cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/halyard.js');
@@ -364,21 +364,28 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
   }
   // A run takes at least the machine CPU it used spread over every core: against the fastest
   // pipeline, that is the best ratio this machine allows the run, whatever halyard does with its share.
-  const coreCount = availableParallelism();
+  // Every core /proc/stat counts, not this process's affinity (one core under --pin).
+  const coreCount = machineCores();
   lines.push('');
-  lines.push(`ceilings on this machine (${coreCount} cores): the pipeline's time over (the run's machine CPU / ${coreCount}); the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`);
+  const placement: CorePlacement = pinned ? { kind: 'pinned' } : { kind: 'shared', cores: coreCount };
+  lines.push(
+    pinned
+      ? `ceilings with --pin (the host alone on one core, the controller side and the stores on another): the pipeline's time over the busier side's CPU (the rest counted with the controller's); the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`
+      : `ceilings on this machine (${coreCount} cores): the pipeline's time over (the run's machine CPU / ${coreCount}); the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`,
+  );
   for (const name of ['dir', 'vol']) {
     const parts: string[] = [];
     for (const [key, baseline, what] of [['halyard-s3rver', 'pipe', 'backup into s3rver'], ['halyard-null', 'pipe', 'backup into a null store'], ['restore-halyard', 'restore-pipe', 'restore from s3rver']] as const) {
       const run = rows.filter((row) => row.key === `${name}:${key}`).sort((a, b) => a.seconds - b.seconds)[0];
-      if (run?.machineCpuSeconds === undefined) continue;
+      if (run?.machineCpuSeconds === undefined || run.cpuSeconds === undefined) continue;
       const split: [string, number | undefined][] = [['host', run.hostCpuSeconds], ['halyard', run.cpuSeconds], ['store', run.storeCpuSeconds]];
       if (split.every(([, value]) => value !== undefined)) split.push(['rest', split.reduce((left, [, value]) => left - (value ?? 0), run.machineCpuSeconds)]);
       const named = split.flatMap(([label, value]) => (value === undefined ? [] : [`${label} ${value.toFixed(2)}`]));
-      // What halyard itself may spend for the goal, given the others' CPU in this run.
-      const budget = run.cpuSeconds === undefined ? undefined : cpuBudgetFor(RATE_GOAL, fastest(`${name}:${baseline}`), run.machineCpuSeconds - run.cpuSeconds, coreCount);
-      const goal = budget === undefined ? '' : budget > 0 ? `; halyard's budget for ${pct(RATE_GOAL)}: ${budget.toFixed(2)} CPU s` : `; ${pct(RATE_GOAL)} out of reach even with no CPU for halyard`;
-      parts.push(`${what} ${pct(ceilingRatio(fastest(`${name}:${baseline}`), run.machineCpuSeconds, coreCount))} (${run.machineCpuSeconds.toFixed(2)} CPU s: ${named.join(', ')}${goal})`);
+      // The best this run could do here, and what halyard itself may spend for the goal given the others' CPU.
+      const bound = runBound(placement, { baselineSeconds: fastest(`${name}:${baseline}`), machineCpuSeconds: run.machineCpuSeconds, hostCpuSeconds: run.hostCpuSeconds, partyCpuSeconds: run.cpuSeconds }, RATE_GOAL);
+      if (bound === undefined) continue;
+      const goal = bound.budget > 0 ? `; halyard's budget for ${pct(RATE_GOAL)}: ${bound.budget.toFixed(2)} CPU s` : `; ${pct(RATE_GOAL)} out of reach even with no CPU for halyard`;
+      parts.push(`${what} ${pct(bound.ceiling)} (${run.machineCpuSeconds.toFixed(2)} CPU s: ${named.join(', ')}${goal})`);
     }
     const pipeRow = rows.filter((row) => row.key === `${name}:pipe`).sort((a, b) => a.seconds - b.seconds)[0];
     if (pipeRow?.machineCpuSeconds !== undefined) parts.push(`the pipeline itself ${pipeRow.machineCpuSeconds.toFixed(2)} CPU s${pipeRow.hostCpuSeconds !== undefined ? ` (host ${pipeRow.hostCpuSeconds.toFixed(2)})` : ''}`);

@@ -15,6 +15,16 @@ export function parseBusySeconds(procStat: string, ticksPerSecond = 100): number
   return (user + nice + system + irq + softirq + steal) / ticksPerSecond;
 }
 
+/** How many CPUs /proc/stat's text counts (its cpuN lines): the cores its first line adds up, whatever this process's own affinity (the bench's --pin narrows that to one). */
+export function parseCoreCount(procStat: string): number {
+  return procStat.split('\n').filter((line) => /^cpu\d+ /.test(line)).length;
+}
+
+/** The cores machineBusySeconds() adds up. */
+export function machineCores(): number {
+  return parseCoreCount(readFileSync('/proc/stat', 'utf8'));
+}
+
 /** The machine's busy CPU seconds since boot, all cores together. */
 export function machineBusySeconds(): number {
   return parseBusySeconds(readFileSync('/proc/stat', 'utf8'));
@@ -79,4 +89,31 @@ export function ceilingRatio(baselineSeconds: number, machineCpuSeconds: number,
  */
 export function cpuBudgetFor(ratio: number, baselineSeconds: number, othersCpuSeconds: number, cores: number): number {
   return (cores * baselineSeconds) / ratio - othersCpuSeconds;
+}
+
+/** How a bench placed its parties on the cores: all sharing every core, or the host alone on one and the rest on another (--pin). */
+export type CorePlacement = { kind: 'shared'; cores: number } | { kind: 'pinned' };
+
+/**
+ * A run's ceiling (the best share of the baseline it can reach here) and one party's CPU budget for
+ * `ratio` of the baseline (negative: out of reach whatever that party does). Shared: the machine's
+ * CPU over every core. Pinned: each side on one core, so the busier side bounds the run, and the
+ * host alone may already be too slow; without the host's CPU a pinned run has no bound to give.
+ */
+export function runBound(
+  placement: CorePlacement,
+  run: { baselineSeconds: number; machineCpuSeconds: number; hostCpuSeconds?: number | undefined; partyCpuSeconds: number },
+  ratio: number,
+): { ceiling: number; budget: number } | undefined {
+  const { baselineSeconds, machineCpuSeconds, hostCpuSeconds, partyCpuSeconds } = run;
+  if (placement.kind === 'shared') {
+    return { ceiling: ceilingRatio(baselineSeconds, machineCpuSeconds, placement.cores), budget: cpuBudgetFor(ratio, baselineSeconds, machineCpuSeconds - partyCpuSeconds, placement.cores) };
+  }
+  if (hostCpuSeconds === undefined) return undefined;
+  const controllerSide = machineCpuSeconds - hostCpuSeconds;
+  const allowed = baselineSeconds / ratio;
+  return {
+    ceiling: baselineSeconds / Math.max(hostCpuSeconds, controllerSide),
+    budget: hostCpuSeconds > allowed ? -1 : cpuBudgetFor(ratio, baselineSeconds, controllerSide - partyCpuSeconds, 1),
+  };
 }

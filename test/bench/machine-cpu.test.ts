@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ceilingRatio, containerCpuReader, cpuBudgetFor, cpuMeter, machineBusySeconds, parseBusySeconds } from '../../src/bench/machine-cpu.js';
+import { ceilingRatio, containerCpuReader, cpuBudgetFor, cpuMeter, machineBusySeconds, machineCores, parseBusySeconds, parseCoreCount, runBound } from '../../src/bench/machine-cpu.js';
 
 const ID = 'a'.repeat(64);
 
@@ -13,6 +13,8 @@ describe('machine CPU for the benches', () => {
     expect(parseBusySeconds(text)).toBe(4.4);
     expect(parseBusySeconds(text, 1000)).toBe(0.44);
     expect(() => parseBusySeconds('intr 1\n')).toThrow('/proc/stat has no "cpu " line');
+    expect(parseCoreCount(text)).toBe(1);
+    expect(parseCoreCount('cpu  1 2 3 4\ncpu0 1 1 1 2\ncpu1 0 1 2 2\ncpu12 0 0 0 0\nintr 1\n')).toBe(3);
   });
 
   it('reads this machine\'s busy seconds, never going back', () => {
@@ -23,6 +25,8 @@ describe('machine CPU for the benches', () => {
     const spent = cpuMeter(undefined)();
     expect(spent.machineCpuSeconds).toBeGreaterThanOrEqual(0);
     expect(spent).not.toHaveProperty('hostCpuSeconds');
+    // The cores /proc/stat adds up are this machine's CPUs, as the kernel lists them.
+    expect(machineCores()).toBe(readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((line) => /^processor\s*:/.test(line)).length);
   });
 
   it('reads a container\'s CPU from cgroup v1 (nanoseconds) or v2 (usage_usec), and nothing where neither exists', () => {
@@ -61,5 +65,20 @@ describe('machine CPU for the benches', () => {
     expect(cpuBudgetFor(0.9, 1.25, 1.83, 2)).toBeCloseTo(0.948, 3);
     // Host and s3rver alone already past it.
     expect(cpuBudgetFor(0.9, 1.24, 3.29, 2)).toBeLessThan(0);
+  });
+
+  it('bounds a run by the whole machine when every party shares the cores, by the busier side when the host has a core of its own', () => {
+    const run = { baselineSeconds: 1.25, machineCpuSeconds: 3.36, hostCpuSeconds: 1.33, partyCpuSeconds: 1.53 };
+    const shared = runBound({ kind: 'shared', cores: 2 }, run, 0.9);
+    expect(shared?.ceiling).toBeCloseTo(1.25 / 1.68, 6);
+    expect(shared?.budget).toBeCloseTo(2.5 / 0.9 - 1.83, 6);
+    // Pinned: the controller's side (3.36 - 1.33 = 2.03 CPU s) is the busier one.
+    const pinned = runBound({ kind: 'pinned' }, run, 0.9);
+    expect(pinned?.ceiling).toBeCloseTo(1.25 / 2.03, 6);
+    // 1.389 s on the controller's core less the store and the rest (2.03 - 1.53 = 0.5).
+    expect(pinned?.budget).toBeCloseTo(1.25 / 0.9 - 0.5, 6);
+    // A host that alone needs longer than the goal allows leaves no budget.
+    expect(runBound({ kind: 'pinned' }, { ...run, hostCpuSeconds: 1.5 }, 0.9)?.budget).toBeLessThan(0);
+    expect(runBound({ kind: 'pinned' }, { ...run, hostCpuSeconds: undefined }, 0.9)).toBeUndefined();
   });
 });
