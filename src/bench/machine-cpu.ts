@@ -4,7 +4,8 @@ import { join } from 'node:path';
 // Where a bench's CPU went, for the benches that run the host, the controller and a store on the
 // same few cores: the whole machine's busy time (/proc/stat) and one container's (its cgroup), read
 // before and after a timed run. A run can take no less wall time than the machine's CPU it used
-// divided by the cores, which is the ceiling the backup bench prints beside each ratio.
+// divided by the cores (or, with the host pinned to a core of its own, than the busier side's CPU):
+// the ceiling the backup bench prints beside each ratio (runBound).
 
 /** Seconds of CPU the kernel counts in the first line of /proc/stat's text: every state but idle and iowait. */
 export function parseBusySeconds(procStat: string, ticksPerSecond = 100): number {
