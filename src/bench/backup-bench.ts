@@ -341,7 +341,9 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
     );
   }
   const best = (key: string) => Math.max(...rows.filter((row) => row.key === key).map((row) => row.mibPerSecond));
-  const fastest = (key: string) => Math.min(...rows.filter((row) => row.key === key).map((row) => row.seconds));
+  // The fastest round's row of a measurement, and its time.
+  const fastestRow = (key: string) => rows.filter((row) => row.key === key).sort((a, b) => a.seconds - b.seconds)[0];
+  const fastest = (key: string) => fastestRow(key)?.seconds ?? Number.POSITIVE_INFINITY;
   const pct = (value: number) => (Number.isFinite(value) ? `${(value * 100).toFixed(0)}%` : 'n/a');
   lines.push('');
   for (const name of ['dir', 'vol']) {
@@ -362,21 +364,20 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
       `${name}: restore end to end ${pct(best(`${name}:restore-halyard`) / restorePipe)} of the pipeline; the stream alone ${pct(best(`${name}:restore-stream`) / streamRate(restorePipe))}; ssh2 alone, end to end: ${pct(best(`${name}:restore-ssh2`) / restorePipe)}`,
     );
   }
-  // A run takes at least the machine CPU it used spread over every core: against the fastest
-  // pipeline, that is the best ratio this machine allows the run, whatever halyard does with its share.
-  // Every core /proc/stat counts, not this process's affinity (one core under --pin).
+  // A run takes at least the machine CPU it used spread over every core (under --pin, the busier
+  // side's on its one core): against the fastest pipeline, the best ratio this machine allows the
+  // run, whatever halyard does with its share (runBound). Every core /proc/stat counts, not this
+  // process's affinity (one core under --pin).
   const coreCount = machineCores();
-  lines.push('');
   const placement: CorePlacement = pinned ? { kind: 'pinned' } : { kind: 'shared', cores: coreCount };
-  lines.push(
-    pinned
-      ? `ceilings with --pin (the host alone on one core, the controller side and the stores on another): the pipeline's time over the busier side's CPU (the rest counted with the controller's); the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`
-      : `ceilings on this machine (${coreCount} cores): the pipeline's time over (the run's machine CPU / ${coreCount}); the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`,
-  );
+  const bounded = pinned
+    ? "with --pin (the host alone on one core, the controller side and the stores on another): the pipeline's time over the busier side's CPU (the rest counted with the controller's)"
+    : `on this machine (${coreCount} cores): the pipeline's time over (the run's machine CPU / ${coreCount})`;
+  lines.push('', `ceilings ${bounded}; the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`);
   for (const name of ['dir', 'vol']) {
     const parts: string[] = [];
     for (const [key, baseline, what] of [['halyard-s3rver', 'pipe', 'backup into s3rver'], ['halyard-null', 'pipe', 'backup into a null store'], ['restore-halyard', 'restore-pipe', 'restore from s3rver']] as const) {
-      const run = rows.filter((row) => row.key === `${name}:${key}`).sort((a, b) => a.seconds - b.seconds)[0];
+      const run = fastestRow(`${name}:${key}`);
       if (run?.machineCpuSeconds === undefined || run.cpuSeconds === undefined) continue;
       const split: [string, number | undefined][] = [['host', run.hostCpuSeconds], ['halyard', run.cpuSeconds], ['store', run.storeCpuSeconds]];
       if (split.every(([, value]) => value !== undefined)) split.push(['rest', split.reduce((left, [, value]) => left - (value ?? 0), run.machineCpuSeconds)]);
@@ -387,7 +388,7 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
       const goal = bound.budget > 0 ? `; halyard's budget for ${pct(RATE_GOAL)}: ${bound.budget.toFixed(2)} CPU s` : `; ${pct(RATE_GOAL)} out of reach even with no CPU for halyard`;
       parts.push(`${what} ${pct(bound.ceiling)} (${run.machineCpuSeconds.toFixed(2)} CPU s: ${named.join(', ')}${goal})`);
     }
-    const pipeRow = rows.filter((row) => row.key === `${name}:pipe`).sort((a, b) => a.seconds - b.seconds)[0];
+    const pipeRow = fastestRow(`${name}:pipe`);
     if (pipeRow?.machineCpuSeconds !== undefined) parts.push(`the pipeline itself ${pipeRow.machineCpuSeconds.toFixed(2)} CPU s${pipeRow.hostCpuSeconds !== undefined ? ` (host ${pipeRow.hostCpuSeconds.toFixed(2)})` : ''}`);
     lines.push(`${name}: ${parts.join('; ')}`);
   }
