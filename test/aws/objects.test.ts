@@ -7,6 +7,7 @@ import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCom
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UNSIGNED_PAYLOAD, createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { HalyardError } from '../../src/core/errors.js';
+import { UPLOAD_QUEUE_SIZE } from '../../src/aws/multipart-upload.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
 import { useS3rver } from '../support/s3rver.js';
 
@@ -235,6 +236,17 @@ describe('sdkObjectStore', () => {
     // Other calls keep the SDK's own payload hash even over HTTPS.
     const listed = await sentHeaders('https://s3.example.test', (client) => client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'k' })));
     expect(listed['x-amz-content-sha256']).toBe(sha256(Buffer.alloc(0)));
+  });
+
+  // The SDK sends bodies of 2 MiB and more with `Expect: 100-continue`, each on a new connection
+  // that is closed after its answer (a TCP and, on real S3, a TLS handshake per part, plus a round
+  // trip waiting for "100 Continue"); createS3Client turns the header off, so parts reuse sockets.
+  it('sends the parts of a multipart upload over kept-alive connections, at most one per part in flight', async () => {
+    const data = randomBytes(5 * 5 * 1024 * 1024);
+    await store.putStream('a/parts.bin', chunked(data));
+    const calls = aws.requests.filter((request) => request.service === 's3');
+    expect(calls.filter((request) => request.operation === 'UploadPart')).toHaveLength(5);
+    expect(new Set(calls.map((request) => request.connection)).size).toBeLessThanOrEqual(UPLOAD_QUEUE_SIZE);
   });
 
   it('a source stream that errors fails the upload', async () => {

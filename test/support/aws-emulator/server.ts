@@ -49,6 +49,8 @@ export interface RecordedRequest {
   region?: string;
   /** A fault injected by failNext answered this request. */
   injected?: boolean;
+  /** Which TCP connection it came on (numbered from 1 as the server accepts them): kept-alive requests share one. */
+  connection: number;
 }
 
 interface ActiveFault extends FaultSpec {
@@ -69,6 +71,8 @@ export class EmulatorServer {
   readonly #faults: ActiveFault[] = [];
   readonly #server: Server;
   readonly s3 = new S3State();
+  readonly #connections = new WeakMap<object, number>();
+  #accepted = 0;
 
   constructor(
     readonly state: EmulatorState,
@@ -86,8 +90,11 @@ export class EmulatorServer {
         res.end(`emulator internal error: ${String(error)}`);
       });
     });
-    // Clients keep connections alive; do not let them hold stop() open.
-    this.#server.keepAliveTimeout = 1000;
+    this.#server.on('connection', (socket) => this.#connections.set(socket, ++this.#accepted));
+    // Clients keep connections alive (close() ends them, idle or not). Node's own 5 s: a server that
+    // says `Keep-Alive: timeout=1` is never reused by Node's client, which drops a socket whose hint
+    // leaves under a second, so a 1 s timeout here made every request a new connection.
+    this.#server.keepAliveTimeout = 5000;
   }
 
   async listen(): Promise<string> {
@@ -123,7 +130,7 @@ export class EmulatorServer {
     const gzip = /gzip/i.test(String(req.headers['content-encoding'] ?? ''));
     const queryMode = String(req.headers['x-amzn-query-mode'] ?? '') === 'true';
     const check = await verifySignature({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw }, this.keys);
-    const record: RecordedRequest = { service: 'unknown', operation: '', status: 0, gzip, queryMode };
+    const record: RecordedRequest = { service: 'unknown', operation: '', status: 0, gzip, queryMode, connection: this.#connectionOf(req) };
     if (check.auth) {
       record.accessKeyId = check.auth.accessKeyId;
       record.region = check.auth.region;
@@ -209,11 +216,15 @@ export class EmulatorServer {
     }
   }
 
+  #connectionOf(req: IncomingMessage): number {
+    return this.#connections.get(req.socket) ?? 0;
+  }
+
   async #handleS3(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://s3.local');
     const operation = s3Operation(method, url);
-    const record: RecordedRequest = { service: 's3', operation, status: 0, gzip: false, queryMode: false };
+    const record: RecordedRequest = { service: 's3', operation, status: 0, gzip: false, queryMode: false, connection: this.#connectionOf(req) };
     this.requests.push(record);
     const check = await verifySignature({ method, url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) }, this.keys, { uriEscapePath: false });
     if (check.auth) {
