@@ -1,3 +1,4 @@
+import { HalyardError } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import { CLEAR_UNDO, recordUndo } from '../engine/guard.js';
 import type { RetentionPolicy, VolumeSpec } from './config.js';
@@ -159,10 +160,24 @@ export function parseInspect(stdout: string): InspectResult {
   return result;
 }
 
+/** A new backup's compression: `auto` is zstd where the host has it, else gzip. zstd asked for on a
+ * host without it fails here, after the inspect and before anything is stopped (the stream would
+ * fail with "zstd: not found" once the containers were down). */
 export function chooseCompression(wanted: 'auto' | Compression, kind: VolumeKind, hostHasZstd: boolean): Compression {
   if (kind === 'postgres') return 'none'; // pg_dump -Fc compresses already
   if (wanted === 'auto') return hostHasZstd ? 'zstd' : 'gzip';
+  if (wanted === 'zstd' && !hostHasZstd) {
+    throw new HalyardError('E_BACKUP_ZSTD', 'the file says compression: zstd, and the host has no zstd command: install zstd there, or set compression: auto (gzip where zstd is missing); nothing was stopped');
+  }
   return wanted;
+}
+
+/** A restore's stream can be unpacked on the host: a zstd backup needs zstd there, which is checked
+ * after the inspect and before anything is stopped or staged. */
+export function checkUnpacker(where: string, manifest: Pick<BackupManifest, 'id' | 'compression'>, hostHasZstd: boolean): void {
+  if (manifest.compression === 'zstd' && !hostHasZstd) {
+    throw new HalyardError('E_BACKUP_ZSTD', `${where}: backup ${manifest.id} is compressed with zstd, and the host has no zstd command: install zstd there to restore it; nothing was stopped`);
+  }
 }
 
 function compressor(compression: Compression): string {

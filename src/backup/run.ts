@@ -19,6 +19,7 @@ import {
   backupId,
   backupKeys,
   backupStreamScript,
+  checkUnpacker,
   chooseCompression,
   createVolumeScript,
   findOrphans,
@@ -539,6 +540,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   // A directory that is gone entirely is what restores are for.
   const info = await locked(context, host, label, async (held) => {
     let info = await inspect(held, host, spec, { missingOk: true });
+    checkUnpacker(`${host.name}/${spec.name}`, manifest, info.zstd);
     // A Docker volume that was removed is made again first: data put where its folder would be
     // would not make Docker know the volume (and `docker volume create` later keeps the data).
     if (spec.kind === 'volume' && info.missing) {

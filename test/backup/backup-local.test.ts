@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -47,6 +47,28 @@ async function keysOf(prefix = ''): Promise<string[]> {
   const keys: string[] = [];
   for await (const object of store.list(prefix)) keys.push(object.key);
   return keys;
+}
+
+// A PATH with every command of this one but `name` (symlinks in `dir`): a host without zstd.
+function pathWithout(dir: string, name: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const from of (process.env.PATH ?? '').split(':')) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(from);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry === name) continue;
+      try {
+        symlinkSync(join(from, entry), join(dir, entry));
+      } catch {
+        // An earlier PATH entry has it already.
+      }
+    }
+  }
+  return dir;
 }
 
 function treeDigest(dir: string): string {
@@ -160,6 +182,35 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(readFileSync(log, 'utf8')).toBe('start, replaced data present\n');
     expect(treeDigest(data)).toBe(before);
     expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+  });
+
+  it('compression zstd on a host without zstd fails before anything is stopped, and a zstd backup is not restored there', async () => {
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    const log = join(work, 'docker.log');
+    const data = join(work, 'data');
+    const id2 = '2'.repeat(64);
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`, { mode: 0o755 });
+    const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: zstd\nvolumes:\n  - { name: data, kind: dir, path: ${data}, stop: [app] }\n`, join(work, 'b.yml'));
+    const spec = cfg.volumes[0]!;
+    const made = await backupVolume(context(cfg, { PATH: `${bin}:${process.env.PATH}` }), host, spec);
+    expect(made).toMatchObject({ ok: true, manifest: { compression: 'zstd' } });
+    const withoutZstd = { PATH: `${bin}:${pathWithout(join(work, 'no-zstd'), 'zstd')}` };
+    writeFileSync(log, '');
+    const refused = await backupVolume(context(cfg, withoutZstd), host, spec);
+    expect(refused).toMatchObject({ ok: false, error: expect.stringContaining('the host has no zstd command: install zstd there, or set compression: auto') });
+    expect(await listBackups(store, 'hb')).toHaveLength(1);
+    expect(aws.s3.openUploads()).toBe(0);
+
+    writeFileSync(join(data, 'a.txt'), 'changed\n');
+    await expect(restoreVolume(context(cfg, withoutZstd), host, spec, await findBackup(store, 'hb', 'local-1', 'data'))).rejects.toMatchObject({
+      code: 'E_BACKUP_ZSTD',
+      message: `local-1/data: backup ${made.manifest!.id} is compressed with zstd, and the host has no zstd command: install zstd there to restore it; nothing was stopped`,
+    });
+    expect(readFileSync(join(data, 'a.txt'), 'utf8')).toBe('changed\n');
+    expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);
+    expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line))).toEqual([]);
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
   });
 

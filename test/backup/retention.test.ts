@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupConfig } from '../../src/backup/config.js';
-import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, chooseCompression, createVolumeScript, findOrphans, inspectScript, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
+import { DATA_FILE_NAMES, applyRetention, backupId, backupKeys, checkUnpacker, chooseCompression, createVolumeScript, findOrphans, inspectScript, parseBackupId, parseInspect, type PendingUpload, type RetentionItem } from '../../src/backup/plan.js';
 
 // Retention is a pure function of backup times: a simulated month, pruning after every run (fake clock).
 
@@ -75,6 +75,18 @@ describe('backup planning', () => {
     expect(chooseCompression('auto', 'dir', true)).toBe('zstd');
     expect(chooseCompression('auto', 'volume', false)).toBe('gzip');
     expect(chooseCompression('zstd', 'postgres', true)).toBe('none');
+    expect(chooseCompression('zstd', 'postgres', false)).toBe('none');
+    expect(chooseCompression('zstd', 'dir', true)).toBe('zstd');
+    expect(chooseCompression('gzip', 'dir', false)).toBe('gzip');
+    expect(() => chooseCompression('zstd', 'volume', false)).toThrow(
+      expect.objectContaining({ code: 'E_BACKUP_ZSTD', message: expect.stringContaining('the host has no zstd command: install zstd there, or set compression: auto') }),
+    );
+    expect(() => checkUnpacker('web-1/data', { id: 'X', compression: 'zstd' }, false)).toThrow(
+      expect.objectContaining({ code: 'E_BACKUP_ZSTD', message: 'web-1/data: backup X is compressed with zstd, and the host has no zstd command: install zstd there to restore it; nothing was stopped' }),
+    );
+    for (const [compression, hostHasZstd] of [['zstd', true], ['gzip', false], ['none', false]] as const) {
+      expect(() => checkUnpacker('web-1/data', { id: 'X', compression }, hostHasZstd)).not.toThrow();
+    }
   });
 
   it('parses the inspect output, keeping only container ids', () => {
