@@ -148,6 +148,9 @@ async function main(): Promise<void> {
         const toSink = await timedCli(['backup', 'run', '-c', sinkFile, '--known-hosts', knownHosts, '--json'], env, work);
         add('halyard-null', 'halyard backup run into a null store', toSink.seconds, toSink);
         if (toSink.streamSeconds !== undefined) add('stream-null', '  of which the stream', toSink.streamSeconds);
+        // Warm (as the daemon's jobs run) and without a store's work: halyard's own share per byte.
+        const warmSink = await timedCli(['backup', 'run', '-c', sinkFile, '--known-hosts', knownHosts, '--json'], env, work, runtime);
+        add('standby-null', 'halyard backup run into a null store, on standby', warmSink.seconds, warmSink);
 
         say(`${dataset.label}, round ${round}: restore`);
         const restorePipe = await timedShell(`ssh ${ssh} ${quote(`sudo sh -c ${quote(unpack)}`)} < ${compressedFile}`);
@@ -359,7 +362,9 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
       `${name}: over HTTPS, backup end to end ${pct(best(`${name}:halyard-tls`) / pipe)} of the pipeline (the stream alone ${pct(best(`${name}:stream-tls`) / streamRate(pipe))}), ` +
         `restore ${pct(best(`${name}:restore-tls`) / restorePipe)} (the stream alone ${pct(best(`${name}:restore-stream-tls`) / streamRate(restorePipe))})`,
     );
-    lines.push(`${name}: on standby, backup end to end ${pct(best(`${name}:standby-s3rver`) / pipe)} of the pipeline, restore ${pct(best(`${name}:restore-standby`) / restorePipe)}`);
+    lines.push(
+      `${name}: on standby, backup end to end ${pct(best(`${name}:standby-s3rver`) / pipe)} of the pipeline (into a null store ${pct(best(`${name}:standby-null`) / pipe)}), restore ${pct(best(`${name}:restore-standby`) / restorePipe)}`,
+    );
     lines.push(
       `${name}: restore end to end ${pct(best(`${name}:restore-halyard`) / restorePipe)} of the pipeline; the stream alone ${pct(best(`${name}:restore-stream`) / streamRate(restorePipe))}; ssh2 alone, end to end: ${pct(best(`${name}:restore-ssh2`) / restorePipe)}`,
     );
@@ -376,7 +381,7 @@ function printTable(rows: Row[], compression: string, pinned: boolean): void {
   lines.push('', `ceilings ${bounded}; the run's fastest round, its machine CPU split into host, halyard, store and the rest (docker-proxy, dockerd, the kernel)`);
   for (const name of ['dir', 'vol']) {
     const parts: string[] = [];
-    for (const [key, baseline, what] of [['halyard-s3rver', 'pipe', 'backup into s3rver'], ['halyard-null', 'pipe', 'backup into a null store'], ['restore-halyard', 'restore-pipe', 'restore from s3rver']] as const) {
+    for (const [key, baseline, what] of [['halyard-s3rver', 'pipe', 'backup into s3rver'], ['halyard-null', 'pipe', 'backup into a null store'], ['standby-null', 'pipe', 'on standby into a null store'], ['restore-halyard', 'restore-pipe', 'restore from s3rver']] as const) {
       const run = fastestRow(`${name}:${key}`);
       if (run?.machineCpuSeconds === undefined || run.cpuSeconds === undefined) continue;
       const split: [string, number | undefined][] = [['host', run.hostCpuSeconds], ['halyard', run.cpuSeconds], ['store', run.storeCpuSeconds]];
