@@ -97,7 +97,17 @@ export function defaultVolumePath(volume: string): string {
  */
 export function inspectScript(spec: VolumeSpec): string {
   const lines = ['if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi'];
-  if (spec.kind === 'postgres') {
+  if (spec.kind === 'postgres' && spec.container) {
+    // A Postgres dump is consistent while the database runs: only listed containers are stopped.
+    // The database's own container is looked up first (as findContainerScript does), so a missing
+    // one fails the backup or restore before anything is stopped.
+    lines.push(
+      `if command -v docker >/dev/null 2>&1 && hy_db=$(docker ps -q --filter ${quote(`name=^/${spec.container}$`)}); then`,
+      `  [ -n "$hy_db" ] || hy_db=$(docker ps -q --filter ${quote(`label=com.docker.compose.service=${spec.container}`)})`,
+      '  set -- $hy_db',
+      '  [ -z "${1:-}" ] || echo "database=$1"',
+    );
+  } else if (spec.kind === 'postgres') {
     // A Postgres dump is consistent while the database runs: only listed containers are stopped.
     lines.push('if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then');
   } else {
@@ -143,10 +153,12 @@ export interface InspectResult {
   path: string | undefined;
   missing: boolean;
   containers: string[];
+  /** The running container of a Postgres entry's `container` (found by name or Compose service). */
+  database: string | undefined;
 }
 
 export function parseInspect(stdout: string): InspectResult {
-  const result: InspectResult = { zstd: false, path: undefined, missing: false, containers: [] };
+  const result: InspectResult = { zstd: false, path: undefined, missing: false, containers: [], database: undefined };
   for (const line of stdout.split('\n')) {
     const at = line.indexOf('=');
     if (at < 0) continue;
@@ -156,6 +168,7 @@ export function parseInspect(stdout: string): InspectResult {
     else if (key === 'path') result.path = value;
     else if (key === 'missing') result.missing = true;
     else if (key === 'container' && /^[0-9a-f]{12,64}$/.test(value) && !result.containers.includes(value)) result.containers.push(value);
+    else if (key === 'database' && /^[0-9a-f]{12,64}$/.test(value)) result.database = value;
   }
   return result;
 }

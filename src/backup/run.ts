@@ -125,6 +125,10 @@ function streamSession(session: HostSession): Required<Pick<HostSession, 'execSt
 async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: { missingOk?: boolean } = {}): Promise<InspectResult> {
   const result = parseInspect(await held.run(`inspect ${host.name}/${spec.name}`, inspectScript(spec)));
   if (result.missing && !options.missingOk) throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
+  // The dump and the restore run in the database's container: without it, nothing is stopped.
+  if (spec.kind === 'postgres' && spec.container && result.database === undefined) {
+    throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: no running container named "${spec.container}" and none of a Compose service "${spec.container}" on the host; nothing was stopped`);
+  }
   return result;
 }
 

@@ -214,6 +214,36 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
   });
 
+  it('a Postgres entry whose container does not run fails before anything is stopped, backup and restore alike', async () => {
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    const log = join(work, 'docker.log');
+    const running = join(work, 'db-running');
+    const db = 'd'.repeat(64);
+    const app = '2'.repeat(64);
+    // A fake docker: the database container "pg" runs while the file db-running exists; `exec` prints a dump.
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  *name=^/pg\\$*) [ -e '${running}' ] && echo ${db} ;;\n  *name=*app*) echo ${app} ;;\n  "exec "*) cat >/dev/null; printf 'PGDMP fake dump' ;;\nesac\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\nvolumes:\n  - { name: appdb, kind: postgres, database: app, container: pg, stop: [app] }\n`, join(work, 'b.yml'));
+    const spec = cfg.volumes[0]!;
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    writeFileSync(running, '');
+    const made = await backupVolume(context(cfg, env), host, spec);
+    expect(made, made.error).toMatchObject({ ok: true, stopped: [app], manifest: { kind: 'postgres', size: 'PGDMP fake dump'.length } });
+
+    rmSync(running);
+    writeFileSync(log, '');
+    const refused = await backupVolume(context(cfg, env), host, spec);
+    const missing = 'local-1/appdb: no running container named "pg" and none of a Compose service "pg" on the host; nothing was stopped';
+    expect(refused).toMatchObject({ ok: false, error: missing });
+    await expect(restoreVolume(context(cfg, env), host, spec, await findBackup(store, 'hb', 'local-1', 'appdb'))).rejects.toMatchObject({ code: 'E_BACKUP_SOURCE', message: missing });
+    expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start|exec)/.test(line))).toEqual([]);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+  });
+
   it('an abort mid-upload (Ctrl-C, SIGTERM) aborts the multipart upload, starts the stopped container again and leaves no record', async () => {
     const bin = join(work, 'bin');
     mkdirSync(bin);

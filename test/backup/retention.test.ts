@@ -111,6 +111,19 @@ describe('backup planning', () => {
     expect(volume).toContain('if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then\n  for c in $(cat "$hy_ps"); do');
     expect(volume.split('\n').at(-1)).toBe('[ -z "$hy_ps" ] || rm -f "$hy_ps"');
     expect(volume).not.toContain('docker info');
+    // With a container, it is looked up first (by name, then as a Compose service): none, no database line.
+    const inContainer = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres', container: 'pg' });
+    expect(inContainer.split('\n').slice(1)).toEqual([
+      "if command -v docker >/dev/null 2>&1 && hy_db=$(docker ps -q --filter 'name=^/pg$'); then",
+      "  [ -n \"$hy_db\" ] || hy_db=$(docker ps -q --filter 'label=com.docker.compose.service=pg')",
+      '  set -- $hy_db',
+      '  [ -z "${1:-}" ] || echo "database=$1"',
+      "  docker ps -q --no-trunc --filter 'name=^/app$' | sed 's/^/container=/'",
+      '  :',
+      'fi',
+    ]);
+    expect(parseInspect(`compression=gzip\ndatabase=${'a'.repeat(12)}\n`).database).toBe('a'.repeat(12));
+    expect(parseInspect('compression=gzip\ndatabase=$(reboot)\n').database).toBeUndefined();
     const dump = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres' });
     expect(dump).not.toContain('label=halyard.backup.stop');
     expect(dump.split('\n').slice(1)).toEqual([
