@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -47,6 +47,21 @@ async function keysOf(prefix = ''): Promise<string[]> {
   const keys: string[] = [];
   for await (const object of store.list(prefix)) keys.push(object.key);
   return keys;
+}
+
+// A fake `docker` first on the scripts' PATH: `cases` are branches of `case "$1 $*" in` (each
+// ending `;;`), and every call is logged. `calls(/^(stop|start)/)` reads back the matching calls.
+function fakeDocker(cases: string[]): { env: Record<string, string>; bin: string; log: string; calls(match: RegExp): string[] } {
+  const bin = join(work, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const log = join(work, 'docker.log');
+  writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n${cases.map((branch) => `  ${branch}\n`).join('')}esac\nexit 0\n`, { mode: 0o755 });
+  return {
+    env: { PATH: `${bin}:${process.env.PATH}` },
+    bin,
+    log,
+    calls: (match) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((line) => match.test(line)) : []),
+  };
 }
 
 // A PATH with every command of this one but `name` (symlinks in `dir`): a host without zstd.
@@ -129,34 +144,31 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
   });
 
   it('stops listed containers and labelled ones that mount the data for the copy, and starts them again, also when the backup fails', async () => {
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    const log = join(work, 'docker.log');
     const id1 = '1'.repeat(64);
     const id2 = '2'.repeat(64);
     const id3 = '3'.repeat(64);
-    // A fake docker: `ps` finds two labelled containers (one mounts a subdirectory of the data,
-    // the other something else) and one listed container; every call is logged.
-    writeFileSync(
-      join(bin, 'docker'),
-      `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  "info "*) exit 0 ;;\n  *label=halyard.backup.stop=true*) echo ${id1}; echo ${id3} ;;\n  "inspect "*${id1}*) echo /var/lib/other; echo ${join(work, 'data/sub')} ;;\n  "inspect "*${id3}*) echo /var/lib/other ;;\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`,
-      { mode: 0o755 },
-    );
+    // `ps` finds two labelled containers (one mounts a subdirectory of the data, the other
+    // something else) and one listed container.
+    const docker = fakeDocker([
+      `*label=halyard.backup.stop=true*) echo ${id1}; echo ${id3} ;;`,
+      `"inspect "*${id1}*) echo /var/lib/other; echo ${join(work, 'data/sub')} ;;`,
+      `"inspect "*${id3}*) echo /var/lib/other ;;`,
+      `*name=*app*) echo ${id2} ;;`,
+    ]);
+    const { env } = docker;
     const cfg = parseBackupConfig(
       `inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\nvolumes:\n  - { name: data, kind: dir, path: ${join(work, 'data')}, stop: [app] }\n`,
       join(work, 'b.yml'),
     );
-    const env = { PATH: `${bin}:${process.env.PATH}` };
     const ok = await backupVolume(context(cfg, env), host, cfg.volumes[0]!);
     expect(ok.ok).toBe(true);
     expect(ok.stopped).toEqual([id1, id2]);
     aws.failNext({ service: 's3', operation: 'UploadPart', kind: '500', after: 1, count: 20 });
-    writeFileSync(log, '');
+    writeFileSync(docker.log, '');
     const failed = await backupVolume(context({ ...cfg, compression: 'none' }, env), host, cfg.volumes[0]!);
     expect(failed.ok).toBe(false);
     aws.clearFaults();
-    const calls = readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line));
-    expect(calls).toEqual([`stop -t 30 ${id1} ${id2}`, `start ${id1}`, `start ${id2}`]);
+    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id1} ${id2}`, `start ${id1}`, `start ${id2}`]);
   });
 
   it('a restore starts the stopped containers again before it deletes the data it replaced, and leaves none of it', async () => {
@@ -186,18 +198,14 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
   });
 
   it('compression zstd on a host without zstd fails before anything is stopped, and a zstd backup is not restored there', async () => {
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    const log = join(work, 'docker.log');
     const data = join(work, 'data');
-    const id2 = '2'.repeat(64);
-    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`, { mode: 0o755 });
+    const docker = fakeDocker([`*name=*app*) echo ${'2'.repeat(64)} ;;`]);
     const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: zstd\nvolumes:\n  - { name: data, kind: dir, path: ${data}, stop: [app] }\n`, join(work, 'b.yml'));
     const spec = cfg.volumes[0]!;
-    const made = await backupVolume(context(cfg, { PATH: `${bin}:${process.env.PATH}` }), host, spec);
+    const made = await backupVolume(context(cfg, docker.env), host, spec);
     expect(made).toMatchObject({ ok: true, manifest: { compression: 'zstd' } });
-    const withoutZstd = { PATH: `${bin}:${pathWithout(join(work, 'no-zstd'), 'zstd')}` };
-    writeFileSync(log, '');
+    const withoutZstd = { PATH: `${docker.bin}:${pathWithout(join(work, 'no-zstd'), 'zstd')}` };
+    writeFileSync(docker.log, '');
     const refused = await backupVolume(context(cfg, withoutZstd), host, spec);
     expect(refused).toMatchObject({ ok: false, error: expect.stringContaining('the host has no zstd command: install zstd there, or set compression: auto') });
     expect(await listBackups(store, 'hb')).toHaveLength(1);
@@ -210,46 +218,35 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     });
     expect(readFileSync(join(data, 'a.txt'), 'utf8')).toBe('changed\n');
     expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);
-    expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line))).toEqual([]);
+    expect(docker.calls(/^(stop|start)/)).toEqual([]);
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
   });
 
   it('a Postgres entry whose container does not run fails before anything is stopped, backup and restore alike', async () => {
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    const log = join(work, 'docker.log');
     const running = join(work, 'db-running');
-    const db = 'd'.repeat(64);
     const app = '2'.repeat(64);
-    // A fake docker: the database container "pg" runs while the file db-running exists; `exec` prints a dump.
-    writeFileSync(
-      join(bin, 'docker'),
-      `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  *name=^/pg\\$*) [ -e '${running}' ] && echo ${db} ;;\n  *name=*app*) echo ${app} ;;\n  "exec "*) cat >/dev/null; printf 'PGDMP fake dump' ;;\nesac\nexit 0\n`,
-      { mode: 0o755 },
-    );
+    // The database container "pg" runs while the file db-running exists; `exec` prints a dump.
+    const docker = fakeDocker([`*name=^/pg\\$*) [ -e '${running}' ] && echo ${'d'.repeat(64)} ;;`, `*name=*app*) echo ${app} ;;`, `"exec "*) cat >/dev/null; printf 'PGDMP fake dump' ;;`]);
+    const { env } = docker;
     const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\nvolumes:\n  - { name: appdb, kind: postgres, database: app, container: pg, stop: [app] }\n`, join(work, 'b.yml'));
     const spec = cfg.volumes[0]!;
-    const env = { PATH: `${bin}:${process.env.PATH}` };
     writeFileSync(running, '');
     const made = await backupVolume(context(cfg, env), host, spec);
     expect(made, made.error).toMatchObject({ ok: true, stopped: [app], manifest: { kind: 'postgres', size: 'PGDMP fake dump'.length } });
 
     rmSync(running);
-    writeFileSync(log, '');
+    writeFileSync(docker.log, '');
     const refused = await backupVolume(context(cfg, env), host, spec);
     const missing = 'local-1/appdb: no running container named "pg" and none of a Compose service "pg" on the host; nothing was stopped';
     expect(refused).toMatchObject({ ok: false, error: missing });
     await expect(restoreVolume(context(cfg, env), host, spec, await findBackup(store, 'hb', 'local-1', 'appdb'))).rejects.toMatchObject({ code: 'E_BACKUP_SOURCE', message: missing });
-    expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start|exec)/.test(line))).toEqual([]);
+    expect(docker.calls(/^(stop|start|exec)/)).toEqual([]);
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
   });
 
   it('an abort mid-upload (Ctrl-C, SIGTERM) aborts the multipart upload, starts the stopped container again and leaves no record', async () => {
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    const log = join(work, 'docker.log');
     const id2 = '2'.repeat(64);
-    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n  "info "*) exit 0 ;;\n  *name=*app*) echo ${id2} ;;\nesac\nexit 0\n`, { mode: 0o755 });
+    const docker = fakeDocker([`*name=*app*) echo ${id2} ;;`]);
     const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: none\nvolumes:\n  - { name: data, kind: dir, path: ${join(work, 'data')}, stop: [app] }\n`, join(work, 'b.yml'));
     const aborter = new AbortController();
     // The store sees the first bytes of the stream, then the user presses Ctrl-C.
@@ -258,11 +255,11 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
       body.once('data', () => setImmediate(() => aborter.abort(new Error('interrupted by SIGINT'))));
       return store.putStream(key, body, options);
     };
-    const outcome = await backupVolume({ ...context(cfg, { PATH: `${bin}:${process.env.PATH}` }), store: interrupting, signal: aborter.signal }, host, cfg.volumes[0]!);
+    const outcome = await backupVolume({ ...context(cfg, docker.env), store: interrupting, signal: aborter.signal }, host, cfg.volumes[0]!);
     expect(outcome).toMatchObject({ ok: false, error: 'interrupted by SIGINT' });
     expect(aws.s3.openUploads()).toBe(0);
     expect(aws.s3.keys(BUCKET)).toEqual([]);
-    expect(readFileSync(log, 'utf8').split('\n').filter((line) => /^(stop|start)/.test(line))).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
+    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
   });
 
