@@ -259,7 +259,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
   // The backups retention chooses among are read while the data streams (this one joins them once
   // its manifest exists): after the stream, only the manifest and retention's deletes remain. The
   // locked callback hands the read on; `listing` keeps it too, for a failure to wait for.
-  let listing: Promise<ListedBackup[]> | undefined;
+  let listing: Promise<unknown> | undefined;
   let pending: PendingStream | undefined;
   try {
     context.signal?.throwIfAborted();
@@ -273,7 +273,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
       outcome.stopped = info.containers;
       const copying = withStopped(held, label, { containers: info.containers }, () => streamToStore(context, opened, label, keys.dataKey, backupStreamScript(spec, info.path, compression)));
       // Begun after the stream's script is on its way (the store's first call may still be loading its SDK).
-      const others = listBackups(store, config.prefix, { host: host.name, volume: spec.name });
+      const others = listVolume(store, config.prefix, host.name, spec.name);
       listing = others;
       others.catch(() => undefined);
       const copied = await copying;
@@ -303,10 +303,11 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
     outcome.streamMs = streamMs;
     context.log?.(`${host.name}/${spec.name}: backed up ${formatBytes(bytes)} (${compression}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)}), sha256 ${sha256.slice(0, 12)}`);
     const listed = await others;
-    outcome.pruned = await pruneVolume(context, host.name, spec.name, now(), { listed: [...listed.filter((backup) => backup.manifest.id !== id), { manifest, manifestKey }] });
+    outcome.pruned = await pruneVolume(context, host.name, spec.name, now(), { listed: [...listed.backups.filter((backup) => backup.manifest.id !== id), { manifest, manifestKey }] });
     // Leftovers of other runs: each part of the sweep that fails is a warning and is tried again
-    // after the next backup, never a failed backup (pruneOrphans does not throw).
-    const swept = await pruneOrphans(context, host.name, spec.name, now());
+    // after the next backup, never a failed backup (pruneOrphans does not throw). It looks among the
+    // keys listed during the stream: an orphan is older than the grace period, so it was there then.
+    const swept = await pruneOrphans(context, host.name, spec.name, now(), { keys: listed.keys });
     outcome.orphans = swept.orphans;
     outcome.abortedUploads = swept.abortedUploads;
     return outcome;
@@ -332,8 +333,25 @@ export const MANIFEST_READS_AT_ONCE = 8;
 /** Backups that exist (a manifest of halyard's), oldest first; optionally of one host and volume. */
 export async function listBackups(store: ObjectStore, prefix: string, filter: { host?: string; volume?: string } = {}): Promise<ListedBackup[]> {
   const scope = filter.host ? (filter.volume ? volumePrefix(prefix, filter.host, filter.volume) : `${prefix}/${filter.host}/`) : `${prefix}/`;
-  const manifestKeys: string[] = [];
-  for await (const object of store.list(scope)) if (object.key.endsWith(`/${MANIFEST_NAME}`)) manifestKeys.push(object.key);
+  return readBackups(store, prefix, await listKeys(store, scope), filter);
+}
+
+/** One host's volume as listed once: every key under it, and its backups among them (a backup's
+ * retention and its orphan sweep share this listing instead of each asking the store). */
+export async function listVolume(store: ObjectStore, prefix: string, host: string, volume: string): Promise<{ keys: string[]; backups: ListedBackup[] }> {
+  const keys = await listKeys(store, volumePrefix(prefix, host, volume));
+  return { keys, backups: await readBackups(store, prefix, keys, { volume }) };
+}
+
+async function listKeys(store: ObjectStore, scope: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of store.list(scope)) keys.push(object.key);
+  return keys;
+}
+
+// The backups among listed keys: their manifests read (several at once), checked, oldest first.
+async function readBackups(store: ObjectStore, prefix: string, keys: string[], filter: { volume?: string }): Promise<ListedBackup[]> {
+  const manifestKeys = keys.filter((key) => key.endsWith(`/${MANIFEST_NAME}`));
   const read = await mapLimit(manifestKeys, MANIFEST_READS_AT_ONCE, async (manifestKey): Promise<ListedBackup | undefined> => {
     const text = await store.getBytes(manifestKey);
     const manifest = text ? parseManifest(text.toString('utf8')) : undefined;
@@ -381,12 +399,14 @@ export async function pruneVolume(
  * backup). A part that fails (a store without ListMultipartUploads, one that refuses aborts, a
  * bucket policy without the permission) is skipped with a warning, once per run and kind, and the
  * other part still runs and reports; the skipped part is tried again after the next backup. Never throws.
+ * `keys`: the volume's keys when already listed (listVolume), else they are listed here.
  */
 export async function pruneOrphans(
   context: Pick<BackupContext, 'config' | 'store' | 'log' | 'warn' | 'warned'>,
   host: string,
   volume: string,
   now: Date,
+  options: { keys?: string[] } = {},
 ): Promise<Pick<BackupOutcome, 'orphans' | 'abortedUploads'>> {
   const { store } = context;
   const scope = volumePrefix(context.config.prefix, host, volume);
@@ -395,8 +415,7 @@ export async function pruneOrphans(
 
   const orphans: string[] = [];
   try {
-    const keys: string[] = [];
-    for await (const object of store.list(scope)) keys.push(object.key);
+    const keys = options.keys ?? (await listKeys(store, scope));
     for (const key of findOrphans(scope, keys, [], now, graceMs).objects) {
       if (await store.head(`${key.slice(0, key.lastIndexOf('/') + 1)}${MANIFEST_NAME}`)) continue;
       await store.delete(key);
