@@ -99,11 +99,12 @@ export function inspectScript(spec: VolumeSpec): string {
   const lines = ['if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi'];
   if (spec.kind === 'postgres' && spec.container) {
     // A Postgres dump is consistent while the database runs: only listed containers are stopped.
-    // The database's own container is looked up first (as findContainerScript does), so a missing
-    // one fails the backup or restore before anything is stopped.
+    // The database's own container is looked up first (containerFilters, as the stream does), so a
+    // missing one fails the backup or restore before anything is stopped.
+    const [byName, byService] = containerFilters(spec.container);
     lines.push(
-      `if command -v docker >/dev/null 2>&1 && hy_db=$(docker ps -q --filter ${quote(`name=^/${spec.container}$`)}); then`,
-      `  [ -n "$hy_db" ] || hy_db=$(docker ps -q --filter ${quote(`label=com.docker.compose.service=${spec.container}`)})`,
+      `if command -v docker >/dev/null 2>&1 && hy_db=$(docker ps -q --filter ${byName}); then`,
+      `  [ -n "$hy_db" ] || hy_db=$(docker ps -q --filter ${byService})`,
       '  set -- $hy_db',
       '  [ -z "${1:-}" ] || echo "database=$1"',
     );
@@ -247,15 +248,22 @@ export function backupStreamScript(spec: VolumeSpec, path: string | undefined, c
   return pipeWithStatus(`tar --numeric-owner -C ${dir} -cf - .`, compressor(compression), 'tar');
 }
 
+// How a Postgres entry's `container` is found among running containers (`docker ps --filter`,
+// quoted): by its name, else as a Compose service. The inspect and the stream's script look it up alike.
+function containerFilters(name: string): [byName: string, byService: string] {
+  return [quote(`name=^/${name}$`), quote(`label=com.docker.compose.service=${name}`)];
+}
+
 /**
  * Sets $c to the running container called `name`, else to the one of the Compose service `name`
  * (Compose v1 names it project_name_1, v2 project-name-1; the service label is the same in both).
  */
 export function findContainerScript(name: string): string {
   const ref = quote(name);
+  const [byName, byService] = containerFilters(name);
   return [
-    `c=$(docker ps -q --filter ${quote(`name=^/${name}$`)} | head -n 1)`,
-    `[ -n "$c" ] || c=$(docker ps -q --filter ${quote(`label=com.docker.compose.service=${name}`)} | head -n 1)`,
+    `c=$(docker ps -q --filter ${byName} | head -n 1)`,
+    `[ -n "$c" ] || c=$(docker ps -q --filter ${byService} | head -n 1)`,
     `[ -n "$c" ] || { echo "no running container named "${ref}" and none of a compose service "${ref} >&2; exit 1; }`,
   ].join('\n');
 }
