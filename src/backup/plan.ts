@@ -219,14 +219,18 @@ function pipeWithStatus(producer: string, consumer: string, what: string): strin
 
 /**
  * Records on the host what must be undone if the run dies (recordUndo: the guard, or the next
- * locked run, starts them again and removes `staging`), then stops the given containers and service.
+ * locked run, starts them again), then stops the given containers and service.
  */
-export function stopScript(containers: string[], service?: string, staging: Array<{ kind: 'staging' | 'swap'; value: string }> = []): string {
-  const record = recordUndo([...containers.map((value) => ({ kind: 'container' as const, value })), ...(service ? [{ kind: 'service' as const, value: service }] : []), ...staging]);
-  const lines = [record, 'set -e'];
+export function stopScript(containers: string[], service?: string): string {
+  const lines = [recordStopped(containers, service), 'set -e'];
   if (service) lines.push(`systemctl stop ${quote(service)}`);
   if (containers.length > 0) lines.push(`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`);
   return lines.join('\n');
+}
+
+// The record written before containers and a service are stopped.
+function recordStopped(containers: string[], service: string | undefined): string {
+  return recordUndo([...containers.map((value) => ({ kind: 'container' as const, value })), ...(service ? [{ kind: 'service' as const, value: service }] : [])]);
 }
 
 /** Starts them again (every one attempted, even when another fails); the record is cleared once all run. */
@@ -295,21 +299,73 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
   ].join('\n');
 }
 
-/** Swaps the staged directory in (keeping the target's own owner and mode), or drops it. The data
- * it replaces stays beside it (`DIR.halyard-old`) until discardReplacedScript, so the services
- * stopped for the restore start again without waiting for its deletion. */
-export function finishRestoreScript(path: string, commit: boolean): string {
-  const target = quote(path.replace(/\/+$/, ''));
-  const staging = quote(stagingPath(path));
-  if (!commit) return `rm -rf ${staging}`;
-  const old = quote(replacedPath(path));
-  return ['set -e', `rm -rf ${old}`, `if [ -e ${target} ]; then mv ${target} ${old}; fi`, `mv ${staging} ${target}`].join('\n');
+/** Records a restore's staging directory and swap (engine/guard.ts): were the run to die from here
+ * on, the staging goes and a half-done swap is put back. Sent while the data starts streaming. */
+export function recordStagingScript(path: string): string {
+  return recordUndo([
+    { kind: 'staging', value: stagingPath(path) },
+    { kind: 'swap', value: path.replace(/\/+$/, '') },
+  ]);
 }
 
-/** Deletes what a restore replaced, once the services run again: recorded first as a swap, so a run
- * that dies midway leaves the rest of the deletion to the host's guard (engine/guard.ts). */
-export function discardReplacedScript(path: string): string {
-  return [recordUndo([{ kind: 'swap', value: path.replace(/\/+$/, '') }]), `rm -rf ${quote(replacedPath(path))}`, CLEAR_UNDO].join('\n');
+/** Drops a restore's staging directory (its stream failed) and the run's record of it. */
+export function discardStagingScript(path: string): string {
+  return [`rm -rf ${quote(stagingPath(path))}`, CLEAR_UNDO].join('\n');
+}
+
+/** The steps of a restore's commit, in order; the script prints each one's exit status. */
+export type CommitStep = 'stop' | 'swap' | 'start' | 'remove';
+
+// Printed after each step of a commit: `\x1ehalyard-step STEP STATUS`.
+const STEP_MARK = '\u001ehalyard-step ';
+
+/**
+ * Commits a restore staged beside `path` in one request, so the services are down only while it
+ * runs: records the containers and the service (the guard starts them if the run dies), stops
+ * them, swaps the staged directory in (the target keeps its own owner and mode), starts them again
+ * and, once they run, deletes the data it replaced. A failed stop swaps nothing; a failed swap puts
+ * a half-done one back; either drops the staging. Everything stopped is started whatever failed.
+ */
+export function commitRestoreScript(path: string, containers: string[], service?: string): string {
+  const target = quote(path.replace(/\/+$/, ''));
+  const staging = quote(stagingPath(path));
+  const old = quote(replacedPath(path));
+  const mark = (step: CommitStep, status: string) => `printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
+  const record = recordStopped(containers, service);
+  const stops = [...(service ? [`systemctl stop ${quote(service)}`] : []), ...(containers.length > 0 ? [`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`] : [])];
+  return [
+    'hy_stop=0',
+    `(\n${record}\n) && ${stops.length > 0 ? stops.join(' && ') : ':'} || hy_stop=$?`,
+    mark('stop', '$hy_stop'),
+    'hy_swap=skipped',
+    `if [ $hy_stop = 0 ]; then ( set -e; rm -rf ${old}; if [ -e ${target} ]; then mv ${target} ${old}; fi; mv ${staging} ${target} ); hy_swap=$?; fi`,
+    mark('swap', '$hy_swap'),
+    'if [ "$hy_swap" != 0 ]; then',
+    `  if [ ! -e ${target} ] && [ -e ${old} ]; then mv ${old} ${target}; fi`,
+    `  rm -rf ${staging}`,
+    'fi',
+    'hy_start=0',
+    ...containers.map((id) => `docker start ${quote(id)} >/dev/null || hy_start=1`),
+    ...(service ? [`systemctl start ${quote(service)} || hy_start=1`] : []),
+    mark('start', '$hy_start'),
+    // Left recorded when something did not start: the guard tries again when the run ends.
+    'if [ $hy_start = 0 ]; then',
+    `  if [ "$hy_swap" = 0 ]; then rm -rf ${old}; ${mark('remove', '$?')}; fi`,
+    `  ${CLEAR_UNDO}`,
+    'fi',
+  ].join('\n');
+}
+
+/** A commit's output read back: each step's status (absent when the script ended before it) and the rest of the output. */
+export function parseCommitSteps(output: string): { steps: Partial<Record<CommitStep, string>>; rest: string } {
+  const steps: Partial<Record<CommitStep, string>> = {};
+  const rest: string[] = [];
+  for (const line of output.split('\n')) {
+    const match = line.startsWith(STEP_MARK) ? /^(stop|swap|start|remove) (\S+)$/.exec(line.slice(STEP_MARK.length)) : null;
+    if (match) steps[match[1] as CommitStep] = match[2]!;
+    else rest.push(line);
+  }
+  return { steps, rest: rest.join('\n') };
 }
 
 /** Where a restore keeps the data it replaced until it is discarded (the guard's swap undo knows it). */

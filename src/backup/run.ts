@@ -23,15 +23,16 @@ import {
   chooseCompression,
   createVolumeScript,
   findOrphans,
-  discardReplacedScript,
-  finishRestoreScript,
+  commitRestoreScript,
+  discardStagingScript,
   inspectScript,
   parseBackupId,
   parseInspect,
+  parseCommitSteps,
   parseManifest,
+  recordStagingScript,
   replacedPath,
   restoreStreamScript,
-  stagingPath,
   startScript,
   stopScript,
   volumePrefix,
@@ -146,13 +147,13 @@ function abortError(signal: AbortSignal): HalyardError {
 async function withStopped<T>(
   held: LockedHost,
   label: string,
-  stop: { containers: string[]; service?: string | undefined; staging?: Array<{ kind: 'staging' | 'swap'; value: string }> },
+  stop: { containers: string[]; service?: string | undefined },
   work: () => Promise<T>,
 ): Promise<T> {
-  if (stop.containers.length === 0 && !stop.service && !stop.staging?.length) return work();
+  if (stop.containers.length === 0 && !stop.service) return work();
   let failure: unknown;
   try {
-    await held.run(`${label}: stop`, stopScript(stop.containers, stop.service, stop.staging));
+    await held.run(`${label}: stop`, stopScript(stop.containers, stop.service));
     return await work();
   } catch (error) {
     failure = error;
@@ -541,9 +542,25 @@ async function streamFromStore(context: BackupContext, pending: PendingStream, l
   }
 }
 
+// Runs a restore's commit (commitRestoreScript) and reports it as separate requests would: the
+// first failure of stop or swap (with a failed start added), else a failed start; the replaced
+// data not deleted is only logged, the restore being done.
+async function commitRestore(context: BackupContext, held: LockedHost, name: string, label: string, path: string, containers: string[], service: string | undefined): Promise<void> {
+  const { exitCode, output } = await held.exec(`${label}: commit`, commitRestoreScript(path, containers, service));
+  const { steps, rest } = parseCommitSteps(output);
+  const tail = rest.trim().split('\n').slice(-3).join(' | ');
+  const exited = (step: string, status: string | undefined) => `${label}: ${step} exited ${status ?? exitCode}${tail ? `: ${tail}` : ''}`;
+  const startFailure = steps.start === '0' ? undefined : exited('start again', steps.start);
+  const failure = steps.stop !== '0' ? exited('stop', steps.stop) : steps.swap !== '0' ? exited('swap in', steps.swap) : undefined;
+  if (failure !== undefined) throw new HalyardError('E_REMOTE_FAILED', startFailure === undefined ? failure : `${failure} (and starting again failed: ${startFailure})`);
+  if (startFailure !== undefined) throw new HalyardError('E_REMOTE_FAILED', startFailure);
+  if (steps.remove !== '0') context.log?.(`${name}: restored, but ${replacedPath(path)} was not removed${tail ? `: ${tail}` : ''}`);
+}
+
 /**
- * Streams a backup back onto its host: stops the labelled/listed containers and the service,
- * extracts into a staging directory, checks the stream's sha256, swaps it in, starts them again.
+ * Streams a backup back onto its host. A directory or volume is extracted into a staging directory
+ * while its services run, the stream's sha256 checked, then the labelled/listed containers and the
+ * service stop only while it is swapped in. A Postgres dump is restored with them stopped.
  */
 export async function restoreVolume(context: BackupContext, host: Host, spec: VolumeSpec, backup: ListedBackup): Promise<RestoreOutcome> {
   const t0 = Date.now();
@@ -570,30 +587,32 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
       await held.run(`${label}: create volume ${spec.volume}`, createVolumeScript(spec.volume));
       info = await inspect(held, host, spec, { missingOk: true });
     }
-    const path = spec.kind === 'postgres' ? undefined : info.path ?? manifest.source;
-    const service = spec.kind === 'postgres' ? undefined : spec.service;
-    const staging = path ? [{ kind: 'staging' as const, value: stagingPath(path) }, { kind: 'swap' as const, value: path.replace(/\/+$/, '') }] : [];
-    let swapped = false;
-    await withStopped(held, label, { containers: info.containers, service, staging }, async () => {
-      let committed = false;
-      try {
-        const streamStarted = Date.now();
-        bytes = await streamFromStore(context, pending, label, manifest, restoreStreamScript(spec, path, manifest.compression));
-        streamMs = Date.now() - streamStarted;
-        if (path) await held.run(`${label}: swap in`, finishRestoreScript(path, true));
-        committed = true;
-        swapped = path !== undefined;
-      } finally {
-        if (path && !committed) await held.run(`${label}: discard staging`, finishRestoreScript(path, false)).catch(() => undefined);
-      }
-    });
-    // The replaced data goes once everything runs again: its deletion (seconds for a large tree) is
-    // no part of the services' downtime. The restore is done whether or not it can be deleted.
-    if (swapped && path) {
-      await held.run(`${label}: remove the replaced data`, discardReplacedScript(path)).catch((error: unknown) => {
-        context.log?.(`${host.name}/${spec.name}: restored, but ${replacedPath(path)} was not removed: ${messageOf(error)}`);
-      });
+    const script = (path: string | undefined) => restoreStreamScript(spec, path, manifest.compression);
+    const stream = async (path: string | undefined) => {
+      const streamStarted = Date.now();
+      bytes = await streamFromStore(context, pending, label, manifest, script(path));
+      streamMs = Date.now() - streamStarted;
+    };
+    // pg_restore writes into the live database: it runs with the listed containers stopped.
+    if (spec.kind === 'postgres') {
+      await withStopped(held, label, { containers: info.containers }, () => stream(undefined));
+      return info;
     }
+    // A directory streams into its staging directory while everything still runs; the services
+    // stop only for the commit (stop, swap, start, remove the replaced data), one request.
+    const path = info.path ?? manifest.source;
+    const recorded = held.run(`${label}: record the staging`, recordStagingScript(path));
+    // Nothing may be staged that the run could not undo: a record refused stops the stream.
+    recorded.catch(() => pending.stream.abort());
+    try {
+      await stream(path);
+      await recorded;
+    } catch (error) {
+      const recordError = await recorded.then(() => undefined, (failure: unknown) => failure);
+      await held.run(`${label}: discard staging`, discardStagingScript(path)).catch(() => undefined);
+      throw recordError ?? error;
+    }
+    await commitRestore(context, held, `${host.name}/${spec.name}`, label, path, info.containers, spec.service);
     return info;
   }).finally(() => pending.cancel());
   const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };

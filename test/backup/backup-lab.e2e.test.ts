@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { treeDigestScript } from '../../src/backup/plan.js';
+import { stagingPath, treeDigestScript } from '../../src/backup/plan.js';
+import { quote } from '../../src/core/shell.js';
 import { labExec } from '../../src/lab/index.js';
 import { dockerChecked } from '../../src/lab/docker.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/index.js';
@@ -54,12 +55,13 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> 
 
 // `halyard backup ...` started and interrupted once the container `writer` was stopped for the
 // copy: a signal to the CLI, or its SSH connection dropped on the host. Resolves with the run.
-async function interrupted(args: string[], how: 'SIGINT' | 'SIGTERM' | 'SIGKILL' | 'drop'): Promise<CliRun> {
+async function interrupted(args: string[], how: 'SIGINT' | 'SIGTERM' | 'SIGKILL' | 'drop', staging?: string): Promise<CliRun> {
   let pid = 0;
   const run = runCli(backupArgs(args), { env: aws.env, onStart: (started) => (pid = started) });
-  // docker wait returns when the run stops the writer, without polling (a docker CLI call every
-  // 50 ms cost seconds of CPU per case on a busy machine).
-  await onHost('timeout 60 docker wait writer >/dev/null');
+  // A backup: docker wait returns when the run stops the writer, without polling (a docker CLI
+  // call every 50 ms cost seconds of CPU per case on a busy machine). A restore streams with the
+  // writer running: its staging directory appearing (a shell test, no docker call) starts the copy.
+  await onHost(staging === undefined ? 'timeout 60 docker wait writer >/dev/null' : `timeout 60 sh -c 'until [ -d "$1" ]; do sleep 0.05; done' sh ${quote(staging)}`);
   // Into the copy (40 MB take 1-4 s here).
   await new Promise((resolve) => setTimeout(resolve, 200));
   // The brackets keep pkill from matching its own shell's command line; docker exec, because
@@ -253,7 +255,7 @@ describe('halyard backup on a lab host', () => {
     expect(verify.exitCode, verify.stdout).toBe(0);
   }, busyBudget(41));
 
-  it('Ctrl-C, SIGTERM, SIGKILL or a dropped connection mid-backup and mid-restore: the stopped container runs again within 10 s, no upload or staging left; only containers mounting the volume stop', async () => {
+  it('Ctrl-C, SIGTERM, SIGKILL or a dropped connection mid-backup and mid-restore: the stopped container runs again within 10 s (a restore cut short while it streams never stopped it), no upload or staging left; only containers mounting the volume stop', async () => {
     await onHost(
       `docker rm -f writer keeper >/dev/null 2>&1; docker volume rm bigvol >/dev/null 2>&1; ` +
         `docker run -d --name writer --label halyard.backup.stop=true -v bigvol:/data ${IMAGE} sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null && ` +
@@ -282,8 +284,11 @@ describe('halyard backup on a lab host', () => {
       const what = `${args[0]} + ${how}`;
       // A SIGKILLed controller cannot abort its upload (the orphan sweep of a later backup does).
       const uploadsBefore = aws.s3.openUploads();
-      const run = await interrupted([...args], how);
+      const writerStarted = await onHost("docker inspect -f '{{.State.StartedAt}}' writer");
+      const run = await interrupted([...args], how, args[0] === 'restore' ? stagingPath(volumePath) : undefined);
       const seconds = await secondsUntilWriterRuns();
+      // A restore stops the writer only to swap the staged data in: cut short while it streams, it never stopped it.
+      if (args[0] === 'restore') expect(await onHost("docker inspect -f '{{.State.StartedAt}}' writer"), what).toBe(writerStarted);
       timings.push(`${what}: ${seconds.toFixed(1)} s`);
       expect(seconds, what).toBeLessThan(10);
       expect(run.exitCode, `${what}: ${run.stdout}${run.stderr}`).toBe(exitCode);

@@ -171,28 +171,45 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id1} ${id2}`, `start ${id1}`, `start ${id2}`]);
   });
 
-  it('a restore starts the stopped containers again before it deletes the data it replaced, and leaves none of it', async () => {
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    const log = join(work, 'docker.log');
+  it('a restore stages the data while the containers run, stops them only to swap it in, starts them before it deletes the data it replaced, and leaves none of it', async () => {
     const data = join(work, 'data');
     const id2 = '2'.repeat(64);
-    // `docker start` notes whether the replaced data is still there when the container starts.
-    writeFileSync(
-      join(bin, 'docker'),
-      `#!/bin/sh\ncase "$1 $*" in\n  *name=*app*) echo ${id2} ;;\n  "start "*) if [ -e '${data}.halyard-old' ]; then echo "start, replaced data present" >> '${log}'; else echo "start, replaced data gone" >> '${log}'; fi ;;\nesac\nexit 0\n`,
-      { mode: 0o755 },
-    );
+    // `docker stop` notes whether the staging is complete, `docker start` whether the replaced data is still there.
+    const docker = fakeDocker([
+      `*name=*app*) echo ${id2} ;;`,
+      `"stop "*) if [ -f '${data}.halyard-restore/a.txt' ]; then echo "stop, staged" >> '${join(work, 'order.log')}'; else echo "stop, not staged" >> '${join(work, 'order.log')}'; fi ;;`,
+      `"start "*) if [ -e '${data}.halyard-old' ]; then echo "start, replaced data present" >> '${join(work, 'order.log')}'; else echo "start, replaced data gone" >> '${join(work, 'order.log')}'; fi ;;`,
+    ]);
     const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: none\nvolumes:\n  - { name: data, kind: dir, path: ${data}, stop: [app] }\n`, join(work, 'b.yml'));
-    const env = { PATH: `${bin}:${process.env.PATH}` };
-    expect(await backupVolume(context(cfg, env), host, cfg.volumes[0]!)).toMatchObject({ ok: true });
+    expect(await backupVolume(context(cfg, docker.env), host, cfg.volumes[0]!)).toMatchObject({ ok: true });
     const before = treeDigest(data);
     writeFileSync(join(data, 'a.txt'), 'changed\n');
-    writeFileSync(log, '');
-    const restored = await restoreVolume(context(cfg, env), host, cfg.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'));
+    writeFileSync(docker.log, '');
+    writeFileSync(join(work, 'order.log'), '');
+    const restored = await restoreVolume(context(cfg, docker.env), host, cfg.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'));
     expect(restored.stopped).toEqual([id2]);
-    expect(readFileSync(log, 'utf8')).toBe('start, replaced data present\n');
+    expect(readFileSync(join(work, 'order.log'), 'utf8')).toBe('stop, staged\nstart, replaced data present\n');
+    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
     expect(treeDigest(data)).toBe(before);
+    expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+  });
+
+  it('a restore whose containers do not stop swaps nothing in: the data stays, the staging goes, they are started, the error names the stop', async () => {
+    const data = join(work, 'data');
+    const id2 = '2'.repeat(64);
+    const docker = fakeDocker([`*name=*app*) echo ${id2} ;;`, `"stop "*) echo "Error response from daemon: cannot stop container" >&2; exit 1 ;;`]);
+    const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: none\nvolumes:\n  - { name: data, kind: dir, path: ${data} }\n`, join(work, 'b.yml'));
+    expect(await backupVolume(context(cfg, docker.env), host, cfg.volumes[0]!)).toMatchObject({ ok: true });
+    writeFileSync(join(data, 'a.txt'), 'changed\n');
+    const current = treeDigest(data);
+    const stopping = { ...cfg, volumes: [{ ...cfg.volumes[0]!, stop: ['app'] }] };
+    await expect(restoreVolume(context(stopping, docker.env), host, stopping.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'))).rejects.toMatchObject({
+      code: 'E_REMOTE_FAILED',
+      message: 'restore local-1/data: stop exited 1: Error response from daemon: cannot stop container',
+    });
+    expect(treeDigest(data)).toBe(current);
+    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
     expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);
     expect(readdirSync(join(work, 'undo'))).toEqual([]);
   });

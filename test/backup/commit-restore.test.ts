@@ -1,0 +1,88 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { commitRestoreScript, parseCommitSteps } from '../../src/backup/plan.js';
+
+// A restore's commit (stop, swap, start, remove in one request) run by sh on a staged directory,
+// with docker and, where a case needs it, mv replaced by stubs that log or fail.
+
+let work: string;
+let bin: string;
+const ID = 'c'.repeat(64);
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'hy-commit-'));
+  bin = join(work, 'bin');
+  mkdirSync(bin);
+  mkdirSync(join(work, 'undo'), { mode: 0o700 });
+  mkdirSync(join(work, 'data'));
+  writeFileSync(join(work, 'data/file.txt'), 'current\n');
+  mkdirSync(join(work, 'data.halyard-restore'));
+  writeFileSync(join(work, 'data.halyard-restore/file.txt'), 'restored\n');
+});
+
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+// A docker that logs its calls; `start` or `stop` fails when named in `failing`.
+function stubDocker(failing: 'start' | 'stop' | undefined): void {
+  const fail = failing ? `[ "$1" = ${failing} ] && { echo "docker ${failing} failed" >&2; exit 1; }\n` : '';
+  writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${join(work, 'docker.log')}'\n${fail}exit 0\n`, { mode: 0o755 });
+}
+
+// Runs the commit as the run's shell would: root's undo record in $HALYARD_UNDO.
+function commit(): { status: number | null; steps: ReturnType<typeof parseCommitSteps>['steps']; rest: string; record: string | undefined } {
+  const record = join(work, 'undo/run.1');
+  const run = spawnSync('sh', ['-c', commitRestoreScript(join(work, 'data'), [ID])], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, HALYARD_UNDO: record } });
+  const { steps, rest } = parseCommitSteps(run.stdout + run.stderr);
+  return { status: run.status, steps, rest, record: existsSync(record) ? readFileSync(record, 'utf8') : undefined };
+}
+
+const content = () => readFileSync(join(work, 'data/file.txt'), 'utf8');
+const besideData = () => readdirSync(work).filter((name) => name.startsWith('data.')).sort();
+const dockerCalls = () => readFileSync(join(work, 'docker.log'), 'utf8').trim().split('\n');
+
+describe('commitRestoreScript', () => {
+  test('stops, swaps the staging in, starts, removes the replaced data and clears the record', () => {
+    stubDocker(undefined);
+    const result = commit();
+    expect(result.steps).toEqual({ stop: '0', swap: '0', start: '0', remove: '0' });
+    expect(content()).toBe('restored\n');
+    expect(besideData()).toEqual([]);
+    expect(dockerCalls()).toEqual([`stop -t 30 ${ID}`, `start ${ID}`]);
+    expect(result.record).toBeUndefined();
+  });
+
+  test('a swap failing halfway puts the data back, drops the staging and still starts the containers', () => {
+    stubDocker(undefined);
+    const realMv = spawnSync('sh', ['-c', 'command -v mv'], { encoding: 'utf8' }).stdout.trim();
+    // The first mv (the data aside) works, the second (the staging in) fails.
+    writeFileSync(join(bin, 'mv'), `#!/bin/sh\ncase "$1" in *.halyard-restore) echo "mv: cannot move $1" >&2; exit 1 ;; esac\nexec ${realMv} "$@"\n`, { mode: 0o755 });
+    const result = commit();
+    expect(result.steps).toEqual({ stop: '0', swap: '1', start: '0' });
+    expect(result.rest).toContain('mv: cannot move');
+    expect(content()).toBe('current\n');
+    expect(besideData()).toEqual([]);
+    expect(dockerCalls()).toEqual([`stop -t 30 ${ID}`, `start ${ID}`]);
+    expect(result.record).toBeUndefined();
+  });
+
+  test('a container that does not start keeps the record and the replaced data for the guard', () => {
+    stubDocker('start');
+    const result = commit();
+    expect(result.steps).toEqual({ stop: '0', swap: '0', start: '1' });
+    expect(content()).toBe('restored\n');
+    expect(besideData()).toEqual(['data.halyard-old']);
+    expect(result.record).toBe(`container ${ID}\n`);
+  });
+
+  test('a stop that fails swaps nothing: the data stays, the staging goes, the containers are started', () => {
+    stubDocker('stop');
+    const result = commit();
+    expect(result.steps).toEqual({ stop: '1', swap: 'skipped', start: '0' });
+    expect(content()).toBe('current\n');
+    expect(besideData()).toEqual([]);
+    expect(result.record).toBeUndefined();
+  });
+});
