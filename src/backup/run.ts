@@ -72,8 +72,9 @@ export const BACKUP_LOCK_WAIT_SECONDS = 60;
 /** Timeout of each small request (inspect, stop, start, swap): `docker stop -t 30` fits. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
-// Runs work on a host under its lock, as root, in the guarded shell (see engine/locked-host.ts).
-async function locked<T>(context: BackupContext, host: Host, label: string, work: (locked: LockedHost) => Promise<T>): Promise<T> {
+// Runs work on a host under its lock, as root, in the guarded shell (see engine/locked-host.ts);
+// `prefetch`, the work's first request (its inspect), travels with the lock request.
+async function locked<T>(context: BackupContext, host: Host, label: string, work: (locked: LockedHost) => Promise<T>, prefetch?: string): Promise<T> {
   context.signal?.throwIfAborted();
   const session = await context.session(host);
   const lockWaitSignal = context.lockWaitSignal ?? context.signal;
@@ -84,6 +85,7 @@ async function locked<T>(context: BackupContext, host: Host, label: string, work
       waitSeconds: context.lockWaitSeconds ?? BACKUP_LOCK_WAIT_SECONDS,
       timeoutMs: REQUEST_TIMEOUT_MS,
       become: true,
+      ...(prefetch === undefined ? {} : { prefetch }),
       ...(context.lockPaths ? { lockPaths: context.lockPaths } : {}),
       ...(lockWaitSignal ? { signal: lockWaitSignal } : {}),
     },
@@ -279,7 +281,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
       others.catch(() => undefined);
       const copied = await copying;
       return { info, compression, id, ...keys, ...copied, others };
-    });
+    }, inspectScript(spec));
     const manifest: BackupManifest = {
       tool: MANIFEST_TOOL,
       version: HALYARD_VERSION,
@@ -614,7 +616,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     }
     await commitRestore(context, held, `${host.name}/${spec.name}`, label, path, info.containers, spec.service);
     return info;
-  }).finally(() => pending.cancel());
+  }, inspectScript(spec)).finally(() => pending.cancel());
   const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
   context.log?.(`${host.name}/${spec.name}: restored ${manifest.id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})`);
   return outcome;

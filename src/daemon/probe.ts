@@ -205,7 +205,12 @@ export async function runProbes(deps: ProbeJobDeps): Promise<JobOutcome> {
         const session = await deps.pool.session(connectTargetOf(host));
         // Under the host lock like every remote action: a probe never reads a host mid-converge or
         // mid-backup (containers stopped on purpose); a host locked past the wait is skipped, not failing.
-        const output = await withHostLock(session, { label: `probe ${host.name}`, owner: { ...newLockOwner(), purpose: 'probe' }, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}), ...(deps.lockWaitSignal ? { signal: deps.lockWaitSignal } : {}) }, (held) => held.run(`probe ${host.name}`, script));
+        // The probe travels with the lock request (prefetch): one round trip per host.
+        const output = await withHostLock(
+          session,
+          { label: `probe ${host.name}`, owner: { ...newLockOwner(), purpose: 'probe' }, waitSeconds: deps.lockWaitSeconds ?? PROBE_LOCK_WAIT_SECONDS, timeoutMs: PROBE_TIMEOUT_MS, prefetch: script, ...(deps.lockPaths ? { lockPaths: deps.lockPaths } : {}), ...(deps.lockWaitSignal ? { signal: deps.lockWaitSignal } : {}) },
+          (held) => held.run(`probe ${host.name}`, script),
+        );
         const report = parseProbeOutput(output);
         checks = evaluateChecks(report, deps.settings);
         points.push(...metricPoints(host, report, now()));

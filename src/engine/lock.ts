@@ -57,6 +57,7 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
       : `  hy_home=${quote(paths.userHome)}`;
   return [
     'hy_lock() {',
+    '  hy_locked=',
     '  hy_uid=$(id -u)',
     '  hy_login=${SUDO_UID:-$hy_uid}',
     `  command -v flock >/dev/null 2>&1 || { ${say('no-flock', quote('flock(1) not found on the host (install util-linux)'))}; return; }`,
@@ -96,6 +97,8 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
     "  case $hy_host in ''|*[!A-Za-z0-9._-]*) hy_host=$(uname -n | tr -c 'A-Za-z0-9._\\n-' _) ;; esac",
     '  hy_dir "$hy_home/.halyard" "$hy_login" && hy_take 8 "$hy_home/.halyard" "$hy_login" "lock-$hy_host" || { hy_refuse; return; }',
     // The host's clock when the run began: halyard's temp files older than that are stale.
+    // hy_locked tells a request sent with this one (locked-host.ts's prefetch) that it may run.
+    '  hy_locked=1',
     `  ${say('ok', '"$(date +%s)"')}`,
     '}',
     'hy_lock',

@@ -32,6 +32,12 @@ export interface HostLockOptions {
   owner?: LockOwner;
   lockPaths?: LockPaths;
   /**
+   * A read-only request (an inspect, a probe) sent in the lock's own request and run only once the
+   * lock is taken: the work's first run() or exec() of this exact script gets that answer, one round
+   * trip fewer. A later one asks the host again.
+   */
+  prefetch?: string;
+  /**
    * Ends the wait for another run's lock (the shell is dropped, E_HOST_LOCKED); once the lock is
    * held it has no effect (the work watches its own signal). A daemon stopping must not wait out
    * a lock held by the very run that is restarting it.
@@ -71,9 +77,10 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
     let answer;
     try {
       const ask = async () => {
-        const reply = await shell.request(`${lockScript(shell.nonce, owner, options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}`, {
+        const prefetch = options.prefetch === undefined ? '' : `\n${prefetchScript(shell.nonce, options.prefetch)}`;
+        const reply = await shell.request(`${lockScript(shell.nonce, owner, options.waitSeconds, options.lockPaths ?? HOST_LOCK_PATHS)}\n${recoveryScript(shell.nonce, options.lockPaths?.undoDir)}${prefetch}`, {
           label: `${options.label}: lock`,
-          timeoutMs: options.timeoutMs + options.waitSeconds * 1000,
+          timeoutMs: options.timeoutMs * (options.prefetch === undefined ? 1 : 2) + options.waitSeconds * 1000,
         });
         return parseLockOutcome(reply.output, shell.nonce);
       };
@@ -86,11 +93,17 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
     if (signal?.aborted) throw lockWaitEnded(options.label, signal);
     const { outcome, rest } = answer;
     if (!outcome.locked) throw lockError(outcome);
-    const { undone } = parseUndone(rest, shell.nonce);
+    const { undone, rest: afterRecovery } = parseUndone(rest, shell.nonce);
+    let prefetched = options.prefetch === undefined ? undefined : parsePrefetched(afterRecovery, shell.nonce);
     const host: LockedHost = {
       undone,
       async exec(label, script, runOptions = {}) {
-        const result = await shell.request(`(\n${script}\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`, { label, timeoutMs: runOptions.timeoutMs ?? options.timeoutMs });
+        if (prefetched !== undefined && script === options.prefetch) {
+          const answer = prefetched;
+          prefetched = undefined;
+          return answer;
+        }
+        const result = await shell.request(wrapRequest(script), { label, timeoutMs: runOptions.timeoutMs ?? options.timeoutMs });
         return { exitCode: result.exitCode, output: result.output };
       },
       async run(label, script, runOptions = {}) {
@@ -108,4 +121,26 @@ export async function withHostLock<T>(session: HostSession, options: HostLockOpt
     // stopped by its guard, which then undoes what is still recorded.
     await shell.close().catch(() => undefined);
   }
+}
+
+// A request as the locked shell runs it: a subshell of its own, no stdin, the lock's fds closed.
+function wrapRequest(script: string): string {
+  return `(\n${script}\n) </dev/null ${CLOSE_LOCK_FDS} 2>&1`;
+}
+
+// The prefetch's part of the lock request: run only when the lock was taken (hy_locked), its output
+// between two markers, the second carrying its exit status.
+function prefetchScript(nonce: string, script: string): string {
+  return [`if [ "\${hy_locked:-}" = 1 ]; then`, `printf '\\036HY:%s:PREFETCH\\n' ${nonce}`, wrapRequest(script), `printf '\\n\\036HY:%s:PREFETCHED:%s\\n' ${nonce} "$?"`, 'fi'].join('\n');
+}
+
+// The prefetch's answer out of the lock's reply; undefined when it did not run or was cut short.
+function parsePrefetched(output: string, nonce: string): { exitCode: number; output: string } | undefined {
+  const start = `\u001eHY:${nonce}:PREFETCH\n`;
+  const end = `\n\u001eHY:${nonce}:PREFETCHED:`;
+  const from = output.indexOf(start);
+  const to = output.lastIndexOf(end);
+  if (from < 0 || to < from + start.length - 1) return undefined;
+  const exitCode = Number.parseInt(output.slice(to + end.length), 10);
+  return Number.isInteger(exitCode) ? { exitCode, output: output.slice(from + start.length, Math.max(from + start.length, to)) } : undefined;
 }
