@@ -186,9 +186,13 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     writeFileSync(join(data, 'a.txt'), 'changed\n');
     writeFileSync(docker.log, '');
     writeFileSync(join(work, 'order.log'), '');
-    const restored = await restoreVolume(context(cfg, docker.env), host, cfg.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'));
+    const restoring = context(cfg, docker.env);
+    const restored = await restoreVolume(restoring, host, cfg.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'));
     expect(restored.stopped).toEqual([id2]);
     expect(readFileSync(join(work, 'order.log'), 'utf8')).toBe('stop, staged\nstart, replaced data present\n');
+    // Three requests to the locked shell, each a round trip across a network: the lock with the
+    // inspect, the staging's record (sent beside the stream), the commit.
+    expect((await restoring.session()).shellRequests).toBe(3);
     expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id2}`, `start ${id2}`]);
     expect(treeDigest(data)).toBe(before);
     expect(readdirSync(work).filter((name) => name.startsWith('data.'))).toEqual([]);

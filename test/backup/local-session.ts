@@ -6,8 +6,10 @@ import type { ExecRequest, ExecResult, ExecStream, HostSession, StreamExecReques
 // A HostSession that runs scripts locally (`sh -s` / `sh -c`), as root already: the backup code
 // without SSH. `env` is added to the scripts' environment (a PATH with stub commands). Like sshd, it
 // starts each command in its own session and process group, and an abort signals that whole group.
-export function localSession(name: string, env: Record<string, string> = {}): HostSession & { scripts: string[] } {
+export function localSession(name: string, env: Record<string, string> = {}): HostSession & { scripts: string[]; readonly shellRequests: number } {
   let execs = 0;
+  // Writes into streams started with their script (a locked host's shell): one per request.
+  let shellRequests = 0;
   const scripts: string[] = [];
   const run = (args: string[]) => spawn('sh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
   return {
@@ -15,6 +17,9 @@ export function localSession(name: string, env: Record<string, string> = {}): Ho
     target: { name, address: '127.0.0.1', port: 22, user: undefined, privateKeyFile: undefined, become: false, becomePassword: undefined },
     get execCount() {
       return execs;
+    },
+    get shellRequests() {
+      return shellRequests;
     },
     exec(request: ExecRequest): Promise<ExecResult> {
       execs += 1;
@@ -35,8 +40,14 @@ export function localSession(name: string, env: Record<string, string> = {}): Ho
       // A deferred script: the same reader as on a host, the script sent ahead of the caller's stdin.
       const child = run(['-c', typeof script === 'string' ? script : DEFERRED_SCRIPT_READER]);
       let stdin: Writable = child.stdin;
-      if (typeof script === 'string') scripts.push(script);
-      else {
+      if (typeof script === 'string') {
+        scripts.push(script);
+        const write = child.stdin.write.bind(child.stdin) as (...args: unknown[]) => boolean;
+        child.stdin.write = ((...args: unknown[]) => {
+          shellRequests += 1;
+          return write(...args);
+        }) as typeof child.stdin.write;
+      } else {
         const input = new PassThrough();
         stdin = input;
         script.then(

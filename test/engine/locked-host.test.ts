@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withHostLock, type HostLockOptions } from '../../src/engine/locked-host.js';
-import type { HostSession, StreamExecRequest } from '../../src/ssh/types.js';
+import type { HostSession } from '../../src/ssh/types.js';
 import { localSession } from '../backup/local-session.js';
 
 let work: string;
@@ -17,28 +17,10 @@ beforeEach(() => {
 
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-// A local session whose locked shells count the requests written to them (one write each).
+// A local session and the requests its locked shells were sent so far.
 function countingSession(): { session: HostSession; requests: () => number } {
   const session = localSession('local-1');
-  let writes = 0;
-  const open = session.execStream;
-  if (!open) throw new Error('the local session has no streaming exec');
-  const execStream = open.bind(session);
-  return {
-    session: {
-      ...session,
-      execStream(request: StreamExecRequest) {
-        const stream = execStream(request);
-        const write = stream.stdin.write.bind(stream.stdin) as (chunk: unknown, ...rest: unknown[]) => boolean;
-        stream.stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
-          writes += 1;
-          return write(chunk, ...rest);
-        }) as typeof stream.stdin.write;
-        return stream;
-      },
-    },
-    requests: () => writes,
-  };
+  return { session, requests: () => session.shellRequests };
 }
 
 function options(extra: Partial<HostLockOptions> = {}): HostLockOptions {
