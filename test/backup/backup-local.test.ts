@@ -55,7 +55,7 @@ function fakeDocker(cases: string[]): { env: Record<string, string>; bin: string
   const bin = join(work, 'bin');
   mkdirSync(bin, { recursive: true });
   const log = join(work, 'docker.log');
-  writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1 $*" in\n${cases.map((branch) => `  ${branch}\n`).join('')}esac\nexit 0\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'docker'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\ncase "$1 $*" in\n${cases.map((branch) => `  ${branch}\n`).join('')}esac\nexit 0\n`, { mode: 0o755 });
   return {
     env: { PATH: `${bin}:${process.env.PATH}` },
     bin,
@@ -147,28 +147,34 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     const id1 = '1'.repeat(64);
     const id2 = '2'.repeat(64);
     const id3 = '3'.repeat(64);
+    const id4 = '4'.repeat(64);
     // `ps` finds two labelled containers (one mounts a subdirectory of the data, the other
-    // something else) and one listed container.
+    // something else) and two listed ones; `inspect` prints "ID SOURCE" per mount of each id given.
     const docker = fakeDocker([
       `*label=halyard.backup.stop=true*) echo ${id1}; echo ${id3} ;;`,
-      `"inspect "*${id1}*) echo /var/lib/other; echo ${join(work, 'data/sub')} ;;`,
-      `"inspect "*${id3}*) echo /var/lib/other ;;`,
-      `*name=*app*) echo ${id2} ;;`,
+      `"inspect "*) for c in "$@"; do case $c in ${id1}) echo "${id1} /var/lib/other"; echo "${id1} ${join(work, 'data/sub')}" ;; ${id3}) echo "${id3} /var/lib/other" ;; esac; done ;;`,
+      `*name=*app*name=*worker*) echo ${id2}; echo ${id4} ;;`,
     ]);
     const { env } = docker;
     const cfg = parseBackupConfig(
-      `inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\nvolumes:\n  - { name: data, kind: dir, path: ${join(work, 'data')}, stop: [app] }\n`,
+      `inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\nvolumes:\n  - { name: data, kind: dir, path: ${join(work, 'data')}, stop: [app, worker] }\n`,
       join(work, 'b.yml'),
     );
     const ok = await backupVolume(context(cfg, env), host, cfg.volumes[0]!);
     expect(ok.ok).toBe(true);
-    expect(ok.stopped).toEqual([id1, id2]);
+    expect(ok.stopped).toEqual([id1, id2, id4]);
+    // Three docker calls find them, however many there are: the labelled, the listed, the mounts of the labelled.
+    expect(docker.calls(/^(ps|inspect)/).sort()).toEqual([
+      `inspect -f {{range .Mounts}}{{$.Id}} {{.Source}}{{"\\n"}}{{end}} ${id1} ${id3}`,
+      'ps -q --no-trunc --filter label=halyard.backup.stop=true',
+      'ps -q --no-trunc --filter name=^/app$ --filter name=^/worker$',
+    ]);
     aws.failNext({ service: 's3', operation: 'UploadPart', kind: '500', after: 1, count: 20 });
     writeFileSync(docker.log, '');
     const failed = await backupVolume(context({ ...cfg, compression: 'none' }, env), host, cfg.volumes[0]!);
     expect(failed.ok).toBe(false);
     aws.clearFaults();
-    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id1} ${id2}`, `start ${id1}`, `start ${id2}`]);
+    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id1} ${id2} ${id4}`, `start ${id1}`, `start ${id2}`, `start ${id4}`]);
   });
 
   it('a restore stages the data while the containers run, stops them only to swap it in, starts them before it deletes the data it replaced, and leaves none of it', async () => {

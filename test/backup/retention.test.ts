@@ -94,23 +94,35 @@ describe('backup planning', () => {
     expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [id] });
   });
 
-  it('inspects the mounts of labelled containers one per line; a dump stops only listed containers', () => {
-    const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' });
-    expect(volume).toContain(`docker inspect -f '{{range .Mounts}}{{.Source}}{{"\\n"}}{{end}}' "$c"`);
-    // The labelled containers are listed in the background while the volume's directory is asked for.
-    expect(volume.split('\n').slice(1, 9)).toEqual([
-      'hy_ps=',
+  it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
+    const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: ['app', 'worker'], kind: 'volume', volume: 'grafana-data' });
+    // The labelled and the listed containers are asked for in the background while the volume's directory is.
+    expect(volume.split('\n').slice(1, 12)).toEqual([
+      'hy_ps= hy_named=',
       'if command -v docker >/dev/null 2>&1; then',
       '  hy_ps=$(mktemp) || exit 1',
       '  docker ps -q --no-trunc --filter label=halyard.backup.stop=true >"$hy_ps" 2>/dev/null &',
       '  hy_ps_pid=$!',
+      '  hy_named=$(mktemp) || exit 1',
+      "  docker ps -q --no-trunc --filter 'name=^/app$' --filter 'name=^/worker$' >\"$hy_named\" 2>/dev/null &",
+      '  hy_named_pid=$!',
       'fi',
       "p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
       'echo "path=$p"',
     ]);
-    expect(volume).toContain('if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then\n  for c in $(cat "$hy_ps"); do');
-    expect(volume.split('\n').at(-1)).toBe('[ -z "$hy_ps" ] || rm -f "$hy_ps"');
+    expect(volume).toContain(
+      [
+        'if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then',
+        '  set -- $(cat "$hy_ps")',
+        '  if [ "$#" -gt 0 ]; then',
+        `    docker inspect -f '{{range .Mounts}}{{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null | while read -r c s; do`,
+      ].join('\n'),
+    );
+    expect(volume).toContain(`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"\n  :\nfi`);
+    expect(volume.split('\n').at(-1)).toBe('[ -z "$hy_ps" ] || rm -f "$hy_ps" ${hy_named:+"$hy_named"}');
     expect(volume).not.toContain('docker info');
+    // Nothing listed: no second docker ps.
+    expect(inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' })).not.toContain('hy_named=$(mktemp)');
     // With a container, it is looked up first (by name, then as a Compose service): none, no database line.
     const inContainer = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres', container: 'pg' });
     expect(inContainer.split('\n').slice(1)).toEqual([
