@@ -136,15 +136,23 @@ export function heldByDaemonJob(outcome: LockOutcome): boolean {
 // Given the first answer to a lock request: while a daemon's probe or drift check holds the lock,
 // asks again (ask sends the lock request and reads its outcome) every 250 ms for up to waitMs; any
 // other answer, or the signal, ends the asking. Each ask is a request of its own with its own
-// timeout, so --timeout keeps bounding each one.
+// timeout, so --timeout keeps bounding each one. A holder that is not a daemon's job is asked about
+// once more first: a run records itself just after its flock succeeds (a `mv`, milliseconds, more
+// on a loaded host), and a lock asked for in between names the run before it. CI saw a converge
+// fail that way, naming the apply that had just ended, while the daemon's first probe took the host.
 export async function askPastDaemonJobs<T extends { outcome: LockOutcome }>(first: T, ask: () => Promise<T>, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
   const deadline = Date.now() + (options.waitMs ?? DAEMON_JOB_HOLD_WAIT_MS);
   let answer = first;
-  while (heldByDaemonJob(answer.outcome) && Date.now() + DAEMON_JOB_ASK_EVERY_MS <= deadline && !options.signal?.aborted) {
+  let confirmed = false;
+  for (;;) {
+    const { outcome } = answer;
+    const daemonJob = heldByDaemonJob(outcome);
+    const unconfirmed = !confirmed && !outcome.locked && outcome.reason === 'busy' && !daemonJob;
+    if (!(daemonJob || unconfirmed) || Date.now() + DAEMON_JOB_ASK_EVERY_MS > deadline || options.signal?.aborted) return answer;
+    if (unconfirmed) confirmed = true;
     await new Promise((resolve) => setTimeout(resolve, DAEMON_JOB_ASK_EVERY_MS));
     answer = await ask();
   }
-  return answer;
 }
 
 // The error for a lock that was not taken: held by another run, or not takeable here (and why).

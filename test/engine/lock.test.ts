@@ -6,7 +6,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, statSync, s
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { heldByDaemonJob, type LockPaths } from '../../src/engine/lock.js';
+import { askPastDaemonJobs, heldByDaemonJob, type LockOutcome, type LockPaths } from '../../src/engine/lock.js';
 import { holdLock, type LockHolder } from '../support/lock-holder.js';
 
 const LOGIN_UID = 4242;
@@ -118,5 +118,40 @@ describe('heldByDaemonJob', () => {
     expect(heldByDaemonJob(busy('run=a controller=for=probe pid=1 since=t for=backup'))).toBe(false);
     expect(heldByDaemonJob({ locked: true })).toBe(false);
     expect(heldByDaemonJob({ locked: false, reason: 'denied', detail: 'for=probe' })).toBe(false);
+  });
+});
+
+describe('askPastDaemonJobs', () => {
+  const busy = (holder: string) => ({ outcome: { locked: false as const, reason: 'busy' as const, holder } });
+  const probe = busy('run=p controller=h pid=2 since=t for=probe');
+  const operator = busy('run=a controller=vm pid=1 since=t');
+  // The answers a host gives in turn, and how many times it was asked.
+  const host = (...answers: Array<{ outcome: LockOutcome }>) => {
+    let asked = 0;
+    return { ask: async () => answers[Math.min(asked++, answers.length - 1)]!, asked: () => asked };
+  };
+
+  it("asks again while a daemon's job holds the lock, and takes it once the job lets go", async () => {
+    const answers = host(probe, { outcome: { locked: true } });
+    expect(await askPastDaemonJobs(probe, answers.ask)).toEqual({ outcome: { locked: true } });
+    expect(answers.asked()).toBe(2);
+  });
+
+  it("asks once more when the holder is not a daemon's job: a job that has just taken the lock may not have recorded itself yet", async () => {
+    // The record still names the run before; asked again, the probe has written its own.
+    const answers = host(probe, { outcome: { locked: true } });
+    expect(await askPastDaemonJobs(operator, answers.ask)).toEqual({ outcome: { locked: true } });
+    expect(answers.asked()).toBe(2);
+    // A run of an operator that really holds it: refused after that one confirmation.
+    const held = host(operator, operator);
+    expect(await askPastDaemonJobs(operator, held.ask)).toEqual(operator);
+    expect(held.asked()).toBe(1);
+  });
+
+  it('asks nothing more for an answer that is not busy, or once the wait is used up', async () => {
+    const answers = host(probe);
+    expect(await askPastDaemonJobs({ outcome: { locked: false, reason: 'denied', detail: 'no home' } }, answers.ask)).toMatchObject({ outcome: { reason: 'denied' } });
+    expect(await askPastDaemonJobs(operator, answers.ask, { waitMs: 0 })).toEqual(operator);
+    expect(answers.asked()).toBe(0);
   });
 });
