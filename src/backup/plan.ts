@@ -236,10 +236,17 @@ function pipeWithStatus(producer: string, consumer: string, what: string): strin
  * locked run, starts them again), then stops the given containers and service.
  */
 export function stopScript(containers: string[], service?: string): string {
-  const lines = [recordStopped(containers, service), 'set -e'];
-  if (service) lines.push(`systemctl stop ${quote(service)}`);
-  if (containers.length > 0) lines.push(`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`);
-  return lines.join('\n');
+  return [recordStopped(containers, service), 'set -e', ...stopCommands(containers, service)].join('\n');
+}
+
+// The commands that stop the service, then the containers (`docker stop -t 30`, one call).
+function stopCommands(containers: string[], service: string | undefined): string[] {
+  return [...(service ? [`systemctl stop ${quote(service)}`] : []), ...(containers.length > 0 ? [`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`] : [])];
+}
+
+// Commands that start each container, then the service, every one attempted: `$flag` becomes 1 when one fails.
+function startCommands(containers: string[], service: string | undefined, flag: string): string[] {
+  return [...containers.map((id) => `docker start ${quote(id)} >/dev/null || ${flag}=1`), ...(service ? [`systemctl start ${quote(service)} || ${flag}=1`] : [])];
 }
 
 // The record written before containers and a service are stopped.
@@ -249,11 +256,7 @@ function recordStopped(containers: string[], service: string | undefined): strin
 
 /** Starts them again (every one attempted, even when another fails); the record is cleared once all run. */
 export function startScript(containers: string[], service?: string): string {
-  const lines = ['rc=0'];
-  for (const id of containers) lines.push(`docker start ${quote(id)} >/dev/null || rc=1`);
-  if (service) lines.push(`systemctl start ${quote(service)} || rc=1`);
-  lines.push(`if [ $rc = 0 ]; then ${CLEAR_UNDO}; fi`, 'exit $rc');
-  return lines.join('\n');
+  return ['rc=0', ...startCommands(containers, service, 'rc'), `if [ $rc = 0 ]; then ${CLEAR_UNDO}; fi`, 'exit $rc'].join('\n');
 }
 
 /** Writes the backup stream to stdout: a tar of the directory, compressed; or pg_dump -Fc. */
@@ -346,7 +349,7 @@ export function commitRestoreScript(path: string, containers: string[], service?
   const old = quote(replacedPath(path));
   const mark = (step: CommitStep, status: string) => `printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
   const record = recordStopped(containers, service);
-  const stops = [...(service ? [`systemctl stop ${quote(service)}`] : []), ...(containers.length > 0 ? [`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`] : [])];
+  const stops = stopCommands(containers, service);
   return [
     'hy_stop=0',
     `(\n${record}\n) && ${stops.length > 0 ? stops.join(' && ') : ':'} || hy_stop=$?`,
@@ -359,8 +362,7 @@ export function commitRestoreScript(path: string, containers: string[], service?
     `  rm -rf ${staging}`,
     'fi',
     'hy_start=0',
-    ...containers.map((id) => `docker start ${quote(id)} >/dev/null || hy_start=1`),
-    ...(service ? [`systemctl start ${quote(service)} || hy_start=1`] : []),
+    ...startCommands(containers, service, 'hy_start'),
     mark('start', '$hy_start'),
     // Left recorded when something did not start: the guard tries again when the run ends.
     'if [ $hy_start = 0 ]; then',

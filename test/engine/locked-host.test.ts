@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withHostLock, type HostLockOptions } from '../../src/engine/locked-host.js';
-import type { HostSession } from '../../src/ssh/types.js';
 import { localSession } from '../backup/local-session.js';
 
 let work: string;
@@ -17,12 +16,6 @@ beforeEach(() => {
 
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-// A local session and the requests its locked shells were sent so far.
-function countingSession(): { session: HostSession; requests: () => number } {
-  const session = localSession('local-1');
-  return { session, requests: () => session.shellRequests };
-}
-
 function options(extra: Partial<HostLockOptions> = {}): HostLockOptions {
   return { label: 'test', waitSeconds: 0, timeoutMs: 10_000, lockPaths: { rootDir: join(work, 'run-halyard'), userHome: join(work, 'home'), undoDir: join(work, 'undo') }, ...extra };
 }
@@ -31,7 +24,8 @@ describe('withHostLock: prefetch', () => {
   it("answers the work's first request of the prefetched script from the lock's own request; a later one asks again", async () => {
     const counter = join(work, 'count');
     const script = `echo x >> ${counter}; printf 'asked %s times\\n' "$(wc -l < ${counter})"; exit 3`;
-    const { session, requests } = countingSession();
+    const session = localSession('local-1');
+    const requests = () => session.shellRequests;
     const answers = await withHostLock(session, options({ prefetch: script }), async (held) => {
       const first = await held.exec('inspect', script);
       const afterFirst = requests();
@@ -45,7 +39,8 @@ describe('withHostLock: prefetch', () => {
   });
 
   it('a request other than the prefetched one goes to the host as usual', async () => {
-    const { session, requests } = countingSession();
+    const session = localSession('local-1');
+    const requests = () => session.shellRequests;
     const answer = await withHostLock(session, options({ prefetch: 'echo prefetched' }), async (held) => ({ other: await held.run('other', 'echo other'), count: requests() }));
     expect(answer).toEqual({ other: 'other\n', count: 2 });
   });
