@@ -100,6 +100,8 @@ describe('halyard standby', () => {
     await waitFor(() => readyPids().length === 1 && readyPids()[0] !== first, 'its successor');
     const status = await runCli(['standby', 'status', '--json'], { env: on });
     expect(JSON.parse(status.stdout)).toMatchObject({ on: true, idleMinutes: 30, standbys: [{ state: 'ready', pid: readyPids()[0] }] });
+    // Started with the heap floor that keeps an idle standby's GC from churning (standbyNodeArgs).
+    expect(readFileSync(`/proc/${readyPids()[0]}/cmdline`, 'utf8').split('\0').slice(1, 2)).toEqual(['--initial-old-space-size=64']);
   });
 
   it('a standby keeps no variable of the command that started it but what locates files and what Node reads at start-up', async () => {
