@@ -74,10 +74,11 @@ const REQUEST_TIMEOUT_MS = 120_000;
 
 // Runs work on a host under its lock, as root, in the guarded shell (see engine/locked-host.ts);
 // `prefetch`, the work's first request (its inspect), travels with the lock request.
-async function locked<T>(context: BackupContext, host: Host, label: string, work: (locked: LockedHost) => Promise<T>, prefetch?: string): Promise<T> {
+async function locked<T>(context: BackupContext, host: Host, label: string, work: (locked: LockedHost) => Promise<T>, prefetch?: string, stopWaiting?: AbortSignal): Promise<T> {
   context.signal?.throwIfAborted();
   const session = await context.session(host);
-  const lockWaitSignal = context.lockWaitSignal ?? context.signal;
+  const given = context.lockWaitSignal ?? context.signal;
+  const lockWaitSignal = given && stopWaiting ? AbortSignal.any([given, stopWaiting]) : (given ?? stopWaiting);
   return withHostLock(
     session,
     {
@@ -586,25 +587,38 @@ async function commitRestore(context: BackupContext, held: LockedHost, name: str
 /**
  * Streams a backup back onto its host. A directory or volume is extracted into a staging directory
  * while its services run, the stream's sha256 checked, then the labelled/listed containers and the
- * service stop only while it is swapped in. A Postgres dump is restored with them stopped.
+ * service stop only while it is swapped in. A Postgres dump is restored with them stopped. `backup`
+ * may still be being looked up: the host is locked and inspected meanwhile.
  */
-export async function restoreVolume(context: BackupContext, host: Host, spec: VolumeSpec, backup: ListedBackup): Promise<RestoreOutcome> {
+export async function restoreVolume(context: BackupContext, host: Host, spec: VolumeSpec, backup: ListedBackup | Promise<ListedBackup>): Promise<RestoreOutcome> {
   const t0 = Date.now();
-  const { manifest } = backup;
-  if (manifest.kind !== spec.kind) throw new HalyardError('E_BACKUP_KIND', `${host.name}/${spec.name}: backup ${manifest.id} is of kind ${manifest.kind}, the config says ${spec.kind}`);
+  const found = Promise.resolve(backup);
+  const checked = found.then((listed) => {
+    const { manifest } = listed;
+    if (manifest.kind !== spec.kind) throw new HalyardError('E_BACKUP_KIND', `${host.name}/${spec.name}: backup ${manifest.id} is of kind ${manifest.kind}, the config says ${spec.kind}`);
+    return listed;
+  });
+  // A lookup that fails ends the wait for the host's lock: its error is the restore's.
+  const lookupFailed = new AbortController();
+  checked.catch((error: unknown) => lookupFailed.abort(error));
   // pg_restore writes as it reads, so a Postgres backup is checked in full before it is streamed in
   // (a directory is checked on the way, in its staging directory, before it replaces anything).
   if (spec.kind === 'postgres') {
-    const check = await verifyBackup(context.store, backup);
+    const listed = await checked;
+    const check = await verifyBackup(context.store, listed);
+    const { manifest } = listed;
     if (!check.ok) throw new HalyardError('E_BACKUP_CORRUPT', `${host.name}/${spec.name}: backup ${manifest.id} reads back with sha256 ${check.sha256.slice(0, 12)} (${check.size} bytes), the manifest says ${manifest.sha256.slice(0, 12)} (${manifest.size} bytes); nothing restored`);
   }
   const label = `restore ${host.name}/${spec.name}`;
   let bytes = 0;
   let streamMs = 0;
+  let id = '';
   context.signal?.throwIfAborted();
   const pending = await openPendingStream(context, host, label);
   // A directory that is gone entirely is what restores are for.
   const info = await locked(context, host, label, async (held) => {
+    const { manifest } = await checked;
+    id = manifest.id;
     let info = await inspect(held, host, spec, { missingOk: true });
     checkUnpacker(`${host.name}/${spec.name}`, manifest, info.zstd);
     // A Docker volume that was removed is made again first: data put where its folder would be
@@ -640,21 +654,26 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     }
     await commitRestore(context, held, `${host.name}/${spec.name}`, label, path, info.containers, spec.service);
     return info;
-  }, inspectScript(spec)).finally(() => pending.cancel());
-  const outcome = { host: host.name, volume: spec.name, id: manifest.id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
-  context.log?.(`${host.name}/${spec.name}: restored ${manifest.id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})`);
+  }, inspectScript(spec), lookupFailed.signal)
+    .catch((error: unknown) => {
+      throw lookupFailed.signal.aborted ? lookupFailed.signal.reason : error;
+    })
+    .finally(() => pending.cancel());
+  const outcome = { host: host.name, volume: spec.name, id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
+  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})`);
   return outcome;
 }
 
 /**
  * Restores the backup `which` names (an id, or 'latest', among `which.fromHost`'s backups of the
- * volume) onto `host`. The host's connection opens while the store is listed and the manifest read:
- * the handshake (0.1-0.25 s on a lab host) no longer waits for them. A backup that cannot be found
- * leaves that connection to the caller's pool, which closes it.
+ * volume) onto `host`. The store is listed and the manifest read once the host's connection is up,
+ * while the host is locked and inspected: the lookup's first call loads the S3 SDK (0.13-0.23 s of
+ * this thread), which during the handshake held its packets back by as long. A backup that cannot
+ * be found fails the restore before anything is staged (a wait for another run's lock ends with it).
  */
 export async function restoreFromStore(context: BackupContext, host: Host, spec: VolumeSpec, which: { fromHost: string; id?: string }): Promise<RestoreOutcome> {
-  context.session(host).catch(() => undefined);
-  const chosen = await findBackup(context.store, context.config.prefix, which.fromHost, spec.name, which.id);
+  const chosen = context.session(host).then(() => findBackup(context.store, context.config.prefix, which.fromHost, spec.name, which.id));
+  chosen.catch(() => undefined);
   return restoreVolume(context, host, spec, chosen);
 }
 

@@ -346,7 +346,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(events).toEqual(['list', 'data stored', 'manifest', 'delete', 'delete']);
   });
 
-  it("a restore opens the host's connection while it looks the backup up in the store; a backup not found leaves nothing else done", async () => {
+  it("a restore looks the backup up once the host's connection is up; a backup not found fails it with nothing staged, also while it waits for the lock", async () => {
     const cfg = config('compression: none\n');
     const spec = cfg.volumes[0]!;
     expect(await backupVolume(context(cfg), host, spec)).toMatchObject({ ok: true });
@@ -365,17 +365,43 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
       ...base,
       store: watching,
       session: (target) => {
-        events.push('session');
-        return base.session(target);
+        events.push('session asked');
+        return base.session(target).then((session) => {
+          events.push('session up');
+          return session;
+        });
       },
     };
     const restored = await restoreFromStore(watched, host, spec, { fromHost: host.name, id: 'latest' });
     expect(restored.bytes).toBeGreaterThan(0);
-    // The connection is asked for first; restoreVolume later takes the same one (the pool keeps it).
-    expect(events.slice(0, 3)).toEqual(['session', 'list', 'manifest read']);
-    events.length = 0;
-    await expect(restoreFromStore(watched, host, spec, { fromHost: host.name, id: '20200101T000000.000Z' })).rejects.toMatchObject({ code: 'E_BACKUP_NOT_FOUND' });
-    expect(events).toEqual(['session', 'list', 'manifest read']);
+    // The lookup (the S3 SDK's load, in the CLI) waits for the connection, not the other way round.
+    expect(events[0]).toBe('session asked');
+    expect(events.indexOf('list')).toBeGreaterThan(events.indexOf('session up'));
+    expect(events.indexOf('session up')).toBeGreaterThan(0);
+    expect(events.filter((event) => event === 'list' || event === 'manifest read')).toEqual(['list', 'manifest read']);
+    const before = readFileSync(join(work, 'data/a.txt'), 'utf8');
+    const notFound = { code: 'E_BACKUP_NOT_FOUND', message: expect.stringMatching(/^no backup 20200101T000000\.000Z of local-1\/data under s3:\/\//) };
+    await expect(restoreFromStore(watched, host, spec, { fromHost: host.name, id: '20200101T000000.000Z' })).rejects.toMatchObject(notFound);
+    expect(readFileSync(join(work, 'data/a.txt'), 'utf8')).toBe(before);
+    expect(readdirSync(work).filter((name) => name.includes('halyard-restore'))).toEqual([]);
+
+    // Another run holds the host: the lookup's failure ends the wait for its lock at once.
+    const holding = context(cfg);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    const holder = withHostLock(await holding.session(), { label: 'apply', waitSeconds: 0, timeoutMs: 10_000, lockPaths: holding.lockPaths!, owner: { runId: 'holder2', controller: 'ctl', pid: 1, startedAt: 'then' } }, async () => {
+      held();
+      await released;
+    });
+    await Promise.race([isHeld, holder]);
+    const started = Date.now();
+    const waiting = restoreFromStore({ ...watched, lockWaitSeconds: 30 }, host, spec, { fromHost: host.name, id: '20200101T000000.000Z' });
+    await expect(waiting).rejects.toMatchObject(notFound);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    release();
+    await holder;
   });
 
   it('takes the host lock: a backup waits for the run holding it, or fails naming it', async () => {
