@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { createServer, type ServerResponse } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,8 @@ function config(extra = ''): BackupConfig {
 }
 
 function context(cfg: BackupConfig, env: Record<string, string> = {}, now?: () => Date): BackupContext & { session: () => Promise<ReturnType<typeof localSession>> } {
-  const session = localSession(host.name, env);
+  // This machine's own Docker engine is no part of these tests: its socket is out of the scripts' reach.
+  const session = localSession(host.name, { DOCKER_HOST: `unix://${join(work, 'no-engine.sock')}`, ...env });
   // Locks and undo records of these local "hosts" live under the test's dir, not this machine's /run and /var/lib.
   const lockPaths = { rootDir: join(work, 'run-halyard'), userHome: join(work, 'home'), undoDir: join(work, 'undo') };
   mkdirSync(lockPaths.userHome, { recursive: true });
@@ -175,6 +177,55 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(failed.ok).toBe(false);
     aws.clearFaults();
     expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id1} ${id2} ${id4}`, `start ${id1}`, `start ${id2}`, `start ${id4}`]);
+  });
+
+  it("asks the Docker engine's API with curl where the CLI would use its socket: the labelled container mounting the volume and the listed one stop, no other docker call", async () => {
+    const socket = join(work, 'engine.sock');
+    const data = join(work, 'data');
+    const [inside, holding, outside, listed] = ['c', 'd', 'e', 'f'].map((digit) => digit.repeat(64)) as [string, string, string, string];
+    const requests: string[] = [];
+    const json = (res: ServerResponse, value: unknown) => res.setHeader('content-type', 'application/json').end(`${JSON.stringify(value)}\n`);
+    const engine = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://docker');
+      requests.push(`${url.pathname} ${url.searchParams.get('filters') ?? ''}`.trim());
+      const filters = JSON.parse(url.searchParams.get('filters') ?? '{}') as { label?: string[]; name?: string[] };
+      // A label named Mountpoint comes before the real one, as Docker orders the keys.
+      if (url.pathname === '/volumes/appvol') json(res, { CreatedAt: 'now', Driver: 'local', Labels: { note: '"Mountpoint":"/elsewhere"' }, Mountpoint: data, Name: 'appvol', Options: {}, Scope: 'local' });
+      else if (url.pathname === '/containers/json' && filters.label) json(res, [{ Id: inside, Mounts: [{ Source: join(data, 'sub') }] }, { Id: holding, Mounts: [{ Source: work }] }, { Id: outside, Mounts: [{ Source: `${data}-other` }, { Source: '' }] }]);
+      else if (url.pathname === '/containers/json' && filters.name) json(res, [{ Id: listed, Mounts: null }]);
+      else res.writeHead(404).end('{"message":"no such thing"}\n');
+    });
+    await new Promise<void>((resolve) => engine.listen(socket, resolve));
+    try {
+      const docker = fakeDocker([]);
+      const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\ncompression: none\nvolumes:\n  - { name: app, kind: volume, volume: appvol, stop: [app, worker] }\n`, join(work, 'b.yml'));
+      const outcome = await backupVolume(context(cfg, { ...docker.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
+      expect(outcome).toMatchObject({ ok: true, stopped: [inside, holding, listed] });
+      expect(outcome.manifest!.source).toBe(data);
+      expect(requests).toEqual(['/containers/json {"label":["halyard.backup.stop=true"]}', '/volumes/appvol', '/containers/json {"name":["^/app$","^/worker$"]}']);
+      expect(docker.calls(/./)).toEqual([`stop -t 30 ${inside} ${holding} ${listed}`, `start ${inside}`, `start ${holding}`, `start ${listed}`]);
+
+      // A label named "Mountpoint" makes the volume's JSON ambiguous to the shell: the docker CLI is asked for its directory.
+      engine.removeAllListeners('request');
+      engine.on('request', (req, res) => (req.url?.startsWith('/volumes/') ? json(res, { Labels: { Mountpoint: '/elsewhere' }, Mountpoint: data, Name: 'appvol' }) : json(res, [])));
+      const asking = fakeDocker([`"volume "*) echo '${data}' ;;`]);
+      writeFileSync(asking.log, '');
+      const fallback = await backupVolume(context(cfg, { ...asking.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
+      expect(fallback).toMatchObject({ ok: true, stopped: [] });
+      expect(fallback.manifest!.source).toBe(data);
+      expect(asking.calls(/./)).toEqual(["volume inspect -f {{.Mountpoint}} appvol"]);
+
+      // An answer that is not a list of containers fails the backup before anything stops.
+      engine.removeAllListeners('request');
+      engine.on('request', (req, res) => (req.url?.startsWith('/volumes/') ? json(res, { Mountpoint: data }) : json(res, { message: 'not a list' })));
+      writeFileSync(docker.log, '');
+      const refused = await backupVolume(context(cfg, { ...docker.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
+      expect(refused).toMatchObject({ ok: false, stopped: [] });
+      expect(refused.error).toMatch(/the Docker engine's list of the labelled containers is not a list of containers/);
+      expect(docker.calls(/./)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => engine.close(resolve));
+    }
   });
 
   it('a restore stages the data while the containers run, stops them only to swap it in, starts them before it deletes the data it replaced, and leaves none of it', async () => {

@@ -94,10 +94,41 @@ describe('backup planning', () => {
     expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [id] });
   });
 
+  it("reads the Docker engine's JSON: labelled containers mounting inside the path or holding it, the listed ones; anything else fails", () => {
+    const [inside, holding, outside, listed] = ['c', 'd', 'e', 'f'].map((digit) => digit.repeat(64)) as [string, string, string, string];
+    const labelled = JSON.stringify([
+      { Id: inside, Mounts: [{ Source: '/srv/data/sub/' }] },
+      { Id: holding, Mounts: [{ Source: '/srv' }] },
+      { Id: outside, Mounts: [{ Source: '/srv/data-other' }, { Source: '' }] },
+      { Id: 'not-an-id', Mounts: [{ Source: '/srv/data' }] },
+    ]);
+    const output = `compression=zstd\npath=/srv/data\nlabelled-json=${labelled}\nlisted-json=${JSON.stringify([{ Id: listed, Mounts: null }, { Id: inside }])}\n`;
+    expect(parseInspect(output)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [inside, holding, listed], database: undefined });
+    expect(() => parseInspect('path=/srv/data\nlabelled-json={"message":"page not found"}\n')).toThrow(/^the Docker engine's list of the labelled containers is not a list of containers: \{"message"/);
+    expect(() => parseInspect(`path=/srv/data\nlisted-json=[{"Id":"${listed}","Mounts":[{"Target":"/x"}]}]\n`)).toThrow(/listed containers is not a list/);
+  });
+
   it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
     const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: ['app', 'worker'], kind: 'volume', volume: 'grafana-data' });
-    // The labelled and the listed containers are asked for in the background while the volume's directory is.
-    expect(volume.split('\n').slice(1, 12)).toEqual([
+    // Where the CLI would use the engine's default socket (or DOCKER_HOST's unix socket), curl asks its API.
+    expect(volume.split('\n').slice(1, 15)).toEqual([
+      'hy_sock=/var/run/docker.sock',
+      'case ${DOCKER_HOST:-} in unix://*) hy_sock=${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac',
+      'hy_api() { curl -sf --unix-socket "$hy_sock" -G "http://docker$1" ${2:+--data-urlencode "$2"}; }',
+      `if [ -n "$hy_sock" ] && [ -S "$hy_sock" ] && [ -z "\${DOCKER_CONTEXT:-}" ] && [ ! -d "\${DOCKER_CONFIG:-$HOME/.docker}/contexts" ] && command -v curl >/dev/null 2>&1 && hy_ps=$(hy_api /containers/json 'filters={"label":["halyard.backup.stop=true"]}'); then`,
+      '  p= hy_vol=$(hy_api /volumes/grafana-data) || hy_vol=',
+      `  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
+      '  case $p in *\\\\*) p= ;; esac',
+      "  [ -n \"$p\" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
+      '  echo "path=$p"',
+      '  [ -d "$p" ] || echo missing=1',
+      "  printf 'labelled-json=%s\\n' \"$hy_ps\"",
+      `  hy_named=$(hy_api /containers/json 'filters={"name":["^/app$","^/worker$"]}') && printf 'listed-json=%s\\n' "$hy_named"`,
+      'else',
+      'hy_ps= hy_named=',
+    ]);
+    // Elsewhere the labelled and the listed containers are asked for in the background while the volume's directory is.
+    expect(volume.split('\n').slice(14, 25)).toEqual([
       'hy_ps= hy_named=',
       'if command -v docker >/dev/null 2>&1; then',
       '  hy_ps=$(mktemp) || exit 1',
@@ -119,10 +150,14 @@ describe('backup planning', () => {
       ].join('\n'),
     );
     expect(volume).toContain(`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"\n  :\nfi`);
-    expect(volume.split('\n').at(-1)).toBe('[ -z "$hy_ps" ] || rm -f "$hy_ps" ${hy_named:+"$hy_named"}');
+    expect(volume.split('\n').slice(-2)).toEqual(['[ -z "$hy_ps" ] || rm -f "$hy_ps" ${hy_named:+"$hy_named"}', 'fi']);
     expect(volume).not.toContain('docker info');
     // Nothing listed: no second docker ps.
-    expect(inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' })).not.toContain('hy_named=$(mktemp)');
+    const unlisted = inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' });
+    expect(unlisted).not.toContain('hy_named=$(mktemp)');
+    expect(unlisted).not.toContain('listed-json');
+    // A directory's path is the file's: no volume asked for.
+    expect(inspectScript({ name: 'data', hosts: 'all', stop: [], kind: 'dir', path: '/srv/data/' }).split('\n')).toContain("  p=/srv/data");
     // With a container, it is looked up first (by name, then as a Compose service): none, no database line.
     const inContainer = inspectScript({ name: 'db', hosts: 'all', stop: ['app'], kind: 'postgres', database: 'app', user: 'postgres', container: 'pg' });
     expect(inContainer.split('\n').slice(1)).toEqual([
