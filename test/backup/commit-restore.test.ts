@@ -43,15 +43,43 @@ const content = () => readFileSync(join(work, 'data/file.txt'), 'utf8');
 const besideData = () => readdirSync(work).filter((name) => name.startsWith('data.')).sort();
 const dockerCalls = () => readFileSync(join(work, 'docker.log'), 'utf8').trim().split('\n');
 
+// Polls `check` until it holds (the background deletion), for at most 10 s.
+async function eventually(check: () => boolean): Promise<void> {
+  for (const started = Date.now(); !check(); ) {
+    if (Date.now() - started > 10_000) throw new Error('still not so after 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('commitRestoreScript', () => {
-  test('stops, swaps the staging in, starts, removes the replaced data and clears the record', () => {
+  test('stops, swaps the staging in, starts, clears the record and deletes the replaced data in the background, with what an interrupted deletion left', async () => {
     stubDocker(undefined);
+    mkdirSync(join(work, 'data.halyard-old.Ab12Cd34/data.halyard-old'), { recursive: true });
+    // rm of the replaced data takes a second here: the commit does not wait for it.
+    const realRm = spawnSync('sh', ['-c', 'command -v rm'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(join(bin, 'rm'), `#!/bin/sh
+case "$*" in *.halyard-old.*) sleep 1 ;; esac
+exec ${realRm} "$@"
+`, { mode: 0o755 });
+    const started = Date.now();
+    const result = commit();
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(result.steps).toEqual({ stop: '0', swap: '0', start: '0', remove: '0' });
+    expect(content()).toBe('restored\n');
+    expect(besideData()).toHaveLength(2);
+    expect(besideData().every((name) => /^data\.halyard-old\.[A-Za-z0-9]{8}$/.test(name))).toBe(true);
+    expect(dockerCalls()).toEqual([`stop -t 30 ${ID}`, `start ${ID}`]);
+    expect(result.record).toBeUndefined();
+    await eventually(() => besideData().length === 0);
+  });
+
+  test('a target that did not exist leaves nothing to delete', () => {
+    stubDocker(undefined);
+    rmSync(join(work, 'data'), { recursive: true });
     const result = commit();
     expect(result.steps).toEqual({ stop: '0', swap: '0', start: '0', remove: '0' });
     expect(content()).toBe('restored\n');
     expect(besideData()).toEqual([]);
-    expect(dockerCalls()).toEqual([`stop -t 30 ${ID}`, `start ${ID}`]);
-    expect(result.record).toBeUndefined();
   });
 
   test('a swap failing halfway puts the data back, drops the staging and still starts the containers', () => {
