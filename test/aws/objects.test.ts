@@ -5,7 +5,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Readable } from 'node:stream';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { UNSIGNED_PAYLOAD, createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
+import { TLS_BODY_SLICE, UNSIGNED_PAYLOAD, createS3Client, putIfAbsent, putIfMatch, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { HalyardError } from '../../src/core/errors.js';
 import { UPLOAD_QUEUE_SIZE } from '../../src/aws/multipart-upload.js';
 import { useAwsEmulator } from '../support/aws-emulator/per-file.js';
@@ -236,6 +236,38 @@ describe('sdkObjectStore', () => {
     // Other calls keep the SDK's own payload hash even over HTTPS.
     const listed = await sentHeaders('https://s3.example.test', (client) => client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'k' })));
     expect(listed['x-amz-content-sha256']).toBe(sha256(Buffer.alloc(0)));
+  });
+
+  it('over HTTPS each attempt of an upload gets a fresh body in TLS_BODY_SLICE pieces, the whole part again after a retry; over HTTP the Buffer itself', async () => {
+    const part = randomBytes(3 * TLS_BODY_SLICE + 1000);
+    const attempts = async (endpoint: string): Promise<Array<{ pieces: number[]; bytes: Buffer; buffer: boolean }>> => {
+      const client = createS3Client({ endpoint, region: 'us-east-1' });
+      const seen: Array<{ pieces: number[]; bytes: Buffer; buffer: boolean }> = [];
+      // The first attempt reads the whole body and fails with a 500, which the SDK retries.
+      (client.config as unknown as { requestHandler: unknown }).requestHandler = {
+        handle: async (request: { body: unknown }) => {
+          const pieces: number[] = [];
+          const chunks: Buffer[] = [];
+          if (Buffer.isBuffer(request.body)) chunks.push(request.body);
+          else for await (const chunk of request.body as AsyncIterable<Buffer>) chunks.push(chunk);
+          for (const chunk of chunks) pieces.push(chunk.length);
+          seen.push({ pieces, bytes: Buffer.concat(chunks), buffer: Buffer.isBuffer(request.body) });
+          const statusCode = seen.length === 1 ? 500 : 200;
+          return { response: { statusCode, headers: statusCode === 200 ? { etag: '"e"' } : {}, body: Readable.from(statusCode === 200 ? [] : [Buffer.from('<Error><Code>InternalError</Code></Error>')]) } };
+        },
+      };
+      await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'k', UploadId: 'u', PartNumber: 1, Body: part, ContentLength: part.length }));
+      return seen;
+    };
+    const overTls = await attempts('https://s3.example.test');
+    expect(overTls).toHaveLength(2);
+    for (const attempt of overTls) {
+      expect(attempt.buffer).toBe(false);
+      expect(attempt.pieces).toEqual([TLS_BODY_SLICE, TLS_BODY_SLICE, TLS_BODY_SLICE, 1000]);
+      expect(attempt.bytes.equals(part)).toBe(true);
+    }
+    const plain = await attempts('http://s3.example.test');
+    expect(plain.map((attempt) => [attempt.buffer, attempt.bytes.equals(part)])).toEqual([[true, true], [true, true]]);
   });
 
   // The SDK sends bodies of 2 MiB and more with `Expect: 100-continue`, each on a new connection
