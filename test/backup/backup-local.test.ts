@@ -44,6 +44,22 @@ function context(cfg: BackupConfig, env: Record<string, string> = {}, now?: () =
   return { config: cfg, store, session: async () => session, lockPaths, ...(now ? { now } : {}) };
 }
 
+// Another run (an apply) holding the local host's lock until `release()`; `holder` settles after.
+// The holder failing (its own lock request timing out on a loaded machine) is the test's error, not a hang.
+async function holdHostLock(cfg: BackupConfig, runId: string): Promise<{ release: () => void; holder: Promise<void> }> {
+  const holding = context(cfg);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held!: () => void;
+  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  const holder = withHostLock(await holding.session(), { label: 'apply', waitSeconds: 0, timeoutMs: 10_000, lockPaths: holding.lockPaths!, owner: { runId, controller: 'ctl', pid: 1, startedAt: 'then' } }, async () => {
+    held();
+    await released;
+  });
+  await Promise.race([isHeld, holder]);
+  return { release, holder };
+}
+
 // Every key in the bucket, through the store under test (either server), in key order.
 async function keysOf(prefix = ''): Promise<string[]> {
   const keys: string[] = [];
@@ -441,16 +457,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(readdirSync(work).filter((name) => name.includes('halyard-restore'))).toEqual([]);
 
     // Another run holds the host: the lookup's failure ends the wait for its lock at once.
-    const holding = context(cfg);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held!: () => void;
-    const isHeld = new Promise<void>((resolve) => (held = resolve));
-    const holder = withHostLock(await holding.session(), { label: 'apply', waitSeconds: 0, timeoutMs: 10_000, lockPaths: holding.lockPaths!, owner: { runId: 'holder2', controller: 'ctl', pid: 1, startedAt: 'then' } }, async () => {
-      held();
-      await released;
-    });
-    await Promise.race([isHeld, holder]);
+    const { release, holder } = await holdHostLock(cfg, 'holder2');
     const started = Date.now();
     const waiting = restoreFromStore({ ...watched, lockWaitSeconds: 30 }, host, spec, { fromHost: host.name, id: '20200101T000000.000Z' });
     await expect(waiting).rejects.toMatchObject(notFound);
@@ -461,17 +468,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
 
   it('takes the host lock: a backup waits for the run holding it, or fails naming it', async () => {
     const cfg = config();
-    const holding = context(cfg);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held!: () => void;
-    const isHeld = new Promise<void>((resolve) => (held = resolve));
-    const holder = withHostLock(await holding.session(), { label: 'apply', waitSeconds: 0, timeoutMs: 10_000, lockPaths: holding.lockPaths!, owner: { runId: 'holder1', controller: 'ctl', pid: 1, startedAt: 'then' } }, async () => {
-      held();
-      await released;
-    });
-    // The holder failing (its own lock request timing out on a loaded machine) is this test's error, not a hang.
-    await Promise.race([isHeld, holder]);
+    const { release, holder } = await holdHostLock(cfg, 'holder1');
     const refused = await backupVolume({ ...context(cfg), lockWaitSeconds: 0 }, host, cfg.volumes[0]!);
     expect(refused).toMatchObject({ ok: false });
     expect(refused.error).toMatch(/^host is locked by another halyard run \(run=holder1 controller=ctl pid=1 since=then\)/);
