@@ -73,8 +73,8 @@ export function startStandby(place: StandbyPlace, env: NodeJS.ProcessEnv = proce
  * Old generation V8 starts a standby with, in MB. An idle process's memory reducer shrinks its heap
  * limit to about what is live (19 MB), so a command arriving 10 s or more after the standby became
  * ready ran a full mark-compact every 70 ms while it streamed: 13-15 of them in a 200 MiB restore,
- * its stream at 34-51 MiB/s against 54-70 MiB/s with this floor (no mark-compact; peak RSS 105-107
- * MB against 111-115). A process of its own never idles before its command and needs no floor.
+ * its stream at 34-51 MiB/s against 54-70 MiB/s with this floor (no mark-compact; peak RSS 102-104
+ * MiB against 108-112). A process of its own never idles before its command and needs no floor.
  */
 export const STANDBY_INITIAL_OLD_SPACE_MB = 64;
 
