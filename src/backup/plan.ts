@@ -199,10 +199,13 @@ export interface InspectResult {
   database: string | undefined;
 }
 
+// A container id as docker prints it (short or full): the only container text the inspect keeps.
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+
 export function parseInspect(stdout: string): InspectResult {
   const result: InspectResult = { zstd: false, path: undefined, missing: false, containers: [], database: undefined };
   const add = (id: string) => {
-    if (/^[0-9a-f]{12,64}$/.test(id) && !result.containers.includes(id)) result.containers.push(id);
+    if (CONTAINER_ID.test(id) && !result.containers.includes(id)) result.containers.push(id);
   };
   let labelled: EngineContainer[] = [];
   let listed: EngineContainer[] = [];
@@ -215,7 +218,7 @@ export function parseInspect(stdout: string): InspectResult {
     else if (key === 'path') result.path = value;
     else if (key === 'missing') result.missing = true;
     else if (key === 'container') add(value);
-    else if (key === 'database' && /^[0-9a-f]{12,64}$/.test(value)) result.database = value;
+    else if (key === 'database' && CONTAINER_ID.test(value)) result.database = value;
     else if (key === 'labelled-json') labelled = engineContainers(value, 'labelled');
     else if (key === 'listed-json') listed = engineContainers(value, 'listed');
   }

@@ -592,8 +592,7 @@ async function commitRestore(context: BackupContext, held: LockedHost, name: str
  */
 export async function restoreVolume(context: BackupContext, host: Host, spec: VolumeSpec, backup: ListedBackup | Promise<ListedBackup>): Promise<RestoreOutcome> {
   const t0 = Date.now();
-  const found = Promise.resolve(backup);
-  const checked = found.then((listed) => {
+  const checked = Promise.resolve(backup).then((listed) => {
     const { manifest } = listed;
     if (manifest.kind !== spec.kind) throw new HalyardError('E_BACKUP_KIND', `${host.name}/${spec.name}: backup ${manifest.id} is of kind ${manifest.kind}, the config says ${spec.kind}`);
     return listed;
