@@ -22,8 +22,22 @@ export const DEFAULT_MAX_STDOUT_BYTES = 64 * 1024 * 1024;
 export const STDERR_TAIL_BYTES = 64 * 1024;
 /** How long a closed channel may take to confirm before its slot is given back anyway. */
 const CLOSE_GRACE_MS = 10_000;
-/** How long an abandoned command has to act on TERM before its channel (and with it its stdin) closes. */
-const TERM_BEFORE_CLOSE_MS = 250;
+/**
+ * How an abandoned command is stopped: the signals sent (ms after the abort) while it has not exited,
+ * and when its channel closes regardless. Closing ends the command's stdin cleanly, so it waits for the
+ * exit: under load TERM took up to 71 ms to show as an exit (6 busy loops on 2 cores), and in a busy CI
+ * run more than the 250 ms this once allowed, so `cat > f.part && mv f.part f` kept a truncated f.
+ * TERM is repeated because sshd signals the session's process group, which a just-forked command may
+ * not have formed yet; KILL ends a command that ignores TERM.
+ */
+export const STOP_SIGNALS: ReadonlyArray<{ afterMs: number; signal: 'TERM' | 'KILL' }> = [
+  { afterMs: 0, signal: 'TERM' },
+  { afterMs: 250, signal: 'TERM' },
+  { afterMs: 1_000, signal: 'TERM' },
+  { afterMs: 2_500, signal: 'KILL' },
+];
+/** When an abandoned command's channel closes although it has not exited (an sshd that passes no signals). */
+export const STOP_CLOSE_AFTER_MS = 5_000;
 /** Retries of a refused channel open (about 6 s of backoff in all). */
 const CHANNEL_OPEN_RETRIES = 10;
 
@@ -62,21 +76,30 @@ export class OutputLimitError extends HalyardError {
   }
 }
 
-// Stops a channel's command without a clean end of its stdin: TERM goes first and the channel closes
-// once the process has exited (or TERM_BEFORE_CLOSE_MS later). Closing at once raced the signal: a
-// process that saw its stdin end before TERM ran on as after a clean end (`cat > f.part && mv f.part
-// f` kept a truncated f in busy CI runs), and so did a channel that opened only after the abort
-// when it was just closed.
+// Stops a channel's command without a clean end of its stdin: the signals of STOP_SIGNALS go while it
+// has not exited, and the channel closes once it has (or STOP_CLOSE_AFTER_MS on). Closing at once, or
+// on a short timer, raced the signal: a process that saw its stdin end before TERM acted ran on as
+// after a clean end (`cat > f.part && mv f.part f` kept a truncated f in busy CI runs), and so did a
+// channel that opened only after the abort when it was just closed.
 function stopRemote(channel: RemoteChannel): void {
-  let closed = false;
-  const closeChannel = () => {
-    if (closed) return;
-    closed = true;
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    timers.forEach(clearTimeout);
     channel.close();
   };
-  channel.onExit(closeChannel);
-  channel.signal('TERM');
-  setTimeout(closeChannel, TERM_BEFORE_CLOSE_MS).unref();
+  channel.onExit(stop);
+  channel.onClose(stop);
+  for (const { afterMs, signal } of STOP_SIGNALS) {
+    const send = () => {
+      if (!stopped) channel.signal(signal);
+    };
+    if (afterMs === 0) send();
+    else timers.push(setTimeout(send, afterMs).unref());
+  }
+  timers.push(setTimeout(stop, STOP_CLOSE_AFTER_MS).unref());
 }
 
 // One host's session: one connection, a cap on channels open at once, sudo handling, exec counting.

@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CommandTimeoutError, ConnectError, HalyardError } from '../../src/core/errors.js';
 import { Secret } from '../../src/core/secret.js';
-import { SshSession, STDERR_TAIL_BYTES, type ChannelOpener, type RemoteChannel } from '../../src/ssh/session.js';
+import { SshSession, STDERR_TAIL_BYTES, STOP_CLOSE_AFTER_MS, STOP_SIGNALS, type ChannelOpener, type RemoteChannel } from '../../src/ssh/session.js';
 import { SudoError } from '../../src/ssh/sudo.js';
 import type { ConnectTarget } from '../../src/ssh/types.js';
 
@@ -14,8 +14,10 @@ class FakeChannel implements RemoteChannel {
   readonly command: string;
   closed = false;
   signals: string[] = [];
-  /** A process that ignores TERM (or an sshd that does not pass signals on). */
+  /** A process that ignores TERM (KILL still ends it). */
   ignoresTerm = false;
+  /** An sshd that does not pass signals on: the process runs until its stdin ends. */
+  passesNoSignals = false;
   readonly #exit: Array<(code: number | null, signal: string | null) => void> = [];
   readonly #close: Array<() => void> = [];
 
@@ -30,8 +32,9 @@ class FakeChannel implements RemoteChannel {
   }
   signal(name: string): void {
     this.signals.push(name);
-    // As a real process: TERM ends it, and the channel closes after its exit status.
-    if (name === 'TERM' && !this.ignoresTerm) queueMicrotask(() => this.exit(null, 'TERM'));
+    // As a real process: TERM (unless ignored) or KILL ends it, and the channel closes after its exit status.
+    if (this.passesNoSignals || (name === 'TERM' && this.ignoresTerm)) return;
+    queueMicrotask(() => this.exit(null, name));
   }
   close(): void {
     if (this.closed) return;
@@ -131,7 +134,7 @@ describe('SshSession.exec with a fake connection', () => {
     expect(session.execCount).toBe(20);
   });
 
-  it('an abandoned command gets TERM before its stdin ends: the channel closes after its exit, or 250 ms on when it ignores TERM', async () => {
+  it('an abandoned command gets TERM before its stdin ends, and the channel closes after its exit', async () => {
     // Whether the channel was already closed when TERM went: closing first ends the command's stdin
     // before the signal, which let `cat > f.part && mv` finish as after a clean end.
     const closedAtSignal: boolean[] = [];
@@ -147,15 +150,36 @@ describe('SshSession.exec with a fake connection', () => {
     expect(closedAtSignal).toEqual([false]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(opener.channels[0]?.closed).toBe(true);
-    opener.remote = (channel) => {
-      channel.ignoresTerm = true;
-    };
-    const stubbornStarted = Date.now();
-    await session.exec({ label: 'stubborn', script: 'stubborn', timeoutMs: 50 }).catch(() => undefined);
-    expect(opener.channels[1]?.closed).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(opener.channels[1]?.closed).toBe(true);
-    expect(Date.now() - stubbornStarted).toBeGreaterThanOrEqual(250);
+    expect(opener.channels[0]?.signals).toEqual(['TERM']);
+  });
+
+  it.each([
+    ['a command that ignores TERM', { ignoresTerm: true }, ['TERM', 'TERM', 'TERM', 'KILL'], STOP_SIGNALS[3]!.afterMs],
+    ['a command on an sshd that passes no signals', { passesNoSignals: true }, ['TERM', 'TERM', 'TERM', 'KILL'], STOP_CLOSE_AFTER_MS],
+  ] as const)('%s gets TERM again, then KILL, and its channel closes only at its exit or 5 s on', async (_case, behaviour, signals, closedAtMs) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const opener = new FakeOpener((channel) => {
+        Object.assign(channel, behaviour);
+      });
+      const session = new SshSession(target, opener, { commandTimeoutMs: 5_000, maxChannelsPerConnection: 2 });
+      const running = session.exec({ label: 'stubborn', script: 'stubborn', timeoutMs: 50 }).catch((error: unknown) => error);
+      while (opener.channels.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(50);
+      expect(await running).toBeInstanceOf(CommandTimeoutError);
+      const channel = opener.channels[0]!;
+      expect(channel.signals).toEqual(['TERM']);
+      await vi.advanceTimersByTimeAsync(closedAtMs - 1);
+      expect(channel.closed).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(channel.closed).toBe(true);
+      expect(channel.signals).toEqual(signals);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(channel.signals).toEqual(signals);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('times out: closes the channel, frees the slot and throws CommandTimeoutError', async () => {
