@@ -89,11 +89,13 @@ export function defaultVolumePath(volume: string): string {
 }
 
 /**
- * Inspect (changes nothing): prints `compression=...`, `path=...` (dir and volume kinds) and one
- * `container=ID` line per running container to stop: those listed in the config, and those
- * labelled halyard.backup.stop=true that mount what is copied (a mount whose source is inside the
- * directory, or holds it). A Postgres dump is consistent while the database runs: only listed
- * containers are stopped for it.
+ * Inspect (changes nothing): prints `compression=...`, `path=...` (dir and volume kinds), the
+ * containers listed in the config and those labelled halyard.backup.stop=true with their mounts:
+ * as the engine's JSON (`labelled-json=`, `listed-json=`) where curl can ask it, else from the
+ * docker CLI (`mount=ID SOURCE` per mount of a labelled container, `container=ID` per listed one).
+ * parseInspect decides which labelled ones to stop (a mount whose source is inside the directory,
+ * or holds it). A Postgres dump is consistent while the database runs: only listed containers are
+ * stopped for it.
  */
 export function inspectScript(spec: VolumeSpec): string {
   const lines = ['if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi'];
@@ -168,13 +170,8 @@ export function inspectScript(spec: VolumeSpec): string {
     'if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then',
     '  set -- $(cat "$hy_ps")',
     '  if [ "$#" -gt 0 ]; then',
-    // One "ID SOURCE" line per mount of every labelled container.
-    `    docker inspect -f '{{range .Mounts}}{{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null | while read -r c s; do`,
-    '      s=${s%/}',
-    '      [ -n "$s" ] || continue',
-    '      case "$s/" in "$p/"*) echo "container=$c"; continue ;; esac',
-    '      case "$p/" in "$s/"*) echo "container=$c" ;; esac',
-    '    done',
+    // One `mount=ID SOURCE` line per mount of every labelled container; parseInspect picks those to stop.
+    `    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
     '  fi',
     ...(listed ? [`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"`] : []),
     '  :',
@@ -209,6 +206,9 @@ export function parseInspect(stdout: string): InspectResult {
   };
   let labelled: EngineContainer[] = [];
   let listed: EngineContainer[] = [];
+  // The docker CLI's answers: mounts of the labelled containers, ids of the listed ones.
+  const mounts = new Map<string, { Source: string }[]>();
+  const listedIds: string[] = [];
   for (const line of stdout.split('\n')) {
     const at = line.indexOf('=');
     if (at < 0) continue;
@@ -217,11 +217,17 @@ export function parseInspect(stdout: string): InspectResult {
     if (key === 'compression') result.zstd = value === 'zstd';
     else if (key === 'path') result.path = value;
     else if (key === 'missing') result.missing = true;
-    else if (key === 'container') add(value);
-    else if (key === 'database' && CONTAINER_ID.test(value)) result.database = value;
+    else if (key === 'container') listedIds.push(value);
+    else if (key === 'mount') {
+      const space = value.indexOf(' ');
+      const id = space < 0 ? value : value.slice(0, space);
+      const source = space < 0 ? '' : value.slice(space + 1);
+      mounts.set(id, [...(mounts.get(id) ?? []), { Source: source }]);
+    } else if (key === 'database' && CONTAINER_ID.test(value)) result.database = value;
     else if (key === 'labelled-json') labelled = engineContainers(value, 'labelled');
     else if (key === 'listed-json') listed = engineContainers(value, 'listed');
   }
+  labelled = [...labelled, ...[...mounts].map(([Id, Mounts]) => ({ Id, Mounts }))];
   // A labelled container is stopped when one of its mounts lies inside what is copied, or holds it.
   const path = result.path?.replace(/\/+$/, '');
   for (const container of labelled) {
@@ -232,6 +238,7 @@ export function parseInspect(stdout: string): InspectResult {
     if (mounted) add(container.Id);
   }
   for (const container of listed) add(container.Id);
+  for (const id of listedIds) add(id);
   return result;
 }
 

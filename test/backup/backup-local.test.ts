@@ -167,10 +167,10 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     const id3 = '3'.repeat(64);
     const id4 = '4'.repeat(64);
     // `ps` finds two labelled containers (one mounts a subdirectory of the data, the other
-    // something else) and two listed ones; `inspect` prints "ID SOURCE" per mount of each id given.
+    // something else) and two listed ones; `inspect` prints "mount=ID SOURCE" per mount of each id given.
     const docker = fakeDocker([
       `*label=halyard.backup.stop=true*) echo ${id1}; echo ${id3} ;;`,
-      `"inspect "*) for c in "$@"; do case $c in ${id1}) echo "${id1} /var/lib/other"; echo "${id1} ${join(work, 'data/sub')}" ;; ${id3}) echo "${id3} /var/lib/other" ;; esac; done ;;`,
+      `"inspect "*) for c in "$@"; do case $c in ${id1}) echo "mount=${id1} /var/lib/other"; echo "mount=${id1} ${join(work, 'data/sub')}" ;; ${id3}) echo "mount=${id3} /var/lib/other" ;; esac; done ;;`,
       `*name=*app*name=*worker*) echo ${id2}; echo ${id4} ;;`,
     ]);
     const { env } = docker;
@@ -183,7 +183,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(ok.stopped).toEqual([id1, id2, id4]);
     // Three docker calls find them, however many there are: the labelled, the listed, the mounts of the labelled.
     expect(docker.calls(/^(ps|inspect)/).sort()).toEqual([
-      `inspect -f {{range .Mounts}}{{$.Id}} {{.Source}}{{"\\n"}}{{end}} ${id1} ${id3}`,
+      `inspect -f {{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}} ${id1} ${id3}`,
       'ps -q --no-trunc --filter label=halyard.backup.stop=true',
       'ps -q --no-trunc --filter name=^/app$ --filter name=^/worker$',
     ]);

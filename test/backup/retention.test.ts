@@ -108,6 +108,27 @@ describe('backup planning', () => {
     expect(() => parseInspect(`path=/srv/data\nlisted-json=[{"Id":"${listed}","Mounts":[{"Target":"/x"}]}]\n`)).toThrow(/listed containers is not a list/);
   });
 
+  it("reads the docker CLI's mount lines as it reads the engine's JSON: one containment rule for both", () => {
+    const [inside, holding, outside, listed] = ['c', 'd', 'e', 'f'].map((digit) => digit.repeat(64)) as [string, string, string, string];
+    const output = [
+      'compression=gzip',
+      'path=/srv/data',
+      `mount=${outside} /srv/data-other`,
+      `mount=${inside} /srv/other`,
+      `mount=${inside} /srv/data/sub dir/`,
+      `mount=${holding} /srv`,
+      `mount=${outside} `,
+      'mount=$(reboot) /srv/data',
+      `container=${listed}`,
+      `container=${inside}`,
+      '',
+    ].join('\n');
+    expect(parseInspect(output)).toEqual({ zstd: false, path: '/srv/data', missing: false, containers: [inside, holding, listed], database: undefined });
+    // Backing up / holds every mount; a container with none holds nothing.
+    expect(parseInspect(`path=/\nmount=${outside} /var/lib/x\n`).containers).toEqual([outside]);
+    expect(parseInspect(`path=/srv/data\nmount=${outside}\n`).containers).toEqual([]);
+  });
+
   it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
     const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: ['app', 'worker'], kind: 'volume', volume: 'grafana-data' });
     // Where the CLI would use the engine's default socket (or DOCKER_HOST's unix socket), curl asks its API.
@@ -146,7 +167,8 @@ describe('backup planning', () => {
         'if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then',
         '  set -- $(cat "$hy_ps")',
         '  if [ "$#" -gt 0 ]; then',
-        `    docker inspect -f '{{range .Mounts}}{{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null | while read -r c s; do`,
+        `    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
+        '  fi',
       ].join('\n'),
     );
     expect(volume).toContain(`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"\n  :\nfi`);
