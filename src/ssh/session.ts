@@ -25,10 +25,10 @@ const CLOSE_GRACE_MS = 10_000;
 /**
  * How an abandoned command is stopped: the signals sent (ms after the abort) while it has not exited,
  * and when its channel closes regardless. Closing ends the command's stdin cleanly, so it waits for the
- * exit: under load TERM took up to 71 ms to show as an exit (6 busy loops on 2 cores), and in a busy CI
- * run more than the 250 ms this once allowed, so `cat > f.part && mv f.part f` kept a truncated f.
- * TERM is repeated because sshd signals the session's process group, which a just-forked command may
- * not have formed yet; KILL ends a command that ignores TERM.
+ * exit (3-71 ms after TERM with 6 busy loops on 2 cores). TERM is repeated because one can be lost: a
+ * command signalled as it starts (the source failed before its channel opened) ran on, and with the
+ * channel closed 250 ms later, as this once did, `cat > f.part && mv f.part f` kept a truncated f (1
+ * of 30 on a throttled lab host, none with this schedule in 40). KILL ends a command that ignores TERM.
  */
 export const STOP_SIGNALS: ReadonlyArray<{ afterMs: number; signal: 'TERM' | 'KILL' }> = [
   { afterMs: 0, signal: 'TERM' },
