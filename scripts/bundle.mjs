@@ -62,6 +62,13 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
+  // A package's ES build ("module") before its CommonJS one ("main"), so the AWS SDK is tree-shaken
+  // to the commands halyard sends (a CommonJS index keeps every command of a client). Loading the S3
+  // client's chunk: 156 against 200 ms and 155 against 196 CPU-ms (medians of 10, alternating); the
+  // EC2 client's: 273-502 against 638-838 ms, 245-399 against 543-696 CPU-ms, 74 against 122 MiB RSS
+  // (6 each; Dec 7). dist/b went from 6.8 to 4.7 MB. Outside the SDK only emoji-regex changes (its
+  // .mjs, the same regex); packages with an "exports" map were already resolved by their conditions.
+  mainFields: ['module', 'main'],
   target: 'node20',
   chunkNames: 'b/[name]-[hash]',
   // Native addons and packages that load their own files at run time stay in node_modules.
