@@ -204,11 +204,11 @@ export function parseInspect(stdout: string): InspectResult {
   const add = (id: string) => {
     if (CONTAINER_ID.test(id) && !result.containers.includes(id)) result.containers.push(id);
   };
-  let labelled: EngineContainer[] = [];
-  let listed: EngineContainer[] = [];
-  // The docker CLI's answers: mounts of the labelled containers, ids of the listed ones.
-  const mounts = new Map<string, { Source: string }[]>();
-  const listedIds: string[] = [];
+  // Whichever way Docker answered (the engine's JSON, or the CLI's `mount=` and `container=` lines):
+  // the labelled containers' mounts by id, and the listed containers' ids.
+  const labelled = new Map<string, { Source: string }[]>();
+  const addMounts = (id: string, mounts: { Source: string }[]) => labelled.set(id, [...(labelled.get(id) ?? []), ...mounts]);
+  const listed: string[] = [];
   for (const line of stdout.split('\n')) {
     const at = line.indexOf('=');
     if (at < 0) continue;
@@ -217,28 +217,24 @@ export function parseInspect(stdout: string): InspectResult {
     if (key === 'compression') result.zstd = value === 'zstd';
     else if (key === 'path') result.path = value;
     else if (key === 'missing') result.missing = true;
-    else if (key === 'container') listedIds.push(value);
+    else if (key === 'container') listed.push(value);
     else if (key === 'mount') {
       const space = value.indexOf(' ');
-      const id = space < 0 ? value : value.slice(0, space);
-      const source = space < 0 ? '' : value.slice(space + 1);
-      mounts.set(id, [...(mounts.get(id) ?? []), { Source: source }]);
+      addMounts(space < 0 ? value : value.slice(0, space), [{ Source: space < 0 ? '' : value.slice(space + 1) }]);
     } else if (key === 'database' && CONTAINER_ID.test(value)) result.database = value;
-    else if (key === 'labelled-json') labelled = engineContainers(value, 'labelled');
-    else if (key === 'listed-json') listed = engineContainers(value, 'listed');
+    else if (key === 'labelled-json') for (const container of engineContainers(value, 'labelled')) addMounts(container.Id, container.Mounts);
+    else if (key === 'listed-json') listed.push(...engineContainers(value, 'listed').map((container) => container.Id));
   }
-  labelled = [...labelled, ...[...mounts].map(([Id, Mounts]) => ({ Id, Mounts }))];
   // A labelled container is stopped when one of its mounts lies inside what is copied, or holds it.
   const path = result.path?.replace(/\/+$/, '');
-  for (const container of labelled) {
-    const mounted = container.Mounts.some(({ Source }) => {
+  for (const [id, mounts] of labelled) {
+    const mounted = mounts.some(({ Source }) => {
       const source = Source.replace(/\/$/, '');
       return source !== '' && path !== undefined && (`${source}/`.startsWith(`${path}/`) || `${path}/`.startsWith(`${source}/`));
     });
-    if (mounted) add(container.Id);
+    if (mounted) add(id);
   }
-  for (const container of listed) add(container.Id);
-  for (const id of listedIds) add(id);
+  for (const id of listed) add(id);
   return result;
 }
 
