@@ -382,14 +382,16 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
     const restore = `pg_restore --clean --if-exists --create --exit-on-error -U ${quote(spec.user)} -d postgres`;
     return spec.container ? `${findContainerScript(spec.container)}\nexec docker exec -i "$c" ${restore}` : `cd / && exec runuser -u postgres -- ${restore}`;
   }
-  const staging = quote(stagingPath(path!));
   return [
-    `rm -rf ${staging} && mkdir -p ${staging} || exit 1`,
+    `hy_staging=${quote(stagingPath(path!))}`,
+    'rm -rf "$hy_staging" && mkdir -p "$hy_staging" || exit 1',
     // A stream cut short (the controller gone) removes its own staging too: tar may still have been
-    // writing when the run's guard removed it.
-    `trap 'if [ "$ok" != 1 ]; then rm -rf ${staging}; fi' EXIT`,
+    // writing when the run's guard removed it. The trap names the staging by its variable: a quoted
+    // path inside the trap's own quotes came out unquoted (a blank broke the trap, a quote the
+    // script, and `$(...)` in a path ran when the trap did).
+    `trap 'if [ "$ok" != 1 ]; then rm -rf "$hy_staging"; fi' EXIT`,
     "trap 'exit 1' HUP INT TERM PIPE",
-    pipeWithStatus(decompressor(compression), `tar --numeric-owner -C ${staging} -xpf -`, decompressor(compression).split(' ')[0]!),
+    pipeWithStatus(decompressor(compression), 'tar --numeric-owner -C "$hy_staging" -xpf -', decompressor(compression).split(' ')[0]!),
     'ok=1',
   ].join('\n');
 }

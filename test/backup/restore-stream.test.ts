@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { VolumeSpec } from '../../src/backup/config.js';
+import { backupStreamScript, restoreStreamScript, stagingPath } from '../../src/backup/plan.js';
+
+// A restore's stream script run by sh on directories whose paths a backup file may name (any
+// absolute path): the data lands in the staging beside the target, and a stream cut short leaves
+// no staging behind.
+
+let work: string;
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'hy-restore-stream-'));
+});
+
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+const dirSpec = (path: string): VolumeSpec => ({ name: 'data', hosts: 'all', stop: [], kind: 'dir', path }) as VolumeSpec;
+
+// sh reading `stream` on stdin, in the test's folder (where a path run as code would leave its mark).
+function run(script: string, stream: Buffer): { status: number | null; stderr: string } {
+  const result = spawnSync('sh', ['-c', script], { cwd: work, input: stream, encoding: 'buffer' });
+  return { status: result.status, stderr: result.stderr.toString('utf8') };
+}
+
+describe('restoreStreamScript on paths with blanks, quotes and shell syntax', () => {
+  const names = ['my data', "it's", 'a$(touch pwned)b', 'back\\slash', `both ' and "`];
+
+  test.each(names)('%s: the stream lands in the staging; cut short, it leaves none', (name) => {
+    const source = join(work, 'source');
+    mkdirSync(source);
+    writeFileSync(join(source, 'file.txt'), 'restored\n');
+    // The backup's own stream script makes the stream, as a backup would.
+    const stream = spawnSync('sh', ['-c', backupStreamScript(dirSpec(source), source, 'gzip')], { encoding: 'buffer' });
+    expect(stream.status).toBe(0);
+
+    const target = join(work, name);
+    const good = run(restoreStreamScript(dirSpec(target), target, 'gzip'), stream.stdout);
+    expect(good).toEqual({ status: 0, stderr: '' });
+    expect(readFileSync(join(stagingPath(target), 'file.txt'), 'utf8')).toBe('restored\n');
+
+    rmSync(stagingPath(target), { recursive: true });
+    const cut = run(restoreStreamScript(dirSpec(target), target, 'gzip'), stream.stdout.subarray(0, 40));
+    expect(cut.status).toBe(1);
+    expect(cut.stderr).toMatch(/\nhalyard backup: gzip exited 1, tar exited \d+\n$/);
+    expect(cut.stderr).not.toMatch(/trap/);
+    expect(existsSync(stagingPath(target))).toBe(false);
+    // Nothing of the path ran as code.
+    expect(readdirSync(work).sort()).toEqual(['source']);
+  });
+});
