@@ -113,12 +113,62 @@ function makeScript(text: string): ShellScript {
   return new ShellScript(MAKE_SCRIPT, text);
 }
 
+// The template's own quoting where a value goes in: 'none' outside quotes, else the quote it is
+// inside. `$(` opens a fresh context (quotes inside a command substitution inside "..." are its own);
+// `outer` keeps what each open `(` or `$(` returns to.
+interface QuoteContext {
+  quote: 'none' | 'single' | 'double';
+  outer: ('none' | 'single' | 'double' | 'paren')[];
+}
+
+// Follows one part of a template's code (quotes, backslashes, `$(...)`, comments) through `context`.
+// `afterValue`: the part follows a value directly, so a `#` there continues that word.
+function follow(code: string, context: QuoteContext, afterValue: boolean): void {
+  for (let at = 0; at < code.length; at++) {
+    const char = code[at];
+    if (context.quote === 'single') {
+      if (char === "'") context.quote = 'none';
+    } else if (char === '\\') {
+      at++;
+    } else if (char === '$' && code[at + 1] === '(') {
+      context.outer.push(context.quote);
+      context.quote = 'none';
+      at++;
+    } else if (context.quote === 'double') {
+      if (char === '"') context.quote = 'none';
+    } else if (char === "'") {
+      context.quote = 'single';
+    } else if (char === '"') {
+      context.quote = 'double';
+    } else if (char === '(') {
+      context.outer.push('paren');
+    } else if (char === ')') {
+      // A case pattern's `)` has no `(` to close.
+      const outer = context.outer.pop();
+      if (outer !== undefined && outer !== 'paren') context.quote = outer;
+    } else if (char === '#' && (at === 0 ? !afterValue : /[\s;&|()<>]/.test(code[at - 1] as string))) {
+      const end = code.indexOf('\n', at);
+      if (end < 0) break;
+      at = end;
+    }
+  }
+}
+
 function tag(strings: TemplateStringsArray, ...values: readonly ShellValue[]): ShellScript {
   let text = '';
+  const context: QuoteContext = { quote: 'none', outer: [] };
   strings.forEach((code, index) => {
     if (code === undefined) throw new SyntaxError(`sh: part ${index + 1} of the template holds an invalid escape sequence: ${JSON.stringify(strings.raw[index])}`);
     text += code;
-    if (index < values.length) text += renderValue(values[index], () => position(strings, index));
+    follow(code, context, index > 0);
+    if (index >= values.length) return;
+    const value = values[index];
+    // sh quotes a value itself: inside the template's own quotes its quotes would cancel out ('a b'
+    // inside '...' comes out unquoted, so a blank splits it and `$(...)` runs) or stay as text ("...").
+    if (context.quote !== 'none' && !isShellScript(value)) {
+      throw new TypeError(`sh: ${position(strings, index)} is inside the template's own ${context.quote} quotes; sh quotes every value itself: put it outside them, or in a variable the quoted code reads`);
+    }
+    text += renderValue(value, () => position(strings, index));
   });
   return makeScript(text);
 }

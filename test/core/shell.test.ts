@@ -159,6 +159,22 @@ describe('sh`...` refuses what it cannot quote', () => {
     expect(() => sh.trusted('a\0b')).toThrow('sh.trusted: shell code cannot contain a NUL byte');
   });
 
+  it("a value inside the template's own quotes, where sh's quoting would cancel out or show", () => {
+    const path = "/srv/it's a $(dir)";
+    expect(() => sh`trap 'rm -rf ${path}' EXIT`).toThrow(
+      new TypeError(`sh: value 1 (after "trap 'rm -rf ") is inside the template's own single quotes; sh quotes every value itself: put it outside them, or in a variable the quoted code reads`),
+    );
+    expect(() => sh`echo "copying ${path} now"`).toThrow(`sh: value 1 (after "echo \\"copying ") is inside the template's own double quotes`);
+    expect(() => sh`a='x' b="$(cat "$f")" c="${[path]}"`).toThrow("is inside the template's own double quotes");
+    // Inside `$(...)` the quoting starts afresh, also within "..."; escaped and commented quotes open nothing.
+    expect(sh`v="$(id -Gn -- ${path})"`.text).toBe(`v="$(id -Gn -- '/srv/it'\\''s a $(dir)')"`);
+    expect(sh`echo \\' "a\\"b" (x) ${'y z'}`.text).toBe(`echo \\' "a\\"b" (x) 'y z'`);
+    expect(sh`# it's a comment\necho ${'a b'}`.text).toBe(`# it's a comment\necho 'a b'`);
+    expect(() => sh`echo ${'a'}# it's part of the word ${'b'}`).toThrow("value 2 (after \"# it's part of the word \") is inside the template's own single quotes");
+    // A script goes in as written wherever the caller puts it (a here-document's quoted delimiter).
+    expect(sh`cat <<'${sh.trusted('EOF')}'`.text).toBe(`cat <<'EOF'`);
+  });
+
   it('sh.trusted takes text only; sh.join takes a script as separator', () => {
     expect(() => sh.trusted(undefined as never)).toThrow(new TypeError('sh.trusted takes shell code as a string, got undefined'));
     expect(() => sh.trusted(sh`x` as never)).toThrow(new TypeError('sh.trusted takes shell code as a string, got object'));
