@@ -1,5 +1,5 @@
 import { HalyardError } from '../core/errors.js';
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 import { CLEAR_UNDO, recordUndo } from '../engine/guard.js';
 import type { RetentionPolicy, VolumeSpec } from './config.js';
 
@@ -98,93 +98,93 @@ export function defaultVolumePath(volume: string): string {
  * stopped for it.
  */
 export function inspectScript(spec: VolumeSpec): string {
-  const lines = ['if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi'];
+  const lines: ShellScript[] = [sh`if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi`];
   // The listed containers, all in one `docker ps` (filters on names are alternatives): each docker
   // CLI call costs 70-90 ms on a lab host, whatever it asks.
-  const listed = spec.stop.length > 0 ? `docker ps -q --no-trunc ${spec.stop.map((name) => `--filter ${quote(`name=^/${name}$`)}`).join(' ')}` : undefined;
+  const listed = spec.stop.length > 0 ? sh`docker ps -q --no-trunc ${sh.join(spec.stop.map((name) => sh`--filter ${`name=^/${name}$`}`), sh` `)}` : undefined;
   if (spec.kind === 'postgres' && spec.container) {
     // A Postgres dump is consistent while the database runs: only listed containers are stopped.
     // The database's own container is looked up first (containerFilters, as the stream does), so a
     // missing one fails the backup or restore before anything is stopped.
     const [byName, byService] = containerFilters(spec.container);
     lines.push(
-      `if command -v docker >/dev/null 2>&1 && hy_db=$(docker ps -q --filter ${byName}); then`,
-      `  [ -n "$hy_db" ] || hy_db=$(docker ps -q --filter ${byService})`,
-      '  set -- $hy_db',
-      '  [ -z "${1:-}" ] || echo "database=$1"',
-      ...(listed ? [`  ${listed} | sed 's/^/container=/'`] : []),
-      '  :',
-      'fi',
+      sh`if command -v docker >/dev/null 2>&1 && hy_db=$(docker ps -q --filter ${byName}); then`,
+      sh`  [ -n "$hy_db" ] || hy_db=$(docker ps -q --filter ${byService})`,
+      sh`  set -- $hy_db`,
+      sh`  [ -z "\${1:-}" ] || echo "database=$1"`,
+      ...(listed ? [sh`  ${listed} | sed 's/^/container=/'`] : []),
+      sh`  :`,
+      sh`fi`,
     );
-    return lines.join('\n');
+    return sh.lines(lines).text;
   }
   if (spec.kind === 'postgres') {
     // A Postgres dump is consistent while the database runs: only listed containers are stopped.
-    lines.push('if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then', ...(listed ? [`  ${listed} | sed 's/^/container=/'`] : []), '  :', 'fi');
-    return lines.join('\n');
+    lines.push(sh`if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then`, ...(listed ? [sh`  ${listed} | sed 's/^/container=/'`] : []), sh`  :`, sh`fi`);
+    return sh.lines(lines).text;
   }
-  const defaultPath = spec.kind === 'dir' ? quote(spec.path.replace(/\/+$/, '')) : quote(defaultVolumePath(spec.volume));
+  const defaultPath = spec.kind === 'dir' ? spec.path.replace(/\/+$/, '') : defaultVolumePath(spec.volume);
   // Where the docker CLI would talk to the engine's default socket, curl asks the engine's API there
   // (a docker CLI call is 70-90 ms of the Go binary's start-up on a lab host, the two of this
   // inspect 117-126 ms side by side; curl's 52-60 ms): the labelled containers with their mounts
   // and the listed ones come back as JSON, which parseInspect reads. The volume's directory is
   // taken from its JSON only when "Mountpoint" appears once, as an absolute path without escapes.
   lines.push(
-    'hy_sock=/var/run/docker.sock',
-    'case ${DOCKER_HOST:-} in unix://*) hy_sock=${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac',
-    'hy_api() { curl -sf --unix-socket "$hy_sock" -G "http://docker$1" ${2:+--data-urlencode "$2"}; }',
-    `if [ -n "$hy_sock" ] && [ -S "$hy_sock" ] && [ -z "\${DOCKER_CONTEXT:-}" ] && [ ! -d "\${DOCKER_CONFIG:-$HOME/.docker}/contexts" ] && command -v curl >/dev/null 2>&1 && hy_ps=$(hy_api /containers/json ${quote(`filters={"label":["${STOP_LABEL}=true"]}`)}); then`,
+    sh`hy_sock=/var/run/docker.sock`,
+    sh`case \${DOCKER_HOST:-} in unix://*) hy_sock=\${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac`,
+    sh`hy_api() { curl -sf --unix-socket "$hy_sock" -G "http://docker$1" \${2:+--data-urlencode "$2"}; }`,
+    sh`if [ -n "$hy_sock" ] && [ -S "$hy_sock" ] && [ -z "\${DOCKER_CONTEXT:-}" ] && [ ! -d "\${DOCKER_CONFIG:-$HOME/.docker}/contexts" ] && command -v curl >/dev/null 2>&1 && hy_ps=$(hy_api /containers/json ${`filters={"label":["${STOP_LABEL}=true"]}`}); then`,
     ...(spec.kind === 'dir'
-      ? [`  p=${defaultPath}`]
+      ? [sh`  p=${defaultPath}`]
       : [
-          `  p= hy_vol=$(hy_api ${quote(`/volumes/${spec.volume}`)}) || hy_vol=`,
-          `  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
-          "  case $p in *\\\\*) p= ;; esac",
-          `  [ -n "$p" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${defaultPath}`,
+          sh`  p= hy_vol=$(hy_api ${`/volumes/${spec.volume}`}) || hy_vol=`,
+          sh`  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
+          sh`  case $p in *\\\\*) p= ;; esac`,
+          sh`  [ -n "$p" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
         ]),
-    '  echo "path=$p"',
-    '  [ -d "$p" ] || echo missing=1',
-    `  printf 'labelled-json=%s\\n' "$hy_ps"`,
+    sh`  echo "path=$p"`,
+    sh`  [ -d "$p" ] || echo missing=1`,
+    sh`  printf 'labelled-json=%s\\n' "$hy_ps"`,
     ...(spec.stop.length > 0
-      ? [`  hy_named=$(hy_api /containers/json ${quote(`filters={"name":[${spec.stop.map((name) => JSON.stringify(`^/${name}$`)).join(',')}]}`)}) && printf 'listed-json=%s\\n' "$hy_named"`]
+      ? [sh`  hy_named=$(hy_api /containers/json ${`filters={"name":[${spec.stop.map((name) => JSON.stringify(`^/${name}$`)).join(',')}]}`}) && printf 'listed-json=%s\\n' "$hy_named"`]
       : []),
-    'else',
+    sh`else`,
   );
   // Elsewhere the docker CLI: the labelled and the listed containers are asked for while the
   // volume's directory is looked up (one after the other, three docker calls took 250 ms; side by
   // side, about one's time); the labelled ones' mounts then come from one `docker inspect` of them
   // all, however many there are.
   lines.push(
-    'hy_ps= hy_named=',
-    'if command -v docker >/dev/null 2>&1; then',
-    '  hy_ps=$(mktemp) || exit 1',
-    `  docker ps -q --no-trunc --filter label=${STOP_LABEL}=true >"$hy_ps" 2>/dev/null &`,
-    '  hy_ps_pid=$!',
-    ...(listed ? ['  hy_named=$(mktemp) || exit 1', `  ${listed} >"$hy_named" 2>/dev/null &`, '  hy_named_pid=$!'] : []),
-    'fi',
-    spec.kind === 'dir' ? `p=${defaultPath}` : `p=$(docker volume inspect -f '{{.Mountpoint}}' ${quote(spec.volume)} 2>/dev/null) || p=${defaultPath}`,
-    'echo "path=$p"',
-    '[ -d "$p" ] || echo missing=1',
+    sh`hy_ps= hy_named=`,
+    sh`if command -v docker >/dev/null 2>&1; then`,
+    sh`  hy_ps=$(mktemp) || exit 1`,
+    sh`  docker ps -q --no-trunc --filter label=${STOP_LABEL}=true >"$hy_ps" 2>/dev/null &`,
+    sh`  hy_ps_pid=$!`,
+    ...(listed ? [sh`  hy_named=$(mktemp) || exit 1`, sh`  ${listed} >"$hy_named" 2>/dev/null &`, sh`  hy_named_pid=$!`] : []),
+    sh`fi`,
+    spec.kind === 'dir' ? sh`p=${defaultPath}` : sh`p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
+    sh`echo "path=$p"`,
+    sh`[ -d "$p" ] || echo missing=1`,
     // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
     // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
-    'if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then',
-    '  set -- $(cat "$hy_ps")',
-    '  if [ "$#" -gt 0 ]; then',
+    sh`if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then`,
+    sh`  set -- $(cat "$hy_ps")`,
+    sh`  if [ "$#" -gt 0 ]; then`,
     // One `mount=ID SOURCE` line per mount of every labelled container; parseInspect picks those to stop.
-    `    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
-    '  fi',
-    ...(listed ? [`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"`] : []),
-    '  :',
-    'fi',
-    '[ -z "$hy_ps" ] || rm -f "$hy_ps" ${hy_named:+"$hy_named"}',
-    'fi',
+    sh`    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
+    sh`  fi`,
+    ...(listed ? [sh`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"`] : []),
+    sh`  :`,
+    sh`fi`,
+    sh`[ -z "$hy_ps" ] || rm -f "$hy_ps" \${hy_named:+"$hy_named"}`,
+    sh`fi`,
   );
-  return lines.join('\n');
+  return sh.lines(lines).text;
 }
 
 /** Makes a Docker volume that does not exist (a restore onto a removed volume). */
 export function createVolumeScript(volume: string): string {
-  return `docker volume inspect ${quote(volume)} >/dev/null 2>&1 || docker volume create ${quote(volume)} >/dev/null`;
+  return sh`docker volume inspect ${volume} >/dev/null 2>&1 || docker volume create ${volume} >/dev/null`.text;
 }
 
 export interface InspectResult {
@@ -283,27 +283,35 @@ export function checkUnpacker(where: string, manifest: Pick<BackupManifest, 'id'
   }
 }
 
-function compressor(compression: Compression): string {
-  if (compression === 'zstd') return 'zstd -q -c -3 -T0';
-  if (compression === 'gzip') return 'gzip -c -6';
-  return 'cat';
+// A program of a stream's pipe: its command, and its name for messages.
+interface PipeProgram {
+  command: ShellScript;
+  name: string;
 }
 
-function decompressor(compression: Compression): string {
-  if (compression === 'zstd') return 'zstd -q -d -c';
-  if (compression === 'gzip') return 'gzip -d -c';
-  return 'cat';
+function compressor(compression: Compression): PipeProgram {
+  if (compression === 'zstd') return { command: sh`zstd -q -c -3 -T0`, name: 'zstd' };
+  if (compression === 'gzip') return { command: sh`gzip -c -6`, name: 'gzip' };
+  return { command: sh`cat`, name: 'cat' };
+}
+
+function decompressor(compression: Compression): PipeProgram {
+  if (compression === 'zstd') return { command: sh`zstd -q -d -c`, name: 'zstd' };
+  if (compression === 'gzip') return { command: sh`gzip -d -c`, name: 'gzip' };
+  return { command: sh`cat`, name: 'cat' };
 }
 
 // dash has no pipefail: the producer's status goes through a temp file, the compressor's is $?.
-function pipeWithStatus(producer: string, consumer: string, what: string): string {
-  return [
-    't=$(mktemp) || exit 1',
-    `{ ${producer}; echo $? >"$t"; } | ${consumer}`,
-    'c=$?',
-    'p=$(cat "$t"); rm -f "$t"',
-    `if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: ${what} exited $p, ${consumer.split(' ')[0]} exited $c" >&2; exit 1; fi`,
-  ].join('\n');
+function pipeWithStatus(producer: PipeProgram, consumer: PipeProgram): ShellScript {
+  // The names are this module's own program names (letters only), said inside the message's quotes.
+  const said = (program: PipeProgram) => sh.trusted(program.name);
+  return sh.lines([
+    sh`t=$(mktemp) || exit 1`,
+    sh`{ ${producer.command}; echo $? >"$t"; } | ${consumer.command}`,
+    sh`c=$?`,
+    sh`p=$(cat "$t"); rm -f "$t"`,
+    sh`if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: ${said(producer)} exited $p, ${said(consumer)} exited $c" >&2; exit 1; fi`,
+  ]);
 }
 
 /**
@@ -311,46 +319,45 @@ function pipeWithStatus(producer: string, consumer: string, what: string): strin
  * locked run, starts them again), then stops the given containers and service.
  */
 export function stopScript(containers: string[], service?: string): string {
-  return [recordStopped(containers, service), 'set -e', ...stopCommands(containers, service)].join('\n');
+  return sh.lines([recordStopped(containers, service), sh`set -e`, ...stopCommands(containers, service)]).text;
 }
 
 // The commands that stop the service, then the containers (`docker stop -t 30`, one call).
-function stopCommands(containers: string[], service: string | undefined): string[] {
-  return [...(service ? [`systemctl stop ${quote(service)}`] : []), ...(containers.length > 0 ? [`docker stop -t 30 ${containers.map(quote).join(' ')} >/dev/null`] : [])];
+function stopCommands(containers: string[], service: string | undefined): ShellScript[] {
+  return [...(service ? [sh`systemctl stop ${service}`] : []), ...(containers.length > 0 ? [sh`docker stop -t 30 ${containers} >/dev/null`] : [])];
 }
 
 // Commands that start the containers, then the service, every one attempted: `$flag` becomes 1
 // when one fails. One `docker start` for all the containers: it tries each and fails when any
 // failed (Docker 20.10: `docker start MISSING OTHER` started OTHER and exited 1), and each docker
 // CLI call is 70-90 ms of start-up while the services are down.
-function startCommands(containers: string[], service: string | undefined, flag: string): string[] {
-  return [...(containers.length > 0 ? [`docker start ${containers.map(quote).join(' ')} >/dev/null || ${flag}=1`] : []), ...(service ? [`systemctl start ${quote(service)} || ${flag}=1`] : [])];
+function startCommands(containers: string[], service: string | undefined, flag: ShellScript): ShellScript[] {
+  return [...(containers.length > 0 ? [sh`docker start ${containers} >/dev/null || ${flag}=1`] : []), ...(service ? [sh`systemctl start ${service} || ${flag}=1`] : [])];
 }
 
 // The record written before containers and a service are stopped.
-function recordStopped(containers: string[], service: string | undefined): string {
+function recordStopped(containers: string[], service: string | undefined): ShellScript {
   return recordUndo([...containers.map((value) => ({ kind: 'container' as const, value })), ...(service ? [{ kind: 'service' as const, value: service }] : [])]);
 }
 
 /** Starts them again (every one attempted, even when another fails); the record is cleared once all run. */
 export function startScript(containers: string[], service?: string): string {
-  return ['rc=0', ...startCommands(containers, service, 'rc'), `if [ $rc = 0 ]; then ${CLEAR_UNDO}; fi`, 'exit $rc'].join('\n');
+  return sh.lines([sh`rc=0`, ...startCommands(containers, service, sh`rc`), sh`if [ $rc = 0 ]; then ${CLEAR_UNDO}; fi`, sh`exit $rc`]).text;
 }
 
 /** Writes the backup stream to stdout: a tar of the directory, compressed; or pg_dump -Fc. */
 export function backupStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
   if (spec.kind === 'postgres') {
-    const dump = `pg_dump -Fc -U ${quote(spec.user)} ${quote(spec.database)}`;
-    return spec.container ? `${findContainerScript(spec.container)}\nexec docker exec "$c" ${dump}` : `cd / && exec runuser -u postgres -- ${dump}`;
+    const dump = sh`pg_dump -Fc -U ${spec.user} ${spec.database}`;
+    return (spec.container ? sh.lines([findContainer(spec.container), sh`exec docker exec "$c" ${dump}`]) : sh`cd / && exec runuser -u postgres -- ${dump}`).text;
   }
-  const dir = quote(path!);
-  return pipeWithStatus(`tar --numeric-owner -C ${dir} -cf - .`, compressor(compression), 'tar');
+  return pipeWithStatus({ command: sh`tar --numeric-owner -C ${path!} -cf - .`, name: 'tar' }, compressor(compression)).text;
 }
 
-// How a Postgres entry's `container` is found among running containers (`docker ps --filter`,
-// quoted): by its name, else as a Compose service. The inspect and the stream's script look it up alike.
+// How a Postgres entry's `container` is found among running containers (`docker ps --filter`):
+// by its name, else as a Compose service. The inspect and the stream's script look it up alike.
 function containerFilters(name: string): [byName: string, byService: string] {
-  return [quote(`name=^/${name}$`), quote(`label=com.docker.compose.service=${name}`)];
+  return [`name=^/${name}$`, `label=com.docker.compose.service=${name}`];
 }
 
 /**
@@ -358,13 +365,16 @@ function containerFilters(name: string): [byName: string, byService: string] {
  * (Compose v1 names it project_name_1, v2 project-name-1; the service label is the same in both).
  */
 export function findContainerScript(name: string): string {
-  const ref = quote(name);
+  return findContainer(name).text;
+}
+
+function findContainer(name: string): ShellScript {
   const [byName, byService] = containerFilters(name);
-  return [
-    `c=$(docker ps -q --filter ${byName} | head -n 1)`,
-    `[ -n "$c" ] || c=$(docker ps -q --filter ${byService} | head -n 1)`,
-    `[ -n "$c" ] || { echo "no running container named "${ref}" and none of a compose service "${ref} >&2; exit 1; }`,
-  ].join('\n');
+  return sh.lines([
+    sh`c=$(docker ps -q --filter ${byName} | head -n 1)`,
+    sh`[ -n "$c" ] || c=$(docker ps -q --filter ${byService} | head -n 1)`,
+    sh`[ -n "$c" ] || { echo "no running container named "${name}" and none of a compose service "${name} >&2; exit 1; }`,
+  ]);
 }
 
 /** Staging directory a restore extracts into before it replaces the real one. */
@@ -379,21 +389,21 @@ export function stagingPath(path: string): string {
  */
 export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
   if (spec.kind === 'postgres') {
-    const restore = `pg_restore --clean --if-exists --create --exit-on-error -U ${quote(spec.user)} -d postgres`;
-    return spec.container ? `${findContainerScript(spec.container)}\nexec docker exec -i "$c" ${restore}` : `cd / && exec runuser -u postgres -- ${restore}`;
+    const restore = sh`pg_restore --clean --if-exists --create --exit-on-error -U ${spec.user} -d postgres`;
+    return (spec.container ? sh.lines([findContainer(spec.container), sh`exec docker exec -i "$c" ${restore}`]) : sh`cd / && exec runuser -u postgres -- ${restore}`).text;
   }
-  return [
-    `hy_staging=${quote(stagingPath(path!))}`,
-    'rm -rf "$hy_staging" && mkdir -p "$hy_staging" || exit 1',
+  return sh.lines([
+    sh`hy_staging=${stagingPath(path!)}`,
+    sh`rm -rf "$hy_staging" && mkdir -p "$hy_staging" || exit 1`,
     // A stream cut short (the controller gone) removes its own staging too: tar may still have been
     // writing when the run's guard removed it. The trap names the staging by its variable: a quoted
     // path inside the trap's own quotes came out unquoted (a blank broke the trap, a quote the
-    // script, and `$(...)` in a path ran when the trap did).
-    `trap 'if [ "$ok" != 1 ]; then rm -rf "$hy_staging"; fi' EXIT`,
-    "trap 'exit 1' HUP INT TERM PIPE",
-    pipeWithStatus(decompressor(compression), 'tar --numeric-owner -C "$hy_staging" -xpf -', decompressor(compression).split(' ')[0]!),
-    'ok=1',
-  ].join('\n');
+    // script, and `$(...)` in a path ran when the trap did); sh now refuses a value there.
+    sh`trap 'if [ "$ok" != 1 ]; then rm -rf "$hy_staging"; fi' EXIT`,
+    sh`trap 'exit 1' HUP INT TERM PIPE`,
+    pipeWithStatus(decompressor(compression), { command: sh`tar --numeric-owner -C "$hy_staging" -xpf -`, name: 'tar' }),
+    sh`ok=1`,
+  ]).text;
 }
 
 /** Records a restore's staging directory and swap (engine/guard.ts): were the run to die from here
@@ -402,12 +412,12 @@ export function recordStagingScript(path: string): string {
   return recordUndo([
     { kind: 'staging', value: stagingPath(path) },
     { kind: 'swap', value: path.replace(/\/+$/, '') },
-  ]);
+  ]).text;
 }
 
 /** Drops a restore's staging directory (its stream failed) and the run's record of it. */
 export function discardStagingScript(path: string): string {
-  return [`rm -rf ${quote(stagingPath(path))}`, CLEAR_UNDO].join('\n');
+  return sh.lines([sh`rm -rf ${stagingPath(path)}`, CLEAR_UNDO]).text;
 }
 
 /** The steps of a restore's commit, in order; the script prints each one's exit status. */
@@ -428,40 +438,39 @@ const STEP_MARK = '\u001ehalyard-step ';
  * the host locked and the command waiting. Nothing else uses those names.
  */
 export function commitRestoreScript(path: string, containers: string[], service?: string): string {
-  const target = quote(path.replace(/\/+$/, ''));
-  const staging = quote(stagingPath(path));
-  const old = quote(replacedPath(path));
-  const mark = (step: CommitStep, status: string) => `printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
-  const record = recordStopped(containers, service);
+  const target = path.replace(/\/+$/, '');
+  const staging = stagingPath(path);
+  const old = replacedPath(path);
+  const mark = (step: CommitStep, status: ShellScript) => sh`printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
   const stops = stopCommands(containers, service);
-  return [
-    'hy_stop=0',
-    `(\n${record}\n) && ${stops.length > 0 ? stops.join(' && ') : ':'} || hy_stop=$?`,
-    mark('stop', '$hy_stop'),
-    'hy_swap=skipped',
-    `if [ $hy_stop = 0 ]; then ( set -e; rm -rf ${old}; if [ -e ${target} ]; then mv ${target} ${old}; fi; mv ${staging} ${target} ); hy_swap=$?; fi`,
-    mark('swap', '$hy_swap'),
-    'if [ "$hy_swap" != 0 ]; then',
-    `  if [ ! -e ${target} ] && [ -e ${old} ]; then mv ${old} ${target}; fi`,
-    `  rm -rf ${staging}`,
-    'fi',
-    'hy_start=0',
-    ...startCommands(containers, service, 'hy_start'),
-    mark('start', '$hy_start'),
+  return sh.lines([
+    sh`hy_stop=0`,
+    sh`(\n${recordStopped(containers, service)}\n) && ${stops.length > 0 ? sh.join(stops, sh` && `) : sh`:`} || hy_stop=$?`,
+    mark('stop', sh`$hy_stop`),
+    sh`hy_swap=skipped`,
+    sh`if [ $hy_stop = 0 ]; then ( set -e; rm -rf ${old}; if [ -e ${target} ]; then mv ${target} ${old}; fi; mv ${staging} ${target} ); hy_swap=$?; fi`,
+    mark('swap', sh`$hy_swap`),
+    sh`if [ "$hy_swap" != 0 ]; then`,
+    sh`  if [ ! -e ${target} ] && [ -e ${old} ]; then mv ${old} ${target}; fi`,
+    sh`  rm -rf ${staging}`,
+    sh`fi`,
+    sh`hy_start=0`,
+    ...startCommands(containers, service, sh`hy_start`),
+    mark('start', sh`$hy_start`),
     // Left recorded when something did not start: the guard tries again when the run ends.
-    'if [ $hy_start = 0 ]; then',
-    '  if [ "$hy_swap" = 0 ]; then',
-    `    if [ -e ${old} ] && hy_trash=$(mktemp -d ${old}.XXXXXXXX 2>/dev/null) && mv ${old} "$hy_trash/"; then`,
+    sh`if [ $hy_start = 0 ]; then`,
+    sh`  if [ "$hy_swap" = 0 ]; then`,
+    sh`    if [ -e ${old} ] && hy_trash=$(mktemp -d ${old}.XXXXXXXX 2>/dev/null) && mv ${old} "$hy_trash/"; then`,
     // Its own session (a guard stopping the run's group leaves it be), no descriptor of the channel's.
-    `      ( if command -v setsid >/dev/null 2>&1; then exec setsid rm -rf -- ${old}.*; else exec rm -rf -- ${old}.*; fi ) </dev/null >/dev/null 2>&1 &`,
-    `      ${mark('remove', '0')}`,
-    '    else',
-    `      rm -rf ${old} \${hy_trash:+"$hy_trash"}; ${mark('remove', '$?')}`,
-    '    fi',
-    '  fi',
-    `  ${CLEAR_UNDO}`,
-    'fi',
-  ].join('\n');
+    sh`      ( if command -v setsid >/dev/null 2>&1; then exec setsid rm -rf -- ${old}.*; else exec rm -rf -- ${old}.*; fi ) </dev/null >/dev/null 2>&1 &`,
+    sh`      ${mark('remove', sh`0`)}`,
+    sh`    else`,
+    sh`      rm -rf ${old} \${hy_trash:+"$hy_trash"}; ${mark('remove', sh`$?`)}`,
+    sh`    fi`,
+    sh`  fi`,
+    sh`  ${CLEAR_UNDO}`,
+    sh`fi`,
+  ]).text;
 }
 
 /** A commit's output read back: each step's status (absent when the script ended before it) and the rest of the output. */
@@ -483,7 +492,7 @@ export function replacedPath(path: string): string {
 
 /** sha256 of every file under a directory, sorted by path, for tests and `restore --check`. */
 export function treeDigestScript(path: string): string {
-  return `cd ${quote(path)} && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum | cut -d' ' -f1`;
+  return sh`cd ${path} && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum | cut -d' ' -f1`.text;
 }
 
 // --- retention -----------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ async function withStopped<T>(
     throw error;
   } finally {
     try {
-      await held.run(`${label}: start again`, stop.containers.length === 0 && !stop.service ? CLEAR_UNDO : startScript(stop.containers, stop.service));
+      await held.run(`${label}: start again`, stop.containers.length === 0 && !stop.service ? CLEAR_UNDO.text : startScript(stop.containers, stop.service));
     } catch (startError) {
       // The original failure stays the reported one; a start failure alone is reported as such.
       if (failure === undefined) throw startError;

@@ -3,7 +3,7 @@ import { nameTable } from '../core/name-table.js';
 import { dirname } from 'node:path';
 import type { MetricPoint, MetricsService } from '../aws/metrics.js';
 import { HALYARD_METRICS } from '../aws/metrics.js';
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import type { Host } from '../inventory/types.js';
 import { HalyardError } from '../core/errors.js';
 import { newLockOwner, type LockPaths } from '../engine/lock.js';
@@ -52,7 +52,7 @@ export function probeScript(settings: ProbeSettings): string {
   const paths = ['/', ...(settings.installDir ? [settings.installDir] : [])];
   const lines = [
     'LC_ALL=C; export LC_ALL',
-    `for p in ${paths.map(quote).join(' ')}; do`,
+    sh`for p in ${paths}; do`.text,
     '  [ -e "$p" ] || continue',
     `  u=$(df -P "$p" 2>/dev/null | awk 'NR==2 { sub(/%/, "", $5); print $5 }')`,
     '  [ -n "$u" ] && printf \'disk\\t%s\\t%s\\n\' "$p" "$u"',
@@ -64,7 +64,7 @@ export function probeScript(settings: ProbeSettings): string {
     'else echo "docker	down"; fi',
   ];
   for (const url of settings.healthUrls) {
-    lines.push(`c=$(curl -s -o /dev/null -m 5 -w '%{http_code}' ${quote(url)} 2>/dev/null) || true; printf 'health\\t%s\\t%s\\n' ${quote(url)} "\${c:-000}"`);
+    lines.push(sh`c=$(curl -s -o /dev/null -m 5 -w '%{http_code}' ${url} 2>/dev/null) || true; printf 'health\\t%s\\t%s\\n' ${url} "\${c:-000}"`.text);
   }
   lines.push('exit 0');
   return `${lines.join('\n')}\n`;

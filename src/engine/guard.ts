@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 
 // The host side of "nothing left down, nothing left locked": a run's shell is started by a guard
 // that outlives it. The guard forwards the SSH channel's stdin to the shell through a FIFO; when
@@ -68,7 +68,7 @@ export function guardedShellScript(undoDir: string = UNDO_DIR, timings: GuardTim
     'trap hy_stop TERM HUP INT',
     'hy_g=$(mktemp -d "${TMPDIR:-/tmp}/halyard-run.XXXXXXXX") || exit 125',
     'mkfifo -m 600 "$hy_g/in" || { rm -rf "$hy_g"; exit 125; }',
-    `if [ "$(id -u)" = 0 ]; then HALYARD_UNDO=${quote(undoDir)}/run.$$; export HALYARD_UNDO; fi`,
+    sh`if [ "$(id -u)" = 0 ]; then HALYARD_UNDO=${undoDir}/run.$$; export HALYARD_UNDO; fi`.text,
     // Its own session and process group (setsid is util-linux, like the flock the lock needs).
     'if command -v setsid >/dev/null 2>&1; then setsid sh -s <"$hy_g/in" & else sh -s <"$hy_g/in" & fi',
     'hy_sh=$!',
@@ -108,15 +108,15 @@ export function guardedShellScript(undoDir: string = UNDO_DIR, timings: GuardTim
 export function recoveryScript(nonce: string, undoDir: string = UNDO_DIR): string {
   return [
     ...UNDO_FUNCTION,
-    `if [ "$(id -u)" = 0 ] && [ -d ${quote(undoDir)} ]; then`,
-    `  for hy_record in ${quote(undoDir)}/run.*; do`,
+    sh`if [ "$(id -u)" = 0 ] && [ -d ${undoDir} ]; then`.text,
+    sh`  for hy_record in ${undoDir}/run.*; do`.text,
     '    case $hy_record in *.undoing.*) hy_owner=${hy_record##*.undoing.} ;; *) hy_owner=${hy_record##*/run.} ;; esac',
     '    [ -f "$hy_record" ] || continue',
     '    [ "$hy_record" = "${HALYARD_UNDO:-}" ] && continue',
     '    case $hy_owner in *[!0-9]*|"") continue ;; esac',
     '    kill -0 "$hy_owner" 2>/dev/null && continue',
     `    case $hy_record in *.undoing.*) mv -f "$hy_record" "\${hy_record%%.undoing.*}" 2>/dev/null || continue; hy_record=\${hy_record%%.undoing.*} ;; esac`,
-    `    hy_undo "$hy_record" | while IFS= read -r hy_line; do printf '\\036HY:%s:UNDONE:%s\\n' ${nonce} "\${hy_line#undone }"; done`,
+    sh`    hy_undo "$hy_record" | while IFS= read -r hy_line; do printf '\\036HY:%s:UNDONE:%s\\n' ${nonce} "\${hy_line#undone }"; done`.text,
     '  done',
     'fi',
   ].join('\n');
@@ -124,20 +124,20 @@ export function recoveryScript(nonce: string, undoDir: string = UNDO_DIR): strin
 
 // Shell lines a locked request runs before it changes what must be undone if the run dies: each
 // `kind value` is appended to the run's record (created 0600 in a root-only directory).
-export function recordUndo(entries: Array<{ kind: 'container' | 'service' | 'staging' | 'swap'; value: string }>): string {
-  if (entries.length === 0) return ':';
-  const lines = entries.map((entry) => `printf '%s %s\\n' ${entry.kind} ${quote(entry.value)}`);
-  return [
-    `[ -n "\${HALYARD_UNDO:-}" ] || { echo 'halyard: no undo record (not root under the run guard)' >&2; exit 1; }`,
-    'hy_undo_dir=${HALYARD_UNDO%/*}',
-    '(umask 077; mkdir -p "$hy_undo_dir") || exit 1',
-    `[ ! -L "$hy_undo_dir" ] && [ "$(stat -c '%u %a' "$hy_undo_dir")" = '0 700' ] || { echo "halyard: $hy_undo_dir is not a root-only directory" >&2; exit 1; }`,
-    `{ ${lines.join('; ')}; } >>"$HALYARD_UNDO" || exit 1`,
-  ].join('\n');
+export function recordUndo(entries: Array<{ kind: 'container' | 'service' | 'staging' | 'swap'; value: string }>): ShellScript {
+  if (entries.length === 0) return sh`:`;
+  const lines = entries.map((entry) => sh`printf '%s %s\\n' ${entry.kind} ${entry.value}`);
+  return sh.lines([
+    sh`[ -n "\${HALYARD_UNDO:-}" ] || { echo 'halyard: no undo record (not root under the run guard)' >&2; exit 1; }`,
+    sh`hy_undo_dir=\${HALYARD_UNDO%/*}`,
+    sh`(umask 077; mkdir -p "$hy_undo_dir") || exit 1`,
+    sh`[ ! -L "$hy_undo_dir" ] && [ "$(stat -c '%u %a' "$hy_undo_dir")" = '0 700' ] || { echo "halyard: $hy_undo_dir is not a root-only directory" >&2; exit 1; }`,
+    sh`{ ${sh.join(lines, sh`; `)}; } >>"$HALYARD_UNDO" || exit 1`,
+  ]);
 }
 
 // Clears the run's record once everything in it was undone or committed by the run itself.
-export const CLEAR_UNDO = 'if [ -n "${HALYARD_UNDO:-}" ]; then rm -f "$HALYARD_UNDO"; fi';
+export const CLEAR_UNDO = sh`if [ -n "\${HALYARD_UNDO:-}" ]; then rm -f "$HALYARD_UNDO"; fi`;
 
 // Reads the `UNDONE` lines of a recovery out of a reply: what was undone, and the rest.
 export function parseUndone(output: string, nonce: string): { undone: string[]; rest: string } {

@@ -1,4 +1,4 @@
-import { quote } from '../core/shell.js';
+import { sh } from '../core/shell.js';
 import { FactParseError, defineFact, describeOutput, type Fact } from '../facts/fact.js';
 
 // Handlers notified on a host but not yet run are written down on the host itself, so a run that
@@ -7,7 +7,7 @@ import { FactParseError, defineFact, describeOutput, type Fact } from '../facts/
 // One file per machine and user: root's runs keep it in /var/lib/halyard/handlers, others in
 // ~/.halyard/handlers (folders of their own, 0700: /var/lib/halyard is shared with the daemon).
 const JOURNAL_DIR = 'if [ "$(id -u)" = 0 ]; then hy_journal=/var/lib/halyard/handlers; else hy_journal="$HOME/.halyard/handlers"; fi';
-const JOURNAL_FILE = '"$hy_journal/pending-handlers"';
+const JOURNAL_FILE = sh`"$hy_journal/pending-handlers"`;
 
 // The fact the first probe reads: handler names pending from earlier runs (one JSON string a line).
 export const pendingHandlersFact: Fact<string[]> = defineFact(
@@ -33,9 +33,9 @@ export const pendingHandlersFact: Fact<string[]> = defineFact(
 // Writes the pending names (replacing the file), or removes it when none is pending; 0600 in a 0700 folder.
 export function journalScript(pending: readonly string[]): string {
   if (pending.length === 0) return `${JOURNAL_DIR}\nrm -f ${JOURNAL_FILE}`;
-  const lines = pending.map((name) => quote(JSON.stringify(name))).join(' ');
+  const lines = pending.map((name) => JSON.stringify(name));
   return [
     JOURNAL_DIR,
-    `mkdir -p "\${hy_journal%/*}" && { [ -d "$hy_journal" ] || mkdir -m 700 "$hy_journal"; } && (umask 077 && printf '%s\\n' ${lines} > ${JOURNAL_FILE}.tmp) && mv -f ${JOURNAL_FILE}.tmp ${JOURNAL_FILE}`,
+    sh`mkdir -p "\${hy_journal%/*}" && { [ -d "$hy_journal" ] || mkdir -m 700 "$hy_journal"; } && (umask 077 && printf '%s\\n' ${lines} > ${JOURNAL_FILE}.tmp) && mv -f ${JOURNAL_FILE}.tmp ${JOURNAL_FILE}`.text,
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { HalyardError } from '../core/errors.js';
-import { quote } from '../core/shell.js';
+import { sh, type ShellScript } from '../core/shell.js';
 
 // Who holds a host lock, written beside it so a second run can say who is in the way.
 export interface LockOwner {
@@ -49,18 +49,19 @@ export const HOST_LOCK_PATHS: LockPaths = { rootDir: '/run/halyard' };
 export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number, paths: LockPaths = HOST_LOCK_PATHS): string {
   const details = `run=${owner.runId} controller=${owner.controller} pid=${owner.pid} since=${owner.startedAt}${owner.purpose ? ` for=${owner.purpose}` : ''}`;
   const wait = Math.max(0, Math.floor(waitSeconds));
-  const say = (kind: string, text: string) => `printf '\\036HY:%s:LOCK:%s:%s\\n' ${nonce} ${kind} ${text}`;
+  // `text` is a value (quoted) or shell code that prints the message (a script).
+  const say = (kind: string, text: string | ShellScript) => sh`printf '\\036HY:%s:LOCK:%s:%s\\n' ${nonce} ${kind} ${text}`;
   // The sixth passwd field, cut out by the shell itself (name:password:uid:gid:gecos:HOME:shell).
   const home =
     paths.userHome === undefined
       ? '  hy_home=$(getent passwd "$hy_login"); hy_home=${hy_home#*:*:*:*:*:}; hy_home=${hy_home%%:*}'
-      : `  hy_home=${quote(paths.userHome)}`;
+      : sh`  hy_home=${paths.userHome}`.text;
   return [
     'hy_lock() {',
     '  hy_locked=',
     '  hy_uid=$(id -u)',
     '  hy_login=${SUDO_UID:-$hy_uid}',
-    `  command -v flock >/dev/null 2>&1 || { ${say('no-flock', quote('flock(1) not found on the host (install util-linux)'))}; return; }`,
+    sh`  command -v flock >/dev/null 2>&1 || { ${say('no-flock', 'flock(1) not found on the host (install util-linux)')}; return; }`.text,
     // hy_dir DIR OWNER: DIR made 0700 for OWNER when missing, then checked; sets hy_why on failure.
     '  hy_dir() {',
     '    if [ ! -e "$1" ] && [ ! -L "$1" ]; then (umask 077; mkdir "$1") 2>/dev/null && { [ "$2" = "$hy_uid" ] || chown "$2" "$1"; }; fi',
@@ -77,18 +78,18 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
     // `command exec` keeps a failed redirection from ending the shell; the braces keep 2>/dev/null temporary.
     '    if ! { eval "command exec $1<\\"\\$hy_file\\""; } 2>/dev/null; then hy_why="denied:cannot open $hy_file"; return 1; fi',
     `    if ! flock -w ${wait} "$1"; then hy_why="busy:$(tr -d '\\n' < "$2/owner-$4" 2>/dev/null)"; return 1; fi`,
-    `    printf '%s\\n' ${quote(details)} > "$2/owner-$4.$$" 2>/dev/null && mv -f "$2/owner-$4.$$" "$2/owner-$4" 2>/dev/null`,
+    sh`    printf '%s\\n' ${details} > "$2/owner-$4.$$" 2>/dev/null && mv -f "$2/owner-$4.$$" "$2/owner-$4" 2>/dev/null`.text,
     '    return 0',
     '  }',
     // hy_refuse: prints the outcome line for hy_why ("busy:holder" or "denied:reason").
     '  hy_refuse() {',
     '    case "$hy_why" in',
-    `      busy:*) ${say('busy', '"${hy_why#busy:}"')} ;;`,
-    `      *) ${say('denied', '"${hy_why#denied:}"')} ;;`,
+    sh`      busy:*) ${say('busy', sh`"\${hy_why#busy:}"`)} ;;`.text,
+    sh`      *) ${say('denied', sh`"\${hy_why#denied:}"`)} ;;`.text,
     '    esac',
     '  }',
     '  if [ "$hy_uid" = 0 ]; then',
-    `    hy_dir ${quote(paths.rootDir)} 0 && hy_take 9 ${quote(paths.rootDir)} 0 lock || { hy_refuse; return; }`,
+    sh`    hy_dir ${paths.rootDir} 0 && hy_take 9 ${paths.rootDir} 0 lock || { hy_refuse; return; }`.text,
     '  fi',
     home,
     '  case "$hy_home" in /?*) ;; *) hy_why="denied:no home directory for uid $hy_login"; hy_refuse; return ;; esac',
@@ -99,7 +100,7 @@ export function lockScript(nonce: string, owner: LockOwner, waitSeconds: number,
     // The host's clock when the run began: halyard's temp files older than that are stale.
     // hy_locked tells a request sent with this one (locked-host.ts's prefetch) that it may run.
     '  hy_locked=1',
-    `  ${say('ok', '"$(date +%s)"')}`,
+    sh`  ${say('ok', sh`"$(date +%s)"`)}`.text,
     '}',
     'hy_lock',
   ].join('\n');

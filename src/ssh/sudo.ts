@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HalyardError } from '../core/errors.js';
-import { quote, renderArgv } from '../core/shell.js';
+import { renderArgv, sh } from '../core/shell.js';
 
 // sudo refused to run the script: it needs a password we lack, or the one we sent is wrong.
 export class SudoError extends HalyardError {
@@ -40,19 +40,19 @@ function sudoPrefix(mode: Exclude<BecomeMode, 'none'>, markers: SudoMarkers): st
 // The remote command line for `exec`: the script itself always arrives on stdin, so argv holds no script or secret.
 export function buildExecCommand(mode: BecomeMode, markers: SudoMarkers): string {
   if (mode === 'none') return 'sh -s';
-  return renderArgv([...sudoPrefix(mode, markers), 'sh', '-c', `echo ${quote(markers.ready)} >&2; exec sh -s`]);
+  return renderArgv([...sudoPrefix(mode, markers), 'sh', '-c', sh`echo ${markers.ready} >&2; exec sh -s`.text]);
 }
 
 // The remote command line for `execStream`: stdin carries data, so the (secret-free) script rides in
 // argv. Without a script (undefined) the shell waits for it on stdin instead (DEFERRED_SCRIPT_READER).
 export function buildStreamCommand(mode: BecomeMode, markers: SudoMarkers, script: string | undefined): string {
   if (mode === 'none') return renderArgv(['sh', '-c', script ?? DEFERRED_SCRIPT_READER]);
-  if (script === undefined) return renderArgv([...sudoPrefix(mode, markers), 'sh', '-c', `echo ${quote(markers.ready)} >&2; ${DEFERRED_SCRIPT_READER}`]);
+  if (script === undefined) return renderArgv([...sudoPrefix(mode, markers), 'sh', '-c', sh`echo ${markers.ready} >&2; ${sh.trusted(DEFERRED_SCRIPT_READER)}`.text]);
   return renderArgv([
     ...sudoPrefix(mode, markers),
     'sh',
     '-c',
-    `echo ${quote(markers.ready)} >&2; exec sh -c "$1"`,
+    sh`echo ${markers.ready} >&2; exec sh -c "$1"`.text,
     'halyard',
     script,
   ]);
