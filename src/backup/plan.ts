@@ -142,7 +142,7 @@ export function inspectScript(spec: VolumeSpec): string {
           sh`  case $p in *\\\\*) p= ;; esac`,
           sh`  [ -n "$p" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
         ]),
-    sh`  echo "path=$p"`,
+    sh`  printf 'path=%s\\n' "$p"`,
     sh`  [ -d "$p" ] || echo missing=1`,
     sh`  printf 'labelled-json=%s\\n' "$hy_ps"`,
     ...(spec.stop.length > 0
@@ -163,7 +163,7 @@ export function inspectScript(spec: VolumeSpec): string {
     ...(listed ? [sh`  hy_named=$(mktemp) || exit 1`, sh`  ${listed} >"$hy_named" 2>/dev/null &`, sh`  hy_named_pid=$!`] : []),
     sh`fi`,
     spec.kind === 'dir' ? sh`p=${defaultPath}` : sh`p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
-    sh`echo "path=$p"`,
+    sh`printf 'path=%s\\n' "$p"`,
     sh`[ -d "$p" ] || echo missing=1`,
     // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
     // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
@@ -213,14 +213,16 @@ export function parseInspect(stdout: string): InspectResult {
     const at = line.indexOf('=');
     if (at < 0) continue;
     const key = line.slice(0, at);
-    const value = line.slice(at + 1).trim();
+    // A path or a mount's source is the rest of its line as printed (blanks at its end are its own).
+    const raw = line.slice(at + 1);
+    const value = raw.trim();
     if (key === 'compression') result.zstd = value === 'zstd';
-    else if (key === 'path') result.path = value;
+    else if (key === 'path') result.path = raw;
     else if (key === 'missing') result.missing = true;
     else if (key === 'container') listed.push(value);
     else if (key === 'mount') {
-      const space = value.indexOf(' ');
-      addMounts(space < 0 ? value : value.slice(0, space), [{ Source: space < 0 ? '' : value.slice(space + 1) }]);
+      const space = raw.indexOf(' ');
+      addMounts(space < 0 ? value : raw.slice(0, space), [{ Source: space < 0 ? '' : raw.slice(space + 1) }]);
     } else if (key === 'database' && CONTAINER_ID.test(value)) result.database = value;
     else if (key === 'labelled-json') for (const container of engineContainers(value, 'labelled')) addMounts(container.Id, container.Mounts);
     else if (key === 'listed-json') listed.push(...engineContainers(value, 'listed').map((container) => container.Id));
@@ -401,7 +403,9 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
     // script, and `$(...)` in a path ran when the trap did); sh now refuses a value there.
     sh`trap 'if [ "$ok" != 1 ]; then rm -rf "$hy_staging"; fi' EXIT`,
     sh`trap 'exit 1' HUP INT TERM PIPE`,
-    pipeWithStatus(decompressor(compression), { command: sh`tar --numeric-owner -C "$hy_staging" -xpf -`, name: 'tar' }),
+    // GNU tar unquotes -C's argument when it extracts (a backslash and a t in a path became a tab):
+    // the shell enters the staging instead.
+    pipeWithStatus(decompressor(compression), { command: sh`(cd "$hy_staging" && exec tar --numeric-owner -xpf -)`, name: 'tar' }),
     sh`ok=1`,
   ]).text;
 }

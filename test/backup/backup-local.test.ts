@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
@@ -105,7 +105,7 @@ function pathWithout(dir: string, name: string): string {
 }
 
 function treeDigest(dir: string): string {
-  return execFileSync('sh', ['-c', `cd '${dir}' && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum`], { encoding: 'utf8' });
+  return execFileSync('sh', ['-c', 'cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum', 'sh', dir], { encoding: 'utf8' });
 }
 
 beforeEach(() => {
@@ -274,6 +274,33 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
       expect(Date.now() - started).toBeLessThan(10_000);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  });
+
+  it("a directory named with blanks, quotes, a backslash and $(...) backs up and restores byte-identical, nothing of its name run", async () => {
+    const data = join(work, `it's "my" da\\ta $(touch pwned)  `);
+    mkdirSync(join(data, 'sub'), { recursive: true });
+    writeFileSync(join(data, 'a.txt'), 'alpha\n');
+    writeFileSync(join(data, 'sub/b.bin'), randomBytes(300_000));
+    const id2 = '2'.repeat(64);
+    const docker = fakeDocker([`*name=*app*) echo ${id2} ;;`]);
+    const cfg = parseBackupConfig(`inventory: i.yml\nbucket: ${BUCKET}\nprefix: hb\nvolumes:\n  - name: data\n    kind: dir\n    path: ${JSON.stringify(data)}\n    stop: [app]\n`, join(work, 'b.yml'));
+    expect(cfg.volumes[0]).toMatchObject({ path: data });
+    const backup = await backupVolume(context(cfg, docker.env), host, cfg.volumes[0]!);
+    expect(backup).toMatchObject({ ok: true, manifest: { source: data } });
+    const before = treeDigest(data);
+    writeFileSync(join(data, 'a.txt'), 'changed\n');
+    writeFileSync(join(data, 'new.txt'), 'not in the backup\n');
+    const restored = await restoreVolume(context(cfg, docker.env), host, cfg.volumes[0]!, await findBackup(store, 'hb', 'local-1', 'data'));
+    expect(restored.stopped).toEqual([id2]);
+    expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id2}`, `start ${id2}`, `stop -t 30 ${id2}`, `start ${id2}`]);
+    expect(treeDigest(data)).toBe(before);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+    for (const started = Date.now(); readdirSync(work).some((name) => name.startsWith(`${basename(data)}.`)); ) {
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(readdirSync(work).filter((name) => name.includes('pwned'))).toEqual([basename(data)]);
+    expect(existsSync(join(process.cwd(), 'pwned'))).toBe(false);
   });
 
   it('a restore whose containers do not stop swaps nothing in: the data stays, the staging goes, they are started, the error names the stop', async () => {

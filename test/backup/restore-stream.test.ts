@@ -27,7 +27,7 @@ function run(script: string, stream: Buffer): { status: number | null; stderr: s
 }
 
 describe('restoreStreamScript on paths with blanks, quotes and shell syntax', () => {
-  const names = ['my data', "it's", 'a$(touch pwned)b', 'back\\slash', `both ' and "`];
+  const names = ['my data', "it's", 'a$(touch pwned)b', 'back\\slash', 'da\\ta', `both ' and "`, 'blanks at the end  '];
 
   test.each(names)('%s: the stream lands in the staging; cut short, it leaves none', (name) => {
     const source = join(work, 'source');

@@ -92,6 +92,8 @@ describe('backup planning', () => {
   it('parses the inspect output, keeping only container ids', () => {
     const id = 'a'.repeat(64);
     expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [id] });
+    // A path and a mount's source are the rest of their line: blanks at the end are theirs.
+    expect(parseInspect(`path=/srv/my data  \nmount=${id} /srv/my data  \nmount=${'b'.repeat(64)} /srv/my data\n`)).toMatchObject({ path: '/srv/my data  ', containers: [id] });
   });
 
   it("reads the Docker engine's JSON: labelled containers mounting inside the path or holding it, the listed ones; anything else fails", () => {
@@ -141,7 +143,7 @@ describe('backup planning', () => {
       `  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
       '  case $p in *\\\\*) p= ;; esac',
       "  [ -n \"$p\" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
-      '  echo "path=$p"',
+      "  printf 'path=%s\\n' \"$p\"",
       '  [ -d "$p" ] || echo missing=1',
       "  printf 'labelled-json=%s\\n' \"$hy_ps\"",
       `  hy_named=$(hy_api /containers/json 'filters={"name":["^/app$","^/worker$"]}') && printf 'listed-json=%s\\n' "$hy_named"`,
@@ -160,7 +162,7 @@ describe('backup planning', () => {
       '  hy_named_pid=$!',
       'fi',
       "p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
-      'echo "path=$p"',
+      "printf 'path=%s\\n' \"$p\"",
     ]);
     expect(volume).toContain(
       [
