@@ -29,7 +29,8 @@ const GUARD_TIMINGS: GuardTimings = { graceSeconds: 2, killAfterSeconds: 8 };
 
 // Undoes one record file, claimed first by a rename (so two recoveries never undo it twice):
 // filesystem entries first (a staging dir removed, a half-done swap put back), then containers and
-// services started. Prints one `undone <kind> <value>` line per action that succeeded. A value is
+// services started. Prints one `undone <kind> <value>` line per action that succeeded (printf: dash's
+// echo would turn a backslash in a path into an escape). A value is
 // the rest of its line as written (`read` with IFS=' ' had dropped a path's trailing blanks); a line
 // without one (a record cut short) is skipped.
 const UNDO_FUNCTION = [
@@ -40,17 +41,17 @@ const UNDO_FUNCTION = [
   '    case $hy_line in *\' \'?*) ;; *) continue ;; esac',
   '    hy_kind=${hy_line%% *} hy_value=${hy_line#* }',
   '    case $hy_kind in',
-  '      swap) if [ ! -e "$hy_value" ] && [ -e "$hy_value.halyard-old" ]; then mv "$hy_value.halyard-old" "$hy_value" && echo "undone swap $hy_value"; fi',
+  '      swap) if [ ! -e "$hy_value" ] && [ -e "$hy_value.halyard-old" ]; then mv "$hy_value.halyard-old" "$hy_value" && printf \'undone swap %s\\n\' "$hy_value"; fi',
   '        rm -rf "$hy_value.halyard-old" ;;',
-  '      staging) [ -e "$hy_value" ] && rm -rf "$hy_value" && echo "undone staging $hy_value" ;;',
+  '      staging) [ -e "$hy_value" ] && rm -rf "$hy_value" && printf \'undone staging %s\\n\' "$hy_value" ;;',
   '    esac',
   '  done <"$hy_claim"',
   '  while IFS= read -r hy_line; do',
   '    case $hy_line in *\' \'?*) ;; *) continue ;; esac',
   '    hy_kind=${hy_line%% *} hy_value=${hy_line#* }',
   '    case $hy_kind in',
-  '      container) docker start "$hy_value" >/dev/null 2>&1 && echo "undone container $hy_value" ;;',
-  '      service) systemctl start "$hy_value" >/dev/null 2>&1 && echo "undone service $hy_value" ;;',
+  '      container) docker start "$hy_value" >/dev/null 2>&1 && printf \'undone container %s\\n\' "$hy_value" ;;',
+  '      service) systemctl start "$hy_value" >/dev/null 2>&1 && printf \'undone service %s\\n\' "$hy_value" ;;',
   '    esac',
   '  done <"$hy_claim"',
   '  rm -f "$hy_claim"',

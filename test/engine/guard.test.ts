@@ -183,13 +183,16 @@ describe('run guard', () => {
     const dir = scratch();
     mkdirSync(dir.undoDir, { mode: 0o700 });
     // Its last line was cut short (a full disk): a kind without a value is skipped, the rest undone.
-    writeFileSync(join(dir.undoDir, 'run.999999999'), 'container dead1\nswap\n');
+    const staged = join(dir.base, 'da\\ta.halyard-restore');
+    mkdirSync(staged);
+    writeFileSync(join(dir.undoDir, 'run.999999999'), `container dead1\nswap\nstaging ${staged}\n`);
     writeFileSync(join(dir.undoDir, `run.${process.pid}`), 'container live1\n');
     writeFileSync(join(dir.undoDir, 'run.999999998.undoing.999999997'), 'container dead2\n');
     const { shell } = guarded(dir);
     const reply = await shell.request(recoveryScript(shell.nonce, dir.undoDir), { label: 'recover', timeoutMs: 10_000 });
     await shell.close();
-    expect(parseUndone(reply.output, shell.nonce).undone.sort()).toEqual(['container dead1', 'container dead2']);
+    expect(parseUndone(reply.output, shell.nonce).undone.sort()).toEqual(['container dead1', 'container dead2', `staging ${staged}`]);
+    expect(existsSync(staged)).toBe(false);
     expect(dir.calls().split('\n').filter(Boolean).sort()).toEqual(['docker start dead1', 'docker start dead2']);
     expect(existsSync(join(dir.undoDir, `run.${process.pid}`))).toBe(true);
     expect(existsSync(join(dir.undoDir, 'run.999999999'))).toBe(false);
