@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, posix, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { HalyardError } from '../core/errors.js';
@@ -22,7 +22,11 @@ import { decodeUtf8, describeInvalidUtf8 } from '../core/utf8.js';
 //     - { name: appdb, hosts: db, kind: postgres, database: app, container: postgres }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const absolutePath = z.string().regex(/^\/[^\0\n]*$/, 'must be an absolute path').refine((p) => p !== '/', 'must not be /');
+// The root, however written (`//`, `/srv/..`), is refused too: its staging would land beside nothing.
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\0\n]*$/, 'must be an absolute path')
+  .refine((p) => posix.normalize(p) !== '/', 'must not be / (nor name it another way, as // or /srv/.. do)');
 const safeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only');
 
 const common = {

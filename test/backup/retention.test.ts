@@ -210,6 +210,10 @@ describe('backup planning', () => {
     expect(ok).toMatchObject({ inventory: '/etc/halyard/inv.yml', prefix: 'halyard-backups', compression: 'auto', retention: { last: 3, daily: 7, weekly: 4, monthly: 6 } });
     expect(ok.volumes[0]).toMatchObject({ hosts: 'all', stop: [] });
     expect(() => parseBackupConfig('inventory: i\nbucket: b-b\nvolumes:\n  - { name: d, kind: dir, path: relative }\n', 'f.yml')).toThrow(/f\.yml: volumes\.0\.path: must be an absolute path/);
+    for (const root of ['/', '//', '/./', '/srv/..', '/srv/../']) {
+      expect(() => parseBackupConfig(`inventory: i\nbucket: b-b\nvolumes:\n  - { name: d, kind: dir, path: ${JSON.stringify(root)} }\n`, 'f.yml')).toThrow(/f\.yml: volumes\.0\.path: must not be \/ /);
+    }
+    expect(parseBackupConfig('inventory: i\nbucket: b-b\nvolumes:\n  - { name: d, kind: dir, path: /srv/../data/ }\n', 'f.yml').volumes[0]).toMatchObject({ path: '/srv/../data/' });
     expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nvolumes:\n  - { name: d, kind: tape }\n', 'f.yml')).toThrow(/volumes\.0\.kind/);
     expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nretention: { last: 0 }\nvolumes:\n  - { name: d, kind: volume, volume: v }\n', 'f.yml')).toThrow(/retention\.last/);
     expect(() => parseBackupConfig('inventory: i\nbucket: bb-b\nvolumes:\n  - { name: d, kind: volume, volume: v }\n  - { name: d, kind: dir, path: /x }\n', 'f.yml')).toThrow(/used twice/);
