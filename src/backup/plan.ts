@@ -123,7 +123,7 @@ export function inspectScript(spec: VolumeSpec): string {
     lines.push(sh`if command -v docker >/dev/null 2>&1 && docker ps -q >/dev/null 2>&1; then`, ...(listed ? [sh`  ${listed} | sed 's/^/container=/'`] : []), sh`  :`, sh`fi`);
     return sh.lines(lines).text;
   }
-  const defaultPath = spec.kind === 'dir' ? spec.path.replace(/\/+$/, '') : defaultVolumePath(spec.volume);
+  const defaultPath = spec.kind === 'dir' ? withoutTrailingSlashes(spec.path) : defaultVolumePath(spec.volume);
   // Where the docker CLI would talk to the engine's default socket, curl asks the engine's API there
   // (a docker CLI call is 70-90 ms of the Go binary's start-up on a lab host, the two of this
   // inspect 117-126 ms side by side; curl's 52-60 ms): the labelled containers with their mounts
@@ -228,7 +228,7 @@ export function parseInspect(stdout: string): InspectResult {
     else if (key === 'listed-json') listed.push(...engineContainers(value, 'listed').map((container) => container.Id));
   }
   // A labelled container is stopped when one of its mounts lies inside what is copied, or holds it.
-  const path = result.path?.replace(/\/+$/, '');
+  const path = result.path === undefined ? undefined : withoutTrailingSlashes(result.path);
   for (const [id, mounts] of labelled) {
     const mounted = mounts.some(({ Source }) => {
       const source = Source.replace(/\/$/, '');
@@ -379,9 +379,14 @@ function findContainer(name: string): ShellScript {
   ]);
 }
 
+// A directory's path as the staging, the replaced data and the swap name it: `/srv/data/` is `/srv/data`.
+function withoutTrailingSlashes(path: string): string {
+  return path.replace(/\/+$/, '');
+}
+
 /** Staging directory a restore extracts into before it replaces the real one. */
 export function stagingPath(path: string): string {
-  return `${path.replace(/\/+$/, '')}.halyard-restore`;
+  return `${withoutTrailingSlashes(path)}.halyard-restore`;
 }
 
 /**
@@ -415,7 +420,7 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
 export function recordStagingScript(path: string): string {
   return recordUndo([
     { kind: 'staging', value: stagingPath(path) },
-    { kind: 'swap', value: path.replace(/\/+$/, '') },
+    { kind: 'swap', value: withoutTrailingSlashes(path) },
   ]).text;
 }
 
@@ -442,7 +447,7 @@ const STEP_MARK = '\u001ehalyard-step ';
  * the host locked and the command waiting. Nothing else uses those names.
  */
 export function commitRestoreScript(path: string, containers: string[], service?: string): string {
-  const target = path.replace(/\/+$/, '');
+  const target = withoutTrailingSlashes(path);
   const staging = stagingPath(path);
   const old = replacedPath(path);
   const mark = (step: CommitStep, status: ShellScript) => sh`printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
@@ -491,7 +496,7 @@ export function parseCommitSteps(output: string): { steps: Partial<Record<Commit
 
 /** Where a restore keeps the data it replaced until it is discarded (the guard's swap undo knows it). */
 export function replacedPath(path: string): string {
-  return `${path.replace(/\/+$/, '')}.halyard-old`;
+  return `${withoutTrailingSlashes(path)}.halyard-old`;
 }
 
 /** sha256 of every file under a directory, sorted by path, for tests and `restore --check`. */
