@@ -57,16 +57,20 @@ export function probeScript(settings: ProbeSettings): string {
     `  u=$(df -P "$p" 2>/dev/null | awk 'NR==2 { sub(/%/, "", $5); print $5 }')`,
     '  [ -n "$u" ] && printf \'disk\\t%s\\t%s\\n\' "$p" "$u"',
     'done',
+    // `docker ps` both proves the daemon answers and lists the containers: with a `docker info` before
+    // it, that part of the probe took 167-197 ms on a lab host, alone 67-96 ms (6 alternating runs),
+    // with the host's lock held.
     'if ! command -v docker >/dev/null 2>&1; then echo "docker	missing"',
-    'elif docker info >/dev/null 2>&1; then',
+    `elif hy_ps=$(docker ps -a --format '{{.Names}}\t{{.Status}}' 2>/dev/null); then`,
     '  echo "docker	up"',
-    `  docker ps -a --format '{{.Names}}\t{{.Status}}' 2>/dev/null | while IFS= read -r c; do printf 'container\\t%s\\n' "$c"; done`,
+    `  [ -z "$hy_ps" ] || printf '%s\\n' "$hy_ps" | while IFS= read -r c; do printf 'container\\t%s\\n' "$c"; done`,
     'else echo "docker	down"; fi',
   ];
+  // The health URLs are asked all at once: one that hangs costs the probe its 5 s once, not once per URL.
   for (const url of settings.healthUrls) {
-    lines.push(sh`c=$(curl -s -o /dev/null -m 5 -w '%{http_code}' ${url} 2>/dev/null) || true; printf 'health\\t%s\\t%s\\n' ${url} "\${c:-000}"`.text);
+    lines.push(sh`( c=$(curl -s -o /dev/null -m 5 -w '%{http_code}' ${url} 2>/dev/null) || true; printf 'health\\t%s\\t%s\\n' ${url} "\${c:-000}" ) &`.text);
   }
-  lines.push('exit 0');
+  lines.push('wait', 'exit 0');
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -17,6 +20,48 @@ describe('probe output and checks', () => {
     expect(script).toContain('for p in / /opt/observability; do');
     expect(script).toContain("'http://x/'\\''; rm -rf /'");
     expect(script).toContain("docker ps -a --format '{{.Names}}\t{{.Status}}'");
+  });
+
+  test('run by sh: one docker call proves the daemon and lists the containers; the health URLs are asked at once', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'hy-probe-sh-'));
+    const bin = join(base, 'bin');
+    mkdirSync(bin);
+    const calls = join(base, 'docker.log');
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\n[ "$1" = ps ] && printf 'grafana\\tUp 3 hours (healthy)\\nloki\\tExited (1) 2 minutes ago\\n'\n`, { mode: 0o755 });
+    // Each request is answered only once both are open (or after 20 s): asked one after the other, the
+    // first would wait out curl's 5 s and the second come too late for the first's answer.
+    let open = 0;
+    let most = 0;
+    const waiting: Array<() => void> = [];
+    const server = createServer((request, response) => {
+      open += 1;
+      most = Math.max(most, open);
+      const answer = () => {
+        open -= 1;
+        response.end(request.url === '/a' ? 'ok' : 'no');
+      };
+      waiting.push(answer);
+      if (waiting.length === 2) for (const release of waiting.splice(0)) release();
+      else setTimeout(() => waiting.includes(answer) && (waiting.splice(waiting.indexOf(answer), 1), answer()), 20_000);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const urls = [`http://127.0.0.1:${port}/a`, `http://127.0.0.1:${port}/b`];
+    try {
+      const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn('sh', ['-c', probeScript({ ...SETTINGS, installDir: undefined, healthUrls: urls })], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+        child.on('close', (code) => resolve({ code, stdout }));
+      });
+      expect(run.code).toBe(0);
+      const report = parseProbeOutput(run.stdout);
+      expect(report).toMatchObject({ docker: 'up', containers: 2, badContainers: [], health: { [urls[0]!]: 200, [urls[1]!]: 200 } });
+      expect(most).toBe(2);
+      expect(readFileSync(calls, 'utf8')).toBe('ps -a --format {{.Names}}\t{{.Status}}\n');
+    } finally {
+      server.close();
+    }
   });
 
   test('parses disk, docker, containers and health lines; unhealthy and restarting containers fail', () => {
