@@ -46,7 +46,11 @@ export type ShellWord = string | number | bigint | ShellScript;
 // What `sh` takes between `${}`: a word, or a list of words (each rendered as a word, space-separated; none gives '').
 export type ShellValue = ShellWord | readonly ShellWord[];
 
-// Builds a shell script as data: `sh\`rm -f -- ${path}\``; every value is quoted, a Secret is refused.
+// Builds a shell script as data: `sh\`rm -f -- ${path}\``; every value is quoted, a Secret is refused,
+// and so is a value written inside the template's own quotes (a script may go there).
+// It follows quotes, backslashes, `$(...)` and comments, not here-document bodies: a quote in a body
+// would throw it off for the values after it in the same template, so a body goes in as a script of
+// its own (sh.trusted, joined with sh.lines), as halyard's own here-documents do.
 export interface ShellTag {
   (strings: TemplateStringsArray, ...values: readonly ShellValue[]): ShellScript;
   /**
