@@ -30,25 +30,25 @@ const GUARD_TIMINGS: GuardTimings = { graceSeconds: 2, killAfterSeconds: 8 };
 // Undoes one record file, claimed first by a rename (so two recoveries never undo it twice):
 // filesystem entries first (a staging dir removed, a half-done swap put back), then containers and
 // services started. Prints one `undone <kind> <value>` line per action that succeeded (printf: dash's
-// echo would turn a backslash in a path into an escape). A value is
-// the rest of its line as written (`read` with IFS=' ' had dropped a path's trailing blanks); a line
-// without one (a record cut short) is skipped.
+// echo would turn a backslash in a path into an escape). A value is the rest of its line as written
+// (`read` with IFS=' ' had dropped a path's trailing blanks); a line without one (a record cut
+// short) is skipped.
 const UNDO_FUNCTION = [
   'hy_undo() {',
   '  hy_claim="$1.undoing.$$"',
   '  mv -f "$1" "$hy_claim" 2>/dev/null || return 0',
-  '  while IFS= read -r hy_line; do',
-  '    case $hy_line in *\' \'?*) ;; *) continue ;; esac',
-  '    hy_kind=${hy_line%% *} hy_value=${hy_line#* }',
+  '  while IFS= read -r hy_entry; do',
+  '    case $hy_entry in *\' \'?*) ;; *) continue ;; esac',
+  '    hy_kind=${hy_entry%% *} hy_value=${hy_entry#* }',
   '    case $hy_kind in',
   '      swap) if [ ! -e "$hy_value" ] && [ -e "$hy_value.halyard-old" ]; then mv "$hy_value.halyard-old" "$hy_value" && printf \'undone swap %s\\n\' "$hy_value"; fi',
   '        rm -rf "$hy_value.halyard-old" ;;',
   '      staging) [ -e "$hy_value" ] && rm -rf "$hy_value" && printf \'undone staging %s\\n\' "$hy_value" ;;',
   '    esac',
   '  done <"$hy_claim"',
-  '  while IFS= read -r hy_line; do',
-  '    case $hy_line in *\' \'?*) ;; *) continue ;; esac',
-  '    hy_kind=${hy_line%% *} hy_value=${hy_line#* }',
+  '  while IFS= read -r hy_entry; do',
+  '    case $hy_entry in *\' \'?*) ;; *) continue ;; esac',
+  '    hy_kind=${hy_entry%% *} hy_value=${hy_entry#* }',
   '    case $hy_kind in',
   '      container) docker start "$hy_value" >/dev/null 2>&1 && printf \'undone container %s\\n\' "$hy_value" ;;',
   '      service) systemctl start "$hy_value" >/dev/null 2>&1 && printf \'undone service %s\\n\' "$hy_value" ;;',
