@@ -84,14 +84,15 @@ export class OutputLimitError extends HalyardError {
 function stopRemote(channel: RemoteChannel): void {
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
-  const stop = () => {
+  // Ends the schedule; the channel is closed here unless sshd closed it already.
+  const stop = (close: boolean) => {
     if (stopped) return;
     stopped = true;
     timers.forEach(clearTimeout);
-    channel.close();
+    if (close) channel.close();
   };
-  channel.onExit(stop);
-  channel.onClose(stop);
+  channel.onExit(() => stop(true));
+  channel.onClose(() => stop(false));
   for (const { afterMs, signal } of STOP_SIGNALS) {
     const send = () => {
       if (!stopped) channel.signal(signal);
@@ -99,7 +100,7 @@ function stopRemote(channel: RemoteChannel): void {
     if (afterMs === 0) send();
     else timers.push(setTimeout(send, afterMs).unref());
   }
-  timers.push(setTimeout(stop, STOP_CLOSE_AFTER_MS).unref());
+  timers.push(setTimeout(() => stop(true), STOP_CLOSE_AFTER_MS).unref());
 }
 
 // One host's session: one connection, a cap on channels open at once, sudo handling, exec counting.
