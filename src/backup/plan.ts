@@ -35,6 +35,8 @@ export interface BackupManifest {
   endedAt: string;
   /** The backup's id: its timestamp segment in the keys. */
   id: string;
+  /** Files tar saw change, shrink or go while it read them (the directory was being written); absent when none did. */
+  changedWhileRead?: number;
 }
 
 /** `2026-11-25T12:20:00.123Z` → `20261125T122000.123Z` (sorts as time does). */
@@ -353,7 +355,43 @@ export function backupStreamScript(spec: VolumeSpec, path: string | undefined, c
     const dump = sh`pg_dump -Fc -U ${spec.user} ${spec.database}`;
     return (spec.container ? sh.lines([findContainer(spec.container), sh`exec docker exec "$c" ${dump}`]) : sh`cd / && exec runuser -u postgres -- ${dump}`).text;
   }
-  return pipeWithStatus({ command: sh`tar --numeric-owner -C ${path!} -cf - .`, name: 'tar' }, compressor(compression)).text;
+  return archiveScript(path!, compressor(compression)).text;
+}
+
+// tar's exit 1 when it creates ("some files differ"): files changed, shrank or went away while it
+// read them. The archive is whole and every other file exact, so the backup stands and its stderr
+// ends with this mark and the count of tar's messages (the first few printed before it).
+const CHANGED_MARK = '\u001ehalyard-changed-while-read ';
+/** How many of a changed-while-read backup's messages its stream script prints before the mark. */
+export const CHANGED_EXAMPLES = 5;
+
+// A directory's stream: tar (its messages in English, to a file) piped into the compressor. A live
+// directory (a service writing while it is copied) makes tar exit 1, which is a warning, not a
+// failure: see CHANGED_MARK. Any other status of either program fails the stream with tar's messages.
+function archiveScript(path: string, compress: PipeProgram): ShellScript {
+  const said = sh.trusted(compress.name);
+  return sh.lines([
+    sh`hy_status=$(mktemp) && hy_said=$(mktemp) || exit 1`,
+    sh`trap 'rm -f "$hy_status" "$hy_said"' EXIT`,
+    sh`trap 'exit 1' HUP INT TERM PIPE`,
+    sh`{ LC_ALL=C tar --numeric-owner -C ${path} -cf - . 2>"$hy_said"; echo $? >"$hy_status"; } | ${compress.command}`,
+    sh`c=$?`,
+    sh`p=$(cat "$hy_status")`,
+    sh`if [ "$p" = 1 ] && [ "$c" = 0 ]; then head -n ${CHANGED_EXAMPLES} "$hy_said" >&2; printf '\\036halyard-changed-while-read %s\\n' "$(wc -l <"$hy_said")" >&2; exit 0; fi`,
+    sh`cat "$hy_said" >&2`,
+    sh`if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: tar exited $p, ${said} exited $c" >&2; exit 1; fi`,
+  ]);
+}
+
+/** What a backup stream's stderr says of files that changed while tar read them: their count and tar's first messages; undefined when none did. */
+export function parseChangedWhileRead(stderr: string): { count: number; examples: string[] } | undefined {
+  const lines = stderr.split('\n');
+  const at = lines.findLastIndex((line) => line.startsWith(CHANGED_MARK));
+  if (at < 0) return undefined;
+  const said = lines[at]!.slice(CHANGED_MARK.length).trim();
+  if (!/^\d+$/.test(said)) return undefined;
+  const count = Number(said);
+  return { count, examples: lines.slice(Math.max(0, at - Math.min(count, CHANGED_EXAMPLES)), at) };
 }
 
 // How a Postgres entry's `container` is found among running containers (`docker ps --filter`):

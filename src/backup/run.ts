@@ -15,6 +15,7 @@ import { StreamTally, TallyingRegrouper } from '../core/stream-tally.js';
 import {
   MANIFEST_NAME,
   MANIFEST_TOOL,
+  STOP_LABEL,
   applyRetention,
   backupId,
   backupKeys,
@@ -27,6 +28,7 @@ import {
   discardStagingScript,
   inspectScript,
   parseBackupId,
+  parseChangedWhileRead,
   parseInspect,
   parseCommitSteps,
   parseManifest,
@@ -114,6 +116,18 @@ export interface BackupOutcome {
   orphans: string[];
   /** Keys of incomplete multipart uploads aborted after the backup (older than the grace period). */
   abortedUploads: string[];
+  /** Files tar saw change, shrink or go while it read them (a live directory): the backup stands, those may be torn. */
+  changedWhileRead?: number;
+}
+
+// A backup of a directory that was written while tar read it: stored, and said as a warning with
+// the way to a consistent copy.
+function warnChanged(context: BackupContext, name: string, changed: { count: number; examples: string[] }): void {
+  const files = changed.count === 1 ? '1 file changed as tar read it' : `${changed.count} files changed as tar read them`;
+  const seen = changed.examples.length > 0 ? ` (${changed.examples.join('; ')}${changed.count > changed.examples.length ? '; ...' : ''})` : '';
+  (context.warn ?? context.log)?.(
+    `${name}: backed up while being written: ${files}${seen}; this copy may hold ${changed.count === 1 ? 'it' : 'them'} torn. For a consistent copy, stop what writes there: list it under the entry's stop: or label it ${STOP_LABEL}=true`,
+  );
 }
 
 function exitError(label: string, result: ExecResult, stderr: string): HalyardError {
@@ -217,7 +231,13 @@ async function openPendingStream(context: BackupContext, host: Host, label: stri
 // Streams a backup script's stdout from the host into the store, which hashes and counts it; the
 // upload completes only once the script has exited 0. An abort or a failed upload stops the remote
 // copy at once and aborts the multipart upload.
-async function streamToStore(context: BackupContext, pending: PendingStream, label: string, dataKey: string, script: string): Promise<{ bytes: number; sha256: string; streamMs: number }> {
+async function streamToStore(
+  context: BackupContext,
+  pending: PendingStream,
+  label: string,
+  dataKey: string,
+  script: string,
+): Promise<{ bytes: number; sha256: string; streamMs: number; changed: ReturnType<typeof parseChangedWhileRead> }> {
   const started = Date.now();
   const { stream } = pending;
   pending.start(script);
@@ -239,7 +259,7 @@ async function streamToStore(context: BackupContext, pending: PendingStream, lab
         if (result.exitCode !== 0) throw exitError(label, result, stream.stderrTail());
       },
     });
-    return { bytes: stored.bytes, sha256: stored.sha256, streamMs: Date.now() - started };
+    return { bytes: stored.bytes, sha256: stored.sha256, streamMs: Date.now() - started, changed: parseChangedWhileRead(stream.stderrTail()) };
   } catch (error) {
     const cause = remoteFailure ?? error;
     // Stop the remote copy now: its output has nowhere to go, and stopped containers must not wait for it.
@@ -280,7 +300,7 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
       const others = listVolume(store, config.prefix, host.name, spec.name);
       listing = others;
       others.catch(() => undefined);
-      const { bytes, sha256, streamMs } = await copying;
+      const { bytes, sha256, streamMs, changed } = await copying;
       const manifest: BackupManifest = {
         tool: MANIFEST_TOOL,
         version: HALYARD_VERSION,
@@ -295,7 +315,12 @@ export async function backupVolume(context: BackupContext, host: Host, spec: Vol
         startedAt: started.toISOString(),
         endedAt: now().toISOString(),
         id,
+        ...(changed ? { changedWhileRead: changed.count } : {}),
       };
+      if (changed) {
+        outcome.changedWhileRead = changed.count;
+        warnChanged(context, `${host.name}/${spec.name}`, changed);
+      }
       // What is left needs the store alone: it runs while the host's shell ends (a round trip, and
       // the guard's exit: 37 ms traced on a lab host) instead of after it.
       // (Returned inside an object: a promise returned as is would hold the lock until it settles.)
@@ -612,12 +637,14 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   let bytes = 0;
   let streamMs = 0;
   let id = '';
+  let changedWhileRead: number | undefined;
   context.signal?.throwIfAborted();
   const pending = await openPendingStream(context, host, label);
   // A directory that is gone entirely is what restores are for.
   const info = await locked(context, host, label, async (held) => {
     const { manifest } = await checked;
     id = manifest.id;
+    changedWhileRead = manifest.changedWhileRead;
     let info = await inspect(held, host, spec, { missingOk: true });
     checkUnpacker(`${host.name}/${spec.name}`, manifest, info.zstd);
     // A Docker volume that was removed is made again first: data put where its folder would be
@@ -659,7 +686,9 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     })
     .finally(() => pending.cancel());
   const outcome = { host: host.name, volume: spec.name, id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
-  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})`);
+  // A copy made while the directory was written is restored as it was taken: the log says so.
+  const live = changedWhileRead ? `; taken while being written, ${changedWhileRead === 1 ? '1 file' : `${changedWhileRead} files`} changed as it was read` : '';
+  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})${live}`);
   return outcome;
 }
 

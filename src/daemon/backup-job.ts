@@ -9,8 +9,9 @@ import { instanceIdOf } from './probe.js';
 import type { JobOutcome } from './scheduler.js';
 
 // The backup job: `halyard backup run` on a schedule (src/backup), then reporting: each successful
-// (host, volume) publishes BackupHeartbeat 1, BackupBytes and BackupDurationSeconds per instance
-// (the monitor's heartbeat alarm watches the first); each failed one notifies SNS with host, volume
+// (host, volume) publishes BackupHeartbeat 1, BackupBytes, BackupDurationSeconds and
+// BackupChangedFiles (files tar saw change as it read them: a live copy) per instance (the
+// monitor's heartbeat alarm watches the first); each failed one notifies SNS with host, volume
 // and error. The run fails when any backup failed; a failed publish never fails it (the daemon's
 // publisher, publish.ts, counts and logs it).
 
@@ -22,10 +23,12 @@ export interface BackupResultLike {
   error?: string | undefined;
   durationMs: number;
   manifest?: { size: number } | undefined;
+  changedWhileRead?: number | undefined;
 }
 
 export const BACKUP_BYTES_METRIC = 'BackupBytes';
 export const BACKUP_DURATION_METRIC = 'BackupDurationSeconds';
+export const BACKUP_CHANGED_FILES_METRIC = 'BackupChangedFiles';
 
 export async function reportBackups(
   outcomes: BackupResultLike[],
@@ -47,6 +50,7 @@ export async function reportBackups(
       { name: HALYARD_METRICS.BackupHeartbeat, value: 1, unit: 'Count', dimensions, timestamp: now },
       { name: BACKUP_BYTES_METRIC, value: size, unit: 'Bytes', dimensions, timestamp: now },
       { name: BACKUP_DURATION_METRIC, value: outcome.durationMs / 1000, unit: 'Seconds', dimensions, timestamp: now },
+      { name: BACKUP_CHANGED_FILES_METRIC, value: outcome.changedWhileRead ?? 0, unit: 'Count', dimensions, timestamp: now },
     );
   }
   if (points.length) await deps.metrics.putMetricData(deps.namespace, points);
@@ -101,7 +105,7 @@ export async function runBackupJob(deps: BackupJobDeps): Promise<JobOutcome> {
   }
   const report = await reportBackups(outcomes, env.inventory.hosts, deps);
   for (const outcome of outcomes) {
-    deps.logger.log(outcome.ok ? 'info' : 'error', 'backup', { job: deps.jobName, host: outcome.host, volume: outcome.volume, durationMs: outcome.durationMs, bytes: outcome.manifest?.size, error: outcome.error });
+    deps.logger.log(outcome.ok ? 'info' : 'error', 'backup', { job: deps.jobName, host: outcome.host, volume: outcome.volume, durationMs: outcome.durationMs, bytes: outcome.manifest?.size, changedWhileRead: outcome.changedWhileRead, error: outcome.error });
   }
   if (report.failed > 0) {
     throw new Error(`${report.failed} of ${outcomes.length} backups failed: ${outcomes.filter((o) => !o.ok).map((o) => `${o.host}/${o.volume}`).join(', ')}`);

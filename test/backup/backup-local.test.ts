@@ -161,6 +161,38 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(aws.s3.openUploads()).toBe(0);
   });
 
+  it("a directory written while tar reads it (tar's exit 1) is backed up: a warning names the files and the way to a consistent copy, the manifest counts them, the restore says so", async () => {
+    const cfg = config();
+    const spec = cfg.volumes[0]!;
+    // tar as a live directory makes it answer: the whole archive, then its messages and exit 1
+    // (backup-stream.test.ts has the real tar on a directory being written).
+    const realTar = execFileSync('sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).trim();
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'tar'), `#!/bin/sh\n'${realTar}' "$@" || exit 2\necho "tar: ./a.txt: file changed as we read it" >&2\necho "tar: ./b.txt: File removed before we read it" >&2\nexit 1\n`, { mode: 0o755 });
+    const warnings: string[] = [];
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const backup = await backupVolume({ ...context(cfg, env), warn: (line) => warnings.push(line) }, host, spec);
+    expect(backup).toMatchObject({ ok: true, changedWhileRead: 2, manifest: { changedWhileRead: 2 } });
+    expect(warnings).toEqual([
+      'local-1/data: backed up while being written: 2 files changed as tar read them (tar: ./a.txt: file changed as we read it; tar: ./b.txt: File removed before we read it); this copy may hold them torn. For a consistent copy, stop what writes there: list it under the entry\'s stop: or label it halyard.backup.stop=true',
+    ]);
+    const [listed] = await listBackups(store, 'hb');
+    expect(listed?.manifest.changedWhileRead).toBe(2);
+    const before = treeDigest(join(work, 'data'));
+    writeFileSync(join(work, 'data', 'a.txt'), 'changed\n');
+    const lines: string[] = [];
+    await restoreVolume({ ...context(cfg), log: (line) => lines.push(line) }, host, spec, listed!);
+    expect(treeDigest(join(work, 'data'))).toBe(before);
+    expect(lines.at(-1)).toMatch(/^local-1\/data: restored \S+ .*; taken while being written, 2 files changed as it was read$/);
+
+    // A clean copy carries no count.
+    const clean = await backupVolume(context(cfg), host, spec);
+    expect(clean.ok).toBe(true);
+    expect(clean.changedWhileRead).toBeUndefined();
+    expect(clean.manifest).not.toHaveProperty('changedWhileRead');
+  });
+
   it('stops listed containers and labelled ones that mount the data for the copy, and starts them again, also when the backup fails', async () => {
     const id1 = '1'.repeat(64);
     const id2 = '2'.repeat(64);

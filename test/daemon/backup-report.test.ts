@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sdkAlertsService } from '../../src/aws/alerts.js';
 import { HALYARD_METRICS, sdkMetricsService } from '../../src/aws/metrics.js';
-import { BACKUP_BYTES_METRIC, BACKUP_DURATION_METRIC, reportBackups } from '../../src/daemon/backup-job.js';
+import { BACKUP_BYTES_METRIC, BACKUP_CHANGED_FILES_METRIC, BACKUP_DURATION_METRIC, reportBackups } from '../../src/daemon/backup-job.js';
 import { parseDaemonConfig } from '../../src/daemon/config.js';
 import { snsNotifier } from '../../src/daemon/notify.js';
 import type { Host } from '../../src/inventory/types.js';
@@ -21,12 +21,12 @@ describe('backup reporting (CloudWatch and SNS in the emulator)', () => {
     await aws?.stop();
   });
 
-  test('success: heartbeat, bytes and duration per instance; failure: one SNS message with host, volume and error', async () => {
+  test('success: heartbeat, bytes, duration and files changed while read per instance; failure: one SNS message with host, volume and error', async () => {
     const alerts = sdkAlertsService();
     const topicArn = await alerts.ensureTopic('halyard-alerts', {});
     const report = await reportBackups(
       [
-        { host: 'web-1', volume: 'grafana', ok: true, durationMs: 2500, manifest: { size: 1234 } },
+        { host: 'web-1', volume: 'grafana', ok: true, durationMs: 2500, manifest: { size: 1234 }, changedWhileRead: 3 },
         { host: 'web-1', volume: 'postgres', ok: false, durationMs: 100, error: 'pg_dump: connection refused' },
         { host: 'web-2', volume: 'grafana', ok: true, durationMs: 1000, manifest: { size: 66 } },
       ],
@@ -39,9 +39,11 @@ describe('backup reporting (CloudWatch and SNS in the emulator)', () => {
       [HALYARD_METRICS.BackupHeartbeat, 'i-0aaa', 1, 'Count'],
       [BACKUP_BYTES_METRIC, 'i-0aaa', 1234, 'Bytes'],
       [BACKUP_DURATION_METRIC, 'i-0aaa', 2.5, 'Seconds'],
+      [BACKUP_CHANGED_FILES_METRIC, 'i-0aaa', 3, 'Count'],
       [HALYARD_METRICS.BackupHeartbeat, 'web-2', 1, 'Count'],
       [BACKUP_BYTES_METRIC, 'web-2', 66, 'Bytes'],
       [BACKUP_DURATION_METRIC, 'web-2', 1, 'Seconds'],
+      [BACKUP_CHANGED_FILES_METRIC, 'web-2', 0, 'Count'],
     ]);
     expect(aws.state.published).toHaveLength(1);
     expect(aws.state.published[0]).toMatchObject({ topicArn, subject: 'halyard: backup FAILED: web-1 postgres' });
