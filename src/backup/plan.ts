@@ -1,6 +1,6 @@
 import { HalyardError } from '../core/errors.js';
 import { sh, type ShellScript } from '../core/shell.js';
-import { CLEAR_UNDO, recordUndo } from '../engine/guard.js';
+import { CLEAR_UNDO, INSIDE_NAMES, INSIDE_SWAP_UNDO, recordUndo } from '../engine/guard.js';
 import type { RetentionPolicy, VolumeSpec } from './config.js';
 
 // Pure planning of backups: object keys, manifests, the remote scripts (no I/O here), retention.
@@ -146,6 +146,7 @@ export function inspectScript(spec: VolumeSpec): string {
         ]),
     sh`  printf 'path=%s\\n' "$p"`,
     sh`  [ -d "$p" ] || echo missing=1`,
+    sh`  ${MOUNT_POINT_CHECK}`,
     sh`  printf 'labelled-json=%s\\n' "$hy_ps"`,
     ...(spec.stop.length > 0
       ? [sh`  hy_named=$(hy_api /containers/json ${`filters={"name":[${spec.stop.map((name) => JSON.stringify(`^/${name}$`)).join(',')}]}`}) && printf 'listed-json=%s\\n' "$hy_named"`]
@@ -167,6 +168,7 @@ export function inspectScript(spec: VolumeSpec): string {
     spec.kind === 'dir' ? sh`p=${defaultPath}` : sh`p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
     sh`printf 'path=%s\\n' "$p"`,
     sh`[ -d "$p" ] || echo missing=1`,
+    MOUNT_POINT_CHECK,
     // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
     // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
     sh`if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then`,
@@ -184,6 +186,10 @@ export function inspectScript(spec: VolumeSpec): string {
   return sh.lines(lines).text;
 }
 
+// Prints `mounted=1` when the directory $p is a mount point (util-linux's mountpoint, which sees
+// bind mounts too; else a device number other than its parent's): a restore cannot rename it away.
+const MOUNT_POINT_CHECK = sh`if [ -d "$p" ] && { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$p"; else [ "$(stat -c %d "$p")" != "$(stat -c %d "$p/..")" ]; fi; }; then echo mounted=1; fi`;
+
 /** Makes a Docker volume that does not exist (a restore onto a removed volume). */
 export function createVolumeScript(volume: string): string {
   return sh`docker volume inspect ${volume} >/dev/null 2>&1 || docker volume create ${volume} >/dev/null`.text;
@@ -193,6 +199,8 @@ export interface InspectResult {
   zstd: boolean;
   path: string | undefined;
   missing: boolean;
+  /** The directory is a mount point (its own disk, a bind-mounted volume): a restore stages inside it (restoreLayout). */
+  mounted: boolean;
   containers: string[];
   /** The running container of a Postgres entry's `container` (found by name or Compose service). */
   database: string | undefined;
@@ -202,7 +210,7 @@ export interface InspectResult {
 const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 
 export function parseInspect(stdout: string): InspectResult {
-  const result: InspectResult = { zstd: false, path: undefined, missing: false, containers: [], database: undefined };
+  const result: InspectResult = { zstd: false, path: undefined, missing: false, mounted: false, containers: [], database: undefined };
   const add = (id: string) => {
     if (CONTAINER_ID.test(id) && !result.containers.includes(id)) result.containers.push(id);
   };
@@ -221,6 +229,7 @@ export function parseInspect(stdout: string): InspectResult {
     if (key === 'compression') result.zstd = value === 'zstd';
     else if (key === 'path') result.path = raw;
     else if (key === 'missing') result.missing = true;
+    else if (key === 'mounted') result.mounted = true;
     else if (key === 'container') listed.push(value);
     else if (key === 'mount') {
       const space = raw.indexOf(' ');
@@ -428,17 +437,37 @@ export function stagingPath(path: string): string {
 }
 
 /**
+ * Where a restore of a directory stages its data and keeps the data it replaces until the services
+ * run again. Beside the target (`DIR.halyard-restore`, swapped in by two renames), unless the target
+ * is a mount point (its own disk, a bind-mounted volume), which no rename can move: then inside it
+ * (`DIR/.halyard-restore`, on the same disk), its entries moved out and in (INSIDE_SWAP).
+ */
+export interface RestoreLayout {
+  target: string;
+  staging: string;
+  replaced: string;
+  inside: boolean;
+}
+
+export function restoreLayout(path: string, mounted: boolean): RestoreLayout {
+  const target = withoutTrailingSlashes(path);
+  if (!mounted) return { target, staging: stagingPath(path), replaced: replacedPath(path), inside: false };
+  // (A backup's path is never the root: the config refuses one that names it.)
+  return { target, staging: `${target}/${INSIDE_NAMES.staging}`, replaced: `${target}/${INSIDE_NAMES.replaced}`, inside: true };
+}
+
+/**
  * Reads a backup stream on stdin. Directories are extracted into a staging directory next to the
  * target (kept separate until the controller has checked the stream's sha256); Postgres is
  * restored with pg_restore --clean --create (the database is recreated, also when it was dropped).
  */
-export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, compression: Compression): string {
+export function restoreStreamScript(spec: VolumeSpec, layout: RestoreLayout | undefined, compression: Compression): string {
   if (spec.kind === 'postgres') {
     const restore = sh`pg_restore --clean --if-exists --create --exit-on-error -U ${spec.user} -d postgres`;
     return (spec.container ? sh.lines([findContainer(spec.container), sh`exec docker exec -i "$c" ${restore}`]) : sh`cd / && exec runuser -u postgres -- ${restore}`).text;
   }
   return sh.lines([
-    sh`hy_staging=${stagingPath(path!)}`,
+    sh`hy_staging=${layout!.staging}`,
     sh`rm -rf "$hy_staging" && mkdir -p "$hy_staging" || exit 1`,
     // A stream cut short (the controller gone) removes its own staging too: tar may still have been
     // writing when the run's guard removed it. The trap names the staging by its variable: a quoted
@@ -455,16 +484,16 @@ export function restoreStreamScript(spec: VolumeSpec, path: string | undefined, 
 
 /** Records a restore's staging directory and swap (engine/guard.ts): were the run to die from here
  * on, the staging goes and a half-done swap is put back. Sent while the data starts streaming. */
-export function recordStagingScript(path: string): string {
+export function recordStagingScript(layout: RestoreLayout): string {
   return recordUndo([
-    { kind: 'staging', value: stagingPath(path) },
-    { kind: 'swap', value: withoutTrailingSlashes(path) },
+    { kind: 'staging', value: layout.staging },
+    { kind: layout.inside ? 'swap-inside' : 'swap', value: layout.target },
   ]).text;
 }
 
 /** Drops a restore's staging directory (its stream failed) and the run's record of it. */
-export function discardStagingScript(path: string): string {
-  return sh.lines([sh`rm -rf ${stagingPath(path)}`, CLEAR_UNDO]).text;
+export function discardStagingScript(layout: RestoreLayout): string {
+  return sh.lines([sh`rm -rf ${layout.staging}`, CLEAR_UNDO]).text;
 }
 
 /** The steps of a restore's commit, in order; the script prints each one's exit status. */
@@ -472,6 +501,7 @@ export type CommitStep = 'stop' | 'swap' | 'start' | 'remove';
 
 // Printed after each step of a commit: `\x1ehalyard-step STEP STATUS`.
 const STEP_MARK = '\u001ehalyard-step ';
+const markStep = (step: CommitStep, status: ShellScript): ShellScript => sh`printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
 
 /**
  * Commits a restore staged beside `path` in one request, so the services are down only while it
@@ -484,11 +514,10 @@ const STEP_MARK = '\u001ehalyard-step ';
  * 86-89 ms of each restore on a lab host, and a volume of many files takes seconds, all of it with
  * the host locked and the command waiting. Nothing else uses those names.
  */
-export function commitRestoreScript(path: string, containers: string[], service?: string): string {
-  const target = withoutTrailingSlashes(path);
-  const staging = stagingPath(path);
-  const old = replacedPath(path);
-  const mark = (step: CommitStep, status: ShellScript) => sh`printf '\\036halyard-step %s %s\\n' ${step} ${status}`;
+export function commitRestoreScript(layout: RestoreLayout, containers: string[], service?: string): string {
+  if (layout.inside) return commitInsideScript(layout, containers, service);
+  const { target, staging, replaced: old } = layout;
+  const mark = markStep;
   const stops = stopCommands(containers, service);
   return sh.lines([
     sh`hy_stop=0`,
@@ -515,6 +544,56 @@ export function commitRestoreScript(path: string, containers: string[], service?
     sh`      rm -rf ${old} \${hy_trash:+"$hy_trash"}; ${mark('remove', sh`$?`)}`,
     sh`    fi`,
     sh`  fi`,
+    sh`  ${CLEAR_UNDO}`,
+    sh`fi`,
+  ]).text;
+}
+
+// The commit of a restore into a mount point (restoreLayout): with the services stopped, the
+// target's entries move into `.halyard-old.part` (carrying the target's owner and mode), which is
+// renamed `.halyard-old.moving` once all are out; the target takes the staging's owner and mode,
+// the staged entries move in, the staging goes and `.halyard-old.moving` becomes `.halyard-old`.
+// Each rename stays on the target's disk. A failed swap is put back (INSIDE_SWAP_UNDO, which the
+// guard also runs for a run that died here). The replaced data is deleted before the request ends,
+// not in the background: it lies inside the target, where the services and the next backup see it.
+function commitInsideScript(layout: RestoreLayout, containers: string[], service: string | undefined): string {
+  const { target, staging } = layout;
+  const within = (name: string) => sh`"$hy_t"/${name}`;
+  const moving = within(INSIDE_NAMES.moving);
+  const movedOut = within(INSIDE_NAMES.movedOut);
+  const replaced = within(INSIDE_NAMES.replaced);
+  const stagingHere = within(INSIDE_NAMES.staging);
+  const mark = markStep;
+  const stops = stopCommands(containers, service);
+  return sh.lines([
+    sh`hy_t=${target}`,
+    sh`hy_stop=0`,
+    sh`(\n${recordStopped(containers, service)}\n) && ${stops.length > 0 ? sh.join(stops, sh` && `) : sh`:`} || hy_stop=$?`,
+    mark('stop', sh`$hy_stop`),
+    sh`hy_swap=skipped`,
+    sh`if [ $hy_stop = 0 ]; then (`,
+    sh`  set -e`,
+    sh`  rm -rf ${moving} ${movedOut} ${replaced}`,
+    sh`  mkdir ${moving}`,
+    sh`  chown --reference="$hy_t" -- ${moving}; chmod --reference="$hy_t" -- ${moving}`,
+    sh`  find "$hy_t" -mindepth 1 -maxdepth 1 ! -name ${INSIDE_NAMES.moving} ! -name ${INSIDE_NAMES.staging} -exec mv -t ${moving} -- {} +`,
+    sh`  mv ${moving} ${movedOut}`,
+    sh`  chown --reference=${stagingHere} -- "$hy_t"; chmod --reference=${stagingHere} -- "$hy_t"`,
+    sh`  find ${stagingHere} -mindepth 1 -maxdepth 1 -exec mv -t "$hy_t" -- {} +`,
+    sh`  rmdir ${stagingHere}`,
+    sh`  mv ${movedOut} ${replaced}`,
+    sh`); hy_swap=$?; fi`,
+    mark('swap', sh`$hy_swap`),
+    sh`if [ "$hy_swap" != 0 ]; then`,
+    sh`  { ${sh.trusted(INSIDE_SWAP_UNDO.join('\n'))}\n} >/dev/null`,
+    sh`  rm -rf ${staging}`,
+    sh`fi`,
+    sh`hy_start=0`,
+    ...startCommands(containers, service, sh`hy_start`),
+    mark('start', sh`$hy_start`),
+    // Left recorded when something did not start: the guard tries again when the run ends.
+    sh`if [ $hy_start = 0 ]; then`,
+    sh`  if [ "$hy_swap" = 0 ]; then rm -rf ${replaced}; ${mark('remove', sh`$?`)}; fi`,
     sh`  ${CLEAR_UNDO}`,
     sh`fi`,
   ]).text;

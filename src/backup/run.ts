@@ -33,7 +33,7 @@ import {
   parseCommitSteps,
   parseManifest,
   recordStagingScript,
-  replacedPath,
+  restoreLayout,
   restoreStreamScript,
   startScript,
   stopScript,
@@ -41,6 +41,7 @@ import {
   type BackupManifest,
   type InspectResult,
   type PendingUpload,
+  type RestoreLayout,
 } from './plan.js';
 
 // The I/O half of backups: SSH execs on a host, streams between the host and S3. Nothing is staged:
@@ -597,8 +598,8 @@ async function streamFromStore(context: BackupContext, pending: PendingStream, l
 // Runs a restore's commit (commitRestoreScript) and reports it as separate requests would: the
 // first failure of stop or swap (with a failed start added), else a failed start; the replaced
 // data not deleted is only logged, the restore being done.
-async function commitRestore(context: BackupContext, held: LockedHost, name: string, label: string, path: string, containers: string[], service: string | undefined): Promise<void> {
-  const { exitCode, output } = await held.exec(`${label}: commit`, commitRestoreScript(path, containers, service));
+async function commitRestore(context: BackupContext, held: LockedHost, name: string, label: string, layout: RestoreLayout, containers: string[], service: string | undefined): Promise<void> {
+  const { exitCode, output } = await held.exec(`${label}: commit`, commitRestoreScript(layout, containers, service));
   const { steps, rest } = parseCommitSteps(output);
   const tail = rest.trim().split('\n').slice(-3).join(' | ');
   const exited = (step: string, status: string | undefined) => `${label}: ${step} exited ${status ?? exitCode}${tail ? `: ${tail}` : ''}`;
@@ -606,7 +607,7 @@ async function commitRestore(context: BackupContext, held: LockedHost, name: str
   const failure = steps.stop !== '0' ? exited('stop', steps.stop) : steps.swap !== '0' ? exited('swap in', steps.swap) : undefined;
   if (failure !== undefined) throw new HalyardError('E_REMOTE_FAILED', startFailure === undefined ? failure : `${failure} (and starting again failed: ${startFailure})`);
   if (startFailure !== undefined) throw new HalyardError('E_REMOTE_FAILED', startFailure);
-  if (steps.remove !== '0') context.log?.(`${name}: restored, but ${replacedPath(path)} was not removed${tail ? `: ${tail}` : ''}`);
+  if (steps.remove !== '0') context.log?.(`${name}: restored, but ${layout.replaced} was not removed${tail ? `: ${tail}` : ''}`);
 }
 
 /**
@@ -653,10 +654,9 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
       await held.run(`${label}: create volume ${spec.volume}`, createVolumeScript(spec.volume));
       info = await inspect(held, host, spec, { missingOk: true });
     }
-    const script = (path: string | undefined) => restoreStreamScript(spec, path, manifest.compression);
-    const stream = async (path: string | undefined) => {
+    const stream = async (layout: RestoreLayout | undefined) => {
       const streamStarted = Date.now();
-      bytes = await streamFromStore(context, pending, label, manifest, script(path));
+      bytes = await streamFromStore(context, pending, label, manifest, restoreStreamScript(spec, layout, manifest.compression));
       streamMs = Date.now() - streamStarted;
     };
     // pg_restore writes into the live database: it runs with the listed containers stopped.
@@ -665,20 +665,21 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
       return info;
     }
     // A directory streams into its staging directory while everything still runs; the services
-    // stop only for the commit (stop, swap, start, remove the replaced data), one request.
-    const path = info.path ?? manifest.source;
-    const recorded = held.run(`${label}: record the staging`, recordStagingScript(path));
+    // stop only for the commit (stop, swap, start, remove the replaced data), one request. A mount
+    // point is staged inside itself (restoreLayout).
+    const layout = restoreLayout(info.path ?? manifest.source, info.mounted);
+    const recorded = held.run(`${label}: record the staging`, recordStagingScript(layout));
     // Nothing may be staged that the run could not undo: a record refused stops the stream.
     recorded.catch(() => pending.stream.abort());
     try {
-      await stream(path);
+      await stream(layout);
       await recorded;
     } catch (error) {
       const recordError = await recorded.then(() => undefined, (failure: unknown) => failure);
-      await held.run(`${label}: discard staging`, discardStagingScript(path)).catch(() => undefined);
+      await held.run(`${label}: discard staging`, discardStagingScript(layout)).catch(() => undefined);
       throw recordError ?? error;
     }
-    await commitRestore(context, held, `${host.name}/${spec.name}`, label, path, info.containers, spec.service);
+    await commitRestore(context, held, `${host.name}/${spec.name}`, label, layout, info.containers, spec.service);
     return info;
   }, inspectScript(spec), lookupFailed.signal)
     .catch((error: unknown) => {

@@ -33,6 +33,27 @@ const GUARD_TIMINGS: GuardTimings = { graceSeconds: 2, killAfterSeconds: 8 };
 // echo would turn a backslash in a path into an escape). A value is the rest of its line as written
 // (`read` with IFS=' ' had dropped a path's trailing blanks); a line without one (a record cut
 // short) is skipped.
+/** Names a restore into a mount point uses inside it (backup/plan.ts restoreLayout): the staging,
+ * the replaced entries while they move out, once all are out, and once the new ones are in. */
+export const INSIDE_NAMES = { staging: '.halyard-restore', moving: '.halyard-old.part', movedOut: '.halyard-old.moving', replaced: '.halyard-old' } as const;
+
+/**
+ * Puts back a swap inside the mount point $hy_t that did not finish (a restore's commit that failed,
+ * or a run that died in it): while the replaced entries were moving out, they move back; once all
+ * were out, the new entries moved in so far are deleted and the replaced ones move back, with the
+ * directory's owner and mode. A finished swap only has its replaced data deleted. Prints
+ * `undone swap DIR` when it put data back.
+ */
+export const INSIDE_SWAP_UNDO: readonly string[] = [
+  `hy_p="$hy_t/${INSIDE_NAMES.moving}" hy_m="$hy_t/${INSIDE_NAMES.movedOut}"`,
+  'if [ -d "$hy_p" ]; then',
+  `  find "$hy_p" -mindepth 1 -maxdepth 1 -exec mv -t "$hy_t" -- {} + && chown --reference="$hy_p" -- "$hy_t" && chmod --reference="$hy_p" -- "$hy_t" && rm -rf "$hy_p" && printf 'undone swap %s\\n' "$hy_t"`,
+  'elif [ -d "$hy_m" ]; then',
+  `  find "$hy_t" -mindepth 1 -maxdepth 1 ! -name ${INSIDE_NAMES.movedOut} ! -name ${INSIDE_NAMES.staging} -exec rm -rf -- {} + && find "$hy_m" -mindepth 1 -maxdepth 1 -exec mv -t "$hy_t" -- {} + && chown --reference="$hy_m" -- "$hy_t" && chmod --reference="$hy_m" -- "$hy_t" && rm -rf "$hy_m" && printf 'undone swap %s\\n' "$hy_t"`,
+  'fi',
+  `rm -rf "$hy_t/${INSIDE_NAMES.replaced}"`,
+];
+
 const UNDO_FUNCTION = [
   'hy_undo() {',
   '  hy_claim="$1.undoing.$$"',
@@ -43,6 +64,9 @@ const UNDO_FUNCTION = [
   '    case $hy_kind in',
   '      swap) if [ ! -e "$hy_value" ] && [ -e "$hy_value.halyard-old" ]; then mv "$hy_value.halyard-old" "$hy_value" && printf \'undone swap %s\\n\' "$hy_value"; fi',
   '        rm -rf "$hy_value.halyard-old" ;;',
+  '      swap-inside) hy_t=$hy_value',
+  ...INSIDE_SWAP_UNDO.map((line) => `        ${line}`),
+  '        ;;',
   '      staging) [ -e "$hy_value" ] && rm -rf "$hy_value" && printf \'undone staging %s\\n\' "$hy_value" ;;',
   '    esac',
   '  done <"$hy_claim"',
@@ -131,7 +155,7 @@ export function recoveryScript(nonce: string, undoDir: string = UNDO_DIR): strin
 
 // Shell lines a locked request runs before it changes what must be undone if the run dies: each
 // `kind value` is appended to the run's record (created 0600 in a root-only directory).
-export function recordUndo(entries: Array<{ kind: 'container' | 'service' | 'staging' | 'swap'; value: string }>): ShellScript {
+export function recordUndo(entries: Array<{ kind: 'container' | 'service' | 'staging' | 'swap' | 'swap-inside'; value: string }>): ShellScript {
   if (entries.length === 0) return sh`:`;
   const lines = entries.map((entry) => sh`printf '%s %s\\n' ${entry.kind} ${entry.value}`);
   return sh.lines([

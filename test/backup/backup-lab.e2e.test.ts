@@ -138,7 +138,7 @@ beforeAll(async () => {
     s3rverConfig,
     readFileSync(configFile, 'utf8')
       .replace(`endpoint: ${aws.url}`, `endpoint: ${s3rver.url}`)
-      .replace('volumes:', 'volumes:\n  - { name: labvol, kind: volume, volume: labvol }'),
+      .replace('volumes:', 'volumes:\n  - { name: labvol, kind: volume, volume: labvol }\n  - { name: mounted, kind: dir, path: /srv/mounted }'),
   );
 });
 
@@ -210,6 +210,33 @@ describe('halyard backup on a lab host', () => {
     expect(volumeRestore.exitCode, volumeRestore.stdout + volumeRestore.stderr).toBe(0);
     expect(await volumeDigest()).toBe(volumeBefore);
   }, busyBudget(90));
+
+  it('a mount point written while it is backed up: the backup stands with a warning; the restore swaps its entries in place, the mount kept, owner and mode back', async () => {
+    await onHost('mkdir -p /srv/mounted && mount -t tmpfs tmpfs /srv/mounted && mkdir /srv/mounted/conf && echo v1 > /srv/mounted/conf/app.yml && dd if=/dev/urandom of=/srv/mounted/app.log bs=1M count=16 status=none && chown -R 10001:10001 /srv/mounted && chmod 0750 /srv/mounted');
+    // A service appending to its log all along (tar reads the 16 MiB file while it grows).
+    await onHost("nohup sh -c 'while :; do echo line >> /srv/mounted/app.log; done' >/dev/null 2>&1 & echo $! > /tmp/writer.pid");
+    let run: CliRun;
+    try {
+      run = await onS3rver(['run', '--volume', 'mounted', '--json']);
+    } finally {
+      await onHost('kill "$(cat /tmp/writer.pid)"');
+    }
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const [outcome] = (JSON.parse(run.stdout) as { backups: Array<{ ok: boolean; changedWhileRead?: number; manifest: { changedWhileRead?: number } }> }).backups;
+    expect(outcome).toMatchObject({ ok: true });
+    expect(outcome!.changedWhileRead).toBeGreaterThanOrEqual(1);
+    expect(outcome!.manifest.changedWhileRead).toBe(outcome!.changedWhileRead);
+    expect(run.stderr).toMatch(/mounted: backed up while being written: \d+ files? changed as tar read (it|them) \(tar: \.\/app\.log: /);
+
+    await onHost('echo v2 > /srv/mounted/conf/app.yml && echo extra > /srv/mounted/extra && chown 0:0 /srv/mounted && chmod 0777 /srv/mounted');
+    const restore = await onS3rver(['restore', '--host', hostName, '--volume', 'mounted']);
+    expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
+    expect(restore.stdout).toMatch(/taken while being written/);
+    expect(await onHost('cat /srv/mounted/conf/app.yml; ls -A /srv/mounted; stat -c %u:%g:%a /srv/mounted; mountpoint -q /srv/mounted && echo still mounted; ls /srv | grep -c halyard || true')).toBe(
+      ['v1', 'app.log', 'conf', '10001:10001:750', 'still mounted', '0'].join('\n'),
+    );
+    await onHost('umount /srv/mounted');
+  }, busyBudget(30));
 
   it('a labelled container stopped for the copy runs again after a failed backup, and after a good one', async () => {
     await onHost(`docker run -d --name app --label halyard.backup.stop=true -v appdata:/data ${IMAGE} sh -c 'trap \"exit 0\" TERM; echo v1 > /data/state; while :; do sleep 1; done' >/dev/null && sleep 1`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -306,6 +306,32 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
       expect(Date.now() - started).toBeLessThan(10_000);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  });
+
+  it('a directory that is a mount point is restored by staging inside it: its entries swapped, nothing renamed beside it (a mountpoint stand-in says so)', async () => {
+    const data = join(work, 'data');
+    const cfg = config();
+    const spec = cfg.volumes[0]!;
+    expect(await backupVolume(context(cfg), host, spec)).toMatchObject({ ok: true });
+    const before = treeDigest(data);
+    writeFileSync(join(data, 'a.txt'), 'changed\n');
+    writeFileSync(join(data, '.added'), 'not in the backup\n');
+    // util-linux's mountpoint, answering yes for the data directory alone (test/backup/backup-lab.e2e.test.ts has a real mount).
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'mountpoint'), `#!/bin/sh\n[ "$1" = -q ] && [ "$2" = '${data}' ]\n`, { mode: 0o755 });
+    const restoring = context(cfg, { PATH: `${bin}:${process.env.PATH}` });
+    const inode = statSync(data).ino;
+    const restored = await restoreVolume(restoring, host, spec, await findBackup(store, 'hb', 'local-1', 'data'));
+    expect(restored.bytes).toBeGreaterThan(0);
+    expect(treeDigest(data)).toBe(before);
+    // The same directory, its entries replaced (a rename would have put the staging in its place).
+    expect(statSync(data).ino).toBe(inode);
+    expect(readdirSync(data).sort()).toEqual(['a.txt', 'sub']);
+    // Nothing beside the directory, ever: the staging and the replaced data were inside it.
+    expect(readdirSync(work).filter((name) => name.startsWith('data'))).toEqual(['data']);
+    expect(readdirSync(join(work, 'undo'))).toEqual([]);
+    expect((await restoring.session()).shellRequests).toBe(3);
   });
 
   it("a directory named with blanks, quotes, a backslash and $(...) backs up and restores byte-identical, nothing of its name run", async () => {

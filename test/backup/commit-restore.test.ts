@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { commitRestoreScript, parseCommitSteps } from '../../src/backup/plan.js';
+import { commitRestoreScript, parseCommitSteps, restoreLayout, type RestoreLayout } from '../../src/backup/plan.js';
 
 // A restore's commit (stop, swap, start, remove in one request) run by sh on a staged directory,
 // with docker and, where a case needs it, mv replaced by stubs that log or fail.
@@ -32,9 +32,9 @@ function stubDocker(failing: 'start' | 'stop' | undefined): void {
 }
 
 // Runs the commit as the run's shell would: root's undo record in $HALYARD_UNDO.
-function commit(): { status: number | null; steps: ReturnType<typeof parseCommitSteps>['steps']; rest: string; record: string | undefined } {
+function commit(layout: RestoreLayout = restoreLayout(join(work, 'data'), false)): { status: number | null; steps: ReturnType<typeof parseCommitSteps>['steps']; rest: string; record: string | undefined } {
   const record = join(work, 'undo/run.1');
-  const run = spawnSync('sh', ['-c', commitRestoreScript(join(work, 'data'), [ID])], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, HALYARD_UNDO: record } });
+  const run = spawnSync('sh', ['-c', commitRestoreScript(layout, [ID])], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, HALYARD_UNDO: record } });
   const { steps, rest } = parseCommitSteps(run.stdout + run.stderr);
   return { status: run.status, steps, rest, record: existsSync(record) ? readFileSync(record, 'utf8') : undefined };
 }
@@ -112,5 +112,69 @@ exec ${realRm} "$@"
     expect(content()).toBe('current\n');
     expect(besideData()).toEqual([]);
     expect(result.record).toBeUndefined();
+  });
+});
+
+describe('commitRestoreScript into a mount point (staged inside it: no rename can move a mount point)', () => {
+  const target = () => join(work, 'mnt');
+  const entries = () => readdirSync(target()).sort();
+  const stat = () => statSync(target());
+
+  beforeEach(() => {
+    // The target's own owner and mode (a service's), and a staging tar gave another pair.
+    mkdirSync(join(target(), 'sub'), { recursive: true });
+    writeFileSync(join(target(), 'old.txt'), 'old\n');
+    writeFileSync(join(target(), '.hidden'), 'old hidden\n');
+    writeFileSync(join(target(), 'sub/x'), 'old x\n');
+    chownSync(target(), 1234, 1234);
+    chmodSync(target(), 0o700);
+    mkdirSync(join(target(), '.halyard-restore/sub'), { recursive: true });
+    writeFileSync(join(target(), '.halyard-restore/new.txt'), 'new\n');
+    writeFileSync(join(target(), '.halyard-restore/sub/y'), 'new y\n');
+    chownSync(join(target(), '.halyard-restore'), 10001, 10001);
+    chmodSync(join(target(), '.halyard-restore'), 0o755);
+  });
+
+  const old = () => {
+    expect(entries()).toEqual(['.hidden', 'old.txt', 'sub']);
+    expect(readFileSync(join(target(), 'sub/x'), 'utf8')).toBe('old x\n');
+    expect(stat().uid).toBe(1234);
+    expect(stat().mode & 0o7777).toBe(0o700);
+  };
+
+  const realMv = () => spawnSync('sh', ['-c', 'command -v mv'], { encoding: 'utf8' }).stdout.trim();
+
+  test('swaps the entries: the staged ones in, with the staging\'s owner and mode, the replaced ones deleted before it answers', () => {
+    stubDocker(undefined);
+    const result = commit(restoreLayout(`${target()}/`, true));
+    expect(result.steps).toEqual({ stop: '0', swap: '0', start: '0', remove: '0' });
+    expect(entries()).toEqual(['new.txt', 'sub']);
+    expect(readdirSync(join(target(), 'sub'))).toEqual(['y']);
+    expect(stat().uid).toBe(10001);
+    expect(stat().mode & 0o7777).toBe(0o755);
+    expect(dockerCalls()).toEqual([`stop -t 30 ${ID}`, `start ${ID}`]);
+    expect(result.record).toBeUndefined();
+  });
+
+  test('a swap failing while the staged entries move in puts the replaced ones back, owner and mode too, and drops the staging', () => {
+    stubDocker(undefined);
+    // The first `mv -t TARGET -- STAGED...`: the first staged entry moves, then it fails (moving the
+    // replaced entries back, also into the target, works).
+    const failed = join(work, 'failed-once');
+    writeFileSync(join(bin, 'mv'), `#!/bin/sh\nif [ "$1" = -t ] && [ "$2" = '${target()}' ] && [ ! -e '${failed}' ]; then : > '${failed}'; shift 3; '${realMv()}' -t '${target()}' -- "$1"; echo "mv: cannot move $2" >&2; exit 1; fi\nexec '${realMv()}' "$@"\n`, { mode: 0o755 });
+    const result = commit(restoreLayout(target(), true));
+    expect(result.steps).toEqual({ stop: '0', swap: '1', start: '0' });
+    expect(result.rest).toContain('mv: cannot move');
+    old();
+    expect(dockerCalls()).toEqual([`stop -t 30 ${ID}`, `start ${ID}`]);
+    expect(result.record).toBeUndefined();
+  });
+
+  test('a swap failing while the replaced entries move out puts them back and drops the staging', () => {
+    stubDocker(undefined);
+    writeFileSync(join(bin, 'mv'), `#!/bin/sh\ncase "$1 $2" in '-t '*.halyard-old.part) d=$2; shift 3; '${realMv()}' -t "$d" -- "$1"; echo "mv: cannot move $2" >&2; exit 1 ;; esac\nexec '${realMv()}' "$@"\n`, { mode: 0o755 });
+    const result = commit(restoreLayout(target(), true));
+    expect(result.steps).toEqual({ stop: '0', swap: '1', start: '0' });
+    old();
   });
 });

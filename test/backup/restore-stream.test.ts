@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { VolumeSpec } from '../../src/backup/config.js';
-import { backupStreamScript, restoreStreamScript, stagingPath } from '../../src/backup/plan.js';
+import { backupStreamScript, restoreLayout, restoreStreamScript, stagingPath } from '../../src/backup/plan.js';
 
 // A restore's stream script run by sh on directories whose paths a backup file may name (any
 // absolute path): the data lands in the staging beside the target, and a stream cut short leaves
@@ -38,12 +38,12 @@ describe('restoreStreamScript on paths with blanks, quotes and shell syntax', ()
     expect(stream.status).toBe(0);
 
     const target = join(work, name);
-    const good = run(restoreStreamScript(dirSpec(target), target, 'gzip'), stream.stdout);
+    const good = run(restoreStreamScript(dirSpec(target), restoreLayout(target, false), 'gzip'), stream.stdout);
     expect(good).toEqual({ status: 0, stderr: '' });
     expect(readFileSync(join(stagingPath(target), 'file.txt'), 'utf8')).toBe('restored\n');
 
     rmSync(stagingPath(target), { recursive: true });
-    const cut = run(restoreStreamScript(dirSpec(target), target, 'gzip'), stream.stdout.subarray(0, 40));
+    const cut = run(restoreStreamScript(dirSpec(target), restoreLayout(target, false), 'gzip'), stream.stdout.subarray(0, 40));
     expect(cut.status).toBe(1);
     expect(cut.stderr).toMatch(/\nhalyard backup: gzip exited 1, tar exited \d+\n$/);
     expect(cut.stderr).not.toMatch(/trap/);

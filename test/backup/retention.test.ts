@@ -91,7 +91,9 @@ describe('backup planning', () => {
 
   it('parses the inspect output, keeping only container ids', () => {
     const id = 'a'.repeat(64);
-    expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [id] });
+    expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, mounted: false, containers: [id] });
+    // A mount point (its own disk): a restore stages inside it.
+    expect(parseInspect('compression=zstd\npath=/srv/data\nmounted=1\n')).toMatchObject({ path: '/srv/data', missing: false, mounted: true });
     // A path and a mount's source are the rest of their line: blanks at the end are theirs.
     expect(parseInspect(`path=/srv/my data  \nmount=${id} /srv/my data  \nmount=${'b'.repeat(64)} /srv/my data\n`)).toMatchObject({ path: '/srv/my data  ', containers: [id] });
   });
@@ -105,7 +107,7 @@ describe('backup planning', () => {
       { Id: 'not-an-id', Mounts: [{ Source: '/srv/data' }] },
     ]);
     const output = `compression=zstd\npath=/srv/data\nlabelled-json=${labelled}\nlisted-json=${JSON.stringify([{ Id: listed, Mounts: null }, { Id: inside }])}\n`;
-    expect(parseInspect(output)).toEqual({ zstd: true, path: '/srv/data', missing: false, containers: [inside, holding, listed], database: undefined });
+    expect(parseInspect(output)).toEqual({ zstd: true, path: '/srv/data', missing: false, mounted: false, containers: [inside, holding, listed], database: undefined });
     expect(() => parseInspect('path=/srv/data\nlabelled-json={"message":"page not found"}\n')).toThrow(/^the Docker engine's list of the labelled containers is not a list of containers: \{"message"/);
     expect(() => parseInspect(`path=/srv/data\nlisted-json=[{"Id":"${listed}","Mounts":[{"Target":"/x"}]}]\n`)).toThrow(/listed containers is not a list/);
   });
@@ -125,7 +127,7 @@ describe('backup planning', () => {
       `container=${inside}`,
       '',
     ].join('\n');
-    expect(parseInspect(output)).toEqual({ zstd: false, path: '/srv/data', missing: false, containers: [inside, holding, listed], database: undefined });
+    expect(parseInspect(output)).toEqual({ zstd: false, path: '/srv/data', missing: false, mounted: false, containers: [inside, holding, listed], database: undefined });
     // Backing up / holds every mount; a container with none holds nothing.
     expect(parseInspect(`path=/\nmount=${outside} /var/lib/x\n`).containers).toEqual([outside]);
     expect(parseInspect(`path=/srv/data\nmount=${outside}\n`).containers).toEqual([]);
@@ -134,7 +136,8 @@ describe('backup planning', () => {
   it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
     const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: ['app', 'worker'], kind: 'volume', volume: 'grafana-data' });
     // Where the CLI would use the engine's default socket (or DOCKER_HOST's unix socket), curl asks its API.
-    expect(volume.split('\n').slice(1, 15)).toEqual([
+    const mountPoint = `if [ -d "$p" ] && { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$p"; else [ "$(stat -c %d "$p")" != "$(stat -c %d "$p/..")" ]; fi; }; then echo mounted=1; fi`;
+    expect(volume.split('\n').slice(1, 16)).toEqual([
       'hy_sock=/var/run/docker.sock',
       'case ${DOCKER_HOST:-} in unix://*) hy_sock=${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac',
       'hy_api() { curl -sf --unix-socket "$hy_sock" -G "http://docker$1" ${2:+--data-urlencode "$2"}; }',
@@ -145,13 +148,14 @@ describe('backup planning', () => {
       "  [ -n \"$p\" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
       "  printf 'path=%s\\n' \"$p\"",
       '  [ -d "$p" ] || echo missing=1',
+      `  ${mountPoint}`,
       "  printf 'labelled-json=%s\\n' \"$hy_ps\"",
       `  hy_named=$(hy_api /containers/json 'filters={"name":["^/app$","^/worker$"]}') && printf 'listed-json=%s\\n' "$hy_named"`,
       'else',
       'hy_ps= hy_named=',
     ]);
     // Elsewhere the labelled and the listed containers are asked for in the background while the volume's directory is.
-    expect(volume.split('\n').slice(14, 25)).toEqual([
+    expect(volume.split('\n').slice(15, 28)).toEqual([
       'hy_ps= hy_named=',
       'if command -v docker >/dev/null 2>&1; then',
       '  hy_ps=$(mktemp) || exit 1',
@@ -163,6 +167,8 @@ describe('backup planning', () => {
       'fi',
       "p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
       "printf 'path=%s\\n' \"$p\"",
+      '[ -d "$p" ] || echo missing=1',
+      mountPoint,
     ]);
     expect(volume).toContain(
       [

@@ -3,7 +3,7 @@
 // dies, by its guard or by the next locked run. `docker` and `systemctl` are stand-ins here that
 // log their arguments; test/backup/backup-lab.e2e.test.ts does the same against real containers.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -177,6 +177,42 @@ describe('run guard', () => {
     await shell.request(`( ${recordUndo([{ kind: 'container', value: 'c0ffee' }])} ) && ${CLEAR_UNDO}`, { label: 'record', timeoutMs: 10_000 });
     await shell.close();
     expect(dir.calls()).toBe('');
+  }, 30_000);
+
+  it('a swap inside a mount point that a run died in is put back, at either stage; a finished one keeps the new data and loses the replaced', async () => {
+    const dir = scratch();
+    mkdirSync(dir.undoDir, { mode: 0o700 });
+    const at = (name: string) => join(dir.base, name);
+    const files = (name: string) => readdirSync(at(name)).sort();
+    // Died while the replaced entries moved out: one is out, one still in; the staging is whole.
+    mkdirSync(at('moving/.halyard-old.part'), { recursive: true });
+    writeFileSync(at('moving/.halyard-old.part/a'), 'old a');
+    writeFileSync(at('moving/b'), 'old b');
+    mkdirSync(at('moving/.halyard-restore'));
+    writeFileSync(at('moving/.halyard-restore/new'), 'new');
+    // Died while the staged entries moved in: the target has one of them and the staging's mode.
+    mkdirSync(at('moved/.halyard-old.moving'), { recursive: true });
+    writeFileSync(at('moved/.halyard-old.moving/a'), 'old a');
+    chmodSync(at('moved/.halyard-old.moving'), 0o700);
+    writeFileSync(at('moved/new1'), 'new 1');
+    chmodSync(at('moved'), 0o755);
+    mkdirSync(at('moved/.halyard-restore'));
+    writeFileSync(at('moved/.halyard-restore/new2'), 'new 2');
+    // Died after the swap, before the replaced data was deleted.
+    mkdirSync(at('done/.halyard-old'), { recursive: true });
+    writeFileSync(at('done/.halyard-old/a'), 'old a');
+    writeFileSync(at('done/new'), 'new');
+    ['moving', 'moved', 'done'].forEach((name, index) => writeFileSync(join(dir.undoDir, `run.99999999${index}`), `staging ${at(name)}/.halyard-restore\nswap-inside ${at(name)}\n`));
+    const { shell } = guarded(dir);
+    const reply = await shell.request(recoveryScript(shell.nonce, dir.undoDir), { label: 'recover', timeoutMs: 10_000 });
+    await shell.close();
+    const undone = parseUndone(reply.output, shell.nonce).undone;
+    expect(undone.filter((line) => line.startsWith('swap ')).sort()).toEqual([`swap ${at('moved')}`, `swap ${at('moving')}`]);
+    expect(files('moving')).toEqual(['a', 'b']);
+    expect(files('moved')).toEqual(['a']);
+    expect(readFileSync(at('moved/a'), 'utf8')).toBe('old a');
+    expect(statSync(at('moved')).mode & 0o777).toBe(0o700);
+    expect(files('done')).toEqual(['new']);
   }, 30_000);
 
   it("the next locked run undoes the records of runs that died with their guard, never a live run's", async () => {
