@@ -99,7 +99,7 @@ export function defaultVolumePath(volume: string): string {
  * or holds it). A Postgres dump is consistent while the database runs: only listed containers are
  * stopped for it.
  */
-export function inspectScript(spec: VolumeSpec): string {
+export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 'backup'): string {
   const lines: ShellScript[] = [sh`if command -v zstd >/dev/null 2>&1; then echo compression=zstd; else echo compression=gzip; fi`];
   // The listed containers, all in one `docker ps` (filters on names are alternatives): each docker
   // CLI call costs 70-90 ms on a lab host, whatever it asks.
@@ -148,6 +148,8 @@ export function inspectScript(spec: VolumeSpec): string {
     sh`  [ -d "$p" ] || echo missing=1`,
     sh`  ${MOUNT_POINT_CHECK}`,
     sh`  printf 'labelled-json=%s\\n' "$hy_ps"`,
+    // A restore's: every running container (one the engine does not list fails the inspect).
+    ...(purpose === 'restore' ? [sh`  hy_all=$(hy_api /containers/json) || hy_all=`, sh`  printf 'using-json=%s\\n' "$hy_all"`] : []),
     ...(spec.stop.length > 0
       ? [sh`  hy_named=$(hy_api /containers/json ${`filters={"name":[${spec.stop.map((name) => JSON.stringify(`^/${name}$`)).join(',')}]}`}) && printf 'listed-json=%s\\n' "$hy_named"`]
       : []),
@@ -177,6 +179,12 @@ export function inspectScript(spec: VolumeSpec): string {
     // One `mount=ID SOURCE` line per mount of every labelled container; parseInspect picks those to stop.
     sh`    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
     sh`  fi`,
+    ...(purpose === 'restore'
+      ? [
+          sh`  set -- $(docker ps -q --no-trunc 2>/dev/null)`,
+          sh`  [ "$#" = 0 ] || docker inspect -f '{{range .Mounts}}using={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
+        ]
+      : []),
     ...(listed ? [sh`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"`] : []),
     sh`  :`,
     sh`fi`,
@@ -218,6 +226,9 @@ export function parseInspect(stdout: string): InspectResult {
   // the labelled containers' mounts by id, and the listed containers' ids.
   const labelled = new Map<string, { Source: string }[]>();
   const addMounts = (id: string, mounts: { Source: string }[]) => labelled.set(id, [...(labelled.get(id) ?? []), ...mounts]);
+  // A restore's: every running container with its mounts (the engine's JSON, or `using=ID SOURCE` lines).
+  const using = new Map<string, { Source: string }[]>();
+  const addUsing = (id: string, mounts: { Source: string }[]) => using.set(id, [...(using.get(id) ?? []), ...mounts]);
   const listed: string[] = [];
   for (const line of stdout.split('\n')) {
     const at = line.indexOf('=');
@@ -237,6 +248,11 @@ export function parseInspect(stdout: string): InspectResult {
     } else if (key === 'database' && CONTAINER_ID.test(value)) result.database = value;
     else if (key === 'labelled-json') for (const container of engineContainers(value, 'labelled')) addMounts(container.Id, container.Mounts);
     else if (key === 'listed-json') listed.push(...engineContainers(value, 'listed').map((container) => container.Id));
+    else if (key === 'using-json') for (const container of engineContainers(value, 'running')) addUsing(container.Id, container.Mounts);
+    else if (key === 'using') {
+      const space = raw.indexOf(' ');
+      addUsing(space < 0 ? value : raw.slice(0, space), [{ Source: space < 0 ? '' : raw.slice(space + 1) }]);
+    }
   }
   // A labelled container is stopped when one of its mounts lies inside what is copied, or holds it.
   const path = result.path === undefined ? undefined : withoutTrailingSlashes(result.path);
@@ -244,6 +260,16 @@ export function parseInspect(stdout: string): InspectResult {
     const mounted = mounts.some(({ Source }) => {
       const source = Source.replace(/\/$/, '');
       return source !== '' && path !== undefined && (`${source}/`.startsWith(`${path}/`) || `${path}/`.startsWith(`${source}/`));
+    });
+    if (mounted) add(id);
+  }
+  // For a restore, also every running container that mounts the data or a part of it: a directory
+  // swapped from under one would leave it writing into the deleted data (a mount of a folder that
+  // holds it, `/` for a node exporter, is no use of it).
+  for (const [id, mounts] of using) {
+    const mounted = mounts.some(({ Source }) => {
+      const source = Source.replace(/\/$/, '');
+      return source !== '' && path !== undefined && `${source}/`.startsWith(`${path}/`);
     });
     if (mounted) add(id);
   }

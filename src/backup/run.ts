@@ -141,8 +141,8 @@ function streamSession(session: HostSession): Required<Pick<HostSession, 'execSt
   return { execStream: session.execStream.bind(session) };
 }
 
-async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: { missingOk?: boolean } = {}): Promise<InspectResult> {
-  const result = parseInspect(await held.run(`inspect ${host.name}/${spec.name}`, inspectScript(spec)));
+async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: { missingOk?: boolean; purpose?: 'backup' | 'restore' } = {}): Promise<InspectResult> {
+  const result = parseInspect(await held.run(`inspect ${host.name}/${spec.name}`, inspectScript(spec, options.purpose)));
   if (result.missing && !options.missingOk) throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
   // The dump and the restore run in the database's container: without it, nothing is stopped.
   if (spec.kind === 'postgres' && spec.container && result.database === undefined) {
@@ -646,13 +646,13 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     const { manifest } = await checked;
     id = manifest.id;
     changedWhileRead = manifest.changedWhileRead;
-    let info = await inspect(held, host, spec, { missingOk: true });
+    let info = await inspect(held, host, spec, { missingOk: true, purpose: 'restore' });
     checkUnpacker(`${host.name}/${spec.name}`, manifest, info.zstd);
     // A Docker volume that was removed is made again first: data put where its folder would be
     // would not make Docker know the volume (and `docker volume create` later keeps the data).
     if (spec.kind === 'volume' && info.missing) {
       await held.run(`${label}: create volume ${spec.volume}`, createVolumeScript(spec.volume));
-      info = await inspect(held, host, spec, { missingOk: true });
+      info = await inspect(held, host, spec, { missingOk: true, purpose: 'restore' });
     }
     const stream = async (layout: RestoreLayout | undefined) => {
       const streamStarted = Date.now();
@@ -681,7 +681,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     }
     await commitRestore(context, held, `${host.name}/${spec.name}`, label, layout, info.containers, spec.service);
     return info;
-  }, inspectScript(spec), lookupFailed.signal)
+  }, inspectScript(spec, 'restore'), lookupFailed.signal)
     .catch((error: unknown) => {
       throw lookupFailed.signal.aborted ? lookupFailed.signal.reason : error;
     })
@@ -689,7 +689,8 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   const outcome = { host: host.name, volume: spec.name, id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
   // A copy made while the directory was written is restored as it was taken: the log says so.
   const live = changedWhileRead ? `; taken while being written, ${changedWhileRead === 1 ? '1 file' : `${changedWhileRead} files`} changed as it was read` : '';
-  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})${live}`);
+  const restarted = info.containers.length > 0 ? `; stopped and started again: ${info.containers.map((container) => container.slice(0, 12)).join(', ')}` : '';
+  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})${restarted}${live}`);
   return outcome;
 }
 

@@ -259,10 +259,17 @@ describe('halyard backup on a lab host', () => {
     expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
     expect(await startedAt()).toMatch(/^true /);
     await onHost("echo v2 > \"$(docker volume inspect -f '{{.Mountpoint}}' appdata)/state\"");
+    // Another container uses the volume, unlabelled: the volume's folder swapped from under it would
+    // leave it on the deleted data (it saw no /data/state at all), so the restore stops it too.
+    await onHost(`docker run -d --name reader -v appdata:/data ${IMAGE} sh -c 'trap \"exit 0\" TERM; while :; do sleep 1; done' >/dev/null`);
+    const readerStarted = await onHost("docker inspect -f '{{.State.StartedAt}}' reader");
     const restore = await cli(['restore', '--host', hostName, '--volume', 'appdata']);
     expect(restore.exitCode, restore.stderr).toBe(0);
     expect(await onHost('docker exec app cat /data/state')).toBe('v1');
     expect(await startedAt()).toMatch(/^true /);
+    expect(await onHost('docker exec reader cat /data/state')).toBe('v1');
+    expect(await onHost("docker inspect -f '{{.State.StartedAt}}' reader")).not.toBe(readerStarted);
+    await onHost('docker rm -f reader >/dev/null');
   }, busyBudget(30));
 
   it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {

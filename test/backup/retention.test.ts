@@ -112,6 +112,25 @@ describe('backup planning', () => {
     expect(() => parseInspect(`path=/srv/data\nlisted-json=[{"Id":"${listed}","Mounts":[{"Target":"/x"}]}]\n`)).toThrow(/listed containers is not a list/);
   });
 
+  it("a restore's inspect: every running container that mounts the data or a part of it is stopped too, one mounting a folder that holds it is not", () => {
+    const [volume, part, root, parent, other] = ['1', '2', '3', '4', '5'].map((digit) => digit.repeat(64)) as [string, string, string, string, string];
+    const data = '/var/lib/docker/volumes/appv/_data';
+    const running = JSON.stringify([
+      { Id: volume, Mounts: [{ Source: `${data}` }] },
+      { Id: part, Mounts: [{ Source: '/etc/x' }, { Source: `${data}/conf/` }] },
+      // A node exporter's `/:/host:ro`, a log shipper's parent folder: no use of the data itself.
+      { Id: root, Mounts: [{ Source: '/' }] },
+      { Id: parent, Mounts: [{ Source: '/var/lib/docker/volumes' }] },
+      { Id: other, Mounts: [{ Source: `${data}-old` }] },
+    ]);
+    expect(parseInspect(`compression=zstd\npath=${data}\nlabelled-json=[]\nusing-json=${running}\n`).containers).toEqual([volume, part]);
+    // The docker CLI's lines, read alike; a labelled container still stops when it holds the data.
+    const lines = [`path=${data}`, `mount=${parent} /var/lib/docker/volumes`, `using=${parent} /var/lib/docker/volumes`, `using=${root} /`, `using=${volume} ${data}`, `using=${other} ${data}-old`, ''];
+    expect(parseInspect(lines.join('\n')).containers).toEqual([parent, volume]);
+    // An engine that answers the list with something else fails the inspect: nothing is stopped or swapped.
+    expect(() => parseInspect(`path=${data}\nlabelled-json=[]\nusing-json=\n`)).toThrow(/running containers is not a list of containers/);
+  });
+
   it("reads the docker CLI's mount lines as it reads the engine's JSON: one containment rule for both", () => {
     const [inside, holding, outside, listed] = ['c', 'd', 'e', 'f'].map((digit) => digit.repeat(64)) as [string, string, string, string];
     const output = [
