@@ -482,6 +482,25 @@ export function restoreLayout(path: string, mounted: boolean): RestoreLayout {
   return { target, staging: `${target}/${INSIDE_NAMES.staging}`, replaced: `${target}/${INSIDE_NAMES.replaced}`, inside: true };
 }
 
+// Before pg_restore drops the database (--clean --create), nobody else may use it: one open session
+// (an app's connection pool) made DROP DATABASE fail, "being accessed by other users", and with it
+// every restore of a database in use. New connections are refused and the others ended (they are
+// about to lose their database anyway); their count goes to stderr for the log. psql's \gexec runs
+// the ALTER only where the database exists (a dropped one is created again by the restore).
+const CLOSE_DATABASE_SQL = [
+  "SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS false', :'db') FROM pg_database WHERE datname = :'db' \\gexec",
+  "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();",
+].join('\n');
+const OPEN_DATABASE_SQL = "SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS true', :'db') FROM pg_database WHERE datname = :'db' \\gexec";
+const SESSIONS_MARK = '\u001ehalyard-sessions-ended ';
+
+/** How many other sessions of its database a Postgres restore's stream ended (its stderr says); undefined when it did not say. */
+export function parseSessionsEnded(stderr: string): number | undefined {
+  const line = stderr.split('\n').find((text) => text.startsWith(SESSIONS_MARK));
+  const said = line?.slice(SESSIONS_MARK.length).trim();
+  return said !== undefined && /^\d+$/.test(said) ? Number(said) : undefined;
+}
+
 /**
  * Reads a backup stream on stdin. Directories are extracted into a staging directory next to the
  * target (kept separate until the controller has checked the stream's sha256); Postgres is
@@ -490,7 +509,19 @@ export function restoreLayout(path: string, mounted: boolean): RestoreLayout {
 export function restoreStreamScript(spec: VolumeSpec, layout: RestoreLayout | undefined, compression: Compression): string {
   if (spec.kind === 'postgres') {
     const restore = sh`pg_restore --clean --if-exists --create --exit-on-error -U ${spec.user} -d postgres`;
-    return (spec.container ? sh.lines([findContainer(spec.container), sh`exec docker exec -i "$c" ${restore}`]) : sh`cd / && exec runuser -u postgres -- ${restore}`).text;
+    const psql = sh`psql -X -q -At -v ON_ERROR_STOP=1 -U ${spec.user} -d postgres -v db=${spec.database}`;
+    return sh
+      .lines([
+        ...(spec.container ? [findContainer(spec.container), sh`hy_in() { docker exec -i "$c" "$@"; }`] : [sh`cd /`, sh`hy_in() { runuser -u postgres -- "$@"; }`]),
+        // However the script ends (pg_restore failed, the stream cut short): a database pg_restore never dropped must not stay closed.
+        sh`hy_open() { hy_in ${psql} <<'HALYARD_SQL' >/dev/null 2>&1\n${sh.trusted(OPEN_DATABASE_SQL)}\nHALYARD_SQL\n}`,
+        sh`trap hy_open EXIT`,
+        sh`trap 'exit 1' HUP INT TERM PIPE`,
+        sh`hy_ended=$(hy_in ${psql} <<'HALYARD_SQL'\n${sh.trusted(CLOSE_DATABASE_SQL)}\nHALYARD_SQL\n) || { hy_ended=0; echo "halyard restore: could not end the other sessions of the database" >&2; }`,
+        sh`printf '\\036halyard-sessions-ended %s\\n' "$hy_ended" >&2`,
+        sh`hy_in ${restore}`,
+      ])
+      .text;
   }
   return sh.lines([
     sh`hy_staging=${layout!.staging}`,

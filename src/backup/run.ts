@@ -30,6 +30,7 @@ import {
   parseBackupId,
   parseChangedWhileRead,
   parseInspect,
+  parseSessionsEnded,
   parseCommitSteps,
   parseManifest,
   recordStagingScript,
@@ -639,6 +640,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   let streamMs = 0;
   let id = '';
   let changedWhileRead: number | undefined;
+  let sessionsEnded: number | undefined;
   context.signal?.throwIfAborted();
   const pending = await openPendingStream(context, host, label);
   // A directory that is gone entirely is what restores are for.
@@ -662,6 +664,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     // pg_restore writes into the live database: it runs with the listed containers stopped.
     if (spec.kind === 'postgres') {
       await withStopped(held, label, { containers: info.containers }, () => stream(undefined));
+      sessionsEnded = parseSessionsEnded(pending.stream.stderrTail());
       return info;
     }
     // A directory streams into its staging directory while everything still runs; the services
@@ -689,8 +692,9 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
   const outcome = { host: host.name, volume: spec.name, id, bytes, durationMs: Date.now() - t0, streamMs, stopped: info.containers };
   // A copy made while the directory was written is restored as it was taken: the log says so.
   const live = changedWhileRead ? `; taken while being written, ${changedWhileRead === 1 ? '1 file' : `${changedWhileRead} files`} changed as it was read` : '';
+  const ended = sessionsEnded ? `; ended ${sessionsEnded === 1 ? '1 other session' : `${sessionsEnded} other sessions`} of the database` : '';
   const restarted = info.containers.length > 0 ? `; stopped and started again: ${info.containers.map((container) => container.slice(0, 12)).join(', ')}` : '';
-  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})${restarted}${live}`);
+  context.log?.(`${host.name}/${spec.name}: restored ${id} (${formatBytes(bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s (stream ${formatRate(bytes, streamMs)})${restarted}${ended}${live}`);
   return outcome;
 }
 

@@ -288,6 +288,16 @@ describe('halyard backup on a lab host', () => {
     expect(await rows()).toBe(before);
     const verify = await cli(['verify', '--all']);
     expect(verify.exitCode, verify.stdout).toBe(0);
+
+    // An app holding a session on the database (DROP DATABASE refused: "being accessed by other
+    // users"): the restore ends it, says so, and the database takes connections again after.
+    await onHost(`cd / && runuser -u postgres -- psql -q -d app -c "DELETE FROM t WHERE id > 10"`);
+    await onHost(`cd / && (nohup runuser -u postgres -- psql -q -d app -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &) && for i in $(seq 50); do [ "$(runuser -u postgres -- psql -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'app'")" = 1 ] && break; sleep 0.1; done`);
+    const busy = await cli(['restore', '--host', hostName, '--volume', 'appdb']);
+    expect(busy.exitCode, busy.stdout + busy.stderr).toBe(0);
+    expect(busy.stdout).toMatch(/appdb: restored .*; ended 1 other session of the database$/m);
+    expect(await rows()).toBe(before);
+    expect(await onHost(`cd / && runuser -u postgres -- psql -At -c "SELECT datallowconn FROM pg_database WHERE datname = 'app'"`)).toBe('t');
   }, busyBudget(41));
 
   it('Ctrl-C, SIGTERM, SIGKILL or a dropped connection mid-backup and mid-restore: the stopped container runs again within 10 s (a restore cut short while it streams never stopped it), no upload or staging left; only containers mounting the volume stop', async () => {
