@@ -146,7 +146,7 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
         ]),
     sh`  printf 'path=%s\\n' "$p"`,
     sh`  [ -d "$p" ] || echo missing=1`,
-    sh`  ${MOUNT_POINT_CHECK}`,
+    MOUNT_POINT_CHECK,
     sh`  printf 'labelled-json=%s\\n' "$hy_ps"`,
     // A restore's: every running container (one the engine does not list fails the inspect).
     ...(purpose === 'restore' ? [sh`  hy_all=$(hy_api /containers/json) || hy_all=`, sh`  printf 'using-json=%s\\n' "$hy_all"`] : []),
@@ -194,9 +194,17 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
   return sh.lines(lines).text;
 }
 
-// Prints `mounted=1` when the directory $p is a mount point (util-linux's mountpoint, which sees
-// bind mounts too; else a device number other than its parent's): a restore cannot rename it away.
-const MOUNT_POINT_CHECK = sh`if [ -d "$p" ] && { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$p"; else [ "$(stat -c %d "$p")" != "$(stat -c %d "$p/..")" ]; fi; }; then echo mounted=1; fi`;
+// For an existing directory $p: `real=` its path with every symlink resolved (a restore swaps the
+// real directory: renaming a symlink away and a directory into its place had moved the data onto
+// the symlink's disk and left the real directory as it was), and `mounted=1` when that is a mount
+// point (util-linux's mountpoint, which sees bind mounts too; else a device number other than its
+// parent's): no rename can move it.
+const MOUNT_POINT_CHECK = sh.lines([
+  sh`if [ -d "$p" ] && hy_real=$(readlink -f -- "$p") && [ -n "$hy_real" ]; then`,
+  sh`  printf 'real=%s\\n' "$hy_real"`,
+  sh`  if { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$hy_real"; else [ "$(stat -c %d "$hy_real")" != "$(stat -c %d "$hy_real/..")" ]; fi; }; then echo mounted=1; fi`,
+  sh`fi`,
+]);
 
 /** Makes a Docker volume that does not exist (a restore onto a removed volume). */
 export function createVolumeScript(volume: string): string {
@@ -209,6 +217,8 @@ export interface InspectResult {
   missing: boolean;
   /** The directory is a mount point (its own disk, a bind-mounted volume): a restore stages inside it (restoreLayout). */
   mounted: boolean;
+  /** The directory's path with its symlinks resolved (absent when it does not exist): what a restore swaps. */
+  realPath?: string | undefined;
   containers: string[];
   /** The running container of a Postgres entry's `container` (found by name or Compose service). */
   database: string | undefined;
@@ -241,6 +251,7 @@ export function parseInspect(stdout: string): InspectResult {
     else if (key === 'path') result.path = raw;
     else if (key === 'missing') result.missing = true;
     else if (key === 'mounted') result.mounted = true;
+    else if (key === 'real' && raw.startsWith('/')) result.realPath = raw;
     else if (key === 'container') listed.push(value);
     else if (key === 'mount') {
       const space = raw.indexOf(' ');

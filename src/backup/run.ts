@@ -670,7 +670,7 @@ export async function restoreVolume(context: BackupContext, host: Host, spec: Vo
     // A directory streams into its staging directory while everything still runs; the services
     // stop only for the commit (stop, swap, start, remove the replaced data), one request. A mount
     // point is staged inside itself (restoreLayout).
-    const layout = restoreLayout(info.path ?? manifest.source, info.mounted);
+    const layout = restoreLayout(info.realPath ?? info.path ?? manifest.source, info.mounted);
     const recorded = held.run(`${label}: record the staging`, recordStagingScript(layout));
     // Nothing may be staged that the run could not undo: a record refused stops the stream.
     recorded.catch(() => pending.stream.abort());

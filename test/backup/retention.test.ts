@@ -94,6 +94,9 @@ describe('backup planning', () => {
     expect(parseInspect(`compression=zstd\ncontainer=${id}\ncontainer=${id}\ncontainer=bad;rm\npath=/srv/data\n`)).toEqual({ zstd: true, path: '/srv/data', missing: false, mounted: false, containers: [id] });
     // A mount point (its own disk): a restore stages inside it.
     expect(parseInspect('compression=zstd\npath=/srv/data\nmounted=1\n')).toMatchObject({ path: '/srv/data', missing: false, mounted: true });
+    // A path through a symlink: its real directory, what a restore swaps (the rest of the line, an absolute path).
+    expect(parseInspect('path=/srv/data\nreal=/mnt/disk/my data \n').realPath).toBe('/mnt/disk/my data ');
+    expect(parseInspect('path=/srv/data\nreal=\n').realPath).toBeUndefined();
     // A path and a mount's source are the rest of their line: blanks at the end are theirs.
     expect(parseInspect(`path=/srv/my data  \nmount=${id} /srv/my data  \nmount=${'b'.repeat(64)} /srv/my data\n`)).toMatchObject({ path: '/srv/my data  ', containers: [id] });
   });
@@ -155,8 +158,14 @@ describe('backup planning', () => {
   it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
     const volume = inspectScript({ name: 'grafana', hosts: 'all', stop: ['app', 'worker'], kind: 'volume', volume: 'grafana-data' });
     // Where the CLI would use the engine's default socket (or DOCKER_HOST's unix socket), curl asks its API.
-    const mountPoint = `if [ -d "$p" ] && { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$p"; else [ "$(stat -c %d "$p")" != "$(stat -c %d "$p/..")" ]; fi; }; then echo mounted=1; fi`;
-    expect(volume.split('\n').slice(1, 16)).toEqual([
+    // The directory's real path (symlinks resolved), and whether that is a mount point.
+    const mountPoint = [
+      'if [ -d "$p" ] && hy_real=$(readlink -f -- "$p") && [ -n "$hy_real" ]; then',
+      `  printf 'real=%s\\n' "$hy_real"`,
+      '  if { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$hy_real"; else [ "$(stat -c %d "$hy_real")" != "$(stat -c %d "$hy_real/..")" ]; fi; }; then echo mounted=1; fi',
+      'fi',
+    ];
+    expect(volume.split('\n').slice(1, 19)).toEqual([
       'hy_sock=/var/run/docker.sock',
       'case ${DOCKER_HOST:-} in unix://*) hy_sock=${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac',
       'hy_api() { curl -sf --unix-socket "$hy_sock" -G "http://docker$1" ${2:+--data-urlencode "$2"}; }',
@@ -167,14 +176,14 @@ describe('backup planning', () => {
       "  [ -n \"$p\" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
       "  printf 'path=%s\\n' \"$p\"",
       '  [ -d "$p" ] || echo missing=1',
-      `  ${mountPoint}`,
+      ...mountPoint,
       "  printf 'labelled-json=%s\\n' \"$hy_ps\"",
       `  hy_named=$(hy_api /containers/json 'filters={"name":["^/app$","^/worker$"]}') && printf 'listed-json=%s\\n' "$hy_named"`,
       'else',
       'hy_ps= hy_named=',
     ]);
     // Elsewhere the labelled and the listed containers are asked for in the background while the volume's directory is.
-    expect(volume.split('\n').slice(15, 28)).toEqual([
+    expect(volume.split('\n').slice(18, 34)).toEqual([
       'hy_ps= hy_named=',
       'if command -v docker >/dev/null 2>&1; then',
       '  hy_ps=$(mktemp) || exit 1',
@@ -187,7 +196,7 @@ describe('backup planning', () => {
       "p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
       "printf 'path=%s\\n' \"$p\"",
       '[ -d "$p" ] || echo missing=1',
-      mountPoint,
+      ...mountPoint,
     ]);
     expect(volume).toContain(
       [
