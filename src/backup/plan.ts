@@ -583,88 +583,94 @@ const markStep = (step: CommitStep, status: ShellScript): ShellScript => sh`prin
  * the host locked and the command waiting. Nothing else uses those names.
  */
 export function commitRestoreScript(layout: RestoreLayout, containers: string[], service?: string): string {
-  if (layout.inside) return commitInsideScript(layout, containers, service);
-  const { target, staging, replaced: old } = layout;
-  const mark = markStep;
+  const { staging } = layout;
+  if (layout.inside) return commitScript(containers, service, staging, insideSwap(layout));
+  const { target, replaced: old } = layout;
+  return commitScript(containers, service, staging, {
+    swap: [sh`if [ $hy_stop = 0 ]; then ( set -e; rm -rf ${old}; if [ -e ${target} ]; then mv ${target} ${old}; fi; mv ${staging} ${target} ); hy_swap=$?; fi`],
+    putBack: [sh`  if [ ! -e ${target} ] && [ -e ${old} ]; then mv ${old} ${target}; fi`],
+    remove: [
+      sh`  if [ "$hy_swap" = 0 ]; then`,
+      sh`    if [ -e ${old} ] && hy_trash=$(mktemp -d ${old}.XXXXXXXX 2>/dev/null) && mv ${old} "$hy_trash/"; then`,
+      // Its own session (a guard stopping the run's group leaves it be), no descriptor of the channel's.
+      sh`      ( if command -v setsid >/dev/null 2>&1; then exec setsid rm -rf -- ${old}.*; else exec rm -rf -- ${old}.*; fi ) </dev/null >/dev/null 2>&1 &`,
+      sh`      ${markStep('remove', sh`0`)}`,
+      sh`    else`,
+      sh`      rm -rf ${old} \${hy_trash:+"$hy_trash"}; ${markStep('remove', sh`$?`)}`,
+      sh`    fi`,
+      sh`  fi`,
+    ],
+  });
+}
+
+// What a layout puts into a commit: its lines before the stop, the swap (setting hy_swap), what
+// puts a failed swap back, and the removal of the replaced data once everything runs again.
+interface CommitSwap {
+  before?: ShellScript[];
+  swap: ShellScript[];
+  putBack: ShellScript[];
+  remove: ShellScript[];
+}
+
+// The commit's frame, the same for both layouts: record and stop, swap, put a failed swap back and
+// drop the staging, start everything (whatever failed), then remove and clear the record.
+function commitScript(containers: string[], service: string | undefined, staging: string, layout: CommitSwap): string {
   const stops = stopCommands(containers, service);
   return sh.lines([
+    ...(layout.before ?? []),
     sh`hy_stop=0`,
     sh`(\n${recordStopped(containers, service)}\n) && ${stops.length > 0 ? sh.join(stops, sh` && `) : sh`:`} || hy_stop=$?`,
-    mark('stop', sh`$hy_stop`),
+    markStep('stop', sh`$hy_stop`),
     sh`hy_swap=skipped`,
-    sh`if [ $hy_stop = 0 ]; then ( set -e; rm -rf ${old}; if [ -e ${target} ]; then mv ${target} ${old}; fi; mv ${staging} ${target} ); hy_swap=$?; fi`,
-    mark('swap', sh`$hy_swap`),
+    ...layout.swap,
+    markStep('swap', sh`$hy_swap`),
     sh`if [ "$hy_swap" != 0 ]; then`,
-    sh`  if [ ! -e ${target} ] && [ -e ${old} ]; then mv ${old} ${target}; fi`,
+    ...layout.putBack,
     sh`  rm -rf ${staging}`,
     sh`fi`,
     sh`hy_start=0`,
     ...startCommands(containers, service, sh`hy_start`),
-    mark('start', sh`$hy_start`),
+    markStep('start', sh`$hy_start`),
     // Left recorded when something did not start: the guard tries again when the run ends.
     sh`if [ $hy_start = 0 ]; then`,
-    sh`  if [ "$hy_swap" = 0 ]; then`,
-    sh`    if [ -e ${old} ] && hy_trash=$(mktemp -d ${old}.XXXXXXXX 2>/dev/null) && mv ${old} "$hy_trash/"; then`,
-    // Its own session (a guard stopping the run's group leaves it be), no descriptor of the channel's.
-    sh`      ( if command -v setsid >/dev/null 2>&1; then exec setsid rm -rf -- ${old}.*; else exec rm -rf -- ${old}.*; fi ) </dev/null >/dev/null 2>&1 &`,
-    sh`      ${mark('remove', sh`0`)}`,
-    sh`    else`,
-    sh`      rm -rf ${old} \${hy_trash:+"$hy_trash"}; ${mark('remove', sh`$?`)}`,
-    sh`    fi`,
-    sh`  fi`,
+    ...layout.remove,
     sh`  ${CLEAR_UNDO}`,
     sh`fi`,
   ]).text;
 }
 
-// The commit of a restore into a mount point (restoreLayout): with the services stopped, the
+// The swap of a restore into a mount point (restoreLayout): with the services stopped, the
 // target's entries move into `.halyard-old.part` (carrying the target's owner and mode), which is
 // renamed `.halyard-old.moving` once all are out; the target takes the staging's owner and mode,
 // the staged entries move in, the staging goes and `.halyard-old.moving` becomes `.halyard-old`.
 // Each rename stays on the target's disk. A failed swap is put back (INSIDE_SWAP_UNDO, which the
 // guard also runs for a run that died here). The replaced data is deleted before the request ends,
 // not in the background: it lies inside the target, where the services and the next backup see it.
-function commitInsideScript(layout: RestoreLayout, containers: string[], service: string | undefined): string {
-  const { target, staging } = layout;
+function insideSwap(layout: RestoreLayout): CommitSwap {
   const within = (name: string) => sh`"$hy_t"/${name}`;
   const moving = within(INSIDE_NAMES.moving);
   const movedOut = within(INSIDE_NAMES.movedOut);
   const replaced = within(INSIDE_NAMES.replaced);
   const stagingHere = within(INSIDE_NAMES.staging);
-  const mark = markStep;
-  const stops = stopCommands(containers, service);
-  return sh.lines([
-    sh`hy_t=${target}`,
-    sh`hy_stop=0`,
-    sh`(\n${recordStopped(containers, service)}\n) && ${stops.length > 0 ? sh.join(stops, sh` && `) : sh`:`} || hy_stop=$?`,
-    mark('stop', sh`$hy_stop`),
-    sh`hy_swap=skipped`,
-    sh`if [ $hy_stop = 0 ]; then (`,
-    sh`  set -e`,
-    sh`  rm -rf ${moving} ${movedOut} ${replaced}`,
-    sh`  mkdir ${moving}`,
-    sh`  chown --reference="$hy_t" -- ${moving}; chmod --reference="$hy_t" -- ${moving}`,
-    sh`  find "$hy_t" -mindepth 1 -maxdepth 1 ! -name ${INSIDE_NAMES.moving} ! -name ${INSIDE_NAMES.staging} -exec mv -t ${moving} -- {} +`,
-    sh`  mv ${moving} ${movedOut}`,
-    sh`  chown --reference=${stagingHere} -- "$hy_t"; chmod --reference=${stagingHere} -- "$hy_t"`,
-    sh`  find ${stagingHere} -mindepth 1 -maxdepth 1 -exec mv -t "$hy_t" -- {} +`,
-    sh`  rmdir ${stagingHere}`,
-    sh`  mv ${movedOut} ${replaced}`,
-    sh`); hy_swap=$?; fi`,
-    mark('swap', sh`$hy_swap`),
-    sh`if [ "$hy_swap" != 0 ]; then`,
-    sh`  { ${sh.trusted(INSIDE_SWAP_UNDO.join('\n'))}\n} >/dev/null`,
-    sh`  rm -rf ${staging}`,
-    sh`fi`,
-    sh`hy_start=0`,
-    ...startCommands(containers, service, sh`hy_start`),
-    mark('start', sh`$hy_start`),
-    // Left recorded when something did not start: the guard tries again when the run ends.
-    sh`if [ $hy_start = 0 ]; then`,
-    sh`  if [ "$hy_swap" = 0 ]; then rm -rf ${replaced}; ${mark('remove', sh`$?`)}; fi`,
-    sh`  ${CLEAR_UNDO}`,
-    sh`fi`,
-  ]).text;
+  return {
+    before: [sh`hy_t=${layout.target}`],
+    swap: [
+      sh`if [ $hy_stop = 0 ]; then (`,
+      sh`  set -e`,
+      sh`  rm -rf ${moving} ${movedOut} ${replaced}`,
+      sh`  mkdir ${moving}`,
+      sh`  chown --reference="$hy_t" -- ${moving}; chmod --reference="$hy_t" -- ${moving}`,
+      sh`  find "$hy_t" -mindepth 1 -maxdepth 1 ! -name ${INSIDE_NAMES.moving} ! -name ${INSIDE_NAMES.staging} -exec mv -t ${moving} -- {} +`,
+      sh`  mv ${moving} ${movedOut}`,
+      sh`  chown --reference=${stagingHere} -- "$hy_t"; chmod --reference=${stagingHere} -- "$hy_t"`,
+      sh`  find ${stagingHere} -mindepth 1 -maxdepth 1 -exec mv -t "$hy_t" -- {} +`,
+      sh`  rmdir ${stagingHere}`,
+      sh`  mv ${movedOut} ${replaced}`,
+      sh`); hy_swap=$?; fi`,
+    ],
+    putBack: [sh`  { ${sh.trusted(INSIDE_SWAP_UNDO.join('\n'))}\n} >/dev/null`],
+    remove: [sh`  if [ "$hy_swap" = 0 ]; then rm -rf ${replaced}; ${markStep('remove', sh`$?`)}; fi`],
+  };
 }
 
 /** A commit's output read back: each step's status (absent when the script ended before it) and the rest of the output. */
