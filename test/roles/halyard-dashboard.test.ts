@@ -333,6 +333,7 @@ describe("the halyard dashboard and alert rules against the daemon's real /metri
       'halyard_job_last_outcome',
       'halyard_backup_bytes',
       'halyard_backup_duration_seconds',
+      'halyard_backup_changed_files',
       'halyard_backup_heartbeat',
       'halyard_metric_updated_timestamp_seconds',
       'halyard_docker_daemon_up',

@@ -515,6 +515,7 @@ describe('Grafana provisioning', () => {
       'Job runs in the last hour, by result',
       'Backup size (last backup, per host)',
       'Backup duration (last backup, per host)',
+      'Backup: files changed while read (last backup, per host)',
       'Drift: hosts with pending changes (last check)',
       'Probes: hosts failing a check (last round)',
       'Probes per host: Docker up, unhealthy containers',
@@ -545,6 +546,7 @@ describe('Grafana provisioning', () => {
     ]);
     expect(exprs('Job duration (mean per run since the daemon started)')).toMatch(/halyard_job_duration_seconds_sum\{.*\} \/ halyard_job_duration_seconds_count\{/);
     expect(exprs('Backup size (last backup, per host)')).toContain('halyard_backup_bytes{');
+    expect(exprs('Backup: files changed while read (last backup, per host)')).toContain('halyard_backup_changed_files{');
     expect(exprs('Drift: hosts with pending changes (last check)')).toContain('halyard_job_last_outcome{field="drifted_hosts"');
     expect(exprs('Probes: hosts failing a check (last round)')).toContain('halyard_job_last_outcome{field="failing_hosts"');
     expect(exprs('Publish failures in the last hour (CloudWatch, SNS)')).toContain('increase(halyard_publish_failures_total{');
