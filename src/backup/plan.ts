@@ -479,7 +479,7 @@ export function stagingPath(path: string): string {
  * Where a restore of a directory stages its data and keeps the data it replaces until the services
  * run again. Beside the target (`DIR.halyard-restore`, swapped in by two renames), unless the target
  * is a mount point (its own disk, a bind-mounted volume), which no rename can move: then inside it
- * (`DIR/.halyard-restore`, on the same disk), its entries moved out and in (INSIDE_SWAP).
+ * (`DIR/.halyard-restore`, on the same disk), its entries moved out and in (insideSwap).
  */
 export interface RestoreLayout {
   target: string;
