@@ -9,6 +9,7 @@ export {
   backupId,
   backupKeys,
   findOrphans,
+  listLine,
   parseBackupId,
   parseManifest,
   treeDigestScript,

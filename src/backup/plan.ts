@@ -1,3 +1,4 @@
+import { formatBytes } from '../core/bytes.js';
 import { HalyardError } from '../core/errors.js';
 import { sh, type ShellScript } from '../core/shell.js';
 import { CLEAR_UNDO, INSIDE_NAMES, INSIDE_SWAP_UNDO, recordUndo } from '../engine/guard.js';
@@ -37,6 +38,14 @@ export interface BackupManifest {
   id: string;
   /** Files tar saw change, shrink or go while it read them (the directory was being written); absent when none did. */
   changedWhileRead?: number;
+}
+
+// `backup list`'s line: tab-separated columns a script can cut, the last one only when tar saw
+// files change (so a copy that may hold torn files is told apart without --json).
+export function listLine(manifest: BackupManifest): string {
+  const columns = [manifest.host, manifest.volume, manifest.id, manifest.kind, formatBytes(manifest.size), manifest.compression, manifest.sha256.slice(0, 12)];
+  if (manifest.changedWhileRead) columns.push(`${manifest.changedWhileRead} changed while read`);
+  return columns.join('\t');
 }
 
 /** `2026-11-25T12:20:00.123Z` → `20261125T122000.123Z` (sorts as time does). */

@@ -67,7 +67,7 @@ export function registerBackupCommands(
     .option('--volume <name>', 'only this volume')
     .option('--json', 'print exactly one JSON document on stdout', false)
     .action(async (flags: { config: string; host?: string; volume?: string; json: boolean }) => {
-      const { formatBytes, listBackups, loadBackupConfig } = await load();
+      const { listBackups, listLine, loadBackupConfig } = await load();
       const { sdkObjectStore } = await import('../aws/objects.js');
       const config = await loadBackupConfig(flags.config);
       const store = sdkObjectStore(storeOptions(config));
@@ -76,9 +76,7 @@ export function registerBackupCommands(
         json(backups.map((b) => ({ ...b.manifest, manifestKey: b.manifestKey })));
         return;
       }
-      for (const { manifest } of backups) {
-        stdoutText.write(`${manifest.host}\t${manifest.volume}\t${manifest.id}\t${manifest.kind}\t${formatBytes(manifest.size)}\t${manifest.compression}\t${manifest.sha256.slice(0, 12)}\n`);
-      }
+      for (const { manifest } of backups) stdoutText.write(`${listLine(manifest)}\n`);
     });
 
   addVaultFlags(

@@ -8,7 +8,8 @@ import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, sdkObjectStore, type ObjectStore } from '../../src/aws/objects.js';
 import { parseBackupConfig, type BackupConfig, type VolumeSpec } from '../../src/backup/config.js';
-import { backupId, backupKeys } from '../../src/backup/plan.js';
+import { backupId, backupKeys, listLine } from '../../src/backup/plan.js';
+import { formatBytes } from '../../src/core/bytes.js';
 import { MANIFEST_READS_AT_ONCE, backupVolume, findBackup, listBackups, restoreFromStore, restoreVolume, verifyBackup, type BackupContext } from '../../src/backup/run.js';
 import { withHostLock } from '../../src/engine/locked-host.js';
 import type { Host } from '../../src/inventory/types.js';
@@ -179,6 +180,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     ]);
     const [listed] = await listBackups(store, 'hb');
     expect(listed?.manifest.changedWhileRead).toBe(2);
+    expect(listLine(listed!.manifest).split('\t').slice(3)).toEqual(['dir', formatBytes(listed!.manifest.size), listed!.manifest.compression, listed!.manifest.sha256.slice(0, 12), '2 changed while read']);
     const before = treeDigest(join(work, 'data'));
     writeFileSync(join(work, 'data', 'a.txt'), 'changed\n');
     const lines: string[] = [];
@@ -868,6 +870,10 @@ describe.each(['emulator', 's3rver'] as const)('the store contract against %s: b
     const list = await runCli(['backup', 'list', '-c', file, '--json'], { env: storeEnv() });
     expect(list.exitCode, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([{ ...outcome.manifest, manifestKey: outcome.manifestKey }]);
+    // Without --json: one tab-separated line per backup, no note column on a clean copy.
+    const text = await runCli(['backup', 'list', '-c', file], { env: storeEnv() });
+    const m = outcome.manifest!;
+    expect(text.stdout).toBe(`local-1\tdata\t${m.id}\tdir\t${formatBytes(m.size)}\t${m.compression}\t${m.sha256.slice(0, 12)}\n`);
     const verify = await runCli(['backup', 'verify', '-c', file, '--json'], { env: storeEnv() });
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, results: [{ host: 'local-1', volume: 'data', ok: true }] });
     // The same code reads either store: a changed object failing verify is checked once.
