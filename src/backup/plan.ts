@@ -145,6 +145,7 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
   // inspect 117-126 ms side by side; curl's 52-60 ms): the labelled containers with their mounts
   // and the listed ones come back as JSON, which parseInspect reads. The volume's directory is
   // taken from its JSON only when "Mountpoint" appears once, as an absolute path without escapes.
+  if (spec.kind === 'volume') lines.push(VOLUME_WHERE);
   lines.push(
     sh`hy_sock=/var/run/docker.sock`,
     sh`case \${DOCKER_HOST:-} in unix://*) hy_sock=\${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac`,
@@ -157,6 +158,8 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
           sh`  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
           sh`  case $p in *\\\\*) p= ;; esac`,
           sh`  [ -n "$p" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
+          // Mount options, or a driver of its own: the docker CLI says where the data lives.
+          sh`  case $hy_vol in '') ;; *'"device"'*) hy_where ${spec.volume} ;; *'"Driver":"local"'*) ;; *) hy_where ${spec.volume} ;; esac`,
         ]),
     sh`  printf 'path=%s\\n' "$p"`,
     sh`  [ -d "$p" ] || echo missing=1`,
@@ -179,7 +182,7 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
     sh`  hy_ps_pid=$!`,
     ...(listed ? [sh`  hy_named=$(mktemp) || exit 1`, sh`  ${listed} >"$hy_named" 2>/dev/null &`, sh`  hy_named_pid=$!`] : []),
     sh`fi`,
-    spec.kind === 'dir' ? sh`p=${defaultPath}` : sh`p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
+    spec.kind === 'dir' ? sh`p=${defaultPath}` : sh`hy_where ${spec.volume} || p=${defaultPath}`,
     sh`printf 'path=%s\\n' "$p"`,
     sh`[ -d "$p" ] || echo missing=1`,
     MOUNT_POINT_CHECK,
@@ -201,6 +204,31 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
   );
   return sh.lines(lines).text;
 }
+
+// `hy_where VOLUME` sets $p to the directory that holds a Docker volume's data, from one docker
+// CLI call. A local volume with mount options is mounted on its Mountpoint only while a container
+// uses it (stopping the container for the copy unmounted it, and tar read an empty directory): for
+// a bind (`o: bind`) the data lives at its `device`, which is copied and restored instead, with
+// `volume-dir=` naming the Mountpoint that containers mount; any other mount (nfs, tmpfs, a block
+// device) or another driver prints `unreachable=` and the controller refuses it.
+const VOLUME_WHERE = sh.lines([
+  sh`hy_nl='`,
+  sh`'`,
+  sh`hy_where() {`,
+  sh`  hy_w=$(docker volume inspect -f '{{.Mountpoint}}{{"\\n"}}{{if ne .Driver "local"}}driver {{.Driver}}{{else if index .Options "device"}}{{index .Options "type"}}|{{index .Options "o"}}|{{index .Options "device"}}{{end}}' "$1" 2>/dev/null) || return 1`,
+  sh`  p=\${hy_w%%"$hy_nl"*} hy_how=\${hy_w#*"$hy_nl"}`,
+  sh`  [ "$hy_how" != "$hy_w" ] || hy_how=`,
+  sh`  case $hy_how in`,
+  sh`    '') ;;`,
+  sh`    'driver '*) printf 'unreachable=its driver is %s\\n' "\${hy_how#driver }" ;;`,
+  sh`    *) hy_type=\${hy_how%%|*}; hy_how=\${hy_how#*|}; hy_o=\${hy_how%%|*}; hy_dev=\${hy_how#*|}`,
+  sh`      case ,$hy_o, in`,
+  sh`        *,bind,*|*,rbind,*) printf 'volume-dir=%s\\n' "$p"; p=$hy_dev ;;`,
+  sh`        *) printf 'unreachable=Docker mounts it (type %s, options %s) from %s only while a container uses it\\n' "$hy_type" "$hy_o" "$hy_dev" ;;`,
+  sh`      esac ;;`,
+  sh`  esac`,
+  sh`}`,
+]);
 
 // For an existing directory $p: `real=` its path with every symlink resolved (a restore swaps the
 // real directory: renaming a symlink away and a directory into its place had moved the data onto
@@ -227,6 +255,10 @@ export interface InspectResult {
   mounted: boolean;
   /** The directory's path with its symlinks resolved (absent when it does not exist): what a restore swaps. */
   realPath?: string | undefined;
+  /** A bind-mounted volume's Mountpoint, which its containers mount while `path` is where its data lives. */
+  volumeDir?: string | undefined;
+  /** Why the volume's data cannot be read on the host's disk (mounted by Docker only while a container uses it). */
+  unreachable?: string | undefined;
   containers: string[];
   /** The running container of a Postgres entry's `container` (found by name or Compose service). */
   database: string | undefined;
@@ -260,6 +292,8 @@ export function parseInspect(stdout: string): InspectResult {
     else if (key === 'missing') result.missing = true;
     else if (key === 'mounted') result.mounted = true;
     else if (key === 'real' && raw.startsWith('/')) result.realPath = raw;
+    else if (key === 'volume-dir' && raw.startsWith('/')) result.volumeDir = raw;
+    else if (key === 'unreachable') result.unreachable = value;
     else if (key === 'container') listed.push(value);
     else if (key === 'mount') {
       const space = raw.indexOf(' ');
@@ -275,12 +309,13 @@ export function parseInspect(stdout: string): InspectResult {
       addUsing(space < 0 ? value : raw.slice(0, space), [{ Source: space < 0 ? '' : raw.slice(space + 1) }]);
     }
   }
-  // A labelled container is stopped when one of its mounts lies inside what is copied, or holds it.
-  const path = result.path === undefined ? undefined : withoutTrailingSlashes(result.path);
+  // A labelled container is stopped when one of its mounts lies inside what is copied, or holds it
+  // (a bind-mounted volume's containers mount its Mountpoint, not where its data lives).
+  const dirs = [result.path, result.volumeDir].filter((dir): dir is string => dir !== undefined).map(withoutTrailingSlashes);
   for (const [id, mounts] of labelled) {
     const mounted = mounts.some(({ Source }) => {
       const source = Source.replace(/\/$/, '');
-      return source !== '' && path !== undefined && (`${source}/`.startsWith(`${path}/`) || `${path}/`.startsWith(`${source}/`));
+      return source !== '' && dirs.some((path) => `${source}/`.startsWith(`${path}/`) || `${path}/`.startsWith(`${source}/`));
     });
     if (mounted) add(id);
   }
@@ -290,7 +325,7 @@ export function parseInspect(stdout: string): InspectResult {
   for (const [id, mounts] of using) {
     const mounted = mounts.some(({ Source }) => {
       const source = Source.replace(/\/$/, '');
-      return source !== '' && path !== undefined && `${source}/`.startsWith(`${path}/`);
+      return source !== '' && dirs.some((path) => `${source}/`.startsWith(`${path}/`));
     });
     if (mounted) add(id);
   }

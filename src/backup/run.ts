@@ -144,6 +144,10 @@ function streamSession(session: HostSession): Required<Pick<HostSession, 'execSt
 
 async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: { missingOk?: boolean; purpose?: 'backup' | 'restore' } = {}): Promise<InspectResult> {
   const result = parseInspect(await held.run(`inspect ${host.name}/${spec.name}`, inspectScript(spec, options.purpose)));
+  // Read on the host's disk, such a volume's data would be what lies under its mount point: nothing.
+  if (result.unreachable !== undefined && spec.kind === 'volume') {
+    throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: the Docker volume ${spec.volume} is not on the host's disk: ${result.unreachable}; nothing was stopped. Back up its data where it lives (a kind: dir entry on the host that holds it)`);
+  }
   if (result.missing && !options.missingOk) throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
   // The dump and the restore run in the database's container: without it, nothing is stopped.
   if (spec.kind === 'postgres' && spec.container && result.database === undefined) {

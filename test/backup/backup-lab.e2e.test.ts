@@ -130,6 +130,8 @@ beforeAll(async () => {
       '  - { name: appdata, kind: volume, volume: appdata }',
       '  - { name: appdb, kind: postgres, database: app }',
       '  - { name: bigvol, kind: volume, volume: bigvol }',
+      '  - { name: bindvol, kind: volume, volume: bindvol }',
+      '  - { name: tmpvol, kind: volume, volume: tmpvol }',
       '',
     ].join('\n'),
   );
@@ -270,6 +272,37 @@ describe('halyard backup on a lab host', () => {
     expect(await onHost('docker exec reader cat /data/state')).toBe('v1');
     expect(await onHost("docker inspect -f '{{.State.StartedAt}}' reader")).not.toBe(readerStarted);
     await onHost('docker rm -f reader >/dev/null');
+  }, busyBudget(30));
+
+  it("a volume bound to a directory (o: bind) is copied from that directory, its container stopped (Docker unmounts it then), and restored there; a tmpfs volume is refused", async () => {
+    await onHost(
+      [
+        'mkdir -p /srv/bound/conf && dd if=/dev/urandom of=/srv/bound/blob bs=1M count=4 status=none && echo v1 > /srv/bound/conf/app.yml && chown -R 10001:10001 /srv/bound/conf',
+        'docker volume create --driver local --opt type=none --opt o=bind --opt device=/srv/bound bindvol >/dev/null',
+        `docker run -d --name bound --label halyard.backup.stop=true -v bindvol:/data ${IMAGE} sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null`,
+      ].join(' && '),
+    );
+    const before = await onHost(treeDigestScript('/srv/bound'));
+    const run = await cli(['run', '--volume', 'bindvol', '--json']);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const [outcome] = (JSON.parse(run.stdout) as { backups: Array<{ stopped: string[]; manifest: { source: string; size: number } }> }).backups;
+    // Stopped for the copy, the container no longer held the volume mounted: its Mountpoint was empty.
+    expect(outcome!.stopped).toHaveLength(1);
+    expect(outcome!.manifest.source).toBe('/srv/bound');
+    expect(outcome!.manifest.size).toBeGreaterThan(4 * 1024 * 1024);
+    expect(await onHost("ls -A \"$(docker volume inspect -f '{{.Mountpoint}}' bindvol)\" | wc -l; docker inspect -f '{{.State.Running}}' bound")).toBe('2\ntrue');
+
+    await onHost('rm -rf /srv/bound/blob && echo v2 > /srv/bound/conf/app.yml && echo junk > /srv/bound/junk');
+    const restore = await cli(['restore', '--host', hostName, '--volume', 'bindvol']);
+    expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
+    expect(await onHost(treeDigestScript('/srv/bound'))).toBe(before);
+    // The container, started again, mounts the restored directory.
+    expect(await onHost("docker exec bound cat /data/conf/app.yml; docker exec bound cat /data/blob | wc -c; stat -c %u:%g /srv/bound/conf/app.yml")).toBe(['v1', String(4 * 1024 * 1024), '10001:10001'].join('\n'));
+
+    await onHost('docker rm -f bound >/dev/null && docker volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=8m tmpvol >/dev/null');
+    const refused = await cli(['run', '--volume', 'tmpvol']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout).toMatch(/tmpvol: FAILED: .*the Docker volume tmpvol is not on the host's disk: Docker mounts it \(type tmpfs, options size=8m\) from tmpfs only while a container uses it; nothing was stopped/);
   }, busyBudget(30));
 
   it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {

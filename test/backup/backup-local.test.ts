@@ -257,7 +257,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
 
       // A label named "Mountpoint" makes the volume's JSON ambiguous to the shell: the docker CLI is asked for its directory.
       engine.removeAllListeners('request');
-      engine.on('request', (req, res) => (req.url?.startsWith('/volumes/') ? json(res, { Labels: { Mountpoint: '/elsewhere' }, Mountpoint: data, Name: 'appvol' }) : json(res, [])));
+      engine.on('request', (req, res) => (req.url?.startsWith('/volumes/') ? json(res, { Driver: 'local', Labels: { Mountpoint: '/elsewhere' }, Mountpoint: data, Name: 'appvol' }) : json(res, [])));
       const asking = fakeDocker([`"volume "*) echo '${data}' ;;`]);
       writeFileSync(asking.log, '');
       const fallback = await backupVolume(context(cfg, { ...asking.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
@@ -265,9 +265,42 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
       expect(fallback.manifest!.source).toBe(data);
       expect(asking.calls(/./)).toEqual(["volume inspect -f {{.Mountpoint}} appvol"]);
 
+      // A volume bound to a directory (`o: bind`): Docker mounts it on its Mountpoint only while a
+      // container uses it, so the directory it is bound to is copied, and a labelled container that
+      // mounts the Mountpoint stops for the copy.
+      const mountpoint = join(work, 'volumes/appvol/_data');
+      mkdirSync(mountpoint, { recursive: true });
+      engine.removeAllListeners('request');
+      engine.on('request', (req, res) => {
+        if (req.url?.startsWith('/volumes/')) json(res, { Driver: 'local', Labels: null, Mountpoint: mountpoint, Name: 'appvol', Options: { device: data, o: 'bind', type: 'none' } });
+        else json(res, req.url?.includes('label') ? [{ Id: inside, Mounts: [{ Source: mountpoint }] }] : []);
+      });
+      const binding = fakeDocker([`"volume "*) printf '%s\\n%s\\n' '${mountpoint}' 'none|bind|${data}' ;;`]);
+      writeFileSync(binding.log, '');
+      const bound = await backupVolume(context(cfg, { ...binding.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
+      expect(bound).toMatchObject({ ok: true, stopped: [inside], manifest: { source: data } });
+      expect(bound.manifest!.size).toBeGreaterThan(12_000_000);
+      expect(binding.calls(/./)).toEqual([
+        'volume inspect -f {{.Mountpoint}}{{"\\n"}}{{if ne .Driver "local"}}driver {{.Driver}}{{else if index .Options "device"}}{{index .Options "type"}}|{{index .Options "o"}}|{{index .Options "device"}}{{end}} appvol',
+        `stop -t 30 ${inside}`,
+        `start ${inside}`,
+      ]);
+      // Any other mount (here NFS) or another driver: refused before anything stops.
+      for (const [how, reason] of [
+        ['nfs|addr=10.0.0.5,rw|:/exports/app', 'Docker mounts it (type nfs, options addr=10.0.0.5,rw) from :/exports/app only while a container uses it'],
+        ['driver rexray/ebs', 'its driver is rexray/ebs'],
+      ] as const) {
+        const remote = fakeDocker([`"volume "*) printf '%s\\n%s\\n' '${mountpoint}' '${how}' ;;`]);
+        writeFileSync(remote.log, '');
+        const refusedRemote = await backupVolume(context(cfg, { ...remote.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
+        expect(refusedRemote).toMatchObject({ ok: false, stopped: [] });
+        expect(refusedRemote.error).toBe(`local-1/app: the Docker volume appvol is not on the host's disk: ${reason}; nothing was stopped. Back up its data where it lives (a kind: dir entry on the host that holds it)`);
+        expect(remote.calls(/^(stop|start)/)).toEqual([]);
+      }
+
       // An answer that is not a list of containers fails the backup before anything stops.
       engine.removeAllListeners('request');
-      engine.on('request', (req, res) => (req.url?.startsWith('/volumes/') ? json(res, { Mountpoint: data }) : json(res, { message: 'not a list' })));
+      engine.on('request', (req, res) => (req.url?.startsWith('/volumes/') ? json(res, { Driver: 'local', Mountpoint: data }) : json(res, { message: 'not a list' })));
       writeFileSync(docker.log, '');
       const refused = await backupVolume(context(cfg, { ...docker.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
       expect(refused).toMatchObject({ ok: false, stopped: [] });

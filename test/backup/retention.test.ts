@@ -153,6 +153,11 @@ describe('backup planning', () => {
     // Backing up / holds every mount; a container with none holds nothing.
     expect(parseInspect(`path=/\nmount=${outside} /var/lib/x\n`).containers).toEqual([outside]);
     expect(parseInspect(`path=/srv/data\nmount=${outside}\n`).containers).toEqual([]);
+    // A bind-mounted volume: its data lives at the device, its containers mount the Mountpoint.
+    const bound = parseInspect(`volume-dir=/var/lib/docker/volumes/app/_data\npath=/srv/app\nmount=${inside} /var/lib/docker/volumes/app/_data\nmount=${holding} /srv/app/cache\nmount=${outside} /var/lib/docker/volumes/other/_data\n`);
+    expect(bound).toMatchObject({ path: '/srv/app', volumeDir: '/var/lib/docker/volumes/app/_data', containers: [inside, holding] });
+    expect(bound.unreachable).toBeUndefined();
+    expect(parseInspect('path=/var/lib/docker/volumes/n/_data\nunreachable=its driver is rexray\n').unreachable).toBe('its driver is rexray');
   });
 
   it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
@@ -165,7 +170,27 @@ describe('backup planning', () => {
       '  if { if command -v mountpoint >/dev/null 2>&1; then mountpoint -q "$hy_real"; else [ "$(stat -c %d "$hy_real")" != "$(stat -c %d "$hy_real/..")" ]; fi; }; then echo mounted=1; fi',
       'fi',
     ];
-    expect(volume.split('\n').slice(1, 19)).toEqual([
+    // A volume's directory from the docker CLI, where Docker mounts it only while a container uses it.
+    const where = [
+      "hy_nl='",
+      "'",
+      'hy_where() {',
+      `  hy_w=$(docker volume inspect -f '{{.Mountpoint}}{{"\\n"}}{{if ne .Driver "local"}}driver {{.Driver}}{{else if index .Options "device"}}{{index .Options "type"}}|{{index .Options "o"}}|{{index .Options "device"}}{{end}}' "$1" 2>/dev/null) || return 1`,
+      '  p=${hy_w%%"$hy_nl"*} hy_how=${hy_w#*"$hy_nl"}',
+      '  [ "$hy_how" != "$hy_w" ] || hy_how=',
+      '  case $hy_how in',
+      "    '') ;;",
+      `    'driver '*) printf 'unreachable=its driver is %s\\n' "\${hy_how#driver }" ;;`,
+      '    *) hy_type=${hy_how%%|*}; hy_how=${hy_how#*|}; hy_o=${hy_how%%|*}; hy_dev=${hy_how#*|}',
+      '      case ,$hy_o, in',
+      `        *,bind,*|*,rbind,*) printf 'volume-dir=%s\\n' "$p"; p=$hy_dev ;;`,
+      `        *) printf 'unreachable=Docker mounts it (type %s, options %s) from %s only while a container uses it\\n' "$hy_type" "$hy_o" "$hy_dev" ;;`,
+      '      esac ;;',
+      '  esac',
+      '}',
+    ];
+    expect(volume.split('\n').slice(1, 17)).toEqual(where);
+    expect(volume.split('\n').slice(17, 36)).toEqual([
       'hy_sock=/var/run/docker.sock',
       'case ${DOCKER_HOST:-} in unix://*) hy_sock=${DOCKER_HOST#unix://} ;; ?*) hy_sock= ;; esac',
       'hy_api() { curl -sf --unix-socket "$hy_sock" -G "http://docker$1" ${2:+--data-urlencode "$2"}; }',
@@ -174,6 +199,7 @@ describe('backup planning', () => {
       `  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
       '  case $p in *\\\\*) p= ;; esac',
       "  [ -n \"$p\" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
+      `  case $hy_vol in '') ;; *'"device"'*) hy_where grafana-data ;; *'"Driver":"local"'*) ;; *) hy_where grafana-data ;; esac`,
       "  printf 'path=%s\\n' \"$p\"",
       '  [ -d "$p" ] || echo missing=1',
       ...mountPoint,
@@ -183,7 +209,7 @@ describe('backup planning', () => {
       'hy_ps= hy_named=',
     ]);
     // Elsewhere the labelled and the listed containers are asked for in the background while the volume's directory is.
-    expect(volume.split('\n').slice(18, 34)).toEqual([
+    expect(volume.split('\n').slice(35, 51)).toEqual([
       'hy_ps= hy_named=',
       'if command -v docker >/dev/null 2>&1; then',
       '  hy_ps=$(mktemp) || exit 1',
@@ -193,7 +219,7 @@ describe('backup planning', () => {
       "  docker ps -q --no-trunc --filter 'name=^/app$' --filter 'name=^/worker$' >\"$hy_named\" 2>/dev/null &",
       '  hy_named_pid=$!',
       'fi',
-      "p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
+      'hy_where grafana-data || p=/var/lib/docker/volumes/grafana-data/_data',
       "printf 'path=%s\\n' \"$p\"",
       '[ -d "$p" ] || echo missing=1',
       ...mountPoint,
