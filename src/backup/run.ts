@@ -148,7 +148,14 @@ async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: 
   if (result.unreachable !== undefined && spec.kind === 'volume') {
     throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: the Docker volume ${spec.volume} is not on the host's disk: ${result.unreachable}; nothing was stopped. Back up its data where it lives (a kind: dir entry on the host that holds it)`);
   }
-  if (result.missing && !options.missingOk) throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
+  if (result.missing && !options.missingOk) {
+    if (spec.kind === 'volume') {
+      const similar = (result.similar ?? []).filter((name) => name !== spec.volume).slice(0, 5);
+      const hint = similar.length > 0 ? ` (Compose names a project's volumes PROJECT_VOLUME; the host has ${similar.join(', ')})` : '';
+      throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: the Docker volume ${spec.volume} does not exist on the host${hint}`);
+    }
+    throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: ${result.path ?? spec.name} does not exist on the host`);
+  }
   // The dump and the restore run in the database's container: without it, nothing is stopped.
   if (spec.kind === 'postgres' && spec.container && result.database === undefined) {
     throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: no running container named "${spec.container}" and none of a Compose service "${spec.container}" on the host; nothing was stopped`);

@@ -132,6 +132,7 @@ beforeAll(async () => {
       '  - { name: bigvol, kind: volume, volume: bigvol }',
       '  - { name: bindvol, kind: volume, volume: bindvol }',
       '  - { name: tmpvol, kind: volume, volume: tmpvol }',
+      '  - { name: cachevol, kind: volume, volume: cachevol }',
       '',
     ].join('\n'),
   );
@@ -274,7 +275,7 @@ describe('halyard backup on a lab host', () => {
     await onHost('docker rm -f reader >/dev/null');
   }, busyBudget(30));
 
-  it("a volume bound to a directory (o: bind) is copied from that directory, its container stopped (Docker unmounts it then), and restored there; a tmpfs volume is refused", async () => {
+  it("a volume bound to a directory (o: bind) is copied from that directory, its container stopped (Docker unmounts it then), and restored there; a tmpfs volume is refused, a missing one named with the volume Compose made", async () => {
     await onHost(
       [
         'mkdir -p /srv/bound/conf && dd if=/dev/urandom of=/srv/bound/blob bs=1M count=4 status=none && echo v1 > /srv/bound/conf/app.yml && chown -R 10001:10001 /srv/bound/conf',
@@ -303,6 +304,11 @@ describe('halyard backup on a lab host', () => {
     const refused = await cli(['run', '--volume', 'tmpvol']);
     expect(refused.exitCode).toBe(1);
     expect(refused.stdout).toMatch(/tmpvol: FAILED: .*the Docker volume tmpvol is not on the host's disk: Docker mounts it \(type tmpfs, options size=8m\) from tmpfs only while a container uses it; nothing was stopped/);
+    // A name Compose prefixed with its project: the error names the volume that exists.
+    await onHost('docker volume create proj_cachevol >/dev/null');
+    const unnamed = await cli(['run', '--volume', 'cachevol']);
+    expect(unnamed.exitCode).toBe(1);
+    expect(unnamed.stdout).toMatch(/cachevol: FAILED: .*the Docker volume cachevol does not exist on the host \(Compose names a project's volumes PROJECT_VOLUME; the host has proj_cachevol\)$/m);
   }, busyBudget(30));
 
   it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {

@@ -158,6 +158,8 @@ describe('backup planning', () => {
     expect(bound).toMatchObject({ path: '/srv/app', volumeDir: '/var/lib/docker/volumes/app/_data', containers: [inside, holding] });
     expect(bound.unreachable).toBeUndefined();
     expect(parseInspect('path=/var/lib/docker/volumes/n/_data\nunreachable=its driver is rexray\n').unreachable).toBe('its driver is rexray');
+    // A volume that does not exist: the names holding its name (no shell text gets through).
+    expect(parseInspect('path=/var/lib/docker/volumes/app/_data\nmissing=1\nsimilar=proj_app\nsimilar=$(reboot)\nsimilar=app-old\n')).toMatchObject({ missing: true, similar: ['proj_app', 'app-old'] });
   });
 
   it('inspects the mounts of all labelled containers in one docker call, the listed ones in another; a dump stops only listed containers', () => {
@@ -201,7 +203,7 @@ describe('backup planning', () => {
       "  [ -n \"$p\" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' grafana-data 2>/dev/null) || p=/var/lib/docker/volumes/grafana-data/_data",
       `  case $hy_vol in '') ;; *'"device"'*) hy_where grafana-data ;; *'"Driver":"local"'*) ;; *) hy_where grafana-data ;; esac`,
       "  printf 'path=%s\\n' \"$p\"",
-      '  [ -d "$p" ] || echo missing=1',
+      `  [ -d "$p" ] || { echo missing=1; docker volume ls -q --filter 'name=grafana-data' 2>/dev/null | sed 's/^/similar=/'; }`,
       ...mountPoint,
       "  printf 'labelled-json=%s\\n' \"$hy_ps\"",
       `  hy_named=$(hy_api /containers/json 'filters={"name":["^/app$","^/worker$"]}') && printf 'listed-json=%s\\n' "$hy_named"`,
@@ -221,7 +223,7 @@ describe('backup planning', () => {
       'fi',
       'hy_where grafana-data || p=/var/lib/docker/volumes/grafana-data/_data',
       "printf 'path=%s\\n' \"$p\"",
-      '[ -d "$p" ] || echo missing=1',
+      `[ -d "$p" ] || { echo missing=1; docker volume ls -q --filter 'name=grafana-data' 2>/dev/null | sed 's/^/similar=/'; }`,
       ...mountPoint,
     ]);
     expect(volume).toContain(
@@ -236,6 +238,8 @@ describe('backup planning', () => {
     expect(volume).toContain(`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"\n  :\nfi`);
     expect(volume.split('\n').slice(-2)).toEqual(['[ -z "$hy_ps" ] || rm -f "$hy_ps" ${hy_named:+"$hy_named"}', 'fi']);
     expect(volume).not.toContain('docker info');
+    // A restore makes a missing volume: it asks for no similar names.
+    expect(inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' }, 'restore')).not.toContain('similar=');
     // Nothing listed: no second docker ps.
     const unlisted = inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' });
     expect(unlisted).not.toContain('hy_named=$(mktemp)');
