@@ -409,16 +409,29 @@ function decompressor(compression: Compression): PipeProgram {
   return { command: sh`cat`, name: 'cat' };
 }
 
-// dash has no pipefail: the producer's status goes through a temp file, the compressor's is $?.
+// `producer | consumer` with the exit status of each (dash has no pipefail) and no temp file: a
+// full /tmp on the host had failed a stream that was whole ("tar exited , zstd exited 0": the
+// status could not be written). Each side prints its status as a line marked \036 into a command
+// substitution (fd 4), the consumer writes to the script's stdout (fd 3); with `producerSaid`, the
+// producer's messages join them there (unmarked lines, read as hy_said) instead of stderr. Sets $p,
+// $c and $hy_said.
+function statusPipe(producer: ShellScript, consumer: ShellScript, producerSaid: boolean): ShellScript {
+  return sh.lines([
+    sh`hy_m=$(printf '\\036') && exec 3>&1`,
+    sh`hy_out=$({ { ${producer}${producerSaid ? sh` 2>&4` : sh``}; printf '%sp %s\\n' "$hy_m" "$?" >&4; } | { ${consumer} >&3; printf '%sc %s\\n' "$hy_m" "$?" >&4; }; } 4>&1)`,
+    sh`exec 3>&-`,
+    sh`p=$(printf '%s\\n' "$hy_out" | sed -n "s/^\${hy_m}p //p") c=$(printf '%s\\n' "$hy_out" | sed -n "s/^\${hy_m}c //p")`,
+    ...(producerSaid ? [sh`hy_said=$(printf '%s\\n' "$hy_out" | sed "/^\${hy_m}/d")`] : []),
+  ]);
+}
+
+// The two statuses checked: anything but 0 fails the stream, naming both programs.
 function pipeWithStatus(producer: PipeProgram, consumer: PipeProgram): ShellScript {
   // The names are this module's own program names (letters only), said inside the message's quotes.
   const said = (program: PipeProgram) => sh.trusted(program.name);
   return sh.lines([
-    sh`t=$(mktemp) || exit 1`,
-    sh`{ ${producer.command}; echo $? >"$t"; } | ${consumer.command}`,
-    sh`c=$?`,
-    sh`p=$(cat "$t"); rm -f "$t"`,
-    sh`if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: ${said(producer)} exited $p, ${said(consumer)} exited $c" >&2; exit 1; fi`,
+    statusPipe(producer.command, consumer.command, false),
+    sh`if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: ${said(producer)} exited \${p:-?}, ${said(consumer)} exited \${c:-?}" >&2; exit 1; fi`,
   ]);
 }
 
@@ -475,15 +488,11 @@ export const CHANGED_EXAMPLES = 5;
 function archiveScript(path: string, compress: PipeProgram): ShellScript {
   const said = sh.trusted(compress.name);
   return sh.lines([
-    sh`hy_status=$(mktemp) && hy_said=$(mktemp) || exit 1`,
-    sh`trap 'rm -f "$hy_status" "$hy_said"' EXIT`,
     sh`trap 'exit 1' HUP INT TERM PIPE`,
-    sh`{ LC_ALL=C tar --numeric-owner -C ${path} -cf - . 2>"$hy_said"; echo $? >"$hy_status"; } | ${compress.command}`,
-    sh`c=$?`,
-    sh`p=$(cat "$hy_status")`,
-    sh`if [ "$p" = 1 ] && [ "$c" = 0 ]; then head -n ${CHANGED_EXAMPLES} "$hy_said" >&2; printf '\\036halyard-changed-while-read %s\\n' "$(wc -l <"$hy_said")" >&2; exit 0; fi`,
-    sh`cat "$hy_said" >&2`,
-    sh`if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: tar exited $p, ${said} exited $c" >&2; exit 1; fi`,
+    statusPipe(sh`LC_ALL=C tar --numeric-owner -C ${path} -cf - .`, compress.command, true),
+    sh`if [ "$p" = 1 ] && [ "$c" = 0 ]; then printf '%s\\n' "$hy_said" | head -n ${CHANGED_EXAMPLES} >&2; printf '\\036halyard-changed-while-read %s\\n' "$(printf '%s\\n' "$hy_said" | grep -c .)" >&2; exit 0; fi`,
+    sh`[ -z "$hy_said" ] || printf '%s\\n' "$hy_said" >&2`,
+    sh`if [ "$p" != 0 ] || [ "$c" != 0 ]; then echo "halyard backup: tar exited \${p:-?}, ${said} exited \${c:-?}" >&2; exit 1; fi`,
   ]);
 }
 

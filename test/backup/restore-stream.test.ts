@@ -52,3 +52,23 @@ describe('restoreStreamScript on paths with blanks, quotes and shell syntax', ()
     expect(readdirSync(work).sort()).toEqual(['source']);
   });
 });
+
+describe('no temp file on the host', () => {
+  test('a backup and its restore stream where no temp file can be made (a full or read-only /tmp): both whole, both statuses read', () => {
+    const source = join(work, 'source');
+    mkdirSync(source);
+    writeFileSync(join(source, 'file.txt'), 'restored\n');
+    // mktemp fails in a TMPDIR that does not exist, as it fails to write in a full one.
+    const env = { ...process.env, TMPDIR: join(work, 'no-such-tmp') };
+    const stream = spawnSync('sh', ['-c', backupStreamScript(dirSpec(source), source, 'gzip')], { encoding: 'buffer', env });
+    expect({ status: stream.status, stderr: stream.stderr.toString('utf8') }).toEqual({ status: 0, stderr: '' });
+    const target = join(work, 'target');
+    const restored = spawnSync('sh', ['-c', restoreStreamScript(dirSpec(target), restoreLayout(target, false), 'gzip')], { cwd: work, input: stream.stdout, encoding: 'buffer', env });
+    expect({ status: restored.status, stderr: restored.stderr.toString('utf8') }).toEqual({ status: 0, stderr: '' });
+    expect(readFileSync(join(stagingPath(target), 'file.txt'), 'utf8')).toBe('restored\n');
+    // A failing side is still named with its status.
+    const cut = spawnSync('sh', ['-c', restoreStreamScript(dirSpec(target), restoreLayout(target, false), 'gzip')], { cwd: work, input: stream.stdout.subarray(0, 40), encoding: 'buffer', env });
+    expect(cut.status).toBe(1);
+    expect(cut.stderr.toString('utf8')).toMatch(/\nhalyard backup: gzip exited 1, tar exited \d+\n$/);
+  });
+});
