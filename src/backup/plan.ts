@@ -163,9 +163,9 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
           sh`  p= hy_vol=$(hy_api ${`/volumes/${spec.volume}`}) || hy_vol=`,
           sh`  case $hy_vol in *'"Mountpoint":'*'"Mountpoint":'*) ;; *'"Mountpoint":"/'*) p=\${hy_vol#*'"Mountpoint":"'}; p=\${p%%'"'*} ;; esac`,
           sh`  case $p in *\\\\*) p= ;; esac`,
-          sh`  [ -n "$p" ] || p=$(docker volume inspect -f '{{.Mountpoint}}' ${spec.volume} 2>/dev/null) || p=${defaultPath}`,
-          // Mount options, or a driver of its own: the docker CLI says where the data lives.
-          sh`  case $hy_vol in '') ;; *'"device"'*) hy_where ${spec.volume} ;; *'"Driver":"local"'*) ;; *) hy_where ${spec.volume} ;; esac`,
+          // Mount options, or a driver of its own: the JSON's Mountpoint may not be where the data lives.
+          sh`  case $hy_vol in '') ;; *'"device"'*) p= ;; *'"Driver":"local"'*) ;; *) p= ;; esac`,
+          sh`  [ -n "$p" ] || hy_where ${spec.volume} || p=${defaultPath}`,
         ]),
     sh`  printf 'path=%s\\n' "$p"`,
     sh`  ${missingCheck}`,

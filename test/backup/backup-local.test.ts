@@ -263,7 +263,7 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
       const fallback = await backupVolume(context(cfg, { ...asking.env, DOCKER_HOST: `unix://${socket}` }), host, cfg.volumes[0]!);
       expect(fallback).toMatchObject({ ok: true, stopped: [] });
       expect(fallback.manifest!.source).toBe(data);
-      expect(asking.calls(/./)).toEqual(["volume inspect -f {{.Mountpoint}} appvol"]);
+      expect(asking.calls(/./)).toEqual(['volume inspect -f {{.Mountpoint}}{{"\\n"}}{{if ne .Driver "local"}}driver {{.Driver}}{{else if index .Options "device"}}{{index .Options "type"}}|{{index .Options "o"}}|{{index .Options "device"}}{{end}} appvol']);
 
       // A volume bound to a directory (`o: bind`): Docker mounts it on its Mountpoint only while a
       // container uses it, so the directory it is bound to is copied, and a labelled container that
