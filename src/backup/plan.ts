@@ -179,14 +179,23 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
   // Elsewhere the docker CLI: the labelled and the listed containers are asked for while the
   // volume's directory is looked up (one after the other, three docker calls took 250 ms; side by
   // side, about one's time); the labelled ones' mounts then come from one `docker inspect` of them
-  // all, however many there are.
+  // all, however many there are. Each answer is kept in a temp file that ends with `hy-end STATUS`:
+  // a file without that line lost its answer (a full /tmp), which prints `answer-lost=1` and fails
+  // the inspect, where an empty list would have stopped nothing without a word.
+  const kept = (file: string, then: ShellScript[], indent: string): ShellScript[] => [
+    sh`${sh.trusted(indent)}case $(tail -n 1 "${sh.trusted(file)}") in`,
+    ...then,
+    sh`${sh.trusted(indent)}  'hy-end '*) ;;`,
+    sh`${sh.trusted(indent)}  *) echo answer-lost=1 ;;`,
+    sh`${sh.trusted(indent)}esac`,
+  ];
   lines.push(
     sh`hy_ps= hy_named=`,
     sh`if command -v docker >/dev/null 2>&1; then`,
     sh`  hy_ps=$(mktemp) || exit 1`,
-    restore ? sh`  docker ps -q --no-trunc >"$hy_ps" 2>/dev/null &` : sh`  docker ps -q --no-trunc --filter label=${STOP_LABEL}=true >"$hy_ps" 2>/dev/null &`,
+    restore ? sh`  { docker ps -q --no-trunc 2>/dev/null; echo "hy-end $?"; } >"$hy_ps" &` : sh`  { docker ps -q --no-trunc --filter label=${STOP_LABEL}=true 2>/dev/null; echo "hy-end $?"; } >"$hy_ps" &`,
     sh`  hy_ps_pid=$!`,
-    ...(listed ? [sh`  hy_named=$(mktemp) || exit 1`, sh`  ${listed} >"$hy_named" 2>/dev/null &`, sh`  hy_named_pid=$!`] : []),
+    ...(listed ? [sh`  hy_named=$(mktemp) || exit 1`, sh`  { ${listed} 2>/dev/null; echo "hy-end $?"; } >"$hy_named" &`, sh`  hy_named_pid=$!`] : []),
     sh`fi`,
     spec.kind === 'dir' ? sh`p=${defaultPath}` : sh`hy_where ${spec.volume} || p=${defaultPath}`,
     sh`printf 'path=%s\\n' "$p"`,
@@ -194,18 +203,22 @@ export function inspectScript(spec: VolumeSpec, purpose: 'backup' | 'restore' = 
     MOUNT_POINT_CHECK,
     // `docker ps` both proves a daemon answers and lists the labelled containers (`docker info`
     // answered the first alone, in 150-220 ms of a backup's fixed cost on a lab host).
-    sh`if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then`,
-    sh`  set -- $(cat "$hy_ps")`,
-    sh`  if [ "$#" -gt 0 ]; then`,
-    // One `mount=ID SOURCE` line per mount of every labelled container; parseInspect picks those to stop.
-    restore
-      ? sh`    docker inspect -f '{{$l := index .Config.Labels "${sh.trusted(STOP_LABEL)}"}}{{range .Mounts}}{{if eq $l "true"}}mount{{else}}using{{end}}={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`
-      : sh`    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
-    sh`  fi`,
-    ...(listed ? [sh`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"`] : []),
-    sh`  :`,
+    sh`if [ -n "$hy_ps" ]; then`,
+    sh`  wait "$hy_ps_pid"`,
+    ...kept('$hy_ps', [
+      sh`    'hy-end 0')`,
+      sh`      set -- $(sed '$d' "$hy_ps")`,
+      sh`      if [ "$#" -gt 0 ]; then`,
+      // One `mount=ID SOURCE` line per mount of every labelled container; parseInspect picks those to stop.
+      restore
+        ? sh`        docker inspect -f '{{$l := index .Config.Labels "${sh.trusted(STOP_LABEL)}"}}{{range .Mounts}}{{if eq $l "true"}}mount{{else}}using{{end}}={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`
+        : sh`        docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
+      sh`      fi`,
+      ...(listed ? [sh`      wait "$hy_named_pid"`, ...kept('$hy_named', [sh`        'hy-end 0') sed -e '$d' -e 's/^/container=/' "$hy_named" ;;`], '      ')] : []),
+      sh`      ;;`,
+    ], '  '),
+    sh`  rm -f "$hy_ps" \${hy_named:+"$hy_named"}`,
     sh`fi`,
-    sh`[ -z "$hy_ps" ] || rm -f "$hy_ps" \${hy_named:+"$hy_named"}`,
     sh`fi`,
   );
   return sh.lines(lines).text;
@@ -267,6 +280,8 @@ export interface InspectResult {
   unreachable?: string | undefined;
   /** For a volume that does not exist: the host's volumes whose names hold its name. */
   similar?: string[] | undefined;
+  /** A docker CLI answer kept in a temp file on the host came back without its end (a full /tmp): the container lists cannot be trusted. */
+  answerLost?: boolean | undefined;
   containers: string[];
   /** The running container of a Postgres entry's `container` (found by name or Compose service). */
   database: string | undefined;
@@ -306,6 +321,7 @@ export function parseInspect(stdout: string): InspectResult {
     else if (key === 'volume-dir' && raw.startsWith('/')) result.volumeDir = raw;
     else if (key === 'unreachable') result.unreachable = value;
     else if (key === 'similar' && VOLUME_NAME.test(value)) (result.similar ??= []).push(value);
+    else if (key === 'answer-lost') result.answerLost = true;
     else if (key === 'container') listed.push(value);
     else if (key === 'mount') {
       const space = raw.indexOf(' ');

@@ -144,6 +144,10 @@ function streamSession(session: HostSession): Required<Pick<HostSession, 'execSt
 
 async function inspect(held: LockedHost, host: Host, spec: VolumeSpec, options: { missingOk?: boolean; purpose?: 'backup' | 'restore' } = {}): Promise<InspectResult> {
   const result = parseInspect(await held.run(`inspect ${host.name}/${spec.name}`, inspectScript(spec, options.purpose)));
+  // Containers that must stop could be missing from a list that was cut short.
+  if (result.answerLost) {
+    throw new HalyardError('E_BACKUP_INSPECT', `${host.name}/${spec.name}: the docker CLI's list of containers could not be kept in a temp file on the host (is its /tmp full?); nothing was stopped`);
+  }
   // Read on the host's disk, such a volume's data would be what lies under its mount point: nothing.
   if (result.unreachable !== undefined && spec.kind === 'volume') {
     throw new HalyardError('E_BACKUP_SOURCE', `${host.name}/${spec.name}: the Docker volume ${spec.volume} is not on the host's disk: ${result.unreachable}; nothing was stopped. Back up its data where it lives (a kind: dir entry on the host that holds it)`);

@@ -227,6 +227,17 @@ describe('failures, stops, aborts, locks and the orphan sweep in detail (local s
     expect(failed.ok).toBe(false);
     aws.clearFaults();
     expect(docker.calls(/^(stop|start)/)).toEqual([`stop -t 30 ${id1} ${id2} ${id4}`, `start ${id1} ${id2} ${id4}`]);
+
+    // A full /tmp: the temp files are made, but what docker writes into them is lost (here mktemp
+    // names files whose writes fail: their folder does not exist). An empty list would stop
+    // nothing without a word; the inspect fails instead.
+    const realMktemp = execFileSync('sh', ['-c', 'command -v mktemp'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(docker.bin, 'mktemp'), `#!/bin/sh\ncase "$*" in *-d*) exec '${realMktemp}' "$@" ;; esac\necho '${join(work, 'gone')}/tmp.1'\n`, { mode: 0o755 });
+    writeFileSync(docker.log, '');
+    const lost = await backupVolume(context(cfg, env), host, cfg.volumes[0]!);
+    expect(lost).toMatchObject({ ok: false, stopped: [] });
+    expect(lost.error).toBe(`local-1/data: the docker CLI's list of containers could not be kept in a temp file on the host (is its /tmp full?); nothing was stopped`);
+    expect(docker.calls(/^(stop|start)/)).toEqual([]);
   });
 
   it("asks the Docker engine's API with curl where the CLI would use its socket: the labelled container mounting the volume and the listed one stop, no other docker call", async () => {

@@ -210,15 +210,16 @@ describe('backup planning', () => {
       'else',
       'hy_ps= hy_named=',
     ]);
-    // Elsewhere the labelled and the listed containers are asked for in the background while the volume's directory is.
+    // Elsewhere the labelled and the listed containers are asked for in the background while the
+    // volume's directory is; each answer ends with its status, or it was lost (a full /tmp).
     expect(volume.split('\n').slice(35, 51)).toEqual([
       'hy_ps= hy_named=',
       'if command -v docker >/dev/null 2>&1; then',
       '  hy_ps=$(mktemp) || exit 1',
-      '  docker ps -q --no-trunc --filter label=halyard.backup.stop=true >"$hy_ps" 2>/dev/null &',
+      '  { docker ps -q --no-trunc --filter label=halyard.backup.stop=true 2>/dev/null; echo "hy-end $?"; } >"$hy_ps" &',
       '  hy_ps_pid=$!',
       '  hy_named=$(mktemp) || exit 1',
-      "  docker ps -q --no-trunc --filter 'name=^/app$' --filter 'name=^/worker$' >\"$hy_named\" 2>/dev/null &",
+      `  { docker ps -q --no-trunc --filter 'name=^/app$' --filter 'name=^/worker$' 2>/dev/null; echo "hy-end $?"; } >"$hy_named" &`,
       '  hy_named_pid=$!',
       'fi',
       'hy_where grafana-data || p=/var/lib/docker/volumes/grafana-data/_data',
@@ -226,17 +227,29 @@ describe('backup planning', () => {
       `[ -d "$p" ] || { echo missing=1; docker volume ls -q --filter 'name=grafana-data' 2>/dev/null | sed 's/^/similar=/'; }`,
       ...mountPoint,
     ]);
-    expect(volume).toContain(
-      [
-        'if [ -n "$hy_ps" ] && wait "$hy_ps_pid"; then',
-        '  set -- $(cat "$hy_ps")',
-        '  if [ "$#" -gt 0 ]; then',
-        `    docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
-        '  fi',
-      ].join('\n'),
-    );
-    expect(volume).toContain(`  wait "$hy_named_pid" && sed 's/^/container=/' "$hy_named"\n  :\nfi`);
-    expect(volume.split('\n').slice(-2)).toEqual(['[ -z "$hy_ps" ] || rm -f "$hy_ps" ${hy_named:+"$hy_named"}', 'fi']);
+    expect(volume.split('\n').slice(51)).toEqual([
+      'if [ -n "$hy_ps" ]; then',
+      '  wait "$hy_ps_pid"',
+      '  case $(tail -n 1 "$hy_ps") in',
+      "    'hy-end 0')",
+      "      set -- $(sed '$d' \"$hy_ps\")",
+      '      if [ "$#" -gt 0 ]; then',
+      `        docker inspect -f '{{range .Mounts}}mount={{$.Id}} {{.Source}}{{"\\n"}}{{end}}' "$@" 2>/dev/null`,
+      '      fi',
+      '      wait "$hy_named_pid"',
+      '      case $(tail -n 1 "$hy_named") in',
+      `        'hy-end 0') sed -e '$d' -e 's/^/container=/' "$hy_named" ;;`,
+      "        'hy-end '*) ;;",
+      '        *) echo answer-lost=1 ;;',
+      '      esac',
+      '      ;;',
+      "    'hy-end '*) ;;",
+      '    *) echo answer-lost=1 ;;',
+      '  esac',
+      '  rm -f "$hy_ps" ${hy_named:+"$hy_named"}',
+      'fi',
+      'fi',
+    ]);
     expect(volume).not.toContain('docker info');
     // A restore makes a missing volume: it asks for no similar names.
     expect(inspectScript({ name: 'grafana', hosts: 'all', stop: [], kind: 'volume', volume: 'grafana-data' }, 'restore')).not.toContain('similar=');
