@@ -97,7 +97,9 @@ export function guardedShellScript(undoDir: string = UNDO_DIR, timings: GuardTim
     `  [ -n "$hy_killer" ] || { ( sleep ${timings.killAfterSeconds}; ${stopGroup('KILL')} ) </dev/null >/dev/null 2>&1 & hy_killer=$!; }`,
     '}',
     'trap hy_stop TERM HUP INT',
-    'hy_g=$(mktemp -d "${TMPDIR:-/tmp}/halyard-run.XXXXXXXX") || exit 125',
+    // Its FIFO's folder: in /tmp, or in /dev/shm where /tmp is full (a host's full disk must not
+    // stop the run that comes to back it up or clean it).
+    'hy_g=$(mktemp -d "${TMPDIR:-/tmp}/halyard-run.XXXXXXXX" 2>/dev/null || mktemp -d /dev/shm/halyard-run.XXXXXXXX) || exit 125',
     'mkfifo -m 600 "$hy_g/in" || { rm -rf "$hy_g"; exit 125; }',
     sh`if [ "$(id -u)" = 0 ]; then HALYARD_UNDO=${undoDir}/run.$$; export HALYARD_UNDO; fi`.text,
     // Its own session and process group (setsid is util-linux, like the flock the lock needs).

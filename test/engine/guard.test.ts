@@ -30,9 +30,9 @@ function scratch() {
 
 // Starts a guarded shell as root with the stand-ins first on PATH, in its own session and process
 // group as sshd starts a session's command (so `signalSession` can signal it as sshd does).
-function guarded(dir: ReturnType<typeof scratch>, timings?: GuardTimings) {
+function guarded(dir: ReturnType<typeof scratch>, timings?: GuardTimings, env: Record<string, string> = {}) {
   const started = Date.now();
-  const child = spawn('sh', ['-c', guardedShellScript(dir.undoDir, timings)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: `${dir.bin}:${process.env.PATH}` }, detached: true });
+  const child = spawn('sh', ['-c', guardedShellScript(dir.undoDir, timings)], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: `${dir.bin}:${process.env.PATH}`, ...env }, detached: true });
   const done = new Promise<ExecResult & { endedAfterMs: number }>((resolve) => {
     child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout: '', stderr: '', durationMs: Date.now() - started, endedAfterMs: Date.now() - started }));
   });
@@ -57,6 +57,18 @@ function expectDead(pids: number[]): Promise<void> {
 }
 
 describe('run guard', () => {
+  it('runs where no folder can be made in /tmp (a full disk): its FIFO goes to /dev/shm, and is gone after', async () => {
+    const dir = scratch();
+    const before = readdirSync('/dev/shm').filter((name) => name.startsWith('halyard-run.'));
+    const run = guarded(dir, undefined, { TMPDIR: join(dir.base, 'no-such-tmp') });
+    const reply = await run.shell.request('echo "shell $$"', { label: 'hello', timeoutMs: 10_000 });
+    expect(reply.output).toMatch(/^shell \d+\n$/);
+    expect(readdirSync('/dev/shm').filter((name) => name.startsWith('halyard-run.')).length).toBe(before.length + 1);
+    await run.shell.close(20_000);
+    expect((await run.done).exitCode).toBe(0);
+    expect(readdirSync('/dev/shm').filter((name) => name.startsWith('halyard-run.'))).toEqual(before);
+  });
+
   it('a request that never returns: once the channel closes, the shell and its children are stopped and the lock is free', async () => {
     const dir = scratch();
     mkdirSync(dir.lockPaths.userHome, { recursive: true });
