@@ -133,6 +133,7 @@ beforeAll(async () => {
       '  - { name: bindvol, kind: volume, volume: bindvol }',
       '  - { name: tmpvol, kind: volume, volume: tmpvol }',
       '  - { name: cachevol, kind: volume, volume: cachevol }',
+      '  - { name: small, kind: dir, path: /srv/small }',
       '',
     ].join('\n'),
   );
@@ -310,6 +311,23 @@ describe('halyard backup on a lab host', () => {
     expect(unnamed.exitCode).toBe(1);
     expect(unnamed.stdout).toMatch(/cachevol: FAILED: .*the Docker volume cachevol does not exist on the host \(Compose names a project's volumes PROJECT_VOLUME; the host has proj_cachevol\)$/m);
   }, busyBudget(30));
+
+  it('a host whose /tmp is full (no block, no inode left): the backup and the restore run all the same', async () => {
+    await onHost('mkdir -p /srv/small && head -c 3000000 /dev/urandom > /srv/small/blob && echo v1 > /srv/small/conf');
+    const before = await onHost(treeDigestScript('/srv/small'));
+    await onHost('mount -t tmpfs -o size=64k,nr_inodes=16 hy-full /tmp && { dd if=/dev/zero of=/tmp/fill bs=4k count=100 2>/dev/null; i=0; while touch /tmp/f$i 2>/dev/null; do i=$((i+1)); done; }; ! mktemp -d 2>/dev/null');
+    try {
+      const run = await cli(['run', '--volume', 'small']);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      await onHost('echo v2 > /srv/small/conf && rm /srv/small/blob');
+      const restore = await cli(['restore', '--host', hostName, '--volume', 'small']);
+      expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
+      expect(await onHost(treeDigestScript('/srv/small'))).toBe(before);
+      expect(await onHost('ls /dev/shm | grep -c halyard-run || true')).toBe('0');
+    } finally {
+      await onHost('umount /tmp');
+    }
+  }, busyBudget(20));
 
   it('Postgres: rows written, backed up with pg_dump, database dropped, restored, rows identical', async () => {
     await onHost(
