@@ -165,7 +165,8 @@ export function recordUndo(entries: Array<{ kind: 'container' | 'service' | 'sta
     sh`hy_undo_dir=\${HALYARD_UNDO%/*}`,
     sh`(umask 077; mkdir -p "$hy_undo_dir") || exit 1`,
     sh`[ ! -L "$hy_undo_dir" ] && [ "$(stat -c '%u %a' "$hy_undo_dir")" = '0 700' ] || { echo "halyard: $hy_undo_dir is not a root-only directory" >&2; exit 1; }`,
-    sh`{ ${sh.join(lines, sh`; `)}; } >>"$HALYARD_UNDO" || exit 1`,
+    // A full disk refuses the record: the change it guards does not start.
+    sh`{ ${sh.join(lines, sh`; `)}; } 2>/dev/null >>"$HALYARD_UNDO" || { echo "halyard: could not write the undo record $HALYARD_UNDO (is its disk full?); nothing was changed" >&2; exit 1; }`,
   ]);
 }
 

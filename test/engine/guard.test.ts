@@ -2,8 +2,8 @@
 // lock) alive once the channel closes, and what a run recorded as "to undo" is undone when it
 // dies, by its guard or by the next locked run. `docker` and `systemctl` are stand-ins here that
 // log their arguments; test/backup/backup-lab.e2e.test.ts does the same against real containers.
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -57,6 +57,17 @@ function expectDead(pids: number[]): Promise<void> {
 }
 
 describe('run guard', () => {
+  it('a record the disk refuses (full) fails with one line saying so, before the change it guards', () => {
+    const dir = scratch();
+    mkdirSync(dir.undoDir, { mode: 0o700 });
+    // Writes to /dev/full fail as they do on a full disk.
+    symlinkSync('/dev/full', join(dir.undoDir, 'run.1'));
+    const run = spawnSync('sh', ['-c', `${recordUndo([{ kind: 'container', value: 'c0ffee' }])}\necho changed`], { env: { PATH: process.env.PATH, HALYARD_UNDO: join(dir.undoDir, 'run.1') }, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`halyard: could not write the undo record ${join(dir.undoDir, 'run.1')} (is its disk full?); nothing was changed\n`);
+  });
+
   it('runs where no folder can be made in /tmp (a full disk): its FIFO goes to /dev/shm, and is gone after', async () => {
     const dir = scratch();
     const before = readdirSync('/dev/shm').filter((name) => name.startsWith('halyard-run.'));
